@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""torch_mlp.py - PyTorch CPU baseline for bench/train_throughput.
+
+Same workload as the C bench: MLP 784-256-128-10 (ReLU, softmax
+cross-entropy), minibatch 64 drawn by a fresh permutation each epoch,
+SGD lr 0.1 momentum 0.9, one thread, synthetic data of the same shape.
+Prints exactly one result line: "torch: N samples/s".
+
+usage: torch_mlp.py [--rows N] [--seconds S] [--warmup-steps K]
+"""
+import argparse
+import time
+
+import torch
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=60000)
+    ap.add_argument("--seconds", type=float, default=5.0)
+    ap.add_argument("--warmup-steps", type=int, default=50)
+    args = ap.parse_args()
+
+    torch.set_num_threads(1)
+    torch.manual_seed(1)
+    n, d, k, batch = args.rows, 784, 10, 64
+    X = torch.rand(n, d)
+    y = torch.randint(0, k, (n,))
+    model = torch.nn.Sequential(
+        torch.nn.Linear(d, 256), torch.nn.ReLU(),
+        torch.nn.Linear(256, 128), torch.nn.ReLU(),
+        torch.nn.Linear(128, k))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def batches():
+        while True:
+            perm = torch.randperm(n)
+            for i in range(0, n, batch):
+                yield perm[i:i + batch]
+
+    def step(idx):
+        xb, yb = X[idx], y[idx]
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(xb), yb)
+        loss.backward()
+        opt.step()
+        return len(idx)
+
+    it = batches()
+    for _ in range(args.warmup_steps):
+        step(next(it))
+    samples = 0
+    t0 = time.perf_counter()
+    while True:
+        samples += step(next(it))
+        elapsed = time.perf_counter() - t0
+        if elapsed >= args.seconds:
+            break
+    print("torch: %.0f samples/s" % (samples / elapsed), flush=True)
+
+
+if __name__ == "__main__":
+    main()

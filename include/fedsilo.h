@@ -1,0 +1,22 @@
+/*
+ * fedsilo.h - umbrella header of libfedsilo (secure cross-silo federated
+ * learning over MPI).  Include this one header to get the whole public API.
+ */
+#ifndef FEDSILO_H
+#define FEDSILO_H
+
+#include "fedsilo/fs_export.h"
+#include "fedsilo/fs_version.h"
+#include "fedsilo/fs_error.h"
+#include "fedsilo/fs_core.h"
+#include "fedsilo/fs_agree.h"
+#include "fedsilo/fs_crypto.h"
+#include "fedsilo/fs_fixed.h"
+#include "fedsilo/fs_secsum.h"
+#include "fedsilo/fs_secagg.h"
+#include "fedsilo/fs_data.h"
+#include "fedsilo/fs_model.h"
+#include "fedsilo/fs_config.h"
+#include "fedsilo/fs_fl.h"
+
+#endif /* FEDSILO_H */

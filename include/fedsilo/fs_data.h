@@ -1,0 +1,171 @@
+/*
+ * fs_data.h - datasets: the HDF5 shard layout, importers, partitioners.
+ *
+ * Data layer.  No MPI inside: each rank reads only its own shard file.  The
+ * on-disk layout is documented in docs/formats.md and readable with h5py or
+ * h5dump without fedsilo.  In short:
+ *
+ *   /X            float32 [n, d]   features, row-major
+ *   /y            int32 [n] (classification, 0..num_classes-1)
+ *                 or float32 [n] (regression)
+ *   /feature_names  variable-length strings [d] (optional)
+ *   /validation/X, /validation/y   optional held-out split, same types
+ *   root attributes: fedsilo_format = "fedsilo-dataset", format_version = 1,
+ *                    task = "classification" | "regression",
+ *                    num_classes (int32), provenance (string),
+ *                    institution, shard_index, num_shards (shards only)
+ */
+#ifndef FEDSILO_FS_DATA_H
+#define FEDSILO_FS_DATA_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "fs_export.h"
+#include "fs_error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum { FS_TASK_CLASSIFICATION = 0, FS_TASK_REGRESSION = 1 } fs_task;
+
+/*
+ * An in-memory dataset (one shard or a whole file).  Plain data: the fields
+ * are read directly.  All pointers are owned by the dataset and released by
+ * fs_dataset_destroy.
+ */
+typedef struct fs_dataset {
+    size_t n;              /* rows                                          */
+    size_t d;              /* features per row                              */
+    fs_task task;
+    int num_classes;       /* >= 2 for classification, 0 for regression     */
+    float *X;              /* (n, d) row-major                              */
+    int32_t *y_class;      /* (n) labels in [0, num_classes); NULL if regr. */
+    float *y_reg;          /* (n) targets; NULL for classification          */
+    char **feature_names;  /* (d) strings, or NULL when unnamed             */
+    char *provenance;      /* free text: source files, split parameters     */
+    char *institution;     /* institution name for shards, or NULL          */
+    int shard_index;       /* 0-based shard number, -1 for a whole dataset  */
+    int num_shards;        /* number of shards in the split, 0 if none      */
+} fs_dataset;
+
+/* Which part of a file to read. */
+typedef enum { FS_PART_TRAIN = 0, FS_PART_VALIDATION = 1 } fs_part;
+
+/*
+ * fs_dataset_create - allocate an empty dataset of n rows and d features
+ * (X, and y_class or y_reg per task, zero-filled; names NULL).
+ * Not collective.  *out is NULL on entry and on failure; on success the
+ * caller owns *out.  Returns FS_ERR_ARG for num_classes < 2 with
+ * classification, FS_ERR_NOMEM.
+ */
+FS_EXPORT fs_err fs_dataset_create(size_t n, size_t d, fs_task task, int num_classes,
+                                   fs_dataset **out) FS_WARN_UNUSED;
+
+/* fs_dataset_destroy - free everything; NULL-safe; sets *ds = NULL. */
+FS_EXPORT void fs_dataset_destroy(fs_dataset **ds);
+
+/*
+ * fs_dataset_validate - check values: n > 0, d > 0, every feature finite,
+ * labels in range (classification) or finite targets (regression).
+ * Not collective.  `name` (e.g. the file path) is used in the message,
+ * which names the first bad row/column.  Returns FS_OK or FS_ERR_DATA.
+ */
+FS_EXPORT fs_err fs_dataset_validate(const fs_dataset *ds, const char *name) FS_WARN_UNUSED;
+
+/*
+ * fs_dataset_write - write ds (and optional validation part val, same d,
+ * task and classes; may be NULL) to path in the fedsilo layout.  Atomic:
+ * writes path.tmp.<pid>, fsyncs, renames over path.  Not collective
+ * (serial HDF5 driver).  Returns FS_OK, FS_ERR_ARG, FS_ERR_IO.
+ */
+FS_EXPORT fs_err fs_dataset_write(const fs_dataset *ds, const fs_dataset *val,
+                                  const char *path) FS_WARN_UNUSED;
+
+/*
+ * fs_dataset_read - read one part of a fedsilo dataset file, checking the
+ * layout (format attribute, dtypes, ranks, shapes, attributes) and the
+ * values (fs_dataset_validate).  Not collective.  For FS_PART_VALIDATION a
+ * file without a validation group yields FS_OK and *out == NULL.  Every
+ * error message names the path and the problem.  Returns FS_OK,
+ * FS_ERR_IO (cannot open / not HDF5), FS_ERR_DATA (layout or values).
+ */
+FS_EXPORT fs_err fs_dataset_read(const char *path, fs_part part, fs_dataset **out) FS_WARN_UNUSED;
+
+/*
+ * fs_import_idx - read an MNIST/Fashion-MNIST IDX image file (idx3 ubyte,
+ * [n, rows, cols]) and label file (idx1 ubyte [n]), gzipped or not, into a
+ * classification dataset with d = rows*cols features scaled to [0, 1] and
+ * num_classes = 10 (or max label + 1 if larger).  limit > 0 keeps only the
+ * first `limit` rows.  Not collective.  Caller owns *out.  Errors name the
+ * file and the problem (bad magic, truncated, count mismatch).
+ */
+FS_EXPORT fs_err fs_import_idx(const char *images_path, const char *labels_path,
+                               size_t limit, fs_dataset **out) FS_WARN_UNUSED;
+
+/*
+ * fs_import_csv - read a CSV file with a header row.  The column named
+ * label_column becomes y; every other column must be numeric and becomes a
+ * feature (its header is the feature name).  For classification, labels
+ * must be integers 0..K-1 or arbitrary strings/numbers (mapped to classes in
+ * sorted order; the mapping is recorded in provenance).  A non-numeric
+ * feature cell fails with FS_ERR_DATA naming the file, row (1-based, header
+ * = row 1) and column.  Not collective.  Caller owns *out.
+ */
+FS_EXPORT fs_err fs_import_csv(const char *path, const char *label_column, fs_task task,
+                               fs_dataset **out) FS_WARN_UNUSED;
+
+typedef enum { FS_SPLIT_IID = 0, FS_SPLIT_DIRICHLET, FS_SPLIT_QUANTITY } fs_split_method;
+
+typedef struct {
+    int nsilos;               /* number of institutions (>= 1)                */
+    fs_split_method method;
+    double alpha;             /* Dirichlet concentration (> 0)                 */
+    uint64_t seed;            /* same seed + same input => same shards         */
+    double val_fraction;      /* held-out validation fraction per shard [0,1)  */
+    size_t min_rows;          /* minimum rows per shard (default 10)           */
+} fs_split_opts;
+
+/* fs_split_opts_default - iid, alpha 0.5, seed 1, no validation, min 10. */
+FS_EXPORT void fs_split_opts_default(fs_split_opts *o);
+
+/*
+ * fs_split_write - partition src into opts->nsilos shards and write them
+ * as outdir/site-<i>.h5 (i = 0..nsilos-1, institution "site-<i>") plus
+ * outdir/manifest.json (method, alpha, seed, per-shard rows and class
+ * histograms, source provenance).  Deterministic: the same src, opts and
+ * seed produce byte-identical shard contents.  Dirichlet: per class,
+ * proportions ~ Dir(alpha) over silos; quantity skew: shard sizes ~
+ * Dir(alpha), labels iid.  Resamples (bounded) until every shard has
+ * min_rows rows, else FS_ERR_ARG with a message.  Not collective.
+ */
+FS_EXPORT fs_err fs_split_write(const fs_dataset *src, const fs_split_opts *opts,
+                                const char *outdir) FS_WARN_UNUSED;
+
+/*
+ * fs_split_assign - compute the partition that fs_split_write would write,
+ * without writing anything: shard[i] in [0, nsilos) is the shard of source
+ * row i, and is_val[i] is 1 when that row goes to its shard's /validation
+ * part (per shard, round(val_fraction * rows), capped at rows - 1, chosen by
+ * a seeded shuffle).  min_rows counts a shard's rows before the validation
+ * holdout (0 is treated as 1).  Deterministic in (src, opts).
+ * Not collective.  shard and is_val are caller-allocated arrays of src->n
+ * entries.  Returns FS_OK, FS_ERR_DATA (src fails fs_dataset_validate),
+ * FS_ERR_ARG (bad options, dirichlet on regression data, or no partition
+ * meets min_rows), FS_ERR_NOMEM.
+ */
+FS_EXPORT fs_err fs_split_assign(const fs_dataset *src, const fs_split_opts *opts,
+                                 int32_t *shard, uint8_t *is_val) FS_WARN_UNUSED;
+
+/*
+ * fs_dataset_inspect - print a human summary of the file at path to `out`:
+ * shapes, dtypes, task, classes, class histogram (or target mean/std),
+ * feature-range summary, all attributes, validation part.  Not collective.
+ */
+FS_EXPORT fs_err fs_dataset_inspect(const char *path, FILE *out) FS_WARN_UNUSED;
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FEDSILO_FS_DATA_H */

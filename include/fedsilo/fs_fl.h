@@ -1,0 +1,118 @@
+/*
+ * fs_fl.h - the federation: the round loop over MPI, checkpoints, metrics.
+ *
+ * fl layer.  One MPI job is one federation; rank i is institution i and
+ * reads only its own shard.  Each round:
+ *
+ *   local SGD from the global model w          (fs_sgd_train, per rank)
+ *   u_k = (n_k / n) (w_k - w), n = sum_k n_k   (weighted update)
+ *   U = sum_k u_k                              (aggregation: collective)
+ *   w <- w + server_lr * U                     (FedAvg, McMahan et al. 2017)
+ *   metrics: sums of train loss, validation and test sums across ranks
+ *   model-hash check across ranks, checkpoint (rank 0, atomic)
+ *
+ * Every exchange goes through one aggregation function, so the plain
+ * baseline and the secure sum are interchangeable.
+ */
+#ifndef FEDSILO_FS_FL_H
+#define FEDSILO_FS_FL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <mpi.h>
+#include "fs_export.h"
+#include "fs_error.h"
+#include "fs_config.h"
+#include "fs_data.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Metrics of one round (identical on every rank after the round). */
+typedef struct {
+    int round;             /* 1-based number of the completed round          */
+    int rounds;            /* total rounds configured                         */
+    double train_loss;     /* mean local training loss over all samples       */
+    int has_val;           /* validation parts were present on some ranks     */
+    double val_loss, val_accuracy, val_count;
+    int has_test;          /* a --test file was given and evaluated          */
+    double test_loss, test_accuracy, test_count;
+    int is_regression;     /* accuracy fields are RMSE when set               */
+    double seconds;        /* wall time of this round                         */
+    double elapsed;        /* wall time since the start of this process      */
+    double total_samples;  /* sum of training rows n over institutions        */
+    double clipped;        /* update coordinates clipped by the fixed-point
+                              codec this round, summed over institutions     */
+    double setup_seconds;  /* key setup time of the secure sum on this rank   */
+    int evaluated;         /* eval metrics were computed this round           */
+    int checkpointed;      /* checkpoint written this round                   */
+} fs_round_metrics;
+
+/* Called on every rank after each round; the CLI prints on rank 0. */
+typedef void (*fs_round_fn)(const fs_round_metrics *m, void *user);
+
+/*
+ * fs_fl_train - run the federation described by cfg.
+ *
+ * Collective on comm (duplicated internally, with MPI_ERRORS_RETURN; the
+ * caller keeps comm).  Checks that every rank has the same configuration,
+ * opens this rank's shard, agrees collectively that feature count, task
+ * and class count match (a mismatch names the rank and file), resumes from
+ * OUT/checkpoint.h5 if asked, then runs the remaining rounds, writing
+ * OUT/metrics.jsonl and OUT/config.ini (rank 0) and checkpoints.
+ *
+ * Returns the same code on every rank: FS_OK; FS_ERR_INTERRUPTED if
+ * fs_fl_request_stop was called on any rank (the current round finished
+ * and a checkpoint was written); otherwise an error whose fs_errmsg names
+ * the failing rank and file.
+ */
+FS_EXPORT fs_err fs_fl_train(MPI_Comm comm, const fs_config *cfg, fs_round_fn on_round,
+                             void *user) FS_WARN_UNUSED;
+
+/*
+ * fs_fl_request_stop - ask the running federation to stop after the
+ * current round, with a checkpoint.  Async-signal-safe (sets a
+ * sig_atomic_t): call it from a SIGUSR1/SIGTERM handler.  Ranks agree on
+ * the request at the end of each round, so one signalled rank suffices.
+ */
+FS_EXPORT void fs_fl_request_stop(void);
+
+/* A checkpoint's contents (see docs/formats.md). */
+typedef struct {
+    int round;              /* completed rounds                              */
+    char model[128];        /* model spec                                    */
+    size_t d;               /* features                                      */
+    fs_task task;
+    int num_classes;
+    size_t nparams;
+    float *params;          /* (nparams) global model, owned                 */
+    uint64_t config_hash;   /* fs_config_hash of the run that wrote it       */
+    uint64_t model_hash;    /* fingerprint of params                         */
+    uint64_t seed;          /* master seed (RNG streams are keyed by it)     */
+    int nsilos;             /* ranks in the federation that wrote it        */
+} fs_checkpoint;
+
+/*
+ * fs_checkpoint_read - load and verify a checkpoint file (layout, sizes,
+ * model hash).  Not collective.  Caller owns *out (fs_checkpoint_free).
+ * Returns FS_ERR_IO or FS_ERR_DATA with a message naming the file.
+ */
+FS_EXPORT fs_err fs_checkpoint_read(const char *path, fs_checkpoint **out) FS_WARN_UNUSED;
+
+/* fs_checkpoint_free - NULL-safe; sets *ck = NULL. */
+FS_EXPORT void fs_checkpoint_free(fs_checkpoint **ck);
+
+/*
+ * fs_checkpoint_evaluate - evaluate a checkpoint's model on a dataset file
+ * (all rows).  Not collective.  Fills loss (mean), accuracy (classification)
+ * or RMSE (regression), and count.
+ */
+FS_EXPORT fs_err fs_checkpoint_evaluate(const fs_checkpoint *ck, const char *data_path,
+                                        double *loss, double *accuracy_or_rmse,
+                                        double *count) FS_WARN_UNUSED;
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FEDSILO_FS_FL_H */

@@ -1,0 +1,111 @@
+/*
+ * fs_secagg.h - the secure-sum allreduce: authenticated key setup and
+ * masked integer MPI_Allreduce (the MPI binding of the masking engine in
+ * fs_secsum.h).  See docs/protocol.md for the protocol and its maths and
+ * docs/threat-model.md for what it protects.
+ *
+ * Usage:
+ *   fs_secagg *sa;
+ *   fs_secagg_create(comm, &opts, &sa);        collective: key setup
+ *   fs_secagg_sum_f32(sa, round, vid, x, sum, n, &st);   collective, per vector
+ *   fs_secagg_destroy(&sa);                    wipes keys
+ *
+ * No rank ever receives another rank's vector: each rank's contribution is
+ * encoded in Z_2^b and hidden by pairwise AES-CTR masks that cancel only in
+ * the sum.  The sum is bit-exact and independent of the reduction order.
+ */
+#ifndef FEDSILO_FS_SECAGG_H
+#define FEDSILO_FS_SECAGG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <mpi.h>
+#include "fs_export.h"
+#include "fs_error.h"
+#include "fs_fixed.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct fs_secagg fs_secagg;
+
+/* Options; must be identical on every rank (checked collectively). */
+typedef struct {
+    fs_fixed_params vec;         /* codec of float vectors (model updates)  */
+    int mask_degree;             /* 0: full mesh; k: k-regular Harary graph */
+    const char *roster_path;     /* consortium roster; NULL/"" = none       */
+    const char *identity_path;   /* this rank's Ed25519 private key (PEM)   */
+    int allow_unauthenticated;   /* without a roster: 1 to run anyway (warns) */
+    uint64_t rounding_seed;      /* stochastic-rounding stream seed         */
+} fs_secagg_opts;
+
+/*
+ * fs_secagg_create - per-job key setup (collective on comm).
+ *
+ * comm is duplicated (MPI_ERRORS_RETURN); the caller keeps it.  Steps:
+ * parameters compared with rank 0's; roster loaded and its hash compared;
+ * own identity key checked against the roster; fresh 32-byte nonces
+ * allgathered; ephemeral DH key pair (group from the roster, default
+ * ffdhe2048) signed over (nonces, roster, parameters, rank, A_i) and
+ * allgathered; every signature and group membership verified; session id
+ * = SHA-256 of the whole transcript; pairwise seeds
+ * s_ij = HKDF-SHA256(g^(a_i a_j), salt = session id, info = label||min||max);
+ * DH secrets wiped.  Returns the same code on every rank: FS_OK,
+ * FS_ERR_ARG (parameters/roster mismatch, no roster without
+ * allow_unauthenticated), FS_ERR_IO (unreadable roster/key),
+ * FS_ERR_AUTH (a signature, key or group element did not verify: the
+ * message names the rank that failed, never why), FS_ERR_MPI.
+ * On success *out is owned by the caller.
+ */
+FS_EXPORT fs_err fs_secagg_create(MPI_Comm comm, const fs_secagg_opts *opts,
+                                  fs_secagg **out) FS_WARN_UNUSED;
+
+/* fs_secagg_destroy - wipe keys, free the communicator; NULL-safe. Not
+ * collective (MPI_Comm_free is local in effect). */
+FS_EXPORT void fs_secagg_destroy(fs_secagg **sa);
+
+/*
+ * fs_secagg_sum_f32 - out = sum over ranks of in (n floats), securely.
+ *
+ * Collective; every rank passes the same (round, vector_id, n).  in is
+ * encoded with opts.vec (values outside [-c, c] are clipped and counted in
+ * stats->nclipped, NaN counted in stats->nnan and encoded as 0), masked,
+ * summed with MPI_Allreduce(MPI_SUM) on uint32/uint64 in chunks, then
+ * decoded.  (round, vector_id) must be fresh for this session (enforced).
+ * in and out may alias.  Returns the same code on every rank: FS_OK,
+ * FS_ERR_AUTH if the canary shows the masks did not cancel, FS_ERR_ARG
+ * (nonce reuse), FS_ERR_MPI.
+ */
+FS_EXPORT fs_err fs_secagg_sum_f32(fs_secagg *sa, uint64_t round, uint32_t vector_id,
+                                   const float *in, float *out, size_t n,
+                                   fs_fixed_stats *stats) FS_WARN_UNUSED;
+
+/*
+ * fs_secagg_sum_f64 - the same for small double vectors of statistics
+ * (counts, loss sums), with the metrics codec: 64-bit ring, 20 fractional
+ * bits, clip 2^31 (exact for integers below 2^31; N < 4096 ranks).
+ */
+FS_EXPORT fs_err fs_secagg_sum_f64(fs_secagg *sa, uint64_t round, uint32_t vector_id,
+                                   const double *in, double *out, size_t n,
+                                   fs_fixed_stats *stats) FS_WARN_UNUSED;
+
+/* Wall time of the key setup on this rank, in seconds. */
+FS_EXPORT double fs_secagg_setup_seconds(const fs_secagg *sa);
+
+/* 1 if the session was authenticated with a roster, else 0. */
+FS_EXPORT int fs_secagg_authenticated(const fs_secagg *sa);
+
+/* Neighbours of this rank in the mask graph. */
+FS_EXPORT int fs_secagg_degree(const fs_secagg *sa);
+
+/* The 32-byte session id (public); borrowed. */
+FS_EXPORT const uint8_t *fs_secagg_session_id(const fs_secagg *sa);
+
+/* The codec of float vectors in use; borrowed. */
+FS_EXPORT const fs_fixed_params *fs_secagg_vec_params(const fs_secagg *sa);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FEDSILO_FS_SECAGG_H */

@@ -1,0 +1,349 @@
+/*
+ * cmd_data.c - the data subcommands of the fedsilo tool: import, split and
+ * inspect.
+ *
+ * CLI layer: parses argv with getopt_long, calls the public data API
+ * (fs_import_*, fs_dataset_write, fs_split_write, fs_dataset_inspect),
+ * prints one summary to stdout on success and the library's message to
+ * stderr on failure.  None of these subcommands use MPI.
+ *
+ *   fedsilo import idx --images FILE --labels FILE [--limit N] --out FILE.h5
+ *   fedsilo import csv --input FILE --label COLUMN [--task classification|regression]
+ *                      --out FILE.h5
+ *   fedsilo split --input FILE.h5 --silos N [--method iid|dirichlet|quantity]
+ *                 [--alpha A] [--seed S] [--val-fraction F] [--min-rows N] --outdir DIR
+ *   fedsilo inspect FILE.h5
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fedsilo.h>
+#include "cli.h"
+
+// ---------------------------------------------------------------- helpers
+
+/* Parse a non-negative decimal integer (no sign, no trailing text). */
+static int parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    if (!s || !*s || *s == '-' || *s == '+') return -1;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end) return -1;
+    *out = (uint64_t)v;
+    return 0;
+}
+
+/* Parse a finite floating-point number (no trailing text). */
+static int parse_double(const char *s, double *out)
+{
+    char *end;
+    if (!s || !*s) return -1;
+    errno = 0;
+    *out = strtod(s, &end);
+    if (errno || *end || !isfinite(*out)) return -1;
+    return 0;
+}
+
+/*
+ * Report the option getopt_long rejected: c == ':' means a missing
+ * argument, anything else an unknown flag.  Returns FS_EXIT_USAGE.
+ */
+static int bad_option(const char *cmd, int c, char **argv)
+{
+    const char *arg = argv[optind - 1];
+    if (c == ':') return fs_cli_usage_error(cmd, "option '%s' needs an argument", arg);
+    if (optopt && !(arg[0] == '-' && arg[1] == '-'))
+        return fs_cli_usage_error(cmd, "unknown option '-%c'", optopt);
+    return fs_cli_usage_error(cmd, "unknown option '%s'", arg);
+}
+
+/* Reset getopt so each subcommand parses its own vector from the start. */
+static void getopt_reset(void)
+{
+    optind = 0;   /* glibc: 0 also reinitializes the internal state */
+    opterr = 0;   /* we print our own messages */
+}
+
+// ---------------------------------------------------------------- import
+
+static void import_usage(FILE *out)
+{
+    fprintf(out,
+        "Usage: fedsilo import idx --images FILE --labels FILE [--limit N] --out FILE.h5\n"
+        "       fedsilo import csv --input FILE --label COLUMN\n"
+        "                          [--task classification|regression] --out FILE.h5\n"
+        "Convert a dataset to the fedsilo HDF5 layout (see docs/formats.md).\n\n"
+        "idx (MNIST / Fashion-MNIST; gzipped or plain):\n"
+        "  --images FILE   idx3-ubyte image file [n, rows, cols]; pixels scaled to [0, 1]\n"
+        "  --labels FILE   idx1-ubyte label file [n]\n"
+        "  --limit N       keep only the first N rows (default: all)\n"
+        "csv (header row required, comma separated):\n"
+        "  --input FILE    CSV file; every column except the label must be numeric\n"
+        "  --label COLUMN  name of the label/target column\n"
+        "  --task T        classification (default) or regression\n"
+        "common:\n"
+        "  --out FILE.h5   output file (written atomically)\n"
+        "  -h, --help      show this help\n");
+}
+
+/* Print the one-line import summary for ds written to path. */
+static void import_summary(const fs_dataset *ds, const char *path)
+{
+    if (ds->task == FS_TASK_CLASSIFICATION)
+        printf("imported %zu rows x %zu features, %d classes -> %s\n", ds->n, ds->d,
+               ds->num_classes, path);
+    else
+        printf("imported %zu rows x %zu features, regression -> %s\n", ds->n, ds->d, path);
+}
+
+int fs_cmd_import(int argc, char **argv)
+{
+    static const char *cmd = "import";
+    enum { O_IMAGES = 256, O_LABELS, O_LIMIT, O_OUT, O_INPUT, O_LABEL, O_TASK };
+    static const struct option longopts[] = {
+        { "images", required_argument, NULL, O_IMAGES },
+        { "labels", required_argument, NULL, O_LABELS },
+        { "limit", required_argument, NULL, O_LIMIT },
+        { "out", required_argument, NULL, O_OUT },
+        { "input", required_argument, NULL, O_INPUT },
+        { "label", required_argument, NULL, O_LABEL },
+        { "task", required_argument, NULL, O_TASK },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *images = NULL, *labels = NULL, *out = NULL, *input = NULL, *label = NULL;
+    uint64_t limit = 0;
+    fs_task task = FS_TASK_CLASSIFICATION;
+    fs_dataset *ds = NULL;
+    int status = FS_EXIT_OK, c;
+
+    if (argc < 2) return fs_cli_usage_error(cmd, "missing format: 'idx' or 'csv'");
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        import_usage(stdout);
+        return FS_EXIT_OK;
+    }
+    const char *fmt = argv[1];
+    int is_idx = !strcmp(fmt, "idx"), is_csv = !strcmp(fmt, "csv");
+    if (!is_idx && !is_csv)
+        return fs_cli_usage_error(cmd, "unknown format '%s' (expected 'idx' or 'csv')", fmt);
+
+    argc--;
+    argv++;
+    getopt_reset();
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'h': import_usage(stdout); return FS_EXIT_OK;
+        case O_IMAGES: images = optarg; break;
+        case O_LABELS: labels = optarg; break;
+        case O_OUT: out = optarg; break;
+        case O_INPUT: input = optarg; break;
+        case O_LABEL: label = optarg; break;
+        case O_LIMIT:
+            if (parse_u64(optarg, &limit) != 0 || limit > SIZE_MAX)
+                return fs_cli_usage_error(cmd, "--limit needs a non-negative integer, got '%s'",
+                                          optarg);
+            break;
+        case O_TASK:
+            if (!strcmp(optarg, "classification")) task = FS_TASK_CLASSIFICATION;
+            else if (!strcmp(optarg, "regression")) task = FS_TASK_REGRESSION;
+            else return fs_cli_usage_error(cmd, "--task must be 'classification' or "
+                                           "'regression', got '%s'", optarg);
+            break;
+        default: return bad_option(cmd, c, argv);
+        }
+    }
+    if (optind < argc) return fs_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    if (!out) return fs_cli_usage_error(cmd, "--out FILE.h5 is required");
+    if (is_idx) {
+        if (input || label) return fs_cli_usage_error(cmd, "--input/--label are for 'import csv'");
+        if (!images || !labels)
+            return fs_cli_usage_error(cmd, "import idx needs --images FILE and --labels FILE");
+        if (fs_import_idx(images, labels, (size_t)limit, &ds) != FS_OK) goto fail;
+    } else {
+        if (images || labels || limit)
+            return fs_cli_usage_error(cmd, "--images/--labels/--limit are for 'import idx'");
+        if (!input || !label)
+            return fs_cli_usage_error(cmd, "import csv needs --input FILE and --label COLUMN");
+        if (fs_import_csv(input, label, task, &ds) != FS_OK) goto fail;
+    }
+    if (fs_dataset_write(ds, NULL, out) != FS_OK) goto fail;
+    import_summary(ds, out);
+    goto done;
+fail:
+    status = fs_cli_fail(cmd, "%s", fs_errmsg());
+done:
+    fs_dataset_destroy(&ds);
+    return status;
+}
+
+// ---------------------------------------------------------------- split
+
+static void split_usage(FILE *out)
+{
+    fprintf(out,
+        "Usage: fedsilo split --input FILE.h5 --silos N [--method iid|dirichlet|quantity]\n"
+        "                     [--alpha A] [--seed S] [--val-fraction F] [--min-rows N]\n"
+        "                     --outdir DIR\n"
+        "Partition a dataset into N institution shards DIR/site-<i>.h5 plus\n"
+        "DIR/manifest.json.  The same input, options and seed give identical shards.\n\n"
+        "  --input FILE.h5     dataset written by 'fedsilo import' (training part is split)\n"
+        "  --silos N           number of institutions (shards), >= 1\n"
+        "  --method M          iid (default): shuffle and deal evenly;\n"
+        "                      dirichlet: label skew, per-class proportions ~ Dir(alpha);\n"
+        "                      quantity: shard sizes ~ Dir(alpha), labels iid\n"
+        "  --alpha A           Dirichlet concentration, > 0 (default 0.5; smaller = more skew)\n"
+        "  --seed S            random seed (default 1)\n"
+        "  --val-fraction F    fraction of each shard held out as /validation, in [0, 1)\n"
+        "                      (default 0)\n"
+        "  --min-rows N        minimum rows per shard (default 10)\n"
+        "  --outdir DIR        output directory (created if missing)\n"
+        "  -h, --help          show this help\n");
+}
+
+int fs_cmd_split(int argc, char **argv)
+{
+    static const char *cmd = "split";
+    enum { O_INPUT = 256, O_SILOS, O_METHOD, O_ALPHA, O_SEED, O_VAL, O_MIN, O_OUTDIR };
+    static const struct option longopts[] = {
+        { "input", required_argument, NULL, O_INPUT },
+        { "silos", required_argument, NULL, O_SILOS },
+        { "method", required_argument, NULL, O_METHOD },
+        { "alpha", required_argument, NULL, O_ALPHA },
+        { "seed", required_argument, NULL, O_SEED },
+        { "val-fraction", required_argument, NULL, O_VAL },
+        { "min-rows", required_argument, NULL, O_MIN },
+        { "outdir", required_argument, NULL, O_OUTDIR },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    static const char *methods[] = { "iid", "dirichlet", "quantity" };
+    const char *input = NULL, *outdir = NULL;
+    fs_split_opts o;
+    fs_dataset *ds = NULL;
+    int32_t *shard = NULL;
+    uint8_t *is_val = NULL;
+    size_t *rows = NULL;   /* (nsilos, 2): training and validation rows */
+    uint64_t u;
+    int status = FS_EXIT_OK, c, have_silos = 0;
+
+    fs_split_opts_default(&o);
+    getopt_reset();
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'h': split_usage(stdout); return FS_EXIT_OK;
+        case O_INPUT: input = optarg; break;
+        case O_OUTDIR: outdir = optarg; break;
+        case O_SILOS:
+            if (parse_u64(optarg, &u) != 0 || u < 1 || u > INT_MAX)
+                return fs_cli_usage_error(cmd, "--silos needs an integer >= 1, got '%s'", optarg);
+            o.nsilos = (int)u;
+            have_silos = 1;
+            break;
+        case O_METHOD:
+            if (!strcmp(optarg, "iid")) o.method = FS_SPLIT_IID;
+            else if (!strcmp(optarg, "dirichlet")) o.method = FS_SPLIT_DIRICHLET;
+            else if (!strcmp(optarg, "quantity")) o.method = FS_SPLIT_QUANTITY;
+            else return fs_cli_usage_error(cmd, "--method must be iid, dirichlet or quantity, "
+                                           "got '%s'", optarg);
+            break;
+        case O_ALPHA:
+            if (parse_double(optarg, &o.alpha) != 0 || o.alpha <= 0)
+                return fs_cli_usage_error(cmd, "--alpha needs a number > 0, got '%s'", optarg);
+            break;
+        case O_SEED:
+            if (parse_u64(optarg, &o.seed) != 0)
+                return fs_cli_usage_error(cmd, "--seed needs a non-negative integer, got '%s'",
+                                          optarg);
+            break;
+        case O_VAL:
+            if (parse_double(optarg, &o.val_fraction) != 0 || o.val_fraction < 0 ||
+                o.val_fraction >= 1)
+                return fs_cli_usage_error(cmd, "--val-fraction needs a number in [0, 1), got "
+                                          "'%s'", optarg);
+            break;
+        case O_MIN:
+            if (parse_u64(optarg, &u) != 0 || u > SIZE_MAX)
+                return fs_cli_usage_error(cmd, "--min-rows needs a non-negative integer, got "
+                                          "'%s'", optarg);
+            o.min_rows = (size_t)u;
+            break;
+        default: return bad_option(cmd, c, argv);
+        }
+    }
+    if (optind < argc) return fs_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    if (!input) return fs_cli_usage_error(cmd, "--input FILE.h5 is required");
+    if (!have_silos) return fs_cli_usage_error(cmd, "--silos N is required");
+    if (!outdir) return fs_cli_usage_error(cmd, "--outdir DIR is required");
+
+    if (fs_dataset_read(input, FS_PART_TRAIN, &ds) != FS_OK) goto fail;
+    if (fs_split_write(ds, &o, outdir) != FS_OK) goto fail;
+
+    /* Per-shard sizes for the summary: the same deterministic assignment. */
+    shard = malloc(ds->n * sizeof *shard);
+    is_val = malloc(ds->n);
+    rows = calloc((size_t)o.nsilos * 2, sizeof *rows);
+    if (!shard || !is_val || !rows) {
+        status = fs_cli_fail(cmd, "out of memory");
+        goto done;
+    }
+    if (fs_split_assign(ds, &o, shard, is_val) != FS_OK) goto fail;
+    for (size_t i = 0; i < ds->n; i++) rows[(size_t)shard[i] * 2 + is_val[i]]++;
+    printf("split %zu rows of %s into %d shards (%s", ds->n, input, o.nsilos,
+           methods[o.method]);
+    if (o.method != FS_SPLIT_IID) printf(", alpha %g", o.alpha);
+    printf(", seed %llu) -> %s/manifest.json\n", (unsigned long long)o.seed, outdir);
+    for (int s = 0; s < o.nsilos; s++)
+        printf("  %s/site-%d.h5: %zu rows, %zu validation\n", outdir, s, rows[2 * (size_t)s],
+               rows[2 * (size_t)s + 1]);
+    goto done;
+fail:
+    status = fs_cli_fail(cmd, "%s", fs_errmsg());
+done:
+    free(rows);
+    free(is_val);
+    free(shard);
+    fs_dataset_destroy(&ds);
+    return status;
+}
+
+// ---------------------------------------------------------------- inspect
+
+static void inspect_usage(FILE *out)
+{
+    fprintf(out,
+        "Usage: fedsilo inspect FILE.h5\n"
+        "Show the layout, class histogram (or target summary), feature ranges,\n"
+        "attributes and validation part of a fedsilo dataset file.\n\n"
+        "  -h, --help   show this help\n");
+}
+
+int fs_cmd_inspect(int argc, char **argv)
+{
+    static const char *cmd = "inspect";
+    static const struct option longopts[] = {
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+
+    getopt_reset();
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'h': inspect_usage(stdout); return FS_EXIT_OK;
+        default: return bad_option(cmd, c, argv);
+        }
+    }
+    if (optind >= argc) return fs_cli_usage_error(cmd, "missing FILE.h5");
+    if (optind + 1 < argc)
+        return fs_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind + 1]);
+    if (fs_dataset_inspect(argv[optind], stdout) != FS_OK)
+        return fs_cli_fail(cmd, "%s", fs_errmsg());
+    if (fflush(stdout) != 0) return fs_cli_fail(cmd, "cannot write to stdout");
+    return FS_EXIT_OK;
+}

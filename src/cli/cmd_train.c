@@ -1,0 +1,215 @@
+/*
+ * cmd_train.c - `fedsilo train` (the federation, under mpirun/srun) and
+ * `fedsilo eval` (a checkpoint on a dataset, single process).
+ *
+ * Options come from the library's option table (fs_config): a config file
+ * given with --config is applied first, then every --key value flag in
+ * command-line order.  All ranks parse the same argv and then verify
+ * collectively that they run the same effective configuration.
+ */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <mpi.h>
+#include <fedsilo.h>
+#include "cli.h"
+
+static int cli_rank;
+
+static void log_with_rank(fs_log_level level, const char *line, void *user)
+{
+    (void)user;
+    static const char *names[] = { "debug", "info", "warning", "error" };
+    fprintf(stderr, "fedsilo[rank %d]: %s: %s\n", cli_rank, names[level], line);
+}
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    fs_fl_request_stop();
+}
+
+static void train_usage(FILE *out)
+{
+    fprintf(out,
+        "Usage: mpirun -np N fedsilo train [--config FILE] [--KEY VALUE ...]\n"
+        "       srun --mpi=pmix fedsilo train [--config FILE] [--KEY VALUE ...]\n\n"
+        "Run a federation: MPI rank i is institution i and reads only its own shard.\n"
+        "Each round: local SGD -> weighted update -> aggregation -> FedAvg -> evaluation\n"
+        "-> checkpoint.  Progress is printed by rank 0, one line per round; metrics go\n"
+        "to OUT/metrics.jsonl, the effective configuration to OUT/config.ini.\n\n"
+        "  --config FILE        INI file with [section] key = value lines (flags override it)\n"
+        "  --quiet              no per-round progress lines\n"
+        "  --help               this text\n\n"
+        "Options (INI key in [section] = flag without the dashes, '-' for '_'):\n");
+    fs_config_print_help(out);
+    fprintf(out,
+        "\nSignals: SIGUSR1 or SIGTERM makes every rank finish the current round, write the\n"
+        "checkpoint and exit with status 3; rerun with --resume auto to continue.\n"
+        "Exit status: 0 success, 1 runtime error (message names rank and file),\n"
+        "2 bad option or configuration, 3 stopped by signal after a checkpoint.\n");
+}
+
+typedef struct { int quiet; } progress_ctx;
+
+static void print_round(const fs_round_metrics *m, void *user)
+{
+    progress_ctx *p = user;
+    if (cli_rank != 0 || p->quiet) return;
+    char line[512];
+    int len = snprintf(line, sizeof line, "round %d/%d  train_loss %.4f", m->round, m->rounds,
+                       m->train_loss);
+    const char *acc = m->is_regression ? "rmse" : "acc";
+    if (m->evaluated && m->has_val)
+        len += snprintf(line + len, sizeof line - len, "  val_loss %.4f  val_%s %.4f", m->val_loss,
+                        acc, m->val_accuracy);
+    if (m->evaluated && m->has_test)
+        len += snprintf(line + len, sizeof line - len, "  test_loss %.4f  test_%s %.4f",
+                        m->test_loss, acc, m->test_accuracy);
+    double eta = m->round > 0 ? m->elapsed / m->round * (m->rounds - m->round) : 0;
+    snprintf(line + len, sizeof line - len, "  %.2fs  ETA %.0fs%s", m->seconds, eta,
+             m->checkpointed ? "  [ckpt]" : "");
+    printf("%s\n", line);
+    fflush(stdout);
+}
+
+/* Apply --config then --key value flags.  Returns an exit status or -1 to go on. */
+static int parse_train_args(int argc, char **argv, fs_config *cfg, int *quiet)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { train_usage(stdout); return 0; }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strncmp(a, "--config=", 9) || !strcmp(a, "--config")) {
+            const char *path = a[8] == '=' ? a + 9 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!path) return fs_cli_usage_error("train", "--config needs a file");
+            if (fs_config_load_ini(cfg, path) != FS_OK)
+                return fs_cli_usage_error("train", "%s", fs_errmsg());
+        }
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--config")) { i++; continue; }
+        if (!strncmp(a, "--config=", 9)) continue;
+        if (!strcmp(a, "--quiet")) { *quiet = 1; continue; }
+        if (strncmp(a, "--", 2) != 0 || !a[2])
+            return fs_cli_usage_error("train", "unexpected argument '%s'", a);
+        char key[128];
+        const char *eq = strchr(a, '=');
+        const char *val;
+        if (eq) {
+            snprintf(key, sizeof key, "%.*s", (int)(eq - a - 2), a + 2);
+            val = eq + 1;
+        } else {
+            snprintf(key, sizeof key, "%s", a + 2);
+            if (i + 1 >= argc) return fs_cli_usage_error("train", "option '%s' needs a value", a);
+            val = argv[++i];
+        }
+        char origin[160];
+        snprintf(origin, sizeof origin, "--%s", key);
+        if (fs_config_set(cfg, key, val, origin) != FS_OK)
+            return fs_cli_usage_error("train", "%s", fs_errmsg());
+    }
+    return -1;
+}
+
+static int exit_status(fs_err rc)
+{
+    switch (rc) {
+    case FS_OK: return FS_EXIT_OK;
+    case FS_ERR_ARG: return FS_EXIT_USAGE;
+    case FS_ERR_INTERRUPTED: return FS_EXIT_INTERRUPTED;
+    default: return FS_EXIT_FAIL;
+    }
+}
+
+int fs_cmd_train(int argc, char **argv)
+{
+    fs_config *cfg = NULL;
+    int quiet = 0, status;
+    if (fs_config_create(&cfg) != FS_OK) return fs_cli_fail("train", "%s", fs_errmsg());
+    /* Option errors are detected identically on every rank (same argv), so
+     * every rank exits with status 2 before MPI starts. */
+    status = parse_train_args(argc, argv, cfg, &quiet);
+    if (status >= 0) { fs_config_destroy(&cfg); return status; }
+
+    int provided = 0;
+    if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
+        fs_config_destroy(&cfg);
+        return fs_cli_fail("train", "MPI_Init failed");
+    }
+    MPI_Comm_rank(MPI_COMM_WORLD, &cli_rank);
+    fs_log_set_handler(log_with_rank, NULL, FS_LOG_INFO);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    int size = 1;
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    if (cli_rank == 0 && !quiet) {
+        printf("fedsilo %s: %d institutions, model %s, %ld rounds, aggregation %s, data %s\n",
+               fs_version_string(), size, fs_config_str(cfg, "model"), fs_config_int(cfg, "rounds"),
+               fs_config_str(cfg, "aggregation"), fs_config_str(cfg, "data"));
+        fflush(stdout);
+    }
+    progress_ctx pc = { quiet };
+    fs_err rc = fs_fl_train(MPI_COMM_WORLD, cfg, print_round, &pc);
+    status = exit_status(rc);
+    if (rc == FS_OK) {
+        if (cli_rank == 0 && !quiet)
+            printf("done: checkpoint %s/checkpoint.h5, metrics %s/metrics.jsonl\n",
+                   fs_config_str(cfg, "out"), fs_config_str(cfg, "out"));
+    } else if (rc == FS_ERR_INTERRUPTED) {
+        if (cli_rank == 0) fprintf(stderr, "fedsilo train: %s\n", fs_errmsg());
+    } else if (cli_rank == 0) {
+        fs_cli_fail("train", "%s", fs_errmsg());
+    }
+    fflush(stdout);
+    fs_config_destroy(&cfg);
+    if (rc == FS_ERR_MPI) {
+        /* The communicator is broken: peers may be gone; do not wait for them. */
+        if (cli_rank != 0) fs_cli_fail("train", "%s", fs_errmsg());
+        MPI_Abort(MPI_COMM_WORLD, status);
+    }
+    MPI_Finalize();
+    return status;
+}
+
+static void eval_usage(FILE *out)
+{
+    fprintf(out,
+        "Usage: fedsilo eval --checkpoint FILE --data FILE.h5\n\n"
+        "Evaluate a checkpoint's global model on every row of a dataset file and print\n"
+        "rows, mean loss and accuracy (classification) or RMSE (regression).\n");
+}
+
+int fs_cmd_eval(int argc, char **argv)
+{
+    const char *ckpt = NULL, *data = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { eval_usage(stdout); return 0; }
+        if (!strcmp(argv[i], "--checkpoint") && i + 1 < argc) ckpt = argv[++i];
+        else if (!strcmp(argv[i], "--data") && i + 1 < argc) data = argv[++i];
+        else return fs_cli_usage_error("eval", "unexpected argument '%s'", argv[i]);
+    }
+    if (!ckpt || !data) return fs_cli_usage_error("eval", "--checkpoint and --data are required");
+    fs_checkpoint *ck = NULL;
+    double loss = 0, acc = 0, n = 0;
+    if (fs_checkpoint_read(ckpt, &ck) != FS_OK) return fs_cli_fail("eval", "%s", fs_errmsg());
+    if (fs_checkpoint_evaluate(ck, data, &loss, &acc, &n) != FS_OK) {
+        fs_checkpoint_free(&ck);
+        return fs_cli_fail("eval", "%s", fs_errmsg());
+    }
+    printf("checkpoint %s (round %d, model %s) on %s: rows %.0f  loss %.6f  %s %.6f\n", ckpt,
+           ck->round, ck->model, data, n, loss,
+           ck->task == FS_TASK_REGRESSION ? "rmse" : "accuracy", acc);
+    fs_checkpoint_free(&ck);
+    return 0;
+}

@@ -1,0 +1,866 @@
+/*
+ * fs_dataset.c - data layer: in-memory datasets and their HDF5 files.
+ *
+ * Sits on the core layer (errors, allocation); no MPI.  Every rank opens only
+ * its own shard, so files are read and written with HDF5's default serial
+ * (sec2) driver even though the library is the parallel HDF5 build.
+ *
+ * The on-disk layout (docs/formats.md) is deliberately plain so that h5py
+ * and h5dump read it without fedsilo:
+ *
+ *   /X               float32 [n, d]  contiguous, uncompressed (one H5Dwrite)
+ *   /y               int32 [n] (classification) or float32 [n] (regression)
+ *   /feature_names   vlen UTF-8 strings [d]   (optional)
+ *   /validation/X, /validation/y              (optional held-out part)
+ *   root attributes  fedsilo_format, format_version, task, num_classes,
+ *                    provenance, institution, shard_index, num_shards
+ *
+ * Files are opened with the default serial (sec2) driver; file locking is
+ * kept but tolerated where the file system lacks it.
+ *
+ * Object modification times are not recorded (H5Pset_obj_track_times off),
+ * so writing the same dataset twice gives byte-identical files.
+ *
+ * HDF5 errors are converted once, at this boundary (STYLE.md P4): automatic
+ * stack printing is switched off for the duration of each public call and
+ * the innermost HDF5 message is appended to our own, which always names the
+ * file and the object.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <hdf5.h>
+#include "fs_impl.h"
+#include "fedsilo/fs_data.h"
+
+#define FORMAT_NAME "fedsilo-dataset"
+#define FORMAT_VERSION 1
+
+// ---------------------------------------------------------------- in memory
+
+fs_err fs_dataset_create(size_t n, size_t d, fs_task task, int num_classes, fs_dataset **out)
+{
+    fs_err rc = FS_OK;
+    fs_dataset *ds = NULL;
+
+    FS_CHECK_ARG(out != NULL, "fs_dataset_create: out is NULL");
+    *out = NULL;
+    FS_CHECK_ARG(task == FS_TASK_CLASSIFICATION || task == FS_TASK_REGRESSION,
+                 "fs_dataset_create: unknown task %d", (int)task);
+    FS_CHECK_ARG(task != FS_TASK_CLASSIFICATION || num_classes >= 2,
+                 "fs_dataset_create: classification needs num_classes >= 2, got %d",
+                 num_classes);
+    FS_CHECK_ARG(d == 0 || n <= SIZE_MAX / d, "fs_dataset_create: %zu x %zu overflows", n, d);
+
+    FS_TRY(fs_zalloc(&ds, 1, sizeof *ds, "dataset"));
+    ds->n = n;
+    ds->d = d;
+    ds->task = task;
+    ds->num_classes = task == FS_TASK_CLASSIFICATION ? num_classes : 0;
+    ds->shard_index = -1;
+    ds->num_shards = 0;
+    FS_TRY(fs_zalloc(&ds->X, n * d, sizeof(float), "feature matrix X"));
+    if (task == FS_TASK_CLASSIFICATION)
+        FS_TRY(fs_zalloc(&ds->y_class, n, sizeof(int32_t), "labels y"));
+    else
+        FS_TRY(fs_zalloc(&ds->y_reg, n, sizeof(float), "targets y"));
+    *out = ds;
+    ds = NULL;
+done:
+    fs_dataset_destroy(&ds);
+    return rc;
+}
+
+void fs_dataset_destroy(fs_dataset **p)
+{
+    if (!p || !*p) return;
+    fs_dataset *ds = *p;
+    if (ds->feature_names) {
+        for (size_t j = 0; j < ds->d; j++) free(ds->feature_names[j]);
+        free(ds->feature_names);
+    }
+    free(ds->X);
+    free(ds->y_class);
+    free(ds->y_reg);
+    free(ds->provenance);
+    free(ds->institution);
+    free(ds);
+    *p = NULL;
+}
+
+fs_err fs_dataset_validate(const fs_dataset *ds, const char *name)
+{
+    fs_err rc = FS_OK;
+    if (!name) name = "dataset";
+
+    FS_CHECK_ARG(ds != NULL, "%s: dataset is NULL", name);
+    if (ds->n == 0) FS_FAIL(FS_ERR_DATA, "%s: dataset is empty (0 rows)", name);
+    if (ds->d == 0) FS_FAIL(FS_ERR_DATA, "%s: dataset has no features (d == 0)", name);
+    FS_CHECK_ARG(ds->X != NULL, "%s: feature matrix X is NULL", name);
+
+    /* X is (n, d) row-major; report the first non-finite value. */
+    for (size_t i = 0; i < ds->n; i++) {
+        const float *row = ds->X + i * ds->d;
+        for (size_t j = 0; j < ds->d; j++) {
+            if (isfinite(row[j])) continue;
+            const char *fname = ds->feature_names ? ds->feature_names[j] : NULL;
+            FS_FAIL(FS_ERR_DATA, "%s: row %zu, column %zu%s%s%s: feature value %s is not finite",
+                    name, i, j, fname ? " ('" : "", fname ? fname : "", fname ? "')" : "",
+                    isnan(row[j]) ? "nan" : (row[j] > 0 ? "inf" : "-inf"));
+        }
+    }
+
+    if (ds->task == FS_TASK_CLASSIFICATION) {
+        if (ds->num_classes < 2)
+            FS_FAIL(FS_ERR_DATA, "%s: num_classes is %d; classification needs at least 2",
+                    name, ds->num_classes);
+        FS_CHECK_ARG(ds->y_class != NULL, "%s: labels y_class are NULL", name);
+        for (size_t i = 0; i < ds->n; i++)
+            if (ds->y_class[i] < 0 || ds->y_class[i] >= ds->num_classes)
+                FS_FAIL(FS_ERR_DATA, "%s: row %zu: label %d is out of range [0, %d)",
+                        name, i, (int)ds->y_class[i], ds->num_classes);
+    } else if (ds->task == FS_TASK_REGRESSION) {
+        FS_CHECK_ARG(ds->y_reg != NULL, "%s: targets y_reg are NULL", name);
+        for (size_t i = 0; i < ds->n; i++)
+            if (!isfinite(ds->y_reg[i]))
+                FS_FAIL(FS_ERR_DATA, "%s: row %zu: target %g is not finite",
+                        name, i, (double)ds->y_reg[i]);
+    } else {
+        FS_FAIL(FS_ERR_ARG, "%s: unknown task %d", name, (int)ds->task);
+    }
+done:
+    return rc;
+}
+
+// ---------------------------------------------------------------- HDF5 boundary
+
+/* Saved automatic error handler, restored when a public call returns. */
+typedef struct {
+    H5E_auto2_t func;
+    void *data;
+} h5_quiet;
+
+static void h5_quiet_begin(h5_quiet *q)
+{
+    H5Eget_auto2(H5E_DEFAULT, &q->func, &q->data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+static void h5_quiet_end(const h5_quiet *q) { H5Eset_auto2(H5E_DEFAULT, q->func, q->data); }
+
+/* H5Ewalk2 callback: keep the most specific frame (the first one walked upward). */
+static herr_t h5_walk_cb(unsigned n, const H5E_error2_t *e, void *user)
+{
+    char *buf = user;
+    if (n == 0 && e->desc && e->desc[0]) snprintf(buf, 256, "%s", e->desc);
+    return 0;
+}
+
+/*
+ * Record `code` with a message naming the file/object, followed by the most
+ * specific entry of the current HDF5 error stack.  Call right after the
+ * failing HDF5 call: the next HDF5 API call clears the stack.
+ */
+static fs_err h5_fail(fs_err code, const char *fmt, ...) FS_PRINTF(2, 3);
+
+/* FS_FAIL with the HDF5 error stack appended (see h5_fail). */
+#define H5_FAIL(code, ...)                                                 \
+    do { rc = h5_fail((code), __VA_ARGS__); goto done; } while (0)
+
+static fs_err h5_fail(fs_err code, const char *fmt, ...)
+{
+    char msg[768], detail[256] = "";
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, h5_walk_cb, detail);
+    if (detail[0]) return fs_error_set(code, "%s (HDF5: %s)", msg, detail);
+    return fs_error_set(code, "%s", msg);
+}
+
+/* Human name of a stored HDF5 datatype in numpy style ("float64", "uint8"). */
+static void dtype_name(hid_t t, char *buf, size_t cap)
+{
+    H5T_class_t cls = H5Tget_class(t);
+    size_t bits = H5Tget_size(t) * 8;
+    switch (cls) {
+    case H5T_FLOAT:    snprintf(buf, cap, "float%zu", bits); break;
+    case H5T_INTEGER:
+        snprintf(buf, cap, "%sint%zu", H5Tget_sign(t) == H5T_SGN_NONE ? "u" : "", bits);
+        break;
+    case H5T_STRING:   snprintf(buf, cap, "string"); break;
+    case H5T_COMPOUND: snprintf(buf, cap, "compound"); break;
+    case H5T_ENUM:     snprintf(buf, cap, "enum"); break;
+    case H5T_ARRAY:    snprintf(buf, cap, "array"); break;
+    case H5T_VLEN:     snprintf(buf, cap, "vlen"); break;
+    case H5T_OPAQUE:   snprintf(buf, cap, "opaque"); break;
+    case H5T_BITFIELD: snprintf(buf, cap, "bitfield"); break;
+    case H5T_REFERENCE: snprintf(buf, cap, "reference"); break;
+    default:           snprintf(buf, cap, "unknown type"); break;
+    }
+}
+
+/* A memory type for variable-length UTF-8 C strings; caller closes it. */
+static hid_t vlen_utf8_type(void)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t < 0) return t;
+    if (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
+        H5Tclose(t);
+        return H5I_INVALID_HID;
+    }
+    return t;
+}
+
+/*
+ * File access properties: the default serial (sec2) driver.  File locking
+ * stays on, but a file system without flock support (some NFS and Lustre
+ * mounts) is not an error.  Caller closes the returned list.
+ */
+static hid_t file_access_plist(void)
+{
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+#if H5_VERSION_GE(1, 10, 7)
+    if (fapl >= 0 && H5Pset_file_locking(fapl, 1, 1) < 0) {
+        H5Pclose(fapl);
+        return H5I_INVALID_HID;
+    }
+#endif
+    return fapl;
+}
+
+static void close_id(hid_t *id, herr_t (*fn)(hid_t))
+{
+    if (*id >= 0) fn(*id);
+    *id = H5I_INVALID_HID;
+}
+
+// ---------------------------------------------------------------- writing
+
+/* Write a scalar vlen UTF-8 string attribute `name` = value on obj. */
+static fs_err write_str_attr(hid_t obj, const char *path, const char *name, const char *value)
+{
+    fs_err rc = FS_OK;
+    hid_t type = vlen_utf8_type(), space = H5Screate(H5S_SCALAR), attr = H5I_INVALID_HID;
+    if (type < 0 || space < 0) FS_FAIL(FS_ERR_IO, "%s: cannot create string type", path);
+    attr = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+    if (attr < 0 || H5Awrite(attr, type, &value) < 0)
+        H5_FAIL(FS_ERR_IO, "%s: cannot write attribute %s", path, name);
+done:
+    close_id(&attr, H5Aclose);
+    close_id(&space, H5Sclose);
+    close_id(&type, H5Tclose);
+    return rc;
+}
+
+/* Write a scalar int32 attribute `name` = value on obj. */
+static fs_err write_int_attr(hid_t obj, const char *path, const char *name, int32_t value)
+{
+    fs_err rc = FS_OK;
+    hid_t space = H5Screate(H5S_SCALAR), attr = H5I_INVALID_HID;
+    if (space < 0) FS_FAIL(FS_ERR_IO, "%s: cannot create dataspace", path);
+    attr = H5Acreate2(obj, name, H5T_STD_I32LE, space, H5P_DEFAULT, H5P_DEFAULT);
+    if (attr < 0 || H5Awrite(attr, H5T_NATIVE_INT32, &value) < 0)
+        H5_FAIL(FS_ERR_IO, "%s: cannot write attribute %s", path, name);
+done:
+    close_id(&attr, H5Aclose);
+    close_id(&space, H5Sclose);
+    return rc;
+}
+
+/*
+ * Create dataset `name` under loc with file type ftype and the given shape,
+ * and write buf (memory type mtype) in one H5Dwrite.  dcpl disables time
+ * tracking so files are reproducible byte for byte.
+ */
+static fs_err write_dataset(hid_t loc, const char *path, const char *name, hid_t ftype,
+                            hid_t mtype, int rank, const hsize_t *dims, const void *buf)
+{
+    fs_err rc = FS_OK;
+    hid_t space = H5I_INVALID_HID, dcpl = H5I_INVALID_HID, dset = H5I_INVALID_HID;
+
+    space = H5Screate_simple(rank, dims, NULL);
+    dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    if (space < 0 || dcpl < 0 || H5Pset_obj_track_times(dcpl, 0) < 0)
+        H5_FAIL(FS_ERR_IO, "%s: cannot set up dataset %s", path, name);
+    dset = H5Dcreate2(loc, name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (dset < 0)
+        H5_FAIL(FS_ERR_IO, "%s: cannot create dataset %s", path, name);
+    if (H5Dwrite(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
+        H5_FAIL(FS_ERR_IO, "%s: cannot write dataset %s", path, name);
+done:
+    close_id(&dset, H5Dclose);
+    close_id(&dcpl, H5Pclose);
+    close_id(&space, H5Sclose);
+    return rc;
+}
+
+/* Write X, y (and feature_names when with_names) of ds into group loc. */
+static fs_err write_part(hid_t loc, const char *path, const fs_dataset *ds, int with_names)
+{
+    fs_err rc = FS_OK;
+    hid_t stype = H5I_INVALID_HID;
+    hsize_t xdims[2] = { ds->n, ds->d }, ydims[1] = { ds->n }, ndims[1] = { ds->d };
+
+    FS_TRY(write_dataset(loc, path, "X", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, xdims, ds->X));
+    if (ds->task == FS_TASK_CLASSIFICATION)
+        FS_TRY(write_dataset(loc, path, "y", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, ydims,
+                             ds->y_class));
+    else
+        FS_TRY(write_dataset(loc, path, "y", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, ydims,
+                             ds->y_reg));
+    if (with_names && ds->feature_names) {
+        for (size_t j = 0; j < ds->d; j++)
+            FS_CHECK_ARG(ds->feature_names[j] != NULL, "%s: feature name %zu is NULL", path, j);
+        stype = vlen_utf8_type();
+        if (stype < 0) FS_FAIL(FS_ERR_IO, "%s: cannot create string type", path);
+        FS_TRY(write_dataset(loc, path, "feature_names", stype, stype, 1, ndims,
+                             ds->feature_names));
+    }
+done:
+    close_id(&stype, H5Tclose);
+    return rc;
+}
+
+/* fsync the directory holding path so a rename into it is durable. */
+static fs_err fsync_parent_dir(const char *path)
+{
+    fs_err rc = FS_OK;
+    char *dir = NULL;
+    int fd = -1;
+
+    FS_TRY(fs_strdup(&dir, path));
+    char *slash = strrchr(dir, '/');
+    if (!slash) strcpy(dir, ".");
+    else if (slash == dir) dir[1] = '\0';
+    else *slash = '\0';
+    fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0) FS_FAIL(FS_ERR_IO, "cannot open directory %s: %s", dir, strerror(errno));
+    if (fsync(fd) != 0 && errno != EINVAL && errno != EROFS)
+        FS_FAIL(FS_ERR_IO, "cannot fsync directory %s: %s", dir, strerror(errno));
+done:
+    if (fd >= 0) close(fd);
+    free(dir);
+    return rc;
+}
+
+fs_err fs_dataset_write(const fs_dataset *ds, const fs_dataset *val, const char *path)
+{
+    fs_err rc = FS_OK;
+    char *tmp = NULL, *vname = NULL;
+    hid_t file = H5I_INVALID_HID, root = H5I_INVALID_HID, vgrp = H5I_INVALID_HID,
+          gcpl = H5I_INVALID_HID, fapl = H5I_INVALID_HID;
+    h5_quiet q;
+    int quiet = 0, created = 0, fd = -1;
+
+    FS_CHECK_ARG(ds != NULL && path != NULL && path[0] != '\0',
+                 "fs_dataset_write: NULL dataset or empty path");
+    FS_TRY(fs_dataset_validate(ds, path));
+    if (val) {
+        FS_CHECK_ARG(val->d == ds->d && val->task == ds->task &&
+                         val->num_classes == ds->num_classes,
+                     "%s: validation part (d=%zu, %d classes) does not match the training "
+                     "part (d=%zu, %d classes)",
+                     path, val->d, val->num_classes, ds->d, ds->num_classes);
+        if (asprintf(&vname, "%s:/validation", path) < 0) {
+            vname = NULL;
+            FS_FAIL(FS_ERR_NOMEM, "out of memory");
+        }
+        FS_TRY(fs_dataset_validate(val, vname));
+    }
+    if (asprintf(&tmp, "%s.tmp.%ld", path, (long)getpid()) < 0) {
+        tmp = NULL;
+        FS_FAIL(FS_ERR_NOMEM, "out of memory");
+    }
+
+    h5_quiet_begin(&q);
+    quiet = 1;
+    fapl = file_access_plist();
+    if (fapl < 0) H5_FAIL(FS_ERR_IO, "%s: cannot set up file access properties", path);
+    file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    if (file < 0) H5_FAIL(FS_ERR_IO, "cannot create %s", tmp);
+    created = 1;
+    root = H5Gopen2(file, "/", H5P_DEFAULT);
+    if (root < 0) H5_FAIL(FS_ERR_IO, "%s: cannot open root group", tmp);
+
+    FS_TRY(write_part(root, path, ds, 1));
+    FS_TRY(write_str_attr(root, path, "fedsilo_format", FORMAT_NAME));
+    FS_TRY(write_int_attr(root, path, "format_version", FORMAT_VERSION));
+    FS_TRY(write_str_attr(root, path, "task",
+                          ds->task == FS_TASK_CLASSIFICATION ? "classification" : "regression"));
+    FS_TRY(write_int_attr(root, path, "num_classes", ds->num_classes));
+    FS_TRY(write_str_attr(root, path, "provenance", ds->provenance ? ds->provenance : ""));
+    if (ds->institution) FS_TRY(write_str_attr(root, path, "institution", ds->institution));
+    if (ds->shard_index >= 0) {
+        FS_TRY(write_int_attr(root, path, "shard_index", ds->shard_index));
+        FS_TRY(write_int_attr(root, path, "num_shards", ds->num_shards));
+    }
+    if (val) {
+        gcpl = H5Pcreate(H5P_GROUP_CREATE);
+        if (gcpl < 0 || H5Pset_obj_track_times(gcpl, 0) < 0)
+            H5_FAIL(FS_ERR_IO, "%s: cannot set up group /validation", path);
+        vgrp = H5Gcreate2(file, "/validation", H5P_DEFAULT, gcpl, H5P_DEFAULT);
+        if (vgrp < 0)
+            H5_FAIL(FS_ERR_IO, "%s: cannot create group /validation", path);
+        FS_TRY(write_part(vgrp, path, val, 0));
+    }
+    close_id(&vgrp, H5Gclose);
+    close_id(&root, H5Gclose);
+    if (H5Fflush(file, H5F_SCOPE_GLOBAL) < 0)
+        H5_FAIL(FS_ERR_IO, "%s: cannot flush", tmp);
+    herr_t cst = H5Fclose(file);
+    file = H5I_INVALID_HID;
+    if (cst < 0) H5_FAIL(FS_ERR_IO, "%s: cannot close", tmp);
+
+    /* Make the bytes durable before the rename publishes them. */
+    fd = open(tmp, O_RDONLY);
+    if (fd < 0) FS_FAIL(FS_ERR_IO, "cannot reopen %s: %s", tmp, strerror(errno));
+    if (fsync(fd) != 0) FS_FAIL(FS_ERR_IO, "cannot fsync %s: %s", tmp, strerror(errno));
+    close(fd);
+    fd = -1;
+    if (rename(tmp, path) != 0)
+        FS_FAIL(FS_ERR_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+    created = 0;
+    FS_TRY(fsync_parent_dir(path));
+done:
+    if (fd >= 0) close(fd);
+    close_id(&vgrp, H5Gclose);
+    close_id(&gcpl, H5Pclose);
+    close_id(&root, H5Gclose);
+    close_id(&file, H5Fclose);
+    close_id(&fapl, H5Pclose);
+    if (created) unlink(tmp);
+    if (quiet) h5_quiet_end(&q);
+    free(tmp);
+    free(vname);
+    return rc;
+}
+
+// ---------------------------------------------------------------- reading
+
+/*
+ * Read string attribute `name` of obj into *out (owned by the caller).
+ * Accepts variable- and fixed-length strings, scalar or one element.
+ * *out stays NULL when the attribute is absent and required is 0.
+ */
+static fs_err read_str_attr(hid_t obj, const char *path, const char *name, int required,
+                            char **out)
+{
+    fs_err rc = FS_OK;
+    hid_t attr = H5I_INVALID_HID, ftype = H5I_INVALID_HID, mtype = H5I_INVALID_HID,
+          space = H5I_INVALID_HID;
+    char *vstr = NULL, *fbuf = NULL, tname[32];
+    *out = NULL;
+
+    htri_t ex = H5Aexists(obj, name);
+    if (ex < 0) H5_FAIL(FS_ERR_IO, "%s: cannot query attribute %s", path, name);
+    if (ex == 0) {
+        if (required) FS_FAIL(FS_ERR_DATA, "%s: missing root attribute %s", path, name);
+        goto done;
+    }
+    attr = H5Aopen(obj, name, H5P_DEFAULT);
+    ftype = attr >= 0 ? H5Aget_type(attr) : H5I_INVALID_HID;
+    space = attr >= 0 ? H5Aget_space(attr) : H5I_INVALID_HID;
+    if (attr < 0 || ftype < 0 || space < 0)
+        H5_FAIL(FS_ERR_IO, "%s: cannot open attribute %s", path, name);
+    if (H5Tget_class(ftype) != H5T_STRING) {
+        dtype_name(ftype, tname, sizeof tname);
+        FS_FAIL(FS_ERR_DATA, "%s: attribute %s has dtype %s, expected string", path, name, tname);
+    }
+    if (H5Sget_simple_extent_npoints(space) != 1)
+        FS_FAIL(FS_ERR_DATA, "%s: attribute %s must hold exactly one string", path, name);
+
+    if (H5Tis_variable_str(ftype) > 0) {
+        mtype = vlen_utf8_type();
+        if (mtype < 0 || H5Aread(attr, mtype, &vstr) < 0)
+            H5_FAIL(FS_ERR_IO, "%s: cannot read attribute %s", path, name);
+        FS_TRY(fs_strdup(out, vstr ? vstr : ""));
+    } else {
+        size_t len = H5Tget_size(ftype);
+        FS_TRY(fs_zalloc(&fbuf, len + 1, 1, "string attribute"));
+        mtype = H5Tcopy(H5T_C_S1);
+        if (mtype < 0 || H5Tset_size(mtype, len + 1) < 0 || H5Aread(attr, mtype, fbuf) < 0)
+            H5_FAIL(FS_ERR_IO, "%s: cannot read attribute %s", path, name);
+        FS_TRY(fs_strdup(out, fbuf));
+    }
+done:
+    if (vstr) H5free_memory(vstr);
+    free(fbuf);
+    close_id(&mtype, H5Tclose);
+    close_id(&space, H5Sclose);
+    close_id(&ftype, H5Tclose);
+    close_id(&attr, H5Aclose);
+    return rc;
+}
+
+/*
+ * Read integer attribute `name` of obj into *value.  *found is set to 0
+ * (and *value untouched) when it is absent and required is 0.
+ */
+static fs_err read_int_attr(hid_t obj, const char *path, const char *name, int required,
+                            int *value, int *found)
+{
+    fs_err rc = FS_OK;
+    hid_t attr = H5I_INVALID_HID, ftype = H5I_INVALID_HID, space = H5I_INVALID_HID;
+    char tname[32];
+    int32_t v = 0;
+    *found = 0;
+
+    htri_t ex = H5Aexists(obj, name);
+    if (ex < 0) H5_FAIL(FS_ERR_IO, "%s: cannot query attribute %s", path, name);
+    if (ex == 0) {
+        if (required) FS_FAIL(FS_ERR_DATA, "%s: missing root attribute %s", path, name);
+        goto done;
+    }
+    attr = H5Aopen(obj, name, H5P_DEFAULT);
+    ftype = attr >= 0 ? H5Aget_type(attr) : H5I_INVALID_HID;
+    space = attr >= 0 ? H5Aget_space(attr) : H5I_INVALID_HID;
+    if (attr < 0 || ftype < 0 || space < 0)
+        H5_FAIL(FS_ERR_IO, "%s: cannot open attribute %s", path, name);
+    if (H5Tget_class(ftype) != H5T_INTEGER) {
+        dtype_name(ftype, tname, sizeof tname);
+        FS_FAIL(FS_ERR_DATA, "%s: attribute %s has dtype %s, expected an integer", path, name,
+                tname);
+    }
+    if (H5Sget_simple_extent_npoints(space) != 1)
+        FS_FAIL(FS_ERR_DATA, "%s: attribute %s must hold exactly one integer", path, name);
+    if (H5Aread(attr, H5T_NATIVE_INT32, &v) < 0)
+        H5_FAIL(FS_ERR_IO, "%s: cannot read attribute %s", path, name);
+    *value = (int)v;
+    *found = 1;
+done:
+    close_id(&space, H5Sclose);
+    close_id(&ftype, H5Tclose);
+    close_id(&attr, H5Aclose);
+    return rc;
+}
+
+/*
+ * Open dataset `name` (absolute, e.g. "/validation/X") and check its type
+ * class (and byte size when want_size > 0) and rank.  On success *dset is
+ * open (caller closes) and dims[0..rank-1] hold the shape.  want_desc is
+ * the expected dtype as shown in messages ("float32").
+ */
+static fs_err open_checked(hid_t file, const char *path, const char *name, H5T_class_t want_cls,
+                           size_t want_size, const char *want_desc, int want_rank,
+                           hsize_t *dims, hid_t *dset)
+{
+    fs_err rc = FS_OK;
+    hid_t type = H5I_INVALID_HID, space = H5I_INVALID_HID;
+    char tname[32];
+    *dset = H5I_INVALID_HID;
+
+    htri_t ex = H5Lexists(file, name, H5P_DEFAULT);
+    if (ex < 0) H5_FAIL(FS_ERR_IO, "%s: cannot look up %s", path, name);
+    if (ex == 0) FS_FAIL(FS_ERR_DATA, "%s: missing dataset %s", path, name);
+    *dset = H5Dopen2(file, name, H5P_DEFAULT);
+    if (*dset < 0)
+        H5_FAIL(FS_ERR_DATA, "%s: %s is not a readable dataset", path, name);
+    type = H5Dget_type(*dset);
+    space = H5Dget_space(*dset);
+    if (type < 0 || space < 0)
+        H5_FAIL(FS_ERR_IO, "%s: cannot query dataset %s", path, name);
+    if (H5Tget_class(type) != want_cls || (want_size && H5Tget_size(type) != want_size)) {
+        dtype_name(type, tname, sizeof tname);
+        FS_FAIL(FS_ERR_DATA, "%s: dataset %s has dtype %s, expected %s", path, name, tname,
+                want_desc);
+    }
+    int rank = H5Sget_simple_extent_ndims(space);
+    if (rank != want_rank)
+        FS_FAIL(FS_ERR_DATA, "%s: dataset %s has rank %d, expected %d", path, name, rank,
+                want_rank);
+    if (H5Sget_simple_extent_dims(space, dims, NULL) < 0)
+        H5_FAIL(FS_ERR_IO, "%s: cannot query the shape of %s", path, name);
+done:
+    close_id(&space, H5Sclose);
+    close_id(&type, H5Tclose);
+    if (rc != FS_OK) close_id(dset, H5Dclose);
+    return rc;
+}
+
+/* Read an open dataset completely into buf as memory type mtype. */
+static fs_err read_all(hid_t dset, const char *path, const char *name, hid_t mtype, void *buf)
+{
+    if (H5Dread(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
+        return h5_fail(FS_ERR_IO, "%s: cannot read dataset %s (file truncated or corrupt?)",
+                       path, name);
+    return FS_OK;
+}
+
+/* Read the 1-D string dataset /feature_names (length d) into ds->feature_names. */
+static fs_err read_feature_names(hid_t file, const char *path, fs_dataset *ds)
+{
+    fs_err rc = FS_OK;
+    hid_t dset = H5I_INVALID_HID, ftype = H5I_INVALID_HID, mtype = H5I_INVALID_HID;
+    hsize_t dims[1];
+    char **vnames = NULL;   /* (d) HDF5-allocated vlen strings */
+    char *fixed = NULL;     /* (d, len + 1) fixed-length strings */
+    int vlen_read = 0;
+
+    FS_TRY(open_checked(file, path, "/feature_names", H5T_STRING, 0, "string", 1, dims, &dset));
+    if (dims[0] != ds->d)
+        FS_FAIL(FS_ERR_DATA, "%s: /feature_names has %llu entries, but /X has %zu columns",
+                path, (unsigned long long)dims[0], ds->d);
+    FS_TRY(fs_zalloc(&ds->feature_names, ds->d, sizeof(char *), "feature names"));
+    ftype = H5Dget_type(dset);
+    if (ftype < 0) H5_FAIL(FS_ERR_IO, "%s: cannot query /feature_names", path);
+    if (H5Tis_variable_str(ftype) > 0) {
+        FS_TRY(fs_zalloc(&vnames, ds->d, sizeof(char *), "feature names"));
+        mtype = vlen_utf8_type();
+        if (mtype < 0) FS_FAIL(FS_ERR_IO, "%s: cannot create string type", path);
+        FS_TRY(read_all(dset, path, "/feature_names", mtype, vnames));
+        vlen_read = 1;
+        for (size_t j = 0; j < ds->d; j++)
+            FS_TRY(fs_strdup(&ds->feature_names[j], vnames[j] ? vnames[j] : ""));
+    } else {
+        size_t len = H5Tget_size(ftype);
+        FS_TRY(fs_zalloc(&fixed, ds->d, len + 1, "feature names"));
+        mtype = H5Tcopy(H5T_C_S1);
+        if (mtype < 0 || H5Tset_size(mtype, len + 1) < 0)
+            FS_FAIL(FS_ERR_IO, "%s: cannot create string type", path);
+        FS_TRY(read_all(dset, path, "/feature_names", mtype, fixed));
+        for (size_t j = 0; j < ds->d; j++)
+            FS_TRY(fs_strdup(&ds->feature_names[j], fixed + j * (len + 1)));
+    }
+done:
+    if (vlen_read) {
+        for (size_t j = 0; j < ds->d; j++)
+            if (vnames[j]) H5free_memory(vnames[j]);
+    }
+    free(vnames);
+    free(fixed);
+    close_id(&mtype, H5Tclose);
+    close_id(&ftype, H5Tclose);
+    close_id(&dset, H5Dclose);
+    return rc;
+}
+
+fs_err fs_dataset_read(const char *path, fs_part part, fs_dataset **out)
+{
+    fs_err rc = FS_OK;
+    hid_t file = H5I_INVALID_HID, root = H5I_INVALID_HID, xset = H5I_INVALID_HID,
+          yset = H5I_INVALID_HID, tset = H5I_INVALID_HID, fapl = H5I_INVALID_HID;
+    fs_dataset *ds = NULL;
+    char *format = NULL, *task = NULL, *vname = NULL;
+    h5_quiet q;
+    int quiet = 0, found = 0, version = 0, num_classes = 0;
+    hsize_t xdims[2], ydims[1], tdims[2];
+    struct stat st;
+    fs_task t;
+
+    FS_CHECK_ARG(out != NULL, "fs_dataset_read: out is NULL");
+    *out = NULL;
+    FS_CHECK_ARG(path != NULL, "fs_dataset_read: path is NULL");
+    FS_CHECK_ARG(part == FS_PART_TRAIN || part == FS_PART_VALIDATION,
+                 "fs_dataset_read: unknown part %d", (int)part);
+    if (stat(path, &st) != 0) FS_FAIL(FS_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode)) FS_FAIL(FS_ERR_IO, "cannot open %s: is a directory", path);
+
+    h5_quiet_begin(&q);
+    quiet = 1;
+    if (H5Fis_hdf5(path) <= 0)
+        FS_FAIL(FS_ERR_IO, "cannot open %s: not an HDF5 file or unreadable", path);
+    fapl = file_access_plist();
+    if (fapl < 0) H5_FAIL(FS_ERR_IO, "%s: cannot set up file access properties", path);
+    file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    if (file < 0)
+        H5_FAIL(FS_ERR_IO, "cannot open %s: not an HDF5 file or unreadable", path);
+    root = H5Gopen2(file, "/", H5P_DEFAULT);
+    if (root < 0)
+        H5_FAIL(FS_ERR_IO, "cannot open %s: root group unreadable", path);
+
+    /* Root attributes: identify the format before looking at datasets. */
+    FS_TRY(read_str_attr(root, path, "fedsilo_format", 0, &format));
+    if (!format || strcmp(format, FORMAT_NAME) != 0)
+        FS_FAIL(FS_ERR_DATA, "%s: not a fedsilo dataset (root attribute fedsilo_format is %s%s%s, "
+                "expected '" FORMAT_NAME "')", path, format ? "'" : "",
+                format ? format : "missing", format ? "'" : "");
+    FS_TRY(read_int_attr(root, path, "format_version", 1, &version, &found));
+    if (version != FORMAT_VERSION)
+        FS_FAIL(FS_ERR_DATA, "%s: unsupported format_version %d (this fedsilo reads %d)", path,
+                version, FORMAT_VERSION);
+    FS_TRY(read_str_attr(root, path, "task", 1, &task));
+    if (strcmp(task, "classification") == 0) t = FS_TASK_CLASSIFICATION;
+    else if (strcmp(task, "regression") == 0) t = FS_TASK_REGRESSION;
+    else FS_FAIL(FS_ERR_DATA, "%s: attribute task is '%s', expected 'classification' or "
+                 "'regression'", path, task);
+    FS_TRY(read_int_attr(root, path, "num_classes", t == FS_TASK_CLASSIFICATION, &num_classes,
+                         &found));
+    if (t == FS_TASK_CLASSIFICATION && num_classes < 2)
+        FS_FAIL(FS_ERR_DATA, "%s: attribute num_classes is %d; classification needs at least 2",
+                path, num_classes);
+    if (t == FS_TASK_REGRESSION) num_classes = 0;
+
+    const char *xname = "/X", *yname = "/y", *name = path;
+    if (part == FS_PART_VALIDATION) {
+        htri_t ex = H5Lexists(file, "/validation", H5P_DEFAULT);
+        if (ex < 0) H5_FAIL(FS_ERR_IO, "%s: cannot look up /validation", path);
+        if (ex == 0) goto done;     /* no validation part: FS_OK, *out == NULL */
+        xname = "/validation/X";
+        yname = "/validation/y";
+        if (asprintf(&vname, "%s:/validation", path) < 0) {
+            vname = NULL;
+            FS_FAIL(FS_ERR_NOMEM, "out of memory");
+        }
+        name = vname;
+    }
+
+    /* Layout: X float32 [n, d]; y int [n] or float32 [n]. */
+    FS_TRY(open_checked(file, path, xname, H5T_FLOAT, 4, "float32", 2, xdims, &xset));
+    if (t == FS_TASK_CLASSIFICATION)
+        FS_TRY(open_checked(file, path, yname, H5T_INTEGER, 0, "an integer type (int32)", 1,
+                            ydims, &yset));
+    else
+        FS_TRY(open_checked(file, path, yname, H5T_FLOAT, 4, "float32", 1, ydims, &yset));
+    if (ydims[0] != xdims[0])
+        FS_FAIL(FS_ERR_DATA, "%s: %s has %llu rows but %s has %llu", path, xname,
+                (unsigned long long)xdims[0], yname, (unsigned long long)ydims[0]);
+    if (part == FS_PART_VALIDATION) {
+        FS_TRY(open_checked(file, path, "/X", H5T_FLOAT, 4, "float32", 2, tdims, &tset));
+        if (tdims[1] != xdims[1])
+            FS_FAIL(FS_ERR_DATA, "%s: /validation/X has %llu columns but /X has %llu", path,
+                    (unsigned long long)xdims[1], (unsigned long long)tdims[1]);
+    }
+    if (xdims[0] > SIZE_MAX || xdims[1] > SIZE_MAX)
+        FS_FAIL(FS_ERR_DATA, "%s: %s is too large for this platform", path, xname);
+
+    FS_TRY(fs_dataset_create((size_t)xdims[0], (size_t)xdims[1], t, num_classes, &ds));
+    FS_TRY(read_all(xset, path, xname, H5T_NATIVE_FLOAT, ds->X));
+    if (t == FS_TASK_CLASSIFICATION)
+        FS_TRY(read_all(yset, path, yname, H5T_NATIVE_INT32, ds->y_class));
+    else
+        FS_TRY(read_all(yset, path, yname, H5T_NATIVE_FLOAT, ds->y_reg));
+
+    htri_t hn = H5Lexists(file, "/feature_names", H5P_DEFAULT);
+    if (hn < 0) H5_FAIL(FS_ERR_IO, "%s: cannot look up /feature_names", path);
+    if (hn > 0) FS_TRY(read_feature_names(file, path, ds));
+
+    FS_TRY(read_str_attr(root, path, "provenance", 0, &ds->provenance));
+    FS_TRY(read_str_attr(root, path, "institution", 0, &ds->institution));
+    FS_TRY(read_int_attr(root, path, "shard_index", 0, &ds->shard_index, &found));
+    if (!found) ds->shard_index = -1;
+    FS_TRY(read_int_attr(root, path, "num_shards", 0, &ds->num_shards, &found));
+    if (!found) ds->num_shards = 0;
+    if (ds->shard_index >= 0 && ds->shard_index >= ds->num_shards)
+        FS_FAIL(FS_ERR_DATA, "%s: shard_index %d is not below num_shards %d", path,
+                ds->shard_index, ds->num_shards);
+
+    FS_TRY(fs_dataset_validate(ds, name));
+    *out = ds;
+    ds = NULL;
+done:
+    close_id(&tset, H5Dclose);
+    close_id(&yset, H5Dclose);
+    close_id(&xset, H5Dclose);
+    close_id(&root, H5Gclose);
+    close_id(&file, H5Fclose);
+    close_id(&fapl, H5Pclose);
+    if (quiet) h5_quiet_end(&q);
+    fs_dataset_destroy(&ds);
+    free(format);
+    free(task);
+    free(vname);
+    return rc;
+}
+
+// ---------------------------------------------------------------- inspect
+
+/* Print the class histogram (classification) or target summary (regression). */
+static void print_labels(FILE *out, const fs_dataset *ds, const char *indent)
+{
+    if (ds->task == FS_TASK_CLASSIFICATION) {
+        size_t *count = calloc((size_t)ds->num_classes, sizeof *count);
+        if (!count) {
+            fprintf(out, "%s(class histogram skipped: out of memory)\n", indent);
+            return;
+        }
+        for (size_t i = 0; i < ds->n; i++) count[ds->y_class[i]]++;
+        fprintf(out, "%sclass histogram:\n", indent);
+        for (int c = 0; c < ds->num_classes; c++)
+            fprintf(out, "%s  class %-4d %10zu  %6.2f%%\n", indent, c, count[c],
+                    100.0 * (double)count[c] / (double)ds->n);
+        free(count);
+    } else {
+        double sum = 0, sq = 0, lo = INFINITY, hi = -INFINITY;
+        for (size_t i = 0; i < ds->n; i++) {
+            double v = ds->y_reg[i];
+            sum += v;
+            sq += v * v;
+            if (v < lo) lo = v;
+            if (v > hi) hi = v;
+        }
+        double mean = sum / (double)ds->n, var = sq / (double)ds->n - mean * mean;
+        fprintf(out, "%starget:         mean %.6g  std %.6g  min %.6g  max %.6g\n", indent, mean,
+                sqrt(var > 0 ? var : 0), lo, hi);
+    }
+}
+
+/* Print the global min/max/mean over all n*d feature values. */
+static void print_features(FILE *out, const fs_dataset *ds, const char *indent)
+{
+    double sum = 0;
+    float lo = INFINITY, hi = -INFINITY;
+    size_t nd = ds->n * ds->d;
+    for (size_t k = 0; k < nd; k++) {
+        float v = ds->X[k];
+        sum += v;
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+    }
+    fprintf(out, "%sfeatures:       min %.6g  max %.6g  mean %.6g  (over all %zu values)\n",
+            indent, (double)lo, (double)hi, sum / (double)nd, nd);
+}
+
+fs_err fs_dataset_inspect(const char *path, FILE *out)
+{
+    fs_err rc = FS_OK;
+    fs_dataset *ds = NULL, *val = NULL;
+    int cls;
+
+    FS_CHECK_ARG(path != NULL && out != NULL, "fs_dataset_inspect: NULL path or stream");
+    FS_TRY(fs_dataset_read(path, FS_PART_TRAIN, &ds));
+    FS_TRY(fs_dataset_read(path, FS_PART_VALIDATION, &val));
+    cls = ds->task == FS_TASK_CLASSIFICATION;
+
+    fprintf(out, "file:           %s\n", path);
+    fprintf(out, "format:         " FORMAT_NAME " version %d\n", FORMAT_VERSION);
+    fprintf(out, "task:           %s\n", cls ? "classification" : "regression");
+    fprintf(out, "rows (n):       %zu\n", ds->n);
+    fprintf(out, "features (d):   %zu\n", ds->d);
+    if (cls) fprintf(out, "num_classes:    %d\n", ds->num_classes);
+    fprintf(out, "/X:             float32 [%zu, %zu]\n", ds->n, ds->d);
+    fprintf(out, "/y:             %s [%zu]\n", cls ? "int32" : "float32", ds->n);
+    if (ds->feature_names)
+        fprintf(out, "feature_names:  %s .. %s\n", ds->feature_names[0],
+                ds->feature_names[ds->d - 1]);
+    else
+        fprintf(out, "feature_names:  (none)\n");
+    fprintf(out, "institution:    %s\n", ds->institution ? ds->institution : "(none)");
+    if (ds->shard_index >= 0)
+        fprintf(out, "shard:          %d of %d (0-based)\n", ds->shard_index, ds->num_shards);
+    else
+        fprintf(out, "shard:          (not a shard)\n");
+    fprintf(out, "provenance:     %s\n",
+            ds->provenance && ds->provenance[0] ? ds->provenance : "(none)");
+    print_features(out, ds, "");
+    print_labels(out, ds, "");
+    if (val) {
+        fprintf(out, "validation:     /validation/X float32 [%zu, %zu], /validation/y %s [%zu]\n",
+                val->n, val->d, cls ? "int32" : "float32", val->n);
+        print_labels(out, val, "  ");
+    } else {
+        fprintf(out, "validation:     (none)\n");
+    }
+    if (ferror(out)) FS_FAIL(FS_ERR_IO, "cannot write the summary of %s", path);
+done:
+    fs_dataset_destroy(&val);
+    fs_dataset_destroy(&ds);
+    return rc;
+}

@@ -1,0 +1,11 @@
+# data: HDF5 dataset files, IDX/CSV importers, non-IID splitters (no MPI).
+libfedsilo_internal_la_SOURCES += src/data/fs_dataset.c src/data/fs_import.c src/data/fs_split.c
+nobase_include_HEADERS += include/fedsilo/fs_data.h
+fedsilo_SOURCES += src/cli/cmd_data.c
+dist_doc_DATA += docs/formats.md
+
+check_PROGRAMS += tests/unit/check_data
+TESTS += tests/unit/check_data
+tests_unit_check_data_SOURCES = tests/unit/check_data.c
+tests_unit_check_data_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_data_LDADD = $(UNIT_LIBS)

@@ -1,0 +1,509 @@
+/*
+ * fs_train.c - the federated round loop (fl layer).
+ *
+ * FedAvg (McMahan et al. 2017) over MPI.  Rank k holds n_k training rows.
+ * Each round r, starting from the global model w:
+ *
+ *   w_k   = LocalSGD(w, shard_k; seed, k, r)        rank-local
+ *   u_k   = (n_k / n) (w_k - w),  n = sum_k n_k     (nparams) floats
+ *   U     = sum_k u_k                                 collective: aggregation
+ *   w    += server_lr * U                             identical on all ranks
+ *
+ * followed by evaluation sums (validation parts and a slice of the global
+ * test file per rank, summed across ranks), a cross-rank model-hash check,
+ * the checkpoint (rank 0, atomic) and one metrics line.
+ *
+ * Collective discipline (STYLE.md P5): every rank-local step that can fail
+ * (reading a shard, local training, writing a file) is followed by
+ * fs_agree before the next collective, so all ranks return the same code
+ * and rank 0 can print one message naming the failing rank and file.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "fs_fl_impl.h"
+#include "fedsilo/fs_agree.h"
+#include "fedsilo/fs_data.h"
+#include "fedsilo/fs_model.h"
+
+static volatile sig_atomic_t stop_requested;
+
+void fs_fl_request_stop(void) { stop_requested = 1; }
+
+/* Everything one rank holds during a run; freed at the end of fs_fl_train. */
+typedef struct {
+    MPI_Comm comm;            /* private duplicate, MPI_ERRORS_RETURN       */
+    int rank, size;
+    const fs_config *cfg;
+    char shard_path[4096];
+    fs_dataset *train, *val, *test;
+    size_t test_lo, test_hi;  /* this rank's slice of the test rows         */
+    fs_dataset *test_slice;
+    fs_model *model;
+    size_t nparams;
+    float *w_global;          /* (nparams) global model at round start      */
+    float *update;            /* (nparams) u_k, then U after aggregation    */
+    fs_agg *agg;
+    double n_total;           /* sum of n_k over ranks                      */
+    char out_dir[4096], ckpt_path[4200], metrics_path[4200];
+    uint64_t config_hash;
+} run_state;
+
+static void run_free(run_state *st)
+{
+    fs_agg_destroy(&st->agg);
+    fs_model_destroy(&st->model);
+    fs_dataset_destroy(&st->train);
+    fs_dataset_destroy(&st->val);
+    fs_dataset_destroy(&st->test);
+    fs_dataset_destroy(&st->test_slice);
+    free(st->w_global);
+    free(st->update);
+    if (st->comm != MPI_COMM_NULL) MPI_Comm_free(&st->comm);
+}
+
+/* Expand the one allowed %d of the data pattern with the rank. */
+static void expand_path(char *out, size_t cap, const char *pattern, int rank)
+{
+    const char *pct = strstr(pattern, "%d");
+    if (!pct) { snprintf(out, cap, "%.3800s", pattern); return; }
+    snprintf(out, cap, "%.*s%d%.200s", (int)(pct - pattern), pattern, rank, pct + 2);
+}
+
+/* mkdir -p for the run directory (rank 0). */
+static fs_err make_dirs(const char *path)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%.4000s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+            return fs_error_set(FS_ERR_IO, "cannot create directory %s: %s", buf, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+        return fs_error_set(FS_ERR_IO, "cannot create directory %s: %s", buf, strerror(errno));
+    if (access(buf, W_OK) != 0)
+        return fs_error_set(FS_ERR_IO, "output directory %s is not writable: %s", buf,
+                            strerror(errno));
+    return FS_OK;
+}
+
+/* Rank 0: write OUT/config.ini (effective configuration) atomically. */
+static fs_err write_config(const run_state *st)
+{
+    char path[4300], tmp[4400];
+    snprintf(path, sizeof path, "%.3800s/config.ini", st->out_dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) return fs_error_set(FS_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
+    fprintf(f, "; effective configuration of this fedsilo run (fedsilo %s, %d institutions)\n",
+            fs_version_string(), st->size);
+    fs_config_dump(st->cfg, f, 1);
+    if (fclose(f) != 0 || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return fs_error_set(FS_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+    }
+    return FS_OK;
+}
+
+/*
+ * Rank 0 on resume: keep only the metrics lines of rounds <= keep_round, so
+ * a resumed run's metrics.jsonl equals the uninterrupted run's.
+ */
+static fs_err trim_metrics(const char *path, int keep_round)
+{
+    FILE *in = fopen(path, "r");
+    if (!in) return FS_OK;
+    char tmp[4400], line[8192];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *out = fopen(tmp, "w");
+    if (!out) { fclose(in); return fs_error_set(FS_ERR_IO, "cannot write %s: %s", tmp, strerror(errno)); }
+    while (fgets(line, sizeof line, in)) {
+        int r = -1;
+        if (sscanf(line, "{\"round\": %d", &r) == 1 && r <= keep_round) fputs(line, out);
+    }
+    fclose(in);
+    if (fclose(out) != 0 || rename(tmp, path) != 0)
+        return fs_error_set(FS_ERR_IO, "cannot rewrite %s: %s", path, strerror(errno));
+    return FS_OK;
+}
+
+static void json_num(FILE *f, const char *key, double v)
+{
+    if (isfinite(v)) fprintf(f, ", \"%s\": %.9g", key, v);
+    else fprintf(f, ", \"%s\": null", key);
+}
+
+static fs_err append_metrics(const run_state *st, const fs_round_metrics *m)
+{
+    FILE *f = fopen(st->metrics_path, "a");
+    if (!f) return fs_error_set(FS_ERR_IO, "cannot append to %s: %s", st->metrics_path, strerror(errno));
+    fprintf(f, "{\"round\": %d", m->round);
+    json_num(f, "train_loss", m->train_loss);
+    if (m->evaluated && m->has_val) {
+        json_num(f, "val_loss", m->val_loss);
+        json_num(f, m->is_regression ? "val_rmse" : "val_accuracy", m->val_accuracy);
+    }
+    if (m->evaluated && m->has_test) {
+        json_num(f, "test_loss", m->test_loss);
+        json_num(f, m->is_regression ? "test_rmse" : "test_accuracy", m->test_accuracy);
+    }
+    json_num(f, "clipped", m->clipped);
+    json_num(f, "seconds", m->seconds);
+    json_num(f, "samples", m->total_samples);
+    fprintf(f, ", \"aggregation\": \"%s\"}\n", fs_agg_name(st->agg));
+    if (fclose(f) != 0) return fs_error_set(FS_ERR_IO, "cannot write %s: %s", st->metrics_path, strerror(errno));
+    return FS_OK;
+}
+
+/*
+ * Collective.  Check that every rank runs the same configuration: rank 0's
+ * fingerprint is broadcast and compared; a differing rank names itself.
+ */
+static fs_err check_same_config(run_state *st)
+{
+    uint64_t h0 = st->config_hash;
+    int mrc = MPI_Bcast(&h0, 1, MPI_UINT64_T, 0, st->comm);
+    if (mrc != MPI_SUCCESS) return fs_from_mpi(mrc, "MPI_Bcast (config hash)");
+    fs_err local = FS_OK;
+    if (h0 != st->config_hash)
+        local = fs_error_set(FS_ERR_ARG, "rank %d: effective configuration differs from rank 0's "
+                             "(compare OUT/config.ini with this rank's flags and config file)",
+                             st->rank);
+    return fs_agree(st->comm, local, NULL);
+}
+
+/*
+ * Collective.  Rank 0 broadcasts (d, task, num_classes); every rank compares
+ * its shard and names itself and its file on mismatch.
+ */
+static fs_err check_shards_match(run_state *st)
+{
+    long meta[3] = { (long)st->train->d, (long)st->train->task, st->train->num_classes };
+    long ref[3] = { meta[0], meta[1], meta[2] };
+    char ref_path[4096];
+    snprintf(ref_path, sizeof ref_path, "%s", st->shard_path);
+    int mrc = MPI_Bcast(ref, 3, MPI_LONG, 0, st->comm);
+    if (mrc == MPI_SUCCESS) mrc = MPI_Bcast(ref_path, sizeof ref_path, MPI_CHAR, 0, st->comm);
+    if (mrc != MPI_SUCCESS) return fs_from_mpi(mrc, "MPI_Bcast (shard metadata)");
+    fs_err local = FS_OK;
+    static const char *tn[] = { "classification", "regression" };
+    if (meta[0] != ref[0])
+        local = fs_error_set(FS_ERR_DATA, "rank %d: shard mismatch: %s has %ld features but "
+                             "rank 0's %s has %ld", st->rank, st->shard_path, meta[0], ref_path, ref[0]);
+    else if (meta[1] != ref[1])
+        local = fs_error_set(FS_ERR_DATA, "rank %d: shard mismatch: %s is a %s task but rank 0's "
+                             "%s is %s", st->rank, st->shard_path, tn[meta[1] != 0], ref_path,
+                             tn[ref[1] != 0]);
+    else if (meta[2] != ref[2])
+        local = fs_error_set(FS_ERR_DATA, "rank %d: shard mismatch: %s has %ld classes but rank "
+                             "0's %s has %ld", st->rank, st->shard_path, meta[2], ref_path, ref[2]);
+    else if (st->val && (st->val->d != st->train->d))
+        local = fs_error_set(FS_ERR_DATA, "rank %d: %s: validation part has %zu features, "
+                             "training part %zu", st->rank, st->shard_path, st->val->d, st->train->d);
+    return fs_agree(st->comm, local, NULL);
+}
+
+/* Rank-local: read the test file and keep rows [lo, hi) of this rank. */
+static fs_err load_test_slice(run_state *st, const char *test_path)
+{
+    fs_err rc = FS_OK;
+    FS_TRY(fs_dataset_read(test_path, FS_PART_TRAIN, &st->test));
+    if (st->test->d != st->train->d || st->test->task != st->train->task ||
+        (st->test->task == FS_TASK_CLASSIFICATION && st->test->num_classes > st->train->num_classes))
+        FS_FAIL(FS_ERR_DATA, "test file %s does not match the shards: %zu features, %d classes "
+                "(shards: %zu features, %d classes)", test_path, st->test->d,
+                st->test->num_classes, st->train->d, st->train->num_classes);
+    size_t n = st->test->n;
+    st->test_lo = n * (size_t)st->rank / (size_t)st->size;
+    st->test_hi = n * (size_t)(st->rank + 1) / (size_t)st->size;
+    size_t m = st->test_hi - st->test_lo;
+    if (m > 0) {
+        FS_TRY(fs_dataset_create(m, st->test->d, st->test->task, st->train->num_classes,
+                                 &st->test_slice));
+        memcpy(st->test_slice->X, st->test->X + st->test_lo * st->test->d,
+               m * st->test->d * sizeof(float));
+        if (st->test->y_class)
+            memcpy(st->test_slice->y_class, st->test->y_class + st->test_lo, m * sizeof(int32_t));
+        else
+            memcpy(st->test_slice->y_reg, st->test->y_reg + st->test_lo, m * sizeof(float));
+    }
+    fs_dataset_destroy(&st->test);
+done:
+    if (rc != FS_OK) fs_error_prefix(rc, "rank %d: ", st->rank);
+    return rc;
+}
+
+/*
+ * Collective.  Evaluate the current global model: validation parts and test
+ * slices, summed across ranks through the aggregator.
+ */
+static fs_err evaluate(run_state *st, int round, fs_round_metrics *m)
+{
+    fs_err rc = FS_OK, local = FS_OK;
+    fs_eval_sums v = { 0 }, t = { 0 };
+    if (st->val) local = fs_model_evaluate(st->model, st->val, &v);
+    if (local == FS_OK && st->test_slice) local = fs_model_evaluate(st->model, st->test_slice, &t);
+    if (local != FS_OK) fs_error_prefix(local, "rank %d: evaluation: ", st->rank);
+    FS_TRY(fs_agree(st->comm, local, NULL));
+    double loc[8] = { v.count, v.loss_sum, v.correct, v.sq_err,
+                      t.count, t.loss_sum, t.correct, t.sq_err };
+    double sum[8];
+    FS_TRY(fs_agg_sum_f64(st->agg, round, FS_VEC_EVAL, loc, sum, 8));
+    int reg = st->train->task == FS_TASK_REGRESSION;
+    m->has_val = sum[0] > 0;
+    if (m->has_val) {
+        m->val_count = sum[0];
+        m->val_loss = sum[1] / sum[0];
+        m->val_accuracy = reg ? sqrt(sum[3] / sum[0]) : sum[2] / sum[0];
+    }
+    m->has_test = sum[4] > 0;
+    if (m->has_test) {
+        m->test_count = sum[4];
+        m->test_loss = sum[5] / sum[4];
+        m->test_accuracy = reg ? sqrt(sum[7] / sum[4]) : sum[6] / sum[4];
+    }
+    m->evaluated = 1;
+done:
+    return rc;
+}
+
+/*
+ * Collective.  Compare the global model across ranks and the stop flag in
+ * one allreduce: MAX of (h, ~h) gives (max h, ~min h); they differ iff some
+ * rank holds a different model.
+ */
+static fs_err consistency_and_stop(run_state *st, int round, int *stop)
+{
+    uint64_t h = fs_params_hash(fs_model_params(st->model), st->nparams);
+    uint64_t v[3] = { h, ~h, (uint64_t)stop_requested };
+    int mrc = MPI_Allreduce(MPI_IN_PLACE, v, 3, MPI_UINT64_T, MPI_MAX, st->comm);
+    if (mrc != MPI_SUCCESS) return fs_from_mpi(mrc, "MPI_Allreduce (model hash)");
+    if (v[0] != ~v[1])
+        return fs_error_set(FS_ERR_DATA, "global models diverged across ranks after round %d "
+                            "(model hashes differ); stopping before writing a checkpoint", round);
+    *stop = v[2] != 0;
+    return FS_OK;
+}
+
+/* Collective.  Rank 0 writes the checkpoint; everyone agrees on the result. */
+static fs_err save_checkpoint(run_state *st, int round)
+{
+    fs_err local = FS_OK;
+    if (st->rank == 0) {
+        fs_checkpoint ck = { 0 };
+        ck.round = round;
+        snprintf(ck.model, sizeof ck.model, "%s", fs_model_spec(st->model));
+        ck.d = st->train->d;
+        ck.task = st->train->task;
+        ck.num_classes = st->train->num_classes;
+        ck.nparams = st->nparams;
+        ck.params = fs_model_params(st->model);
+        ck.config_hash = st->config_hash;
+        ck.model_hash = fs_params_hash(ck.params, ck.nparams);
+        ck.seed = (uint64_t)fs_config_int(st->cfg, "seed");
+        ck.nsilos = st->size;
+        local = fs_checkpoint_write(&ck, st->ckpt_path);
+        if (local != FS_OK) fs_error_prefix(local, "rank 0: checkpoint not written (previous one kept): ");
+    }
+    return fs_agree(st->comm, local, NULL);
+}
+
+/*
+ * Collective.  Resume: every rank reads the checkpoint (shared file system)
+ * and checks it against the run; returns the completed round in *start.
+ */
+static fs_err resume(run_state *st, int *start)
+{
+    fs_err local = FS_OK;
+    fs_checkpoint *ck = NULL;
+    const char *mode = fs_config_str(st->cfg, "resume");
+    *start = 0;
+    if (strcmp(mode, "no") == 0) return FS_OK;
+    int exists = access(st->ckpt_path, F_OK) == 0;
+    if (!exists && strcmp(mode, "auto") == 0) return fs_agree(st->comm, FS_OK, NULL);
+    if (!exists) {
+        local = fs_error_set(FS_ERR_IO, "rank %d: --resume yes but %s does not exist: %s",
+                             st->rank, st->ckpt_path, strerror(errno));
+    } else {
+        local = fs_checkpoint_read(st->ckpt_path, &ck);
+        if (local == FS_OK && (ck->nparams != st->nparams ||
+                               strcmp(ck->model, fs_model_spec(st->model)) != 0 ||
+                               ck->d != st->train->d))
+            local = fs_error_set(FS_ERR_DATA, "%s was written for model %s with %zu features; "
+                                 "this run has %s with %zu", st->ckpt_path, ck->model, ck->d,
+                                 fs_model_spec(st->model), st->train->d);
+        else if (local == FS_OK && ck->nsilos != st->size)
+            local = fs_error_set(FS_ERR_DATA, "%s was written by %d institutions, this run has %d",
+                                 st->ckpt_path, ck->nsilos, st->size);
+        else if (local == FS_OK && ck->seed != (uint64_t)fs_config_int(st->cfg, "seed"))
+            local = fs_error_set(FS_ERR_DATA, "%s was written with --seed %llu, this run has %ld",
+                                 st->ckpt_path, (unsigned long long)ck->seed,
+                                 fs_config_int(st->cfg, "seed"));
+        if (local == FS_OK) {
+            memcpy(fs_model_params(st->model), ck->params, st->nparams * sizeof(float));
+            *start = ck->round;
+        }
+        if (local != FS_OK && strncmp(fs_errmsg(), "rank ", 5) != 0)
+            fs_error_prefix(local, "rank %d: ", st->rank);
+    }
+    fs_checkpoint_free(&ck);
+    fs_err rc = fs_agree(st->comm, local, NULL);
+    if (rc == FS_OK && st->rank == 0 && *start > 0) rc = trim_metrics(st->metrics_path, *start);
+    return rc == FS_OK ? fs_agree(st->comm, rc, NULL) : rc;
+}
+
+fs_err fs_fl_train(MPI_Comm user_comm, const fs_config *cfg, fs_round_fn on_round, void *user)
+{
+    fs_err rc = FS_OK, local = FS_OK;
+    run_state st_, *st = &st_;
+    memset(st, 0, sizeof *st);
+    st->comm = MPI_COMM_NULL;
+    st->cfg = cfg;
+    const double t_start = fs_now();
+    double m0_setup = 0;
+
+    int mrc = MPI_Comm_dup(user_comm, &st->comm);
+    if (mrc != MPI_SUCCESS) { st->comm = MPI_COMM_NULL; FS_FAIL(FS_ERR_MPI, "MPI_Comm_dup failed"); }
+    MPI_Comm_set_errhandler(st->comm, MPI_ERRORS_RETURN);
+    MPI_Comm_rank(st->comm, &st->rank);
+    MPI_Comm_size(st->comm, &st->size);
+    st->config_hash = fs_config_hash(cfg);
+
+    /* collective: configuration valid and identical everywhere */
+    local = fs_config_check(cfg);
+    FS_TRY(fs_agree(st->comm, local, NULL));
+    FS_TRY(check_same_config(st));
+
+    /* rank 0 prepares the run directory */
+    local = FS_OK;
+    if (strlen(fs_config_str(cfg, "out")) >= 3800 || strlen(fs_config_str(cfg, "data")) >= 3800)
+        local = fs_error_set(FS_ERR_ARG, "--out or --data path is longer than 3800 bytes");
+    FS_TRY(fs_agree(st->comm, local, NULL));
+    snprintf(st->out_dir, sizeof st->out_dir, "%.3800s", fs_config_str(cfg, "out"));
+    snprintf(st->ckpt_path, sizeof st->ckpt_path, "%.3800s/checkpoint.h5", st->out_dir);
+    snprintf(st->metrics_path, sizeof st->metrics_path, "%.3800s/metrics.jsonl", st->out_dir);
+    if (st->rank == 0) {
+        local = make_dirs(st->out_dir);
+        if (local == FS_OK) local = write_config(st);
+        if (local != FS_OK) fs_error_prefix(local, "rank 0: ");
+    }
+    FS_TRY(fs_agree(st->comm, local, NULL));
+
+    /* rank-local: this institution's shard (and its validation part) */
+    expand_path(st->shard_path, sizeof st->shard_path, fs_config_str(cfg, "data"), st->rank);
+    local = fs_dataset_read(st->shard_path, FS_PART_TRAIN, &st->train);
+    if (local == FS_OK) local = fs_dataset_read(st->shard_path, FS_PART_VALIDATION, &st->val);
+    if (local != FS_OK) fs_error_prefix(local, "rank %d: ", st->rank);
+    FS_TRY(fs_agree(st->comm, local, NULL));
+    FS_TRY(check_shards_match(st));
+
+    /* rank-local: model, test slice, buffers */
+    fs_sgd_opts sgd = {
+        .lr = fs_config_real(cfg, "lr"),
+        .momentum = fs_config_real(cfg, "momentum"),
+        .weight_decay = fs_config_real(cfg, "weight_decay"),
+        .batch_size = (size_t)fs_config_int(cfg, "batch_size"),
+        .local_epochs = (int)fs_config_int(cfg, "local_epochs"),
+        .local_steps = fs_config_int(cfg, "local_steps"),
+    };
+    const uint64_t seed = (uint64_t)fs_config_int(cfg, "seed");
+    local = fs_model_create(fs_config_str(cfg, "model"), st->train->d, st->train->task,
+                            st->train->num_classes, sgd.batch_size, &st->model);
+    if (local == FS_OK) {
+        st->nparams = fs_model_nparams(st->model);
+        fs_model_init(st->model, seed);
+        local = fs_alloc(&st->w_global, st->nparams, sizeof(float), "global model");
+    }
+    if (local == FS_OK) local = fs_alloc(&st->update, st->nparams, sizeof(float), "model update");
+    if (local != FS_OK && strncmp(fs_errmsg(), "rank ", 5) != 0) fs_error_prefix(local, "rank %d: ", st->rank);
+    if (local == FS_OK && fs_config_str(cfg, "test")[0])
+        local = load_test_slice(st, fs_config_str(cfg, "test"));
+    FS_TRY(fs_agree(st->comm, local, NULL));
+
+    /* collective: aggregator (the secure sum does its key setup here) */
+    local = fs_agg_create(st->comm, cfg, &st->agg);
+    FS_TRY(fs_agree(st->comm, local, NULL));
+
+    int start = 0;
+    FS_TRY(resume(st, &start));
+
+    m0_setup = fs_agg_setup_seconds(st->agg);
+    /* collective: n = sum of n_k, through the aggregator like every sum */
+    double nk = (double)st->train->n, ntot = 0;
+    FS_TRY(fs_agg_sum_f64(st->agg, 0, FS_VEC_NSAMPLES, &nk, &ntot, 1));
+    st->n_total = ntot;
+
+    const int rounds = (int)fs_config_int(cfg, "rounds");
+    const int eval_every = (int)fs_config_int(cfg, "eval_every");
+    const int ckpt_every = (int)fs_config_int(cfg, "checkpoint_every");
+    const float server_lr = (float)fs_config_real(cfg, "server_lr");
+    float *w = fs_model_params(st->model);
+
+    for (int r = start; r < rounds; r++) {
+        const int round = r + 1;  /* 1-based in metrics and checkpoints */
+        const double t0 = fs_now();
+        fs_round_metrics m = { 0 };
+        m.round = round;
+        m.rounds = rounds;
+        m.is_regression = st->train->task == FS_TASK_REGRESSION;
+        m.total_samples = st->n_total;
+        m.setup_seconds = m0_setup;
+
+        /* rank-local: E local epochs of SGD from the global model */
+        memcpy(st->w_global, w, st->nparams * sizeof(float));
+        fs_sgd_stats ss = { 0 };
+        local = fs_sgd_train(st->model, st->train, &sgd, seed, st->rank, r, &ss);
+        if (local != FS_OK) fs_error_prefix(local, "rank %d (%s): ", st->rank, st->shard_path);
+        FS_TRY(fs_agree(st->comm, local, NULL));
+
+        /* u_k = (n_k / n) (w_k - w); U = sum_k u_k is the FedAvg mean update
+         * (collective).  Folding 1/n into the weights keeps |U| <= max|delta|
+         * whatever the sample counts, which is what the fixed-point headroom
+         * rule of the secure sum needs. */
+        const float pk = (float)((double)st->train->n / st->n_total);
+        for (size_t i = 0; i < st->nparams; i++) st->update[i] = pk * (w[i] - st->w_global[i]);
+        size_t nclip = 0;
+        FS_TRY(fs_agg_sum_f32(st->agg, round, FS_VEC_UPDATE, st->update, st->update, st->nparams,
+                              &nclip));
+
+        /* w <- w + server_lr * U : identical arithmetic on every rank */
+        for (size_t i = 0; i < st->nparams; i++) w[i] = st->w_global[i] + server_lr * st->update[i];
+
+        double tl[3] = { ss.loss_sum, ss.samples, (double)nclip }, tls[3];
+        FS_TRY(fs_agg_sum_f64(st->agg, round, FS_VEC_TRAIN, tl, tls, 3));
+        m.train_loss = tls[1] > 0 ? tls[0] / tls[1] : NAN;
+        m.clipped = tls[2];
+
+        if (round % eval_every == 0 || round == rounds) FS_TRY(evaluate(st, round, &m));
+
+        int stop = 0;
+        FS_TRY(consistency_and_stop(st, round, &stop));
+        if ((ckpt_every > 0 && round % ckpt_every == 0) || round == rounds || stop) {
+            FS_TRY(save_checkpoint(st, round));
+            m.checkpointed = 1;
+        }
+        m.seconds = fs_now() - t0;
+        m.elapsed = fs_now() - t_start;
+        local = FS_OK;
+        if (st->rank == 0) {
+            local = append_metrics(st, &m);
+            if (local != FS_OK) fs_error_prefix(local, "rank 0: ");
+        }
+        FS_TRY(fs_agree(st->comm, local, NULL));
+        if (on_round) on_round(&m, user);
+        if (stop && round < rounds)
+            FS_FAIL(FS_ERR_INTERRUPTED, "stopped on request after round %d of %d; checkpoint %s "
+                    "written; rerun with --resume auto to continue", round, rounds, st->ckpt_path);
+    }
+done:
+    run_free(st);
+    return rc;
+}

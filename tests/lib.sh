@@ -1,0 +1,66 @@
+# tests/lib.sh - shared helpers for fedsilo's shell tests (sourced).
+#
+# Environment (from AM_TESTS_ENVIRONMENT): MPIEXEC, MPIEXEC_FLAGS,
+# FS_SRCDIR, FS_BUILDDIR.  Exit codes follow automake: 0 pass, 77 skip,
+# 99 hard error (the test could not set itself up), anything else fail.
+set -u
+FS_BUILDDIR=${FS_BUILDDIR:-$(pwd)}
+FS_SRCDIR=${FS_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+FEDSILO="$FS_BUILDDIR/fedsilo"
+MPIEXEC=${MPIEXEC:-mpirun}
+MPIEXEC_FLAGS=${MPIEXEC_FLAGS---oversubscribe}
+FMNIST=${FS_FMNIST_DIR:-/usr/share/datasets/fashion-mnist}
+export OPENBLAS_NUM_THREADS=1
+# Open MPI refuses root unless both variables are set (CI runs as root).
+if [ "$(id -u)" = 0 ]; then
+  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+fi
+: "${OMPI_MCA_btl_vader_single_copy_mechanism:=none}"
+: "${OMPI_MCA_btl_base_warn_component_unused:=0}"
+: "${OMPI_MCA_rmaps_base_oversubscribe:=1}"
+export OMPI_MCA_btl_vader_single_copy_mechanism OMPI_MCA_btl_base_warn_component_unused \
+       OMPI_MCA_rmaps_base_oversubscribe
+
+TEST_NAME=$(basename "$0" .sh)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/fedsilo-$TEST_NAME.XXXXXX") || exit 99
+trap 'rm -rf "$WORK"' EXIT
+
+fail() { echo "FAIL ($TEST_NAME): $*" >&2; exit 1; }
+hard() { echo "ERROR ($TEST_NAME): $*" >&2; exit 99; }
+note() { echo "[$TEST_NAME] $*"; }
+
+# run_mpi NP TIMEOUT CMD...: mpirun with a hard timeout; a hang is a failure
+# (timeout exits 124).  Output goes to the caller's redirections.
+run_mpi() {
+  np=$1; tmo=$2; shift 2
+  # shellcheck disable=SC2086
+  timeout -k 5 "$tmo" "$MPIEXEC" $MPIEXEC_FLAGS -np "$np" "$@" </dev/null
+}
+
+# need_fmnist: skip outside CI when Debian's dataset-fashion-mnist is absent.
+need_fmnist() {
+  if [ ! -r "$FMNIST/train-images-idx3-ubyte.gz" ]; then
+    [ "${CI:-}" = true ] && hard "dataset-fashion-mnist missing in CI (scripts/install-deps.sh data)"
+    echo "skip: $FMNIST not found (apt-get install dataset-fashion-mnist)"; exit 77
+  fi
+}
+
+# make_fmnist DIR NTRAIN NTEST NSILOS METHOD [extra split flags]: small
+# Fashion-MNIST federation in DIR (train.h5, test.h5, shards/site-*.h5).
+make_fmnist() {
+  dir=$1; ntr=$2; nte=$3; ns=$4; method=$5; shift 5
+  mkdir -p "$dir"
+  "$FEDSILO" import idx --images "$FMNIST/train-images-idx3-ubyte.gz" \
+      --labels "$FMNIST/train-labels-idx1-ubyte.gz" --limit "$ntr" --out "$dir/train.h5" >/dev/null \
+    || hard "import train failed"
+  "$FEDSILO" import idx --images "$FMNIST/t10k-images-idx3-ubyte.gz" \
+      --labels "$FMNIST/t10k-labels-idx1-ubyte.gz" --limit "$nte" --out "$dir/test.h5" >/dev/null \
+    || hard "import test failed"
+  "$FEDSILO" split --input "$dir/train.h5" --silos "$ns" --method "$method" --seed 7 \
+      --outdir "$dir/shards" "$@" >/dev/null || hard "split failed"
+}
+
+# h5attr FILE ATTR: print a scalar attribute's value with h5dump.
+h5attr() {
+  h5dump -a "/$2" "$1" 2>/dev/null | sed -n 's/^ *(0): *//p' | tr -d '"' | head -1
+}

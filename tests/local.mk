@@ -1,0 +1,32 @@
+# tests: unit tests are added by each area's local.mk; the CLI-level MPI
+# tests live here.  MPI C programs run through tests/run-mpi.sh.
+EXTRA_DIST += tests/lib.sh
+dist_check_SCRIPTS += tests/cli/bad_config.sh tests/cli/train4.sh tests/cli/bad_shards.sh \
+                      tests/cli/resume.sh
+TESTS += tests/cli/bad_config.sh tests/cli/train4.sh tests/cli/bad_shards.sh tests/cli/resume.sh \
+         scripts/check-layers.sh
+
+# MPI C tests (library level), each run by a .sh wrapper under mpirun with
+# a timeout: t_agree checks collective error agreement.
+check_PROGRAMS += tests/mpi/t_agree
+tests_mpi_t_agree_SOURCES = tests/mpi/t_agree.c
+tests_mpi_t_agree_LDADD = libfedsilo.la $(MPI_LIBS)
+dist_check_SCRIPTS += tests/mpi/agree.sh
+TESTS += tests/mpi/agree.sh
+
+# Unit tests of the fl layer.
+check_PROGRAMS += tests/unit/check_config
+tests_unit_check_config_SOURCES = tests/unit/check_config.c
+tests_unit_check_config_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_config_LDADD = $(UNIT_LIBS)
+TESTS += tests/unit/check_config
+
+# The PMPI spy/tamper library (LD_PRELOAD) for the secure-sum tests.
+check_LTLIBRARIES += tests/spy/libfsspy.la
+tests_spy_libfsspy_la_SOURCES = tests/spy/fs_mpispy.c
+tests_spy_libfsspy_la_CFLAGS = $(AM_CFLAGS) -Wno-missing-prototypes
+tests_spy_libfsspy_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+tests_spy_libfsspy_la_LIBADD = $(MPI_LIBS)
+EXTRA_DIST += tests/spy/analyze.py tests/keys.sh
+dist_check_SCRIPTS += tests/cli/secure.sh tests/cli/spy.sh
+TESTS += tests/cli/secure.sh tests/cli/spy.sh
