@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """torch_mlp.py - PyTorch CPU baseline for bench/train_throughput.
 
-Same workload as the C bench: MLP 784-256-128-10 (ReLU, softmax
+Same workload as the C bench: MLP d-256-128-k (default 784-256-128-10) (ReLU, softmax
 cross-entropy), minibatch 64 drawn by a fresh permutation each epoch,
 SGD lr 0.1 momentum 0.9, one thread, synthetic data of the same shape.
 Prints exactly one result line: "torch: N samples/s".
 
-usage: torch_mlp.py [--rows N] [--seconds S] [--warmup-steps K]
+usage: torch_mlp.py [--rows N] [--features D] [--classes K] [--seconds S]
+                    [--warmup-steps W]
 """
 import argparse
 import time
@@ -17,13 +18,15 @@ import torch
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=60000)
+    ap.add_argument("--features", type=int, default=784)
+    ap.add_argument("--classes", type=int, default=10)
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--warmup-steps", type=int, default=50)
     args = ap.parse_args()
 
     torch.set_num_threads(1)
     torch.manual_seed(1)
-    n, d, k, batch = args.rows, 784, 10, 64
+    n, d, k, batch = args.rows, args.features, args.classes, 64
     X = torch.rand(n, d)
     y = torch.randint(0, k, (n,))
     model = torch.nn.Sequential(

@@ -50,8 +50,11 @@ static fs_err synthetic(size_t n, fs_dataset **out)
     return FS_OK;
 }
 
-/* Run torch_mlp.py; returns its samples/s, 0 if torch is missing, -1 on failure. */
-static double run_torch(size_t rows, double seconds)
+/*
+ * Run torch_mlp.py on synthetic data of the same shape (rows x d, k
+ * classes); returns its samples/s, 0 if torch is missing, -1 on failure.
+ */
+static double run_torch(size_t rows, size_t d, int k, double seconds)
 {
     const char *py = getenv("PYTHON_TORCH");
     const char *src = getenv("FS_SRCDIR");
@@ -61,8 +64,8 @@ static double run_torch(size_t rows, double seconds)
 
     snprintf(cmd, sizeof cmd, "'%s' -c 'import torch' >/dev/null 2>&1", py);
     if (system(cmd) != 0) return 0.0;
-    snprintf(cmd, sizeof cmd, "'%s' '%s/bench/torch_mlp.py' --rows %zu --seconds %g", py, src,
-             rows, seconds);
+    snprintf(cmd, sizeof cmd, "'%s' '%s/bench/torch_mlp.py' --rows %zu --features %zu "
+             "--classes %d --seconds %g", py, src, rows, d, k, seconds);
     FILE *p = popen(cmd, "r");
     if (!p) return -1.0;
     double rate = -1.0;
@@ -87,11 +90,19 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    openblas_set_num_threads(1);   // before the first BLAS call
+    // One thread for us (the library was loaded already, so the variable
+    // alone would be too late) and, through the environment, for torch's
+    // OpenBLAS, OpenMP and oneDNN as well.
+    openblas_set_num_threads(1);
+    setenv("OPENBLAS_NUM_THREADS", "1", 1);
+    setenv("OMP_NUM_THREADS", "1", 1);
 
     fs_dataset *ds = NULL;
     fs_model *m = NULL;
     fs_err rc = data ? fs_dataset_read(data, FS_PART_TRAIN, &ds) : synthetic(rows, &ds);
+    if (rc == FS_OK && ds->task != FS_TASK_CLASSIFICATION)
+        rc = fs_error_set(FS_ERR_ARG, "%s is a regression dataset; the bench (and its torch "
+                          "twin) train a classifier", data);
     if (rc == FS_OK) rc = fs_model_create("mlp:256,128", ds->d, ds->task, ds->num_classes, 64, &m);
     if (rc != FS_OK) {
         fprintf(stderr, "train_throughput: %s: %s\n", fs_strerror(rc), fs_errmsg());
@@ -124,7 +135,7 @@ int main(int argc, char **argv)
            samples, elapsed, st.loss_sum / st.samples);
     fflush(stdout);
 
-    double torch = run_torch(ds->n, seconds);
+    double torch = run_torch(ds->n, ds->d, ds->num_classes, seconds);
     if (torch == 0.0) {
         printf("torch: not installed (python3-torch), ratio not measured\n");
     } else if (torch < 0.0) {

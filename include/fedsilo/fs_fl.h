@@ -78,6 +78,16 @@ FS_EXPORT fs_err fs_fl_train(MPI_Comm comm, const fs_config *cfg, fs_round_fn on
  */
 FS_EXPORT void fs_fl_request_stop(void);
 
+/*
+ * fs_fl_progress - for a watchdog thread: seconds since the federation on
+ * this rank last completed a step (a collective or a local phase), the
+ * name of the phase it is in ("local training", "aggregation", ...) and
+ * the 1-based round (0 before the first).  Not collective; thread-safe
+ * (lock-free reads of values written by fs_fl_train).  Returns -1 seconds
+ * when no federation is running.
+ */
+FS_EXPORT double fs_fl_progress(const char **phase, int *round);
+
 /* A checkpoint's contents (see docs/formats.md). */
 typedef struct {
     int round;              /* completed rounds                              */

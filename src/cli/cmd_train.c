@@ -8,6 +8,7 @@
  * collectively that they run the same effective configuration.
  */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,34 @@ static void train_usage(FILE *out)
 }
 
 typedef struct { int quiet; } progress_ctx;
+
+/*
+ * Watchdog thread: if the federation makes no progress for `timeout`
+ * seconds (a peer died without the launcher noticing, a node or network
+ * was lost), print what this rank was waiting for and end the process with
+ * status 1; mpirun/srun --kill-on-bad-exit then stop the remaining ranks.
+ * _exit is used because the main thread is blocked inside MPI.
+ */
+static long watchdog_timeout;
+
+static void *watchdog_main(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        sleep(1);
+        const char *phase = "";
+        int round = 0;
+        double idle = fs_fl_progress(&phase, &round);
+        if (idle >= (double)watchdog_timeout) {
+            fprintf(stderr, "fedsilo train: error: rank %d: no progress for %.0f s in %s (round %d): "
+                    "another rank or its node stopped answering; ending this rank (--timeout %ld)\n",
+                    cli_rank, idle, phase, round, watchdog_timeout);
+            fflush(stderr);
+            _exit(FS_EXIT_FAIL);
+        }
+    }
+    return NULL;
+}
 
 static void print_round(const fs_round_metrics *m, void *user)
 {
@@ -159,6 +188,10 @@ int fs_cmd_train(int argc, char **argv)
                fs_config_str(cfg, "aggregation"), fs_config_str(cfg, "data"));
         fflush(stdout);
     }
+    watchdog_timeout = fs_config_int(cfg, "timeout");
+    pthread_t wd;
+    if (watchdog_timeout > 0 && pthread_create(&wd, NULL, watchdog_main, NULL) == 0)
+        pthread_detach(wd);
     progress_ctx pc = { quiet };
     fs_err rc = fs_fl_train(MPI_COMM_WORLD, cfg, print_round, &pc);
     status = exit_status(rc);

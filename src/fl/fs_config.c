@@ -75,6 +75,9 @@ static const opt_def opts[] = {
       "fixed-point rounding of updates" },
     { "secagg", "mask_degree", OPT_INT, "0", 0, 1e6, NULL,
       "0: full-mesh masks; k: k-regular mask graph (SecAgg+ style, for large N)" },
+    { "round", "timeout", OPT_INT, "900", 0, 1e9, NULL,
+      "watchdog: a rank that sees no progress for this many seconds (e.g. a peer or node "
+      "died) exits non-zero so the job ends (0: off); must exceed the longest local phase" },
     /* [output] */
     { "output", "out", OPT_STR, "runs/fedsilo", NOLIM, NULL,
       "run directory: metrics.jsonl, config.ini, checkpoint.h5" },

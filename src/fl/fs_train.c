@@ -35,6 +35,28 @@ static volatile sig_atomic_t stop_requested;
 
 void fs_fl_request_stop(void) { stop_requested = 1; }
 
+/* Progress stamp for watchdogs: monotonic ns of the last completed step,
+ * the current phase and round.  Written by fs_fl_train, read by any thread. */
+static _Atomic long long progress_ns = -1;
+static _Atomic int progress_round;
+static const char *_Atomic progress_phase = "idle";
+
+static void mark(const char *phase, int round)
+{
+    progress_phase = phase;
+    progress_round = round;
+    progress_ns = (long long)(fs_now() * 1e9);
+}
+
+double fs_fl_progress(const char **phase, int *round)
+{
+    long long ns = progress_ns;
+    if (phase) *phase = progress_phase;
+    if (round) *round = progress_round;
+    if (ns < 0) return -1.0;
+    return fs_now() - (double)ns * 1e-9;
+}
+
 /* Everything one rank holds during a run; freed at the end of fs_fl_train. */
 typedef struct {
     MPI_Comm comm;            /* private duplicate, MPI_ERRORS_RETURN       */
@@ -370,6 +392,7 @@ fs_err fs_fl_train(MPI_Comm user_comm, const fs_config *cfg, fs_round_fn on_roun
     const double t_start = fs_now();
     double m0_setup = 0;
 
+    mark("startup", 0);
     int mrc = MPI_Comm_dup(user_comm, &st->comm);
     if (mrc != MPI_SUCCESS) { st->comm = MPI_COMM_NULL; FS_FAIL(FS_ERR_MPI, "MPI_Comm_dup failed"); }
     MPI_Comm_set_errhandler(st->comm, MPI_ERRORS_RETURN);
@@ -429,6 +452,7 @@ fs_err fs_fl_train(MPI_Comm user_comm, const fs_config *cfg, fs_round_fn on_roun
     FS_TRY(fs_agree(st->comm, local, NULL));
 
     /* collective: aggregator (the secure sum does its key setup here) */
+    mark("key setup", 0);
     local = fs_agg_create(st->comm, cfg, &st->agg);
     FS_TRY(fs_agree(st->comm, local, NULL));
 
@@ -458,11 +482,14 @@ fs_err fs_fl_train(MPI_Comm user_comm, const fs_config *cfg, fs_round_fn on_roun
         m.setup_seconds = m0_setup;
 
         /* rank-local: E local epochs of SGD from the global model */
+        mark("local training", round);
         memcpy(st->w_global, w, st->nparams * sizeof(float));
         fs_sgd_stats ss = { 0 };
         local = fs_sgd_train(st->model, st->train, &sgd, seed, st->rank, r, &ss);
         if (local != FS_OK) fs_error_prefix(local, "rank %d (%s): ", st->rank, st->shard_path);
+        mark("aggregation (waiting for the other institutions' local training)", round);
         FS_TRY(fs_agree(st->comm, local, NULL));
+        mark("secure aggregation", round);
 
         /* u_k = (n_k / n) (w_k - w); U = sum_k u_k is the FedAvg mean update
          * (collective).  Folding 1/n into the weights keeps |U| <= max|delta|
@@ -482,7 +509,9 @@ fs_err fs_fl_train(MPI_Comm user_comm, const fs_config *cfg, fs_round_fn on_roun
         m.train_loss = tls[1] > 0 ? tls[0] / tls[1] : NAN;
         m.clipped = tls[2];
 
+        mark("evaluation", round);
         if (round % eval_every == 0 || round == rounds) FS_TRY(evaluate(st, round, &m));
+        mark("checkpoint", round);
 
         int stop = 0;
         FS_TRY(consistency_and_stop(st, round, &stop));
@@ -505,5 +534,7 @@ fs_err fs_fl_train(MPI_Comm user_comm, const fs_config *cfg, fs_round_fn on_roun
     }
 done:
     run_free(st);
+    progress_ns = -1;
+    progress_phase = "idle";
     return rc;
 }

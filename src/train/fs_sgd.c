@@ -18,7 +18,8 @@
  * in one pass over the slabs, which also flags non-finite parameters.
  * This pass and the sgemms dominate a step, so it is vectorized as widely as
  * the CPU allows.  Nothing is allocated per step; the permutation buffer
- * grows once to the shard size and is kept in the model.
+ * grows once to the shard size and is kept in the model.  When the call
+ * returns, the gradient slab is zero (every step's gradient was consumed).
  */
 #include <math.h>
 #include <string.h>
@@ -131,7 +132,7 @@ fs_err fs_sgd_train(fs_model *m, const fs_dataset *ds, const fs_sgd_opts *o, uin
     FS_CHECK_ARG(ds->n > 0, "silo %d: training data has no rows", silo);
     FS_CHECK_ARG(ds->n <= UINT32_MAX, "silo %d: training data has %zu rows (at most %lu)", silo,
                  ds->n, (unsigned long)UINT32_MAX);
-    FS_CHECK_ARG(isfinite(o->lr) && o->lr > 0, "sgd: learning rate %g must be > 0", o->lr);
+    FS_CHECK_ARG(isfinite(o->lr) && o->lr > 0, "sgd: learning rate %g must be a finite number > 0", o->lr);
     FS_CHECK_ARG(o->momentum >= 0 && o->momentum < 1, "sgd: momentum %g must be in [0, 1)",
                  o->momentum);
     FS_CHECK_ARG(isfinite(o->weight_decay) && o->weight_decay >= 0,

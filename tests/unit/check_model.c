@@ -16,6 +16,7 @@
 
 #include "fedsilo/fs_model.h"
 #include "fs_impl.h"
+#include "train/fs_train_impl.h"
 
 // ----------------------------------------------------------------------------
 // helpers
@@ -195,6 +196,31 @@ START_TEST(test_grad_is_mean)
     free(g1);
     ds_free(ds);
     ds_free(d2);
+    fs_model_destroy(&m);
+}
+END_TEST
+
+/*
+ * The internal backward accumulates (llm.c style) and fs_model_loss_grad
+ * overwrites: two internal passes double the gradient, the public call
+ * brings it back to one.
+ */
+START_TEST(test_grad_accumulates)
+{
+    fs_model *m = model_new("mlp:6", 4, FS_TASK_CLASSIFICATION, 3, 8);
+    fs_model_init(m, 4);
+    fs_dataset *ds = ds_random(5, 4, FS_TASK_CLASSIFICATION, 3, 4);
+    size_t np = fs_model_nparams(m);
+    double l1 = loss_at(m, ds, 5), l2 = 0;
+    float *g1 = malloc(np * sizeof *g1);
+    memcpy(g1, fs_model_grads(m), np * sizeof *g1);
+    ck_assert_int_eq(fs_model_forward_backward(m, ds->X, ds->y_class, NULL, 5, &l2), FS_OK);
+    ck_assert_double_eq(l1, l2);
+    for (size_t i = 0; i < np; i++) ck_assert_float_eq_tol(fs_model_grads(m)[i], 2 * g1[i], 1e-6f);
+    ck_assert_double_eq(loss_at(m, ds, 5), l1);
+    for (size_t i = 0; i < np; i++) ck_assert_float_eq(fs_model_grads(m)[i], g1[i]);
+    free(g1);
+    ds_free(ds);
     fs_model_destroy(&m);
 }
 END_TEST
@@ -707,6 +733,7 @@ static Suite *model_suite(void)
     tcase_add_test(g, test_grad_mlp_binary);
     tcase_add_test(g, test_grad_mlp_regression);
     tcase_add_test(g, test_grad_is_mean);
+    tcase_add_test(g, test_grad_accumulates);
     suite_add_tcase(s, g);
 
     TCase *c = tcase_create("create");
