@@ -115,7 +115,8 @@ FS_EXPORT fs_err fs_prg_openssl_rate(size_t nbytes, double *bytes_per_sec) FS_WA
  * coalition learns only the sum of all honest inputs.  In particular it
  * is connected (it contains the ring), so the masks of every component
  * cannot cancel on their own.  The graph is public and deterministic given
- * (N, k, session id), which must match on all parties.
+ * (N, k, session id), which must match on all parties.  Memory: N x d
+ * ints (d = N - 1 for the full mesh).
  */
 typedef struct fs_maskgraph fs_maskgraph;
 
@@ -276,7 +277,8 @@ typedef struct {
     double mask_rate;      /* fs_masker_mask: keystream + add/sub only     */
     double total_rate;     /* fs_masker_encode_mask: encode fused + masks  */
     double encode_rate;    /* fs_fixed_encode_f32 alone, input bytes/s     */
-    double openssl_rate;   /* fs_prg_openssl_rate, for the ratio           */
+    double openssl_rate;   /* fs_prg_openssl_rate, best of 1 MiB samples
+                              interleaved with the calls above             */
 } fs_secsum_bench_result;
 
 /*

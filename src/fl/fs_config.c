@@ -39,7 +39,7 @@ static const opt_def opts[] = {
     { "model", "model", OPT_STR, "mlp:256,128", NOLIM, NULL,
       "linear | logistic | softmax | mlp:H1,H2,... (ReLU hidden layers)" },
     /* [train] local SGD on each institution */
-    { "train", "lr", OPT_REAL, "0.05", 1e-12, 1e6, NULL, "local SGD learning rate (> 0)" },
+    { "train", "lr", OPT_REAL, "0.02", 1e-12, 1e6, NULL, "local SGD learning rate (> 0)" },
     { "train", "momentum", OPT_REAL, "0.9", 0, 0.999999, NULL, "local SGD momentum in [0, 1)" },
     { "train", "weight_decay", OPT_REAL, "0", 0, 1e6, NULL, "L2 weight decay (>= 0)" },
     { "train", "batch_size", OPT_INT, "64", 1, 1048576, NULL, "minibatch rows" },

@@ -22,6 +22,7 @@
  * integers of [-M, M] (M is an integer).
  */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -104,12 +105,15 @@ fs_err fs_fixed_check_headroom(const fs_fixed_params *p, int nparties, double ma
     double m = fs_fixed_max_magnitude(p);
     if (!headroom_ok(p->ring_bits, nparties, max_weight, m)) {
         int fmax = fs_fixed_suggest(p->ring_bits, nparties, p->clip * max_weight);
+        char hint[64] = "none fit with this clip";
+        if (fmax >= 0)
+            snprintf(hint, sizeof hint, "at most %d fit", fmax);
         FS_FAIL(FS_ERR_ARG,
                 "fixed-point sum can overflow: %d parties x weight %g x ceil(clip %g x 2^%d) "
                 "= %.6g >= 2^%d, the signed range of the %d-bit ring; use fewer fractional "
-                "bits (at most %d fit), a smaller clip%s",
+                "bits (%s), a smaller clip%s",
                 nparties, max_weight, p->clip, p->frac_bits,
-                (double)nparties * max_weight * m, p->ring_bits - 1, p->ring_bits, fmax,
+                (double)nparties * max_weight * m, p->ring_bits - 1, p->ring_bits, hint,
                 p->ring_bits == 32 ? " or the 64-bit ring" : "");
     }
 done:

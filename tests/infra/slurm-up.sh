@@ -59,6 +59,15 @@ if command -v ss >/dev/null; then
   done
 fi
 
+# munged refuses a socket path with a directory that is not world-executable.
+d=$(dirname "$DIR")
+while [ "$d" != / ]; do
+  [ -d "$d" ] || { d=$(dirname "$d"); continue; }
+  if [ "$(( 0$(stat -c %a "$d") & 1 ))" = 0 ]; then
+    echo "slurm-up: $d is not world-executable; munged needs o+x on every parent of $DIR" >&2; exit 1
+  fi
+  d=$(dirname "$d")
+done
 rm -rf "$DIR/state" "$DIR/spool" "$DIR/tmp" "$DIR/log"
 mkdir -p "$DIR"/{state,log,munge}
 chmod 755 "$DIR" "$DIR/munge"

@@ -56,7 +56,7 @@ START_TEST(bad_values)
     ck_assert_int_eq(fs_config_set(c, "bogus", "1", "--bogus"), FS_ERR_ARG);
     ck_assert_ptr_nonnull(strstr(fs_errmsg(), "unknown option 'bogus'"));
     /* a rejected value leaves the previous one */
-    ck_assert(fs_config_real(c, "lr") == 0.05);
+    ck_assert(fs_config_real(c, "lr") == 0.02);
     ck_assert_int_eq(fs_config_check(c), FS_ERR_ARG); /* no data */
     ck_assert_int_eq(fs_config_set(c, "data", "s/site-%d.h5", "--data"), FS_OK);
     ck_assert_int_eq(fs_config_check(c), FS_OK);

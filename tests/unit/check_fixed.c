@@ -90,6 +90,43 @@ START_TEST(test_round_half_even)
 }
 END_TEST
 
+/* The SSE2 float path and the scalar double path give identical words. */
+START_TEST(test_simd_matches_scalar)
+{
+    static const int cfg[][2] = { { 32, 0 }, { 32, 5 }, { 32, 20 }, { 32, 28 },
+                                  { 64, 0 }, { 64, 20 }, { 64, 29 }, { 64, 40 } };
+    enum { n = 4099 };
+    float *x = malloc(n * sizeof *x);
+    double *xd = malloc(n * sizeof *xd);
+    uint64_t *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+    fs_rng rng;
+    fs_rng_seed(&rng, 5);
+    for (size_t t = 0; t < sizeof cfg / sizeof cfg[0]; t++) {
+        fs_fixed_params p = P(cfg[t][0], cfg[t][1], 3.0);
+        for (int k = 0; k < n; k++) {
+            double u = fs_rng_uniform(&rng);
+            if (k % 3 == 0)             // exact ties: (j + 1/2) * 2^-f
+                x[k] = (float)ldexp(floor((u * 8 - 4) * 64) + 0.5, -6 - p.frac_bits % 8);
+            else
+                x[k] = (float)((u * 8 - 4));
+            xd[k] = x[k];
+        }
+        x[7] = xd[7] = NAN;
+        x[8] = INFINITY; xd[8] = INFINITY;
+        x[9] = 3.0f; xd[9] = 3.0;
+        x[10] = -3.0f; xd[10] = -3.0;
+        fs_fixed_stats sa = { 0, 0 }, sb = { 0, 0 };
+        ck_assert_int_eq(fs_fixed_encode_f32(&p, x, n, a, 0, &sa), FS_OK);
+        ck_assert_int_eq(fs_fixed_encode_f64(&p, xd, n, b, 0, &sb), FS_OK);
+        ck_assert_mem_eq(a, b, n * fs_fixed_word_bytes(p.ring_bits));
+        ck_assert_uint_eq(sa.nclipped, sb.nclipped);
+        ck_assert_uint_eq(sa.nnan, sb.nnan);
+        ck_assert_uint_gt(sa.nclipped, 100);
+    }
+    free(x); free(xd); free(a); free(b);
+}
+END_TEST
+
 START_TEST(test_clipping_and_nan)
 {
     for (int b = 32; b <= 64; b += 32) {
@@ -209,6 +246,8 @@ START_TEST(test_bad_params)
     ck_assert_int_eq(headroom(32, 8, 1, 0, 1), FS_ERR_ARG);
     ck_assert_int_eq(headroom(32, 8, 1, 2, 0.5), FS_ERR_ARG);
     ck_assert_int_eq(headroom(32, 8, 1, 2, NAN), FS_ERR_ARG);
+    ck_assert_int_eq(headroom(32, 0, 0x1p30, 4, 1), FS_ERR_ARG);   // no f fits
+    ck_assert_ptr_nonnull(strstr(fs_errmsg(), "none fit"));
     ck_assert_int_eq(fs_fixed_check_headroom(NULL, 2, 1), FS_ERR_ARG);
     fs_fixed_params p = P(32, 8, 1);
     p.rounding = (fs_fixed_rounding)7;
@@ -331,6 +370,7 @@ static Suite *fixed_suite(void)
     tcase_add_test(tc, test_word_bytes);
     tcase_add_test(tc, test_round_trip);
     tcase_add_test(tc, test_round_half_even);
+    tcase_add_test(tc, test_simd_matches_scalar);
     tcase_add_test(tc, test_clipping_and_nan);
     tcase_add_test(tc, test_twos_complement);
     tcase_add_test(tc, test_headroom_boundaries);

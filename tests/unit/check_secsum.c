@@ -400,12 +400,16 @@ START_TEST(test_cancellation_variants)
         fed_init(&f, 1, 0, &fq, 6);
         one_sum(&f, &fq, 3, 0, 100, &rng, 0);
         fed_free(&f);
+        // An empty vector still carries (and checks) the canary.
+        fed_init(&f, 4, 0, &fq, 8);
+        one_sum(&f, &fq, 1, 0, 0, &rng, 0);
+        fed_free(&f);
     }
 }
 END_TEST
 
-/* Mask all parties' vectors of one round; return the summed canary ok flag
- * from fs_masker_decode.  Party `bad` uses round `bad_round`. */
+/* Mask all parties' vectors of one round, sum and decode; returns the
+ * decode status and sets *ok.  Party `bad` uses round `bad_round`. */
 static fs_err sum_and_decode(federation *f, const fs_fixed_params *fp, uint64_t round, int bad,
                              uint64_t bad_round, size_t n, int *ok)
 {
@@ -558,7 +562,6 @@ END_TEST
 START_TEST(test_masker_args)
 {
     fs_fixed_params fp = { 32, 28, 1.0, FS_FIXED_ROUND_NEAREST };
-    federation f;
     fs_maskgraph *g = NULL;
     ck_assert_int_eq(fs_maskgraph_create(8, 0, NULL, &g), FS_OK);
     uint8_t *seeds = calloc(8, 32);
@@ -591,7 +594,6 @@ START_TEST(test_masker_args)
     fs_masker_destroy(NULL);
     free(seeds);
     fs_maskgraph_destroy(&g);
-    (void)f;
     // Decode argument checks.
     uint64_t sum[2] = { 0, 0 };
     float d;

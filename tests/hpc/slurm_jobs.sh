@@ -1,0 +1,123 @@
+#!/bin/bash
+# HPC tier: the three batch scripts of jobs/ on a real Slurm.  A private
+# single-host cluster (munged + slurmctld + 3 slurmd virtual nodes, unique
+# port and state dir) is started with tests/infra/slurm-up.sh and always torn
+# down.  Each script is submitted unchanged with `sbatch --wait` on a small
+# secure (roster-authenticated) 3-institution federation, and must:
+#   - exit 0 (sbatch --wait returns the job's exit status);
+#   - leave a run directory with config.ini (roster in it), metrics.jsonl with
+#     every round, a checkpoint at the last round that `fedsilo eval` reads,
+#     git.txt (git describe of the source tree), ldd.txt (libmpi, nothing
+#     "not found") and job.txt (multi-node: the 3 nodes n[1-3]);
+#   - produce the same model (model_hash) as the others: same config, same
+#     3 ranks, whatever the launcher layout.
+# A job with a bad option must end with fedsilo's status 2.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "${FS_SRCDIR:-.}/tests/lib.sh"
+. "$FS_SRCDIR/tests/keys.sh"
+
+# ---- preconditions: in CI (root) this test must run
+need() {
+  [ "${CI:-}" = true ] && hard "$*"
+  echo "skip: $*"; exit 77
+}
+[ "$(id -u)" = 0 ] || need "needs root (munged, slurmd)"
+for b in sbatch srun scontrol squeue sinfo slurmctld slurmd munged mungekey h5dump; do
+  command -v "$b" >/dev/null || need "$b missing (scripts/install-deps.sh slurm)"
+done
+need_fmnist
+
+SLURM_DIR=$WORK/slurm
+chmod 711 "$WORK"     # munged wants every directory above its socket o+x
+cleanup() {
+  st=$?
+  if [ "$st" != 0 ] && [ "$st" != 77 ] && [ -d "$SLURM_DIR/log" ]; then
+    echo "--- slurm logs (test failed) ---"; tail -n 15 "$SLURM_DIR"/log/*.log 2>/dev/null
+  fi
+  FS_SLURM_DIR=$SLURM_DIR timeout 60 bash "$FS_SRCDIR/tests/infra/slurm-down.sh"
+  rm -rf "$WORK"
+  exit "$st"
+}
+trap cleanup EXIT
+trap 'exit 99' INT TERM HUP
+
+# ---- a private cluster on free ports
+port=$((20000 + ($$ % 400) * 20))
+for _ in $(seq 1 20); do
+  busy=0
+  for p in $(seq "$port" $((port + 3))); do
+    ss -Hltn "sport = :$p" 2>/dev/null | grep -q . && busy=1
+  done
+  [ "$busy" = 0 ] && break
+  port=$((port + 20 > 27999 ? 20000 : port + 20))
+done
+t0=$(date +%s)
+FS_SLURM_DIR=$SLURM_DIR FS_SLURM_NODES=3 FS_SLURM_CPUS=2 FS_SLURM_PORT=$port \
+  timeout 90 bash "$FS_SRCDIR/tests/infra/slurm-up.sh" || hard "slurm-up failed"
+. "$SLURM_DIR/env.sh"
+
+make_fmnist "$WORK/d" 1200 300 3 dirichlet --alpha 0.5
+make_consortium "$WORK/k" 3
+export FEDSILO DATA="$WORK/d/shards/site-%d.h5" TEST="$WORK/d/test.h5" \
+       ROSTER="$WORK/k/roster.ini" IDENTITY="$WORK/k/site-%d.key" MODEL=mlp:16 ROUNDS=4
+unset RUN_DIR EXTRA_ARGS CONFIG
+JOBS=$FS_SRCDIR/jobs
+
+# submit NAME SBATCH-FLAGS...: sbatch --wait in $WORK/NAME (the submit dir)
+submit() {
+  name=$1; shift
+  mkdir -p "$WORK/$name"
+  (cd "$WORK/$name" && timeout -k 5 180 sbatch --wait --export=ALL -o job.out "$@" </dev/null) \
+    > "$WORK/$name.sbatch" 2>&1
+}
+
+# check_run NAME DIR: the run directory of a successful job
+check_run() {
+  name=$1; dir=$2
+  [ -s "$dir/config.ini" ] || fail "$name: no config.ini in $dir"
+  grep -q "^roster = $ROSTER" "$dir/config.ini" || fail "$name: config.ini has no roster"
+  [ "$(grep -c '"round"' "$dir/metrics.jsonl")" = "$ROUNDS" ] || fail "$name: metrics.jsonl lacks rounds"
+  [ "$(h5attr "$dir/checkpoint.h5" round)" = "$ROUNDS" ] || fail "$name: checkpoint not at round $ROUNDS"
+  "$FEDSILO" eval --checkpoint "$dir/checkpoint.h5" --data "$TEST" >/dev/null \
+    || fail "$name: fedsilo eval cannot read the checkpoint"
+  grep -q 'libmpi' "$dir/ldd.txt" || fail "$name: ldd.txt does not list libmpi"
+  ! grep -q 'not found' "$dir/ldd.txt" || { cat "$dir/ldd.txt"; fail "$name: ldd.txt: library not found"; }
+  [ -s "$dir/git.txt" ] || fail "$name: no git.txt"
+  if want=$(git -C "$FS_SRCDIR" describe --always --dirty 2>/dev/null); then
+    grep -qx "$want" "$dir/git.txt" || { cat "$dir/git.txt"; fail "$name: git.txt is not '$want'"; }
+  fi
+  grep -q 'fedsilo exit status 0' "$dir/job.txt" || fail "$name: job.txt lacks the exit status"
+  h5attr "$dir/checkpoint.h5" model_hash
+}
+
+# 1. single node: 3 ranks on one node (6 > 2 declared CPUs would need -O too)
+submit single -O --ntasks=3 "$JOBS/federation-single-node.sbatch" ||
+  { cat "$WORK/single.sbatch" "$WORK/single/job.out"; fail "single-node job failed"; }
+jid=$(sed -n 's/^Submitted batch job //p' "$WORK/single.sbatch")
+h1=$(check_run single "$WORK/single/runs/$jid")     # default RUN_DIR=runs/$SLURM_JOB_ID
+grep -q "on n[1-3]: 3 tasks" "$WORK/single/runs/$jid/job.txt" || fail "single-node job not on one node"
+note "single-node job $jid: ok, model_hash $h1"
+
+# 2. one institution per node
+RUN_DIR=$WORK/multi-run submit multi "$JOBS/federation-multi-node.sbatch" ||
+  { cat "$WORK/multi.sbatch" "$WORK/multi/job.out"; fail "multi-node job failed"; }
+h2=$(check_run multi "$WORK/multi-run")
+grep -q 'on n\[1-3\]: 3 tasks' "$WORK/multi-run/job.txt" || { cat "$WORK/multi-run/job.txt"; fail "not one rank per node"; }
+note "multi-node job: ok, model_hash $h2"
+
+# 3. requeue-friendly script, no signal: runs to the end once, no requeue
+RUN_DIR=$WORK/long-run submit long -O --ntasks=3 "$JOBS/federation-requeue.sbatch" ||
+  { cat "$WORK/long.sbatch" "$WORK/long/job.out"; fail "requeue job failed"; }
+h3=$(check_run long "$WORK/long-run")
+grep -q 'requeueing' "$WORK/long-run/job.txt" && fail "unsignalled job requeued itself"
+note "requeue-friendly job: ok, model_hash $h3"
+
+[ -n "$h1" ] && [ "$h1" = "$h2" ] && [ "$h2" = "$h3" ] || fail "models differ: $h1 $h2 $h3"
+
+# 4. a bad option: the job's exit status is fedsilo's 2, and nothing hangs
+EXTRA_ARGS="--lr -1" RUN_DIR=$WORK/bad-run submit bad -O --ntasks=3 "$JOBS/federation-single-node.sbatch"
+rc=$?
+[ "$rc" = 2 ] || { cat "$WORK/bad.sbatch" "$WORK/bad/job.out"; fail "bad option: sbatch --wait gave $rc, want 2"; }
+grep -q 'lr' "$WORK/bad/job.out" || fail "bad option: no message naming --lr"
+note "bad option: job exit status 2"
+note "PASS in $(( $(date +%s) - t0 )) s"
