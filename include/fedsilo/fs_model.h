@@ -120,7 +120,8 @@ typedef struct {
  * rounds, so it need not be checkpointed).  Update per step:
  *   g = grad + wd * w;  v = momentum * v + g;  w -= lr * v.
  * Not collective.  Returns FS_ERR_NUMERIC (message names silo, round,
- * step) if a loss or parameter becomes non-finite.
+ * step) if a loss or parameter becomes non-finite.  On return the gradient
+ * slab is all zeros (each step clears it in the fused update pass).
  */
 FS_EXPORT fs_err fs_sgd_train(fs_model *m, const fs_dataset *ds, const fs_sgd_opts *o,
                               uint64_t seed, int silo, int round,

@@ -83,8 +83,10 @@ FS_EXPORT fs_err fs_secagg_sum_f32(fs_secagg *sa, uint64_t round, uint32_t vecto
 
 /*
  * fs_secagg_sum_f64 - the same for small double vectors of statistics
- * (counts, loss sums), with the metrics codec: 64-bit ring, 20 fractional
- * bits, clip 2^31 (exact for integers below 2^31; N < 4096 ranks).
+ * (counts, loss sums), with the statistics codec: 64-bit ring, clip 2^31,
+ * the largest fractional bits the headroom rule allows for N ranks (29 for
+ * N <= 4; exact for integers below 2^31).  A value beyond +-2^31 or NaN is
+ * never clipped silently: every rank returns FS_ERR_NUMERIC.
  */
 FS_EXPORT fs_err fs_secagg_sum_f64(fs_secagg *sa, uint64_t round, uint32_t vector_id,
                                    const double *in, double *out, size_t n,
@@ -92,6 +94,10 @@ FS_EXPORT fs_err fs_secagg_sum_f64(fs_secagg *sa, uint64_t round, uint32_t vecto
 
 /* Wall time of the key setup on this rank, in seconds. */
 FS_EXPORT double fs_secagg_setup_seconds(const fs_secagg *sa);
+
+/* CPU time this process spent in the key setup, in seconds (excludes time
+ * blocked waiting for other ranks only insofar as MPI waits do not spin). */
+FS_EXPORT double fs_secagg_setup_cpu_seconds(const fs_secagg *sa);
 
 /* 1 if the session was authenticated with a roster, else 0. */
 FS_EXPORT int fs_secagg_authenticated(const fs_secagg *sa);

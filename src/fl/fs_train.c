@@ -210,10 +210,9 @@ static fs_err check_shards_match(run_state *st)
 {
     long meta[3] = { (long)st->train->d, (long)st->train->task, st->train->num_classes };
     long ref[3] = { meta[0], meta[1], meta[2] };
-    char ref_path[4096];
-    snprintf(ref_path, sizeof ref_path, "%s", st->shard_path);
+    /* Only public metadata crosses ranks: not rank 0's row count or path. */
+    const char *ref_path = "shard";
     int mrc = MPI_Bcast(ref, 3, MPI_LONG, 0, st->comm);
-    if (mrc == MPI_SUCCESS) mrc = MPI_Bcast(ref_path, sizeof ref_path, MPI_CHAR, 0, st->comm);
     if (mrc != MPI_SUCCESS) return fs_from_mpi(mrc, "MPI_Bcast (shard metadata)");
     fs_err local = FS_OK;
     static const char *tn[] = { "classification", "regression" };

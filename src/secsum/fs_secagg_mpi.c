@@ -9,7 +9,7 @@
  *   1. nonce_i <- 32 random bytes; allgather.        (freshness: replay of
  *      an old signed DH value fails because the nonces differ)
  *   2. a_i random, A_i = g^a_i mod p; sig_i = Sign_i(ctx || A_i) with
- *      ctx = label || H(nonces) || roster hash || params || i || N; allgather.
+ *      ctx = label || H(nonces) || roster hash || params (incl. N) || i; allgather.
  *   3. every rank verifies every sig_j against the roster key of j and
  *      checks A_j in the order-q subgroup; failures are agreed (FS_ERR_AUTH).
  *   4. sid = SHA-256(label || nonces || (A_j, sig_j)_j || roster hash || params).
@@ -25,6 +25,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <mpi.h>
 #include "fs_mpi_impl.h"
 #include "fedsilo/fs_agree.h"
@@ -36,21 +37,35 @@
 static const char KEYX_LABEL[] = "fedsilo-keyx-v1";
 static const char SID_LABEL[] = "fedsilo-session-v1";
 
-/* The statistics codec (docs/protocol.md): exact integers below 2^31. */
-static const fs_fixed_params METRIC_PARAMS = { 64, 20, 2147483648.0, FS_FIXED_ROUND_NEAREST };
+/*
+ * The statistics codec (docs/protocol.md): 64-bit ring, clip 2^31 (counts
+ * and sums of losses per rank), and the largest number of fractional bits
+ * the headroom rule allows for N ranks: f = 29 for N <= 4, 20 for N <= 2048,
+ * f >= 0 up to N = 2^31.  Integers below 2^31 are exact for any f.
+ */
+#define METRIC_CLIP 2147483648.0
 
 struct fs_secagg {
     MPI_Comm comm;            /* private duplicate, MPI_ERRORS_RETURN          */
     int rank, size;
     fs_fixed_params vec;      /* codec of float vectors                        */
+    fs_fixed_params met;      /* codec of statistics (64-bit ring)             */
     fs_masker *mvec, *mmet;   /* maskers: float vectors / statistics (secret)  */
     fs_maskgraph *graph;
     int degree, authenticated;
     uint8_t sid[32];          /* session id (public)                           */
     void *words;              /* (cap) ring words of the current vector         */
     size_t cap_bytes;
-    double setup_seconds;
+    double setup_seconds;     /* wall time of the key setup                   */
+    double setup_cpu;         /* CPU time of this process during the setup    */
 };
+
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 /* Parameters that must agree across ranks, in a fixed byte layout. */
 typedef struct {
@@ -61,6 +76,7 @@ typedef struct {
 static fs_err ensure_words(fs_secagg *sa, size_t bytes)
 {
     if (bytes <= sa->cap_bytes) return FS_OK;
+    if (sa->words) fs_secure_zero(sa->words, sa->cap_bytes);
     free(sa->words);
     sa->words = NULL;
     sa->cap_bytes = 0;
@@ -132,7 +148,7 @@ fs_err fs_secagg_create(MPI_Comm comm, const fs_secagg_opts *o, fs_secagg **out)
     uint8_t roster_hash[32] = { 0 }, nonce_hash[32];
     size_t seeds_bytes = 0;
     *out = NULL;
-    const double t0 = fs_now();
+    const double t0 = fs_now(), c0 = cpu_now();
 
     FS_TRY(fs_zalloc(&sa, 1, sizeof *sa, "secure-sum context"));
     sa->comm = MPI_COMM_NULL;
@@ -143,11 +159,17 @@ fs_err fs_secagg_create(MPI_Comm comm, const fs_secagg_opts *o, fs_secagg **out)
     MPI_Comm_size(sa->comm, &sa->size);
     const int N = sa->size, me = sa->rank;
     sa->vec = o->vec;
+    sa->met.ring_bits = 64;
+    sa->met.clip = METRIC_CLIP;
+    sa->met.rounding = FS_FIXED_ROUND_NEAREST;
+    sa->met.frac_bits = fs_fixed_suggest(64, N, METRIC_CLIP);
     const int have_roster = o->roster_path && o->roster_path[0];
     sa->authenticated = have_roster;
 
     /* 0. local checks: codec headroom, roster and identity */
     local = fs_fixed_check_headroom(&o->vec, N, 1.0);
+    if (local == FS_OK && sa->met.frac_bits < 0)
+        local = fs_error_set(FS_ERR_ARG, "%d ranks exceed the statistics codec of the secure sum", N);
     if (local == FS_OK && !have_roster && !o->allow_unauthenticated)
         local = fs_error_set(FS_ERR_ARG, "secure aggregation needs a consortium roster "
                              "(--roster FILE with --identity KEY) to authenticate the key exchange; "
@@ -264,13 +286,14 @@ fs_err fs_secagg_create(MPI_Comm comm, const fs_secagg_opts *o, fs_secagg **out)
         local = fs_masker_create(&mo, &sa->mvec);
     }
     if (local == FS_OK) {
-        fs_masker_opts mo = { me, sa->graph, seeds_met, METRIC_PARAMS, o->rounding_seed };
+        fs_masker_opts mo = { me, sa->graph, seeds_met, sa->met, o->rounding_seed };
         local = fs_masker_create(&mo, &sa->mmet);
     }
     if (local != FS_OK && strncmp(fs_errmsg(), "rank ", 5) != 0)
         fs_error_prefix(local, "rank %d: key setup: ", me);
     FS_TRY(fs_agree(sa->comm, local, NULL));
     sa->setup_seconds = fs_now() - t0;
+    sa->setup_cpu = cpu_now() - c0;
     *out = sa;
     sa = NULL;
 done:
@@ -317,6 +340,19 @@ static fs_err canary_error(uint64_t round, uint32_t vid)
                         "contribution was altered", (unsigned long long)round, vid);
 }
 
+/*
+ * Collective: agree on the canary verdict.  Every rank decodes the result
+ * of the same allreduce, but an active attacker on the transport could
+ * deliver different sums to different ranks; agreeing makes every rank stop
+ * together instead of leaving some waiting in the next collective.
+ */
+static fs_err agree_canary(fs_secagg *sa, fs_err decode_rc, int ok, uint64_t round, uint32_t vid)
+{
+    fs_err local = decode_rc;
+    if (local == FS_ERR_AUTH || (local == FS_OK && !ok)) local = canary_error(round, vid);
+    return fs_agree(sa->comm, local, NULL);
+}
+
 fs_err fs_secagg_sum_f32(fs_secagg *sa, uint64_t round, uint32_t vid, const float *in,
                          float *out, size_t n, fs_fixed_stats *stats)
 {
@@ -330,11 +366,10 @@ fs_err fs_secagg_sum_f32(fs_secagg *sa, uint64_t round, uint32_t vid, const floa
     if (local == FS_OK) local = fs_masker_encode_mask(sa->mvec, round, vid, in, n, sa->words, &st);
     FS_TRY(fs_agree(sa->comm, local, NULL));
     FS_TRY(reduce_words(sa, sa->vec.ring_bits, words));
-    rc = fs_masker_decode(&sa->vec, sa->words, n, out, &ok);
-    if (rc == FS_ERR_AUTH || !ok) FS_FAIL(FS_ERR_AUTH, "canary");
+    fs_err drc = fs_masker_decode(&sa->vec, sa->words, n, out, &ok);
+    FS_TRY(agree_canary(sa, drc, ok, round, vid));
     if (stats) { stats->nclipped += st.nclipped; stats->nnan += st.nnan; }
 done:
-    if (rc == FS_ERR_AUTH) canary_error(round, vid);
     return rc;
 }
 
@@ -347,17 +382,23 @@ fs_err fs_secagg_sum_f64(fs_secagg *sa, uint64_t round, uint32_t vid, const doub
     int ok = 0;
     fs_err local = ensure_words(sa, words * 8);
     if (local == FS_OK) local = fs_masker_encode_mask_f64(sa->mmet, round, vid, in, n, sa->words, &st);
+    /* A statistic must never be silently clipped or zeroed: out of range
+     * or NaN is an error on every rank (the masked words are not sent). */
+    if (local == FS_OK && (st.nclipped || st.nnan))
+        local = fs_error_set(FS_ERR_NUMERIC, "rank %d: a statistic in round %llu (vector %u) is %s "
+                             "and cannot enter the secure sum", sa->rank, (unsigned long long)round,
+                             vid, st.nnan ? "NaN" : "beyond +-2^31");
     FS_TRY(fs_agree(sa->comm, local, NULL));
     FS_TRY(reduce_words(sa, 64, words));
-    rc = fs_masker_decode_f64(&METRIC_PARAMS, sa->words, n, out, &ok);
-    if (rc == FS_ERR_AUTH || !ok) FS_FAIL(FS_ERR_AUTH, "canary");
+    fs_err drc = fs_masker_decode_f64(&sa->met, sa->words, n, out, &ok);
+    FS_TRY(agree_canary(sa, drc, ok, round, vid));
     if (stats) { stats->nclipped += st.nclipped; stats->nnan += st.nnan; }
 done:
-    if (rc == FS_ERR_AUTH) canary_error(round, vid);
     return rc;
 }
 
 double fs_secagg_setup_seconds(const fs_secagg *sa) { return sa->setup_seconds; }
+double fs_secagg_setup_cpu_seconds(const fs_secagg *sa) { return sa->setup_cpu; }
 int fs_secagg_authenticated(const fs_secagg *sa) { return sa->authenticated; }
 int fs_secagg_degree(const fs_secagg *sa) { return sa->degree; }
 const uint8_t *fs_secagg_session_id(const fs_secagg *sa) { return sa->sid; }

@@ -36,4 +36,17 @@ cat "$WORK/nan.txt"
 [ $rc -eq 1 ] || fail "diverging run: exit $rc, expected 1"
 grep -Eq "rank [01].*(not finite|NaN|non-finite)" "$WORK/nan.txt" || fail "NaN message does not name the rank"
 [ ! -e "$WORK/nan/checkpoint.h5" ] || fail "a diverged model was checkpointed"
+# A statistic beyond the secure sum's range (a squared-error sum > 2^31 on
+# huge regression targets) is an error on every rank, never clipped silently.
+printf 'x1,y\n' > "$WORK/big.csv"
+i=0; while [ $i -lt 40 ]; do printf '%d,%d000000\n' $i $((i + 1)) >> "$WORK/big.csv"; i=$((i+1)); done
+"$FEDSILO" import csv --input "$WORK/big.csv" --label y --task regression --out "$WORK/big.h5" >/dev/null \
+  || hard "csv import failed"
+"$FEDSILO" split --input "$WORK/big.h5" --silos 2 --val-fraction 0.25 --outdir "$WORK/bigs" >/dev/null || hard "split failed"
+run_mpi 2 60 "$FEDSILO" train --data "$WORK/bigs/site-%d.h5" --model linear --lr 1e-12 \
+    --insecure-no-auth yes --rounds 1 --out "$WORK/big" > "$WORK/big.txt" 2>&1
+rc=$?
+cat "$WORK/big.txt"
+[ $rc -eq 1 ] || fail "out-of-range statistic: exit $rc, expected 1"
+grep -Eq "rank [01]: a statistic in round 1 .* is beyond \+-2\^31" "$WORK/big.txt" || fail "no range message"
 note PASS

@@ -105,10 +105,13 @@ START_TEST(test_simd_matches_scalar)
         fs_fixed_params p = P(cfg[t][0], cfg[t][1], 3.0);
         for (int k = 0; k < n; k++) {
             double u = fs_rng_uniform(&rng);
-            if (k % 3 == 0)             // exact ties: (j + 1/2) * 2^-f
-                x[k] = (float)ldexp(floor((u * 8 - 4) * 64) + 0.5, -6 - p.frac_bits % 8);
-            else
+            if (k % 3 == 0) {           // exact ties (j + 1/2) * 2^-f, exact in float
+                const int lim = p.frac_bits < 20 ? 3 << p.frac_bits : 3 << 20;
+                const int j = (int)(u * 2 * lim) - lim;
+                x[k] = (float)ldexp(j + 0.5, -p.frac_bits);
+            } else {
                 x[k] = (float)((u * 8 - 4));
+            }
             xd[k] = x[k];
         }
         x[7] = xd[7] = NAN;

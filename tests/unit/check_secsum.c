@@ -86,7 +86,10 @@ START_TEST(test_prg_nonce)
     ck_assert_int_eq(fs_prg_generate(p, a, sizeof a), FS_OK);
     ck_assert_int_eq(fs_prg_generate(q, b, sizeof b), FS_OK);
     ck_assert_mem_eq(a, b, sizeof a);
-    // Re-setting the same nonce restarts the stream; other nonces differ.
+    // Re-setting the same nonce restarts the stream, even from the middle
+    // of a block; other nonces differ.
+    ck_assert_int_eq(fs_prg_set_nonce(p, UINT64_C(0x0102030405060708), 0x0a0b0c0du), FS_OK);
+    ck_assert_int_eq(fs_prg_generate(p, b, 7), FS_OK);
     ck_assert_int_eq(fs_prg_set_nonce(p, UINT64_C(0x0102030405060708), 0x0a0b0c0du), FS_OK);
     ck_assert_int_eq(fs_prg_generate(p, b, sizeof b), FS_OK);
     ck_assert_mem_eq(a, b, sizeof a);

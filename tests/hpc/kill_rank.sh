@@ -1,0 +1,134 @@
+#!/bin/bash
+# HPC tier: a rank dies (kill -9) in the middle of a multi-round federation
+# under mpirun.  Three iterations, each killing a random rank (the first one
+# always kills rank 0, the checkpoint writer) after a random number of rounds
+# plus a random fraction of a round.  Each iteration asserts:
+#   - mpirun ends non-zero and no other rank survives, within KILL_BOUND
+#     seconds (default 30) of the kill; the measured time is printed;
+#   - the output names the dead rank (mpirun's "process rank N ... signal 9");
+#   - OUT/checkpoint.h5 is absent or a valid checkpoint: `fedsilo eval`
+#     reads it (the reader verifies the model hash), and its round is not
+#     ahead of the metrics by more than the one round in flight;
+#   - `--resume auto` then runs to the end and the final model (model_hash
+#     and parameter bytes) is bit-identical to an uninterrupted run.
+# FS_KILL_SEED fixes the random choices (printed, to reproduce a failure).
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "${FS_SRCDIR:-.}/tests/lib.sh"
+. "$FS_SRCDIR/tests/keys.sh"
+command -v h5dump >/dev/null || { [ "${CI:-}" = true ] && hard "h5dump missing"; echo "skip: no h5dump"; exit 77; }
+need_fmnist
+
+NP=4 ROUNDS=12 ITERS=${FS_KILL_ITERS:-3} BOUND=${KILL_BOUND:-30}
+SEED=${FS_KILL_SEED:-$(( $(date +%s) % 100000 ))}
+RANDOM=$SEED
+note "seed $SEED (rerun with FS_KILL_SEED=$SEED), bound ${BOUND}s"
+
+mpid=
+cleanup() {
+  st=$?
+  # only our own mpirun (and its ranks, which it kills) may still be running
+  if [ -n "$mpid" ] && kill -0 "$mpid" 2>/dev/null; then kill -TERM "$mpid" 2>/dev/null; sleep 1; kill -KILL "$mpid" 2>/dev/null; fi
+  rm -rf "$WORK"
+  exit "$st"
+}
+trap cleanup EXIT
+trap 'exit 99' INT TERM HUP
+
+make_fmnist "$WORK/d" 1200 300 $NP dirichlet --alpha 0.5
+make_consortium "$WORK/k" $NP
+# mlp:64 with 30 local epochs makes a round last ~0.15 s, long enough to be
+# hit inside any phase (local SGD, secure sum, evaluation, checkpoint).
+common="--data $WORK/d/shards/site-%d.h5 --test $WORK/d/test.h5 --model mlp:64 --rounds $ROUNDS
+ --local-epochs 30 --roster $WORK/k/roster.ini --identity $WORK/k/site-%d.key --quiet"
+
+t0=$(date +%s.%N)
+# shellcheck disable=SC2086
+run_mpi $NP 120 "$FEDSILO" train $common --out "$WORK/ref" > "$WORK/ref.txt" 2>&1 ||
+  { cat "$WORK/ref.txt"; fail "uninterrupted run failed"; }
+ref=$(h5attr "$WORK/ref/checkpoint.h5" model_hash)
+round_s=$(awk -v a="$t0" -v b="$(date +%s.%N)" -v r=$ROUNDS 'BEGIN{printf "%.3f", (b-a)/r}')
+h5dump -d /params "$WORK/ref/checkpoint.h5" | grep -v '^HDF5' > "$WORK/ref.params"
+note "uninterrupted: model_hash $ref, ~${round_s}s per round (incl. start-up)"
+
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN{printf "%.2f", b-a}'; }
+nrounds() { grep -c '"round"' "$1/metrics.jsonl" 2>/dev/null || echo 0; }
+# rank_pid MPIRUN_PID TAG RANK: the fedsilo process (a child of our mpirun,
+# with our tag in its environment) that has that MPI rank; by then the
+# libtool wrapper has exec'd the real binary.
+rank_pid() {
+  for p in $(pgrep -P "$1"); do
+    env=$( { tr '\0' '\n' < "/proc/$p/environ"; } 2>/dev/null) || continue
+    printf '%s\n' "$env" | grep -qx "FS_KILL_TAG=$2" || continue
+    printf '%s\n' "$env" | grep -qx "OMPI_COMM_WORLD_RANK=$3" || continue
+    case "$(readlink "/proc/$p/exe" 2>/dev/null)" in
+      */fedsilo|*/lt-fedsilo) echo "$p"; return 0 ;;
+    esac
+  done
+  return 1
+}
+alive() { [ -d "/proc/$1" ] && ! grep -q '^[^)]*) Z' "/proc/$1/stat" 2>/dev/null; }
+
+worst=0
+for it in $(seq 1 "$ITERS"); do
+  out=$WORK/run$it; tag=$WORK/tag$it
+  if [ "$it" = 1 ]; then victim=0; else victim=$(( 1 + RANDOM % (NP - 1) )); fi
+  after=$(( 1 + RANDOM % (ROUNDS - 4) ))            # full rounds before the kill
+  extra_ms=$(( RANDOM % 150 ))                       # then this far into the next
+  # shellcheck disable=SC2086
+  FS_KILL_TAG=$tag timeout -k 5 120 "$MPIEXEC" $MPIEXEC_FLAGS -np $NP "$FEDSILO" train $common \
+    --out "$out" </dev/null > "$WORK/out$it.txt" 2>&1 &
+  mpid=$!
+  end=$(( $(date +%s) + 60 ))
+  while [ "$(nrounds "$out")" -lt "$after" ]; do
+    kill -0 "$mpid" 2>/dev/null || { cat "$WORK/out$it.txt"; fail "iteration $it: run ended before the kill point"; }
+    [ "$(date +%s)" -lt "$end" ] || fail "iteration $it: no progress"
+    sleep 0.02
+  done
+  mpirun_pid=$(pgrep -P "$mpid" | head -n 1)         # $mpid is timeout(1)
+  pids=; for r in $(seq 0 $((NP - 1))); do pids="$pids $(rank_pid "$mpirun_pid" "$tag" "$r")"; done
+  vpid=$(rank_pid "$mpirun_pid" "$tag" "$victim") || fail "iteration $it: rank $victim not found"
+  sleep "$(awk -v m=$extra_ms 'BEGIN{print m/1000}')"
+  at=$(nrounds "$out")
+  kill -9 "$vpid" || fail "iteration $it: kill failed"
+  tk=$(now)
+  wait "$mpid"; rc=$?; mpid=
+  t_mpirun=$(since "$tk")
+  left=; for p in $pids; do alive "$p" && left="$left $p"; done
+  t_all=$(since "$tk")
+  note "iteration $it: killed rank $victim (pid $vpid) after $at rounds + ${extra_ms} ms; mpirun exit $rc after ${t_mpirun}s"
+  [ "$rc" != 0 ] || fail "iteration $it: mpirun exited 0 after a rank was killed"
+  # (mpirun's status is the dead rank's: 137 = 128 + SIGKILL; timeout(1) would give 124)
+  [ "$rc" != 124 ] || { cat "$WORK/out$it.txt"; fail "iteration $it: hung until the timeout"; }
+  [ -z "$left" ] || fail "iteration $it: ranks still alive after mpirun ended:$left"
+  awk -v t="$t_all" -v b="$BOUND" 'BEGIN{exit !(t <= b)}' || fail "iteration $it: took ${t_all}s > ${BOUND}s"
+  worst=$(awk -v a="$worst" -v b="$t_all" 'BEGIN{print (b > a ? b : a)}')
+  grep -Eq "rank $victim .*(signal 9|Killed)|rank $victim\b.*exited" "$WORK/out$it.txt" ||
+    { cat "$WORK/out$it.txt"; fail "iteration $it: output does not name the dead rank $victim"; }
+  # checkpoint: absent, or valid and at most the round in flight ahead of metrics
+  if [ -e "$out/checkpoint.h5" ]; then
+    "$FEDSILO" eval --checkpoint "$out/checkpoint.h5" --data "$WORK/d/test.h5" > "$WORK/eval$it.txt" 2>&1 ||
+      { cat "$WORK/eval$it.txt"; fail "iteration $it: checkpoint.h5 exists but is not valid"; }
+    cr=$(h5attr "$out/checkpoint.h5" round); mr=$(nrounds "$out")
+    [ "$cr" -ge "$mr" ] && [ "$cr" -le $((mr + 1)) ] || fail "iteration $it: checkpoint round $cr vs $mr metrics lines"
+    ck="checkpoint round $cr valid"
+  else
+    ck="no checkpoint"
+  fi
+  tmp=$(find "$out" -name '*.tmp*' 2>/dev/null | tr '\n' ' ')
+  note "iteration $it: $ck${tmp:+; leftover temporary: $tmp}"
+  # resume to the end: bit-identical to the uninterrupted run
+  # shellcheck disable=SC2086
+  run_mpi $NP 120 "$FEDSILO" train $common --out "$out" --resume auto > "$WORK/res$it.txt" 2>&1 ||
+    { cat "$WORK/res$it.txt"; fail "iteration $it: resume failed"; }
+  h=$(h5attr "$out/checkpoint.h5" model_hash)
+  [ "$h" = "$ref" ] || fail "iteration $it: resumed model_hash $h != uninterrupted $ref"
+  h5dump -d /params "$out/checkpoint.h5" | grep -v '^HDF5' | cmp -s - "$WORK/ref.params" ||
+    fail "iteration $it: parameter bytes differ"
+  seq_ok=$(sed -n 's/^{"round": \([0-9]*\).*/\1/p' "$out/metrics.jsonl" | tr '\n' ' ')
+  [ "$seq_ok" = "$(seq -s ' ' 1 $ROUNDS) " ] ||
+    note "WARNING iteration $it: metrics.jsonl rounds after resume: $seq_ok (the kill fell between checkpoint and metrics line)"
+  note "iteration $it: resumed to round $ROUNDS, model bit-identical"
+done
+note "survivors gone at most ${worst}s after kill -9 (bound ${BOUND}s)"
+note "PASS in $(since "$t0") s"
