@@ -1,2 +1,4 @@
 # docs: installed under $(docdir).
 dist_doc_DATA += docs/design.md docs/testing.md
+man1_MANS = docs/fedsilo.1
+EXTRA_DIST += docs/fedsilo.1

@@ -43,7 +43,9 @@ mpirun --map-by ppr:1:node -x OPENBLAS_NUM_THREADS=16 \
   "$FEDSILO" train --config jobs/configs/fmnist-mlp.ini --out "runs/$SLURM_JOB_ID"
 
 # --- 5. stop a running federation cleanly, continue later -----------------------
-# mpirun forwards SIGUSR1/SIGTERM to the ranks: they finish the round, write the
-# checkpoint and exit 3.  The same command with --resume auto continues.
-kill -USR1 "$(pgrep -f 'mpirun.*fedsilo train' | head -n 1)"
+# mpirun forwards SIGUSR1 to every rank ("mpirun: Forwarding signal 10 to
+# job"): they finish the round, write the checkpoint and exit 3.  (SIGTERM to
+# mpirun kills the ranks instead; the last checkpoint stays valid.)  The same
+# command with --resume auto continues bit-identically.
+kill -USR1 "$MPIRUN_PID"    # the pid of the mpirun above
 mpirun -np "$NP" "$FEDSILO" train --config jobs/configs/fmnist-mlp.ini --out runs/laptop --resume auto

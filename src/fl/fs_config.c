@@ -32,7 +32,8 @@ typedef struct {
 static const opt_def opts[] = {
     /* [data] */
     { "data", "data", OPT_STR, "", NOLIM, NULL,
-      "this rank's shard: a path, with %d replaced by the rank (e.g. shards/site-%d.h5)" },
+      "this rank's shard: a path, with %d replaced by the rank (e.g. shards/site-%d.h5); "
+      "empty: the data = path of this rank's institution in the roster" },
     { "data", "test", OPT_STR, "", NOLIM, NULL,
       "optional global test file (fedsilo layout); evaluated every eval round" },
     /* [model] */
@@ -58,6 +59,9 @@ static const opt_def opts[] = {
     { "round", "aggregation", OPT_CHOICE, "secure", NOLIM, "secure|plain",
       "secure: masked fixed-point secure sum (only sums are revealed); plain: MPI_Allreduce "
       "of floats, the insecure baseline" },
+    { "round", "timeout", OPT_INT, "900", 0, 1e9, NULL,
+      "watchdog: a rank that sees no progress for this many seconds (e.g. a peer or node "
+      "died) exits non-zero so the job ends (0: off); must exceed the longest local phase" },
     /* [secagg] the secure sum */
     { "secagg", "roster", OPT_STR, "", NOLIM, NULL,
       "consortium roster (institution names, ranks, Ed25519 public keys; see docs/keys.md)" },
@@ -75,9 +79,6 @@ static const opt_def opts[] = {
       "fixed-point rounding of updates" },
     { "secagg", "mask_degree", OPT_INT, "0", 0, 1e6, NULL,
       "0: full-mesh masks; k: k-regular mask graph (SecAgg+ style, for large N)" },
-    { "round", "timeout", OPT_INT, "900", 0, 1e9, NULL,
-      "watchdog: a rank that sees no progress for this many seconds (e.g. a peer or node "
-      "died) exits non-zero so the job ends (0: off); must exceed the longest local phase" },
     /* [output] */
     { "output", "out", OPT_STR, "runs/fedsilo", NOLIM, NULL,
       "run directory: metrics.jsonl, config.ini, checkpoint.h5" },
@@ -296,9 +297,10 @@ int fs_config_is_set(const fs_config *cfg, const char *key)
 fs_err fs_config_check(const fs_config *cfg)
 {
     const char *data = fs_config_str(cfg, "data");
-    if (!data || !data[0])
+    if (!data[0] && !fs_config_str(cfg, "roster")[0])
         return fs_error_set(FS_ERR_ARG, "no data source: give --data 'dir/site-%%d.h5' "
-                                        "(or data = ... in [data] of the config file)");
+                                        "(or data = ... in [data] of the config file, or a "
+                                        "--roster whose institutions have data = paths)");
     const char *pct = strchr(data, '%');
     if (pct && (pct[1] != 'd' || strchr(pct + 2, '%')))
         return fs_error_set(FS_ERR_ARG, "--data '%s': the only placeholder allowed is one %%d "

@@ -28,6 +28,7 @@
 #include <unistd.h>
 #include "fs_fl_impl.h"
 #include "fedsilo/fs_agree.h"
+#include "fedsilo/fs_crypto.h"
 #include "fedsilo/fs_data.h"
 #include "fedsilo/fs_model.h"
 
@@ -419,9 +420,27 @@ fs_err fs_fl_train(MPI_Comm user_comm, const fs_config *cfg, fs_round_fn on_roun
     }
     FS_TRY(fs_agree(st->comm, local, NULL));
 
-    /* rank-local: this institution's shard (and its validation part) */
-    expand_path(st->shard_path, sizeof st->shard_path, fs_config_str(cfg, "data"), st->rank);
-    local = fs_dataset_read(st->shard_path, FS_PART_TRAIN, &st->train);
+    /* rank-local: this institution's shard (and its validation part), from
+     * the --data pattern or, without one, from the roster's data = path */
+    local = FS_OK;
+    if (fs_config_str(cfg, "data")[0]) {
+        expand_path(st->shard_path, sizeof st->shard_path, fs_config_str(cfg, "data"), st->rank);
+    } else {
+        fs_roster *ros = NULL;
+        local = fs_roster_load(fs_config_str(cfg, "roster"), &ros);
+        if (local == FS_OK && st->rank >= fs_roster_count(ros))
+            local = fs_error_set(FS_ERR_ARG, "roster %s has no institution with rank %d",
+                                 fs_config_str(cfg, "roster"), st->rank);
+        else if (local == FS_OK && !fs_roster_data_path(ros, st->rank))
+            local = fs_error_set(FS_ERR_ARG, "no --data given and the roster entry of '%s' "
+                                 "(rank %d) in %s has no data = path", fs_roster_name(ros, st->rank),
+                                 st->rank, fs_config_str(cfg, "roster"));
+        else if (local == FS_OK)
+            snprintf(st->shard_path, sizeof st->shard_path, "%.3800s",
+                     fs_roster_data_path(ros, st->rank));
+        fs_roster_destroy(&ros);
+    }
+    if (local == FS_OK) local = fs_dataset_read(st->shard_path, FS_PART_TRAIN, &st->train);
     if (local == FS_OK) local = fs_dataset_read(st->shard_path, FS_PART_VALIDATION, &st->val);
     if (local != FS_OK) fs_error_prefix(local, "rank %d: ", st->rank);
     FS_TRY(fs_agree(st->comm, local, NULL));
@@ -514,10 +533,11 @@ fs_err fs_fl_train(MPI_Comm user_comm, const fs_config *cfg, fs_round_fn on_roun
 
         int stop = 0;
         FS_TRY(consistency_and_stop(st, round, &stop));
-        if ((ckpt_every > 0 && round % ckpt_every == 0) || round == rounds || stop) {
-            FS_TRY(save_checkpoint(st, round));
-            m.checkpointed = 1;
-        }
+        const int ckpt = (ckpt_every > 0 && round % ckpt_every == 0) || round == rounds || stop;
+        /* The metrics line goes first, the checkpoint second: a crash between
+         * them leaves a line for a round the checkpoint does not hold, which
+         * the resume drops and redoes; the reverse order would lose a line. */
+        m.checkpointed = ckpt;
         m.seconds = fs_now() - t0;
         m.elapsed = fs_now() - t_start;
         local = FS_OK;
@@ -526,6 +546,7 @@ fs_err fs_fl_train(MPI_Comm user_comm, const fs_config *cfg, fs_round_fn on_roun
             if (local != FS_OK) fs_error_prefix(local, "rank 0: ");
         }
         FS_TRY(fs_agree(st->comm, local, NULL));
+        if (ckpt) FS_TRY(save_checkpoint(st, round));
         if (on_round) on_round(&m, user);
         if (stop && round < rounds)
             FS_FAIL(FS_ERR_INTERRUPTED, "stopped on request after round %d of %d; checkpoint %s "

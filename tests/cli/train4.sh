@@ -26,4 +26,15 @@ cat "$WORK/eval.txt"
 eacc=$(sed 's/.*accuracy \([0-9.]*\).*/\1/' "$WORK/eval.txt")
 awk -v a="$acc" -v b="$eacc" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d < 1e-6) }' \
   || fail "eval accuracy $eacc != final metrics accuracy $acc"
+# Shards found through the roster (rank -> institution -> data path), no --data.
+i=0
+while [ $i -lt 4 ]; do
+  sed -i "/^\[institution \"site-$i\"\]/a data = $WORK/d/shards/site-$i.h5" "$WORK/k/roster.ini"
+  i=$((i + 1))
+done
+run_mpi 4 300 "$FEDSILO" train --test "$WORK/d/test.h5" --model mlp:64 --rounds 4 --lr 0.05 \
+    --out "$WORK/run2" --roster "$WORK/k/roster.ini" --identity "$WORK/k/site-%d.key" --quiet \
+  || fail "training with roster data paths failed"
+a=$(h5attr "$WORK/run/checkpoint.h5" model_hash); b=$(h5attr "$WORK/run2/checkpoint.h5" model_hash)
+[ "$a" = "$b" ] || fail "roster data paths gave a different model ($a vs $b)"
 note PASS

@@ -18,9 +18,9 @@ while [ $i -lt 600 ]; do
   [ -f "$WORK/run/metrics.jsonl" ] && [ "$(wc -l < "$WORK/run/metrics.jsonl")" -ge 2 ] && break
   sleep 0.1; i=$((i + 1))
 done
-# rank 1's process: the fedsilo binary whose environment says rank 1
+# rank 1's process of THIS job (tests run in parallel: match our run dir)
 victim=""
-for p in $(pgrep -f "fedsilo train"); do
+for p in $(pgrep -f "$WORK/run"); do
   if tr '\0' '\n' < /proc/$p/environ 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1'; then
     case "$(cat /proc/$p/comm)" in fedsilo|lt-fedsilo) victim=$p ;; esac
   fi

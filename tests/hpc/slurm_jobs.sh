@@ -11,7 +11,9 @@
 #     "not found") and job.txt (multi-node: the 3 nodes n[1-3]);
 #   - produce the same model (model_hash) as the others: same config, same
 #     3 ranks, whatever the launcher layout.
-# A job with a bad option must end with fedsilo's status 2.
+# A job with a bad option must end with fedsilo's status 2.  A task killed
+# with kill -9 must end the whole job (srun --kill-on-bad-exit) within 30 s,
+# non-zero, with srun naming the dead task.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${FS_SRCDIR:-.}/tests/lib.sh"
 . "$FS_SRCDIR/tests/keys.sh"
@@ -120,4 +122,40 @@ rc=$?
 [ "$rc" = 2 ] || { cat "$WORK/bad.sbatch" "$WORK/bad/job.out"; fail "bad option: sbatch --wait gave $rc, want 2"; }
 grep -q 'lr' "$WORK/bad/job.out" || fail "bad option: no message naming --lr"
 note "bad option: job exit status 2"
+# 5. kill -9 of one task: --kill-on-bad-exit ends the step, the job fails.
+# The survivors are blocked in a collective; Slurm sends them SIGTERM, then
+# SIGKILL after KillWait (5 s on this test cluster, 30 s by default).
+# task_pid JOBID PROCID: the fedsilo task of our cluster with that rank
+task_pid() {
+  for p in /proc/[0-9]*; do
+    case "$(readlink "$p/exe" 2>/dev/null)" in */fedsilo|*/lt-fedsilo) ;; *) continue ;; esac
+    env=$( { tr '\0' '\n' < "$p/environ"; } 2>/dev/null) || continue
+    printf '%s\n' "$env" | grep -qx "SLURM_CONF=$SLURM_CONF" || continue
+    printf '%s\n' "$env" | grep -qx "SLURM_JOB_ID=$1" || continue
+    printf '%s\n' "$env" | grep -qx "SLURM_PROCID=$2" || continue
+    echo "${p#/proc/}"; return 0
+  done
+  return 1
+}
+mkdir -p "$WORK/kill"
+jid=$(cd "$WORK/kill" && ROUNDS=60 EXTRA_ARGS="--local-epochs 10 --quiet" RUN_DIR=$WORK/kill-run \
+      timeout 30 sbatch --parsable --export=ALL -O --ntasks=3 -o job.out \
+      "$JOBS/federation-single-node.sbatch" </dev/null) || hard "sbatch failed"
+end=$(( $(date +%s) + 60 ))
+until [ "$(cat "$WORK/kill-run/metrics.jsonl" 2>/dev/null | grep -c '"round"')" -ge 2 ]; do
+  [ "$(date +%s)" -lt "$end" ] || fail "kill job: no progress"; sleep 0.1
+done
+vpid=$(task_pid "$jid" 1) || fail "kill job: task 1 not found"
+kill -9 "$vpid"; tk=$(date +%s.%N)
+end=$(( $(date +%s) + 30 ))
+until grep -q 'fedsilo exit status' "$WORK/kill-run/job.txt" 2>/dev/null; do
+  [ "$(date +%s)" -lt "$end" ] || fail "kill job: still running 30 s after kill -9 of task 1"; sleep 0.1
+done
+dt=$(awk -v a="$tk" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
+st=$(sed -n 's/^fedsilo exit status //p' "$WORK/kill-run/job.txt")
+[ "$st" != 0 ] || fail "kill job: srun exited 0"
+for r in 0 2; do ! task_pid "$jid" $r >/dev/null || fail "kill job: task $r survived"; done
+grep -Eq 'task 1|tasks? [0-9,-]*1' "$WORK/kill/job.out" || { cat "$WORK/kill/job.out"; fail "kill job: srun does not name task 1"; }
+note "kill -9 of task 1: job step ended in ${dt}s with status $st ($(grep -m1 'task 1' "$WORK/kill/job.out"))"
+
 note "PASS in $(( $(date +%s) - t0 )) s"

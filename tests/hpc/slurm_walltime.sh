@@ -90,6 +90,9 @@ steps_gone() {
 }
 release() {
   wait_for 60 "the old step of job $jid to end" steps_gone
+  # slurmd revokes the killed allocation's credential with 1 s resolution: a
+  # restart within the same second is refused ("Job credential revoked").
+  sleep 2
   timeout 10 scontrol update JobId="$jid" StartTime=now || fail "cannot release the requeue hold"
 }
 finished() { grep -q "fedsilo exit status 0 (allocation $1)" "$RUN/job.txt" 2>/dev/null; }
