@@ -31,3 +31,9 @@ EXTRA_DIST += tests/spy/analyze.py tests/keys.sh
 dist_check_SCRIPTS += tests/cli/secure.sh tests/cli/spy.sh tests/cli/signal.sh tests/cli/watchdog.sh \
                       tests/cli/manpage.sh
 TESTS += tests/cli/secure.sh tests/cli/spy.sh tests/cli/signal.sh tests/cli/watchdog.sh tests/cli/manpage.sh
+
+check_PROGRAMS += tests/unit/check_ckpt
+tests_unit_check_ckpt_SOURCES = tests/unit/check_ckpt.c
+tests_unit_check_ckpt_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/src/fl
+tests_unit_check_ckpt_LDADD = $(UNIT_LIBS)
+TESTS += tests/unit/check_ckpt

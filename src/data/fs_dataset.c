@@ -37,6 +37,7 @@
 #include <unistd.h>
 #include <hdf5.h>
 #include "fs_impl.h"
+#include "fs_h5_impl.h"
 #include "fedsilo/fs_data.h"
 
 #define FORMAT_NAME "fedsilo-dataset"
@@ -140,140 +141,7 @@ done:
 
 // ---------------------------------------------------------------- HDF5 boundary
 
-/* Saved automatic error handler, restored when a public call returns. */
-typedef struct {
-    H5E_auto2_t func;
-    void *data;
-} h5_quiet;
-
-static void h5_quiet_begin(h5_quiet *q)
-{
-    H5Eget_auto2(H5E_DEFAULT, &q->func, &q->data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-}
-
-static void h5_quiet_end(const h5_quiet *q) { H5Eset_auto2(H5E_DEFAULT, q->func, q->data); }
-
-/* H5Ewalk2 callback: keep the most specific frame (the first one walked upward). */
-static herr_t h5_walk_cb(unsigned n, const H5E_error2_t *e, void *user)
-{
-    char *buf = user;
-    if (n == 0 && e->desc && e->desc[0]) snprintf(buf, 256, "%s", e->desc);
-    return 0;
-}
-
-/*
- * Record `code` with a message naming the file/object, followed by the most
- * specific entry of the current HDF5 error stack.  Call right after the
- * failing HDF5 call: the next HDF5 API call clears the stack.
- */
-static fs_err h5_fail(fs_err code, const char *fmt, ...) FS_PRINTF(2, 3);
-
-/* FS_FAIL with the HDF5 error stack appended (see h5_fail). */
-#define H5_FAIL(code, ...)                                                 \
-    do { rc = h5_fail((code), __VA_ARGS__); goto done; } while (0)
-
-static fs_err h5_fail(fs_err code, const char *fmt, ...)
-{
-    char msg[768], detail[256] = "";
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, h5_walk_cb, detail);
-    if (detail[0]) return fs_error_set(code, "%s (HDF5: %s)", msg, detail);
-    return fs_error_set(code, "%s", msg);
-}
-
-/* Human name of a stored HDF5 datatype in numpy style ("float64", "uint8"). */
-static void dtype_name(hid_t t, char *buf, size_t cap)
-{
-    H5T_class_t cls = H5Tget_class(t);
-    size_t bits = H5Tget_size(t) * 8;
-    switch (cls) {
-    case H5T_FLOAT:    snprintf(buf, cap, "float%zu", bits); break;
-    case H5T_INTEGER:
-        snprintf(buf, cap, "%sint%zu", H5Tget_sign(t) == H5T_SGN_NONE ? "u" : "", bits);
-        break;
-    case H5T_STRING:   snprintf(buf, cap, "string"); break;
-    case H5T_COMPOUND: snprintf(buf, cap, "compound"); break;
-    case H5T_ENUM:     snprintf(buf, cap, "enum"); break;
-    case H5T_ARRAY:    snprintf(buf, cap, "array"); break;
-    case H5T_VLEN:     snprintf(buf, cap, "vlen"); break;
-    case H5T_OPAQUE:   snprintf(buf, cap, "opaque"); break;
-    case H5T_BITFIELD: snprintf(buf, cap, "bitfield"); break;
-    case H5T_REFERENCE: snprintf(buf, cap, "reference"); break;
-    default:           snprintf(buf, cap, "unknown type"); break;
-    }
-}
-
-/* A memory type for variable-length UTF-8 C strings; caller closes it. */
-static hid_t vlen_utf8_type(void)
-{
-    hid_t t = H5Tcopy(H5T_C_S1);
-    if (t < 0) return t;
-    if (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
-        H5Tclose(t);
-        return H5I_INVALID_HID;
-    }
-    return t;
-}
-
-/*
- * File access properties: the default serial (sec2) driver.  File locking
- * stays on, but a file system without flock support (some NFS and Lustre
- * mounts) is not an error.  Caller closes the returned list.
- */
-static hid_t file_access_plist(void)
-{
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-#if H5_VERSION_GE(1, 10, 7)
-    if (fapl >= 0 && H5Pset_file_locking(fapl, 1, 1) < 0) {
-        H5Pclose(fapl);
-        return H5I_INVALID_HID;
-    }
-#endif
-    return fapl;
-}
-
-static void close_id(hid_t *id, herr_t (*fn)(hid_t))
-{
-    if (*id >= 0) fn(*id);
-    *id = H5I_INVALID_HID;
-}
-
 // ---------------------------------------------------------------- writing
-
-/* Write a scalar vlen UTF-8 string attribute `name` = value on obj. */
-static fs_err write_str_attr(hid_t obj, const char *path, const char *name, const char *value)
-{
-    fs_err rc = FS_OK;
-    hid_t type = vlen_utf8_type(), space = H5Screate(H5S_SCALAR), attr = H5I_INVALID_HID;
-    if (type < 0 || space < 0) FS_FAIL(FS_ERR_IO, "%s: cannot create string type", path);
-    attr = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
-    if (attr < 0 || H5Awrite(attr, type, &value) < 0)
-        H5_FAIL(FS_ERR_IO, "%s: cannot write attribute %s", path, name);
-done:
-    close_id(&attr, H5Aclose);
-    close_id(&space, H5Sclose);
-    close_id(&type, H5Tclose);
-    return rc;
-}
-
-/* Write a scalar int32 attribute `name` = value on obj. */
-static fs_err write_int_attr(hid_t obj, const char *path, const char *name, int32_t value)
-{
-    fs_err rc = FS_OK;
-    hid_t space = H5Screate(H5S_SCALAR), attr = H5I_INVALID_HID;
-    if (space < 0) FS_FAIL(FS_ERR_IO, "%s: cannot create dataspace", path);
-    attr = H5Acreate2(obj, name, H5T_STD_I32LE, space, H5P_DEFAULT, H5P_DEFAULT);
-    if (attr < 0 || H5Awrite(attr, H5T_NATIVE_INT32, &value) < 0)
-        H5_FAIL(FS_ERR_IO, "%s: cannot write attribute %s", path, name);
-done:
-    close_id(&attr, H5Aclose);
-    close_id(&space, H5Sclose);
-    return rc;
-}
 
 /*
  * Create dataset `name` under loc with file type ftype and the given shape,
@@ -296,9 +164,9 @@ static fs_err write_dataset(hid_t loc, const char *path, const char *name, hid_t
     if (H5Dwrite(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
         H5_FAIL(FS_ERR_IO, "%s: cannot write dataset %s", path, name);
 done:
-    close_id(&dset, H5Dclose);
-    close_id(&dcpl, H5Pclose);
-    close_id(&space, H5Sclose);
+    fs_h5_close_id(&dset, H5Dclose);
+    fs_h5_close_id(&dcpl, H5Pclose);
+    fs_h5_close_id(&space, H5Sclose);
     return rc;
 }
 
@@ -319,35 +187,13 @@ static fs_err write_part(hid_t loc, const char *path, const fs_dataset *ds, int 
     if (with_names && ds->feature_names) {
         for (size_t j = 0; j < ds->d; j++)
             FS_CHECK_ARG(ds->feature_names[j] != NULL, "%s: feature name %zu is NULL", path, j);
-        stype = vlen_utf8_type();
+        stype = fs_h5_vlen_utf8_type();
         if (stype < 0) FS_FAIL(FS_ERR_IO, "%s: cannot create string type", path);
         FS_TRY(write_dataset(loc, path, "feature_names", stype, stype, 1, ndims,
                              ds->feature_names));
     }
 done:
-    close_id(&stype, H5Tclose);
-    return rc;
-}
-
-/* fsync the directory holding path so a rename into it is durable. */
-static fs_err fsync_parent_dir(const char *path)
-{
-    fs_err rc = FS_OK;
-    char *dir = NULL;
-    int fd = -1;
-
-    FS_TRY(fs_strdup(&dir, path));
-    char *slash = strrchr(dir, '/');
-    if (!slash) strcpy(dir, ".");
-    else if (slash == dir) dir[1] = '\0';
-    else *slash = '\0';
-    fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (fd < 0) FS_FAIL(FS_ERR_IO, "cannot open directory %s: %s", dir, strerror(errno));
-    if (fsync(fd) != 0 && errno != EINVAL && errno != EROFS)
-        FS_FAIL(FS_ERR_IO, "cannot fsync directory %s: %s", dir, strerror(errno));
-done:
-    if (fd >= 0) close(fd);
-    free(dir);
+    fs_h5_close_id(&stype, H5Tclose);
     return rc;
 }
 
@@ -357,7 +203,7 @@ fs_err fs_dataset_write(const fs_dataset *ds, const fs_dataset *val, const char 
     char *tmp = NULL, *vname = NULL;
     hid_t file = H5I_INVALID_HID, root = H5I_INVALID_HID, vgrp = H5I_INVALID_HID,
           gcpl = H5I_INVALID_HID, fapl = H5I_INVALID_HID;
-    h5_quiet q;
+    fs_h5_quiet q;
     int quiet = 0, created = 0, fd = -1;
 
     FS_CHECK_ARG(ds != NULL && path != NULL && path[0] != '\0',
@@ -380,9 +226,9 @@ fs_err fs_dataset_write(const fs_dataset *ds, const fs_dataset *val, const char 
         FS_FAIL(FS_ERR_NOMEM, "out of memory");
     }
 
-    h5_quiet_begin(&q);
+    fs_h5_quiet_begin(&q);
     quiet = 1;
-    fapl = file_access_plist();
+    fapl = fs_h5_file_access_plist();
     if (fapl < 0) H5_FAIL(FS_ERR_IO, "%s: cannot set up file access properties", path);
     file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     if (file < 0) H5_FAIL(FS_ERR_IO, "cannot create %s", tmp);
@@ -391,16 +237,16 @@ fs_err fs_dataset_write(const fs_dataset *ds, const fs_dataset *val, const char 
     if (root < 0) H5_FAIL(FS_ERR_IO, "%s: cannot open root group", tmp);
 
     FS_TRY(write_part(root, path, ds, 1));
-    FS_TRY(write_str_attr(root, path, "fedsilo_format", FORMAT_NAME));
-    FS_TRY(write_int_attr(root, path, "format_version", FORMAT_VERSION));
-    FS_TRY(write_str_attr(root, path, "task",
+    FS_TRY(fs_h5_write_str_attr(root, path, "fedsilo_format", FORMAT_NAME));
+    FS_TRY(fs_h5_write_int_attr(root, path, "format_version", FORMAT_VERSION));
+    FS_TRY(fs_h5_write_str_attr(root, path, "task",
                           ds->task == FS_TASK_CLASSIFICATION ? "classification" : "regression"));
-    FS_TRY(write_int_attr(root, path, "num_classes", ds->num_classes));
-    FS_TRY(write_str_attr(root, path, "provenance", ds->provenance ? ds->provenance : ""));
-    if (ds->institution) FS_TRY(write_str_attr(root, path, "institution", ds->institution));
+    FS_TRY(fs_h5_write_int_attr(root, path, "num_classes", ds->num_classes));
+    FS_TRY(fs_h5_write_str_attr(root, path, "provenance", ds->provenance ? ds->provenance : ""));
+    if (ds->institution) FS_TRY(fs_h5_write_str_attr(root, path, "institution", ds->institution));
     if (ds->shard_index >= 0) {
-        FS_TRY(write_int_attr(root, path, "shard_index", ds->shard_index));
-        FS_TRY(write_int_attr(root, path, "num_shards", ds->num_shards));
+        FS_TRY(fs_h5_write_int_attr(root, path, "shard_index", ds->shard_index));
+        FS_TRY(fs_h5_write_int_attr(root, path, "num_shards", ds->num_shards));
     }
     if (val) {
         gcpl = H5Pcreate(H5P_GROUP_CREATE);
@@ -411,33 +257,25 @@ fs_err fs_dataset_write(const fs_dataset *ds, const fs_dataset *val, const char 
             H5_FAIL(FS_ERR_IO, "%s: cannot create group /validation", path);
         FS_TRY(write_part(vgrp, path, val, 0));
     }
-    close_id(&vgrp, H5Gclose);
-    close_id(&root, H5Gclose);
+    fs_h5_close_id(&vgrp, H5Gclose);
+    fs_h5_close_id(&root, H5Gclose);
     if (H5Fflush(file, H5F_SCOPE_GLOBAL) < 0)
         H5_FAIL(FS_ERR_IO, "%s: cannot flush", tmp);
     herr_t cst = H5Fclose(file);
     file = H5I_INVALID_HID;
     if (cst < 0) H5_FAIL(FS_ERR_IO, "%s: cannot close", tmp);
 
-    /* Make the bytes durable before the rename publishes them. */
-    fd = open(tmp, O_RDONLY);
-    if (fd < 0) FS_FAIL(FS_ERR_IO, "cannot reopen %s: %s", tmp, strerror(errno));
-    if (fsync(fd) != 0) FS_FAIL(FS_ERR_IO, "cannot fsync %s: %s", tmp, strerror(errno));
-    close(fd);
-    fd = -1;
-    if (rename(tmp, path) != 0)
-        FS_FAIL(FS_ERR_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+    FS_TRY(fs_h5_publish(tmp, path));
     created = 0;
-    FS_TRY(fsync_parent_dir(path));
 done:
     if (fd >= 0) close(fd);
-    close_id(&vgrp, H5Gclose);
-    close_id(&gcpl, H5Pclose);
-    close_id(&root, H5Gclose);
-    close_id(&file, H5Fclose);
-    close_id(&fapl, H5Pclose);
+    fs_h5_close_id(&vgrp, H5Gclose);
+    fs_h5_close_id(&gcpl, H5Pclose);
+    fs_h5_close_id(&root, H5Gclose);
+    fs_h5_close_id(&file, H5Fclose);
+    fs_h5_close_id(&fapl, H5Pclose);
     if (created) unlink(tmp);
-    if (quiet) h5_quiet_end(&q);
+    if (quiet) fs_h5_quiet_end(&q);
     free(tmp);
     free(vname);
     return rc;
@@ -445,109 +283,6 @@ done:
 
 // ---------------------------------------------------------------- reading
 
-/*
- * Read string attribute `name` of obj into *out (owned by the caller).
- * Accepts variable- and fixed-length strings, scalar or one element.
- * *out stays NULL when the attribute is absent and required is 0.
- */
-static fs_err read_str_attr(hid_t obj, const char *path, const char *name, int required,
-                            char **out)
-{
-    fs_err rc = FS_OK;
-    hid_t attr = H5I_INVALID_HID, ftype = H5I_INVALID_HID, mtype = H5I_INVALID_HID,
-          space = H5I_INVALID_HID;
-    char *vstr = NULL, *fbuf = NULL, tname[32];
-    *out = NULL;
-
-    htri_t ex = H5Aexists(obj, name);
-    if (ex < 0) H5_FAIL(FS_ERR_IO, "%s: cannot query attribute %s", path, name);
-    if (ex == 0) {
-        if (required) FS_FAIL(FS_ERR_DATA, "%s: missing root attribute %s", path, name);
-        goto done;
-    }
-    attr = H5Aopen(obj, name, H5P_DEFAULT);
-    ftype = attr >= 0 ? H5Aget_type(attr) : H5I_INVALID_HID;
-    space = attr >= 0 ? H5Aget_space(attr) : H5I_INVALID_HID;
-    if (attr < 0 || ftype < 0 || space < 0)
-        H5_FAIL(FS_ERR_IO, "%s: cannot open attribute %s", path, name);
-    if (H5Tget_class(ftype) != H5T_STRING) {
-        dtype_name(ftype, tname, sizeof tname);
-        FS_FAIL(FS_ERR_DATA, "%s: attribute %s has dtype %s, expected string", path, name, tname);
-    }
-    if (H5Sget_simple_extent_npoints(space) != 1)
-        FS_FAIL(FS_ERR_DATA, "%s: attribute %s must hold exactly one string", path, name);
-
-    if (H5Tis_variable_str(ftype) > 0) {
-        mtype = vlen_utf8_type();
-        if (mtype < 0 || H5Aread(attr, mtype, &vstr) < 0)
-            H5_FAIL(FS_ERR_IO, "%s: cannot read attribute %s", path, name);
-        FS_TRY(fs_strdup(out, vstr ? vstr : ""));
-    } else {
-        size_t len = H5Tget_size(ftype);
-        FS_TRY(fs_zalloc(&fbuf, len + 1, 1, "string attribute"));
-        mtype = H5Tcopy(H5T_C_S1);
-        if (mtype < 0 || H5Tset_size(mtype, len + 1) < 0 || H5Aread(attr, mtype, fbuf) < 0)
-            H5_FAIL(FS_ERR_IO, "%s: cannot read attribute %s", path, name);
-        FS_TRY(fs_strdup(out, fbuf));
-    }
-done:
-    if (vstr) H5free_memory(vstr);
-    free(fbuf);
-    close_id(&mtype, H5Tclose);
-    close_id(&space, H5Sclose);
-    close_id(&ftype, H5Tclose);
-    close_id(&attr, H5Aclose);
-    return rc;
-}
-
-/*
- * Read integer attribute `name` of obj into *value.  *found is set to 0
- * (and *value untouched) when it is absent and required is 0.
- */
-static fs_err read_int_attr(hid_t obj, const char *path, const char *name, int required,
-                            int *value, int *found)
-{
-    fs_err rc = FS_OK;
-    hid_t attr = H5I_INVALID_HID, ftype = H5I_INVALID_HID, space = H5I_INVALID_HID;
-    char tname[32];
-    int32_t v = 0;
-    *found = 0;
-
-    htri_t ex = H5Aexists(obj, name);
-    if (ex < 0) H5_FAIL(FS_ERR_IO, "%s: cannot query attribute %s", path, name);
-    if (ex == 0) {
-        if (required) FS_FAIL(FS_ERR_DATA, "%s: missing root attribute %s", path, name);
-        goto done;
-    }
-    attr = H5Aopen(obj, name, H5P_DEFAULT);
-    ftype = attr >= 0 ? H5Aget_type(attr) : H5I_INVALID_HID;
-    space = attr >= 0 ? H5Aget_space(attr) : H5I_INVALID_HID;
-    if (attr < 0 || ftype < 0 || space < 0)
-        H5_FAIL(FS_ERR_IO, "%s: cannot open attribute %s", path, name);
-    if (H5Tget_class(ftype) != H5T_INTEGER) {
-        dtype_name(ftype, tname, sizeof tname);
-        FS_FAIL(FS_ERR_DATA, "%s: attribute %s has dtype %s, expected an integer", path, name,
-                tname);
-    }
-    if (H5Sget_simple_extent_npoints(space) != 1)
-        FS_FAIL(FS_ERR_DATA, "%s: attribute %s must hold exactly one integer", path, name);
-    if (H5Aread(attr, H5T_NATIVE_INT32, &v) < 0)
-        H5_FAIL(FS_ERR_IO, "%s: cannot read attribute %s", path, name);
-    *value = (int)v;
-    *found = 1;
-done:
-    close_id(&space, H5Sclose);
-    close_id(&ftype, H5Tclose);
-    close_id(&attr, H5Aclose);
-    return rc;
-}
-
-/*
- * Open dataset `name` (absolute, e.g. "/validation/X") and check its type
- * class (and byte size when want_size > 0) and rank.  On success *dset is
- * open (caller closes) and dims[0..rank-1] hold the shape.  want_desc is
- * the expected dtype as shown in messages ("float32").
- */
 static fs_err open_checked(hid_t file, const char *path, const char *name, H5T_class_t want_cls,
                            size_t want_size, const char *want_desc, int want_rank,
                            hsize_t *dims, hid_t *dset)
@@ -568,7 +303,7 @@ static fs_err open_checked(hid_t file, const char *path, const char *name, H5T_c
     if (type < 0 || space < 0)
         H5_FAIL(FS_ERR_IO, "%s: cannot query dataset %s", path, name);
     if (H5Tget_class(type) != want_cls || (want_size && H5Tget_size(type) != want_size)) {
-        dtype_name(type, tname, sizeof tname);
+        fs_h5_dtype_name(type, tname, sizeof tname);
         FS_FAIL(FS_ERR_DATA, "%s: dataset %s has dtype %s, expected %s", path, name, tname,
                 want_desc);
     }
@@ -579,9 +314,9 @@ static fs_err open_checked(hid_t file, const char *path, const char *name, H5T_c
     if (H5Sget_simple_extent_dims(space, dims, NULL) < 0)
         H5_FAIL(FS_ERR_IO, "%s: cannot query the shape of %s", path, name);
 done:
-    close_id(&space, H5Sclose);
-    close_id(&type, H5Tclose);
-    if (rc != FS_OK) close_id(dset, H5Dclose);
+    fs_h5_close_id(&space, H5Sclose);
+    fs_h5_close_id(&type, H5Tclose);
+    if (rc != FS_OK) fs_h5_close_id(dset, H5Dclose);
     return rc;
 }
 
@@ -589,7 +324,7 @@ done:
 static fs_err read_all(hid_t dset, const char *path, const char *name, hid_t mtype, void *buf)
 {
     if (H5Dread(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
-        return h5_fail(FS_ERR_IO, "%s: cannot read dataset %s (file truncated or corrupt?)",
+        return fs_h5_fail(FS_ERR_IO, "%s: cannot read dataset %s (file truncated or corrupt?)",
                        path, name);
     return FS_OK;
 }
@@ -613,7 +348,7 @@ static fs_err read_feature_names(hid_t file, const char *path, fs_dataset *ds)
     if (ftype < 0) H5_FAIL(FS_ERR_IO, "%s: cannot query /feature_names", path);
     if (H5Tis_variable_str(ftype) > 0) {
         FS_TRY(fs_zalloc(&vnames, ds->d, sizeof(char *), "feature names"));
-        mtype = vlen_utf8_type();
+        mtype = fs_h5_vlen_utf8_type();
         if (mtype < 0) FS_FAIL(FS_ERR_IO, "%s: cannot create string type", path);
         FS_TRY(read_all(dset, path, "/feature_names", mtype, vnames));
         vlen_read = 1;
@@ -636,9 +371,9 @@ done:
     }
     free(vnames);
     free(fixed);
-    close_id(&mtype, H5Tclose);
-    close_id(&ftype, H5Tclose);
-    close_id(&dset, H5Dclose);
+    fs_h5_close_id(&mtype, H5Tclose);
+    fs_h5_close_id(&ftype, H5Tclose);
+    fs_h5_close_id(&dset, H5Dclose);
     return rc;
 }
 
@@ -649,7 +384,7 @@ fs_err fs_dataset_read(const char *path, fs_part part, fs_dataset **out)
           yset = H5I_INVALID_HID, tset = H5I_INVALID_HID, fapl = H5I_INVALID_HID;
     fs_dataset *ds = NULL;
     char *format = NULL, *task = NULL, *vname = NULL;
-    h5_quiet q;
+    fs_h5_quiet q;
     int quiet = 0, found = 0, version = 0, num_classes = 0;
     hsize_t xdims[2], ydims[1], tdims[2];
     struct stat st;
@@ -663,11 +398,11 @@ fs_err fs_dataset_read(const char *path, fs_part part, fs_dataset **out)
     if (stat(path, &st) != 0) FS_FAIL(FS_ERR_IO, "cannot open %s: %s", path, strerror(errno));
     if (S_ISDIR(st.st_mode)) FS_FAIL(FS_ERR_IO, "cannot open %s: is a directory", path);
 
-    h5_quiet_begin(&q);
+    fs_h5_quiet_begin(&q);
     quiet = 1;
     if (H5Fis_hdf5(path) <= 0)
         FS_FAIL(FS_ERR_IO, "cannot open %s: not an HDF5 file or unreadable", path);
-    fapl = file_access_plist();
+    fapl = fs_h5_file_access_plist();
     if (fapl < 0) H5_FAIL(FS_ERR_IO, "%s: cannot set up file access properties", path);
     file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
     if (file < 0)
@@ -677,21 +412,21 @@ fs_err fs_dataset_read(const char *path, fs_part part, fs_dataset **out)
         H5_FAIL(FS_ERR_IO, "cannot open %s: root group unreadable", path);
 
     /* Root attributes: identify the format before looking at datasets. */
-    FS_TRY(read_str_attr(root, path, "fedsilo_format", 0, &format));
+    FS_TRY(fs_h5_read_str_attr(root, path, "fedsilo_format", 0, &format));
     if (!format || strcmp(format, FORMAT_NAME) != 0)
         FS_FAIL(FS_ERR_DATA, "%s: not a fedsilo dataset (root attribute fedsilo_format is %s%s%s, "
                 "expected '" FORMAT_NAME "')", path, format ? "'" : "",
                 format ? format : "missing", format ? "'" : "");
-    FS_TRY(read_int_attr(root, path, "format_version", 1, &version, &found));
+    FS_TRY(fs_h5_read_int_attr(root, path, "format_version", 1, &version, &found));
     if (version != FORMAT_VERSION)
         FS_FAIL(FS_ERR_DATA, "%s: unsupported format_version %d (this fedsilo reads %d)", path,
                 version, FORMAT_VERSION);
-    FS_TRY(read_str_attr(root, path, "task", 1, &task));
+    FS_TRY(fs_h5_read_str_attr(root, path, "task", 1, &task));
     if (strcmp(task, "classification") == 0) t = FS_TASK_CLASSIFICATION;
     else if (strcmp(task, "regression") == 0) t = FS_TASK_REGRESSION;
     else FS_FAIL(FS_ERR_DATA, "%s: attribute task is '%s', expected 'classification' or "
                  "'regression'", path, task);
-    FS_TRY(read_int_attr(root, path, "num_classes", t == FS_TASK_CLASSIFICATION, &num_classes,
+    FS_TRY(fs_h5_read_int_attr(root, path, "num_classes", t == FS_TASK_CLASSIFICATION, &num_classes,
                          &found));
     if (t == FS_TASK_CLASSIFICATION && num_classes < 2)
         FS_FAIL(FS_ERR_DATA, "%s: attribute num_classes is %d; classification needs at least 2",
@@ -742,11 +477,11 @@ fs_err fs_dataset_read(const char *path, fs_part part, fs_dataset **out)
     if (hn < 0) H5_FAIL(FS_ERR_IO, "%s: cannot look up /feature_names", path);
     if (hn > 0) FS_TRY(read_feature_names(file, path, ds));
 
-    FS_TRY(read_str_attr(root, path, "provenance", 0, &ds->provenance));
-    FS_TRY(read_str_attr(root, path, "institution", 0, &ds->institution));
-    FS_TRY(read_int_attr(root, path, "shard_index", 0, &ds->shard_index, &found));
+    FS_TRY(fs_h5_read_str_attr(root, path, "provenance", 0, &ds->provenance));
+    FS_TRY(fs_h5_read_str_attr(root, path, "institution", 0, &ds->institution));
+    FS_TRY(fs_h5_read_int_attr(root, path, "shard_index", 0, &ds->shard_index, &found));
     if (!found) ds->shard_index = -1;
-    FS_TRY(read_int_attr(root, path, "num_shards", 0, &ds->num_shards, &found));
+    FS_TRY(fs_h5_read_int_attr(root, path, "num_shards", 0, &ds->num_shards, &found));
     if (!found) ds->num_shards = 0;
     if (ds->shard_index >= 0 && ds->shard_index >= ds->num_shards)
         FS_FAIL(FS_ERR_DATA, "%s: shard_index %d is not below num_shards %d", path,
@@ -756,13 +491,13 @@ fs_err fs_dataset_read(const char *path, fs_part part, fs_dataset **out)
     *out = ds;
     ds = NULL;
 done:
-    close_id(&tset, H5Dclose);
-    close_id(&yset, H5Dclose);
-    close_id(&xset, H5Dclose);
-    close_id(&root, H5Gclose);
-    close_id(&file, H5Fclose);
-    close_id(&fapl, H5Pclose);
-    if (quiet) h5_quiet_end(&q);
+    fs_h5_close_id(&tset, H5Dclose);
+    fs_h5_close_id(&yset, H5Dclose);
+    fs_h5_close_id(&xset, H5Dclose);
+    fs_h5_close_id(&root, H5Gclose);
+    fs_h5_close_id(&file, H5Fclose);
+    fs_h5_close_id(&fapl, H5Pclose);
+    if (quiet) fs_h5_quiet_end(&q);
     fs_dataset_destroy(&ds);
     free(format);
     free(task);

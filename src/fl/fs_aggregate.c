@@ -21,14 +21,6 @@ struct fs_agg {
     fs_secagg *sa;   /* secure mode only */
 };
 
-/* Expand the one allowed %d of a path pattern with the rank. */
-static void expand_rank(char *out, size_t cap, const char *pattern, int rank)
-{
-    const char *pct = strstr(pattern, "%d");
-    if (!pct) { snprintf(out, cap, "%.3800s", pattern); return; }
-    snprintf(out, cap, "%.*s%d%.200s", (int)(pct - pattern), pattern, rank, pct + 2);
-}
-
 fs_err fs_agg_create(MPI_Comm comm, const fs_config *cfg, fs_agg **out)
 {
     fs_err rc = FS_OK;
@@ -44,7 +36,7 @@ fs_err fs_agg_create(MPI_Comm comm, const fs_config *cfg, fs_agg **out)
         MPI_Comm_rank(comm, &rank);
         MPI_Comm_size(comm, &size);
         char idpath[4096];
-        expand_rank(idpath, sizeof idpath, fs_config_str(cfg, "identity"), rank);
+        fs_path_expand_rank(idpath, sizeof idpath, fs_config_str(cfg, "identity"), rank);
         fs_secagg_opts o;
         memset(&o, 0, sizeof o);
         o.vec.ring_bits = (int)fs_config_int(cfg, "ring_bits");

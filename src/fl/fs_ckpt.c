@@ -13,13 +13,13 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <math.h>
 #include <hdf5.h>
 #include "fs_fl_impl.h"
+#include "data/fs_h5_impl.h"
 #include "fedsilo/fs_model.h"
 
 #define CKPT_FORMAT "fedsilo-checkpoint"
@@ -30,127 +30,49 @@ uint64_t fs_params_hash(const float *p, size_t n)
     return fs_hash64(FS_HASH64_INIT, p, n * sizeof *p);
 }
 
-static herr_t put_str_attr(hid_t obj, const char *name, const char *val)
-{
-    hid_t t = H5Tcopy(H5T_C_S1), s = -1, a = -1;
-    herr_t st = -1;
-    if (t < 0) return -1;
-    if (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0) goto out;
-    if ((s = H5Screate(H5S_SCALAR)) < 0) goto out;
-    if ((a = H5Acreate2(obj, name, t, s, H5P_DEFAULT, H5P_DEFAULT)) < 0) goto out;
-    st = H5Awrite(a, t, &val);
-out:
-    if (a >= 0) H5Aclose(a);
-    if (s >= 0) H5Sclose(s);
-    H5Tclose(t);
-    return st;
-}
-
-static herr_t put_num_attr(hid_t obj, const char *name, hid_t file_type, hid_t mem_type,
-                           const void *val)
-{
-    hid_t s = H5Screate(H5S_SCALAR), a = -1;
-    herr_t st = -1;
-    if (s < 0) return -1;
-    if ((a = H5Acreate2(obj, name, file_type, s, H5P_DEFAULT, H5P_DEFAULT)) >= 0)
-        st = H5Awrite(a, mem_type, val);
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(s);
-    return st;
-}
-
-static int get_str_attr(hid_t obj, const char *name, char *buf, size_t cap)
-{
-    if (H5Aexists(obj, name) <= 0) return -1;
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT), ft = -1, t = -1;
-    int ok = -1;
-    if (a < 0) return -1;
-    ft = H5Aget_type(a);
-    if (ft >= 0 && H5Tget_class(ft) == H5T_STRING && H5Tis_variable_str(ft) > 0) {
-        char *v = NULL;
-        t = H5Tcopy(H5T_C_S1);
-        H5Tset_size(t, H5T_VARIABLE);
-        H5Tset_cset(t, H5Tget_cset(ft));  /* HDF5 does not convert UTF-8 <-> ASCII */
-        if (H5Aread(a, t, &v) >= 0 && v) {
-            snprintf(buf, cap, "%s", v);
-            ok = 0;
-            H5free_memory(v);
-        }
-    }
-    if (t >= 0) H5Tclose(t);
-    if (ft >= 0) H5Tclose(ft);
-    H5Aclose(a);
-    return ok;
-}
-
-static int get_num_attr(hid_t obj, const char *name, hid_t mem_type, void *val)
-{
-    if (H5Aexists(obj, name) <= 0) return -1;
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    if (a < 0) return -1;
-    int ok = H5Aread(a, mem_type, val) >= 0 ? 0 : -1;
-    H5Aclose(a);
-    return ok;
-}
-
-static fs_err fsync_path(const char *path, int is_dir)
-{
-    int fd = open(path, is_dir ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
-    if (fd < 0) return fs_error_set(FS_ERR_IO, "cannot open %s for fsync: %s", path, strerror(errno));
-    int r = fsync(fd);
-    int e = errno;
-    close(fd);
-    if (r != 0) return fs_error_set(FS_ERR_IO, "fsync of %s failed: %s", path, strerror(e));
-    return FS_OK;
-}
-
 fs_err fs_checkpoint_write(const fs_checkpoint *ck, const char *path)
 {
     fs_err rc = FS_OK;
-    char tmp[4096], dir[4096];
-    hid_t f = -1, s = -1, d = -1;
+    char tmp[4200];
+    hid_t f = H5I_INVALID_HID, s = H5I_INVALID_HID, d = H5I_INVALID_HID;
     int created = 0;
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    fs_h5_quiet q;
+    fs_h5_quiet_begin(&q);
+    snprintf(tmp, sizeof tmp, "%.4000s.tmp.%ld", path, (long)getpid());
     f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (f < 0) FS_FAIL(FS_ERR_IO, "cannot create checkpoint %s: %s", tmp, strerror(errno));
+    if (f < 0) H5_FAIL(FS_ERR_IO, "cannot create checkpoint %s", tmp);
     created = 1;
     hsize_t dims[1] = { ck->nparams };
-    if ((s = H5Screate_simple(1, dims, NULL)) < 0) FS_FAIL(FS_ERR_IO, "HDF5 dataspace failed");
+    if ((s = H5Screate_simple(1, dims, NULL)) < 0) H5_FAIL(FS_ERR_IO, "%s: dataspace", tmp);
     d = H5Dcreate2(f, "params", H5T_IEEE_F32LE, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (d < 0 || H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, ck->params) < 0)
-        FS_FAIL(FS_ERR_IO, "cannot write /params to %s (disk full?)", tmp);
-    int32_t ver = CKPT_VERSION, round = ck->round, ncls = ck->num_classes, ns = ck->nsilos;
-    uint64_t dd = ck->d, np = ck->nparams;
-    const char *task = ck->task == FS_TASK_REGRESSION ? "regression" : "classification";
-    if (put_str_attr(f, "fedsilo_format", CKPT_FORMAT) < 0 ||
-        put_num_attr(f, "format_version", H5T_STD_I32LE, H5T_NATIVE_INT32, &ver) < 0 ||
-        put_num_attr(f, "round", H5T_STD_I32LE, H5T_NATIVE_INT32, &round) < 0 ||
-        put_str_attr(f, "model", ck->model) < 0 ||
-        put_num_attr(f, "d", H5T_STD_U64LE, H5T_NATIVE_UINT64, &dd) < 0 ||
-        put_str_attr(f, "task", task) < 0 ||
-        put_num_attr(f, "num_classes", H5T_STD_I32LE, H5T_NATIVE_INT32, &ncls) < 0 ||
-        put_num_attr(f, "nparams", H5T_STD_U64LE, H5T_NATIVE_UINT64, &np) < 0 ||
-        put_num_attr(f, "config_hash", H5T_STD_U64LE, H5T_NATIVE_UINT64, &ck->config_hash) < 0 ||
-        put_num_attr(f, "model_hash", H5T_STD_U64LE, H5T_NATIVE_UINT64, &ck->model_hash) < 0 ||
-        put_num_attr(f, "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64, &ck->seed) < 0 ||
-        put_num_attr(f, "nsilos", H5T_STD_I32LE, H5T_NATIVE_INT32, &ns) < 0)
-        FS_FAIL(FS_ERR_IO, "cannot write checkpoint attributes to %s (disk full?)", tmp);
-    H5Dclose(d); d = -1;
-    H5Sclose(s); s = -1;
-    if (H5Fclose(f) < 0) { f = -1; FS_FAIL(FS_ERR_IO, "closing %s failed (disk full?)", tmp); }
-    f = -1;
-    FS_TRY(fsync_path(tmp, 0));
-    if (rename(tmp, path) != 0)
-        FS_FAIL(FS_ERR_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+        H5_FAIL(FS_ERR_IO, "cannot write /params to %s (disk full?)", tmp);
+    FS_TRY(fs_h5_write_str_attr(f, tmp, "fedsilo_format", CKPT_FORMAT));
+    FS_TRY(fs_h5_write_int_attr(f, tmp, "format_version", CKPT_VERSION));
+    FS_TRY(fs_h5_write_int_attr(f, tmp, "round", ck->round));
+    FS_TRY(fs_h5_write_str_attr(f, tmp, "model", ck->model));
+    FS_TRY(fs_h5_write_u64_attr(f, tmp, "d", ck->d));
+    FS_TRY(fs_h5_write_str_attr(f, tmp, "task",
+                                ck->task == FS_TASK_REGRESSION ? "regression" : "classification"));
+    FS_TRY(fs_h5_write_int_attr(f, tmp, "num_classes", ck->num_classes));
+    FS_TRY(fs_h5_write_u64_attr(f, tmp, "nparams", ck->nparams));
+    FS_TRY(fs_h5_write_u64_attr(f, tmp, "config_hash", ck->config_hash));
+    FS_TRY(fs_h5_write_u64_attr(f, tmp, "model_hash", ck->model_hash));
+    FS_TRY(fs_h5_write_u64_attr(f, tmp, "seed", ck->seed));
+    FS_TRY(fs_h5_write_int_attr(f, tmp, "nsilos", ck->nsilos));
+    fs_h5_close_id(&d, H5Dclose);
+    fs_h5_close_id(&s, H5Sclose);
+    herr_t cst = H5Fclose(f);
+    f = H5I_INVALID_HID;
+    if (cst < 0) H5_FAIL(FS_ERR_IO, "closing %s failed (disk full?)", tmp);
+    FS_TRY(fs_h5_publish(tmp, path));
     created = 0;
-    snprintf(dir, sizeof dir, "%s", path);
-    FS_TRY(fsync_path(dirname(dir), 1));
 done:
-    if (d >= 0) H5Dclose(d);
-    if (s >= 0) H5Sclose(s);
-    if (f >= 0) H5Fclose(f);
+    fs_h5_close_id(&d, H5Dclose);
+    fs_h5_close_id(&s, H5Sclose);
+    fs_h5_close_id(&f, H5Fclose);
     if (created) unlink(tmp);
+    fs_h5_quiet_end(&q);
     return rc;
 }
 
@@ -166,33 +88,38 @@ fs_err fs_checkpoint_read(const char *path, fs_checkpoint **out)
 {
     fs_err rc = FS_OK;
     fs_checkpoint *ck = NULL;
-    hid_t f = -1, d = -1, s = -1, t = -1;
-    char buf[128];
+    hid_t f = H5I_INVALID_HID, d = H5I_INVALID_HID, s = H5I_INVALID_HID, t = H5I_INVALID_HID;
+    char *fmt = NULL, *model = NULL, *task = NULL;
+    int ver = 0, round = 0, ncls = 0, ns = 0, found = 0;
+    uint64_t dd = 0, np = 0;
+    fs_h5_quiet q;
+    fs_h5_quiet_begin(&q);
     *out = NULL;
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     if (access(path, R_OK) != 0)
         FS_FAIL(FS_ERR_IO, "cannot read checkpoint %s: %s", path, strerror(errno));
     if (H5Fis_hdf5(path) <= 0 || (f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0)
         FS_FAIL(FS_ERR_DATA, "checkpoint %s is not a readable HDF5 file (truncated or corrupt?)", path);
-    if (get_str_attr(f, "fedsilo_format", buf, sizeof buf) != 0 || strcmp(buf, CKPT_FORMAT) != 0)
-        FS_FAIL(FS_ERR_DATA, "%s is not a fedsilo checkpoint (attribute fedsilo_format missing)", path);
+    FS_TRY(fs_h5_read_str_attr(f, path, "fedsilo_format", 0, &fmt));
+    if (!fmt || strcmp(fmt, CKPT_FORMAT) != 0)
+        FS_FAIL(FS_ERR_DATA, "%s is not a fedsilo checkpoint (fedsilo_format is not %s)", path,
+                CKPT_FORMAT);
     FS_TRY(fs_zalloc(&ck, 1, sizeof *ck, "checkpoint"));
-    int32_t ver = 0, round = 0, ncls = 0, ns = 0;
-    uint64_t dd = 0, np = 0;
-    char task[32];
-    if (get_num_attr(f, "format_version", H5T_NATIVE_INT32, &ver) != 0 || ver != CKPT_VERSION)
-        FS_FAIL(FS_ERR_DATA, "%s: unsupported checkpoint format_version %d", path, (int)ver);
-    if (get_num_attr(f, "round", H5T_NATIVE_INT32, &round) != 0 || round < 0 ||
-        get_str_attr(f, "model", ck->model, sizeof ck->model) != 0 ||
-        get_num_attr(f, "d", H5T_NATIVE_UINT64, &dd) != 0 ||
-        get_str_attr(f, "task", task, sizeof task) != 0 ||
-        get_num_attr(f, "num_classes", H5T_NATIVE_INT32, &ncls) != 0 ||
-        get_num_attr(f, "nparams", H5T_NATIVE_UINT64, &np) != 0 ||
-        get_num_attr(f, "config_hash", H5T_NATIVE_UINT64, &ck->config_hash) != 0 ||
-        get_num_attr(f, "model_hash", H5T_NATIVE_UINT64, &ck->model_hash) != 0 ||
-        get_num_attr(f, "seed", H5T_NATIVE_UINT64, &ck->seed) != 0 ||
-        get_num_attr(f, "nsilos", H5T_NATIVE_INT32, &ns) != 0)
-        FS_FAIL(FS_ERR_DATA, "%s: checkpoint attributes missing or malformed", path);
+    FS_TRY(fs_h5_read_int_attr(f, path, "format_version", 1, &ver, &found));
+    if (ver != CKPT_VERSION)
+        FS_FAIL(FS_ERR_DATA, "%s: unsupported checkpoint format_version %d", path, ver);
+    FS_TRY(fs_h5_read_int_attr(f, path, "round", 1, &round, &found));
+    FS_TRY(fs_h5_read_str_attr(f, path, "model", 1, &model));
+    FS_TRY(fs_h5_read_u64_attr(f, path, "d", &dd));
+    FS_TRY(fs_h5_read_str_attr(f, path, "task", 1, &task));
+    FS_TRY(fs_h5_read_int_attr(f, path, "num_classes", 1, &ncls, &found));
+    FS_TRY(fs_h5_read_u64_attr(f, path, "nparams", &np));
+    FS_TRY(fs_h5_read_u64_attr(f, path, "config_hash", &ck->config_hash));
+    FS_TRY(fs_h5_read_u64_attr(f, path, "model_hash", &ck->model_hash));
+    FS_TRY(fs_h5_read_u64_attr(f, path, "seed", &ck->seed));
+    FS_TRY(fs_h5_read_int_attr(f, path, "nsilos", 1, &ns, &found));
+    if (round < 0 || ns < 1 || dd == 0 || np == 0 || strlen(model) >= sizeof ck->model)
+        FS_FAIL(FS_ERR_DATA, "%s: checkpoint attributes out of range", path);
+    snprintf(ck->model, sizeof ck->model, "%s", model);
     ck->round = round;
     ck->d = dd;
     ck->num_classes = ncls;
@@ -211,16 +138,20 @@ fs_err fs_checkpoint_read(const char *path, fs_checkpoint **out)
         FS_FAIL(FS_ERR_DATA, "%s: /params must be float32 [%llu]", path, (unsigned long long)np);
     FS_TRY(fs_alloc(&ck->params, np, sizeof(float), "checkpoint parameters"));
     if (H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, ck->params) < 0)
-        FS_FAIL(FS_ERR_DATA, "%s: cannot read /params (truncated file?)", path);
+        H5_FAIL(FS_ERR_DATA, "%s: cannot read /params (truncated file?)", path);
     if (fs_params_hash(ck->params, np) != ck->model_hash)
         FS_FAIL(FS_ERR_DATA, "%s: model hash mismatch: the checkpoint is corrupt", path);
     *out = ck;
     ck = NULL;
 done:
-    if (t >= 0) H5Tclose(t);
-    if (s >= 0) H5Sclose(s);
-    if (d >= 0) H5Dclose(d);
-    if (f >= 0) H5Fclose(f);
+    fs_h5_close_id(&t, H5Tclose);
+    fs_h5_close_id(&s, H5Sclose);
+    fs_h5_close_id(&d, H5Dclose);
+    fs_h5_close_id(&f, H5Fclose);
+    fs_h5_quiet_end(&q);
+    free(fmt);
+    free(model);
+    free(task);
     fs_checkpoint_free(&ck);
     return rc;
 }

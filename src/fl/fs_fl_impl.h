@@ -48,6 +48,13 @@ FS_INTERN const char *fs_agg_name(const fs_agg *agg);
  */
 FS_INTERN fs_err fs_checkpoint_write(const fs_checkpoint *ck, const char *path);
 
+/*
+ * fs_path_expand_rank - copy a path pattern to out, replacing its one
+ * optional "%d" by rank (fs_config_check allows at most one placeholder).
+ * Truncates to fit cap.  Not collective.
+ */
+FS_INTERN void fs_path_expand_rank(char *out, size_t cap, const char *pattern, int rank);
+
 /* Fingerprint of a parameter vector (bit pattern of the floats). */
 FS_INTERN uint64_t fs_params_hash(const float *p, size_t n);
 

@@ -90,14 +90,6 @@ static void run_free(run_state *st)
     if (st->comm != MPI_COMM_NULL) MPI_Comm_free(&st->comm);
 }
 
-/* Expand the one allowed %d of the data pattern with the rank. */
-static void expand_path(char *out, size_t cap, const char *pattern, int rank)
-{
-    const char *pct = strstr(pattern, "%d");
-    if (!pct) { snprintf(out, cap, "%.3800s", pattern); return; }
-    snprintf(out, cap, "%.*s%d%.200s", (int)(pct - pattern), pattern, rank, pct + 2);
-}
-
 /* mkdir -p for the run directory (rank 0). */
 static fs_err make_dirs(const char *path)
 {
@@ -424,7 +416,7 @@ fs_err fs_fl_train(MPI_Comm user_comm, const fs_config *cfg, fs_round_fn on_roun
      * the --data pattern or, without one, from the roster's data = path */
     local = FS_OK;
     if (fs_config_str(cfg, "data")[0]) {
-        expand_path(st->shard_path, sizeof st->shard_path, fs_config_str(cfg, "data"), st->rank);
+        fs_path_expand_rank(st->shard_path, sizeof st->shard_path, fs_config_str(cfg, "data"), st->rank);
     } else {
         fs_roster *ros = NULL;
         local = fs_roster_load(fs_config_str(cfg, "roster"), &ros);
