@@ -101,6 +101,10 @@ typedef struct {
     uint64_t model_hash;    /* fingerprint of params                         */
     uint64_t seed;          /* master seed (RNG streams are keyed by it)     */
     int nsilos;             /* ranks in the federation that wrote it        */
+    char server_opt[32];    /* server optimizer ("fedavg", "fedadam", ...)   */
+    long server_steps;      /* server optimizer steps taken                  */
+    float *server_m;        /* (nparams) first moment / momentum, or NULL    */
+    float *server_v;        /* (nparams) second moment, or NULL              */
 } fs_checkpoint;
 
 /*

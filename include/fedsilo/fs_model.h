@@ -101,6 +101,9 @@ typedef struct {
     int local_epochs;     /* passes over the shard (used when steps == 0)   */
     long local_steps;     /* if > 0: exactly this many steps, reshuffling
                              at each epoch boundary                         */
+    double prox_mu;       /* FedProx (Li et al. 2020): if > 0, adds
+                             prox_mu * (w - prox_anchor) to the gradient    */
+    const float *prox_anchor; /* (nparams) borrowed: the round's global model */
 } fs_sgd_opts;
 
 /* Statistics of one local training call. */
@@ -118,7 +121,8 @@ typedef struct {
  * of an epoch is used (smaller b).  The momentum buffer is reset to zero at
  * the start of every call (local optimizer state does not persist between
  * rounds, so it need not be checkpointed).  Update per step:
- *   g = grad + wd * w;  v = momentum * v + g;  w -= lr * v.
+ *   g = grad + wd * w [+ prox_mu * (w - anchor)];  v = momentum * v + g;
+ *   w -= lr * v.
  * Not collective.  Returns FS_ERR_NUMERIC (message names silo, round,
  * step) if a loss or parameter becomes non-finite.  On return the gradient
  * slab is all zeros (each step clears it in the fused update pass).

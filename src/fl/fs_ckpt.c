@@ -3,6 +3,7 @@
  *
  * Layout (docs/formats.md, "Checkpoint files"):
  *   /params  float32 [nparams]   global model, slab order of fs_model.h
+ *   /server_m, /server_v  float32 [nparams]  server optimizer state (optional)
  *   root attributes: fedsilo_format = "fedsilo-checkpoint", format_version,
  *   round, model, d, task, num_classes, nparams, config_hash, model_hash,
  *   seed, nsilos.
@@ -60,7 +61,18 @@ fs_err fs_checkpoint_write(const fs_checkpoint *ck, const char *path)
     FS_TRY(fs_h5_write_u64_attr(f, tmp, "model_hash", ck->model_hash));
     FS_TRY(fs_h5_write_u64_attr(f, tmp, "seed", ck->seed));
     FS_TRY(fs_h5_write_int_attr(f, tmp, "nsilos", ck->nsilos));
+    FS_TRY(fs_h5_write_str_attr(f, tmp, "server_opt", ck->server_opt[0] ? ck->server_opt : "fedavg"));
+    FS_TRY(fs_h5_write_u64_attr(f, tmp, "server_steps", (uint64_t)ck->server_steps));
     fs_h5_close_id(&d, H5Dclose);
+    const float *state[2] = { ck->server_m, ck->server_v };
+    const char *sname[2] = { "server_m", "server_v" };
+    for (int k = 0; k < 2; k++) {
+        if (!state[k]) continue;
+        d = H5Dcreate2(f, sname[k], H5T_IEEE_F32LE, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        if (d < 0 || H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, state[k]) < 0)
+            H5_FAIL(FS_ERR_IO, "cannot write /%s to %s (disk full?)", sname[k], tmp);
+        fs_h5_close_id(&d, H5Dclose);
+    }
     fs_h5_close_id(&s, H5Sclose);
     herr_t cst = H5Fclose(f);
     f = H5I_INVALID_HID;
@@ -79,6 +91,8 @@ done:
 void fs_checkpoint_free(fs_checkpoint **ck)
 {
     if (!ck || !*ck) return;
+    free((*ck)->server_m);
+    free((*ck)->server_v);
     free((*ck)->params);
     free(*ck);
     *ck = NULL;
@@ -89,7 +103,7 @@ fs_err fs_checkpoint_read(const char *path, fs_checkpoint **out)
     fs_err rc = FS_OK;
     fs_checkpoint *ck = NULL;
     hid_t f = H5I_INVALID_HID, d = H5I_INVALID_HID, s = H5I_INVALID_HID, t = H5I_INVALID_HID;
-    char *fmt = NULL, *model = NULL, *task = NULL;
+    char *fmt = NULL, *model = NULL, *task = NULL, *sopt = NULL;
     int ver = 0, round = 0, ncls = 0, ns = 0, found = 0;
     uint64_t dd = 0, np = 0;
     fs_h5_quiet q;
@@ -141,6 +155,33 @@ fs_err fs_checkpoint_read(const char *path, fs_checkpoint **out)
         H5_FAIL(FS_ERR_DATA, "%s: cannot read /params (truncated file?)", path);
     if (fs_params_hash(ck->params, np) != ck->model_hash)
         FS_FAIL(FS_ERR_DATA, "%s: model hash mismatch: the checkpoint is corrupt", path);
+    /* server optimizer state (absent in plain FedAvg checkpoints) */
+    FS_TRY(fs_h5_read_str_attr(f, path, "server_opt", 0, &sopt));
+    snprintf(ck->server_opt, sizeof ck->server_opt, "%s", sopt ? sopt : "fedavg");
+    if (sopt) {
+        uint64_t steps = 0;
+        FS_TRY(fs_h5_read_u64_attr(f, path, "server_steps", &steps));
+        ck->server_steps = (long)steps;
+    }
+    float **state[2] = { &ck->server_m, &ck->server_v };
+    const char *sname[2] = { "server_m", "server_v" };
+    for (int k = 0; k < 2; k++) {
+        if (H5Lexists(f, sname[k], H5P_DEFAULT) <= 0) continue;
+        fs_h5_close_id(&t, H5Tclose);
+        fs_h5_close_id(&s, H5Sclose);
+        fs_h5_close_id(&d, H5Dclose);
+        d = H5Dopen2(f, sname[k], H5P_DEFAULT);
+        s = d >= 0 ? H5Dget_space(d) : H5I_INVALID_HID;
+        t = d >= 0 ? H5Dget_type(d) : H5I_INVALID_HID;
+        if (s < 0 || t < 0 || H5Sget_simple_extent_ndims(s) != 1 ||
+            H5Sget_simple_extent_dims(s, dims, NULL) != 1 || dims[0] != np ||
+            H5Tget_class(t) != H5T_FLOAT || H5Tget_size(t) != 4)
+            FS_FAIL(FS_ERR_DATA, "%s: /%s must be float32 [%llu]", path, sname[k],
+                    (unsigned long long)np);
+        FS_TRY(fs_alloc(state[k], np, sizeof(float), "server optimizer state"));
+        if (H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, *state[k]) < 0)
+            H5_FAIL(FS_ERR_DATA, "%s: cannot read /%s", path, sname[k]);
+    }
     *out = ck;
     ck = NULL;
 done:
@@ -152,6 +193,7 @@ done:
     free(fmt);
     free(model);
     free(task);
+    free(sopt);
     fs_checkpoint_free(&ck);
     return rc;
 }

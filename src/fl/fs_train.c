@@ -7,7 +7,7 @@
  *   w_k   = LocalSGD(w, shard_k; seed, k, r)        rank-local
  *   u_k   = (n_k / n) (w_k - w),  n = sum_k n_k     (nparams) floats
  *   U     = sum_k u_k                                 collective: aggregation
- *   w    += server_lr * U                             identical on all ranks
+ *   w     = w + ServerOpt(U)   (FedAvg: w += server_lr U)  identical on all ranks
  *
  * followed by evaluation sums (validation parts and a slice of the global
  * test file per rank, summed across ranks), a cross-rank model-hash check,
@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "fs_fl_impl.h"
+#include "fs_server_opt.h"
 #include "fedsilo/fs_agree.h"
 #include "fedsilo/fs_crypto.h"
 #include "fedsilo/fs_data.h"
@@ -72,6 +73,7 @@ typedef struct {
     float *w_global;          /* (nparams) global model at round start      */
     float *update;            /* (nparams) u_k, then U after aggregation    */
     fs_agg *agg;
+    fs_server_opt *sopt;      /* server optimizer and its state             */
     double n_total;           /* sum of n_k over ranks                      */
     char out_dir[4096], ckpt_path[4200], metrics_path[4200];
     uint64_t config_hash;
@@ -80,6 +82,7 @@ typedef struct {
 static void run_free(run_state *st)
 {
     fs_agg_destroy(&st->agg);
+    fs_server_opt_destroy(&st->sopt);
     fs_model_destroy(&st->model);
     fs_dataset_destroy(&st->train);
     fs_dataset_destroy(&st->val);
@@ -324,6 +327,10 @@ static fs_err save_checkpoint(run_state *st, int round)
         ck.model_hash = fs_params_hash(ck.params, ck.nparams);
         ck.seed = (uint64_t)fs_config_int(st->cfg, "seed");
         ck.nsilos = st->size;
+        snprintf(ck.server_opt, sizeof ck.server_opt, "%s", fs_server_opt_name(st->sopt->kind));
+        ck.server_steps = st->sopt->steps;
+        ck.server_m = st->sopt->m;
+        ck.server_v = st->sopt->v;
         local = fs_checkpoint_write(&ck, st->ckpt_path);
         if (local != FS_OK) fs_error_prefix(local, "rank 0: checkpoint not written (previous one kept): ");
     }
@@ -361,8 +368,17 @@ static fs_err resume(run_state *st, int *start)
             local = fs_error_set(FS_ERR_DATA, "%s was written with --seed %llu, this run has %ld",
                                  st->ckpt_path, (unsigned long long)ck->seed,
                                  fs_config_int(st->cfg, "seed"));
+        else if (local == FS_OK && strcmp(ck->server_opt, fs_server_opt_name(st->sopt->kind)) != 0)
+            local = fs_error_set(FS_ERR_DATA, "%s was written with --server-opt %s, this run has %s",
+                                 st->ckpt_path, ck->server_opt, fs_server_opt_name(st->sopt->kind));
+        else if (local == FS_OK && ((st->sopt->m && !ck->server_m) || (st->sopt->v && !ck->server_v)))
+            local = fs_error_set(FS_ERR_DATA, "%s lacks the %s server optimizer state",
+                                 st->ckpt_path, ck->server_opt);
         if (local == FS_OK) {
             memcpy(fs_model_params(st->model), ck->params, st->nparams * sizeof(float));
+            if (st->sopt->m) memcpy(st->sopt->m, ck->server_m, st->nparams * sizeof(float));
+            if (st->sopt->v) memcpy(st->sopt->v, ck->server_v, st->nparams * sizeof(float));
+            st->sopt->steps = ck->server_steps;
             *start = ck->round;
         }
         if (local != FS_OK && strncmp(fs_errmsg(), "rank ", 5) != 0)
@@ -447,6 +463,13 @@ fs_err fs_fl_train(MPI_Comm user_comm, const fs_config *cfg, fs_round_fn on_roun
         .local_epochs = (int)fs_config_int(cfg, "local_epochs"),
         .local_steps = fs_config_int(cfg, "local_steps"),
     };
+    const char *algo = fs_config_str(cfg, "algorithm");
+    if (strcmp(algo, "fedsgd") == 0) {
+        /* FedSGD: one gradient step on the whole shard per round */
+        sgd.local_steps = 1;
+        sgd.batch_size = st->train->n;
+        sgd.momentum = 0;
+    }
     const uint64_t seed = (uint64_t)fs_config_int(cfg, "seed");
     local = fs_model_create(fs_config_str(cfg, "model"), st->train->d, st->train->task,
                             st->train->num_classes, sgd.batch_size, &st->model);
@@ -456,6 +479,19 @@ fs_err fs_fl_train(MPI_Comm user_comm, const fs_config *cfg, fs_round_fn on_roun
         local = fs_alloc(&st->w_global, st->nparams, sizeof(float), "global model");
     }
     if (local == FS_OK) local = fs_alloc(&st->update, st->nparams, sizeof(float), "model update");
+    if (local == FS_OK) {
+        fs_sopt_kind kind = FS_SOPT_FEDAVG;
+        local = fs_server_opt_kind(fs_config_str(cfg, "server_opt"), &kind);
+        if (local == FS_OK)
+            local = fs_server_opt_create(kind, fs_config_real(cfg, "server_lr"),
+                                         fs_config_real(cfg, "server_beta1"),
+                                         fs_config_real(cfg, "server_beta2"),
+                                         fs_config_real(cfg, "server_tau"), st->nparams, &st->sopt);
+    }
+    if (local == FS_OK && strcmp(algo, "fedprox") == 0) {
+        sgd.prox_mu = fs_config_real(cfg, "prox_mu");
+        sgd.prox_anchor = st->w_global;
+    }
     if (local != FS_OK && strncmp(fs_errmsg(), "rank ", 5) != 0) fs_error_prefix(local, "rank %d: ", st->rank);
     if (local == FS_OK && fs_config_str(cfg, "test")[0])
         local = load_test_slice(st, fs_config_str(cfg, "test"));
@@ -478,7 +514,6 @@ fs_err fs_fl_train(MPI_Comm user_comm, const fs_config *cfg, fs_round_fn on_roun
     const int rounds = (int)fs_config_int(cfg, "rounds");
     const int eval_every = (int)fs_config_int(cfg, "eval_every");
     const int ckpt_every = (int)fs_config_int(cfg, "checkpoint_every");
-    const float server_lr = (float)fs_config_real(cfg, "server_lr");
     float *w = fs_model_params(st->model);
 
     for (int r = start; r < rounds; r++) {
@@ -511,8 +546,10 @@ fs_err fs_fl_train(MPI_Comm user_comm, const fs_config *cfg, fs_round_fn on_roun
         FS_TRY(fs_agg_sum_f32(st->agg, round, FS_VEC_UPDATE, st->update, st->update, st->nparams,
                               &nclip));
 
-        /* w <- w + server_lr * U : identical arithmetic on every rank */
-        for (size_t i = 0; i < st->nparams; i++) w[i] = st->w_global[i] + server_lr * st->update[i];
+        /* server optimizer step from the round's start: w <- w_global +
+         * step(U); identical arithmetic on every rank */
+        memcpy(w, st->w_global, st->nparams * sizeof(float));
+        fs_server_opt_step(st->sopt, w, st->update);
 
         double tl[3] = { ss.loss_sum, ss.samples, (double)nclip }, tls[3];
         FS_TRY(fs_agg_sum_f64(st->agg, round, FS_VEC_TRAIN, tl, tls, 3));

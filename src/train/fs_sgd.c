@@ -10,7 +10,7 @@
  * forward/backward (which adds the gradient of the mean loss into the
  * zeroed gradient slab) and applies
  *
- *     g = grad + wd * w
+ *     g = grad + wd * w [+ prox_mu * (w - w_anchor)]   (FedProx)
  *     v = momentum * v + g          (v = 0 at the start of every call)
  *     w = w - lr * v
  *     grad = 0                      (ready for the next accumulation)
@@ -142,11 +142,14 @@ fs_err fs_sgd_train(fs_model *m, const fs_dataset *ds, const fs_sgd_opts *o, uin
     FS_CHECK_ARG(o->local_steps >= 0, "sgd: local steps %ld must be >= 0", o->local_steps);
     FS_CHECK_ARG(o->local_steps > 0 || o->local_epochs >= 1,
                  "sgd: local epochs %d must be >= 1 when local steps is 0", o->local_epochs);
+    FS_CHECK_ARG(isfinite(o->prox_mu) && o->prox_mu >= 0 && (o->prox_mu == 0 || o->prox_anchor),
+                 "sgd: FedProx mu %g must be >= 0 and needs the global model as anchor", o->prox_mu);
     FS_TRY(perm_reserve(m, ds->n));
 
     const size_t n = ds->n, bs = o->batch_size;
     const int cls = (ds->task == FS_TASK_CLASSIFICATION);
     const float lr = (float)o->lr, mu = (float)o->momentum, wd = (float)o->weight_decay;
+    const float prox = (float)o->prox_mu;
     const uint64_t stream = fs_rng_key(seed, FS_SGD_SHUFFLE_DOMAIN, 0, 0);
     memset(m->mom, 0, m->nparams * sizeof(float));
     memset(m->grads, 0, m->nparams * sizeof(float));   // backward accumulates
@@ -167,6 +170,11 @@ fs_err fs_sgd_train(fs_model *m, const fs_dataset *ds, const fs_sgd_opts *o, uin
                 rc = fs_error_prefix(rc, "silo %d, round %d, local step %ld: ", silo, round,
                                      st.steps);
                 goto done;
+            }
+            if (prox > 0.0f) {
+                /* FedProx: gradient of (mu/2) ||w - w_anchor||^2 */
+                for (size_t i = 0; i < m->nparams; i++)
+                    m->grads[i] += prox * (m->params[i] - o->prox_anchor[i]);
             }
             if (sgd_update(m->params, m->mom, m->grads, m->nparams, lr, mu, wd))
                 FS_FAIL(FS_ERR_NUMERIC, "silo %d, round %d: parameters became non-finite at local "

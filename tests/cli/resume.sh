@@ -23,6 +23,26 @@ cmp -s "$WORK/p1" "$WORK/p2" || fail "parameter bytes differ"
 sed 's/"seconds": [^,]*,//' "$WORK/full/metrics.jsonl" > "$WORK/m1"
 sed 's/"seconds": [^,]*,//' "$WORK/part/metrics.jsonl" > "$WORK/m2"
 cmp -s "$WORK/m1" "$WORK/m2" || { diff "$WORK/m1" "$WORK/m2"; fail "metrics differ"; }
+# The same with FedProx local training and the FedAdam server optimizer: its
+# state (m, v) travels in the checkpoint, so the resume is still bit-identical.
+opt="--algorithm fedprox --prox-mu 0.05 --server-opt fedadam --server-lr 0.02"
+run_mpi 3 300 "$FEDSILO" train $common $opt --rounds 4 --out "$WORK/afull" || fail "fedadam full run failed"
+run_mpi 3 300 "$FEDSILO" train $common $opt --rounds 2 --out "$WORK/apart" || fail "fedadam first half failed"
+run_mpi 3 300 "$FEDSILO" train $common $opt --rounds 4 --out "$WORK/apart" --resume yes || fail "fedadam resume failed"
+a=$(h5attr "$WORK/afull/checkpoint.h5" model_hash); b=$(h5attr "$WORK/apart/checkpoint.h5" model_hash)
+note "fedprox+fedadam model hash full=$a resumed=$b"
+[ -n "$a" ] && [ "$a" = "$b" ] || fail "fedadam resumed model differs"
+[ "$(h5attr "$WORK/apart/checkpoint.h5" server_opt)" = fedadam ] || fail "server_opt not recorded"
+[ "$a" != "$(h5attr "$WORK/full/checkpoint.h5" model_hash)" ] || fail "fedadam had no effect"
+# Resuming with a different server optimizer is refused.
+run_mpi 3 60 "$FEDSILO" train $common --rounds 5 --out "$WORK/apart" --resume yes > "$WORK/o.txt" 2>&1 \
+  && fail "resume with another server optimizer succeeded"
+grep -q "written with --server-opt fedadam, this run has fedavg" "$WORK/o.txt" || { cat "$WORK/o.txt"; fail "unclear optimizer mismatch"; }
+# FedSGD with FedYogi runs and learns something.
+run_mpi 3 300 "$FEDSILO" train $common --algorithm fedsgd --lr 0.5 --server-opt fedyogi \
+    --server-lr 0.05 --rounds 3 --out "$WORK/sgd" || fail "fedsgd run failed"
+[ "$(wc -l < "$WORK/sgd/metrics.jsonl")" -eq 3 ] || fail "fedsgd metrics"
+
 # --resume yes without a checkpoint is a clear error on every rank.
 run_mpi 3 60 "$FEDSILO" train $common --rounds 4 --out "$WORK/none" --resume yes > "$WORK/e.txt" 2>&1 \
   && fail "resume without checkpoint succeeded"
