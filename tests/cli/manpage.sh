@@ -8,7 +8,7 @@ sed 's/\\-/-/g' "$MAN" > "$WORK/man.txt"
 missing=0
 for cmd in "import" "split" "inspect" "train" "eval" "keygen" "bench secsum"; do
   "$FEDSILO" $cmd --help > "$WORK/help.txt" 2>&1 || fail "fedsilo $cmd --help failed"
-  for flag in $(grep -oE -- '--[a-z][a-z-]*' "$WORK/help.txt" | sort -u); do
+  for flag in $(grep -oE -- '--[a-z][a-z0-9-]*' "$WORK/help.txt" | sort -u); do
     case "$flag" in --help|--mpi) continue ;; esac
     if ! grep -q -- "$flag\b" "$WORK/man.txt"; then
       echo "fedsilo $cmd: $flag is not in fedsilo(1)"; missing=$((missing + 1))
