@@ -29,6 +29,36 @@
 extern "C" {
 #endif
 
+/*
+ * Evaluation report of a model on data (possibly spread over ranks: every
+ * field is derived from sums, so the report of the securely summed sums
+ * equals the centralized one).  Classification: accuracy, confusion matrix
+ * (row = true class, column = predicted) and per-class precision, recall
+ * and F1 for up to FS_METRICS_MAX_CLASSES classes, macro F1 over classes
+ * that occur or are predicted; ROC AUC for binary tasks from a histogram of
+ * the positive-class score with FS_METRICS_ROC_BINS bins (pairs whose
+ * scores fall in the same bin count 1/2, so the AUC is exact to within the
+ * fraction of such pairs; resolution 1/FS_METRICS_ROC_BINS in score).
+ * Regression: RMSE, MAE, R^2 = 1 - SSE/SST.  Undefined values are NaN.
+ */
+#define FS_METRICS_MAX_CLASSES 32
+#define FS_METRICS_ROC_BINS 1000
+
+typedef struct {
+    double count;          /* rows evaluated (0: nothing evaluated)          */
+    double loss;           /* mean loss                                      */
+    int is_regression;
+    int num_classes;
+    double accuracy;       /* classification                                 */
+    double macro_f1;
+    double auc;            /* binary classification only, else NaN          */
+    double precision[FS_METRICS_MAX_CLASSES], recall[FS_METRICS_MAX_CLASSES],
+           f1[FS_METRICS_MAX_CLASSES];
+    double confusion[FS_METRICS_MAX_CLASSES][FS_METRICS_MAX_CLASSES];
+    int has_confusion;     /* num_classes <= FS_METRICS_MAX_CLASSES          */
+    double rmse, mae, r2;  /* regression                                     */
+} fs_eval_report;
+
 /* Metrics of one round (identical on every rank after the round). */
 typedef struct {
     int round;             /* 1-based number of the completed round          */
@@ -38,6 +68,7 @@ typedef struct {
     double val_loss, val_accuracy, val_count;
     int has_test;          /* a --test file was given and evaluated          */
     double test_loss, test_accuracy, test_count;
+    fs_eval_report val, test;  /* full reports when evaluated                */
     int is_regression;     /* accuracy fields are RMSE when set               */
     double seconds;        /* wall time of this round                         */
     double elapsed;        /* wall time since the start of this process      */
@@ -118,13 +149,11 @@ FS_EXPORT fs_err fs_checkpoint_read(const char *path, fs_checkpoint **out) FS_WA
 FS_EXPORT void fs_checkpoint_free(fs_checkpoint **ck);
 
 /*
- * fs_checkpoint_evaluate - evaluate a checkpoint's model on a dataset file
- * (all rows).  Not collective.  Fills loss (mean), accuracy (classification)
- * or RMSE (regression), and count.
+ * fs_checkpoint_evaluate - evaluate a checkpoint's model on every row of a
+ * dataset file and fill *report.  Not collective.
  */
 FS_EXPORT fs_err fs_checkpoint_evaluate(const fs_checkpoint *ck, const char *data_path,
-                                        double *loss, double *accuracy_or_rmse,
-                                        double *count) FS_WARN_UNUSED;
+                                        fs_eval_report *report) FS_WARN_UNUSED;
 
 #ifdef __cplusplus
 }

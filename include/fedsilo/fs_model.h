@@ -92,6 +92,17 @@ typedef struct {
 FS_EXPORT fs_err fs_model_evaluate(fs_model *m, const fs_dataset *ds,
                                    fs_eval_sums *sums) FS_WARN_UNUSED;
 
+/*
+ * fs_model_predict - forward pass on b <= max_batch rows of X (b, d):
+ * out (b, noutputs) receives the raw outputs (logits for classification,
+ * predictions for regression).  Not collective.  Does not touch gradients.
+ * Returns FS_ERR_ARG for b out of range.
+ */
+FS_EXPORT fs_err fs_model_predict(fs_model *m, const float *X, size_t b, float *out) FS_WARN_UNUSED;
+
+/* Largest batch the model was created for. */
+FS_EXPORT size_t fs_model_max_batch(const fs_model *m);
+
 /* Local SGD options (identical on all ranks). */
 typedef struct {
     double lr;            /* learning rate > 0                              */

@@ -234,15 +234,27 @@ int fs_cmd_eval(int argc, char **argv)
     }
     if (!ckpt || !data) return fs_cli_usage_error("eval", "--checkpoint and --data are required");
     fs_checkpoint *ck = NULL;
-    double loss = 0, acc = 0, n = 0;
+    fs_eval_report r;
     if (fs_checkpoint_read(ckpt, &ck) != FS_OK) return fs_cli_fail("eval", "%s", fs_errmsg());
-    if (fs_checkpoint_evaluate(ck, data, &loss, &acc, &n) != FS_OK) {
+    if (fs_checkpoint_evaluate(ck, data, &r) != FS_OK) {
         fs_checkpoint_free(&ck);
         return fs_cli_fail("eval", "%s", fs_errmsg());
     }
-    printf("checkpoint %s (round %d, model %s) on %s: rows %.0f  loss %.6f  %s %.6f\n", ckpt,
-           ck->round, ck->model, data, n, loss,
-           ck->task == FS_TASK_REGRESSION ? "rmse" : "accuracy", acc);
+    printf("checkpoint %s (round %d, model %s) on %s: rows %.0f  loss %.6f", ckpt, ck->round,
+           ck->model, data, r.count, r.loss);
+    if (r.is_regression) {
+        printf("  rmse %.6f  mae %.6f  r2 %.6f\n", r.rmse, r.mae, r.r2);
+    } else {
+        printf("  accuracy %.6f", r.accuracy);
+        if (r.has_confusion) printf("  macro_f1 %.6f", r.macro_f1);
+        if (r.num_classes == 2) printf("  auc %.6f", r.auc);
+        printf("\n");
+        if (r.has_confusion) {
+            printf("%-8s %9s %9s %9s\n", "class", "precision", "recall", "f1");
+            for (int k = 0; k < r.num_classes; k++)
+                printf("%-8d %9.4f %9.4f %9.4f\n", k, r.precision[k], r.recall[k], r.f1[k]);
+        }
+    }
     fs_checkpoint_free(&ck);
     return 0;
 }

@@ -198,28 +198,30 @@ done:
     return rc;
 }
 
-fs_err fs_checkpoint_evaluate(const fs_checkpoint *ck, const char *data_path, double *loss,
-                              double *acc, double *count)
+fs_err fs_checkpoint_evaluate(const fs_checkpoint *ck, const char *data_path,
+                              fs_eval_report *report)
 {
     fs_err rc = FS_OK;
     fs_dataset *ds = NULL;
     fs_model *m = NULL;
-    fs_eval_sums s = { 0 };
+    double *vec = NULL;
     FS_TRY(fs_dataset_read(data_path, FS_PART_TRAIN, &ds));
     if (ds->d != ck->d || ds->task != ck->task ||
-        (ck->task == FS_TASK_CLASSIFICATION && ds->num_classes != ck->num_classes))
+        (ck->task == FS_TASK_CLASSIFICATION && ds->num_classes > ck->num_classes))
         FS_FAIL(FS_ERR_DATA, "%s does not match the checkpoint: %zu features/%d classes, "
                 "model has %zu/%d", data_path, ds->d, ds->num_classes, ck->d, ck->num_classes);
+    ds->num_classes = ck->num_classes;
     FS_TRY(fs_model_create(ck->model, ck->d, ck->task, ck->num_classes, 1024, &m));
     if (fs_model_nparams(m) != ck->nparams)
         FS_FAIL(FS_ERR_DATA, "checkpoint has %zu parameters, model %s needs %zu", ck->nparams,
                 ck->model, fs_model_nparams(m));
     memcpy(fs_model_params(m), ck->params, ck->nparams * sizeof(float));
-    FS_TRY(fs_model_evaluate(m, ds, &s));
-    *count = s.count;
-    *loss = s.loss_sum / s.count;
-    *acc = ck->task == FS_TASK_REGRESSION ? sqrt(s.sq_err / s.count) : s.correct / s.count;
+    const size_t len = fs_metrics_len(ck->task, ck->num_classes);
+    FS_TRY(fs_zalloc(&vec, len, sizeof *vec, "evaluation sums"));
+    FS_TRY(fs_metrics_accumulate(m, ds, vec));
+    fs_metrics_report(vec, ck->task, ck->num_classes, report);
 done:
+    free(vec);
     fs_model_destroy(&m);
     fs_dataset_destroy(&ds);
     return rc;

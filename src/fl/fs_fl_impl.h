@@ -9,6 +9,7 @@
 #include "fs_mpi_impl.h"
 #include "fedsilo/fs_config.h"
 #include "fedsilo/fs_fl.h"
+#include "fedsilo/fs_model.h"
 
 /*
  * The aggregator: the single function through which anything leaves a
@@ -54,6 +55,20 @@ FS_INTERN fs_err fs_checkpoint_write(const fs_checkpoint *ck, const char *path);
  * Truncates to fit cap.  Not collective.
  */
 FS_INTERN void fs_path_expand_rank(char *out, size_t cap, const char *pattern, int rank);
+
+/*
+ * Evaluation sums (src/fl/fs_metrics.c).  A vector of fs_metrics_len(task,
+ * K) doubles holds additive sums; vectors of different ranks are summed
+ * (securely) and turned into a report by fs_metrics_report.  Layout:
+ *   [0] count [1] loss sum [2] correct [3] squared error [4] absolute error
+ *   [5] sum y [6] sum y^2, then K*K confusion counts (K <= 32), then for
+ *   K == 2 the positive and negative score histograms (2 * ROC_BINS).
+ */
+FS_INTERN size_t fs_metrics_len(fs_task task, int num_classes);
+/* Adds the sums of model m on all rows of ds to vec.  Not collective. */
+FS_INTERN fs_err fs_metrics_accumulate(fs_model *m, const fs_dataset *ds, double *vec);
+FS_INTERN void fs_metrics_report(const double *vec, fs_task task, int num_classes,
+                                 fs_eval_report *out);
 
 /* Fingerprint of a parameter vector (bit pattern of the floats). */
 FS_INTERN uint64_t fs_params_hash(const float *p, size_t n);

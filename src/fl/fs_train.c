@@ -159,20 +159,43 @@ static void json_num(FILE *f, const char *key, double v)
     else fprintf(f, ", \"%s\": null", key);
 }
 
+static void json_report(FILE *f, const char *pre, const fs_eval_report *r)
+{
+    char key[64];
+#define KEY(name) (snprintf(key, sizeof key, "%s_%s", pre, name), key)
+    json_num(f, KEY("loss"), r->loss);
+    if (r->is_regression) {
+        json_num(f, KEY("rmse"), r->rmse);
+        json_num(f, KEY("mae"), r->mae);
+        json_num(f, KEY("r2"), r->r2);
+        return;
+    }
+    json_num(f, KEY("accuracy"), r->accuracy);
+    if (isfinite(r->macro_f1)) json_num(f, KEY("macro_f1"), r->macro_f1);
+    if (isfinite(r->auc)) json_num(f, KEY("auc"), r->auc);
+    if (r->has_confusion) {
+        fprintf(f, ", \"%s_f1\": [", pre);
+        for (int k = 0; k < r->num_classes; k++)
+            fprintf(f, k ? ", %.6g" : "%.6g", isfinite(r->f1[k]) ? r->f1[k] : 0.0);
+        fprintf(f, "], \"%s_confusion\": [", pre);
+        for (int i = 0; i < r->num_classes; i++) {
+            fputs(i ? ", [" : "[", f);
+            for (int j = 0; j < r->num_classes; j++) fprintf(f, j ? ", %.0f" : "%.0f", r->confusion[i][j]);
+            fputc(']', f);
+        }
+        fputc(']', f);
+    }
+#undef KEY
+}
+
 static fs_err append_metrics(const run_state *st, const fs_round_metrics *m)
 {
     FILE *f = fopen(st->metrics_path, "a");
     if (!f) return fs_error_set(FS_ERR_IO, "cannot append to %s: %s", st->metrics_path, strerror(errno));
     fprintf(f, "{\"round\": %d", m->round);
     json_num(f, "train_loss", m->train_loss);
-    if (m->evaluated && m->has_val) {
-        json_num(f, "val_loss", m->val_loss);
-        json_num(f, m->is_regression ? "val_rmse" : "val_accuracy", m->val_accuracy);
-    }
-    if (m->evaluated && m->has_test) {
-        json_num(f, "test_loss", m->test_loss);
-        json_num(f, m->is_regression ? "test_rmse" : "test_accuracy", m->test_accuracy);
-    }
+    if (m->evaluated && m->has_val) json_report(f, "val", &m->val);
+    if (m->evaluated && m->has_test) json_report(f, "test", &m->test);
     json_num(f, "clipped", m->clipped);
     json_num(f, "seconds", m->seconds);
     json_num(f, "samples", m->total_samples);
@@ -259,36 +282,39 @@ done:
 }
 
 /*
- * Collective.  Evaluate the current global model: validation parts and test
- * slices, summed across ranks through the aggregator.
+ * Collective.  Evaluate the current global model: each rank adds the
+ * metric sums of its validation part and of its slice of the test file;
+ * both vectors are summed through the aggregator (securely by default) and
+ * every rank computes the same reports from the sums.
  */
 static fs_err evaluate(run_state *st, int round, fs_round_metrics *m)
 {
     fs_err rc = FS_OK, local = FS_OK;
-    fs_eval_sums v = { 0 }, t = { 0 };
-    if (st->val) local = fs_model_evaluate(st->model, st->val, &v);
-    if (local == FS_OK && st->test_slice) local = fs_model_evaluate(st->model, st->test_slice, &t);
+    double *vec = NULL;  /* (2 * len): validation sums, then test sums */
+    const fs_task task = st->train->task;
+    const int K = st->train->num_classes;
+    const size_t len = fs_metrics_len(task, K);
+    local = fs_zalloc(&vec, 2 * len, sizeof *vec, "evaluation sums");
+    if (local == FS_OK && st->val) local = fs_metrics_accumulate(st->model, st->val, vec);
+    if (local == FS_OK && st->test_slice)
+        local = fs_metrics_accumulate(st->model, st->test_slice, vec + len);
     if (local != FS_OK) fs_error_prefix(local, "rank %d: evaluation: ", st->rank);
     FS_TRY(fs_agree(st->comm, local, NULL));
-    double loc[8] = { v.count, v.loss_sum, v.correct, v.sq_err,
-                      t.count, t.loss_sum, t.correct, t.sq_err };
-    double sum[8];
-    FS_TRY(fs_agg_sum_f64(st->agg, round, FS_VEC_EVAL, loc, sum, 8));
-    int reg = st->train->task == FS_TASK_REGRESSION;
-    m->has_val = sum[0] > 0;
-    if (m->has_val) {
-        m->val_count = sum[0];
-        m->val_loss = sum[1] / sum[0];
-        m->val_accuracy = reg ? sqrt(sum[3] / sum[0]) : sum[2] / sum[0];
-    }
-    m->has_test = sum[4] > 0;
-    if (m->has_test) {
-        m->test_count = sum[4];
-        m->test_loss = sum[5] / sum[4];
-        m->test_accuracy = reg ? sqrt(sum[7] / sum[4]) : sum[6] / sum[4];
-    }
+    FS_TRY(fs_agg_sum_f64(st->agg, round, FS_VEC_EVAL, vec, vec, 2 * len));
+    fs_metrics_report(vec, task, K, &m->val);
+    fs_metrics_report(vec + len, task, K, &m->test);
+    const int reg = task == FS_TASK_REGRESSION;
+    m->has_val = m->val.count > 0;
+    m->val_count = m->val.count;
+    m->val_loss = m->val.loss;
+    m->val_accuracy = reg ? m->val.rmse : m->val.accuracy;
+    m->has_test = m->test.count > 0;
+    m->test_count = m->test.count;
+    m->test_loss = m->test.loss;
+    m->test_accuracy = reg ? m->test.rmse : m->test.accuracy;
     m->evaluated = 1;
 done:
+    free(vec);
     return rc;
 }
 
@@ -338,6 +364,21 @@ static fs_err save_checkpoint(run_state *st, int round)
 }
 
 /*
+ * Collective.  Rank 0 makes metrics.jsonl hold exactly the rounds up to
+ * `start` (none for a fresh start: lines of an earlier run in the same
+ * directory are dropped, so no round appears twice).
+ */
+static fs_err start_metrics(run_state *st, int start)
+{
+    fs_err local = FS_OK;
+    if (st->rank == 0) {
+        local = trim_metrics(st->metrics_path, start);
+        if (local != FS_OK) fs_error_prefix(local, "rank 0: ");
+    }
+    return fs_agree(st->comm, local, NULL);
+}
+
+/*
  * Collective.  Resume: every rank reads the checkpoint (shared file system)
  * and checks it against the run; returns the completed round in *start.
  */
@@ -347,9 +388,9 @@ static fs_err resume(run_state *st, int *start)
     fs_checkpoint *ck = NULL;
     const char *mode = fs_config_str(st->cfg, "resume");
     *start = 0;
-    if (strcmp(mode, "no") == 0) return FS_OK;
+    if (strcmp(mode, "no") == 0) return start_metrics(st, 0);
     int exists = access(st->ckpt_path, F_OK) == 0;
-    if (!exists && strcmp(mode, "auto") == 0) return fs_agree(st->comm, FS_OK, NULL);
+    if (!exists && strcmp(mode, "auto") == 0) return start_metrics(st, 0);
     if (!exists) {
         local = fs_error_set(FS_ERR_IO, "rank %d: --resume yes but %s does not exist: %s",
                              st->rank, st->ckpt_path, strerror(errno));
@@ -386,8 +427,8 @@ static fs_err resume(run_state *st, int *start)
     }
     fs_checkpoint_free(&ck);
     fs_err rc = fs_agree(st->comm, local, NULL);
-    if (rc == FS_OK && st->rank == 0 && *start > 0) rc = trim_metrics(st->metrics_path, *start);
-    return rc == FS_OK ? fs_agree(st->comm, rc, NULL) : rc;
+    if (rc != FS_OK) return rc;
+    return start_metrics(st, *start);
 }
 
 fs_err fs_fl_train(MPI_Comm user_comm, const fs_config *cfg, fs_round_fn on_round, void *user)

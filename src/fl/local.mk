@@ -1,6 +1,6 @@
 # fl: configuration, aggregation interface, round loop, checkpoints.
 libfedsilo_internal_la_SOURCES += src/fl/fs_config.c src/fl/fs_aggregate.c src/fl/fs_ckpt.c \
-                                  src/fl/fs_train.c src/fl/fs_server_opt.c
+                                  src/fl/fs_train.c src/fl/fs_server_opt.c src/fl/fs_metrics.c
 noinst_HEADERS += src/fl/fs_fl_impl.h src/fl/fs_server_opt.h
 
 check_PROGRAMS += tests/unit/check_server_opt

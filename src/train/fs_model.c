@@ -616,3 +616,15 @@ fs_err fs_model_evaluate(fs_model *m, const fs_dataset *ds, fs_eval_sums *sums)
 done:
     return rc;
 }
+
+fs_err fs_model_predict(fs_model *m, const float *X, size_t b, float *out)
+{
+    if (!m || !X || !out || b == 0 || b > m->max_batch)
+        return fs_error_set(FS_ERR_ARG, "fs_model_predict: batch of %zu rows (max %zu)", b,
+                            m ? m->max_batch : 0);
+    model_forward(m, X, b);
+    memcpy(out, m->act[m->nlayers], b * m->dim[m->nlayers] * sizeof(float));
+    return FS_OK;
+}
+
+size_t fs_model_max_batch(const fs_model *m) { return m ? m->max_batch : 0; }

@@ -43,6 +43,12 @@ run_mpi 3 300 "$FEDSILO" train $common --algorithm fedsgd --lr 0.5 --server-opt 
     --server-lr 0.05 --rounds 3 --out "$WORK/sgd" || fail "fedsgd run failed"
 [ "$(wc -l < "$WORK/sgd/metrics.jsonl")" -eq 3 ] || fail "fedsgd metrics"
 
+# A fresh start in a used run directory drops the old metrics lines (no
+# round may appear twice), with --resume auto and no checkpoint as well.
+rm -f "$WORK/full/checkpoint.h5"
+run_mpi 3 300 "$FEDSILO" train $common --rounds 2 --out "$WORK/full" --resume auto || fail "fresh auto run failed"
+[ "$(wc -l < "$WORK/full/metrics.jsonl")" -eq 2 ] || { cat "$WORK/full/metrics.jsonl"; fail "stale metrics lines kept"; }
+
 # --resume yes without a checkpoint is a clear error on every rank.
 run_mpi 3 60 "$FEDSILO" train $common --rounds 4 --out "$WORK/none" --resume yes > "$WORK/e.txt" 2>&1 \
   && fail "resume without checkpoint succeeded"

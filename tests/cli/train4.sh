@@ -23,9 +23,16 @@ grep -q '^model = mlp:64' "$WORK/run/config.ini" || fail "config.ini lacks the e
 "$FEDSILO" eval --checkpoint "$WORK/run/checkpoint.h5" --data "$WORK/d/test.h5" > "$WORK/eval.txt" \
   || fail "eval failed"
 cat "$WORK/eval.txt"
-eacc=$(sed 's/.*accuracy \([0-9.]*\).*/\1/' "$WORK/eval.txt")
+# The federated metrics come from secure sums of per-rank sums; they must equal
+# a centralized evaluation of the same model on the pooled test file.
+eacc=$(head -1 "$WORK/eval.txt" | sed 's/.*accuracy \([0-9.]*\).*/\1/')
+ef1=$(head -1 "$WORK/eval.txt" | sed 's/.*macro_f1 \([0-9.]*\).*/\1/')
+f1=$(tail -1 "$WORK/run/metrics.jsonl" | sed 's/.*"test_macro_f1": \([0-9.]*\).*/\1/')
 awk -v a="$acc" -v b="$eacc" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d < 1e-6) }' \
   || fail "eval accuracy $eacc != final metrics accuracy $acc"
+awk -v a="$f1" -v b="$ef1" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d < 1e-6) }' \
+  || fail "centralized macro F1 $ef1 != federated macro F1 $f1"
+tail -1 "$WORK/run/metrics.jsonl" | grep -q '"test_confusion": \[\[' || fail "no confusion matrix in metrics"
 # Shards found through the roster (rank -> institution -> data path), no --data.
 i=0
 while [ $i -lt 4 ]; do

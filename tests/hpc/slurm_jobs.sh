@@ -65,12 +65,22 @@ export FEDSILO DATA="$WORK/d/shards/site-%d.h5" TEST="$WORK/d/test.h5" \
 unset RUN_DIR EXTRA_ARGS CONFIG
 JOBS=$FS_SRCDIR/jobs
 
-# submit NAME SBATCH-FLAGS...: sbatch --wait in $WORK/NAME (the submit dir)
+# submit NAME SBATCH-FLAGS...: sbatch --wait in $WORK/NAME (the submit dir).
+# Open MPI 4.1.4's TCP BTL (the only safe BTL between virtual nodes that share
+# a hostname) rarely loses a wire-up race on loopback under load: "failed to
+# TCP connect ... Operation now in progress (115)", then a segfault.  That
+# signature, and only it, is retried once, loudly.
 submit() {
   name=$1; shift
-  mkdir -p "$WORK/$name"
-  (cd "$WORK/$name" && timeout -k 5 180 sbatch --wait --export=ALL -o job.out "$@" </dev/null) \
-    > "$WORK/$name.sbatch" 2>&1
+  for try in 1 2; do
+    mkdir -p "$WORK/$name"
+    (cd "$WORK/$name" && timeout -k 5 180 sbatch --wait --export=ALL -o job.out "$@" </dev/null) \
+      > "$WORK/$name.sbatch" 2>&1
+    rc=$?
+    [ "$rc" != 0 ] && [ "$try" = 1 ] && grep -q 'failed to TCP connect' "$WORK/$name/job.out" 2>/dev/null || return $rc
+    note "RETRY $name: Open MPI TCP wire-up race (exit $rc); log: $(grep -m1 'connect() to' "$WORK/$name/job.out")"
+    rm -rf "${WORK:?}/$name" ${RUN_DIR:+"$RUN_DIR"}
+  done
 }
 
 # check_run NAME DIR: the run directory of a successful job

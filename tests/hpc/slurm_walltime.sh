@@ -85,8 +85,10 @@ running() { [ "$(field JobState)" = RUNNING ]; }
 # fail ("Address already in use").  Real clusters never see this, because a
 # requeued job is held ~2 min; the test skips that hold, so it waits here.
 steps_gone() {
-  ! ls "$SLURM_DIR"/spool/n*/ 2>/dev/null | grep -Eq "(_$jid\.|pmix\.$jid\.)" &&
-    [ -z "$(timeout 10 sinfo -h -N -t COMPLETING -o %N 2>/dev/null)" ]
+  for f in "$SLURM_DIR"/spool/n*/*_"$jid".* "$SLURM_DIR"/spool/n*/*pmix."$jid".*; do
+    [ -e "$f" ] && return 1
+  done
+  [ -z "$(timeout 10 sinfo -h -N -t COMPLETING -o %N 2>/dev/null)" ]
 }
 release() {
   wait_for 60 "the old step of job $jid to end" steps_gone
