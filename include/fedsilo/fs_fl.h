@@ -136,6 +136,8 @@ typedef struct {
     long server_steps;      /* server optimizer steps taken                  */
     float *server_m;        /* (nparams) first moment / momentum, or NULL    */
     float *server_v;        /* (nparams) second moment, or NULL              */
+    double *std_mean;       /* (d) --standardize feature means, or NULL      */
+    double *std_scale;      /* (d) --standardize feature std devs, or NULL   */
 } fs_checkpoint;
 
 /*
@@ -150,7 +152,8 @@ FS_EXPORT void fs_checkpoint_free(fs_checkpoint **ck);
 
 /*
  * fs_checkpoint_evaluate - evaluate a checkpoint's model on every row of a
- * dataset file and fill *report.  Not collective.
+ * dataset file and fill *report, applying the checkpoint's standardization
+ * (if the run used --standardize) to the rows first.  Not collective.
  */
 FS_EXPORT fs_err fs_checkpoint_evaluate(const fs_checkpoint *ck, const char *data_path,
                                         fs_eval_report *report) FS_WARN_UNUSED;

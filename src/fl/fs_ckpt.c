@@ -4,6 +4,7 @@
  * Layout (docs/formats.md, "Checkpoint files"):
  *   /params  float32 [nparams]   global model, slab order of fs_model.h
  *   /server_m, /server_v  float32 [nparams]  server optimizer state (optional)
+ *   /standardize_mean, /standardize_scale  float64 [d]  (--standardize only)
  *   root attributes: fedsilo_format = "fedsilo-checkpoint", format_version,
  *   round, model, d, task, num_classes, nparams, config_hash, model_hash,
  *   seed, nsilos.
@@ -64,6 +65,20 @@ fs_err fs_checkpoint_write(const fs_checkpoint *ck, const char *path)
     FS_TRY(fs_h5_write_str_attr(f, tmp, "server_opt", ck->server_opt[0] ? ck->server_opt : "fedavg"));
     FS_TRY(fs_h5_write_u64_attr(f, tmp, "server_steps", (uint64_t)ck->server_steps));
     fs_h5_close_id(&d, H5Dclose);
+    if (ck->std_mean && ck->std_scale) {
+        const double *sv[2] = { ck->std_mean, ck->std_scale };
+        const char *sn[2] = { "standardize_mean", "standardize_scale" };
+        hsize_t sd[1] = { ck->d };
+        for (int k = 0; k < 2; k++) {
+            hid_t ss = H5Screate_simple(1, sd, NULL);
+            d = ss >= 0 ? H5Dcreate2(f, sn[k], H5T_IEEE_F64LE, ss, H5P_DEFAULT, H5P_DEFAULT,
+                                     H5P_DEFAULT) : H5I_INVALID_HID;
+            herr_t wst = d >= 0 ? H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, sv[k]) : -1;
+            if (ss >= 0) H5Sclose(ss);
+            if (wst < 0) H5_FAIL(FS_ERR_IO, "cannot write /%s to %s (disk full?)", sn[k], tmp);
+            fs_h5_close_id(&d, H5Dclose);
+        }
+    }
     const float *state[2] = { ck->server_m, ck->server_v };
     const char *sname[2] = { "server_m", "server_v" };
     for (int k = 0; k < 2; k++) {
@@ -93,6 +108,8 @@ void fs_checkpoint_free(fs_checkpoint **ck)
     if (!ck || !*ck) return;
     free((*ck)->server_m);
     free((*ck)->server_v);
+    free((*ck)->std_mean);
+    free((*ck)->std_scale);
     free((*ck)->params);
     free(*ck);
     *ck = NULL;
@@ -182,6 +199,27 @@ fs_err fs_checkpoint_read(const char *path, fs_checkpoint **out)
         if (H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, *state[k]) < 0)
             H5_FAIL(FS_ERR_DATA, "%s: cannot read /%s", path, sname[k]);
     }
+    double **sv[2] = { &ck->std_mean, &ck->std_scale };
+    const char *sn[2] = { "standardize_mean", "standardize_scale" };
+    for (int k = 0; k < 2; k++) {
+        if (H5Lexists(f, sn[k], H5P_DEFAULT) <= 0) continue;
+        fs_h5_close_id(&t, H5Tclose);
+        fs_h5_close_id(&s, H5Sclose);
+        fs_h5_close_id(&d, H5Dclose);
+        d = H5Dopen2(f, sn[k], H5P_DEFAULT);
+        s = d >= 0 ? H5Dget_space(d) : H5I_INVALID_HID;
+        t = d >= 0 ? H5Dget_type(d) : H5I_INVALID_HID;
+        if (s < 0 || t < 0 || H5Sget_simple_extent_ndims(s) != 1 ||
+            H5Sget_simple_extent_dims(s, dims, NULL) != 1 || dims[0] != dd ||
+            H5Tget_class(t) != H5T_FLOAT || H5Tget_size(t) != 8)
+            FS_FAIL(FS_ERR_DATA, "%s: /%s must be float64 [%llu]", path, sn[k],
+                    (unsigned long long)dd);
+        FS_TRY(fs_alloc(sv[k], dd, sizeof(double), "standardization"));
+        if (H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, *sv[k]) < 0)
+            H5_FAIL(FS_ERR_DATA, "%s: cannot read /%s", path, sn[k]);
+    }
+    if (!ck->std_mean != !ck->std_scale)
+        FS_FAIL(FS_ERR_DATA, "%s: standardize_mean and standardize_scale must both be present", path);
     *out = ck;
     ck = NULL;
 done:
@@ -211,6 +249,7 @@ fs_err fs_checkpoint_evaluate(const fs_checkpoint *ck, const char *data_path,
         FS_FAIL(FS_ERR_DATA, "%s does not match the checkpoint: %zu features/%d classes, "
                 "model has %zu/%d", data_path, ds->d, ds->num_classes, ck->d, ck->num_classes);
     ds->num_classes = ck->num_classes;
+    if (ck->std_mean) fs_standardize_apply(ds, ck->std_mean, ck->std_scale);
     FS_TRY(fs_model_create(ck->model, ck->d, ck->task, ck->num_classes, 1024, &m));
     if (fs_model_nparams(m) != ck->nparams)
         FS_FAIL(FS_ERR_DATA, "checkpoint has %zu parameters, model %s needs %zu", ck->nparams,
@@ -225,4 +264,12 @@ done:
     fs_model_destroy(&m);
     fs_dataset_destroy(&ds);
     return rc;
+}
+
+void fs_standardize_apply(fs_dataset *ds, const double *mean, const double *scale)
+{
+    for (size_t i = 0; i < ds->n; i++) {
+        float *x = ds->X + i * ds->d;
+        for (size_t j = 0; j < ds->d; j++) x[j] = (float)(((double)x[j] - mean[j]) / scale[j]);
+    }
 }

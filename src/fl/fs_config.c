@@ -37,6 +37,9 @@ static const opt_def opts[] = {
       "empty: the data = path of this rank's institution in the roster" },
     { "data", "test", OPT_STR, "", NOLIM, NULL,
       "optional global test file (fedsilo layout); evaluated every eval round" },
+    { "data", "standardize", OPT_CHOICE, "no", NOLIM, "no|yes",
+      "yes: standardize features with the global mean/std from secure sums (stored in the "
+      "checkpoint; fedsilo eval applies it)" },
     /* [model] */
     { "model", "model", OPT_STR, "mlp:256,128", NOLIM, NULL,
       "linear | logistic | softmax | mlp:H1,H2,... (ReLU hidden layers)" },

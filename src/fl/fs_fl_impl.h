@@ -25,7 +25,9 @@ typedef enum {
     FS_VEC_NSAMPLES = 1,  /* sample counts, once per job at round 0        */
     FS_VEC_UPDATE = 2,    /* weighted model update                         */
     FS_VEC_TRAIN = 3,     /* training loss sums                            */
-    FS_VEC_EVAL = 4       /* validation + test metric sums                 */
+    FS_VEC_EVAL = 4,      /* validation + test metric sums                 */
+    FS_VEC_STD_MEAN = 5,  /* --standardize: feature sums, round 0          */
+    FS_VEC_STD_VAR = 6    /* --standardize: centred squares, round 0       */
 } fs_vec_id;
 
 /* Collective on comm (which the aggregator borrows; it must outlive it). */
@@ -69,6 +71,12 @@ FS_INTERN size_t fs_metrics_len(fs_task task, int num_classes);
 FS_INTERN fs_err fs_metrics_accumulate(fs_model *m, const fs_dataset *ds, double *vec);
 FS_INTERN void fs_metrics_report(const double *vec, fs_task task, int num_classes,
                                  fs_eval_report *out);
+
+/*
+ * fs_standardize_apply - X[i][j] = (X[i][j] - mean[j]) / scale[j] on all
+ * rows of ds (d = ds->d).  Not collective.
+ */
+FS_INTERN void fs_standardize_apply(fs_dataset *ds, const double *mean, const double *scale);
 
 /* Fingerprint of a parameter vector (bit pattern of the floats). */
 FS_INTERN uint64_t fs_params_hash(const float *p, size_t n);

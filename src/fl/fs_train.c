@@ -74,6 +74,8 @@ typedef struct {
     float *update;            /* (nparams) u_k, then U after aggregation    */
     fs_agg *agg;
     fs_server_opt *sopt;      /* server optimizer and its state             */
+    double *std_mean;         /* (d) global feature means (--standardize)   */
+    double *std_scale;        /* (d) global feature std devs, 1 if constant */
     double n_total;           /* sum of n_k over ranks                      */
     char out_dir[4096], ckpt_path[4200], metrics_path[4200];
     uint64_t config_hash;
@@ -83,6 +85,8 @@ static void run_free(run_state *st)
 {
     fs_agg_destroy(&st->agg);
     fs_server_opt_destroy(&st->sopt);
+    free(st->std_mean);
+    free(st->std_scale);
     fs_model_destroy(&st->model);
     fs_dataset_destroy(&st->train);
     fs_dataset_destroy(&st->val);
@@ -357,10 +361,52 @@ static fs_err save_checkpoint(run_state *st, int round)
         ck.server_steps = st->sopt->steps;
         ck.server_m = st->sopt->m;
         ck.server_v = st->sopt->v;
+        ck.std_mean = st->std_mean;
+        ck.std_scale = st->std_scale;
         local = fs_checkpoint_write(&ck, st->ckpt_path);
         if (local != FS_OK) fs_error_prefix(local, "rank 0: checkpoint not written (previous one kept): ");
     }
     return fs_agree(st->comm, local, NULL);
+}
+
+/*
+ * Collective.  Federated standardization: the global mean of every feature
+ * from a secure sum of per-rank feature sums, then the global variance from
+ * a secure sum of squared deviations from that mean (two passes: no
+ * cancellation of large sums of squares), std = sqrt(var) or 1 for a
+ * constant feature.  Applied to this rank's training and validation rows
+ * and test slice.  Only the d means and d variances are revealed.
+ */
+static fs_err standardize(run_state *st)
+{
+    fs_err rc = FS_OK;
+    const size_t d = st->train->d;
+    double *acc = NULL;  /* (d) per-rank sums */
+    fs_err local = fs_zalloc(&acc, d, sizeof *acc, "standardization sums");
+    if (local == FS_OK) local = fs_alloc(&st->std_mean, d, sizeof(double), "feature means");
+    if (local == FS_OK) local = fs_alloc(&st->std_scale, d, sizeof(double), "feature scales");
+    FS_TRY(fs_agree(st->comm, local, NULL));
+    const fs_dataset *tr = st->train;
+    for (size_t i = 0; i < tr->n; i++)
+        for (size_t j = 0; j < d; j++) acc[j] += tr->X[i * d + j];
+    FS_TRY(fs_agg_sum_f64(st->agg, 0, FS_VEC_STD_MEAN, acc, st->std_mean, d));
+    for (size_t j = 0; j < d; j++) { st->std_mean[j] /= st->n_total; acc[j] = 0; }
+    for (size_t i = 0; i < tr->n; i++)
+        for (size_t j = 0; j < d; j++) {
+            double z = tr->X[i * d + j] - st->std_mean[j];
+            acc[j] += z * z;
+        }
+    FS_TRY(fs_agg_sum_f64(st->agg, 0, FS_VEC_STD_VAR, acc, st->std_scale, d));
+    for (size_t j = 0; j < d; j++) {
+        double sd = sqrt(st->std_scale[j] / st->n_total);
+        st->std_scale[j] = sd > 1e-12 ? sd : 1.0;
+    }
+    fs_standardize_apply(st->train, st->std_mean, st->std_scale);
+    if (st->val) fs_standardize_apply(st->val, st->std_mean, st->std_scale);
+    if (st->test_slice) fs_standardize_apply(st->test_slice, st->std_mean, st->std_scale);
+done:
+    free(acc);
+    return rc;
 }
 
 /*
@@ -551,6 +597,7 @@ fs_err fs_fl_train(MPI_Comm user_comm, const fs_config *cfg, fs_round_fn on_roun
     double nk = (double)st->train->n, ntot = 0;
     FS_TRY(fs_agg_sum_f64(st->agg, 0, FS_VEC_NSAMPLES, &nk, &ntot, 1));
     st->n_total = ntot;
+    if (strcmp(fs_config_str(cfg, "standardize"), "yes") == 0) FS_TRY(standardize(st));
 
     const int rounds = (int)fs_config_int(cfg, "rounds");
     const int eval_every = (int)fs_config_int(cfg, "eval_every");
