@@ -16,6 +16,7 @@
 #include "fedsilo/fs_secagg.h"
 #include "fedsilo/fs_data.h"
 #include "fedsilo/fs_model.h"
+#include "fedsilo/fs_dp.h"
 #include "fedsilo/fs_config.h"
 #include "fedsilo/fs_fl.h"
 

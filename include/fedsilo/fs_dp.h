@@ -42,7 +42,7 @@ typedef enum {
 
 /* Number of orders in the default list (Opacus RDPAccountant.DEFAULT_ALPHAS:
  * 1.1, 1.2, ..., 10.9 followed by 12, 13, ..., 63). */
-#define FS_RDP_DEFAULT_NORDERS 150u
+#define FS_RDP_DEFAULT_NORDERS 151u
 
 /* fs_rdp_default_orders - the default order list (FS_RDP_DEFAULT_NORDERS
  * doubles, borrowed static array). */

@@ -76,6 +76,8 @@ typedef struct {
     double clipped;        /* update coordinates clipped by the fixed-point
                               codec this round, summed over institutions     */
     double setup_seconds;  /* key setup time of the secure sum on this rank   */
+    double epsilon;        /* DP-SGD: epsilon spent so far at dp_delta (NaN
+                              without DP)                                     */
     int evaluated;         /* eval metrics were computed this round           */
     int checkpointed;      /* checkpoint written this round                   */
 } fs_round_metrics;
@@ -138,6 +140,9 @@ typedef struct {
     float *server_v;        /* (nparams) second moment, or NULL              */
     double *std_mean;       /* (d) --standardize feature means, or NULL      */
     double *std_scale;      /* (d) --standardize feature std devs, or NULL   */
+    double *dp_rdp;         /* serialized RDP accountant (fs_rdp_serialize),
+                               or NULL without DP                            */
+    size_t dp_rdp_len;
 } fs_checkpoint;
 
 /*

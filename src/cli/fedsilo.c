@@ -12,6 +12,7 @@
 #include <mpi.h>
 #include <fedsilo.h>
 #include "cli.h"
+#include "cmd_dp.h"
 
 int fs_cli_fail(const char *cmd, const char *fmt, ...)
 {
@@ -59,7 +60,8 @@ static void usage(FILE *out)
         "  train            run the federation (under mpirun or srun: one rank per institution)\n"
         "  eval             evaluate a checkpoint on a dataset file\n"
         "  keygen           create an institution's identity key pair\n"
-        "  bench            micro-benchmarks with ratios against baselines\n\n"
+        "  bench            micro-benchmarks with ratios against baselines\n"
+        "  dp               privacy accounting: epsilon of DP-SGD, calibrate a noise multiplier\n\n"
         "Run 'fedsilo COMMAND --help' for the options of a command; 'man fedsilo' for details.\n",
         fs_version_string());
 }
@@ -82,7 +84,7 @@ int main(int argc, char **argv)
     static const struct { const char *name; int (*fn)(int, char **); } cmds[] = {
         { "import", fs_cmd_import }, { "split", fs_cmd_split }, { "inspect", fs_cmd_inspect },
         { "train", fs_cmd_train }, { "eval", fs_cmd_eval }, { "keygen", fs_cmd_keygen },
-        { "bench", fs_cmd_bench },
+        { "bench", fs_cmd_bench }, { "dp", fs_cmd_dp },
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (!strcmp(cmd, cmds[i].name)) return cmds[i].fn(argc - 1, argv + 1);

@@ -5,6 +5,7 @@
  *   /params  float32 [nparams]   global model, slab order of fs_model.h
  *   /server_m, /server_v  float32 [nparams]  server optimizer state (optional)
  *   /standardize_mean, /standardize_scale  float64 [d]  (--standardize only)
+ *   /dp_rdp  float64  serialized RDP accountant (--dp-sgd yes only)
  *   root attributes: fedsilo_format = "fedsilo-checkpoint", format_version,
  *   round, model, d, task, num_classes, nparams, config_hash, model_hash,
  *   seed, nsilos.
@@ -79,6 +80,16 @@ fs_err fs_checkpoint_write(const fs_checkpoint *ck, const char *path)
             fs_h5_close_id(&d, H5Dclose);
         }
     }
+    if (ck->dp_rdp) {
+        hsize_t rd[1] = { ck->dp_rdp_len };
+        hid_t rs = H5Screate_simple(1, rd, NULL);
+        d = rs >= 0 ? H5Dcreate2(f, "dp_rdp", H5T_IEEE_F64LE, rs, H5P_DEFAULT, H5P_DEFAULT,
+                                 H5P_DEFAULT) : H5I_INVALID_HID;
+        herr_t wst = d >= 0 ? H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, ck->dp_rdp) : -1;
+        if (rs >= 0) H5Sclose(rs);
+        if (wst < 0) H5_FAIL(FS_ERR_IO, "cannot write /dp_rdp to %s (disk full?)", tmp);
+        fs_h5_close_id(&d, H5Dclose);
+    }
     const float *state[2] = { ck->server_m, ck->server_v };
     const char *sname[2] = { "server_m", "server_v" };
     for (int k = 0; k < 2; k++) {
@@ -110,6 +121,7 @@ void fs_checkpoint_free(fs_checkpoint **ck)
     free((*ck)->server_v);
     free((*ck)->std_mean);
     free((*ck)->std_scale);
+    free((*ck)->dp_rdp);
     free((*ck)->params);
     free(*ck);
     *ck = NULL;
@@ -217,6 +229,22 @@ fs_err fs_checkpoint_read(const char *path, fs_checkpoint **out)
         FS_TRY(fs_alloc(sv[k], dd, sizeof(double), "standardization"));
         if (H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, *sv[k]) < 0)
             H5_FAIL(FS_ERR_DATA, "%s: cannot read /%s", path, sn[k]);
+    }
+    if (H5Lexists(f, "dp_rdp", H5P_DEFAULT) > 0) {
+        fs_h5_close_id(&t, H5Tclose);
+        fs_h5_close_id(&s, H5Sclose);
+        fs_h5_close_id(&d, H5Dclose);
+        d = H5Dopen2(f, "dp_rdp", H5P_DEFAULT);
+        s = d >= 0 ? H5Dget_space(d) : H5I_INVALID_HID;
+        t = d >= 0 ? H5Dget_type(d) : H5I_INVALID_HID;
+        if (s < 0 || t < 0 || H5Sget_simple_extent_ndims(s) != 1 ||
+            H5Sget_simple_extent_dims(s, dims, NULL) != 1 || dims[0] < 1 || dims[0] > 100000 ||
+            H5Tget_class(t) != H5T_FLOAT || H5Tget_size(t) != 8)
+            FS_FAIL(FS_ERR_DATA, "%s: /dp_rdp must be a float64 vector", path);
+        ck->dp_rdp_len = dims[0];
+        FS_TRY(fs_alloc(&ck->dp_rdp, dims[0], sizeof(double), "privacy accountant"));
+        if (H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, ck->dp_rdp) < 0)
+            H5_FAIL(FS_ERR_DATA, "%s: cannot read /dp_rdp", path);
     }
     if (!ck->std_mean != !ck->std_scale)
         FS_FAIL(FS_ERR_DATA, "%s: standardize_mean and standardize_scale must both be present", path);

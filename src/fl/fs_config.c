@@ -78,6 +78,21 @@ static const opt_def opts[] = {
     { "round", "timeout", OPT_INT, "900", 0, 1e9, NULL,
       "watchdog: a rank that sees no progress for this many seconds (e.g. a peer or node "
       "died) exits non-zero so the job ends (0: off); must exceed the longest local phase" },
+    /* [dp] differential privacy */
+    { "dp", "dp_sgd", OPT_CHOICE, "no", NOLIM, "no|yes",
+      "yes: record-level DP-SGD in every institution (per-example clipping + Gaussian noise)" },
+    { "dp", "dp_clip", OPT_REAL, "1.0", 1e-9, 1e9, NULL, "DP-SGD per-example L2 clipping norm C" },
+    { "dp", "dp_noise", OPT_REAL, "1.0", 0, 1e6, NULL,
+      "DP-SGD noise multiplier sigma (noise std sigma * C)" },
+    { "dp", "dp_sampling_rate", OPT_REAL, "0.01", 1e-9, 1, NULL,
+      "DP-SGD sampling rate q; institution k uses batches of floor(q n_k) rows" },
+    { "dp", "dp_sampling", OPT_CHOICE, "poisson", NOLIM, "poisson|fixed",
+      "DP-SGD batch sampling (the accountant assumes Poisson; fixed is an approximation)" },
+    { "dp", "dp_delta", OPT_REAL, "1e-5", 1e-300, 0.5, NULL, "delta of the reported (epsilon, delta)" },
+    { "dp", "dp_epsilon", OPT_REAL, "0", 0, 1e9, NULL,
+      "privacy budget: training stops before a round that would exceed it (0: no budget)" },
+    { "dp", "dp_seed", OPT_INT, "0", 0, 4294967295.0, NULL,
+      "0: DP noise from the OS CSPRNG; else a reproducible noise stream (testing only)" },
     /* [secagg] the secure sum */
     { "secagg", "roster", OPT_STR, "", NOLIM, NULL,
       "consortium roster (institution names, ranks, Ed25519 public keys; see docs/keys.md)" },

@@ -31,6 +31,7 @@
 #include "fedsilo/fs_agree.h"
 #include "fedsilo/fs_crypto.h"
 #include "fedsilo/fs_data.h"
+#include "fedsilo/fs_dp.h"
 #include "fedsilo/fs_model.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -74,6 +75,9 @@ typedef struct {
     float *update;            /* (nparams) u_k, then U after aggregation    */
     fs_agg *agg;
     fs_server_opt *sopt;      /* server optimizer and its state             */
+    fs_rdp *rdp;              /* DP-SGD accountant (identical on all ranks) */
+    double *rdp_buf;          /* serialized accountant for the checkpoint   */
+    size_t rdp_len;
     double *std_mean;         /* (d) global feature means (--standardize)   */
     double *std_scale;        /* (d) global feature std devs, 1 if constant */
     double n_total;           /* sum of n_k over ranks                      */
@@ -87,6 +91,8 @@ static void run_free(run_state *st)
     fs_server_opt_destroy(&st->sopt);
     free(st->std_mean);
     free(st->std_scale);
+    fs_rdp_destroy(&st->rdp);
+    free(st->rdp_buf);
     fs_model_destroy(&st->model);
     fs_dataset_destroy(&st->train);
     fs_dataset_destroy(&st->val);
@@ -201,6 +207,7 @@ static fs_err append_metrics(const run_state *st, const fs_round_metrics *m)
     if (m->evaluated && m->has_val) json_report(f, "val", &m->val);
     if (m->evaluated && m->has_test) json_report(f, "test", &m->test);
     json_num(f, "clipped", m->clipped);
+    if (isfinite(m->epsilon)) json_num(f, "epsilon", m->epsilon);
     json_num(f, "seconds", m->seconds);
     json_num(f, "samples", m->total_samples);
     fprintf(f, ", \"aggregation\": \"%s\"}\n", fs_agg_name(st->agg));
@@ -363,7 +370,12 @@ static fs_err save_checkpoint(run_state *st, int round)
         ck.server_v = st->sopt->v;
         ck.std_mean = st->std_mean;
         ck.std_scale = st->std_scale;
-        local = fs_checkpoint_write(&ck, st->ckpt_path);
+        if (st->rdp) {
+            local = fs_rdp_serialize(st->rdp, st->rdp_buf, st->rdp_len);
+            ck.dp_rdp = st->rdp_buf;
+            ck.dp_rdp_len = st->rdp_len;
+        }
+        if (local == FS_OK) local = fs_checkpoint_write(&ck, st->ckpt_path);
         if (local != FS_OK) fs_error_prefix(local, "rank 0: checkpoint not written (previous one kept): ");
     }
     return fs_agree(st->comm, local, NULL);
@@ -461,6 +473,15 @@ static fs_err resume(run_state *st, int *start)
         else if (local == FS_OK && ((st->sopt->m && !ck->server_m) || (st->sopt->v && !ck->server_v)))
             local = fs_error_set(FS_ERR_DATA, "%s lacks the %s server optimizer state",
                                  st->ckpt_path, ck->server_opt);
+        else if (local == FS_OK && !st->rdp != !ck->dp_rdp)
+            local = fs_error_set(FS_ERR_DATA, "%s was written %s DP-SGD, this run has --dp-sgd %s",
+                                 st->ckpt_path, ck->dp_rdp ? "with" : "without",
+                                 st->rdp ? "yes" : "no");
+        if (local == FS_OK && st->rdp) {
+            /* the privacy spent so far travels with the model */
+            fs_rdp_destroy(&st->rdp);
+            local = fs_rdp_deserialize(ck->dp_rdp, ck->dp_rdp_len, &st->rdp);
+        }
         if (local == FS_OK) {
             memcpy(fs_model_params(st->model), ck->params, st->nparams * sizeof(float));
             if (st->sopt->m) memcpy(st->sopt->m, ck->server_m, st->nparams * sizeof(float));
@@ -579,6 +600,46 @@ fs_err fs_fl_train(MPI_Comm user_comm, const fs_config *cfg, fs_round_fn on_roun
         sgd.prox_mu = fs_config_real(cfg, "prox_mu");
         sgd.prox_anchor = st->w_global;
     }
+    /* DP-SGD: every institution samples at the same rate q (batch floor(q
+     * n_k), so its true rate is <= q) for the same number of steps, so one
+     * accountant, identical on all ranks and revealing no shard size, bounds
+     * the privacy loss of every institution's records. */
+    const int dp = strcmp(fs_config_str(cfg, "dp_sgd"), "yes") == 0;
+    fs_dpsgd_opts dpo;
+    memset(&dpo, 0, sizeof dpo);
+    const double dp_q = fs_config_real(cfg, "dp_sampling_rate");
+    long dp_steps = 0;
+    uint8_t dp_seed[32];
+    const uint8_t *dp_seed_p = NULL;
+    if (local == FS_OK && dp) {
+        dpo.sgd = sgd;
+        dpo.clip_norm = fs_config_real(cfg, "dp_clip");
+        dpo.noise_multiplier = fs_config_real(cfg, "dp_noise");
+        dpo.sampling = strcmp(fs_config_str(cfg, "dp_sampling"), "fixed") == 0 ? FS_DPSGD_FIXED
+                                                                               : FS_DPSGD_POISSON;
+        size_t bk = (size_t)floor(dp_q * (double)st->train->n);
+        dpo.sgd.batch_size = bk ? bk : 1;
+        dp_steps = sgd.local_steps > 0 ? sgd.local_steps
+                                       : (long)ceil(1.0 / dp_q) * (long)sgd.local_epochs;
+        dpo.sgd.local_steps = dp_steps;
+        if (dpo.sgd.batch_size > fs_model_max_batch(st->model))
+            local = fs_error_set(FS_ERR_ARG, "rank %d: DP-SGD batch of %zu rows (q = %g) exceeds "
+                                 "--batch-size %zu; raise --batch-size", st->rank,
+                                 dpo.sgd.batch_size, dp_q, fs_model_max_batch(st->model));
+        if (local == FS_OK) local = fs_rdp_create(NULL, 0, &st->rdp);
+        if (local == FS_OK) {
+            st->rdp_len = fs_rdp_serialized_len(st->rdp);
+            local = fs_alloc(&st->rdp_buf, st->rdp_len, sizeof(double), "accountant state");
+        }
+        long ds = fs_config_int(cfg, "dp_seed");
+        if (local == FS_OK && ds != 0) {
+            /* reproducible noise for tests: SHA-256("fedsilo dp seed" || seed || rank) */
+            char lbl[96];
+            int len = snprintf(lbl, sizeof lbl, "fedsilo dp seed %ld rank %d", ds, st->rank);
+            local = fs_sha256(lbl, (size_t)len, dp_seed);
+            dp_seed_p = dp_seed;
+        }
+    }
     if (local != FS_OK && strncmp(fs_errmsg(), "rank ", 5) != 0) fs_error_prefix(local, "rank %d: ", st->rank);
     if (local == FS_OK && fs_config_str(cfg, "test")[0])
         local = load_test_slice(st, fs_config_str(cfg, "test"));
@@ -603,6 +664,7 @@ fs_err fs_fl_train(MPI_Comm user_comm, const fs_config *cfg, fs_round_fn on_roun
     const int eval_every = (int)fs_config_int(cfg, "eval_every");
     const int ckpt_every = (int)fs_config_int(cfg, "checkpoint_every");
     float *w = fs_model_params(st->model);
+    int last_ckpt = start;  /* round held by the checkpoint on disk */
 
     for (int r = start; r < rounds; r++) {
         const int round = r + 1;  /* 1-based in metrics and checkpoints */
@@ -618,7 +680,39 @@ fs_err fs_fl_train(MPI_Comm user_comm, const fs_config *cfg, fs_round_fn on_roun
         mark("local training", round);
         memcpy(st->w_global, w, st->nparams * sizeof(float));
         fs_sgd_stats ss = { 0 };
-        local = fs_sgd_train(st->model, st->train, &sgd, seed, st->rank, r, &ss);
+        if (dp) {
+            /* budget: stop cleanly before a round that would exceed it */
+            const double budget = fs_config_real(cfg, "dp_epsilon");
+            if (budget > 0) {
+                /* epsilon after this round, on a copy of the accountant */
+                fs_rdp *next = NULL;
+                double eps_next = 0;
+                FS_TRY(fs_rdp_serialize(st->rdp, st->rdp_buf, st->rdp_len));
+                FS_TRY(fs_rdp_deserialize(st->rdp_buf, st->rdp_len, &next));
+                rc = fs_rdp_add_step(next, dpo.noise_multiplier, dp_q, dp_steps);
+                if (rc == FS_OK) rc = fs_rdp_get_epsilon(next, fs_config_real(cfg, "dp_delta"),
+                                                        FS_DP_CONV_IMPROVED, &eps_next, NULL);
+                fs_rdp_destroy(&next);
+                if (rc != FS_OK) goto done;
+                if (eps_next > budget) {
+                    if (r == 0)
+                        FS_FAIL(FS_ERR_ARG, "--dp-epsilon %g is smaller than the epsilon of one "
+                                "round (%g); raise the budget or the noise", budget, eps_next);
+                    if (st->rank == 0)
+                        fs_log(FS_LOG_INFO, "privacy budget: stopping before round %d, which "
+                               "would reach epsilon %.4g > --dp-epsilon %g", round, eps_next, budget);
+                    /* collective: every rank breaks here (same accountant) */
+                    if (last_ckpt != r) FS_TRY(save_checkpoint(st, r));
+                    break;
+                }
+            }
+            fs_dpsgd_stats dst;
+            memset(&dst, 0, sizeof dst);
+            local = fs_dpsgd_train(st->model, st->train, &dpo, seed, st->rank, r, dp_seed_p, &dst);
+            ss = dst.sgd;
+        } else {
+            local = fs_sgd_train(st->model, st->train, &sgd, seed, st->rank, r, &ss);
+        }
         if (local != FS_OK) fs_error_prefix(local, "rank %d (%s): ", st->rank, st->shard_path);
         mark("aggregation (waiting for the other institutions' local training)", round);
         FS_TRY(fs_agree(st->comm, local, NULL));
@@ -643,6 +737,13 @@ fs_err fs_fl_train(MPI_Comm user_comm, const fs_config *cfg, fs_round_fn on_roun
         FS_TRY(fs_agg_sum_f64(st->agg, round, FS_VEC_TRAIN, tl, tls, 3));
         m.train_loss = tls[1] > 0 ? tls[0] / tls[1] : NAN;
         m.clipped = tls[2];
+        m.epsilon = NAN;
+        if (dp) {
+            /* identical on every rank: same (sigma, q, steps) everywhere */
+            FS_TRY(fs_rdp_add_step(st->rdp, dpo.noise_multiplier, dp_q, dp_steps));
+            FS_TRY(fs_rdp_get_epsilon(st->rdp, fs_config_real(cfg, "dp_delta"),
+                                      FS_DP_CONV_IMPROVED, &m.epsilon, NULL));
+        }
 
         mark("evaluation", round);
         if (round % eval_every == 0 || round == rounds) FS_TRY(evaluate(st, round, &m));
@@ -663,7 +764,10 @@ fs_err fs_fl_train(MPI_Comm user_comm, const fs_config *cfg, fs_round_fn on_roun
             if (local != FS_OK) fs_error_prefix(local, "rank 0: ");
         }
         FS_TRY(fs_agree(st->comm, local, NULL));
-        if (ckpt) FS_TRY(save_checkpoint(st, round));
+        if (ckpt) {
+            FS_TRY(save_checkpoint(st, round));
+            last_ckpt = round;
+        }
         if (on_round) on_round(&m, user);
         if (stop && round < rounds)
             FS_FAIL(FS_ERR_INTERRUPTED, "stopped on request after round %d of %d; checkpoint %s "
