@@ -29,8 +29,9 @@ tests_spy_libfsspy_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
 tests_spy_libfsspy_la_LIBADD = $(MPI_LIBS)
 EXTRA_DIST += tests/spy/analyze.py tests/keys.sh
 dist_check_SCRIPTS += tests/cli/secure.sh tests/cli/spy.sh tests/cli/signal.sh tests/cli/watchdog.sh \
-                      tests/cli/manpage.sh tests/cli/standardize.sh tests/cli/dp.sh
-TESTS += tests/cli/secure.sh tests/cli/spy.sh tests/cli/signal.sh tests/cli/watchdog.sh tests/cli/manpage.sh tests/cli/dp.sh \
+                      tests/cli/manpage.sh tests/cli/standardize.sh tests/cli/dp.sh \
+                      tests/cli/ddp.sh
+TESTS += tests/cli/secure.sh tests/cli/spy.sh tests/cli/signal.sh tests/cli/watchdog.sh tests/cli/manpage.sh tests/cli/dp.sh tests/cli/ddp.sh \
          tests/cli/standardize.sh
 
 check_PROGRAMS += tests/unit/check_ckpt

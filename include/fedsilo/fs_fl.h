@@ -78,6 +78,9 @@ typedef struct {
     double setup_seconds;  /* key setup time of the secure sum on this rank   */
     double epsilon;        /* DP-SGD: epsilon spent so far at dp_delta (NaN
                               without DP)                                     */
+    double ddp_epsilon;    /* distributed DP: institution-level epsilon so far
+                              at dp_delta (NaN without it)                    */
+    double ddp_clipped;    /* institutions whose update was norm-clipped     */
     int evaluated;         /* eval metrics were computed this round           */
     int checkpointed;      /* checkpoint written this round                   */
 } fs_round_metrics;
@@ -140,9 +143,11 @@ typedef struct {
     float *server_v;        /* (nparams) second moment, or NULL              */
     double *std_mean;       /* (d) --standardize feature means, or NULL      */
     double *std_scale;      /* (d) --standardize feature std devs, or NULL   */
-    double *dp_rdp;         /* serialized RDP accountant (fs_rdp_serialize),
-                               or NULL without DP                            */
+    double *dp_rdp;         /* serialized RDP accountant of DP-SGD
+                               (fs_rdp_serialize), or NULL without it        */
     size_t dp_rdp_len;
+    double *ddp_rdp;        /* serialized accountant of distributed DP, or NULL */
+    size_t ddp_rdp_len;
 } fs_checkpoint;
 
 /*

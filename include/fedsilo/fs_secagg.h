@@ -92,6 +92,22 @@ FS_EXPORT fs_err fs_secagg_sum_f64(fs_secagg *sa, uint64_t round, uint32_t vecto
                                    const double *in, double *out, size_t n,
                                    fs_fixed_stats *stats) FS_WARN_UNUSED;
 
+/*
+ * fs_secagg_sum_words - securely sum words the caller encoded itself (ring
+ * of opts.vec.ring_bits; e.g. fixed-point values plus integer noise for
+ * distributed DP).  words holds n + 1 ring words: words[n] is the canary
+ * and must be 0 on entry.  In place: on return words[0..n) hold the mod-2^b
+ * sum over ranks (the caller decodes it).  Collective; same (round,
+ * vector_id, n) on every rank; (round, vector_id) fresh for the session.
+ * The caller must keep the sum within its own headroom.  `local` is the
+ * caller's status of preparing words (encoding, noise): it is agreed
+ * across ranks before any data moves, so a rank-local failure stops every
+ * rank.  Returns the same code on every rank: FS_OK, the agreed local
+ * error, FS_ERR_AUTH (canary), FS_ERR_ARG, FS_ERR_MPI.
+ */
+FS_EXPORT fs_err fs_secagg_sum_words(fs_secagg *sa, uint64_t round, uint32_t vector_id,
+                                     void *words, size_t n, fs_err local) FS_WARN_UNUSED;
+
 /* Wall time of the key setup on this rank, in seconds. */
 FS_EXPORT double fs_secagg_setup_seconds(const fs_secagg *sa);
 

@@ -100,6 +100,8 @@ static void print_round(const fs_round_metrics *m, void *user)
                         m->test_loss, acc, m->test_accuracy);
     if (m->epsilon == m->epsilon)  /* not NaN: DP-SGD is on */
         len += snprintf(line + len, sizeof line - len, "  eps %.3f", m->epsilon);
+    if (m->ddp_epsilon == m->ddp_epsilon)  /* distributed DP is on */
+        len += snprintf(line + len, sizeof line - len, "  ddp_eps %.3f", m->ddp_epsilon);
     double eta = m->round > 0 ? m->elapsed / m->round * (m->rounds - m->round) : 0;
     snprintf(line + len, sizeof line - len, "  %.2fs  ETA %.0fs%s", m->seconds, eta,
              m->checkpointed ? "  [ckpt]" : "");

@@ -84,6 +84,8 @@ void fs_agg_destroy(fs_agg **agg)
     *agg = NULL;
 }
 
+fs_secagg *fs_agg_secagg(fs_agg *agg) { return agg->sa; }
+
 const char *fs_agg_name(const fs_agg *agg) { return agg->mode == AGG_PLAIN ? "plain" : "secure"; }
 
 double fs_agg_setup_seconds(const fs_agg *agg)

@@ -5,7 +5,8 @@
  *   /params  float32 [nparams]   global model, slab order of fs_model.h
  *   /server_m, /server_v  float32 [nparams]  server optimizer state (optional)
  *   /standardize_mean, /standardize_scale  float64 [d]  (--standardize only)
- *   /dp_rdp  float64  serialized RDP accountant (--dp-sgd yes only)
+ *   /dp_rdp  float64  serialized record-level RDP accountant (--dp-sgd yes only)
+ *   /ddp_rdp float64  serialized institution-level accountant (--ddp yes only)
  *   root attributes: fedsilo_format = "fedsilo-checkpoint", format_version,
  *   round, model, d, task, num_classes, nparams, config_hash, model_hash,
  *   seed, nsilos.
@@ -33,11 +34,65 @@ uint64_t fs_params_hash(const float *p, size_t n)
     return fs_hash64(FS_HASH64_INIT, p, n * sizeof *p);
 }
 
+/* Write a 1-D dataset `name` of len elements (file type ftype) from data. */
+static fs_err write_vec(hid_t f, const char *tmp, const char *name, hid_t ftype, hid_t mtype,
+                        const void *data, size_t len)
+{
+    fs_err rc = FS_OK;
+    hsize_t dims[1] = { len };
+    hid_t s = H5Screate_simple(1, dims, NULL), d = H5I_INVALID_HID;
+    if (s >= 0) d = H5Dcreate2(f, name, ftype, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (s < 0 || d < 0 || H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+        H5_FAIL(FS_ERR_IO, "cannot write /%s to %s (disk full?)", name, tmp);
+done:
+    fs_h5_close_id(&d, H5Dclose);
+    fs_h5_close_id(&s, H5Sclose);
+    return rc;
+}
+
+/*
+ * Read the 1-D float dataset `name` (elements of esize bytes, 4 or 8) into
+ * a new buffer *out (caller frees).  want > 0: it must have exactly want
+ * elements; want == 0: any length up to 10^9.  Absent and !required: *out
+ * stays NULL.
+ */
+static fs_err read_vec(hid_t f, const char *path, const char *name, size_t esize, size_t want,
+                       int required, void **out, size_t *len)
+{
+    fs_err rc = FS_OK;
+    hid_t d = H5I_INVALID_HID, s = H5I_INVALID_HID, t = H5I_INVALID_HID;
+    hsize_t dims[2] = { 0, 0 };
+    *out = NULL;
+    if (H5Lexists(f, name, H5P_DEFAULT) <= 0) {
+        if (required) FS_FAIL(FS_ERR_DATA, "%s: dataset /%s missing", path, name);
+        goto done;
+    }
+    d = H5Dopen2(f, name, H5P_DEFAULT);
+    s = d >= 0 ? H5Dget_space(d) : H5I_INVALID_HID;
+    t = d >= 0 ? H5Dget_type(d) : H5I_INVALID_HID;
+    if (s < 0 || t < 0 || H5Sget_simple_extent_ndims(s) != 1 ||
+        H5Sget_simple_extent_dims(s, dims, NULL) != 1 || dims[0] < 1 || dims[0] > 1000000000 ||
+        (want && dims[0] != want) || H5Tget_class(t) != H5T_FLOAT || H5Tget_size(t) != esize)
+        FS_FAIL(FS_ERR_DATA, "%s: /%s must be a float%zu vector of %s elements", path, name,
+                esize * 8, want ? "the model's" : "1 or more");
+    FS_TRY(fs_alloc(out, dims[0], esize, name));
+    if (H5Dread(d, esize == 4 ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL,
+                H5P_DEFAULT, *out) < 0)
+        H5_FAIL(FS_ERR_DATA, "%s: cannot read /%s (truncated file?)", path, name);
+    if (len) *len = dims[0];
+done:
+    if (rc != FS_OK) { free(*out); *out = NULL; }
+    fs_h5_close_id(&t, H5Tclose);
+    fs_h5_close_id(&s, H5Sclose);
+    fs_h5_close_id(&d, H5Dclose);
+    return rc;
+}
+
 fs_err fs_checkpoint_write(const fs_checkpoint *ck, const char *path)
 {
     fs_err rc = FS_OK;
     char tmp[4200];
-    hid_t f = H5I_INVALID_HID, s = H5I_INVALID_HID, d = H5I_INVALID_HID;
+    hid_t f = H5I_INVALID_HID;
     int created = 0;
     fs_h5_quiet q;
     fs_h5_quiet_begin(&q);
@@ -45,11 +100,16 @@ fs_err fs_checkpoint_write(const fs_checkpoint *ck, const char *path)
     f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (f < 0) H5_FAIL(FS_ERR_IO, "cannot create checkpoint %s", tmp);
     created = 1;
-    hsize_t dims[1] = { ck->nparams };
-    if ((s = H5Screate_simple(1, dims, NULL)) < 0) H5_FAIL(FS_ERR_IO, "%s: dataspace", tmp);
-    d = H5Dcreate2(f, "params", H5T_IEEE_F32LE, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (d < 0 || H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, ck->params) < 0)
-        H5_FAIL(FS_ERR_IO, "cannot write /params to %s (disk full?)", tmp);
+    const hid_t F32 = H5T_IEEE_F32LE, F64 = H5T_IEEE_F64LE;
+    const hid_t M32 = H5T_NATIVE_FLOAT, M64 = H5T_NATIVE_DOUBLE;
+    FS_TRY(write_vec(f, tmp, "params", F32, M32, ck->params, ck->nparams));
+    if (ck->server_m) FS_TRY(write_vec(f, tmp, "server_m", F32, M32, ck->server_m, ck->nparams));
+    if (ck->server_v) FS_TRY(write_vec(f, tmp, "server_v", F32, M32, ck->server_v, ck->nparams));
+    if (ck->std_mean) FS_TRY(write_vec(f, tmp, "standardize_mean", F64, M64, ck->std_mean, ck->d));
+    if (ck->std_scale)
+        FS_TRY(write_vec(f, tmp, "standardize_scale", F64, M64, ck->std_scale, ck->d));
+    if (ck->dp_rdp) FS_TRY(write_vec(f, tmp, "dp_rdp", F64, M64, ck->dp_rdp, ck->dp_rdp_len));
+    if (ck->ddp_rdp) FS_TRY(write_vec(f, tmp, "ddp_rdp", F64, M64, ck->ddp_rdp, ck->ddp_rdp_len));
     FS_TRY(fs_h5_write_str_attr(f, tmp, "fedsilo_format", CKPT_FORMAT));
     FS_TRY(fs_h5_write_int_attr(f, tmp, "format_version", CKPT_VERSION));
     FS_TRY(fs_h5_write_int_attr(f, tmp, "round", ck->round));
@@ -65,49 +125,12 @@ fs_err fs_checkpoint_write(const fs_checkpoint *ck, const char *path)
     FS_TRY(fs_h5_write_int_attr(f, tmp, "nsilos", ck->nsilos));
     FS_TRY(fs_h5_write_str_attr(f, tmp, "server_opt", ck->server_opt[0] ? ck->server_opt : "fedavg"));
     FS_TRY(fs_h5_write_u64_attr(f, tmp, "server_steps", (uint64_t)ck->server_steps));
-    fs_h5_close_id(&d, H5Dclose);
-    if (ck->std_mean && ck->std_scale) {
-        const double *sv[2] = { ck->std_mean, ck->std_scale };
-        const char *sn[2] = { "standardize_mean", "standardize_scale" };
-        hsize_t sd[1] = { ck->d };
-        for (int k = 0; k < 2; k++) {
-            hid_t ss = H5Screate_simple(1, sd, NULL);
-            d = ss >= 0 ? H5Dcreate2(f, sn[k], H5T_IEEE_F64LE, ss, H5P_DEFAULT, H5P_DEFAULT,
-                                     H5P_DEFAULT) : H5I_INVALID_HID;
-            herr_t wst = d >= 0 ? H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, sv[k]) : -1;
-            if (ss >= 0) H5Sclose(ss);
-            if (wst < 0) H5_FAIL(FS_ERR_IO, "cannot write /%s to %s (disk full?)", sn[k], tmp);
-            fs_h5_close_id(&d, H5Dclose);
-        }
-    }
-    if (ck->dp_rdp) {
-        hsize_t rd[1] = { ck->dp_rdp_len };
-        hid_t rs = H5Screate_simple(1, rd, NULL);
-        d = rs >= 0 ? H5Dcreate2(f, "dp_rdp", H5T_IEEE_F64LE, rs, H5P_DEFAULT, H5P_DEFAULT,
-                                 H5P_DEFAULT) : H5I_INVALID_HID;
-        herr_t wst = d >= 0 ? H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, ck->dp_rdp) : -1;
-        if (rs >= 0) H5Sclose(rs);
-        if (wst < 0) H5_FAIL(FS_ERR_IO, "cannot write /dp_rdp to %s (disk full?)", tmp);
-        fs_h5_close_id(&d, H5Dclose);
-    }
-    const float *state[2] = { ck->server_m, ck->server_v };
-    const char *sname[2] = { "server_m", "server_v" };
-    for (int k = 0; k < 2; k++) {
-        if (!state[k]) continue;
-        d = H5Dcreate2(f, sname[k], H5T_IEEE_F32LE, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-        if (d < 0 || H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, state[k]) < 0)
-            H5_FAIL(FS_ERR_IO, "cannot write /%s to %s (disk full?)", sname[k], tmp);
-        fs_h5_close_id(&d, H5Dclose);
-    }
-    fs_h5_close_id(&s, H5Sclose);
     herr_t cst = H5Fclose(f);
     f = H5I_INVALID_HID;
     if (cst < 0) H5_FAIL(FS_ERR_IO, "closing %s failed (disk full?)", tmp);
     FS_TRY(fs_h5_publish(tmp, path));
     created = 0;
 done:
-    fs_h5_close_id(&d, H5Dclose);
-    fs_h5_close_id(&s, H5Sclose);
     fs_h5_close_id(&f, H5Fclose);
     if (created) unlink(tmp);
     fs_h5_quiet_end(&q);
@@ -122,6 +145,7 @@ void fs_checkpoint_free(fs_checkpoint **ck)
     free((*ck)->std_mean);
     free((*ck)->std_scale);
     free((*ck)->dp_rdp);
+    free((*ck)->ddp_rdp);
     free((*ck)->params);
     free(*ck);
     *ck = NULL;
@@ -131,7 +155,7 @@ fs_err fs_checkpoint_read(const char *path, fs_checkpoint **out)
 {
     fs_err rc = FS_OK;
     fs_checkpoint *ck = NULL;
-    hid_t f = H5I_INVALID_HID, d = H5I_INVALID_HID, s = H5I_INVALID_HID, t = H5I_INVALID_HID;
+    hid_t f = H5I_INVALID_HID;
     char *fmt = NULL, *model = NULL, *task = NULL, *sopt = NULL;
     int ver = 0, round = 0, ncls = 0, ns = 0, found = 0;
     uint64_t dd = 0, np = 0;
@@ -171,20 +195,10 @@ fs_err fs_checkpoint_read(const char *path, fs_checkpoint **out)
     if (strcmp(task, "classification") == 0) ck->task = FS_TASK_CLASSIFICATION;
     else if (strcmp(task, "regression") == 0) ck->task = FS_TASK_REGRESSION;
     else FS_FAIL(FS_ERR_DATA, "%s: unknown task '%s'", path, task);
-    if ((d = H5Dopen2(f, "params", H5P_DEFAULT)) < 0)
-        FS_FAIL(FS_ERR_DATA, "%s: dataset /params missing", path);
-    s = H5Dget_space(d);
-    t = H5Dget_type(d);
-    hsize_t dims[2] = { 0, 0 };
-    if (s < 0 || H5Sget_simple_extent_ndims(s) != 1 || H5Sget_simple_extent_dims(s, dims, NULL) != 1 ||
-        dims[0] != np || t < 0 || H5Tget_class(t) != H5T_FLOAT || H5Tget_size(t) != 4)
-        FS_FAIL(FS_ERR_DATA, "%s: /params must be float32 [%llu]", path, (unsigned long long)np);
-    FS_TRY(fs_alloc(&ck->params, np, sizeof(float), "checkpoint parameters"));
-    if (H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, ck->params) < 0)
-        H5_FAIL(FS_ERR_DATA, "%s: cannot read /params (truncated file?)", path);
+    FS_TRY(read_vec(f, path, "params", 4, np, 1, (void **)&ck->params, NULL));
     if (fs_params_hash(ck->params, np) != ck->model_hash)
         FS_FAIL(FS_ERR_DATA, "%s: model hash mismatch: the checkpoint is corrupt", path);
-    /* server optimizer state (absent in plain FedAvg checkpoints) */
+    /* optional state: server optimizer, standardization, privacy accountants */
     FS_TRY(fs_h5_read_str_attr(f, path, "server_opt", 0, &sopt));
     snprintf(ck->server_opt, sizeof ck->server_opt, "%s", sopt ? sopt : "fedavg");
     if (sopt) {
@@ -192,68 +206,17 @@ fs_err fs_checkpoint_read(const char *path, fs_checkpoint **out)
         FS_TRY(fs_h5_read_u64_attr(f, path, "server_steps", &steps));
         ck->server_steps = (long)steps;
     }
-    float **state[2] = { &ck->server_m, &ck->server_v };
-    const char *sname[2] = { "server_m", "server_v" };
-    for (int k = 0; k < 2; k++) {
-        if (H5Lexists(f, sname[k], H5P_DEFAULT) <= 0) continue;
-        fs_h5_close_id(&t, H5Tclose);
-        fs_h5_close_id(&s, H5Sclose);
-        fs_h5_close_id(&d, H5Dclose);
-        d = H5Dopen2(f, sname[k], H5P_DEFAULT);
-        s = d >= 0 ? H5Dget_space(d) : H5I_INVALID_HID;
-        t = d >= 0 ? H5Dget_type(d) : H5I_INVALID_HID;
-        if (s < 0 || t < 0 || H5Sget_simple_extent_ndims(s) != 1 ||
-            H5Sget_simple_extent_dims(s, dims, NULL) != 1 || dims[0] != np ||
-            H5Tget_class(t) != H5T_FLOAT || H5Tget_size(t) != 4)
-            FS_FAIL(FS_ERR_DATA, "%s: /%s must be float32 [%llu]", path, sname[k],
-                    (unsigned long long)np);
-        FS_TRY(fs_alloc(state[k], np, sizeof(float), "server optimizer state"));
-        if (H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, *state[k]) < 0)
-            H5_FAIL(FS_ERR_DATA, "%s: cannot read /%s", path, sname[k]);
-    }
-    double **sv[2] = { &ck->std_mean, &ck->std_scale };
-    const char *sn[2] = { "standardize_mean", "standardize_scale" };
-    for (int k = 0; k < 2; k++) {
-        if (H5Lexists(f, sn[k], H5P_DEFAULT) <= 0) continue;
-        fs_h5_close_id(&t, H5Tclose);
-        fs_h5_close_id(&s, H5Sclose);
-        fs_h5_close_id(&d, H5Dclose);
-        d = H5Dopen2(f, sn[k], H5P_DEFAULT);
-        s = d >= 0 ? H5Dget_space(d) : H5I_INVALID_HID;
-        t = d >= 0 ? H5Dget_type(d) : H5I_INVALID_HID;
-        if (s < 0 || t < 0 || H5Sget_simple_extent_ndims(s) != 1 ||
-            H5Sget_simple_extent_dims(s, dims, NULL) != 1 || dims[0] != dd ||
-            H5Tget_class(t) != H5T_FLOAT || H5Tget_size(t) != 8)
-            FS_FAIL(FS_ERR_DATA, "%s: /%s must be float64 [%llu]", path, sn[k],
-                    (unsigned long long)dd);
-        FS_TRY(fs_alloc(sv[k], dd, sizeof(double), "standardization"));
-        if (H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, *sv[k]) < 0)
-            H5_FAIL(FS_ERR_DATA, "%s: cannot read /%s", path, sn[k]);
-    }
-    if (H5Lexists(f, "dp_rdp", H5P_DEFAULT) > 0) {
-        fs_h5_close_id(&t, H5Tclose);
-        fs_h5_close_id(&s, H5Sclose);
-        fs_h5_close_id(&d, H5Dclose);
-        d = H5Dopen2(f, "dp_rdp", H5P_DEFAULT);
-        s = d >= 0 ? H5Dget_space(d) : H5I_INVALID_HID;
-        t = d >= 0 ? H5Dget_type(d) : H5I_INVALID_HID;
-        if (s < 0 || t < 0 || H5Sget_simple_extent_ndims(s) != 1 ||
-            H5Sget_simple_extent_dims(s, dims, NULL) != 1 || dims[0] < 1 || dims[0] > 100000 ||
-            H5Tget_class(t) != H5T_FLOAT || H5Tget_size(t) != 8)
-            FS_FAIL(FS_ERR_DATA, "%s: /dp_rdp must be a float64 vector", path);
-        ck->dp_rdp_len = dims[0];
-        FS_TRY(fs_alloc(&ck->dp_rdp, dims[0], sizeof(double), "privacy accountant"));
-        if (H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, ck->dp_rdp) < 0)
-            H5_FAIL(FS_ERR_DATA, "%s: cannot read /dp_rdp", path);
-    }
+    FS_TRY(read_vec(f, path, "server_m", 4, np, 0, (void **)&ck->server_m, NULL));
+    FS_TRY(read_vec(f, path, "server_v", 4, np, 0, (void **)&ck->server_v, NULL));
+    FS_TRY(read_vec(f, path, "standardize_mean", 8, dd, 0, (void **)&ck->std_mean, NULL));
+    FS_TRY(read_vec(f, path, "standardize_scale", 8, dd, 0, (void **)&ck->std_scale, NULL));
     if (!ck->std_mean != !ck->std_scale)
         FS_FAIL(FS_ERR_DATA, "%s: standardize_mean and standardize_scale must both be present", path);
+    FS_TRY(read_vec(f, path, "dp_rdp", 8, 0, 0, (void **)&ck->dp_rdp, &ck->dp_rdp_len));
+    FS_TRY(read_vec(f, path, "ddp_rdp", 8, 0, 0, (void **)&ck->ddp_rdp, &ck->ddp_rdp_len));
     *out = ck;
     ck = NULL;
 done:
-    fs_h5_close_id(&t, H5Tclose);
-    fs_h5_close_id(&s, H5Sclose);
-    fs_h5_close_id(&d, H5Dclose);
     fs_h5_close_id(&f, H5Fclose);
     fs_h5_quiet_end(&q);
     free(fmt);

@@ -88,6 +88,17 @@ static const opt_def opts[] = {
       "DP-SGD sampling rate q; institution k uses batches of floor(q n_k) rows" },
     { "dp", "dp_sampling", OPT_CHOICE, "poisson", NOLIM, "poisson|fixed",
       "DP-SGD batch sampling (the accountant assumes Poisson; fixed is an approximation)" },
+    { "dp", "ddp", OPT_CHOICE, "no", NOLIM, "no|yes",
+      "yes: distributed DP at the aggregation: each institution clips its update to --ddp-clip, "
+      "and adds discrete Gaussian noise in the ring so the secure sum carries noise "
+      "--ddp-noise * --ddp-clip (institution-level DP; needs --aggregation secure)" },
+    { "dp", "ddp_clip", OPT_REAL, "1.0", 1e-12, 1e9, NULL,
+      "distributed DP: L2 clipping norm c of each institution's weighted update" },
+    { "dp", "ddp_noise", OPT_REAL, "1.0", 1e-6, 1e6, NULL,
+      "distributed DP: noise multiplier z (aggregate noise std z * c per coordinate)" },
+    { "dp", "ddp_max_wrap", OPT_REAL, "1e-9", 1e-300, 0.5, NULL,
+      "distributed DP: bound on the probability that a coordinate of the noisy sum wraps "
+      "around the ring in a round (fixed-point bits are chosen to meet it)" },
     { "dp", "dp_delta", OPT_REAL, "1e-5", 1e-300, 0.5, NULL, "delta of the reported (epsilon, delta)" },
     { "dp", "dp_epsilon", OPT_REAL, "0", 0, 1e9, NULL,
       "privacy budget: training stops before a round that would exceed it (0: no budget)" },
@@ -336,6 +347,10 @@ fs_err fs_config_check(const fs_config *cfg)
     if (pct && (pct[1] != 'd' || strchr(pct + 2, '%')))
         return fs_error_set(FS_ERR_ARG, "--data '%s': the only placeholder allowed is one %%d "
                                         "(the rank)", data);
+    if (strcmp(fs_config_str(cfg, "ddp"), "yes") == 0 &&
+        strcmp(fs_config_str(cfg, "aggregation"), "secure") != 0)
+        return fs_error_set(FS_ERR_ARG, "--ddp yes needs --aggregation secure: with a plain sum "
+                            "each institution's small noise share would not protect its update");
     long rb = fs_config_int(cfg, "ring_bits");
     if (rb != 32 && rb != 64)
         return fs_error_set(FS_ERR_ARG, "--ring-bits must be 32 or 64, got %ld", rb);

@@ -10,6 +10,7 @@
 #include "fedsilo/fs_config.h"
 #include "fedsilo/fs_fl.h"
 #include "fedsilo/fs_model.h"
+#include "fedsilo/fs_secagg.h"
 
 /*
  * The aggregator: the single function through which anything leaves a
@@ -41,6 +42,8 @@ FS_INTERN fs_err fs_agg_sum_f32(fs_agg *agg, int round, fs_vec_id vec, const flo
                                 float *out, size_t n, size_t *nclipped);
 FS_INTERN fs_err fs_agg_sum_f64(fs_agg *agg, int round, fs_vec_id vec, const double *in,
                                 double *out, size_t n);
+/* The secure-sum context of a secure aggregator (NULL for plain); borrowed. */
+FS_INTERN fs_secagg *fs_agg_secagg(fs_agg *agg);
 /* Name of the aggregation mode ("plain", "secure"). */
 FS_INTERN const char *fs_agg_name(const fs_agg *agg);
 

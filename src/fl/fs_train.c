@@ -28,6 +28,7 @@
 #include <unistd.h>
 #include "fs_fl_impl.h"
 #include "fs_server_opt.h"
+#include "fs_ddp.h"
 #include "fedsilo/fs_agree.h"
 #include "fedsilo/fs_crypto.h"
 #include "fedsilo/fs_data.h"
@@ -78,6 +79,10 @@ typedef struct {
     fs_rdp *rdp;              /* DP-SGD accountant (identical on all ranks) */
     double *rdp_buf;          /* serialized accountant for the checkpoint   */
     size_t rdp_len;
+    fs_ddp *ddp;              /* distributed DP plan and noise stream       */
+    fs_rdp *ddp_rdp;          /* its institution-level accountant           */
+    double *ddp_buf;
+    size_t ddp_len;
     double *std_mean;         /* (d) global feature means (--standardize)   */
     double *std_scale;        /* (d) global feature std devs, 1 if constant */
     double n_total;           /* sum of n_k over ranks                      */
@@ -93,6 +98,9 @@ static void run_free(run_state *st)
     free(st->std_scale);
     fs_rdp_destroy(&st->rdp);
     free(st->rdp_buf);
+    fs_ddp_destroy(&st->ddp);
+    fs_rdp_destroy(&st->ddp_rdp);
+    free(st->ddp_buf);
     fs_model_destroy(&st->model);
     fs_dataset_destroy(&st->train);
     fs_dataset_destroy(&st->val);
@@ -208,6 +216,10 @@ static fs_err append_metrics(const run_state *st, const fs_round_metrics *m)
     if (m->evaluated && m->has_test) json_report(f, "test", &m->test);
     json_num(f, "clipped", m->clipped);
     if (isfinite(m->epsilon)) json_num(f, "epsilon", m->epsilon);
+    if (isfinite(m->ddp_epsilon)) {
+        json_num(f, "ddp_epsilon", m->ddp_epsilon);
+        json_num(f, "ddp_clipped", m->ddp_clipped);
+    }
     json_num(f, "seconds", m->seconds);
     json_num(f, "samples", m->total_samples);
     fprintf(f, ", \"aggregation\": \"%s\"}\n", fs_agg_name(st->agg));
@@ -375,10 +387,34 @@ static fs_err save_checkpoint(run_state *st, int round)
             ck.dp_rdp = st->rdp_buf;
             ck.dp_rdp_len = st->rdp_len;
         }
+        if (st->ddp_rdp && local == FS_OK) {
+            local = fs_rdp_serialize(st->ddp_rdp, st->ddp_buf, st->ddp_len);
+            ck.ddp_rdp = st->ddp_buf;
+            ck.ddp_rdp_len = st->ddp_len;
+        }
         if (local == FS_OK) local = fs_checkpoint_write(&ck, st->ckpt_path);
         if (local != FS_OK) fs_error_prefix(local, "rank 0: checkpoint not written (previous one kept): ");
     }
     return fs_agree(st->comm, local, NULL);
+}
+
+/*
+ * Not collective.  Epsilon at `delta` that accountant `a` would report
+ * after `steps` more steps of (sigma, q), computed on a copy (through the
+ * serialization buffer buf of len doubles), leaving `a` unchanged.
+ */
+static fs_err next_epsilon(const fs_rdp *a, double *buf, size_t len, double sigma, double q,
+                           long steps, double delta, double *eps)
+{
+    fs_err rc = FS_OK;
+    fs_rdp *next = NULL;
+    FS_TRY(fs_rdp_serialize(a, buf, len));
+    FS_TRY(fs_rdp_deserialize(buf, len, &next));
+    FS_TRY(fs_rdp_add_step(next, sigma, q, steps));
+    FS_TRY(fs_rdp_get_epsilon(next, delta, FS_DP_CONV_IMPROVED, eps, NULL));
+done:
+    fs_rdp_destroy(&next);
+    return rc;
 }
 
 /*
@@ -477,10 +513,18 @@ static fs_err resume(run_state *st, int *start)
             local = fs_error_set(FS_ERR_DATA, "%s was written %s DP-SGD, this run has --dp-sgd %s",
                                  st->ckpt_path, ck->dp_rdp ? "with" : "without",
                                  st->rdp ? "yes" : "no");
+        else if (local == FS_OK && !st->ddp_rdp != !ck->ddp_rdp)
+            local = fs_error_set(FS_ERR_DATA, "%s was written %s distributed DP, this run has "
+                                 "--ddp %s", st->ckpt_path, ck->ddp_rdp ? "with" : "without",
+                                 st->ddp_rdp ? "yes" : "no");
         if (local == FS_OK && st->rdp) {
             /* the privacy spent so far travels with the model */
             fs_rdp_destroy(&st->rdp);
             local = fs_rdp_deserialize(ck->dp_rdp, ck->dp_rdp_len, &st->rdp);
+        }
+        if (local == FS_OK && st->ddp_rdp) {
+            fs_rdp_destroy(&st->ddp_rdp);
+            local = fs_rdp_deserialize(ck->ddp_rdp, ck->ddp_rdp_len, &st->ddp_rdp);
         }
         if (local == FS_OK) {
             memcpy(fs_model_params(st->model), ck->params, st->nparams * sizeof(float));
@@ -650,6 +694,38 @@ fs_err fs_fl_train(MPI_Comm user_comm, const fs_config *cfg, fs_round_fn on_roun
     local = fs_agg_create(st->comm, cfg, &st->agg);
     FS_TRY(fs_agree(st->comm, local, NULL));
 
+    /* distributed DP: same public plan on every rank, private noise */
+    const int ddp = strcmp(fs_config_str(cfg, "ddp"), "yes") == 0;
+    if (ddp) {
+        uint8_t rseed[32], nseed[32];
+        char lbl[96];
+        int len = snprintf(lbl, sizeof lbl, "fedsilo ddp rotation %ld", fs_config_int(cfg, "seed"));
+        local = fs_sha256(lbl, (size_t)len, rseed);
+        long dseed = fs_config_int(cfg, "dp_seed");
+        if (local == FS_OK && dseed != 0) {
+            len = snprintf(lbl, sizeof lbl, "fedsilo ddp noise %ld rank %d", dseed, st->rank);
+            local = fs_sha256(lbl, (size_t)len, nseed);
+        }
+        if (local == FS_OK)
+            local = fs_ddp_create(st->nparams, st->size, (int)fs_config_int(cfg, "ring_bits"),
+                                  fs_config_real(cfg, "ddp_clip"), fs_config_real(cfg, "ddp_noise"),
+                                  fs_config_real(cfg, "ddp_max_wrap"), rseed,
+                                  dseed != 0 ? nseed : NULL, &st->ddp);
+        if (local == FS_OK) local = fs_rdp_create(NULL, 0, &st->ddp_rdp);
+        if (local == FS_OK) {
+            st->ddp_len = fs_rdp_serialized_len(st->ddp_rdp);
+            local = fs_alloc(&st->ddp_buf, st->ddp_len, sizeof(double), "accountant state");
+        }
+        if (local != FS_OK && strncmp(fs_errmsg(), "rank ", 5) != 0)
+            fs_error_prefix(local, "rank %d: ", st->rank);
+        FS_TRY(fs_agree(st->comm, local, NULL));
+        if (st->rank == 0)
+            fs_log(FS_LOG_INFO, "distributed DP: clip %g, noise multiplier %.6g (exact), %d "
+                   "fractional bits, rotation to %zu coordinates, P(modular wrap per round) <= %.3g",
+                   fs_config_real(cfg, "ddp_clip"), fs_ddp_noise_multiplier(st->ddp),
+                   fs_ddp_frac_bits(st->ddp), fs_ddp_dim(st->ddp), fs_ddp_wrap_bound(st->ddp));
+    }
+
     int start = 0;
     FS_TRY(resume(st, &start));
 
@@ -680,32 +756,35 @@ fs_err fs_fl_train(MPI_Comm user_comm, const fs_config *cfg, fs_round_fn on_roun
         mark("local training", round);
         memcpy(st->w_global, w, st->nparams * sizeof(float));
         fs_sgd_stats ss = { 0 };
-        if (dp) {
-            /* budget: stop cleanly before a round that would exceed it */
-            const double budget = fs_config_real(cfg, "dp_epsilon");
-            if (budget > 0) {
-                /* epsilon after this round, on a copy of the accountant */
-                fs_rdp *next = NULL;
-                double eps_next = 0;
-                FS_TRY(fs_rdp_serialize(st->rdp, st->rdp_buf, st->rdp_len));
-                FS_TRY(fs_rdp_deserialize(st->rdp_buf, st->rdp_len, &next));
-                rc = fs_rdp_add_step(next, dpo.noise_multiplier, dp_q, dp_steps);
-                if (rc == FS_OK) rc = fs_rdp_get_epsilon(next, fs_config_real(cfg, "dp_delta"),
-                                                        FS_DP_CONV_IMPROVED, &eps_next, NULL);
-                fs_rdp_destroy(&next);
-                if (rc != FS_OK) goto done;
-                if (eps_next > budget) {
-                    if (r == 0)
-                        FS_FAIL(FS_ERR_ARG, "--dp-epsilon %g is smaller than the epsilon of one "
-                                "round (%g); raise the budget or the noise", budget, eps_next);
-                    if (st->rank == 0)
-                        fs_log(FS_LOG_INFO, "privacy budget: stopping before round %d, which "
-                               "would reach epsilon %.4g > --dp-epsilon %g", round, eps_next, budget);
-                    /* collective: every rank breaks here (same accountant) */
-                    if (last_ckpt != r) FS_TRY(save_checkpoint(st, r));
-                    break;
-                }
+        /* budget: stop cleanly, with a checkpoint, before a round that would
+         * take an active accountant past --dp-epsilon.  Every rank holds the
+         * same accountants, so every rank breaks at the same round. */
+        const double budget = fs_config_real(cfg, "dp_epsilon");
+        if (budget > 0 && (dp || ddp)) {
+            const double delta = fs_config_real(cfg, "dp_delta");
+            double eps_next = 0, e = 0;
+            if (dp) {
+                FS_TRY(next_epsilon(st->rdp, st->rdp_buf, st->rdp_len, dpo.noise_multiplier, dp_q,
+                                    dp_steps, delta, &e));
+                eps_next = e;
             }
+            if (ddp) {
+                FS_TRY(next_epsilon(st->ddp_rdp, st->ddp_buf, st->ddp_len,
+                                    fs_ddp_noise_multiplier(st->ddp), 1.0, 1, delta, &e));
+                if (e > eps_next) eps_next = e;
+            }
+            if (eps_next > budget) {
+                if (r == 0)
+                    FS_FAIL(FS_ERR_ARG, "--dp-epsilon %g is smaller than the epsilon of one round "
+                            "(%g); raise the budget or the noise", budget, eps_next);
+                if (st->rank == 0)
+                    fs_log(FS_LOG_INFO, "privacy budget: stopping before round %d, which would "
+                           "reach epsilon %.4g > --dp-epsilon %g", round, eps_next, budget);
+                if (last_ckpt != r) FS_TRY(save_checkpoint(st, r));
+                break;
+            }
+        }
+        if (dp) {
             fs_dpsgd_stats dst;
             memset(&dst, 0, sizeof dst);
             local = fs_dpsgd_train(st->model, st->train, &dpo, seed, st->rank, r, dp_seed_p, &dst);
@@ -725,18 +804,33 @@ fs_err fs_fl_train(MPI_Comm user_comm, const fs_config *cfg, fs_round_fn on_roun
         const float pk = (float)((double)st->train->n / st->n_total);
         for (size_t i = 0; i < st->nparams; i++) st->update[i] = pk * (w[i] - st->w_global[i]);
         size_t nclip = 0;
-        FS_TRY(fs_agg_sum_f32(st->agg, round, FS_VEC_UPDATE, st->update, st->update, st->nparams,
-                              &nclip));
+        int ddp_clipped = 0;
+        if (ddp) {
+            /* collective: clipped, rotated, noised in the ring, securely summed */
+            FS_TRY(fs_ddp_sum(st->ddp, fs_agg_secagg(st->agg), (uint64_t)round, FS_VEC_UPDATE,
+                              st->update, st->update, &ddp_clipped));
+        } else {
+            FS_TRY(fs_agg_sum_f32(st->agg, round, FS_VEC_UPDATE, st->update, st->update,
+                                  st->nparams, &nclip));
+        }
 
         /* server optimizer step from the round's start: w <- w_global +
          * step(U); identical arithmetic on every rank */
         memcpy(w, st->w_global, st->nparams * sizeof(float));
         fs_server_opt_step(st->sopt, w, st->update);
 
-        double tl[3] = { ss.loss_sum, ss.samples, (double)nclip }, tls[3];
-        FS_TRY(fs_agg_sum_f64(st->agg, round, FS_VEC_TRAIN, tl, tls, 3));
+        double tl[4] = { ss.loss_sum, ss.samples, (double)nclip, (double)ddp_clipped }, tls[4];
+        FS_TRY(fs_agg_sum_f64(st->agg, round, FS_VEC_TRAIN, tl, tls, 4));
         m.train_loss = tls[1] > 0 ? tls[0] / tls[1] : NAN;
         m.clipped = tls[2];
+        m.ddp_clipped = tls[3];
+        m.ddp_epsilon = NAN;
+        if (ddp) {
+            /* one Gaussian mechanism on the sum per round: sensitivity c, noise z c */
+            FS_TRY(fs_rdp_add_step(st->ddp_rdp, fs_ddp_noise_multiplier(st->ddp), 1.0, 1));
+            FS_TRY(fs_rdp_get_epsilon(st->ddp_rdp, fs_config_real(cfg, "dp_delta"),
+                                      FS_DP_CONV_IMPROVED, &m.ddp_epsilon, NULL));
+        }
         m.epsilon = NAN;
         if (dp) {
             /* identical on every rank: same (sigma, q, steps) everywhere */

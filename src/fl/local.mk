@@ -1,7 +1,8 @@
 # fl: configuration, aggregation interface, round loop, checkpoints.
 libfedsilo_internal_la_SOURCES += src/fl/fs_config.c src/fl/fs_aggregate.c src/fl/fs_ckpt.c \
-                                  src/fl/fs_train.c src/fl/fs_server_opt.c src/fl/fs_metrics.c
-noinst_HEADERS += src/fl/fs_fl_impl.h src/fl/fs_server_opt.h
+                                  src/fl/fs_train.c src/fl/fs_server_opt.c src/fl/fs_metrics.c \
+                                  src/fl/fs_ddp.c
+noinst_HEADERS += src/fl/fs_fl_impl.h src/fl/fs_server_opt.h src/fl/fs_ddp.h
 
 check_PROGRAMS += tests/unit/check_server_opt
 tests_unit_check_server_opt_SOURCES = tests/unit/check_server_opt.c

@@ -397,6 +397,21 @@ done:
     return rc;
 }
 
+fs_err fs_secagg_sum_words(fs_secagg *sa, uint64_t round, uint32_t vid, void *words, size_t n,
+                           fs_err local)
+{
+    fs_err rc = FS_OK;
+    const int b = sa->vec.ring_bits;
+    if (local == FS_OK) local = fs_masker_mask(sa->mvec, round, vid, words, n);
+    FS_TRY(fs_agree(sa->comm, local, NULL));
+    FS_TRY(fs_mpi_allreduce_chunked(words, n + 1, (size_t)b / 8,
+                                    b == 32 ? MPI_UINT32_T : MPI_UINT64_T, sa->comm));
+    const int ok = b == 32 ? ((uint32_t *)words)[n] == 0 : ((uint64_t *)words)[n] == 0;
+    FS_TRY(agree_canary(sa, FS_OK, ok, round, vid));
+done:
+    return rc;
+}
+
 double fs_secagg_setup_seconds(const fs_secagg *sa) { return sa->setup_seconds; }
 double fs_secagg_setup_cpu_seconds(const fs_secagg *sa) { return sa->setup_cpu; }
 int fs_secagg_authenticated(const fs_secagg *sa) { return sa->authenticated; }

@@ -1,0 +1,169 @@
+/*
+ * fs_ddp.c - distributed DP at the aggregation (see fs_ddp.h).
+ *
+ * Plan.  After clipping to norm c and an orthogonal rotation, every
+ * coordinate of an institution's update has |x_j| <= c, so the noiseless
+ * sum of N encodings has |S_j| <= N c 2^f.  The aggregate noise is a sum of
+ * N discrete Gaussians of variance v = (z c 2^f)^2 / N each; it is
+ * sub-Gaussian with variance proxy N v = (z c 2^f)^2, so
+ *
+ *   P(any of d' coordinates wraps) <= d' * 2 exp(-(2^(b-1) - N c 2^f)^2 / (2 (z c 2^f)^2))
+ *
+ * and f is the largest integer with this bound <= max_wrap, i.e.
+ * 2^(b-1) >= c 2^f (N + z sqrt(2 ln(2 d' / max_wrap))).
+ *
+ * The variance is sampled exactly as the rational num / 2^k; the noise
+ * multiplier reported to the accountant is computed from that rational.
+ * The sum of N discrete Gaussians is close to, not exactly, a discrete
+ * Gaussian of variance N v; Kairouz et al. 2021 bound the difference,
+ * which docs/privacy.md states.
+ */
+#include <math.h>
+#include <string.h>
+#include "fs_ddp.h"
+#include "fedsilo/fs_dp.h"
+#include "fedsilo/fs_fixed.h"
+#include "fedsilo/fs_crypto.h"
+
+struct fs_ddp {
+    size_t n, dpad;           /* parameters, padded power-of-two dimension */
+    int N, ring_bits, f;
+    double clip, z_eff, wrap;
+    uint8_t rot_seed[32];     /* public, shared                            */
+    uint8_t noise_seed[32];   /* reproducible-noise base seed (if seeded)  */
+    int seeded;
+    uint64_t var_num, var_den; /* per-institution variance, exact rational */
+    fs_dgauss *g;             /* secret noise stream                       */
+    float *rot;               /* (dpad) clipped, rotated update            */
+    void *words;              /* (dpad + 1) ring words                     */
+    int64_t *noise;           /* (dpad) secret, wiped after use            */
+};
+
+fs_err fs_ddp_create(size_t n, int N, int b, double c, double z, double max_wrap,
+                     const uint8_t rseed[32], const uint8_t *noise_seed, fs_ddp **out)
+{
+    fs_err rc = FS_OK;
+    fs_ddp *p = NULL;
+    *out = NULL;
+    FS_CHECK_ARG(n > 0 && N >= 1 && (b == 32 || b == 64), "ddp: bad sizes");
+    FS_CHECK_ARG(c > 0 && isfinite(c), "--ddp-clip must be > 0");
+    FS_CHECK_ARG(z > 0 && isfinite(z), "--ddp-noise must be > 0");
+    FS_CHECK_ARG(max_wrap > 0 && max_wrap < 1, "--ddp-max-wrap must be in (0, 1)");
+    FS_TRY(fs_zalloc(&p, 1, sizeof *p, "distributed DP"));
+    p->n = n;
+    p->N = N;
+    p->ring_bits = b;
+    p->clip = c;
+    p->dpad = fs_dp_rotation_dim(n);
+    memcpy(p->rot_seed, rseed, 32);
+    const double t = sqrt(2.0 * log(2.0 * (double)p->dpad / max_wrap));
+    const double fmax = floor(log2(ldexp(1.0, b - 1) / (c * ((double)N + z * t))));
+    if (!(fmax >= 0))
+        FS_FAIL(FS_ERR_ARG, "distributed DP: no fixed-point precision keeps the wrap probability "
+                "below %g in a %d-bit ring with %d institutions, clip %g and noise %g; use "
+                "--ring-bits 64", max_wrap, b, N, c, z);
+    p->f = fmax > 62 ? 62 : (int)fmax;
+    /* variance per institution in integer units, as an exact rational num / 2^k */
+    const double v = pow(z * c * ldexp(1.0, p->f), 2.0) / N;
+    int k = 20;
+    while (k > 0 && v * ldexp(1.0, k) > 0x1p62) k--;
+    uint64_t num = (uint64_t)llround(v * ldexp(1.0, k));
+    if (num < 1) num = 1;
+    if (v * ldexp(1.0, k) > 0x1p62)
+        FS_FAIL(FS_ERR_ARG, "distributed DP: noise variance %g too large for the sampler", v);
+    const double v_exact = ldexp((double)num, -k);
+    p->z_eff = sqrt(v_exact * N) / (c * ldexp(1.0, p->f));
+    const double margin = ldexp(1.0, b - 1) - N * c * ldexp(1.0, p->f);
+    const double sd = p->z_eff * c * ldexp(1.0, p->f);
+    p->wrap = (double)p->dpad * 2.0 * exp(-margin * margin / (2.0 * sd * sd));
+    p->var_num = num;
+    p->var_den = (uint64_t)1 << k;
+    if (noise_seed) {
+        /* reproducible mode: the stream of round r is keyed by (seed, r) so a
+         * resumed run draws exactly the noise of the uninterrupted one */
+        memcpy(p->noise_seed, noise_seed, 32);
+        p->seeded = 1;
+    } else {
+        FS_TRY(fs_dgauss_create(num, p->var_den, NULL, &p->g));
+    }
+    FS_TRY(fs_alloc(&p->rot, p->dpad, sizeof(float), "rotated update"));
+    FS_TRY(fs_alloc(&p->words, p->dpad + 1, (size_t)b / 8, "ring words"));
+    FS_TRY(fs_alloc(&p->noise, p->dpad, sizeof(int64_t), "noise"));
+    *out = p;
+    p = NULL;
+done:
+    fs_ddp_destroy(&p);
+    return rc;
+}
+
+void fs_ddp_destroy(fs_ddp **pp)
+{
+    if (!pp || !*pp) return;
+    fs_ddp *p = *pp;
+    fs_dgauss_destroy(&p->g);
+    fs_secure_zero(p->noise_seed, sizeof p->noise_seed);
+    if (p->noise) fs_secure_zero(p->noise, p->dpad * sizeof(int64_t));
+    if (p->words) fs_secure_zero(p->words, (p->dpad + 1) * (size_t)p->ring_bits / 8);
+    if (p->rot) fs_secure_zero(p->rot, p->dpad * sizeof(float));
+    free(p->noise);
+    free(p->words);
+    free(p->rot);
+    free(p);
+    *pp = NULL;
+}
+
+fs_err fs_ddp_sum(fs_ddp *p, fs_secagg *sa, uint64_t round, uint32_t vid, const float *u,
+                  float *out, int *clipped)
+{
+    fs_err rc = FS_OK, local = FS_OK;
+    const size_t n = p->n, D = p->dpad;
+    fs_fixed_params fp = { p->ring_bits, p->f, p->clip, FS_FIXED_ROUND_NEAREST };
+    /* 1. clip the L2 norm to c */
+    double norm2 = 0;
+    for (size_t i = 0; i < n; i++) norm2 += (double)u[i] * u[i];
+    const double norm = sqrt(norm2);
+    const float scale = norm > p->clip ? (float)(p->clip / norm) : 1.0f;
+    *clipped = norm > p->clip;
+    for (size_t i = 0; i < n; i++) p->rot[i] = u[i] * scale;
+    /* 2. rotate (shared public signs, nonce = round), 3. encode, 4. noise */
+    local = fs_dp_rotate_f32(p->rot_seed, round, p->rot, n, D);
+    if (local == FS_OK) local = fs_fixed_encode_f32(&fp, p->rot, D, p->words, 0, NULL);
+    if (local == FS_OK && p->seeded) {
+        uint8_t rs[40];  /* secret: wiped below */
+        memcpy(rs, p->noise_seed, 32);
+        for (int i = 0; i < 8; i++) rs[32 + i] = (uint8_t)(round >> (56 - 8 * i));
+        uint8_t key[32];
+        local = fs_sha256(rs, sizeof rs, key);
+        fs_dgauss_destroy(&p->g);
+        if (local == FS_OK) local = fs_dgauss_create(p->var_num, p->var_den, key, &p->g);
+        fs_secure_zero(rs, sizeof rs);
+        fs_secure_zero(key, sizeof key);
+    }
+    if (local == FS_OK) local = fs_dgauss_sample(p->g, p->noise, D);
+    if (local == FS_OK) {
+        /* two's complement addition = addition mod 2^b */
+        if (p->ring_bits == 32) {
+            uint32_t *w = p->words;
+            for (size_t i = 0; i < D; i++) w[i] += (uint32_t)(uint64_t)p->noise[i];
+            w[D] = 0;
+        } else {
+            uint64_t *w = p->words;
+            for (size_t i = 0; i < D; i++) w[i] += (uint64_t)p->noise[i];
+            w[D] = 0;
+        }
+    }
+    fs_secure_zero(p->noise, D * sizeof(int64_t));
+    /* collective: every rank reaches the secure sum (agreeing first) */
+    if (local != FS_OK) fs_error_prefix(local, "distributed DP: ");
+    FS_TRY(fs_secagg_sum_words(sa, round, vid, p->words, D, local));
+    FS_TRY(fs_fixed_decode_f32(&fp, p->words, D, p->rot));
+    FS_TRY(fs_dp_unrotate_f32(p->rot_seed, round, p->rot, D));
+    memcpy(out, p->rot, n * sizeof(float));
+done:
+    return rc;
+}
+
+int fs_ddp_frac_bits(const fs_ddp *p) { return p->f; }
+size_t fs_ddp_dim(const fs_ddp *p) { return p->dpad; }
+double fs_ddp_noise_multiplier(const fs_ddp *p) { return p->z_eff; }
+double fs_ddp_wrap_bound(const fs_ddp *p) { return p->wrap; }
