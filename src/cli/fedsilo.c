@@ -13,6 +13,7 @@
 #include <fedsilo.h>
 #include "cli.h"
 #include "cmd_dp.h"
+#include "cmd_stats.h"
 
 int fs_cli_fail(const char *cmd, const char *fmt, ...)
 {
@@ -61,7 +62,9 @@ static void usage(FILE *out)
         "  eval             evaluate a checkpoint on a dataset file\n"
         "  keygen           create an institution's identity key pair\n"
         "  bench            micro-benchmarks with ratios against baselines\n"
-        "  dp               privacy accounting: epsilon of DP-SGD, calibrate a noise multiplier\n\n"
+        "  dp               privacy accounting: epsilon of DP-SGD, calibrate a noise multiplier\n"
+        "  stats            federated statistics from secure sums (mpirun)\n"
+        "  ridge            exact federated ridge regression in one secure round (mpirun)\n\n"
         "Run 'fedsilo COMMAND --help' for the options of a command; 'man fedsilo' for details.\n",
         fs_version_string());
 }
@@ -85,6 +88,7 @@ int main(int argc, char **argv)
         { "import", fs_cmd_import }, { "split", fs_cmd_split }, { "inspect", fs_cmd_inspect },
         { "train", fs_cmd_train }, { "eval", fs_cmd_eval }, { "keygen", fs_cmd_keygen },
         { "bench", fs_cmd_bench }, { "dp", fs_cmd_dp },
+        { "stats", fs_cmd_stats }, { "ridge", fs_cmd_ridge },
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (!strcmp(cmd, cmds[i].name)) return cmds[i].fn(argc - 1, argv + 1);

@@ -76,6 +76,13 @@ typedef struct {
     float *update;            /* (nparams) u_k, then U after aggregation    */
     fs_agg *agg;
     fs_server_opt *sopt;      /* server optimizer and its state             */
+    int use_dp;               /* --dp-sgd yes                               */
+    fs_dpsgd_opts dpo;        /* DP-SGD options of this rank                */
+    double dp_q;              /* DP-SGD sampling rate (same on all ranks)   */
+    long dp_steps;            /* DP-SGD steps per round (same on all ranks) */
+    uint8_t dp_seed[32];      /* reproducible-noise seed (--dp-seed)        */
+    const uint8_t *dp_seed_p; /* dp_seed or NULL for OS randomness          */
+    int use_ddp;              /* --ddp yes                                  */
     fs_rdp *rdp;              /* DP-SGD accountant (identical on all ranks) */
     double *rdp_buf;          /* serialized accountant for the checkpoint   */
     size_t rdp_len;
@@ -542,6 +549,90 @@ static fs_err resume(run_state *st, int *start)
     return start_metrics(st, *start);
 }
 
+/*
+ * Rank-local.  DP-SGD plan: every institution samples at the same rate q
+ * (batches of floor(q n_k) rows, so its true rate is <= q) for the same
+ * number of steps per round, so one accountant, identical on all ranks and
+ * revealing no shard size, bounds the privacy loss of every institution's
+ * records.  Needs the model (batch capacity).
+ */
+static fs_err setup_dp(run_state *st, const fs_sgd_opts *sgd)
+{
+    fs_err rc = FS_OK;
+    const fs_config *cfg = st->cfg;
+    st->use_dp = strcmp(fs_config_str(cfg, "dp_sgd"), "yes") == 0;
+    if (!st->use_dp) return FS_OK;
+    st->dp_q = fs_config_real(cfg, "dp_sampling_rate");
+    st->dpo.sgd = *sgd;
+    st->dpo.clip_norm = fs_config_real(cfg, "dp_clip");
+    st->dpo.noise_multiplier = fs_config_real(cfg, "dp_noise");
+    st->dpo.sampling = strcmp(fs_config_str(cfg, "dp_sampling"), "fixed") == 0 ? FS_DPSGD_FIXED
+                                                                              : FS_DPSGD_POISSON;
+    size_t bk = (size_t)floor(st->dp_q * (double)st->train->n);
+    st->dpo.sgd.batch_size = bk ? bk : 1;
+    st->dp_steps = sgd->local_steps > 0 ? sgd->local_steps
+                                        : (long)ceil(1.0 / st->dp_q) * (long)sgd->local_epochs;
+    st->dpo.sgd.local_steps = st->dp_steps;
+    if (st->dpo.sgd.batch_size > fs_model_max_batch(st->model))
+        FS_FAIL(FS_ERR_ARG, "rank %d: DP-SGD batch of %zu rows (q = %g) exceeds --batch-size %zu; "
+                "raise --batch-size", st->rank, st->dpo.sgd.batch_size, st->dp_q,
+                fs_model_max_batch(st->model));
+    FS_TRY(fs_rdp_create(NULL, 0, &st->rdp));
+    st->rdp_len = fs_rdp_serialized_len(st->rdp);
+    FS_TRY(fs_alloc(&st->rdp_buf, st->rdp_len, sizeof(double), "accountant state"));
+    long ds = fs_config_int(cfg, "dp_seed");
+    if (ds != 0) {
+        /* reproducible noise for tests: SHA-256("fedsilo dp seed <seed> rank <rank>") */
+        char lbl[96];
+        int len = snprintf(lbl, sizeof lbl, "fedsilo dp seed %ld rank %d", ds, st->rank);
+        FS_TRY(fs_sha256(lbl, (size_t)len, st->dp_seed));
+        st->dp_seed_p = st->dp_seed;
+    }
+done:
+    return rc;
+}
+
+/*
+ * Collective.  Distributed-DP plan (fs_ddp.h): the same public plan on
+ * every rank (fractional bits, rotation seed from --seed), private noise.
+ */
+static fs_err setup_ddp(run_state *st)
+{
+    fs_err local = FS_OK;
+    const fs_config *cfg = st->cfg;
+    st->use_ddp = strcmp(fs_config_str(cfg, "ddp"), "yes") == 0;
+    if (!st->use_ddp) return FS_OK;
+    uint8_t rseed[32], nseed[32];  /* nseed: secret, wiped below */
+    char lbl[96];
+    int len = snprintf(lbl, sizeof lbl, "fedsilo ddp rotation %ld", fs_config_int(cfg, "seed"));
+    local = fs_sha256(lbl, (size_t)len, rseed);
+    long dseed = fs_config_int(cfg, "dp_seed");
+    if (local == FS_OK && dseed != 0) {
+        len = snprintf(lbl, sizeof lbl, "fedsilo ddp noise %ld rank %d", dseed, st->rank);
+        local = fs_sha256(lbl, (size_t)len, nseed);
+    }
+    if (local == FS_OK)
+        local = fs_ddp_create(st->nparams, st->size, (int)fs_config_int(cfg, "ring_bits"),
+                              fs_config_real(cfg, "ddp_clip"), fs_config_real(cfg, "ddp_noise"),
+                              fs_config_real(cfg, "ddp_max_wrap"), rseed,
+                              dseed != 0 ? nseed : NULL, &st->ddp);
+    fs_secure_zero(nseed, sizeof nseed);
+    if (local == FS_OK) local = fs_rdp_create(NULL, 0, &st->ddp_rdp);
+    if (local == FS_OK) {
+        st->ddp_len = fs_rdp_serialized_len(st->ddp_rdp);
+        local = fs_alloc(&st->ddp_buf, st->ddp_len, sizeof(double), "accountant state");
+    }
+    if (local != FS_OK && strncmp(fs_errmsg(), "rank ", 5) != 0)
+        fs_error_prefix(local, "rank %d: ", st->rank);
+    fs_err rc = fs_agree(st->comm, local, NULL);  /* collective */
+    if (rc == FS_OK && st->rank == 0)
+        fs_log(FS_LOG_INFO, "distributed DP: clip %g, noise multiplier %.6g (exact), %d fractional "
+               "bits, rotation to %zu coordinates, P(modular wrap per round) <= %.3g",
+               fs_config_real(cfg, "ddp_clip"), fs_ddp_noise_multiplier(st->ddp),
+               fs_ddp_frac_bits(st->ddp), fs_ddp_dim(st->ddp), fs_ddp_wrap_bound(st->ddp));
+    return rc;
+}
+
 fs_err fs_fl_train(MPI_Comm user_comm, const fs_config *cfg, fs_round_fn on_round, void *user)
 {
     fs_err rc = FS_OK, local = FS_OK;
@@ -644,46 +735,7 @@ fs_err fs_fl_train(MPI_Comm user_comm, const fs_config *cfg, fs_round_fn on_roun
         sgd.prox_mu = fs_config_real(cfg, "prox_mu");
         sgd.prox_anchor = st->w_global;
     }
-    /* DP-SGD: every institution samples at the same rate q (batch floor(q
-     * n_k), so its true rate is <= q) for the same number of steps, so one
-     * accountant, identical on all ranks and revealing no shard size, bounds
-     * the privacy loss of every institution's records. */
-    const int dp = strcmp(fs_config_str(cfg, "dp_sgd"), "yes") == 0;
-    fs_dpsgd_opts dpo;
-    memset(&dpo, 0, sizeof dpo);
-    const double dp_q = fs_config_real(cfg, "dp_sampling_rate");
-    long dp_steps = 0;
-    uint8_t dp_seed[32];
-    const uint8_t *dp_seed_p = NULL;
-    if (local == FS_OK && dp) {
-        dpo.sgd = sgd;
-        dpo.clip_norm = fs_config_real(cfg, "dp_clip");
-        dpo.noise_multiplier = fs_config_real(cfg, "dp_noise");
-        dpo.sampling = strcmp(fs_config_str(cfg, "dp_sampling"), "fixed") == 0 ? FS_DPSGD_FIXED
-                                                                               : FS_DPSGD_POISSON;
-        size_t bk = (size_t)floor(dp_q * (double)st->train->n);
-        dpo.sgd.batch_size = bk ? bk : 1;
-        dp_steps = sgd.local_steps > 0 ? sgd.local_steps
-                                       : (long)ceil(1.0 / dp_q) * (long)sgd.local_epochs;
-        dpo.sgd.local_steps = dp_steps;
-        if (dpo.sgd.batch_size > fs_model_max_batch(st->model))
-            local = fs_error_set(FS_ERR_ARG, "rank %d: DP-SGD batch of %zu rows (q = %g) exceeds "
-                                 "--batch-size %zu; raise --batch-size", st->rank,
-                                 dpo.sgd.batch_size, dp_q, fs_model_max_batch(st->model));
-        if (local == FS_OK) local = fs_rdp_create(NULL, 0, &st->rdp);
-        if (local == FS_OK) {
-            st->rdp_len = fs_rdp_serialized_len(st->rdp);
-            local = fs_alloc(&st->rdp_buf, st->rdp_len, sizeof(double), "accountant state");
-        }
-        long ds = fs_config_int(cfg, "dp_seed");
-        if (local == FS_OK && ds != 0) {
-            /* reproducible noise for tests: SHA-256("fedsilo dp seed" || seed || rank) */
-            char lbl[96];
-            int len = snprintf(lbl, sizeof lbl, "fedsilo dp seed %ld rank %d", ds, st->rank);
-            local = fs_sha256(lbl, (size_t)len, dp_seed);
-            dp_seed_p = dp_seed;
-        }
-    }
+    if (local == FS_OK) local = setup_dp(st, &sgd);
     if (local != FS_OK && strncmp(fs_errmsg(), "rank ", 5) != 0) fs_error_prefix(local, "rank %d: ", st->rank);
     if (local == FS_OK && fs_config_str(cfg, "test")[0])
         local = load_test_slice(st, fs_config_str(cfg, "test"));
@@ -694,37 +746,7 @@ fs_err fs_fl_train(MPI_Comm user_comm, const fs_config *cfg, fs_round_fn on_roun
     local = fs_agg_create(st->comm, cfg, &st->agg);
     FS_TRY(fs_agree(st->comm, local, NULL));
 
-    /* distributed DP: same public plan on every rank, private noise */
-    const int ddp = strcmp(fs_config_str(cfg, "ddp"), "yes") == 0;
-    if (ddp) {
-        uint8_t rseed[32], nseed[32];
-        char lbl[96];
-        int len = snprintf(lbl, sizeof lbl, "fedsilo ddp rotation %ld", fs_config_int(cfg, "seed"));
-        local = fs_sha256(lbl, (size_t)len, rseed);
-        long dseed = fs_config_int(cfg, "dp_seed");
-        if (local == FS_OK && dseed != 0) {
-            len = snprintf(lbl, sizeof lbl, "fedsilo ddp noise %ld rank %d", dseed, st->rank);
-            local = fs_sha256(lbl, (size_t)len, nseed);
-        }
-        if (local == FS_OK)
-            local = fs_ddp_create(st->nparams, st->size, (int)fs_config_int(cfg, "ring_bits"),
-                                  fs_config_real(cfg, "ddp_clip"), fs_config_real(cfg, "ddp_noise"),
-                                  fs_config_real(cfg, "ddp_max_wrap"), rseed,
-                                  dseed != 0 ? nseed : NULL, &st->ddp);
-        if (local == FS_OK) local = fs_rdp_create(NULL, 0, &st->ddp_rdp);
-        if (local == FS_OK) {
-            st->ddp_len = fs_rdp_serialized_len(st->ddp_rdp);
-            local = fs_alloc(&st->ddp_buf, st->ddp_len, sizeof(double), "accountant state");
-        }
-        if (local != FS_OK && strncmp(fs_errmsg(), "rank ", 5) != 0)
-            fs_error_prefix(local, "rank %d: ", st->rank);
-        FS_TRY(fs_agree(st->comm, local, NULL));
-        if (st->rank == 0)
-            fs_log(FS_LOG_INFO, "distributed DP: clip %g, noise multiplier %.6g (exact), %d "
-                   "fractional bits, rotation to %zu coordinates, P(modular wrap per round) <= %.3g",
-                   fs_config_real(cfg, "ddp_clip"), fs_ddp_noise_multiplier(st->ddp),
-                   fs_ddp_frac_bits(st->ddp), fs_ddp_dim(st->ddp), fs_ddp_wrap_bound(st->ddp));
-    }
+    FS_TRY(setup_ddp(st));
 
     int start = 0;
     FS_TRY(resume(st, &start));
@@ -760,15 +782,15 @@ fs_err fs_fl_train(MPI_Comm user_comm, const fs_config *cfg, fs_round_fn on_roun
          * take an active accountant past --dp-epsilon.  Every rank holds the
          * same accountants, so every rank breaks at the same round. */
         const double budget = fs_config_real(cfg, "dp_epsilon");
-        if (budget > 0 && (dp || ddp)) {
+        if (budget > 0 && (st->use_dp || st->use_ddp)) {
             const double delta = fs_config_real(cfg, "dp_delta");
             double eps_next = 0, e = 0;
-            if (dp) {
-                FS_TRY(next_epsilon(st->rdp, st->rdp_buf, st->rdp_len, dpo.noise_multiplier, dp_q,
-                                    dp_steps, delta, &e));
+            if (st->use_dp) {
+                FS_TRY(next_epsilon(st->rdp, st->rdp_buf, st->rdp_len, st->dpo.noise_multiplier, st->dp_q,
+                                    st->dp_steps, delta, &e));
                 eps_next = e;
             }
-            if (ddp) {
+            if (st->use_ddp) {
                 FS_TRY(next_epsilon(st->ddp_rdp, st->ddp_buf, st->ddp_len,
                                     fs_ddp_noise_multiplier(st->ddp), 1.0, 1, delta, &e));
                 if (e > eps_next) eps_next = e;
@@ -784,10 +806,10 @@ fs_err fs_fl_train(MPI_Comm user_comm, const fs_config *cfg, fs_round_fn on_roun
                 break;
             }
         }
-        if (dp) {
+        if (st->use_dp) {
             fs_dpsgd_stats dst;
             memset(&dst, 0, sizeof dst);
-            local = fs_dpsgd_train(st->model, st->train, &dpo, seed, st->rank, r, dp_seed_p, &dst);
+            local = fs_dpsgd_train(st->model, st->train, &st->dpo, seed, st->rank, r, st->dp_seed_p, &dst);
             ss = dst.sgd;
         } else {
             local = fs_sgd_train(st->model, st->train, &sgd, seed, st->rank, r, &ss);
@@ -805,7 +827,7 @@ fs_err fs_fl_train(MPI_Comm user_comm, const fs_config *cfg, fs_round_fn on_roun
         for (size_t i = 0; i < st->nparams; i++) st->update[i] = pk * (w[i] - st->w_global[i]);
         size_t nclip = 0;
         int ddp_clipped = 0;
-        if (ddp) {
+        if (st->use_ddp) {
             /* collective: clipped, rotated, noised in the ring, securely summed */
             FS_TRY(fs_ddp_sum(st->ddp, fs_agg_secagg(st->agg), (uint64_t)round, FS_VEC_UPDATE,
                               st->update, st->update, &ddp_clipped));
@@ -825,16 +847,16 @@ fs_err fs_fl_train(MPI_Comm user_comm, const fs_config *cfg, fs_round_fn on_roun
         m.clipped = tls[2];
         m.ddp_clipped = tls[3];
         m.ddp_epsilon = NAN;
-        if (ddp) {
+        if (st->use_ddp) {
             /* one Gaussian mechanism on the sum per round: sensitivity c, noise z c */
             FS_TRY(fs_rdp_add_step(st->ddp_rdp, fs_ddp_noise_multiplier(st->ddp), 1.0, 1));
             FS_TRY(fs_rdp_get_epsilon(st->ddp_rdp, fs_config_real(cfg, "dp_delta"),
                                       FS_DP_CONV_IMPROVED, &m.ddp_epsilon, NULL));
         }
         m.epsilon = NAN;
-        if (dp) {
+        if (st->use_dp) {
             /* identical on every rank: same (sigma, q, steps) everywhere */
-            FS_TRY(fs_rdp_add_step(st->rdp, dpo.noise_multiplier, dp_q, dp_steps));
+            FS_TRY(fs_rdp_add_step(st->rdp, st->dpo.noise_multiplier, st->dp_q, st->dp_steps));
             FS_TRY(fs_rdp_get_epsilon(st->rdp, fs_config_real(cfg, "dp_delta"),
                                       FS_DP_CONV_IMPROVED, &m.epsilon, NULL));
         }

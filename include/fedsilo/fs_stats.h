@@ -1,0 +1,184 @@
+/*
+ * fs_stats.h - federated analytics: descriptive statistics and exact ridge
+ * regression from secure sums (fl layer; MPI).
+ *
+ * Every quantity that leaves a rank is a sum over its rows, and it leaves
+ * only through fs_secagg_sum_f64 (the masked 64-bit-ring secure sum): no
+ * rank ever sees another rank's rows or per-rank sums, only the totals.
+ * Passing sa == NULL uses plain MPI_Allreduce instead, which reveals the
+ * per-rank sums to the reduction tree and exists only for comparison.
+ * Background, what is released, and measured numbers: docs/analytics.md.
+ *
+ * Statistics (fs_stats_compute), three secure sums:
+ *   pass 1: n, sum_i x_ij, class counts (or sum_i y_i)      -> mean
+ *   pass 2: sum_i (x_ij - mean_j)^2 (or the upper triangle of
+ *           sum_i (x_i - mean)(x_i - mean)^T), sum_i (y_i - ybar)^2
+ *                                                            -> var, std, cov
+ *   pass 3: histogram counts over [lo_j, hi_j) with under/overflow
+ * Two passes for the variance avoid the cancellation of sum x^2 - n mean^2.
+ *
+ * Ridge (fs_ridge_fit), one secure sum of
+ *   n, X1^T X1 (upper triangle, X1 = [X, 1]), X1^T y, y^T y
+ * followed by a Cholesky solve of (X1^T X1 + lambda I') w1 = X1^T y on
+ * every rank (I' = identity without the intercept entry).  The solution
+ * equals the centralized closed form up to the fixed-point precision of the
+ * sums (2^-(f+1) per rank and entry, f = 29 for up to 4 ranks).
+ *
+ * Numerical contract of the secure sum: every per-rank entry must satisfy
+ * |value| < 2^31 (a larger one, or NaN, is FS_ERR_NUMERIC on every rank,
+ * never silently clipped).
+ */
+#ifndef FEDSILO_FS_STATS_H
+#define FEDSILO_FS_STATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <mpi.h>
+#include "fs_export.h"
+#include "fs_error.h"
+#include "fs_data.h"
+#include "fs_secagg.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Default refusal limit of fs_stats_opts.max_cov_features. */
+#define FS_STATS_MAX_COV_FEATURES 256u
+/* Largest number of histogram bins. */
+#define FS_STATS_MAX_BINS 1024
+
+/* Options of fs_stats_compute; identical on every rank (checked). */
+typedef struct {
+    int bins;                 /* histogram bins per feature, 0 = none         */
+    int have_range;           /* 1: histogram range [lo, hi) for every feature */
+    double lo, hi;            /*    (lo < hi, finite); 0: mean +- 4 std        */
+    int covariance;           /* 1: covariance and correlation matrices        */
+    size_t max_cov_features;  /* refuse covariance above this d (0: default)  */
+} fs_stats_opts;
+
+/* fs_stats_opts_default - no histogram, no covariance, default limits. */
+FS_EXPORT void fs_stats_opts_default(fs_stats_opts *o);
+
+/*
+ * Released statistics (identical on every rank).  Arrays are owned by the
+ * result and freed by fs_stats_free.  Variances and covariances use the
+ * unbiased (n - 1) denominator (NaN when n < 2).
+ */
+typedef struct {
+    size_t d;                 /* features                                     */
+    double count;             /* rows over all ranks (every feature: no
+                                 missing values in the fedsilo layout)       */
+    int nranks;               /* institutions that contributed                 */
+    fs_task task;
+    int num_classes;          /* classification: K; regression: 0              */
+    double *mean;             /* (d)                                          */
+    double *var;              /* (d) sample variance                           */
+    double *std;              /* (d) sqrt(var)                                 */
+    double *class_counts;     /* (num_classes) or NULL (regression)            */
+    double target_mean;       /* regression only, else NaN                     */
+    double target_std;        /* regression only (n - 1), else NaN             */
+    int bins;                 /* 0 when no histogram                           */
+    double *hist_lo, *hist_hi;/* (d) histogram range of each feature           */
+    double *hist;             /* (d, bins) counts, row-major                   */
+    double *underflow;        /* (d) rows with x < lo                          */
+    double *overflow;         /* (d) rows with x >= hi                         */
+    double *cov;              /* (d, d) symmetric, or NULL                     */
+    double *corr;             /* (d, d) symmetric, or NULL (NaN where a
+                                 variance is 0)                                */
+    char **feature_names;     /* (d) from rank 0's shard, or NULL              */
+    double seconds;           /* wall time of the computation on this rank     */
+} fs_stats_result;
+
+/*
+ * fs_stats_compute - federated descriptive statistics of the shards ds.
+ *
+ * Collective on comm (every rank of comm calls it; sa, when not NULL, must
+ * have been created on the same group of processes).  Logically collective
+ * in o and in the shape of ds: d, task and num_classes must match on
+ * every rank (a mismatch is FS_ERR_DATA naming the first bad rank).
+ * *step is the nonce counter of the secure sum: each sum uses (*step)++ as
+ * its round, so pass the same counter to every analytics call of a
+ * session (it must match on every rank).  comm should have
+ * MPI_ERRORS_RETURN set.
+ *
+ * in:  ds (this rank's rows; borrowed), o (borrowed)
+ * out: *out, owned by the caller (fs_stats_free); NULL on failure.
+ * returns the same code on every rank: FS_OK, FS_ERR_ARG (bad options,
+ * covariance with d > max_cov_features: the message says how to raise the
+ * limit), FS_ERR_DATA (shape mismatch), FS_ERR_NUMERIC (a per-rank sum
+ * beyond +-2^31), FS_ERR_NOMEM, FS_ERR_AUTH, FS_ERR_MPI.
+ */
+FS_EXPORT fs_err fs_stats_compute(MPI_Comm comm, fs_secagg *sa, const fs_dataset *ds,
+                                  const fs_stats_opts *o, uint64_t *step,
+                                  fs_stats_result **out) FS_WARN_UNUSED;
+
+/* fs_stats_free - free a result; NULL-safe; sets *r = NULL. */
+FS_EXPORT void fs_stats_free(fs_stats_result **r);
+
+/* Options of fs_ridge_fit; identical on every rank (checked). */
+typedef struct {
+    double lambda;            /* L2 penalty >= 0 (not applied to the intercept) */
+    int standardize;          /* 1: penalize standardized coefficients (global
+                                 mean / population std from the same sums); the
+                                 returned model still acts on raw features    */
+} fs_ridge_opts;
+
+/* Fitted model and fit statistics (identical on every rank). */
+typedef struct {
+    size_t d;
+    double n;                 /* training rows over all ranks                  */
+    double *w;                /* (d) coefficients on raw features, owned       */
+    double b;                 /* intercept                                     */
+    double *mean, *scale;     /* (d) standardization used (scale 1 if off)     */
+    double train_rmse;        /* from the sums: SSE = y'y - 2 w1'X1'y + w1'A w1 */
+    double train_r2;          /* 1 - SSE / SST                                 */
+    double seconds;           /* wall time on this rank                        */
+} fs_ridge_result;
+
+/*
+ * fs_ridge_fit - exact ridge (or, with lambda 0, least-squares) regression
+ * in one secure sum, solved by Cholesky on every rank.
+ *
+ * Collective on comm, as fs_stats_compute (same *step convention).  ds
+ * must be a regression dataset with the same d on every rank.
+ * out: *out owned by the caller (fs_ridge_free); NULL on failure.
+ * returns the same code on every rank: FS_OK, FS_ERR_ARG (lambda < 0,
+ * classification data), FS_ERR_DATA (shape mismatch), FS_ERR_NUMERIC
+ * (a per-rank sum beyond +-2^31, or the system is not positive definite:
+ * too few rows or collinear features with lambda 0; the message suggests
+ * --lambda > 0), FS_ERR_NOMEM, FS_ERR_AUTH, FS_ERR_MPI.
+ */
+FS_EXPORT fs_err fs_ridge_fit(MPI_Comm comm, fs_secagg *sa, const fs_dataset *ds,
+                              const fs_ridge_opts *o, uint64_t *step,
+                              fs_ridge_result **out) FS_WARN_UNUSED;
+
+/* fs_ridge_free - NULL-safe; sets *r = NULL. */
+FS_EXPORT void fs_ridge_free(fs_ridge_result **r);
+
+/*
+ * fs_ridge_write_checkpoint - write r as a "linear" model checkpoint
+ * (params W (1 x d) then b, float32) to path, atomically, so that
+ * `fedsilo eval` and fs_checkpoint_evaluate can use it.  Not collective
+ * (call it on one rank).  nsilos is recorded in the file.
+ * returns FS_OK, FS_ERR_NOMEM, FS_ERR_IO.
+ */
+FS_EXPORT fs_err fs_ridge_write_checkpoint(const fs_ridge_result *r, int nsilos,
+                                           const char *path) FS_WARN_UNUSED;
+
+/*
+ * fs_stats_secagg_create - create the secure-sum session for analytics
+ * with the train command's conventions: roster (NULL/"" = none),
+ * identity_pattern with an optional "%d" replaced by this rank,
+ * allow_unauthenticated as --insecure-no-auth yes, full mask graph.
+ * Collective on comm; same return codes as fs_secagg_create.
+ */
+FS_EXPORT fs_err fs_stats_secagg_create(MPI_Comm comm, const char *roster,
+                                        const char *identity_pattern,
+                                        int allow_unauthenticated,
+                                        fs_secagg **out) FS_WARN_UNUSED;
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FEDSILO_FS_STATS_H */
