@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "cmd_dp.h"
 #include "cmd_stats.h"
+#include "cmd_vfl.h"
 
 int fs_cli_fail(const char *cmd, const char *fmt, ...)
 {
@@ -64,7 +65,10 @@ static void usage(FILE *out)
         "  bench            micro-benchmarks with ratios against baselines\n"
         "  dp               privacy accounting: epsilon of DP-SGD, calibrate a noise multiplier\n"
         "  stats            federated statistics from secure sums (mpirun)\n"
-        "  ridge            exact federated ridge regression in one secure round (mpirun)\n\n"
+        "  ridge            exact federated ridge regression in one secure round (mpirun)\n"
+        "  vfl-split        cut a dataset by feature columns for vertical FL\n"
+        "  vfl-train        vertical logistic/linear regression with Paillier (mpirun)\n"
+        "  psi              private set intersection of record ids (mpirun)\n\n"
         "Run 'fedsilo COMMAND --help' for the options of a command; 'man fedsilo' for details.\n",
         fs_version_string());
 }
@@ -89,6 +93,7 @@ int main(int argc, char **argv)
         { "train", fs_cmd_train }, { "eval", fs_cmd_eval }, { "keygen", fs_cmd_keygen },
         { "bench", fs_cmd_bench }, { "dp", fs_cmd_dp },
         { "stats", fs_cmd_stats }, { "ridge", fs_cmd_ridge },
+        { "vfl-split", fs_cmd_vfl_split }, { "vfl-train", fs_cmd_vfl_train }, { "psi", fs_cmd_psi },
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (!strcmp(cmd, cmds[i].name)) return cmds[i].fn(argc - 1, argv + 1);
