@@ -19,5 +19,9 @@
 #include "fedsilo/fs_dp.h"
 #include "fedsilo/fs_config.h"
 #include "fedsilo/fs_fl.h"
+#include "fedsilo/fs_stats.h"
+#include "fedsilo/fs_paillier.h"
+#include "fedsilo/fs_psi.h"
+#include "fedsilo/fs_vfl.h"
 
 #endif /* FEDSILO_H */
