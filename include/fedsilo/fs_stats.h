@@ -55,6 +55,10 @@ typedef struct {
     double lo, hi;            /*    (lo < hi, finite); 0: mean +- 4 std        */
     int covariance;           /* 1: covariance and correlation matrices        */
     size_t max_cov_features;  /* refuse covariance above this d (0: default)  */
+    double dp_epsilon;        /* > 0: release (epsilon, dp_delta)-DP statistics:
+                                 needs have_range; every value is clipped to
+                                 [lo, hi]; no covariance                      */
+    double dp_delta;          /* delta of the DP release (e.g. 1e-5)           */
 } fs_stats_opts;
 
 /* fs_stats_opts_default - no histogram, no covariance, default limits. */
@@ -88,6 +92,9 @@ typedef struct {
                                  variance is 0)                                */
     char **feature_names;     /* (d) from rank 0's shard, or NULL              */
     double seconds;           /* wall time of the computation on this rank     */
+    double dp_epsilon;        /* DP release: epsilon of all passes together at
+                                 dp_delta (from the RDP accountant), else NaN  */
+    double dp_noise;          /* DP release: noise multiplier z of each pass   */
 } fs_stats_result;
 
 /*

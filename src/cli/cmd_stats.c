@@ -227,6 +227,12 @@ static fs_err write_stats_json(const fs_stats_result *s, const char *path, const
     fprintf(f, "{\n  \"aggregation\": \"%s\",\n  \"institutions\": %d,\n  \"count\": ", agg,
             s->nranks);
     json_num(f, s->count);
+    if (s->dp_epsilon == s->dp_epsilon) {
+        fputs(",\n  \"dp_epsilon\": ", f);
+        json_num(f, s->dp_epsilon);
+        fputs(",\n  \"dp_noise_multiplier\": ", f);
+        json_num(f, s->dp_noise);
+    }
     fprintf(f, ",\n  \"task\": \"%s\",\n  \"variance_denominator\": \"n - 1\",\n",
             s->task == FS_TASK_REGRESSION ? "regression" : "classification");
     if (s->class_counts) {
@@ -292,7 +298,10 @@ static void stats_usage(FILE *out)
         "                       computed from the released mean and std)\n"
         "  --covariance         also covariance and correlation matrices (d(d+1)/2 sums)\n"
         "  --max-covariance-features N   refuse --covariance above N features (default %u)\n"
-        "  --json FILE          write every statistic to FILE (rank 0)\n",
+        "  --json FILE          write every statistic to FILE (rank 0)\n"
+        "  --dp-epsilon E       release (E, delta)-DP statistics: needs --range (values are\n"
+        "                       clipped to it); Gaussian noise shared by the institutions\n"
+        "  --dp-delta D         delta of the DP release (default 1e-5)\n",
         FS_STATS_MAX_COV_FEATURES);
     fed_usage_common(out);
     fprintf(out, "\nExit status: 0 success, 1 runtime error, 2 bad option.\n");
@@ -321,6 +330,9 @@ static void print_stats(const fs_stats_result *s, const char *agg)
     char nb[32], line[4 * FS_STATS_MAX_BINS + 8];
     printf("fedsilo stats: %d institutions, %.0f rows, %zu features, aggregation %s (%.3f s)\n",
            s->nranks, s->count, s->d, agg, s->seconds);
+    if (s->dp_epsilon == s->dp_epsilon)
+        printf("differentially private release: epsilon %.4g (all passes), noise multiplier "
+               "%.4g per pass\n", s->dp_epsilon, s->dp_noise);
     printf("%-24s %10s %14s %14s", "feature", "count", "mean", "std");
     if (s->bins) printf("  histogram [lo, hi) (under/over)");
     printf("\n");
@@ -393,16 +405,19 @@ int fs_cmd_stats(int argc, char **argv)
             so.max_cov_features = (size_t)x;
         } else if ((v = opt_value(argc, argv, &i, "--json", &missing))) {
             json = v;
-        } else if (!strncmp(argv[i], "--dp-", 5)) {
-            return fs_cli_usage_error(cmd, "differentially private statistics (%s) are not "
-                                      "implemented yet (docs/analytics.md)", argv[i]);
+        } else if ((v = opt_value(argc, argv, &i, "--dp-epsilon", &missing))) {
+            if (parse_num(v, &so.dp_epsilon) || !(so.dp_epsilon > 0))
+                return fs_cli_usage_error(cmd, "--dp-epsilon needs a number > 0, got '%s'", v);
+        } else if ((v = opt_value(argc, argv, &i, "--dp-delta", &missing))) {
+            if (parse_num(v, &so.dp_delta) || !(so.dp_delta > 0 && so.dp_delta < 1))
+                return fs_cli_usage_error(cmd, "--dp-delta needs a number in (0, 1), got '%s'", v);
         } else if (missing) {
             return fs_cli_usage_error(cmd, "option '%s' needs a value", argv[i]);
         } else {
             return fs_cli_usage_error(cmd, "unexpected argument '%s'", argv[i]);
         }
     }
-    if (so.have_range && !so.bins)
+    if (so.have_range && !so.bins && !(so.dp_epsilon > 0))
         return fs_cli_usage_error(cmd, "--range is the histogram range: give --bins too");
 
     if (MPI_Init(&argc, &argv) != MPI_SUCCESS) return fs_cli_fail(cmd, "MPI_Init failed");

@@ -15,22 +15,54 @@
 #include "fs_fl_impl.h"
 #include "fedsilo/fs_agree.h"
 #include "fedsilo/fs_stats.h"
+#include "fedsilo/fs_dp.h"
 
 /* Vector ids of the secure sums (the nonce is (step, id); step is fresh). */
 enum { VID_STATS_MOMENT1 = 0x5301, VID_STATS_MOMENT2, VID_STATS_HIST, VID_RIDGE = 0x5201 };
 
 // ---------------------------------------------------------------- helpers
 
-/* Collective: out = sum over ranks of buf (n doubles, in place).  The
- * round of the secure sum is (*step)++, so (round, vid) is fresh. */
-static fs_err sum_f64(MPI_Comm comm, fs_secagg *sa, uint64_t *step, uint32_t vid, double *buf,
-                      size_t n, const char *what)
+/*
+ * Differential privacy of a release (fs_stats_opts.dp_epsilon > 0).  Each
+ * pass is a Gaussian mechanism on a vector of sums whose L2 sensitivity
+ * (adding or removing one record) Delta is bounded because every value is
+ * clipped to the public range [lo, hi].  Every rank adds its share
+ * N(0, (z Delta)^2 / N) before the secure sum, so the sum carries
+ * N(0, (z Delta)^2) and no rank sees another's noise or data.  z is the
+ * smallest noise multiplier for which the composition of all passes (RDP
+ * accountant, q = 1) is (epsilon, delta)-DP.
+ */
+typedef struct {
+    int on;
+    double z;        /* noise multiplier of every pass           */
+    int nranks;
+    fs_dp_rng *rng;  /* secret noise stream (OS CSPRNG)          */
+} dp_release;
+
+/* Collective: out = sum over ranks of buf (n doubles, in place), plus the
+ * distributed Gaussian noise of a pass with L2 sensitivity `sens` when DP is
+ * on.  The round of the secure sum is (*step)++, so (round, vid) is fresh. */
+static fs_err sum_f64_dp(MPI_Comm comm, fs_secagg *sa, uint64_t *step, uint32_t vid, double *buf,
+                         size_t n, const char *what, dp_release *dp, double sens)
 {
+    fs_err local = FS_OK;
+    if (dp && dp->on) {
+        const double sd = dp->z * sens / sqrt((double)dp->nranks);
+        local = fs_dp_gaussian_add(dp->rng, sd, buf, n);
+    }
+    local = fs_agree(comm, local, NULL);
+    if (local != FS_OK) return local;
     uint64_t round = (*step)++;
     fs_err rc = sa ? fs_secagg_sum_f64(sa, round, vid, buf, buf, n, NULL)
                    : fs_mpi_allreduce_chunked(buf, n, sizeof *buf, MPI_DOUBLE, comm);
     if (rc != FS_OK) fs_error_prefix(rc, "%s: ", what);
     return rc;
+}
+
+static fs_err sum_f64(MPI_Comm comm, fs_secagg *sa, uint64_t *step, uint32_t vid, double *buf,
+                      size_t n, const char *what)
+{
+    return sum_f64_dp(comm, sa, step, vid, buf, n, what, NULL, 0);
 }
 
 /*
@@ -102,6 +134,7 @@ void fs_stats_opts_default(fs_stats_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->max_cov_features = FS_STATS_MAX_COV_FEATURES;
+    o->dp_delta = 1e-5;
 }
 
 void fs_stats_free(fs_stats_result **r)
@@ -156,22 +189,31 @@ fs_err fs_stats_compute(MPI_Comm comm, fs_secagg *sa, const fs_dataset *ds,
     fs_stats_result *s = NULL;
     double *vec = NULL;   /* (vlen) per-rank sums, then the global sums */
     const double t0 = fs_now();
+    dp_release dp = { 0 };
     *out = NULL;
 
     /* Logically collective: options and data shape. */
     size_t maxcov = o->max_cov_features ? o->max_cov_features : FS_STATS_MAX_COV_FEATURES;
-    const double optv[7] = { o->bins, o->have_range, o->have_range ? o->lo : 0,
+    const double optv[9] = { o->bins, o->have_range, o->have_range ? o->lo : 0,
                              o->have_range ? o->hi : 0, o->covariance, (double)maxcov,
-                             (double)*step };
-    static const char *const optn[7] = { "bins", "have_range", "range lo", "range hi",
-                                         "covariance", "max_cov_features", "step counter" };
+                             (double)*step, o->dp_epsilon, o->dp_delta };
+    static const char *const optn[9] = { "bins", "have_range", "range lo", "range hi",
+                                         "covariance", "max_cov_features", "step counter",
+                                         "dp epsilon", "dp delta" };
     if (o->bins < 0 || o->bins > FS_STATS_MAX_BINS)
         local = fs_error_set(FS_ERR_ARG, "--bins must be in 0..%d, got %d", FS_STATS_MAX_BINS,
                              o->bins);
     else if (o->have_range && !(isfinite(o->lo) && isfinite(o->hi) && o->lo < o->hi))
         local = fs_error_set(FS_ERR_ARG, "histogram range needs finite lo < hi, got %g:%g", o->lo,
                              o->hi);
-    FS_TRY(check_uniform(comm, local, optv, optn, 7, FS_ERR_ARG));
+    else if (o->dp_epsilon > 0 && !o->have_range)
+        local = fs_error_set(FS_ERR_ARG, "DP statistics need a public --range LO:HI: the values "
+                             "are clipped to it to bound each record's influence");
+    else if (o->dp_epsilon > 0 && o->covariance)
+        local = fs_error_set(FS_ERR_ARG, "DP statistics do not support --covariance");
+    else if (o->dp_epsilon > 0 && !(o->dp_delta > 0 && o->dp_delta < 1))
+        local = fs_error_set(FS_ERR_ARG, "DP statistics need --dp-delta in (0, 1)");
+    FS_TRY(check_uniform(comm, local, optv, optn, 9, FS_ERR_ARG));
     const double shape[3] = { (double)ds->d, ds->task, ds->num_classes };
     static const char *const shapen[3] = { "features", "task (0 classification, 1 regression)",
                                            "classes" };
@@ -185,6 +227,17 @@ fs_err fs_stats_compute(MPI_Comm comm, fs_secagg *sa, const fs_dataset *ds,
     }
 
     const size_t d = ds->d, n = ds->n, bins = (size_t)o->bins;
+    /* DP plan: passes 1 and 2 always, pass 3 with histograms */
+    if (o->dp_epsilon > 0) {
+        const long passes = bins ? 3 : 2;
+        dp.on = 1;
+        MPI_Comm_size(comm, &dp.nranks);
+        local = fs_dp_calibrate(1.0, passes, o->dp_delta, o->dp_epsilon, &dp.z);
+        if (local == FS_OK) local = fs_dp_rng_create(NULL, 0, 0, &dp.rng);
+        FS_TRY(fs_agree(comm, local, NULL));
+    }
+    const double clip_lo = dp.on ? o->lo : -INFINITY, clip_hi = dp.on ? o->hi : INFINITY;
+    const double B = dp.on ? fmax(fabs(o->lo), fabs(o->hi)) : 0, W = dp.on ? o->hi - o->lo : 0;
     const int is_class = ds->task == FS_TASK_CLASSIFICATION;
     const size_t K = is_class ? (size_t)ds->num_classes : 1;
     const size_t m2 = o->covariance ? d * (d + 1) / 2 : d;
@@ -202,18 +255,25 @@ fs_err fs_stats_compute(MPI_Comm comm, fs_secagg *sa, const fs_dataset *ds,
     if (local == FS_OK) local = fs_zalloc(&vec, vlen, sizeof *vec, "statistics sums");
     FS_TRY(fs_agree(comm, local, NULL));
 
-    /* Pass 1: vec = [n, sum_i x_ij (d), class counts (K) | sum_i y_i]. */
+    /* Pass 1: vec = [n, sum_i x_ij (d), class counts (K) | sum_i y_i].
+     * DP: values clipped to [lo, hi]; L2 sensitivity sqrt(1 + d B^2 + 1)
+     * (one record: its count, its d features, its class count), where
+     * B = max(|lo|, |hi|); a regression target is clipped the same way. */
     vec[0] = (double)n;
     for (size_t i = 0; i < n; i++) {
         const float *x = ds->X + i * d;
-        for (size_t j = 0; j < d; j++) vec[1 + j] += x[j];
+        for (size_t j = 0; j < d; j++) vec[1 + j] += fmin(fmax(x[j], clip_lo), clip_hi);
         if (is_class) vec[1 + d + (size_t)ds->y_class[i]] += 1.0;
-        else vec[1 + d] += ds->y_reg[i];
+        else vec[1 + d] += fmin(fmax(ds->y_reg[i], clip_lo), clip_hi);
     }
-    FS_TRY(sum_f64(comm, sa, step, VID_STATS_MOMENT1, vec, 1 + d + K, "pass 1 (count, sums)"));
-    const double N = vec[0];
-    s->count = N;
-    for (size_t j = 0; j < d; j++) s->mean[j] = vec[1 + j] / N;
+    FS_TRY(sum_f64_dp(comm, sa, step, VID_STATS_MOMENT1, vec, 1 + d + K, "pass 1 (count, sums)",
+                      &dp, sqrt(2.0 + (double)d * B * B)));
+    const double N = dp.on ? fmax(vec[0], 1.0) : vec[0];  /* a noisy count stays >= 1 */
+    s->count = vec[0];
+    for (size_t j = 0; j < d; j++) {
+        s->mean[j] = vec[1 + j] / N;
+        if (dp.on) s->mean[j] = fmin(fmax(s->mean[j], o->lo), o->hi);
+    }
     if (is_class) memcpy(s->class_counts, vec + 1 + d, K * sizeof *vec);
     else s->target_mean = vec[1 + d] / N;
 
@@ -224,7 +284,10 @@ fs_err fs_stats_compute(MPI_Comm comm, fs_secagg *sa, const fs_dataset *ds,
     memset(vec, 0, vlen * sizeof *vec);
     for (size_t i = 0; i < n; i++) {
         const float *x = ds->X + i * d;
-        if (!is_class) { double t = ds->y_reg[i] - s->target_mean; vec[0] += t * t; }
+        if (!is_class) {
+            double t = fmin(fmax(ds->y_reg[i], clip_lo), clip_hi) - s->target_mean;
+            vec[0] += dp.on ? fmin(t * t, W * W) : t * t;
+        }
         if (o->covariance) {
             for (size_t j = 0; j < d; j++) {
                 double dj = x[j] - s->mean[j];
@@ -232,16 +295,21 @@ fs_err fs_stats_compute(MPI_Comm comm, fs_secagg *sa, const fs_dataset *ds,
                 for (size_t k = j; k < d; k++) row[k - j] += dj * (x[k] - s->mean[k]);
             }
         } else {
-            for (size_t j = 0; j < d; j++) { double t = x[j] - s->mean[j]; vec[1 + j] += t * t; }
+            /* DP: (clipped x - mean)^2 is bounded by (hi - lo)^2 once the
+             * released mean is clamped into [lo, hi] (below) */
+            for (size_t j = 0; j < d; j++) {
+                double t = fmin(fmax(x[j], clip_lo), clip_hi) - s->mean[j];
+                vec[1 + j] += dp.on ? fmin(t * t, W * W) : t * t;
+            }
         }
     }
-    FS_TRY(sum_f64(comm, sa, step, VID_STATS_MOMENT2, vec, 1 + m2,
-                   "pass 2 (sums of squared deviations)"));
+    FS_TRY(sum_f64_dp(comm, sa, step, VID_STATS_MOMENT2, vec, 1 + m2,
+                      "pass 2 (sums of squared deviations)", &dp, sqrt(1.0 + (double)d) * W * W));
     const double den = N - 1;   /* unbiased; NaN results for N < 2 */
     if (!is_class) s->target_std = N > 1 ? sqrt(vec[0] / den) : NAN;
     for (size_t j = 0; j < d; j++) {
         double ss = o->covariance ? vec[1 + tri(d, j, j)] : vec[1 + j];
-        s->var[j] = N > 1 ? ss / den : NAN;
+        s->var[j] = N > 1 ? (dp.on ? fmax(ss, 0.0) : ss) / den : NAN;
         s->std[j] = sqrt(s->var[j]);
     }
     if (o->covariance)
@@ -284,7 +352,9 @@ fs_err fs_stats_compute(MPI_Comm comm, fs_secagg *sa, const fs_dataset *ds,
                 }
             }
         }
-        FS_TRY(sum_f64(comm, sa, step, VID_STATS_HIST, vec, d * (bins + 2), "pass 3 (histograms)"));
+        /* DP: one record adds 1 to one bin of each feature: sensitivity sqrt(d) */
+        FS_TRY(sum_f64_dp(comm, sa, step, VID_STATS_HIST, vec, d * (bins + 2),
+                          "pass 3 (histograms)", &dp, sqrt((double)d)));
         for (size_t j = 0; j < d; j++) {
             const double *h = vec + j * (bins + 2);
             s->underflow[j] = h[0];
@@ -293,9 +363,16 @@ fs_err fs_stats_compute(MPI_Comm comm, fs_secagg *sa, const fs_dataset *ds,
         }
     }
     s->seconds = fs_now() - t0;
+    s->dp_epsilon = s->dp_noise = NAN;
+    if (dp.on) {
+        /* the epsilon actually spent by the calibrated z over the passes */
+        FS_TRY(fs_dp_epsilon(1.0, dp.z, bins ? 3 : 2, o->dp_delta, &s->dp_epsilon));
+        s->dp_noise = dp.z;
+    }
     *out = s;
     s = NULL;
 done:
+    fs_dp_rng_destroy(&dp.rng);
     free(vec);
     fs_stats_free(&s);
     return rc;
