@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # install-deps.sh - idempotent install of the Debian 12 packages fedsilo needs.
 #
-# Usage:  scripts/install-deps.sh [build] [data] [bench] [slurm] [netns] [all]
+# Usage:  scripts/install-deps.sh [build] [data] [bench] [slurm] [netns] [fuzz] [all]
 #   build  compilers, autotools, Open MPI, parallel HDF5, OpenBLAS, GMP,
 #          OpenSSL, check, libinih (default when no set is named)
 #   data   Fashion-MNIST (dataset-fashion-mnist) and scikit-learn's bundled
@@ -9,6 +9,8 @@
 #   bench  python3-torch (the PyTorch baseline of bench/train_throughput)
 #   slurm  slurm-wlm + munge + libpmix-dev (real single-host Slurm tests)
 #   netns  iproute2, iptables, python3 (multi-host tests in namespaces)
+#   fuzz   clang + libclang-rt-14-dev (libFuzzer, tests/fuzz/run.sh) and
+#          valgrind (scripts/sanitize.sh)
 #   all    every set above
 #
 # Must run as root.  Packages already installed are skipped; apt is not
@@ -19,12 +21,14 @@ BUILD_PKGS=(build-essential autoconf automake libtool pkg-config
             libopenmpi-dev openmpi-bin libopenblas-dev
             libhdf5-openmpi-dev hdf5-tools libgmp-dev check libssl-dev
             libinih-dev zlib1g-dev)
-DATA_PKGS=(dataset-fashion-mnist python3-sklearn python3-h5py python3-numpy)
+DATA_PKGS=(dataset-fashion-mnist python3-sklearn python3-h5py python3-numpy gnuplot-nox)
 BENCH_PKGS=(python3-torch)
 # Slurm's mpi_pmix plugin dlopen()s the unversioned libpmix.so that only
 # libpmix-dev ships; without it `srun --mpi=pmix` cannot work.
 SLURM_PKGS=(slurm-wlm munge libpmix-dev)
 NETNS_PKGS=(iproute2 procps iputils-ping iptables python3)
+# -fsanitize=fuzzer needs the compiler-rt static libraries of clang 14.
+FUZZ_PKGS=(clang libclang-rt-14-dev valgrind)
 
 want=()
 [ $# -eq 0 ] && set -- build
@@ -35,9 +39,10 @@ for set_name in "$@"; do
     bench) want+=("${BENCH_PKGS[@]}") ;;
     slurm) want+=("${SLURM_PKGS[@]}") ;;
     netns) want+=("${NETNS_PKGS[@]}") ;;
+    fuzz)  want+=("${FUZZ_PKGS[@]}") ;;
     all)   want+=("${BUILD_PKGS[@]}" "${DATA_PKGS[@]}" "${BENCH_PKGS[@]}"
-                  "${SLURM_PKGS[@]}" "${NETNS_PKGS[@]}") ;;
-    *) echo "install-deps.sh: unknown set '$set_name' (build|data|bench|slurm|netns|all)" >&2
+                  "${SLURM_PKGS[@]}" "${NETNS_PKGS[@]}" "${FUZZ_PKGS[@]}") ;;
+    *) echo "install-deps.sh: unknown set '$set_name' (build|data|bench|slurm|netns|fuzz|all)" >&2
        exit 2 ;;
   esac
 done

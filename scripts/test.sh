@@ -4,11 +4,14 @@
 # (unit, MPI and CLI tiers), then `make distcheck` (install, VPATH and
 # tarball completeness with the unit and MPI-library tests).  Prints the
 # automake summary and one closing line "N passed, N failed, N skipped".
+# Then the security tier (issue 7): libFuzzer targets for every parser
+# (FS_FUZZ_SECONDS each, default 60) and the ASan/UBSan + valgrind run of
+# scripts/sanitize.sh; FS_SECURITY=0 skips it outside CI.
 # Exit status: 0 only if every test passed.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-scripts/install-deps.sh all || exit 1
+scripts/install-deps.sh all || exit 1   # includes the fuzz set (clang, valgrind)
 scripts/build.sh >/dev/null || { echo "build failed"; exit 1; }
 cd "${FS_BUILD_DIR:-$top/build}"
 status=0
@@ -37,6 +40,18 @@ if [ $status -eq 0 ] && [ "${FS_SKIP_DISTCHECK:-}" != 1 ]; then
     echo "distcheck: OK ($(grep -o 'fedsilo-[0-9.]*\.tar\.gz' distcheck.out | head -1))"
   else
     tail -40 distcheck.out; echo "distcheck: FAILED"; status=1; fail=$((fail + 1))
+  fi
+fi
+if [ $status -eq 0 ] && { [ "${FS_SECURITY:-1}" = 1 ] || [ "${CI:-}" = true ]; }; then
+  if "$top"/tests/fuzz/run.sh > fuzz.out 2>&1; then
+    echo "fuzz: OK ($(grep -c '^fuzz_' fuzz.out 2>/dev/null || echo 0) report lines)"; pass=$((pass + 1))
+  else
+    tail -40 fuzz.out; echo "fuzz: FAILED"; status=1; fail=$((fail + 1))
+  fi
+  if FS_BUILD_DIR="$(pwd)" "$top"/scripts/sanitize.sh > sanitize.out 2>&1; then
+    echo "sanitize: OK ($(tail -1 sanitize.out))"; pass=$((pass + 1))
+  else
+    tail -60 sanitize.out; echo "sanitize: FAILED"; status=1; fail=$((fail + 1))
   fi
 fi
 echo "${pass:-0} passed, ${fail} failed, ${skip:-0} skipped"

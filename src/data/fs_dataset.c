@@ -466,6 +466,18 @@ fs_err fs_dataset_read(const char *path, fs_part part, fs_dataset **out)
     if (xdims[0] > SIZE_MAX || xdims[1] > SIZE_MAX)
         FS_FAIL(FS_ERR_DATA, "%s: %s is too large for this platform", path, xname);
 
+    {
+        /* A hostile file can declare a huge shape with no data behind it.
+         * Refuse before allocating anything when the declared matrix could
+         * not come from this file even at a 64x compression ratio. */
+        struct stat sb;
+        const double want = (double)xdims[0] * (double)xdims[1] * 4.0;
+        const double have = stat(path, &sb) == 0 ? (double)sb.st_size : 0.0;
+        if (want > 64.0 * have + 1048576.0)
+            FS_FAIL(FS_ERR_DATA, "%s: %s declares %llu x %llu float32 values (%.3g bytes) but the "
+                    "file holds only %.0f bytes (corrupt or hostile file)", path, xname,
+                    (unsigned long long)xdims[0], (unsigned long long)xdims[1], want, have);
+    }
     FS_TRY(fs_dataset_create((size_t)xdims[0], (size_t)xdims[1], t, num_classes, &ds));
     FS_TRY(read_all(xset, path, xname, H5T_NATIVE_FLOAT, ds->X));
     if (t == FS_TASK_CLASSIFICATION)

@@ -20,6 +20,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 #include "fs_impl.h"
 #include "fedsilo/fs_data.h"
@@ -114,6 +115,18 @@ fs_err fs_import_idx(const char *images_path, const char *labels_path, size_t li
                 images_path, n, labels_path, ldims[0]);
     if (n == 0) FS_FAIL(FS_ERR_DATA, "%s: contains no images", images_path);
     keep = (limit > 0 && limit < n) ? limit : n;
+    {
+        /* The header alone decides the allocation (keep * d floats): refuse
+         * a header that promises far more pixels than the file can hold,
+         * even gzipped (zlib's maximum ratio is about 1032:1). */
+        struct stat sb;
+        const double want = (double)keep * (double)d;
+        const double have = stat(images_path, &sb) == 0 ? (double)sb.st_size : 0.0;
+        if (want > 1100.0 * have + 65536.0)
+            FS_FAIL(FS_ERR_DATA, "%s: header declares %zu images of %zu pixels (%.3g bytes) but the "
+                    "file has only %.0f bytes (truncated, corrupt or hostile)", images_path, n, d,
+                    want, have);
+    }
 
     FS_TRY(fs_dataset_create(keep, d, FS_TASK_CLASSIFICATION, 10, &ds));
     FS_TRY(fs_alloc(&buf, IDX_CHUNK, 1, "IDX read buffer"));

@@ -73,8 +73,11 @@ static fs_err read_vec(hid_t f, const char *path, const char *name, size_t esize
     if (s < 0 || t < 0 || H5Sget_simple_extent_ndims(s) != 1 ||
         H5Sget_simple_extent_dims(s, dims, NULL) != 1 || dims[0] < 1 || dims[0] > 1000000000 ||
         (want && dims[0] != want) || H5Tget_class(t) != H5T_FLOAT || H5Tget_size(t) != esize)
-        FS_FAIL(FS_ERR_DATA, "%s: /%s must be a float%zu vector of %s elements", path, name,
-                esize * 8, want ? "the model's" : "1 or more");
+    {
+        if (want)
+            FS_FAIL(FS_ERR_DATA, "%s: /%s must be float%zu [%zu]", path, name, esize * 8, want);
+        FS_FAIL(FS_ERR_DATA, "%s: /%s must be a float%zu vector", path, name, esize * 8);
+    }
     FS_TRY(fs_alloc(out, dims[0], esize, name));
     if (H5Dread(d, esize == 4 ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL,
                 H5P_DEFAULT, *out) < 0)
@@ -167,9 +170,11 @@ fs_err fs_checkpoint_read(const char *path, fs_checkpoint **out)
     if (H5Fis_hdf5(path) <= 0 || (f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0)
         FS_FAIL(FS_ERR_DATA, "checkpoint %s is not a readable HDF5 file (truncated or corrupt?)", path);
     FS_TRY(fs_h5_read_str_attr(f, path, "fedsilo_format", 0, &fmt));
-    if (!fmt || strcmp(fmt, CKPT_FORMAT) != 0)
-        FS_FAIL(FS_ERR_DATA, "%s is not a fedsilo checkpoint (fedsilo_format is not %s)", path,
-                CKPT_FORMAT);
+    if (!fmt)
+        FS_FAIL(FS_ERR_DATA, "%s is not a fedsilo checkpoint (attribute fedsilo_format missing)", path);
+    if (strcmp(fmt, CKPT_FORMAT) != 0)
+        FS_FAIL(FS_ERR_DATA, "%s is not a fedsilo checkpoint (fedsilo_format is '%.64s', expected "
+                "'%s')", path, fmt, CKPT_FORMAT);
     FS_TRY(fs_zalloc(&ck, 1, sizeof *ck, "checkpoint"));
     FS_TRY(fs_h5_read_int_attr(f, path, "format_version", 1, &ver, &found));
     if (ver != CKPT_VERSION)
