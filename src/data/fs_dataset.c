@@ -283,6 +283,12 @@ done:
 
 // ---------------------------------------------------------------- reading
 
+/*
+ * Open dataset `name` (absolute, e.g. "/validation/X") and check its type
+ * class (and byte size when want_size > 0) and rank.  On success *dset is
+ * open (caller closes) and dims[0..rank-1] hold the shape.  want_desc is
+ * the expected dtype as shown in messages ("float32").
+ */
 static fs_err open_checked(hid_t file, const char *path, const char *name, H5T_class_t want_cls,
                            size_t want_size, const char *want_desc, int want_rank,
                            hsize_t *dims, hid_t *dset)

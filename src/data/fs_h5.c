@@ -121,19 +121,30 @@ done:
     return rc;
 }
 
-/* Write a scalar int32 attribute `name` = value on obj. */
-fs_err fs_h5_write_int_attr(hid_t obj, const char *path, const char *name, int32_t value)
+/* Write a scalar numeric attribute: file type ftype, memory type mtype. */
+static fs_err write_num_attr(hid_t obj, const char *path, const char *name, hid_t ftype,
+                             hid_t mtype, const void *value)
 {
     fs_err rc = FS_OK;
     hid_t space = H5Screate(H5S_SCALAR), attr = H5I_INVALID_HID;
     if (space < 0) FS_FAIL(FS_ERR_IO, "%s: cannot create dataspace", path);
-    attr = H5Acreate2(obj, name, H5T_STD_I32LE, space, H5P_DEFAULT, H5P_DEFAULT);
-    if (attr < 0 || H5Awrite(attr, H5T_NATIVE_INT32, &value) < 0)
+    attr = H5Acreate2(obj, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT);
+    if (attr < 0 || H5Awrite(attr, mtype, value) < 0)
         H5_FAIL(FS_ERR_IO, "%s: cannot write attribute %s", path, name);
 done:
     fs_h5_close_id(&attr, H5Aclose);
     fs_h5_close_id(&space, H5Sclose);
     return rc;
+}
+
+fs_err fs_h5_write_int_attr(hid_t obj, const char *path, const char *name, int32_t value)
+{
+    return write_num_attr(obj, path, name, H5T_STD_I32LE, H5T_NATIVE_INT32, &value);
+}
+
+fs_err fs_h5_write_u64_attr(hid_t obj, const char *path, const char *name, uint64_t value)
+{
+    return write_num_attr(obj, path, name, H5T_STD_U64LE, H5T_NATIVE_UINT64, &value);
 }
 
 /* fsync the directory holding path so a rename into it is durable. */
@@ -214,18 +225,17 @@ done:
 }
 
 /*
- * Read integer attribute `name` of obj into *value.  *found is set to 0
- * (and *value untouched) when it is absent and required is 0.
+ * Read one integer attribute `name` of obj as memory type mtype into
+ * *value.  Absent: FS_ERR_DATA if required, else *found = 0 and *value is
+ * untouched.  Not one integer: FS_ERR_DATA naming the stored dtype.
  */
-fs_err fs_h5_read_int_attr(hid_t obj, const char *path, const char *name, int required,
-                            int *value, int *found)
+static fs_err read_num_attr(hid_t obj, const char *path, const char *name, int required,
+                            hid_t mtype, void *value, int *found)
 {
     fs_err rc = FS_OK;
     hid_t attr = H5I_INVALID_HID, ftype = H5I_INVALID_HID, space = H5I_INVALID_HID;
     char tname[32];
-    int32_t v = 0;
     *found = 0;
-
     htri_t ex = H5Aexists(obj, name);
     if (ex < 0) H5_FAIL(FS_ERR_IO, "%s: cannot query attribute %s", path, name);
     if (ex == 0) {
@@ -244,9 +254,8 @@ fs_err fs_h5_read_int_attr(hid_t obj, const char *path, const char *name, int re
     }
     if (H5Sget_simple_extent_npoints(space) != 1)
         FS_FAIL(FS_ERR_DATA, "%s: attribute %s must hold exactly one integer", path, name);
-    if (H5Aread(attr, H5T_NATIVE_INT32, &v) < 0)
+    if (H5Aread(attr, mtype, value) < 0)
         H5_FAIL(FS_ERR_IO, "%s: cannot read attribute %s", path, name);
-    *value = (int)v;
     *found = 1;
 done:
     fs_h5_close_id(&space, H5Sclose);
@@ -255,53 +264,19 @@ done:
     return rc;
 }
 
-/*
- * Open dataset `name` (absolute, e.g. "/validation/X") and check its type
- * class (and byte size when want_size > 0) and rank.  On success *dset is
- * open (caller closes) and dims[0..rank-1] hold the shape.  want_desc is
- * the expected dtype as shown in messages ("float32").
- */
-
-/* Write a scalar uint64 attribute `name` = value on obj. */
-fs_err fs_h5_write_u64_attr(hid_t obj, const char *path, const char *name, uint64_t value)
+fs_err fs_h5_read_int_attr(hid_t obj, const char *path, const char *name, int required,
+                           int *value, int *found)
 {
-    fs_err rc = FS_OK;
-    hid_t space = H5Screate(H5S_SCALAR), attr = H5I_INVALID_HID;
-    if (space < 0) FS_FAIL(FS_ERR_IO, "%s: cannot create dataspace", path);
-    attr = H5Acreate2(obj, name, H5T_STD_U64LE, space, H5P_DEFAULT, H5P_DEFAULT);
-    if (attr < 0 || H5Awrite(attr, H5T_NATIVE_UINT64, &value) < 0)
-        H5_FAIL(FS_ERR_IO, "%s: cannot write attribute %s", path, name);
-done:
-    fs_h5_close_id(&attr, H5Aclose);
-    fs_h5_close_id(&space, H5Sclose);
+    int32_t v = 0;
+    fs_err rc = read_num_attr(obj, path, name, required, H5T_NATIVE_INT32, &v, found);
+    if (rc == FS_OK && *found) *value = (int)v;
     return rc;
 }
 
 fs_err fs_h5_read_u64_attr(hid_t obj, const char *path, const char *name, uint64_t *value)
 {
-    fs_err rc = FS_OK;
-    hid_t attr = H5I_INVALID_HID, ftype = H5I_INVALID_HID, space = H5I_INVALID_HID;
-    char tname[32];
-    htri_t ex = H5Aexists(obj, name);
-    if (ex < 0) H5_FAIL(FS_ERR_IO, "%s: cannot query attribute %s", path, name);
-    if (ex == 0) FS_FAIL(FS_ERR_DATA, "%s: missing root attribute %s", path, name);
-    attr = H5Aopen(obj, name, H5P_DEFAULT);
-    ftype = attr >= 0 ? H5Aget_type(attr) : H5I_INVALID_HID;
-    space = attr >= 0 ? H5Aget_space(attr) : H5I_INVALID_HID;
-    if (attr < 0 || ftype < 0 || space < 0)
-        H5_FAIL(FS_ERR_IO, "%s: cannot open attribute %s", path, name);
-    if (H5Tget_class(ftype) != H5T_INTEGER || H5Sget_simple_extent_npoints(space) != 1) {
-        fs_h5_dtype_name(ftype, tname, sizeof tname);
-        FS_FAIL(FS_ERR_DATA, "%s: attribute %s must be one unsigned integer, found %s", path,
-                name, tname);
-    }
-    if (H5Aread(attr, H5T_NATIVE_UINT64, value) < 0)
-        H5_FAIL(FS_ERR_IO, "%s: cannot read attribute %s", path, name);
-done:
-    fs_h5_close_id(&space, H5Sclose);
-    fs_h5_close_id(&ftype, H5Tclose);
-    fs_h5_close_id(&attr, H5Aclose);
-    return rc;
+    int found = 0;
+    return read_num_attr(obj, path, name, 1, H5T_NATIVE_UINT64, value, &found);
 }
 
 fs_err fs_h5_publish(const char *tmp, const char *path)
