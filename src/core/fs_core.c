@@ -42,6 +42,11 @@ void fs_error_clear(void) { fs_msg[0] = '\0'; }
 fs_err fs_error_vset(fs_err code, const char *fmt, va_list ap)
 {
     vsnprintf(fs_msg, sizeof fs_msg, fmt, ap);
+    /* Messages quote file contents (keys, cells, names): never let them
+     * carry terminal control sequences to the user's terminal or logs. */
+    for (char *c = fs_msg; *c; c++)
+        if (((unsigned char)*c < 0x20 && *c != '\n' && *c != '\t') || (unsigned char)*c == 0x7f)
+            *c = '?';
     return code;
 }
 

@@ -414,6 +414,13 @@ fs_err fs_import_csv(const char *path, const char *label_column, fs_task task, f
     FS_TRY(split_cells(lines[0], path, 1, &cells, &H, &ncap));
     FS_TRY(fs_alloc(&header, H, sizeof *header, "CSV header"));
     memcpy(header, cells, H * sizeof *header);
+    /* A repeated name would make the second column of that name silently
+     * a feature (e.g. a second label column: label leakage). */
+    for (size_t j = 0; j < H; j++)
+        for (size_t k = j + 1; k < H; k++)
+            if (strcmp(header[j], header[k]) == 0)
+                FS_FAIL(FS_ERR_DATA, "%s: column '%s' appears more than once in the header "
+                        "(columns %zu and %zu)", path, header[j], j + 1, k + 1);
     for (label = 0; label < H; label++)
         if (strcmp(header[label], label_column) == 0) break;
     if (label == H) {
