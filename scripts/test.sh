@@ -16,16 +16,11 @@ scripts/build.sh >/dev/null || { echo "build failed"; exit 1; }
 cd "${FS_BUILD_DIR:-$top/build}"
 status=0
 make -j2 check > check.out 2>&1 || status=1
-# The automake harness writes test output only to the logs: show the failing
-# logs and the per-test results so CI output explains itself.
+# The automake harness writes test output only to the logs: show the per-test
+# results here and the failing logs at the end, so CI output explains itself.
 grep -E '^(PASS|FAIL|XFAIL|XPASS|SKIP|ERROR):' check.out
 grep -E '^# (TOTAL|PASS|SKIP|XFAIL|FAIL|XPASS|ERROR):' check.out
-if [ $status -ne 0 ]; then
-  for log in $(grep -lE '^:test-result: (FAIL|ERROR)' $(find . -name '*.trs') 2>/dev/null); do
-    echo "==== ${log%.trs}.log"; cat "${log%.trs}.log"
-  done
-  tail -30 check.out
-fi
+[ $status -ne 0 ] && tail -30 check.out
 # Check's own summary lines ("100%: Checks: N, Failures: 0, Errors: 0").
 find tests -name 'check_*.log' -exec grep -h '^[0-9]*%: Checks:' {} + 2>/dev/null
 pass=$(awk '/^# PASS:/{print $3}' check.out); fail=$(awk '/^# FAIL:/{print $3}' check.out)
@@ -54,5 +49,10 @@ if [ $status -eq 0 ] && { [ "${FS_SECURITY:-1}" = 1 ] || [ "${CI:-}" = true ]; }
     tail -60 sanitize.out; echo "sanitize: FAILED"; status=1; fail=$((fail + 1))
   fi
 fi
+# Last before the summary, so a CI page that keeps only the tail still shows
+# why: the end of every failing test's log.
+for trs in $(grep -lE '^:test-result: (FAIL|ERROR)' $(find . -name '*.trs') 2>/dev/null); do
+  echo "==== ${trs%.trs}.log (last 60 lines)"; tail -n 60 "${trs%.trs}.log"
+done
 echo "${pass:-0} passed, ${fail} failed, ${skip:-0} skipped"
 exit $status

@@ -18,44 +18,10 @@
 . "${FS_SRCDIR:-.}/tests/lib.sh"
 . "$FS_SRCDIR/tests/keys.sh"
 
-need() {
-  [ "${CI:-}" = true ] && hard "$*"
-  echo "skip: $*"; exit 77
-}
-[ "$(id -u)" = 0 ] || need "needs root (munged, slurmd)"
-for b in sbatch srun scontrol squeue scancel sinfo slurmctld slurmd munged mungekey h5dump; do
-  command -v "$b" >/dev/null || need "$b missing (scripts/install-deps.sh slurm)"
-done
-need_fmnist
-
-SLURM_DIR=$WORK/slurm
-chmod 711 "$WORK"     # munged wants every directory above its socket o+x
-cleanup() {
-  st=$?
-  if [ "$st" != 0 ] && [ "$st" != 77 ]; then
-    [ -f "$WORK/job.out" ] && { echo "--- job.out ---"; cat "$WORK/job.out"; }
-    [ -d "$SLURM_DIR/log" ] && { echo "--- slurm logs ---"; tail -n 15 "$SLURM_DIR"/log/*.log 2>/dev/null; }
-  fi
-  FS_SLURM_DIR=$SLURM_DIR timeout 60 bash "$FS_SRCDIR/tests/infra/slurm-down.sh"
-  rm -rf "$WORK"
-  exit "$st"
-}
-trap cleanup EXIT
-trap 'exit 99' INT TERM HUP
-
-port=$((28000 + ($$ % 400) * 20))
-for _ in $(seq 1 20); do
-  busy=0
-  for p in $(seq "$port" $((port + 3))); do
-    ss -Hltn "sport = :$p" 2>/dev/null | grep -q . && busy=1
-  done
-  [ "$busy" = 0 ] && break
-  port=$((port + 20 > 35999 ? 28000 : port + 20))
-done
+SLURM_SHOW_LOGS="$WORK/job.out $WORK/run/job.txt"
+. "$FS_SRCDIR/tests/slurm.sh"
 t0=$(date +%s)
-FS_SLURM_DIR=$SLURM_DIR FS_SLURM_NODES=3 FS_SLURM_CPUS=2 FS_SLURM_PORT=$port \
-  timeout 90 bash "$FS_SRCDIR/tests/infra/slurm-up.sh" || hard "slurm-up failed"
-. "$SLURM_DIR/env.sh"
+slurm_up 26000 31999
 
 make_fmnist "$WORK/d" 1200 300 3 dirichlet --alpha 0.5
 make_consortium "$WORK/k" 3
