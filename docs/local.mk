@@ -3,4 +3,5 @@ dist_doc_DATA += docs/design.md docs/testing.md
 man1_MANS = docs/fedsilo.1
 EXTRA_DIST += docs/fedsilo.1
 dist_doc_DATA += docs/protocol.md docs/threat-model.md docs/hpc.md
+dist_doc_DATA += docs/user-guide.md docs/config.md docs/faq.md
 dist_doc_DATA += docs/optimizers.md

@@ -56,3 +56,8 @@ mpirun "${mpiflags[@]}" -np "$silos" "$fedsilo" train \
     --local-epochs 1 --roster "$keys/roster.ini" --identity "$keys/site-%d.key" --out "$out"
 acc=$(tail -1 "$out/metrics.jsonl" | sed -n 's/.*"test_accuracy": \([0-9.]*\).*/\1/p')
 echo "final test accuracy: $acc  (metrics: $out/metrics.jsonl, checkpoint: $out/checkpoint.h5)"
+if command -v gnuplot >/dev/null 2>&1; then
+  "$fedsilo" plot "$out" --out "$out/curves.png" | head -n 1
+else
+  echo "(gnuplot not installed: 'apt-get install gnuplot-nox', then '$fedsilo plot $out')"
+fi

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <fedsilo.h>
 #include "cli.h"
+#include "progress.h"
 
 // ---------------------------------------------------------------- helpers
 
@@ -122,6 +123,7 @@ int fs_cmd_import(int argc, char **argv)
     fs_task task = FS_TASK_CLASSIFICATION;
     fs_dataset *ds = NULL;
     int status = FS_EXIT_OK, c;
+    cli_progress *pg = NULL;   /* a bar on a terminal, plain lines in logs */
 
     if (argc < 2) return fs_cli_usage_error(cmd, "missing format: 'idx' or 'csv'");
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -164,20 +166,28 @@ int fs_cmd_import(int argc, char **argv)
         if (input || label) return fs_cli_usage_error(cmd, "--input/--label are for 'import csv'");
         if (!images || !labels)
             return fs_cli_usage_error(cmd, "import idx needs --images FILE and --labels FILE");
+        pg = cli_progress_begin(cmd, 2, "steps");
+        cli_progress_phase(pg, 0, "reading %s", images);
         if (fs_import_idx(images, labels, (size_t)limit, &ds) != FS_OK) goto fail;
     } else {
         if (images || labels || limit)
             return fs_cli_usage_error(cmd, "--images/--labels/--limit are for 'import idx'");
         if (!input || !label)
             return fs_cli_usage_error(cmd, "import csv needs --input FILE and --label COLUMN");
+        pg = cli_progress_begin(cmd, 2, "steps");
+        cli_progress_phase(pg, 0, "reading %s", input);
         if (fs_import_csv(input, label, task, &ds) != FS_OK) goto fail;
     }
+    cli_progress_phase(pg, 1, "writing %zu rows to %s", ds->n, out);
     if (fs_dataset_write(ds, NULL, out) != FS_OK) goto fail;
+    cli_progress_end(&pg, 1);
     import_summary(ds, out);
     goto done;
 fail:
+    cli_progress_end(&pg, 0);   /* the error goes on a clean line */
     status = fs_cli_fail(cmd, "%s", fs_errmsg());
 done:
+    cli_progress_end(&pg, status == FS_EXIT_OK);
     fs_dataset_destroy(&ds);
     return status;
 }
@@ -231,6 +241,7 @@ int fs_cmd_split(int argc, char **argv)
     size_t *rows = NULL;   /* (nsilos, 2): training and validation rows */
     uint64_t u;
     int status = FS_EXIT_OK, c, have_silos = 0;
+    cli_progress *pg = NULL;
 
     fs_split_opts_default(&o);
     getopt_reset();
@@ -281,19 +292,25 @@ int fs_cmd_split(int argc, char **argv)
     if (!have_silos) return fs_cli_usage_error(cmd, "--silos N is required");
     if (!outdir) return fs_cli_usage_error(cmd, "--outdir DIR is required");
 
+    pg = cli_progress_begin(cmd, 3, "steps");
+    cli_progress_phase(pg, 0, "reading %s", input);
     if (fs_dataset_read(input, FS_PART_TRAIN, &ds) != FS_OK) goto fail;
+    cli_progress_phase(pg, 1, "writing %d shards of %zu rows to %s", o.nsilos, ds->n, outdir);
     if (fs_split_write(ds, &o, outdir) != FS_OK) goto fail;
+    cli_progress_phase(pg, 2, "counting rows per shard");
 
     /* Per-shard sizes for the summary: the same deterministic assignment. */
     shard = malloc(ds->n * sizeof *shard);
     is_val = malloc(ds->n);
     rows = calloc((size_t)o.nsilos * 2, sizeof *rows);
     if (!shard || !is_val || !rows) {
+        cli_progress_end(&pg, 0);
         status = fs_cli_fail(cmd, "out of memory");
         goto done;
     }
     if (fs_split_assign(ds, &o, shard, is_val) != FS_OK) goto fail;
     for (size_t i = 0; i < ds->n; i++) rows[(size_t)shard[i] * 2 + is_val[i]]++;
+    cli_progress_end(&pg, 1);
     printf("split %zu rows of %s into %d shards (%s", ds->n, input, o.nsilos,
            methods[o.method]);
     if (o.method != FS_SPLIT_IID) printf(", alpha %g", o.alpha);
@@ -303,8 +320,10 @@ int fs_cmd_split(int argc, char **argv)
                rows[2 * (size_t)s + 1]);
     goto done;
 fail:
+    cli_progress_end(&pg, 0);   /* the error goes on a clean line */
     status = fs_cli_fail(cmd, "%s", fs_errmsg());
 done:
+    cli_progress_end(&pg, status == FS_EXIT_OK);
     free(rows);
     free(is_val);
     free(shard);

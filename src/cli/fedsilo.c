@@ -12,6 +12,7 @@
 #include <mpi.h>
 #include <fedsilo.h>
 #include "cli.h"
+#include "cmd_plot.h"
 #include "cmd_dp.h"
 #include "cmd_stats.h"
 #include "cmd_vfl.h"
@@ -63,6 +64,7 @@ static void usage(FILE *out)
         "  eval             evaluate a checkpoint on a dataset file\n"
         "  keygen           create an institution's identity key pair\n"
         "  bench            micro-benchmarks with ratios against baselines\n"
+        "  plot RUNDIR      draw the loss/accuracy curves of a run to a PNG (gnuplot)\n"
         "  dp               privacy accounting: epsilon of DP-SGD, calibrate a noise multiplier\n"
         "  stats            federated statistics from secure sums (mpirun)\n"
         "  ridge            exact federated ridge regression in one secure round (mpirun)\n"
@@ -91,7 +93,7 @@ int main(int argc, char **argv)
     static const struct { const char *name; int (*fn)(int, char **); } cmds[] = {
         { "import", fs_cmd_import }, { "split", fs_cmd_split }, { "inspect", fs_cmd_inspect },
         { "train", fs_cmd_train }, { "eval", fs_cmd_eval }, { "keygen", fs_cmd_keygen },
-        { "bench", fs_cmd_bench }, { "dp", fs_cmd_dp },
+        { "bench", fs_cmd_bench }, { "plot", fs_cmd_plot }, { "dp", fs_cmd_dp },
         { "stats", fs_cmd_stats }, { "ridge", fs_cmd_ridge },
         { "vfl-split", fs_cmd_vfl_split }, { "vfl-train", fs_cmd_vfl_train }, { "psi", fs_cmd_psi },
     };

@@ -1,5 +1,5 @@
 # core: errors, logging, memory, RNG streams, collective error agreement.
 libfedsilo_internal_la_SOURCES += src/core/fs_core.c src/core/fs_agree.c
 noinst_HEADERS += src/core/fs_impl.h src/core/fs_mpi_impl.h
-nobase_include_HEADERS += include/fedsilo/fs_export.h include/fedsilo/fs_error.h \
+fedsiloinclude_HEADERS += include/fedsilo/fs_export.h include/fedsilo/fs_error.h \
                           include/fedsilo/fs_core.h include/fedsilo/fs_agree.h

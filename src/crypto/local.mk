@@ -3,7 +3,7 @@
 libfedsilo_internal_la_SOURCES += src/crypto/fs_crypto.c src/crypto/fs_dh.c \
                                   src/crypto/fs_identity.c src/crypto/fs_roster.c
 noinst_HEADERS += src/crypto/fs_crypto_impl.h
-nobase_include_HEADERS += include/fedsilo/fs_crypto.h
+fedsiloinclude_HEADERS += include/fedsilo/fs_crypto.h
 dist_doc_DATA += docs/keys.md
 
 check_PROGRAMS += tests/unit/check_crypto

@@ -2,7 +2,7 @@
 libfedsilo_internal_la_SOURCES += src/data/fs_dataset.c src/data/fs_import.c src/data/fs_split.c \
                                   src/data/fs_h5.c
 noinst_HEADERS += src/data/fs_h5_impl.h
-nobase_include_HEADERS += include/fedsilo/fs_data.h
+fedsiloinclude_HEADERS += include/fedsilo/fs_data.h
 fedsilo_SOURCES += src/cli/cmd_data.c
 dist_doc_DATA += docs/formats.md
 

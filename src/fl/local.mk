@@ -9,4 +9,4 @@ tests_unit_check_server_opt_SOURCES = tests/unit/check_server_opt.c
 tests_unit_check_server_opt_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/src/fl
 tests_unit_check_server_opt_LDADD = $(UNIT_LIBS)
 TESTS += tests/unit/check_server_opt
-nobase_include_HEADERS += include/fedsilo/fs_config.h include/fedsilo/fs_fl.h
+fedsiloinclude_HEADERS += include/fedsilo/fs_config.h include/fedsilo/fs_fl.h

@@ -1,6 +1,6 @@
 # Federated analytics: `fedsilo stats` and `fedsilo ridge` (docs/analytics.md).
 libfedsilo_internal_la_SOURCES += src/fl/fs_stats.c
-nobase_include_HEADERS += include/fedsilo/fs_stats.h
+fedsiloinclude_HEADERS += include/fedsilo/fs_stats.h
 fedsilo_SOURCES += src/cli/cmd_stats.c src/cli/cmd_stats.h
 
 TESTS += tests/analytics/stats.sh tests/analytics/ridge.sh tests/analytics/examples.sh \

@@ -5,7 +5,7 @@
 libfedsilo_internal_la_SOURCES += src/privacy/fs_rdp.c src/privacy/fs_mech.c \
                                   src/privacy/fs_dgauss.c src/privacy/fs_rotation.c \
                                   src/train/fs_dpsgd.c
-nobase_include_HEADERS += include/fedsilo/fs_dp.h
+fedsiloinclude_HEADERS += include/fedsilo/fs_dp.h
 dist_doc_DATA += docs/privacy.md
 
 check_PROGRAMS += tests/unit/check_dp

@@ -5,7 +5,7 @@ libfedsilo_internal_la_SOURCES += src/crypto/fs_prg.c src/secsum/fs_fixed.c \
                                   src/secsum/fs_maskgraph.c src/secsum/fs_masker.c \
                                   src/secsum/fs_secsum_bench.c
 noinst_HEADERS += src/crypto/fs_prg.h src/secsum/fs_fixed_impl.h
-nobase_include_HEADERS += include/fedsilo/fs_fixed.h include/fedsilo/fs_secsum.h
+fedsiloinclude_HEADERS += include/fedsilo/fs_fixed.h include/fedsilo/fs_secsum.h
 
 check_PROGRAMS += tests/unit/check_fixed tests/unit/check_secsum
 TESTS += tests/unit/check_fixed tests/unit/check_secsum

@@ -1,7 +1,7 @@
 # train: models, losses and local SGD on OpenBLAS (no MPI).
 libfedsilo_internal_la_SOURCES += src/train/fs_model.c src/train/fs_sgd.c
 noinst_HEADERS += src/train/fs_train_impl.h
-nobase_include_HEADERS += include/fedsilo/fs_model.h
+fedsiloinclude_HEADERS += include/fedsilo/fs_model.h
 
 check_PROGRAMS += tests/unit/check_model
 TESTS += tests/unit/check_model

@@ -3,7 +3,7 @@
 # (vfl-split, vfl-train, psi; dispatched from src/cli/fedsilo.c).
 libfedsilo_internal_la_SOURCES += src/vfl/fs_paillier.c src/vfl/fs_vfl_mpi.c src/vfl/fs_psi.c \
                                   src/vfl/fs_vfl.c
-nobase_include_HEADERS += include/fedsilo/fs_paillier.h include/fedsilo/fs_psi.h \
+fedsiloinclude_HEADERS += include/fedsilo/fs_paillier.h include/fedsilo/fs_psi.h \
                           include/fedsilo/fs_vfl.h
 noinst_HEADERS += src/vfl/fs_vfl_impl.h
 fedsilo_SOURCES += src/cli/cmd_vfl.c src/cli/cmd_vfl.h
