@@ -124,6 +124,14 @@ FS_EXPORT void fs_fl_request_stop(void);
  */
 FS_EXPORT double fs_fl_progress(const char **phase, int *round);
 
+/*
+ * fs_fl_local_progress - for a progress display: local SGD steps done and
+ * planned in this rank's current local-training phase (*total is 0 outside
+ * that phase, or when the count is not known in advance, as with DP-SGD's
+ * Poisson-sampled batches).  Not collective; thread-safe (lock-free reads).
+ */
+FS_EXPORT void fs_fl_local_progress(long *done, long *total);
+
 /* A checkpoint's contents (see docs/formats.md). */
 typedef struct {
     int round;              /* completed rounds                              */

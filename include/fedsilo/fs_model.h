@@ -115,6 +115,11 @@ typedef struct {
     double prox_mu;       /* FedProx (Li et al. 2020): if > 0, adds
                              prox_mu * (w - prox_anchor) to the gradient    */
     const float *prox_anchor; /* (nparams) borrowed: the round's global model */
+    /* Optional (NULL: none): called after every local step with the number
+     * of steps done so far in this call, on the calling thread (progress
+     * display, watchdogs).  Must be cheap; it cannot stop training. */
+    void (*on_step)(void *user, long steps_done);
+    void *on_step_user;
 } fs_sgd_opts;
 
 /* Statistics of one local training call. */

@@ -13,10 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <mpi.h>
 #include <fedsilo.h>
 #include "cli.h"
+#include "progress.h"
 
 static int cli_rank;
 
@@ -84,10 +86,53 @@ static void *watchdog_main(void *arg)
     return NULL;
 }
 
+/*
+ * Local-training bar of rank 0 (issue: long local phases show progress).
+ * A thread polls fs_fl_local_progress every 100 ms; while this rank is in
+ * local training it keeps a transient cli_progress on stdout (a bar on a
+ * terminal; in logs a line only for a phase longer than
+ * FEDSILO_PROGRESS_INTERVAL).  print_round ends the bar before printing,
+ * under the same mutex, so a round line never lands inside a bar.
+ */
+static pthread_mutex_t bar_mu = PTHREAD_MUTEX_INITIALIZER;
+static cli_progress *bar;
+static long bar_rounds;
+
+static void end_bar(void)
+{
+    pthread_mutex_lock(&bar_mu);
+    cli_progress_end(&bar, 1);
+    pthread_mutex_unlock(&bar_mu);
+}
+
+static void *bar_main(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        struct timespec ts = { 0, 100000000L };
+        nanosleep(&ts, NULL);
+        long done = 0, total = 0;
+        int round = 0;
+        fs_fl_local_progress(&done, &total);
+        fs_fl_progress(NULL, &round);
+        pthread_mutex_lock(&bar_mu);
+        if (!bar && total > 0) {
+            char label[64];
+            snprintf(label, sizeof label, "round %d/%ld local", round, bar_rounds);
+            bar = cli_progress_begin_on(stdout, 1, label, (uint64_t)total, "steps");
+        }
+        if (bar && total == 0) cli_progress_end(&bar, 1);
+        cli_progress_set(bar, (uint64_t)done);
+        pthread_mutex_unlock(&bar_mu);
+    }
+    return NULL;
+}
+
 static void print_round(const fs_round_metrics *m, void *user)
 {
     progress_ctx *p = user;
     if (cli_rank != 0 || p->quiet) return;
+    end_bar();
     char line[512];
     int len = snprintf(line, sizeof line, "round %d/%d  train_loss %.4f", m->round, m->rounds,
                        m->train_loss);
@@ -197,7 +242,12 @@ int fs_cmd_train(int argc, char **argv)
     if (watchdog_timeout > 0 && pthread_create(&wd, NULL, watchdog_main, NULL) == 0)
         pthread_detach(wd);
     progress_ctx pc = { quiet };
+    bar_rounds = fs_config_int(cfg, "rounds");
+    pthread_t bt;
+    if (cli_rank == 0 && !quiet && pthread_create(&bt, NULL, bar_main, NULL) == 0)
+        pthread_detach(bt);
     fs_err rc = fs_fl_train(MPI_COMM_WORLD, cfg, print_round, &pc);
+    end_bar();
     status = exit_status(rc);
     if (rc == FS_OK) {
         if (cli_rank == 0 && !quiet)

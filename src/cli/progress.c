@@ -5,7 +5,8 @@
  * A ticker thread wakes every 100 ms: in bar mode it redraws the bar (so
  * the elapsed time moves while the main thread is blocked in a library
  * call); in lines mode it prints a heartbeat line every interval seconds.
- * All state is guarded by one mutex; output goes to stderr only.
+ * All state is guarded by one mutex; output goes to one stream (stderr by
+ * default).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -27,11 +28,13 @@ struct cli_progress {
     pthread_t ticker;
     int have_ticker, stop;
     int mode;
+    FILE *out;               /* stderr, or stdout for cli_progress_begin_on */
+    int transient;           /* bar erased at the end, no "done" line        */
     char label[64], unit[24], phase[160];
     uint64_t total, done;
     double t0, delay, interval;
     double last_line;        /* lines mode: time of the last line printed   */
-    int shown;               /* anything written to stderr yet              */
+    int shown;               /* anything written to out yet                 */
     int phase_reported;      /* lines mode: current phase already printed   */
 };
 
@@ -54,7 +57,27 @@ static double env_seconds(const char *name, double dflt)
     return v;
 }
 
-static int choose_mode(void)
+/*
+ * Under mpirun, a rank's stdout is a pseudo-terminal that Open MPI opens
+ * whatever mpirun's own stdout is, so isatty() says yes even when the user
+ * redirected `mpirun ... > log`.  A rank started by an MPI launcher
+ * (OMPI_COMM_WORLD_SIZE / PMI_RANK / PMIX_RANK set) therefore asks where the
+ * launcher's (its parent's) same descriptor goes (/proc/PPID/fd/N, Linux):
+ * a bar only if that is a terminal too.  Elsewhere (srun's slurmstepd,
+ * no /proc) the answer is no, and plain lines are used.
+ */
+static int launcher_on_terminal(FILE *out)
+{
+    if (!getenv("OMPI_COMM_WORLD_SIZE") && !getenv("PMI_RANK") && !getenv("PMIX_RANK")) return 1;
+    char link[64], target[256];
+    snprintf(link, sizeof link, "/proc/%ld/fd/%d", (long)getppid(), fileno(out));
+    ssize_t n = readlink(link, target, sizeof target - 1);
+    if (n <= 0) return 0;
+    target[n] = '\0';
+    return !strncmp(target, "/dev/pts/", 9) || !strncmp(target, "/dev/tty", 8);
+}
+
+static int choose_mode(FILE *out)
 {
     const char *m = getenv("FEDSILO_PROGRESS");
     if (m && !strcmp(m, "off")) return MODE_OFF;
@@ -62,14 +85,15 @@ static int choose_mode(void)
     if (m && !strcmp(m, "lines")) return MODE_LINES;
     /* auto (or anything else): a bar only on a terminal that can redraw. */
     const char *term = getenv("TERM");
-    if (isatty(STDERR_FILENO) && !(term && !strcmp(term, "dumb"))) return MODE_BAR;
+    if (isatty(fileno(out)) && !(term && !strcmp(term, "dumb")) && launcher_on_terminal(out))
+        return MODE_BAR;
     return MODE_LINES;
 }
 
-static int term_width(void)
+static int term_width(FILE *out)
 {
     struct winsize ws;
-    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20) return ws.ws_col;
+    if (ioctl(fileno(out), TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20) return ws.ws_col;
     const char *c = getenv("COLUMNS");
     int w = c ? atoi(c) : 0;
     return w >= 20 && w <= 1000 ? w : 80;
@@ -109,7 +133,7 @@ static void draw_bar(cli_progress *p, double t, int final)
 {
     static const char spin[] = "|/-\\";
     char count[64], el[32], eta[48], head[96], tail[320];
-    int width = term_width();
+    int width = term_width(p->out);
     fmt_count(p, count, sizeof count);
     fmt_times(p, t, el, sizeof el, eta, sizeof eta);
     snprintf(head, sizeof head, "%s ", p->label);
@@ -117,29 +141,29 @@ static void draw_bar(cli_progress *p, double t, int final)
              eta[0] ? "  " : "", eta);
     int barw = width - 1 - (int)strlen(head) - (int)strlen(tail) - 2;
     if (barw > 40) barw = 40;
-    fputc('\r', stderr);
-    fputs(head, stderr);
+    fputc('\r', p->out);
+    fputs(head, p->out);
     if (barw >= 10) {
-        fputc('[', stderr);
+        fputc('[', p->out);
         if (p->total) {
             int fill = (int)((double)barw * (double)p->done / (double)p->total);
-            for (int i = 0; i < barw; i++) fputc(i < fill ? '#' : '.', stderr);
+            for (int i = 0; i < barw; i++) fputc(i < fill ? '#' : '.', p->out);
         } else {
             /* Unknown total: a block sweeping back and forth. */
             int pos = (int)((t - p->t0) * 10) % (2 * barw - 6);
             if (pos > barw - 3) pos = 2 * barw - 6 - pos;
-            for (int i = 0; i < barw; i++) fputc(i >= pos && i < pos + 3 ? '#' : '.', stderr);
+            for (int i = 0; i < barw; i++) fputc(i >= pos && i < pos + 3 ? '#' : '.', p->out);
         }
-        fputc(']', stderr);
+        fputc(']', p->out);
     } else if (!final) {
-        fputc(spin[(int)((t - p->t0) * 10) % 4], stderr);
+        fputc(spin[(int)((t - p->t0) * 10) % 4], p->out);
     }
     /* Truncate the tail to the terminal so the line never wraps. */
     int room = width - 1 - (int)strlen(head) - (barw >= 10 ? barw + 2 : 1);
-    if (room > 0) fprintf(stderr, "%.*s", room, tail);
-    fputs("\033[K", stderr);
-    if (final) fputc('\n', stderr);
-    fflush(stderr);
+    if (room > 0) fprintf(p->out, "%.*s", room, tail);
+    fputs("\033[K", p->out);
+    if (final) fputc('\n', p->out);
+    fflush(p->out);
     p->shown = 1;
 }
 
@@ -149,13 +173,13 @@ static void print_line(cli_progress *p, double t)
     char count[64], el[32], eta[48];
     fmt_count(p, count, sizeof count);
     fmt_times(p, t, el, sizeof el, eta, sizeof eta);
-    fprintf(stderr, "fedsilo %s:", p->label);
+    fprintf(p->out, "fedsilo %s:", p->label);
     if (count[0])
-        fprintf(stderr, " %s (%.0f%%)", count, 100.0 * (double)p->done / (double)p->total);
-    if (p->phase[0]) fprintf(stderr, " %s;", p->phase);
-    else if (count[0]) fputc(';', stderr);
-    fprintf(stderr, " %s elapsed%s%s\n", el, eta[0] ? ", " : "", eta);
-    fflush(stderr);
+        fprintf(p->out, " %s (%.0f%%)", count, 100.0 * (double)p->done / (double)p->total);
+    if (p->phase[0]) fprintf(p->out, " %s;", p->phase);
+    else if (count[0]) fputc(';', p->out);
+    fprintf(p->out, " %s elapsed%s%s\n", el, eta[0] ? ", " : "", eta);
+    fflush(p->out);
     p->shown = 1;
     p->last_line = t;
     p->phase_reported = 1;
@@ -187,10 +211,18 @@ static void *ticker_main(void *arg)
 
 cli_progress *cli_progress_begin(const char *label, uint64_t total, const char *unit)
 {
-    int mode = choose_mode();
+    return cli_progress_begin_on(stderr, 0, label, total, unit);
+}
+
+cli_progress *cli_progress_begin_on(FILE *out, int transient, const char *label, uint64_t total,
+                                    const char *unit)
+{
+    int mode = choose_mode(out);
     if (mode == MODE_OFF) return NULL;
     cli_progress *p = calloc(1, sizeof *p);
     if (!p) return NULL;
+    p->out = out;
+    p->transient = transient;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     p->mode = mode;
@@ -201,6 +233,10 @@ cli_progress *cli_progress_begin(const char *label, uint64_t total, const char *
     p->delay = env_seconds("FEDSILO_PROGRESS_DELAY", 1.0);
     p->interval = env_seconds("FEDSILO_PROGRESS_INTERVAL", 10.0);
     if (p->interval < 0.1) p->interval = 0.1;
+    /* A transient phase (one of many, e.g. every round) prints plain lines
+     * only once it has lasted one interval, so short phases add nothing to
+     * a log. */
+    if (transient && mode == MODE_LINES && p->delay < p->interval) p->delay = p->interval;
     p->last_line = p->t0;
     if (pthread_create(&p->ticker, NULL, ticker_main, p) == 0) p->have_ticker = 1;
     return p;
@@ -248,18 +284,21 @@ void cli_progress_end(cli_progress **pp, int ok)
         double t = now_s();
         char el[32];
         fmt_duration(el, sizeof el, t - p->t0);
-        if (p->mode == MODE_BAR) {
+        if (p->transient) {
+            if (p->mode == MODE_BAR) fputs("\r\033[K", p->out);   /* leave the line clean */
+            fflush(p->out);
+        } else if (p->mode == MODE_BAR) {
             if (ok) {
                 if (p->total) p->done = p->total;
                 snprintf(p->phase, sizeof p->phase, "done");
                 draw_bar(p, t, 1);
             } else {
-                fputs("\r\033[K", stderr);   /* the error message follows on a clean line */
-                fflush(stderr);
+                fputs("\r\033[K", p->out);   /* the error message follows on a clean line */
+                fflush(p->out);
             }
         } else {
-            fprintf(stderr, "fedsilo %s: %s %s\n", p->label, ok ? "done in" : "failed after", el);
-            fflush(stderr);
+            fprintf(p->out, "fedsilo %s: %s %s\n", p->label, ok ? "done in" : "failed after", el);
+            fflush(p->out);
         }
     }
     pthread_cond_destroy(&p->cv);

@@ -1,10 +1,11 @@
 /*
  * progress.h - progress reporting for long phases of the fedsilo CLI
- * (import of 60 000 rows, split, plot rendering).
+ * (import of 60 000 rows, split, plot rendering, local training rounds).
  *
- * CLI layer only (writes to stderr, never to stdout, so a command's summary
- * on stdout stays machine-readable).  Two display modes, chosen once per
- * phase:
+ * CLI layer only.  Writes to stderr (so a command's summary on stdout stays
+ * machine-readable), except `fedsilo train`'s per-round bar, which goes to
+ * stdout with the round lines (cli_progress_begin_on).  Two display modes,
+ * chosen once per phase from the stream it writes to:
  *
  *   bar    stderr is a terminal: one line redrawn in place ("\r") ten times
  *          a second by a ticker thread, so the elapsed time keeps moving
@@ -17,6 +18,10 @@
  *
  * Nothing at all is printed for a phase that ends within
  * FEDSILO_PROGRESS_DELAY seconds (default 1), so quick commands stay quiet.
+ *
+ * Under an MPI launcher a rank's stdout is a pseudo-terminal even when
+ * mpirun's output is redirected to a file, so there the bar is used only if
+ * the launcher's own descriptor is a terminal too (see progress.c).
  *
  * Environment:
  *   FEDSILO_PROGRESS           auto (default) | bar | lines | off
@@ -32,6 +37,7 @@
 #define FEDSILO_CLI_PROGRESS_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 typedef struct cli_progress cli_progress;
 
@@ -41,6 +47,16 @@ typedef struct cli_progress cli_progress;
  * `unit` names them in the display ("rows", NULL for bare counts).
  */
 cli_progress *cli_progress_begin(const char *label, uint64_t total, const char *unit);
+
+/*
+ * cli_progress_begin_on - the same on another stream (`fedsilo train` draws
+ * its local-training bar on stdout, where its round lines go, so the two
+ * never interleave mid-line).  The mode is chosen from `out` (a terminal:
+ * bar).  transient != 0: the phase is one of many (a round), so the end
+ * erases the bar and prints no "done" line.
+ */
+cli_progress *cli_progress_begin_on(FILE *out, int transient, const char *label, uint64_t total,
+                                    const char *unit);
 
 /* cli_progress_set - `done` units are complete (absolute, clamped to total). */
 void cli_progress_set(cli_progress *p, uint64_t done);

@@ -52,6 +52,22 @@ static void mark(const char *phase, int round)
     progress_ns = (long long)(fs_now() * 1e9);
 }
 
+/* Local-training progress: steps done / planned (0: not in local training). */
+static _Atomic long local_done, local_total;
+
+static void count_step(void *user, long steps_done)
+{
+    (void)user;
+    local_done = steps_done;
+}
+
+void fs_fl_local_progress(long *done, long *total)
+{
+    long t = local_total;
+    if (done) *done = t ? local_done : 0;
+    if (total) *total = t;
+}
+
 double fs_fl_progress(const char **phase, int *round)
 {
     long long ns = progress_ns;
@@ -812,7 +828,14 @@ fs_err fs_fl_train(MPI_Comm user_comm, const fs_config *cfg, fs_round_fn on_roun
             local = fs_dpsgd_train(st->model, st->train, &st->dpo, seed, st->rank, r, st->dp_seed_p, &dst);
             ss = dst.sgd;
         } else {
+            /* planned steps: local_steps, or epochs * ceil(n / batch) */
+            local_done = 0;
+            local_total = sgd.local_steps > 0 ? sgd.local_steps
+                        : (long)sgd.local_epochs *
+                              (long)((st->train->n + sgd.batch_size - 1) / sgd.batch_size);
+            sgd.on_step = count_step;
             local = fs_sgd_train(st->model, st->train, &sgd, seed, st->rank, r, &ss);
+            local_total = 0;
         }
         if (local != FS_OK) fs_error_prefix(local, "rank %d (%s): ", st->rank, st->shard_path);
         mark("aggregation (waiting for the other institutions' local training)", round);

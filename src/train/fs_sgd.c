@@ -183,6 +183,7 @@ fs_err fs_sgd_train(fs_model *m, const fs_dataset *ds, const fs_sgd_opts *o, uin
             st.loss_sum += loss * (double)b;
             st.samples += (double)b;
             st.steps++;
+            if (o->on_step) o->on_step(o->on_step_user, st.steps);
             if (o->local_steps > 0 && st.steps == o->local_steps) goto done;
         }
     }

@@ -527,6 +527,35 @@ START_TEST(test_sgd_reproducible)
 }
 END_TEST
 
+/* on_step sees every step, in order, and changes nothing about training. */
+typedef struct { long calls, last; int ordered; } step_log;
+static void log_step(void *user, long done)
+{
+    step_log *l = user;
+    if (done != l->last + 1) l->ordered = 0;
+    l->last = done;
+    l->calls++;
+}
+
+START_TEST(test_sgd_on_step)
+{
+    fs_dataset *ds = ds_random(100, 6, FS_TASK_CLASSIFICATION, 3, 21);
+    fs_sgd_opts o = sgd_opts(16, 2);
+    size_t np = 6 * 8 + 8 + 8 * 3 + 3;
+    step_log l = { 0, 0, 1 };
+    float *a = train_copy(ds, &o, 7, 1, 3, NULL);
+    o.on_step = log_step;
+    o.on_step_user = &l;
+    float *b = train_copy(ds, &o, 7, 1, 3, NULL);
+    ck_assert_int_eq(l.calls, 2 * 7);                   // 2 epochs of ceil(100 / 16)
+    ck_assert_int_eq(l.last, 2 * 7);
+    ck_assert(l.ordered);
+    ck_assert_mem_eq(a, b, np * sizeof(float));
+    free(a); free(b);
+    ds_free(ds);
+}
+END_TEST
+
 START_TEST(test_sgd_local_steps)
 {
     fs_dataset *ds = ds_random(10, 3, FS_TASK_REGRESSION, 0, 22);
@@ -754,6 +783,7 @@ static Suite *model_suite(void)
     TCase *t = tcase_create("sgd");
     tcase_add_test(t, test_sgd_reproducible);
     tcase_add_test(t, test_sgd_local_steps);
+    tcase_add_test(t, test_sgd_on_step);
     tcase_add_test(t, test_sgd_update_rule);
     tcase_add_test(t, test_sgd_momentum_reset);
     tcase_add_test(t, test_sgd_learns);
