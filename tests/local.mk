@@ -13,6 +13,12 @@ tests_mpi_t_agree_SOURCES = tests/mpi/t_agree.c
 tests_mpi_t_agree_LDADD = libfedsilo.la $(MPI_LIBS)
 dist_check_SCRIPTS += tests/mpi/agree.sh
 TESTS += tests/mpi/agree.sh
+# t_secagg: the pipelined secure sum == plain integer sum, failure path.
+check_PROGRAMS += tests/mpi/t_secagg
+tests_mpi_t_secagg_SOURCES = tests/mpi/t_secagg.c
+tests_mpi_t_secagg_LDADD = libfedsilo.la $(MPI_LIBS)
+dist_check_SCRIPTS += tests/mpi/secagg.sh
+TESTS += tests/mpi/secagg.sh
 
 # Unit tests of the fl layer.
 check_PROGRAMS += tests/unit/check_config

@@ -71,11 +71,13 @@ FS_EXPORT void fs_secagg_destroy(fs_secagg **sa);
  * Collective; every rank passes the same (round, vector_id, n).  in is
  * encoded with opts.vec (values outside [-c, c] are clipped and counted in
  * stats->nclipped, NaN counted in stats->nnan and encoded as 0), masked,
- * summed with MPI_Allreduce(MPI_SUM) on uint32/uint64 in chunks, then
- * decoded.  (round, vector_id) must be fresh for this session (enforced).
- * in and out may alias.  Returns the same code on every rank: FS_OK,
- * FS_ERR_AUTH if the canary shows the masks did not cancel, FS_ERR_ARG
- * (nonce reuse), FS_ERR_MPI.
+ * summed with MPI_Iallreduce(MPI_SUM) on uint32/uint64 in 1 MiB chunks
+ * pipelined with the masking (chunk k is reduced while chunk k+1 is being
+ * masked and chunk k-1 decoded), then checked.  (round, vector_id) must be
+ * fresh for this session (enforced).  in and out may alias.  Returns the
+ * same code on every rank: FS_OK, FS_ERR_AUTH if the canary shows the masks
+ * did not cancel (out is then all zeros), FS_ERR_ARG (nonce reuse; the
+ * rank sends zeros, nothing unmasked), FS_ERR_NOMEM, FS_ERR_MPI.
  */
 FS_EXPORT fs_err fs_secagg_sum_f32(fs_secagg *sa, uint64_t round, uint32_t vector_id,
                                    const float *in, float *out, size_t n,

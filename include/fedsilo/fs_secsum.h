@@ -223,6 +223,29 @@ FS_EXPORT fs_err fs_masker_encode_mask(fs_masker *m, uint64_t round, uint32_t ve
                                        const float *x, size_t n, void *out,
                                        fs_fixed_stats *stats) FS_WARN_UNUSED;
 
+/*
+ * fs_masker_progress_fn - called by fs_masker_encode_mask_stream after each
+ * block (FS_MASKER_BLOCK_BYTES of keystream per neighbour) with the number
+ * of leading words of out that are final: encoded and fully masked, safe
+ * to send.  The count grows to n + 1 (the canary is last).  Runs on the
+ * calling thread; must not touch words at or beyond the count.
+ */
+typedef void (*fs_masker_progress_fn)(void *user, size_t words_done);
+
+/*
+ * fs_masker_encode_mask_stream - fs_masker_encode_mask, reporting progress
+ * block by block so a caller can start reducing the finished prefix while
+ * the rest is being masked (the MPI binding pipelines its allreduce this
+ * way).  Same nonce rules, outputs and returns; on an error return the
+ * words past the last reported count may hold unmasked encodings and must
+ * not be sent.  on_block may be NULL.
+ */
+FS_EXPORT fs_err fs_masker_encode_mask_stream(fs_masker *m, uint64_t round, uint32_t vector_id,
+                                              const float *x, size_t n, void *out,
+                                              fs_fixed_stats *stats,
+                                              fs_masker_progress_fn on_block,
+                                              void *user) FS_WARN_UNUSED;
+
 /* fs_masker_encode_mask_f64 - the same for double inputs (metrics). */
 FS_EXPORT fs_err fs_masker_encode_mask_f64(fs_masker *m, uint64_t round, uint32_t vector_id,
                                            const double *x, size_t n, void *out,

@@ -231,7 +231,7 @@ static int canary_is_zero(const void *words, size_t n, int ring_bits)
  */
 static fs_err mask_vector(fs_masker *m, uint64_t round, uint32_t vector_id, const float *xf,
                           const double *xd, size_t n, void *out, fs_fixed_stats *stats,
-                          int encode)
+                          int encode, fs_masker_progress_fn on_block, void *cb_user)
 {
     fs_err rc = FS_OK;
     fs_fixed_stats st = { 0, 0 };
@@ -269,6 +269,7 @@ static fs_err mask_vector(fs_masker *m, uint64_t round, uint32_t vector_id, cons
             FS_TRY(fs_prg_generate(m->prg[t], m->scratch, len * wb));
             apply_keystream(ob, m->scratch, len, is32, m->party < m->nbrs[t]);
         }
+        if (on_block) on_block(cb_user, off + len);   // words [0, off + len) are final
     }
     if (stats) {
         stats->nclipped += st.nclipped;
@@ -285,18 +286,25 @@ done:
 fs_err fs_masker_encode_mask(fs_masker *m, uint64_t round, uint32_t vector_id, const float *x,
                              size_t n, void *out, fs_fixed_stats *stats)
 {
-    return mask_vector(m, round, vector_id, x, NULL, n, out, stats, 1);
+    return mask_vector(m, round, vector_id, x, NULL, n, out, stats, 1, NULL, NULL);
+}
+
+fs_err fs_masker_encode_mask_stream(fs_masker *m, uint64_t round, uint32_t vector_id,
+                                    const float *x, size_t n, void *out, fs_fixed_stats *stats,
+                                    fs_masker_progress_fn on_block, void *user)
+{
+    return mask_vector(m, round, vector_id, x, NULL, n, out, stats, 1, on_block, user);
 }
 
 fs_err fs_masker_encode_mask_f64(fs_masker *m, uint64_t round, uint32_t vector_id,
                                  const double *x, size_t n, void *out, fs_fixed_stats *stats)
 {
-    return mask_vector(m, round, vector_id, NULL, x, n, out, stats, 1);
+    return mask_vector(m, round, vector_id, NULL, x, n, out, stats, 1, NULL, NULL);
 }
 
 fs_err fs_masker_mask(fs_masker *m, uint64_t round, uint32_t vector_id, void *inout, size_t n)
 {
-    return mask_vector(m, round, vector_id, NULL, NULL, n, inout, NULL, 0);
+    return mask_vector(m, round, vector_id, NULL, NULL, n, inout, NULL, 0, NULL, NULL);
 }
 
 fs_err fs_masker_unmasked_encode(const fs_fixed_params *p, const float *x, size_t n, void *out,

@@ -19,7 +19,10 @@
  *                       catches it)
  *
  * Record layout (little-endian): uint32 kind (1 allgather result, 2
- * allreduce contribution, 3 allreduce result, 4 bcast result), uint32
+ * allreduce contribution, 3 allreduce result, 4 bcast result; the
+ * nonblocking MPI_Iallreduce of the pipelined secure sum records 2 when it
+ * is posted and 3 when MPI_Wait/MPI_Test/MPI_Waitall/MPI_Testall completes
+ * it), uint32
  * dtype (0 float, 1 uint32, 2 uint64, 3 double, 4 bytes/other), uint64
  * count (bytes for dtype 4), uint64 call index, then count * size bytes.  Only the recording
  * rank's own view is written: what it contributed and what it received.
@@ -124,6 +127,78 @@ int MPI_Allreduce(const void *sbuf, void *rbuf, int count, MPI_Datatype t, MPI_O
     int rc = PMPI_Allreduce(sbuf, rbuf, count, t, op, comm);
     spy_record(3, t, rbuf, (uint64_t)count);
     spy_calls++;
+    return rc;
+}
+
+/* Outstanding MPI_Iallreduce calls: the result is recorded at completion. */
+#define SPY_MAXREQ 4096
+static struct { MPI_Request req; void *buf; int count; MPI_Datatype t; } pending[SPY_MAXREQ];
+static int npending;
+
+int MPI_Iallreduce(const void *sbuf, void *rbuf, int count, MPI_Datatype t, MPI_Op op,
+                   MPI_Comm comm, MPI_Request *req)
+{
+    spy_record(2, t, sbuf == MPI_IN_PLACE ? rbuf : sbuf, (uint64_t)count);
+    int rc = PMPI_Iallreduce(sbuf, rbuf, count, t, op, comm, req);
+    if (rc == MPI_SUCCESS && npending < SPY_MAXREQ) {
+        pending[npending].req = *req;
+        pending[npending].buf = rbuf;
+        pending[npending].count = count;
+        pending[npending].t = t;
+        npending++;
+    }
+    spy_calls++;
+    return rc;
+}
+
+/* After a completion call: record every pending reduction whose request
+ * the MPI library has set to MPI_REQUEST_NULL (done), in posting order. */
+static void spy_completed(const MPI_Request *before, const MPI_Request *after, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (before[i] == MPI_REQUEST_NULL || after[i] != MPI_REQUEST_NULL) continue;
+        for (int k = 0; k < npending; k++) {
+            if (pending[k].req != before[i]) continue;
+            spy_record(3, pending[k].t, pending[k].buf, (uint64_t)pending[k].count);
+            pending[k] = pending[--npending];
+            break;
+        }
+    }
+}
+
+int MPI_Wait(MPI_Request *req, MPI_Status *st)
+{
+    MPI_Request b = *req;
+    int rc = PMPI_Wait(req, st);
+    spy_completed(&b, req, 1);
+    return rc;
+}
+
+int MPI_Test(MPI_Request *req, int *flag, MPI_Status *st)
+{
+    MPI_Request b = *req;
+    int rc = PMPI_Test(req, flag, st);
+    spy_completed(&b, req, 1);
+    return rc;
+}
+
+int MPI_Waitall(int n, MPI_Request reqs[], MPI_Status sts[])
+{
+    MPI_Request *b = malloc((size_t)(n > 0 ? n : 1) * sizeof *b);
+    if (b) memcpy(b, reqs, (size_t)n * sizeof *b);
+    int rc = PMPI_Waitall(n, reqs, sts);
+    if (b) spy_completed(b, reqs, n);
+    free(b);
+    return rc;
+}
+
+int MPI_Testall(int n, MPI_Request reqs[], int *flag, MPI_Status sts[])
+{
+    MPI_Request *b = malloc((size_t)(n > 0 ? n : 1) * sizeof *b);
+    if (b) memcpy(b, reqs, (size_t)n * sizeof *b);
+    int rc = PMPI_Testall(n, reqs, flag, sts);
+    if (b) spy_completed(b, reqs, n);
+    free(b);
     return rc;
 }
 

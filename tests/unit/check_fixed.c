@@ -194,6 +194,34 @@ START_TEST(test_twos_complement)
 }
 END_TEST
 
+/* The vectorized float decode of the 32-bit ring equals the double path,
+ * (float)(signed(w) * 2^-f), bit for bit: random words, the extremes, and
+ * every f from 0 to 127 (above 100 the decoder takes the double path). */
+START_TEST(test_decode_f32_matches_double)
+{
+    enum { N = 4099 };
+    uint32_t *w = malloc(N * sizeof *w);
+    float *got = malloc(N * sizeof *got);
+    double *ref = malloc(N * sizeof *ref);
+    fs_rng rng;
+    fs_rng_seed(&rng, 99);
+    for (size_t k = 0; k < N; k++) w[k] = (uint32_t)fs_rng_u64(&rng);
+    w[0] = 0; w[1] = UINT32_C(0x7FFFFFFF); w[2] = UINT32_C(0x80000000); w[3] = 1;
+    w[4] = UINT32_C(0xFFFFFFFF); w[5] = UINT32_C(0x01000001);   // 2^24 + 1 rounds
+    for (int f = 0; f <= 127; f++) {
+        fs_fixed_params p = P(32, f, ldexp(1.0, 30 - f));   // clip * 2^f < 2^31
+        ck_assert_int_eq(fs_fixed_decode_f32(&p, w, N, got), FS_OK);
+        ck_assert_int_eq(fs_fixed_decode_f64(&p, w, N, ref), FS_OK);
+        for (size_t k = 0; k < N; k++) {
+            float want = (float)ref[k];
+            ck_assert_msg(memcmp(&got[k], &want, sizeof want) == 0,
+                          "f=%d word %zu (0x%08x): %a != %a", f, k, (unsigned)w[k], got[k], want);
+        }
+    }
+    free(w); free(got); free(ref);
+}
+END_TEST
+
 static fs_err headroom(int b, int f, double c, int n, double w)
 {
     fs_fixed_params p = P(b, f, c);
@@ -381,6 +409,7 @@ static Suite *fixed_suite(void)
     tcase_add_test(tc, test_suggest);
     tcase_add_test(tc, test_stochastic);
     tcase_add_test(tc, test_sum_precision);
+    tcase_add_test(tc, test_decode_f32_matches_double);
     suite_add_tcase(s, tc);
     return s;
 }

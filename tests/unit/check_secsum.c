@@ -562,6 +562,54 @@ START_TEST(test_nonce_reuse_refused)
 }
 END_TEST
 
+/* Progress of fs_masker_encode_mask_stream: strictly increasing counts of
+ * at most one 16 KiB block each, ending at n + 1; output identical to
+ * fs_masker_encode_mask under the same seeds and nonce. */
+typedef struct { size_t calls, last, max_step; int increasing; } progress_log;
+static void on_progress(void *user, size_t done)
+{
+    progress_log *l = user;
+    if (done <= l->last) l->increasing = 0;
+    if (done - l->last > l->max_step) l->max_step = done - l->last;
+    l->last = done;
+    l->calls++;
+}
+
+START_TEST(test_stream_progress)
+{
+    for (int b = 32; b <= 64; b += 32) {
+        fs_fixed_params fp = { b, 16, 1.0, FS_FIXED_ROUND_NEAREST };
+        federation f1, f2;
+        fed_init(&f1, 3, 0, &fp, 11);
+        fed_init(&f2, 3, 0, &fp, 11);
+        const size_t n = 20000, wb = (size_t)b / 8;
+        float *x = malloc(n * sizeof *x);
+        for (size_t k = 0; k < n; k++) x[k] = (float)k / (float)n - 0.5f;
+        void *a = malloc((n + 1) * wb), *c = malloc((n + 1) * wb);
+        progress_log l = { 0, 0, 0, 1 };
+        ck_assert_int_eq(fs_masker_encode_mask(f1.m[1], 3, 0, x, n, a, NULL), FS_OK);
+        ck_assert_int_eq(fs_masker_encode_mask_stream(f2.m[1], 3, 0, x, n, c, NULL, on_progress,
+                                                      &l), FS_OK);
+        ck_assert_mem_eq(a, c, (n + 1) * wb);
+        ck_assert(l.increasing);
+        ck_assert_uint_eq(l.last, n + 1);
+        ck_assert_uint_eq(l.max_step, (16384 / wb));
+        ck_assert_uint_eq(l.calls, (n + 1 + 16384 / wb - 1) / (16384 / wb));
+        // a refused nonce reports no progress
+        l.calls = 0;
+        ck_assert_int_eq(fs_masker_encode_mask_stream(f2.m[1], 3, 0, x, n, c, NULL, on_progress,
+                                                      &l), FS_ERR_ARG);
+        ck_assert_uint_eq(l.calls, 0);
+        // a NULL callback is allowed
+        ck_assert_int_eq(fs_masker_encode_mask_stream(f2.m[1], 4, 0, x, n, c, NULL, NULL, NULL),
+                         FS_OK);
+        free(x); free(a); free(c);
+        fed_free(&f1);
+        fed_free(&f2);
+    }
+}
+END_TEST
+
 START_TEST(test_masker_args)
 {
     fs_fixed_params fp = { 32, 28, 1.0, FS_FIXED_ROUND_NEAREST };
@@ -641,6 +689,7 @@ static Suite *secsum_suite(void)
     tcase_add_test(mask, test_privacy_smoke);
     tcase_add_test(mask, test_nonce_reuse_refused);
     tcase_add_test(mask, test_masker_args);
+    tcase_add_test(mask, test_stream_progress);
     tcase_add_test(mask, test_bench_smoke);
     suite_add_tcase(s, mask);
     return s;
