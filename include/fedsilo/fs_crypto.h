@@ -317,7 +317,8 @@ FS_EXPORT fs_err fs_pubkey_load(const char *path, uint8_t pub[FS_ED25519_PUBBYTE
 
 /*
  * The consortium roster (docs/keys.md): one [institution "NAME"] section
- * per member with rank, public_key and optional data, plus an optional
+ * per member with rank, public_key, optional data and optional role (`role =
+ * label` on at most one member: the label holder of vertical FL), plus an optional
  * [consortium] section with name and dh_group.  Opaque and immutable.
  */
 typedef struct fs_roster fs_roster;
@@ -329,7 +330,8 @@ typedef struct fs_roster fs_roster;
  * fs_roster_hash agrees across ranks).  Rejects syntax errors, unknown
  * sections and keys, duplicate keys, duplicate institution names, duplicate
  * ranks, ranks that are not exactly 0..N-1, missing or malformed public
- * keys, duplicate public keys and unknown DH groups; the message names the
+ * keys, duplicate public keys, unknown DH groups, roles other than
+ * `label` and more than one label holder; the message names the
  * file and the line or section.
  * On success *out is owned by the caller (fs_roster_destroy); on failure
  * *out == NULL.
@@ -366,9 +368,19 @@ FS_EXPORT const char *fs_roster_consortium_name(const fs_roster *r);
 FS_EXPORT fs_dh_group_id fs_roster_dh_group(const fs_roster *r);
 
 /*
+ * fs_roster_label_rank - rank of the institution whose section says
+ * `role = label` (the label holder of vertical federated learning), or -1
+ * when no institution has a role (or r is NULL).  fs_roster_load guarantees
+ * at most one.  Not collective; the value is part of fs_roster_hash, so
+ * ranks whose rosters name different label holders fail to agree.
+ */
+FS_EXPORT int fs_roster_label_rank(const fs_roster *r);
+
+/*
  * fs_roster_hash - SHA-256 over a canonical serialization of the roster:
- * consortium name, DH group, N, and per rank its name and public key (data
- * paths are site-local and excluded).  Independent of section order,
+ * consortium name, DH group, N, per rank its name and public key, and the
+ * label holder's rank when a member has `role = label` (data paths are
+ * site-local and excluded).  Independent of section order,
  * whitespace and comments.  Not collective.  returns FS_OK or FS_ERR_CRYPTO.
  */
 FS_EXPORT fs_err fs_roster_hash(const fs_roster *r, uint8_t out[FS_SHA256_BYTES])

@@ -9,11 +9,14 @@
  *   /y            int32 [n] (classification, 0..num_classes-1)
  *                 or float32 [n] (regression)
  *   /feature_names  variable-length strings [d] (optional)
+ *   /ids          variable-length strings [n] (optional): record ids, unique
+ *                 and non-empty (vertical FL: the keys of `fedsilo psi`)
  *   /validation/X, /validation/y   optional held-out split, same types
  *   root attributes: fedsilo_format = "fedsilo-dataset", format_version = 1,
  *                    task = "classification" | "regression",
  *                    num_classes (int32), provenance (string),
- *                    institution, shard_index, num_shards (shards only)
+ *                    institution, shard_index, num_shards (shards only),
+ *                    labels_absent (int32 1 when /y holds zeros, not labels)
  */
 #ifndef FEDSILO_FS_DATA_H
 #define FEDSILO_FS_DATA_H
@@ -48,6 +51,9 @@ typedef struct fs_dataset {
     char *institution;     /* institution name for shards, or NULL          */
     int shard_index;       /* 0-based shard number, -1 for a whole dataset  */
     int num_shards;        /* number of shards in the split, 0 if none      */
+    char **ids;            /* (n) record ids (unique, non-empty), or NULL   */
+    int labels_absent;     /* 1: y holds zeros because this party has no
+                              labels (vertical FL feature holder), else 0   */
 } fs_dataset;
 
 /* Which part of a file to read. */
@@ -68,7 +74,8 @@ FS_EXPORT void fs_dataset_destroy(fs_dataset **ds);
 
 /*
  * fs_dataset_validate - check values: n > 0, d > 0, every feature finite,
- * labels in range (classification) or finite targets (regression).
+ * labels in range (classification) or finite targets (regression), and,
+ * when ds->ids is set, every id non-empty and no id repeated.
  * Not collective.  `name` (e.g. the file path) is used in the message,
  * which names the first bad row/column.  Returns FS_OK or FS_ERR_DATA.
  */
@@ -115,6 +122,49 @@ FS_EXPORT fs_err fs_import_idx(const char *images_path, const char *labels_path,
  */
 FS_EXPORT fs_err fs_import_csv(const char *path, const char *label_column, fs_task task,
                                fs_dataset **out) FS_WARN_UNUSED;
+
+/* Options of fs_import_csv_ex. */
+typedef struct {
+    const char *label_column;  /* label/target column; NULL = the file has no
+                                  labels (needs id_column): y is stored as
+                                  zeros and labels_absent is set            */
+    const char *id_column;     /* record-id column; NULL = no ids           */
+    fs_task task;              /* FS_TASK_CLASSIFICATION (default) or _REGRESSION */
+} fs_csv_opts;
+
+/* fs_csv_opts_default - no label column, no id column, classification. */
+FS_EXPORT void fs_csv_opts_default(fs_csv_opts *o);
+
+/*
+ * fs_import_csv_ex - fs_import_csv with an optional record-id column and an
+ * optional label column.  The id column (any text without commas or control
+ * characters, stored verbatim after trimming) becomes ds->ids and is not a
+ * feature.  An empty or repeated id fails with FS_ERR_DATA naming the file,
+ * the 1-based file row (header = row 1) and the column (for a repeat, also
+ * the row of its first occurrence).  Without a label column (label_column
+ * NULL) the dataset gets zero labels (2 classes for classification) and
+ * labels_absent = 1, like the feature-only parts of `fedsilo vfl-split`; at
+ * least one of label_column and id_column must be given, and they must name
+ * different columns.  Not collective.  *out is NULL on failure; on success
+ * the caller owns it (fs_dataset_destroy).  Returns FS_OK, FS_ERR_ARG (bad
+ * options), FS_ERR_IO (cannot read path), FS_ERR_DATA (file content),
+ * FS_ERR_NOMEM.
+ */
+FS_EXPORT fs_err fs_import_csv_ex(const char *path, const fs_csv_opts *opts,
+                                  fs_dataset **out) FS_WARN_UNUSED;
+
+/*
+ * fs_dataset_subset - copy rows rows[0..nr) (in that order) and feature
+ * columns [c0, c1) of src into a new dataset: features, labels/targets,
+ * ids, feature names, provenance, institution, shard_index/num_shards and
+ * labels_absent (the validation part is not part of an fs_dataset and is
+ * not copied).  Not collective.  src and rows are borrowed; on success the
+ * caller owns *out (fs_dataset_destroy); *out is NULL on failure.  Returns
+ * FS_OK, FS_ERR_ARG (a row index >= src->n, or not c0 < c1 <= src->d),
+ * FS_ERR_NOMEM.
+ */
+FS_EXPORT fs_err fs_dataset_subset(const fs_dataset *src, const size_t *rows, size_t nr,
+                                   size_t c0, size_t c1, fs_dataset **out) FS_WARN_UNUSED;
 
 typedef enum { FS_SPLIT_IID = 0, FS_SPLIT_DIRICHLET, FS_SPLIT_QUANTITY } fs_split_method;
 

@@ -8,10 +8,11 @@
  * stderr on failure.  None of these subcommands use MPI.
  *
  *   fedsilo import idx --images FILE --labels FILE [--limit N] --out FILE.h5
- *   fedsilo import csv --input FILE --label COLUMN [--task classification|regression]
- *                      --out FILE.h5
+ *   fedsilo import csv --input FILE [--label COLUMN] [--id-column COLUMN]
+ *                      [--task classification|regression] --out FILE.h5
  *   fedsilo split --input FILE.h5 --silos N [--method iid|dirichlet|quantity]
  *                 [--alpha A] [--seed S] [--val-fraction F] [--min-rows N] --outdir DIR
+ *   fedsilo split --vertical ...   (vertical FL: the vfl-split of cmd_vfl.c)
  *   fedsilo inspect FILE.h5
  */
 #include <errno.h>
@@ -24,6 +25,7 @@
 #include <string.h>
 #include <fedsilo.h>
 #include "cli.h"
+#include "cmd_vfl.h"
 #include "progress.h"
 
 // ---------------------------------------------------------------- helpers
@@ -77,8 +79,9 @@ static void import_usage(FILE *out)
 {
     fprintf(out,
         "Usage: fedsilo import idx --images FILE --labels FILE [--limit N] --out FILE.h5\n"
-        "       fedsilo import csv --input FILE --label COLUMN\n"
+        "       fedsilo import csv --input FILE --label COLUMN [--id-column COLUMN]\n"
         "                          [--task classification|regression] --out FILE.h5\n"
+        "       fedsilo import csv --input FILE --id-column COLUMN --out FILE.h5\n"
         "Convert a dataset to the fedsilo HDF5 layout (see docs/formats.md).\n\n"
         "idx (MNIST / Fashion-MNIST; gzipped or plain):\n"
         "  --images FILE   idx3-ubyte image file [n, rows, cols]; pixels scaled to [0, 1]\n"
@@ -86,7 +89,11 @@ static void import_usage(FILE *out)
         "  --limit N       keep only the first N rows (default: all)\n"
         "csv (header row required, comma separated):\n"
         "  --input FILE    CSV file; every column except the label must be numeric\n"
-        "  --label COLUMN  name of the label/target column\n"
+        "  --label COLUMN  name of the label/target column (optional with --id-column:\n"
+        "                  a feature-only party of vertical FL; labels stored as zeros\n"
+        "                  and marked absent)\n"
+        "  --id-column COLUMN  record-id column (any text without commas; unique, non-empty)\n"
+        "                  stored as the /ids dataset, not a feature; used by 'fedsilo psi --data'\n"
         "  --task T        classification (default) or regression\n"
         "common:\n"
         "  --out FILE.h5   output file (written atomically)\n"
@@ -96,7 +103,10 @@ static void import_usage(FILE *out)
 /* Print the one-line import summary for ds written to path. */
 static void import_summary(const fs_dataset *ds, const char *path)
 {
-    if (ds->task == FS_TASK_CLASSIFICATION)
+    if (ds->labels_absent)
+        printf("imported %zu rows x %zu features%s, no labels -> %s\n", ds->n, ds->d,
+               ds->ids ? " with ids" : "", path);
+    else if (ds->task == FS_TASK_CLASSIFICATION)
         printf("imported %zu rows x %zu features, %d classes -> %s\n", ds->n, ds->d,
                ds->num_classes, path);
     else
@@ -106,7 +116,7 @@ static void import_summary(const fs_dataset *ds, const char *path)
 int fs_cmd_import(int argc, char **argv)
 {
     static const char *cmd = "import";
-    enum { O_IMAGES = 256, O_LABELS, O_LIMIT, O_OUT, O_INPUT, O_LABEL, O_TASK };
+    enum { O_IMAGES = 256, O_LABELS, O_LIMIT, O_OUT, O_INPUT, O_LABEL, O_TASK, O_IDCOL };
     static const struct option longopts[] = {
         { "images", required_argument, NULL, O_IMAGES },
         { "labels", required_argument, NULL, O_LABELS },
@@ -115,10 +125,12 @@ int fs_cmd_import(int argc, char **argv)
         { "input", required_argument, NULL, O_INPUT },
         { "label", required_argument, NULL, O_LABEL },
         { "task", required_argument, NULL, O_TASK },
+        { "id-column", required_argument, NULL, O_IDCOL },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    const char *images = NULL, *labels = NULL, *out = NULL, *input = NULL, *label = NULL;
+    const char *images = NULL, *labels = NULL, *out = NULL, *input = NULL, *label = NULL,
+               *idcol = NULL;
     uint64_t limit = 0;
     fs_task task = FS_TASK_CLASSIFICATION;
     fs_dataset *ds = NULL;
@@ -146,6 +158,7 @@ int fs_cmd_import(int argc, char **argv)
         case O_OUT: out = optarg; break;
         case O_INPUT: input = optarg; break;
         case O_LABEL: label = optarg; break;
+        case O_IDCOL: idcol = optarg; break;
         case O_LIMIT:
             if (parse_u64(optarg, &limit) != 0 || limit > SIZE_MAX)
                 return fs_cli_usage_error(cmd, "--limit needs a non-negative integer, got '%s'",
@@ -163,7 +176,8 @@ int fs_cmd_import(int argc, char **argv)
     if (optind < argc) return fs_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
     if (!out) return fs_cli_usage_error(cmd, "--out FILE.h5 is required");
     if (is_idx) {
-        if (input || label) return fs_cli_usage_error(cmd, "--input/--label are for 'import csv'");
+        if (input || label || idcol)
+            return fs_cli_usage_error(cmd, "--input/--label/--id-column are for 'import csv'");
         if (!images || !labels)
             return fs_cli_usage_error(cmd, "import idx needs --images FILE and --labels FILE");
         pg = cli_progress_begin(cmd, 2, "steps");
@@ -172,11 +186,20 @@ int fs_cmd_import(int argc, char **argv)
     } else {
         if (images || labels || limit)
             return fs_cli_usage_error(cmd, "--images/--labels/--limit are for 'import idx'");
-        if (!input || !label)
-            return fs_cli_usage_error(cmd, "import csv needs --input FILE and --label COLUMN");
+        if (!input || (!label && !idcol))
+            return fs_cli_usage_error(cmd, "import csv needs --input FILE and --label COLUMN "
+                                      "(--label may be left out with --id-column)");
+        if (label && idcol && !strcmp(label, idcol))
+            return fs_cli_usage_error(cmd, "--label and --id-column name the same column '%s'",
+                                      label);
+        fs_csv_opts co;
+        fs_csv_opts_default(&co);
+        co.label_column = label;
+        co.id_column = idcol;
+        co.task = task;
         pg = cli_progress_begin(cmd, 2, "steps");
         cli_progress_phase(pg, 0, "reading %s", input);
-        if (fs_import_csv(input, label, task, &ds) != FS_OK) goto fail;
+        if (fs_import_csv_ex(input, &co, &ds) != FS_OK) goto fail;
     }
     cli_progress_phase(pg, 1, "writing %zu rows to %s", ds->n, out);
     if (fs_dataset_write(ds, NULL, out) != FS_OK) goto fail;
@@ -213,7 +236,11 @@ static void split_usage(FILE *out)
         "                      (default 0)\n"
         "  --min-rows N        minimum rows per shard (default 10)\n"
         "  --outdir DIR        output directory (created if missing)\n"
-        "  -h, --help          show this help\n");
+        "  -h, --help          show this help\n\n"
+        "       fedsilo split --vertical --input FILE.h5 --parts N --label-rank R --outdir DIR\n"
+        "                     [--test-fraction F] [--seed S]\n"
+        "  --vertical          cut by feature columns for vertical FL instead (rows are kept,\n"
+        "                      columns dealt to N parts; see 'fedsilo split --vertical --help')\n");
 }
 
 int fs_cmd_split(int argc, char **argv)
@@ -242,6 +269,10 @@ int fs_cmd_split(int argc, char **argv)
     uint64_t u;
     int status = FS_EXIT_OK, c, have_silos = 0;
     cli_progress *pg = NULL;
+
+    /* Vertical split: one implementation, shared with `fedsilo vfl-split`. */
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--vertical")) return fs_cmd_split_vertical(cmd, argc, argv);
 
     fs_split_opts_default(&o);
     getopt_reset();

@@ -73,89 +73,104 @@ static int mkdir_p(const char *dir)
 
 // ---------------------------------------------------------------- vfl-split
 
-static void split_usage(FILE *out)
+static void split_usage(FILE *out, const char *cmd)
 {
+    int alias = !strcmp(cmd, "vfl-split");
     fprintf(out,
-        "Usage: fedsilo vfl-split --input FILE.h5 --parts N --label-rank R --outdir DIR\n"
-        "                         [--test-fraction F] [--seed S]\n\n"
+        "Usage: fedsilo %s --input FILE.h5 --parts N --label-rank R --outdir DIR\n"
+        "       %*s [--test-fraction F] [--seed S]\n\n"
         "Cut a dataset by feature columns into N contiguous blocks for vertical federated\n"
         "learning: DIR/part-<k>.h5 (training rows) and DIR/test-<k>.h5 (test rows), with\n"
-        "the same rows in the same order in every part.  Only part R keeps the labels;\n"
-        "the other parts store zeros and say 'labels withheld' in their provenance.\n\n"
+        "the same rows in the same order in every part (record ids, if any, are kept).\n"
+        "Only part R keeps the labels; the other parts store zeros, set the attribute\n"
+        "labels_absent = 1 and say 'labels withheld' in their provenance.%s\n\n"
+        "  --input FILE.h5     dataset written by 'fedsilo import'\n"
+        "  --parts N           number of column blocks (institutions)\n"
+        "  --label-rank R      part that keeps the labels (0 .. N-1)\n"
+        "  --outdir DIR        output directory (created if missing)\n"
         "  --test-fraction F   share of rows held out as test rows (default 0.2; 0 = none)\n"
-        "  --seed S            row shuffle before the train/test cut (default 1)\n");
+        "  --seed S            row shuffle before the train/test cut (default 1)\n",
+        alias ? "vfl-split" : "split --vertical", alias ? 17 : 24, "",
+        alias ? "\n'fedsilo vfl-split' is another name for 'fedsilo split --vertical'." : "");
 }
 
-/* Rows rows[0..nr) and columns [c0, c1) of src into a new dataset. */
+/* Rows rows[0..nr) and columns [c0, c1) of src into a new dataset; the
+ * labels only when `labels`, else zeros marked absent. */
 static fs_err cut(const fs_dataset *src, const size_t *rows, size_t nr, size_t c0, size_t c1,
                   int labels, int part, int nparts, fs_dataset **out)
 {
     fs_dataset *ds = NULL;
-    fs_err rc = fs_dataset_create(nr, c1 - c0, src->task, src->num_classes, &ds);
+    fs_err rc = fs_dataset_subset(src, rows, nr, c0, c1, &ds);
     if (rc != FS_OK) return rc;
-    for (size_t i = 0; i < nr; i++) {
-        memcpy(ds->X + i * ds->d, src->X + rows[i] * src->d + c0, ds->d * sizeof *ds->X);
-        if (src->task == FS_TASK_CLASSIFICATION) ds->y_class[i] = labels ? src->y_class[rows[i]] : 0;
-        else ds->y_reg[i] = labels ? src->y_reg[rows[i]] : 0.0f;
-    }
-    if (src->feature_names) {
-        ds->feature_names = calloc(ds->d, sizeof *ds->feature_names);
-        for (size_t j = 0; ds->feature_names && j < ds->d; j++)
-            ds->feature_names[j] = strdup(src->feature_names[c0 + j] ? src->feature_names[c0 + j] : "");
+    if (!labels) {
+        if (ds->y_class) memset(ds->y_class, 0, ds->n * sizeof *ds->y_class);
+        if (ds->y_reg) memset(ds->y_reg, 0, ds->n * sizeof *ds->y_reg);
+        ds->labels_absent = 1;
     }
     char prov[512];
     snprintf(prov, sizeof prov, "vfl-split part %d of %d: columns %zu..%zu of %s; labels %s", part,
              nparts, c0, c1 - 1, src->provenance ? src->provenance : "(unknown)",
              labels ? "held" : "withheld (zeros)");
+    free(ds->provenance);
     ds->provenance = strdup(prov);
     ds->shard_index = part;
     ds->num_shards = nparts;
+    if (!ds->provenance) {
+        fs_dataset_destroy(&ds);
+        return fs_error_set(FS_ERR_NOMEM, "out of memory");
+    }
     *out = ds;
     return FS_OK;
 }
 
-int fs_cmd_vfl_split(int argc, char **argv)
+int fs_cmd_split_vertical(const char *cmd, int argc, char **argv)
 {
     const char *input = NULL, *outdir = NULL;
     long parts = 0, label_rank = -1, seed = 1;
     double test_fraction = 0.2;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { split_usage(stdout); return 0; }
-        if (i + 1 >= argc) return fs_cli_usage_error("vfl-split", "unexpected argument '%s'", a);
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { split_usage(stdout, cmd); return 0; }
+        if (!strcmp(a, "--vertical")) continue;
+        if (i + 1 >= argc) return fs_cli_usage_error(cmd, "unexpected argument '%s'", a);
         const char *v = argv[++i];
         if (!strcmp(a, "--input")) input = v;
         else if (!strcmp(a, "--outdir")) outdir = v;
         else if (!strcmp(a, "--parts")) {
-            if (parse_long(v, 1, 1024, &parts)) return fs_cli_usage_error("vfl-split", "--parts must be 1..1024");
+            if (parse_long(v, 1, 1024, &parts)) return fs_cli_usage_error(cmd, "--parts must be 1..1024");
         } else if (!strcmp(a, "--label-rank")) {
-            if (parse_long(v, 0, 1023, &label_rank)) return fs_cli_usage_error("vfl-split", "bad --label-rank '%s'", v);
+            if (parse_long(v, 0, 1023, &label_rank)) return fs_cli_usage_error(cmd, "bad --label-rank '%s'", v);
         } else if (!strcmp(a, "--seed")) {
-            if (parse_long(v, 0, 0x7fffffffL, &seed)) return fs_cli_usage_error("vfl-split", "bad --seed '%s'", v);
+            if (parse_long(v, 0, 0x7fffffffL, &seed)) return fs_cli_usage_error(cmd, "bad --seed '%s'", v);
         } else if (!strcmp(a, "--test-fraction")) {
             if (parse_double(v, &test_fraction) || test_fraction < 0 || test_fraction >= 1)
-                return fs_cli_usage_error("vfl-split", "--test-fraction must be in [0, 1)");
-        } else return fs_cli_usage_error("vfl-split", "unknown option '%s'", a);
+                return fs_cli_usage_error(cmd, "--test-fraction must be in [0, 1)");
+        } else return fs_cli_usage_error(cmd, "unknown option '%s'", a);
     }
     if (!input || !outdir || parts < 1 || label_rank < 0)
-        return fs_cli_usage_error("vfl-split", "--input, --outdir, --parts and --label-rank are required");
+        return fs_cli_usage_error(cmd, "--input, --outdir, --parts and --label-rank are required");
     if (label_rank >= parts)
-        return fs_cli_usage_error("vfl-split", "--label-rank %ld must be below --parts %ld", label_rank, parts);
+        return fs_cli_usage_error(cmd, "--label-rank %ld must be below --parts %ld", label_rank, parts);
     fs_dataset *src = NULL;
     if (fs_dataset_read(input, FS_PART_TRAIN, &src) != FS_OK)
-        return fs_cli_fail("vfl-split", "%s", fs_errmsg());
+        return fs_cli_fail(cmd, "%s", fs_errmsg());
     int status = 0;
     size_t *order = NULL;
+    if (src->labels_absent) {
+        status = fs_cli_fail(cmd, "%s has no labels (attribute labels_absent): nothing to give "
+                             "to --label-rank", input);
+        goto out;
+    }
     if (src->d < (size_t)parts) {
-        status = fs_cli_fail("vfl-split", "%s has %zu features, fewer than %ld parts", input, src->d, parts);
+        status = fs_cli_fail(cmd, "%s has %zu features, fewer than %ld parts", input, src->d, parts);
         goto out;
     }
     if (mkdir_p(outdir) != 0) {
-        status = fs_cli_fail("vfl-split", "cannot create %s: %s", outdir, strerror(errno));
+        status = fs_cli_fail(cmd, "cannot create %s: %s", outdir, strerror(errno));
         goto out;
     }
     order = malloc(src->n * sizeof *order);
-    if (!order) { status = fs_cli_fail("vfl-split", "out of memory"); goto out; }
+    if (!order) { status = fs_cli_fail(cmd, "out of memory"); goto out; }
     /* Seeded Fisher-Yates (SplitMix64): a reproducible row order. */
     uint64_t s = (uint64_t)seed * 0x9e3779b97f4a7c15ULL + 0x5851f42d4c957f2dULL;
     for (size_t i = 0; i < src->n; i++) order[i] = i;
@@ -181,7 +196,7 @@ int fs_cmd_vfl_split(int argc, char **argv)
             snprintf(path, sizeof path, "%s/%s-%ld.h5", outdir, t == 0 ? "part" : "test", k);
             if (cut(src, order + (t == 0 ? 0 : ntrain), nr, c0, c1, k == label_rank, (int)k,
                     (int)parts, &ds) != FS_OK || fs_dataset_write(ds, NULL, path) != FS_OK)
-                status = fs_cli_fail("vfl-split", "%s", fs_errmsg());
+                status = fs_cli_fail(cmd, "%s", fs_errmsg());
             fs_dataset_destroy(&ds);
         }
         if (status == 0)
@@ -192,6 +207,11 @@ out:
     free(order);
     fs_dataset_destroy(&src);
     return status;
+}
+
+int fs_cmd_vfl_split(int argc, char **argv)
+{
+    return fs_cmd_split_vertical("vfl-split", argc, argv);
 }
 
 // ---------------------------------------------------------------- vfl-train
@@ -207,7 +227,9 @@ static void train_usage(FILE *out)
         "open; residuals travel Paillier-encrypted; gradients return masked.\n\n"
         "  --data PATTERN        training part of each rank (required)\n"
         "  --test PATTERN        test part of each rank (same layout; optional)\n"
-        "  --label-rank R        rank holding the labels (default 0)\n"
+        "  --label-rank R        rank holding the labels (default: the institution with\n"
+        "                        'role = label' in the --roster, else 0; if both are given\n"
+        "                        they must agree)\n"
         "  --model M             logistic (default) or linear\n"
         "  --lr X                learning rate (default 0.1)\n"
         "  --l2 X                L2 penalty (default 0)\n"
@@ -242,9 +264,10 @@ static fs_err load_part(const char *pattern, int rank, int is_label, fs_vfl_mode
     fs_err rc = fs_dataset_read(path, FS_PART_TRAIN, ds);
     if (rc != FS_OK || !is_label) return rc;
     const fs_dataset *d = *ds;
-    if (d->provenance && strstr(d->provenance, "labels withheld"))
-        return fs_error_set(FS_ERR_DATA, "%s has no labels (vfl-split wrote them into another "
-                            "rank's part): check --label-rank", path);
+    if (d->labels_absent || (d->provenance && strstr(d->provenance, "labels withheld")))
+        return fs_error_set(FS_ERR_DATA, "%s has no labels (attribute labels_absent: imported "
+                            "without --label, or a vfl-split part of another rank): check "
+                            "--label-rank and the roster's role = label", path);
     if (model == FS_VFL_LOGISTIC && (d->task != FS_TASK_CLASSIFICATION || d->num_classes != 2))
         return fs_error_set(FS_ERR_DATA, "%s: logistic regression needs 2-class labels", path);
     if (model == FS_VFL_LINEAR && d->task != FS_TASK_REGRESSION)
@@ -256,12 +279,41 @@ static fs_err load_part(const char *pattern, int rank, int is_label, fs_vfl_mode
     return FS_OK;
 }
 
+/*
+ * The label rank from the roster's `role = label`, if the roster names one.
+ * Not collective (the caller agrees on the result).  roster_path may be
+ * NULL/"" (no roster: *label_rank is left alone).  When the roster names a
+ * label holder, *label_rank becomes its rank and *from_roster 1, unless
+ * `given` (--label-rank was passed) and the two differ: FS_ERR_ARG.
+ * Returns FS_OK, FS_ERR_ARG, or fs_roster_load's error.
+ */
+static fs_err roster_label_rank(const char *roster_path, int given, int *label_rank,
+                                int *from_roster)
+{
+    fs_roster *r = NULL;
+    *from_roster = 0;
+    if (!roster_path || !roster_path[0]) return FS_OK;
+    fs_err rc = fs_roster_load(roster_path, &r);
+    if (rc != FS_OK) return rc;
+    int lr = fs_roster_label_rank(r);
+    if (lr >= 0 && given && lr != *label_rank)
+        rc = fs_error_set(FS_ERR_ARG, "--label-rank %d disagrees with the roster %s, where "
+                          "institution \"%s\" (rank %d) has role = label", *label_rank,
+                          roster_path, fs_roster_name(r, lr), lr);
+    else if (lr >= 0) {
+        *label_rank = lr;
+        *from_roster = 1;
+    }
+    fs_roster_destroy(&r);
+    return rc;
+}
+
 int fs_cmd_vfl_train(int argc, char **argv)
 {
     fs_vfl_opts o;
     fs_vfl_opts_default(&o);
     const char *data = NULL, *testp = NULL, *outdir = NULL, *identity = NULL;
-    int quiet = 0;
+    int quiet = 0, label_rank_given = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) { train_usage(stdout); return 0; }
@@ -286,6 +338,7 @@ int fs_cmd_vfl_train(int argc, char **argv)
         } else if (!strcmp(a, "--label-rank")) {
             if (parse_long(v, 0, 1 << 20, &lv)) return fs_cli_usage_error("vfl-train", "bad --label-rank '%s'", v);
             o.label_rank = (int)lv;
+            label_rank_given = 1;
         } else if (!strcmp(a, "--epochs")) {
             if (parse_long(v, 1, 1000000, &lv)) return fs_cli_usage_error("vfl-train", "bad --epochs '%s'", v);
             o.epochs = (int)lv;
@@ -317,21 +370,29 @@ int fs_cmd_vfl_train(int argc, char **argv)
     char idpath[4096] = "";
     if (identity) expand_rank(idpath, sizeof idpath, identity, cli_rank);
     o.identity_path = idpath;
-    int is_label = cli_rank == o.label_rank;
 
     fs_dataset *tr = NULL, *te = NULL;
     double *ytr = NULL, *yte = NULL, *w = NULL;
     fs_vfl_report rep;
     memset(&rep, 0, sizeof rep);
-    fs_err local = load_part(data, cli_rank, is_label, o.model, &tr, &ytr);
-    if (local == FS_OK && testp) local = load_part(testp, cli_rank, is_label, o.model, &te, &yte);
-    if (local == FS_OK && !(w = calloc(tr->d + 1, sizeof *w))) local = fs_error_set(FS_ERR_NOMEM, "out of memory");
+    int from_roster = 0;
+    /* The roster may name the label holder (role = label); each rank reads
+     * its own copy, and the outcome is agreed before anything depends on it. */
+    fs_err local = roster_label_rank(o.roster_path, label_rank_given, &o.label_rank, &from_roster);
     fs_err rc = fs_agree(MPI_COMM_WORLD, local, NULL);   /* collective */
+    int is_label = cli_rank == o.label_rank;
+    local = FS_OK;
+    if (rc == FS_OK) local = load_part(data, cli_rank, is_label, o.model, &tr, &ytr);
+    if (rc == FS_OK && local == FS_OK && testp)
+        local = load_part(testp, cli_rank, is_label, o.model, &te, &yte);
+    if (rc == FS_OK && local == FS_OK && !(w = calloc(tr->d + 1, sizeof *w)))
+        local = fs_error_set(FS_ERR_NOMEM, "out of memory");
+    if (rc == FS_OK) rc = fs_agree(MPI_COMM_WORLD, local, NULL);   /* collective */
     if (rc == FS_OK) {
         if (cli_rank == 0 && !quiet) {
-            printf("fedsilo vfl-train: %d ranks, %zu rows, model %s, labels on rank %d, "
+            printf("fedsilo vfl-train: %d ranks, %zu rows, model %s, labels on rank %d%s, "
                    "Paillier %d bits\n", size, tr->n, o.model == FS_VFL_LOGISTIC ? "logistic" : "linear",
-                   o.label_rank, o.paillier_bits);
+                   o.label_rank, from_roster ? " (roster role = label)" : "", o.paillier_bits);
             fflush(stdout);
         }
         fs_vfl_part ptr = { tr->X, ytr, tr->n, tr->d }, pte = { NULL, NULL, 0, 0 };
@@ -387,14 +448,21 @@ static void psi_usage(FILE *out)
 {
     fprintf(out,
         "Usage: mpirun -np N fedsilo psi --ids 'DIR/ids-%%d.txt' --out 'DIR/aligned-%%d.csv'\n"
-        "                               [--header]\n\n"
-        "Private set intersection of record ids: rank k reads one id per line (the first\n"
-        "comma-separated column; blanks around it are ignored; empty lines skipped) and\n"
-        "writes the rows of its file that every rank holds, as 'row,id' lines (row = 0-based\n"
-        "data line number), in the same order on every rank: line t of every output file\n"
-        "names the same id.  Every rank learns the set sizes and the intersection, nothing\n"
-        "about other ids (DDH; see docs/vertical.md).\n\n"
-        "  --header    skip the first line of each id file\n");
+        "                               [--header]\n"
+        "       mpirun -np N fedsilo psi --data 'DIR/site-%%d.h5' --out 'DIR/aligned-%%d.h5'\n\n"
+        "Private set intersection of record ids: rank k reads its ids (%%d = k), finds the\n"
+        "ids that every rank holds, and writes its part of them in the same order on every\n"
+        "rank: row t of every output names the same id.  Every rank learns the set sizes\n"
+        "and the intersection, nothing about other ids (DDH; see docs/vertical.md).\n\n"
+        "  --ids PATTERN   text/CSV id files: one id per line (the first comma-separated\n"
+        "                  column; blanks around it ignored; empty lines skipped); --out\n"
+        "                  gets 'row,id' lines (row = 0-based data line number)\n"
+        "  --header        skip the first line of each id file (--ids only)\n"
+        "  --data PATTERN  fedsilo datasets with record ids (the /ids dataset written by\n"
+        "                  'fedsilo import csv --id-column'); --out gets a dataset with\n"
+        "                  only the common rows, reordered into the common order (features,\n"
+        "                  labels, ids, names and attributes kept; /validation dropped)\n"
+        "  --out PATTERN   output of rank k (%%d = k)\n");
 }
 
 static int read_ids(const char *path, int header, char ***ids_out, size_t *n_out)
@@ -430,9 +498,31 @@ static int read_ids(const char *path, int header, char ***ids_out, size_t *n_out
     return 0;
 }
 
+/* Write the aligned part: rows idx[0..m) of ds, in that order, to path.
+ * Not collective. */
+static fs_err write_aligned(const fs_dataset *ds, const size_t *idx, size_t m, int nranks,
+                            const char *path)
+{
+    fs_dataset *al = NULL;
+    char *prov = NULL;
+    fs_err rc = fs_dataset_subset(ds, idx, m, 0, ds->d, &al);
+    if (rc != FS_OK) return rc;
+    const char *old = ds->provenance ? ds->provenance : "";
+    if (asprintf(&prov, "%s%spsi: %zu of %zu rows in the intersection of %d ranks, in the common "
+                 "order", old, old[0] ? "; " : "", m, ds->n, nranks) < 0) {
+        fs_dataset_destroy(&al);
+        return fs_error_set(FS_ERR_NOMEM, "out of memory");
+    }
+    free(al->provenance);
+    al->provenance = prov;
+    rc = fs_dataset_write(al, NULL, path);
+    fs_dataset_destroy(&al);
+    return rc;
+}
+
 int fs_cmd_psi(int argc, char **argv)
 {
-    const char *idp = NULL, *outp = NULL;
+    const char *idp = NULL, *datap = NULL, *outp = NULL;
     int header = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -440,45 +530,74 @@ int fs_cmd_psi(int argc, char **argv)
         if (!strcmp(a, "--header")) { header = 1; continue; }
         if (i + 1 >= argc) return fs_cli_usage_error("psi", "option '%s' needs a value", a);
         if (!strcmp(a, "--ids")) idp = argv[++i];
+        else if (!strcmp(a, "--data")) datap = argv[++i];
         else if (!strcmp(a, "--out")) outp = argv[++i];
         else return fs_cli_usage_error("psi", "unknown option '%s'", a);
     }
-    if (!idp || !outp) return fs_cli_usage_error("psi", "--ids and --out are required");
+    if ((!idp && !datap) || !outp)
+        return fs_cli_usage_error("psi", "--out and one of --ids and --data are required");
+    if (idp && datap) return fs_cli_usage_error("psi", "give --ids or --data, not both");
+    if (datap && header) return fs_cli_usage_error("psi", "--header is for --ids files");
     if (MPI_Init(&argc, &argv) != MPI_SUCCESS) return fs_cli_fail("psi", "MPI_Init failed");
     int size = 1;
     MPI_Comm_rank(MPI_COMM_WORLD, &cli_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     fs_log_set_handler(log_with_rank, NULL, FS_LOG_WARN);
     char path[4096], opath[4096];
-    expand_rank(path, sizeof path, idp, cli_rank);
+    expand_rank(path, sizeof path, idp ? idp : datap, cli_rank);
     expand_rank(opath, sizeof opath, outp, cli_rank);
-    char **ids = NULL;
+    char **ids = NULL;                 /* --ids: (n) ids read from the file */
+    fs_dataset *ds = NULL;             /* --data: the dataset; ids are ds->ids */
     size_t n = 0, *idx = NULL, m = 0;
     fs_err local = FS_OK;
-    if (read_ids(path, header, &ids, &n) != 0)
-        local = fs_error_set(FS_ERR_IO, "cannot read %s: %s", path, strerror(errno));
-    fs_err rc = fs_agree(MPI_COMM_WORLD, local, NULL);
-    double t0 = MPI_Wtime();
-    if (rc == FS_OK) rc = fs_psi_intersect(MPI_COMM_WORLD, (const char *const *)ids, n, &idx, &m);
-    double dt = MPI_Wtime() - t0;
-    if (rc == FS_OK) {
-        FILE *f = fopen(opath, "w");
-        local = FS_OK;
-        if (!f) local = fs_error_set(FS_ERR_IO, "cannot write %s: %s", opath, strerror(errno));
-        else {
-            fprintf(f, "row,id\n");
-            for (size_t t = 0; t < m; t++) fprintf(f, "%zu,%s\n", idx[t], ids[idx[t]]);
-            if (fclose(f) != 0) local = fs_error_set(FS_ERR_IO, "cannot write %s", opath);
-        }
-        rc = fs_agree(MPI_COMM_WORLD, local, NULL);
+    if (idp) {
+        if (read_ids(path, header, &ids, &n) != 0)
+            local = fs_error_set(FS_ERR_IO, "cannot read %s: %s", path, strerror(errno));
+    } else {
+        local = fs_dataset_read(path, FS_PART_TRAIN, &ds);
+        if (local == FS_OK && !ds->ids)
+            local = fs_error_set(FS_ERR_DATA, "%s has no record ids (/ids): import it with "
+                                 "'fedsilo import csv --id-column COLUMN'", path);
+        if (local == FS_OK) n = ds->n;
     }
-    if (rc == FS_OK && cli_rank == 0)
-        printf("psi: %d ranks, intersection %zu rows (rank 0 holds %zu ids), %.3f s\n", size, m, n, dt);
-    else if (rc != FS_OK && cli_rank == 0)
+    fs_err rc = fs_agree(MPI_COMM_WORLD, local, NULL);   /* collective */
+    const char *const *keys = (const char *const *)(ds ? ds->ids : ids);
+    double t0 = MPI_Wtime();
+    if (rc == FS_OK) rc = fs_psi_intersect(MPI_COMM_WORLD, keys, n, &idx, &m);
+    double dt = MPI_Wtime() - t0;
+    /* m is the same on every rank, so this error is collective already. */
+    if (rc == FS_OK && ds && m == 0)
+        rc = fs_error_set(FS_ERR_DATA, "the intersection of the %d ranks' ids is empty: no "
+                          "aligned dataset to write", size);
+    if (rc == FS_OK) {
+        local = FS_OK;
+        if (ds) {
+            local = write_aligned(ds, idx, m, size, opath);
+        } else {
+            FILE *f = fopen(opath, "w");
+            if (!f) local = fs_error_set(FS_ERR_IO, "cannot write %s: %s", opath, strerror(errno));
+            else {
+                fprintf(f, "row,id\n");
+                for (size_t t = 0; t < m; t++) fprintf(f, "%zu,%s\n", idx[t], ids[idx[t]]);
+                if (fclose(f) != 0) local = fs_error_set(FS_ERR_IO, "cannot write %s", opath);
+            }
+        }
+        rc = fs_agree(MPI_COMM_WORLD, local, NULL);   /* collective */
+    }
+    if (rc == FS_OK && cli_rank == 0) {
+        if (ds)
+            printf("psi: %d ranks, intersection %zu rows, %.3f s; wrote %s (rank 0; one "
+                   "aligned part per rank)\n", size, m, dt, opath);
+        else
+            printf("psi: %d ranks, intersection %zu rows (rank 0 holds %zu ids), %.3f s\n", size,
+                   m, n, dt);
+    } else if (rc != FS_OK && cli_rank == 0) {
         fs_cli_fail("psi", "%s", fs_errmsg());
-    for (size_t i = 0; i < n; i++) free(ids[i]);
+    }
+    for (size_t i = 0; ids && i < n; i++) free(ids[i]);
     free(ids);
     free(idx);
+    fs_dataset_destroy(&ds);
     fflush(stdout);
     if (rc == FS_ERR_MPI) MPI_Abort(MPI_COMM_WORLD, FS_EXIT_FAIL);
     MPI_Finalize();

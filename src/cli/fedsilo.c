@@ -58,7 +58,8 @@ static void usage(FILE *out)
         "Secure cross-silo federated learning over MPI (version %s).\n\n"
         "Commands:\n"
         "  import idx|csv   convert IDX (MNIST-style) or CSV data to the fedsilo HDF5 layout\n"
-        "  split            partition a dataset into per-institution shards (iid, dirichlet, quantity)\n"
+        "  split            partition a dataset into per-institution shards (iid, dirichlet, quantity;\n"
+        "                   --vertical: by feature columns for vertical FL)\n"
         "  inspect FILE     show shapes, class histogram and attributes of a dataset file\n"
         "  train            run the federation (under mpirun or srun: one rank per institution)\n"
         "  eval             evaluate a checkpoint on a dataset file\n"
@@ -68,9 +69,9 @@ static void usage(FILE *out)
         "  dp               privacy accounting: epsilon of DP-SGD, calibrate a noise multiplier\n"
         "  stats            federated statistics from secure sums (mpirun)\n"
         "  ridge            exact federated ridge regression in one secure round (mpirun)\n"
-        "  vfl-split        cut a dataset by feature columns for vertical FL\n"
+        "  vfl-split        cut a dataset by feature columns for vertical FL (= split --vertical)\n"
         "  vfl-train        vertical logistic/linear regression with Paillier (mpirun)\n"
-        "  psi              private set intersection of record ids (mpirun)\n\n"
+        "  psi              private set intersection of record ids; aligns datasets' rows (mpirun)\n\n"
         "Run 'fedsilo COMMAND --help' for the options of a command; 'man fedsilo' for details.\n",
         fs_version_string());
 }

@@ -13,6 +13,8 @@
  *   rank = 0                          ; ranks are exactly 0..N-1
  *   public_key = ed25519:BASE64       ; from `fedsilo keygen`
  *   data = /path/to/shard.h5          ; optional
+ *   role = label                      ; optional, on at most one institution:
+ *                                     ; the label holder of vertical FL
  *
  * Parsing happens in two passes.  libinih reads the file through our line
  * reader (which counts lines, strips indentation, rejects over-long lines
@@ -74,6 +76,7 @@ struct fs_roster {
     member *m;            /* (n), indexed by rank */
     char *consortium;     /* NULL if absent */
     fs_dh_group_id group;
+    int label_rank;       /* rank of the institution with role = label, or -1 */
 };
 
 int fs_roster_valid_name(const char *name)
@@ -236,6 +239,7 @@ typedef struct {
     int has_pub, pub_line;
     uint8_t pub[FS_ED25519_PUBBYTES];
     char *data;
+    int role_line;      /* line of `role = label`, 0 if none */
 } pending;
 
 static void free_pending(pending *p, int n)
@@ -254,6 +258,7 @@ static fs_err build_roster(const char *path, const parse_state *st, fs_roster *r
 
     FS_TRY(fs_zalloc(&inst, (size_t)st->nsects, sizeof *inst, "roster sections"));
     r->group = FS_DH_FFDHE2048;
+    r->label_rank = -1;
 
     for (int s = 0; s < st->nsects; s++) {
         const section_inst *si = &st->sects[s];
@@ -320,9 +325,20 @@ static fs_err build_roster(const char *path, const parse_state *st, fs_roster *r
                 p->pub_line = en->line;
             } else if (strcmp(en->key, "data") == 0) {
                 FS_TRY(fs_strdup(&p->data, en->value));
+            } else if (strcmp(en->key, "role") == 0) {
+                if (strcmp(en->value, "label") != 0)
+                    FS_TRY(bad(path, en->line, "unknown role '%s' of institution \"%s\" (the only "
+                               "role is 'label': the label holder of vertical FL)", en->value,
+                               p->name));
+                for (int k = 0; k < ninst - 1; k++)
+                    if (inst[k].role_line)
+                        FS_TRY(bad(path, en->line, "institution \"%s\" has role = label, but so "
+                                   "has \"%s\" (line %d): exactly one institution may hold the "
+                                   "labels", p->name, inst[k].name, inst[k].role_line));
+                p->role_line = en->line;
             } else {
                 FS_TRY(bad(path, en->line, "unknown key '%s' in [%s] (expected rank, public_key, "
-                           "data)", en->key, si->name));
+                           "data, role)", en->key, si->name));
             }
         }
         if (p && p->rank < 0)
@@ -370,6 +386,7 @@ static fs_err build_roster(const char *path, const parse_state *st, fs_roster *r
         p->data = NULL;
         memcpy(m->pub, p->pub, sizeof m->pub);
         m->line = p->line;
+        if (p->role_line) r->label_rank = rank;
     }
 done:
     free(by_rank);
@@ -464,12 +481,16 @@ const char *fs_roster_consortium_name(const fs_roster *r) { return r ? r->consor
 
 fs_dh_group_id fs_roster_dh_group(const fs_roster *r) { return r ? r->group : FS_DH_FFDHE2048; }
 
+int fs_roster_label_rank(const fs_roster *r) { return r ? r->label_rank : -1; }
+
 /*
  * Canonical serialization (every variable-length field framed with its
  * 8-byte big-endian length by fs_sha256_update_framed):
  *   "fedsilo-roster-v1" | has_name (1 byte) | name | group name | N (4 bytes BE)
  *   | for rank 0..N-1: institution name | public key (32 bytes)
- * Data paths are site-local (each institution may keep its own copy of the
+ *   [ | "role=label" | label rank (4 bytes BE) ]   only when some institution
+ *                                                   has role = label
+ * so the hash of a roster without roles is unchanged.  Data paths are site-local (each institution may keep its own copy of the
  * roster with its own paths) and are deliberately not part of the hash.
  */
 fs_err fs_roster_hash(const fs_roster *r, uint8_t out[FS_SHA256_BYTES])
@@ -497,6 +518,14 @@ fs_err fs_roster_hash(const fs_roster *r, uint8_t out[FS_SHA256_BYTES])
     for (int i = 0; i < r->n; i++) {
         FS_TRY(fs_sha256_update_framed(h, r->m[i].name, strlen(r->m[i].name)));
         FS_TRY(fs_sha256_update(h, r->m[i].pub, FS_ED25519_PUBBYTES));
+    }
+    if (r->label_rank >= 0) {
+        static const char role[] = "role=label";
+        uint8_t lbuf[4] = { (uint8_t)((uint32_t)r->label_rank >> 24),
+                            (uint8_t)((uint32_t)r->label_rank >> 16),
+                            (uint8_t)((uint32_t)r->label_rank >> 8), (uint8_t)r->label_rank };
+        FS_TRY(fs_sha256_update_framed(h, role, sizeof role - 1));
+        FS_TRY(fs_sha256_update(h, lbuf, sizeof lbuf));
     }
     FS_TRY(fs_sha256_final(h, out));
 done:

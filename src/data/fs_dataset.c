@@ -11,9 +11,11 @@
  *   /X               float32 [n, d]  contiguous, uncompressed (one H5Dwrite)
  *   /y               int32 [n] (classification) or float32 [n] (regression)
  *   /feature_names   vlen UTF-8 strings [d]   (optional)
+ *   /ids             vlen UTF-8 strings [n]   (optional record ids)
  *   /validation/X, /validation/y              (optional held-out part)
  *   root attributes  fedsilo_format, format_version, task, num_classes,
- *                    provenance, institution, shard_index, num_shards
+ *                    provenance, institution, shard_index, num_shards,
+ *                    labels_absent (optional)
  *
  * Files are opened with the default serial (sec2) driver; file locking is
  * kept but tolerated where the file system lacks it.
@@ -89,10 +91,53 @@ void fs_dataset_destroy(fs_dataset **p)
     free(ds->X);
     free(ds->y_class);
     free(ds->y_reg);
+    if (ds->ids) {
+        for (size_t i = 0; i < ds->n; i++) free(ds->ids[i]);
+        free(ds->ids);
+    }
     free(ds->provenance);
     free(ds->institution);
     free(ds);
     *p = NULL;
+}
+
+/* One id and its row, for finding repeats by sorting. */
+typedef struct {
+    const char *id;
+    size_t row;
+} id_ref;
+
+static int cmp_id_ref(const void *a, const void *b)
+{
+    const id_ref *x = a, *y = b;
+    int c = strcmp(x->id, y->id);
+    return c ? c : (x->row > y->row) - (x->row < y->row);
+}
+
+/* ids (n, borrowed) are non-empty and pairwise distinct; messages name rows
+ * as 0-based indices into /X. */
+static fs_err validate_ids(char *const *ids, size_t n, const char *name)
+{
+    fs_err rc = FS_OK;
+    id_ref *refs = NULL;   /* (n) sorted by id, then row */
+
+    for (size_t i = 0; i < n; i++) {
+        if (!ids[i]) FS_FAIL(FS_ERR_ARG, "%s: id of row %zu is NULL", name, i);
+        if (!ids[i][0]) FS_FAIL(FS_ERR_DATA, "%s: row %zu: empty id in /ids", name, i);
+    }
+    FS_TRY(fs_alloc(&refs, n, sizeof *refs, "id index"));
+    for (size_t i = 0; i < n; i++) {
+        refs[i].id = ids[i];
+        refs[i].row = i;
+    }
+    qsort(refs, n, sizeof *refs, cmp_id_ref);
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(refs[i].id, refs[i - 1].id) == 0)
+            FS_FAIL(FS_ERR_DATA, "%s: rows %zu and %zu have the same id '%s' in /ids (ids must "
+                    "be unique)", name, refs[i - 1].row, refs[i].row, refs[i].id);
+done:
+    free(refs);
+    return rc;
 }
 
 fs_err fs_dataset_validate(const fs_dataset *ds, const char *name)
@@ -135,7 +180,52 @@ fs_err fs_dataset_validate(const fs_dataset *ds, const char *name)
     } else {
         FS_FAIL(FS_ERR_ARG, "%s: unknown task %d", name, (int)ds->task);
     }
+    if (ds->ids) FS_TRY(validate_ids(ds->ids, ds->n, name));
 done:
+    return rc;
+}
+
+fs_err fs_dataset_subset(const fs_dataset *src, const size_t *rows, size_t nr, size_t c0,
+                         size_t c1, fs_dataset **out)
+{
+    fs_err rc = FS_OK;
+    fs_dataset *ds = NULL;
+
+    FS_CHECK_ARG(out != NULL, "fs_dataset_subset: out is NULL");
+    *out = NULL;
+    FS_CHECK_ARG(src != NULL && (rows != NULL || nr == 0), "fs_dataset_subset: NULL argument");
+    FS_CHECK_ARG(c0 < c1 && c1 <= src->d, "fs_dataset_subset: columns %zu..%zu are not a "
+                 "non-empty range of the %zu features", c0, c1, src->d);
+    for (size_t i = 0; i < nr; i++)
+        FS_CHECK_ARG(rows[i] < src->n, "fs_dataset_subset: row %zu is out of range (%zu rows)",
+                     rows[i], src->n);
+
+    FS_TRY(fs_dataset_create(nr, c1 - c0, src->task, src->num_classes, &ds));
+    /* X is (nr, c1 - c0): row i is columns [c0, c1) of source row rows[i]. */
+    for (size_t i = 0; i < nr; i++) {
+        memcpy(ds->X + i * ds->d, src->X + rows[i] * src->d + c0, ds->d * sizeof *ds->X);
+        if (src->task == FS_TASK_CLASSIFICATION) ds->y_class[i] = src->y_class[rows[i]];
+        else ds->y_reg[i] = src->y_reg[rows[i]];
+    }
+    if (src->ids) {
+        FS_TRY(fs_zalloc(&ds->ids, nr ? nr : 1, sizeof *ds->ids, "ids"));
+        for (size_t i = 0; i < nr; i++) FS_TRY(fs_strdup(&ds->ids[i], src->ids[rows[i]]));
+    }
+    if (src->feature_names) {
+        FS_TRY(fs_zalloc(&ds->feature_names, ds->d, sizeof *ds->feature_names, "feature names"));
+        for (size_t j = 0; j < ds->d; j++)
+            FS_TRY(fs_strdup(&ds->feature_names[j],
+                             src->feature_names[c0 + j] ? src->feature_names[c0 + j] : ""));
+    }
+    if (src->provenance) FS_TRY(fs_strdup(&ds->provenance, src->provenance));
+    if (src->institution) FS_TRY(fs_strdup(&ds->institution, src->institution));
+    ds->shard_index = src->shard_index;
+    ds->num_shards = src->num_shards;
+    ds->labels_absent = src->labels_absent;
+    *out = ds;
+    ds = NULL;
+done:
+    fs_dataset_destroy(&ds);
     return rc;
 }
 
@@ -170,7 +260,7 @@ done:
     return rc;
 }
 
-/* Write X, y (and feature_names when with_names) of ds into group loc. */
+/* Write X, y (and feature_names and ids when with_names) of ds into group loc. */
 static fs_err write_part(hid_t loc, const char *path, const fs_dataset *ds, int with_names)
 {
     fs_err rc = FS_OK;
@@ -191,6 +281,11 @@ static fs_err write_part(hid_t loc, const char *path, const fs_dataset *ds, int 
         if (stype < 0) FS_FAIL(FS_ERR_IO, "%s: cannot create string type", path);
         FS_TRY(write_dataset(loc, path, "feature_names", stype, stype, 1, ndims,
                              ds->feature_names));
+    }
+    if (with_names && ds->ids) {
+        if (stype < 0) stype = fs_h5_vlen_utf8_type();
+        if (stype < 0) FS_FAIL(FS_ERR_IO, "%s: cannot create string type", path);
+        FS_TRY(write_dataset(loc, path, "ids", stype, stype, 1, ydims, ds->ids));
     }
 done:
     fs_h5_close_id(&stype, H5Tclose);
@@ -248,6 +343,7 @@ fs_err fs_dataset_write(const fs_dataset *ds, const fs_dataset *val, const char 
         FS_TRY(fs_h5_write_int_attr(root, path, "shard_index", ds->shard_index));
         FS_TRY(fs_h5_write_int_attr(root, path, "num_shards", ds->num_shards));
     }
+    if (ds->labels_absent) FS_TRY(fs_h5_write_int_attr(root, path, "labels_absent", 1));
     if (val) {
         gcpl = H5Pcreate(H5P_GROUP_CREATE);
         if (gcpl < 0 || H5Pset_obj_track_times(gcpl, 0) < 0)
@@ -335,47 +431,68 @@ static fs_err read_all(hid_t dset, const char *path, const char *name, hid_t mty
     return FS_OK;
 }
 
-/* Read the 1-D string dataset /feature_names (length d) into ds->feature_names. */
-static fs_err read_feature_names(hid_t file, const char *path, fs_dataset *ds)
+/*
+ * Read the 1-D string dataset `name` (variable- or fixed-length strings) of
+ * exactly `count` entries into *out (count strdup'ed strings; caller frees
+ * them and the array; *out stays NULL on failure).  what ("columns", "rows")
+ * names what `count` counts in /X for the size-mismatch message.
+ */
+static fs_err read_strings(hid_t file, const char *path, const char *name, size_t count,
+                           const char *what, char ***out)
 {
     fs_err rc = FS_OK;
     hid_t dset = H5I_INVALID_HID, ftype = H5I_INVALID_HID, mtype = H5I_INVALID_HID;
     hsize_t dims[1];
-    char **vnames = NULL;   /* (d) HDF5-allocated vlen strings */
-    char *fixed = NULL;     /* (d, len + 1) fixed-length strings */
+    char **strs = NULL;     /* (count) our copies */
+    char **vstrs = NULL;    /* (count) HDF5-allocated vlen strings */
+    char *fixed = NULL;     /* (count, len + 1) fixed-length strings */
     int vlen_read = 0;
+    struct stat sb;
 
-    FS_TRY(open_checked(file, path, "/feature_names", H5T_STRING, 0, "string", 1, dims, &dset));
-    if (dims[0] != ds->d)
-        FS_FAIL(FS_ERR_DATA, "%s: /feature_names has %llu entries, but /X has %zu columns",
-                path, (unsigned long long)dims[0], ds->d);
-    FS_TRY(fs_zalloc(&ds->feature_names, ds->d, sizeof(char *), "feature names"));
+    FS_TRY(open_checked(file, path, name, H5T_STRING, 0, "string", 1, dims, &dset));
+    if (dims[0] != count)
+        FS_FAIL(FS_ERR_DATA, "%s: %s has %llu entries, but /X has %zu %s", path, name,
+                (unsigned long long)dims[0], count, what);
+    FS_TRY(fs_zalloc(&strs, count ? count : 1, sizeof(char *), name));
     ftype = H5Dget_type(dset);
-    if (ftype < 0) H5_FAIL(FS_ERR_IO, "%s: cannot query /feature_names", path);
+    if (ftype < 0) H5_FAIL(FS_ERR_IO, "%s: cannot query %s", path, name);
     if (H5Tis_variable_str(ftype) > 0) {
-        FS_TRY(fs_zalloc(&vnames, ds->d, sizeof(char *), "feature names"));
+        FS_TRY(fs_zalloc(&vstrs, count ? count : 1, sizeof(char *), name));
         mtype = fs_h5_vlen_utf8_type();
         if (mtype < 0) FS_FAIL(FS_ERR_IO, "%s: cannot create string type", path);
-        FS_TRY(read_all(dset, path, "/feature_names", mtype, vnames));
+        FS_TRY(read_all(dset, path, name, mtype, vstrs));
         vlen_read = 1;
-        for (size_t j = 0; j < ds->d; j++)
-            FS_TRY(fs_strdup(&ds->feature_names[j], vnames[j] ? vnames[j] : ""));
+        for (size_t j = 0; j < count; j++)
+            FS_TRY(fs_strdup(&strs[j], vstrs[j] ? vstrs[j] : ""));
     } else {
         size_t len = H5Tget_size(ftype);
-        FS_TRY(fs_zalloc(&fixed, ds->d, len + 1, "feature names"));
+        /* A hostile file can declare long strings with no data behind them
+         * (the X shape check in fs_dataset_read, applied to the strings). */
+        double want = (double)count * (double)(len + 1);
+        double have = stat(path, &sb) == 0 ? (double)sb.st_size : 0.0;
+        if (want > 64.0 * have + 1048576.0)
+            FS_FAIL(FS_ERR_DATA, "%s: %s declares %zu strings of %zu bytes but the file holds "
+                    "only %.0f bytes (corrupt or hostile file)", path, name, count, len, have);
+        FS_TRY(fs_zalloc(&fixed, count ? count : 1, len + 1, name));
         mtype = H5Tcopy(H5T_C_S1);
         if (mtype < 0 || H5Tset_size(mtype, len + 1) < 0)
             FS_FAIL(FS_ERR_IO, "%s: cannot create string type", path);
-        FS_TRY(read_all(dset, path, "/feature_names", mtype, fixed));
-        for (size_t j = 0; j < ds->d; j++)
-            FS_TRY(fs_strdup(&ds->feature_names[j], fixed + j * (len + 1)));
+        FS_TRY(read_all(dset, path, name, mtype, fixed));
+        for (size_t j = 0; j < count; j++)
+            FS_TRY(fs_strdup(&strs[j], fixed + j * (len + 1)));
     }
+    *out = strs;
+    strs = NULL;
 done:
     if (vlen_read) {
-        for (size_t j = 0; j < ds->d; j++)
-            if (vnames[j]) H5free_memory(vnames[j]);
+        for (size_t j = 0; j < count; j++)
+            if (vstrs[j]) H5free_memory(vstrs[j]);
     }
-    free(vnames);
+    if (strs) {
+        for (size_t j = 0; j < count; j++) free(strs[j]);
+        free(strs);
+    }
+    free(vstrs);
     free(fixed);
     fs_h5_close_id(&mtype, H5Tclose);
     fs_h5_close_id(&ftype, H5Tclose);
@@ -493,7 +610,19 @@ fs_err fs_dataset_read(const char *path, fs_part part, fs_dataset **out)
 
     htri_t hn = H5Lexists(file, "/feature_names", H5P_DEFAULT);
     if (hn < 0) H5_FAIL(FS_ERR_IO, "%s: cannot look up /feature_names", path);
-    if (hn > 0) FS_TRY(read_feature_names(file, path, ds));
+    if (hn > 0)
+        FS_TRY(read_strings(file, path, "/feature_names", ds->d, "columns",
+                            &ds->feature_names));
+    if (part == FS_PART_TRAIN) {
+        htri_t hi = H5Lexists(file, "/ids", H5P_DEFAULT);
+        if (hi < 0) H5_FAIL(FS_ERR_IO, "%s: cannot look up /ids", path);
+        if (hi > 0) FS_TRY(read_strings(file, path, "/ids", ds->n, "rows", &ds->ids));
+        FS_TRY(fs_h5_read_int_attr(root, path, "labels_absent", 0, &ds->labels_absent, &found));
+        if (!found) ds->labels_absent = 0;
+        if (ds->labels_absent != 0 && ds->labels_absent != 1)
+            FS_FAIL(FS_ERR_DATA, "%s: attribute labels_absent is %d, expected 0 or 1", path,
+                    ds->labels_absent);
+    }
 
     FS_TRY(fs_h5_read_str_attr(root, path, "provenance", 0, &ds->provenance));
     FS_TRY(fs_h5_read_str_attr(root, path, "institution", 0, &ds->institution));
@@ -595,6 +724,8 @@ fs_err fs_dataset_inspect(const char *path, FILE *out)
                 ds->feature_names[ds->d - 1]);
     else
         fprintf(out, "feature_names:  (none)\n");
+    if (ds->ids)
+        fprintf(out, "/ids:           %zu record ids (string)\n", ds->n);
     fprintf(out, "institution:    %s\n", ds->institution ? ds->institution : "(none)");
     if (ds->shard_index >= 0)
         fprintf(out, "shard:          %d of %d (0-based)\n", ds->shard_index, ds->num_shards);
@@ -603,7 +734,10 @@ fs_err fs_dataset_inspect(const char *path, FILE *out)
     fprintf(out, "provenance:     %s\n",
             ds->provenance && ds->provenance[0] ? ds->provenance : "(none)");
     print_features(out, ds, "");
-    print_labels(out, ds, "");
+    if (ds->labels_absent)
+        fprintf(out, "labels:         absent (/y holds zeros; attribute labels_absent = 1)\n");
+    else
+        print_labels(out, ds, "");
     if (val) {
         fprintf(out, "validation:     /validation/X float32 [%zu, %zu], /validation/y %s [%zu]\n",
                 val->n, val->d, cls ? "int32" : "float32", val->n);

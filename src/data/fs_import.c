@@ -11,6 +11,9 @@
  * CSV: one header row, comma separated, cells optionally surrounded by
  * whitespace and/or double quotes ("" inside quotes is a literal quote;
  * cells may not contain newlines).  See docs/formats.md for the label rules.
+ * An optional id column becomes the dataset's record ids (/ids) instead of
+ * a feature; without a label column the labels are zeros and marked absent
+ * (feature-only parties of vertical federated learning).
  *
  * No MPI; runs on one process (the CLI's import subcommand).
  */
@@ -360,7 +363,94 @@ done:
     return rc;
 }
 
+/* Index of the header cell named `want` in header[0..H), or FS_ERR_DATA
+ * listing the columns. */
+static fs_err find_column(const char *path, char **header, size_t H, const char *want,
+                          size_t *col)
+{
+    for (size_t j = 0; j < H; j++)
+        if (strcmp(header[j], want) == 0) {
+            *col = j;
+            return FS_OK;
+        }
+    char cols[256] = "";
+    size_t used = 0;
+    for (size_t j = 0; j < H && used < sizeof cols; j++)
+        used += (size_t)snprintf(cols + used, sizeof cols - used, "%s'%s'", j ? ", " : "",
+                                 header[j]);
+    return fs_error_set(FS_ERR_DATA, "%s: no column named '%s' in the header (columns: %s)", path,
+                        want, cols);
+}
+
+/* An id cell with its 0-based data row, for finding repeats by sorting. */
+typedef struct {
+    const char *id;
+    size_t row;
+} id_cell;
+
+static int cmp_id_cell(const void *a, const void *b)
+{
+    const id_cell *x = a, *y = b;
+    int c = strcmp(x->id, y->id);
+    return c ? c : (x->row > y->row) - (x->row < y->row);
+}
+
+/*
+ * Check the id cells (n, borrowed) of column `col`: non-empty, no comma or
+ * control character, no repeats.  Messages use 1-based file rows (header =
+ * row 1), like every other CSV message.
+ */
+static fs_err csv_check_ids(const char *path, const char *col, char **ids, size_t n)
+{
+    fs_err rc = FS_OK;
+    id_cell *refs = NULL;   /* (n) sorted by id, then row */
+
+    for (size_t i = 0; i < n; i++) {
+        if (!ids[i][0])
+            FS_FAIL(FS_ERR_DATA, "%s: row %zu, column '%s': empty id", path, i + 2, col);
+        for (const unsigned char *c = (const unsigned char *)ids[i]; *c; c++)
+            if (*c == ',' || *c < 0x20 || *c == 0x7f)
+                FS_FAIL(FS_ERR_DATA, "%s: row %zu, column '%s': id '%s' contains a %s (ids are "
+                        "any text without commas or control characters)", path, i + 2, col,
+                        ids[i], *c == ',' ? "comma" : "control character");
+    }
+    FS_TRY(fs_alloc(&refs, n, sizeof *refs, "id index"));
+    for (size_t i = 0; i < n; i++) {
+        refs[i].id = ids[i];
+        refs[i].row = i;
+    }
+    qsort(refs, n, sizeof *refs, cmp_id_cell);
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(refs[i].id, refs[i - 1].id) == 0)
+            FS_FAIL(FS_ERR_DATA, "%s: row %zu, column '%s': duplicate id '%s' (first in row %zu)",
+                    path, refs[i].row + 2, col, refs[i].id, refs[i - 1].row + 2);
+done:
+    free(refs);
+    return rc;
+}
+
+void fs_csv_opts_default(fs_csv_opts *o)
+{
+    if (!o) return;
+    o->label_column = NULL;
+    o->id_column = NULL;
+    o->task = FS_TASK_CLASSIFICATION;
+}
+
 fs_err fs_import_csv(const char *path, const char *label_column, fs_task task, fs_dataset **out)
+{
+    fs_csv_opts o;
+    fs_csv_opts_default(&o);
+    if (!label_column) {
+        if (out) *out = NULL;
+        return fs_error_set(FS_ERR_ARG, "fs_import_csv: NULL path or label column");
+    }
+    o.label_column = label_column;
+    o.task = task;
+    return fs_import_csv_ex(path, &o, out);
+}
+
+fs_err fs_import_csv_ex(const char *path, const fs_csv_opts *opts, fs_dataset **out)
 {
     fs_err rc = FS_OK;
     char *text = NULL, *provbuf = NULL;
@@ -368,14 +458,22 @@ fs_err fs_import_csv(const char *path, const char *label_column, fs_task task, f
     char **cells = NULL;      /* (ncap) cells of the current line */
     char **header = NULL;     /* (H) header cells (point into text) */
     char **labels = NULL;     /* (n) label cells (point into text) */
-    size_t len = 0, nlines = 0, lcap = 0, ncells = 0, ncap = 0, H = 0, n, label = 0;
+    char **idcells = NULL;    /* (n) id cells (point into text) */
+    size_t len = 0, nlines = 0, lcap = 0, ncells = 0, ncap = 0, H = 0, n, nfeat;
+    size_t label = SIZE_MAX, idcol = SIZE_MAX;   /* column indices; SIZE_MAX = none */
     size_t provlen = 0;
     FILE *prov = NULL;
     fs_dataset *ds = NULL;
 
     FS_CHECK_ARG(out != NULL, "fs_import_csv: out is NULL");
     *out = NULL;
-    FS_CHECK_ARG(path && label_column, "fs_import_csv: NULL path or label column");
+    FS_CHECK_ARG(path && opts, "fs_import_csv: NULL path or options");
+    const char *label_column = opts->label_column, *id_column = opts->id_column;
+    const fs_task task = opts->task;
+    FS_CHECK_ARG(label_column || id_column, "fs_import_csv: a label column is required unless "
+                 "an id column is given");
+    FS_CHECK_ARG(!label_column || !id_column || strcmp(label_column, id_column) != 0,
+                 "fs_import_csv: the label column and the id column are both '%s'", label_column);
     FS_CHECK_ARG(task == FS_TASK_CLASSIFICATION || task == FS_TASK_REGRESSION,
                  "fs_import_csv: unknown task %d", (int)task);
 
@@ -421,26 +519,21 @@ fs_err fs_import_csv(const char *path, const char *label_column, fs_task task, f
             if (strcmp(header[j], header[k]) == 0)
                 FS_FAIL(FS_ERR_DATA, "%s: column '%s' appears more than once in the header "
                         "(columns %zu and %zu)", path, header[j], j + 1, k + 1);
-    for (label = 0; label < H; label++)
-        if (strcmp(header[label], label_column) == 0) break;
-    if (label == H) {
-        char cols[256] = "";
-        size_t used = 0;
-        for (size_t j = 0; j < H && used < sizeof cols; j++)
-            used += (size_t)snprintf(cols + used, sizeof cols - used, "%s'%s'", j ? ", " : "",
-                                     header[j]);
-        FS_FAIL(FS_ERR_DATA, "%s: no column named '%s' in the header (columns: %s)", path,
-                label_column, cols);
-    }
-    if (H < 2) FS_FAIL(FS_ERR_DATA, "%s: the header has only the label column; need at least one "
-                       "feature column", path);
+    if (label_column) FS_TRY(find_column(path, header, H, label_column, &label));
+    if (id_column) FS_TRY(find_column(path, header, H, id_column, &idcol));
+    nfeat = H - (label_column ? 1 : 0) - (id_column ? 1 : 0);
+    if (nfeat == 0)
+        FS_FAIL(FS_ERR_DATA, "%s: the header has only the %s column%s; need at least one feature "
+                "column", path, label_column && id_column ? "label and id" :
+                label_column ? "label" : "id", label_column && id_column ? "s" : "");
     n = nlines - 1;
     if (n == 0) FS_FAIL(FS_ERR_DATA, "%s: no data rows after the header", path);
 
-    FS_TRY(fs_dataset_create(n, H - 1, task, 2, &ds));
-    FS_TRY(fs_alloc(&labels, n, sizeof *labels, "CSV labels"));
+    FS_TRY(fs_dataset_create(n, nfeat, task, 2, &ds));
+    if (label_column) FS_TRY(fs_alloc(&labels, n, sizeof *labels, "CSV labels"));
+    if (id_column) FS_TRY(fs_alloc(&idcells, n, sizeof *idcells, "CSV ids"));
 
-    /* Data rows: row r (1-based, header = 1) is lines[r - 1]; X is (n, H-1). */
+    /* Data rows: row r (1-based, header = 1) is lines[r - 1]; X is (n, nfeat). */
     for (size_t i = 0; i < n; i++) {
         size_t row = i + 2;
         const char *s = lines[i + 1];
@@ -450,10 +543,14 @@ fs_err fs_import_csv(const char *path, const char *label_column, fs_task task, f
         if (ncells != H)
             FS_FAIL(FS_ERR_DATA, "%s: row %zu has %zu fields, header has %zu", path, row, ncells,
                     H);
-        float *x = ds->X + i * (H - 1);
+        float *x = ds->X + i * nfeat;
         for (size_t j = 0, f = 0; j < H; j++) {
             if (j == label) {
                 labels[i] = cells[j];
+                continue;
+            }
+            if (j == idcol) {
+                idcells[i] = cells[j];
                 continue;
             }
             double v;
@@ -466,12 +563,21 @@ fs_err fs_import_csv(const char *path, const char *label_column, fs_task task, f
             x[f++] = (float)v;
         }
     }
+    if (id_column) {
+        FS_TRY(csv_check_ids(path, id_column, idcells, n));
+        FS_TRY(fs_zalloc(&ds->ids, n, sizeof *ds->ids, "ids"));
+        for (size_t i = 0; i < n; i++) FS_TRY(fs_strdup(&ds->ids[i], idcells[i]));
+    }
 
     prov = open_memstream(&provbuf, &provlen);
     if (!prov) FS_FAIL(FS_ERR_NOMEM, "out of memory");
-    fprintf(prov, "csv file=%s label=%s task=%s", path, label_column,
+    fprintf(prov, "csv file=%s label=%s task=%s", path,
+            label_column ? label_column : "(none: labels absent, zeros)",
             task == FS_TASK_CLASSIFICATION ? "classification" : "regression");
-    if (task == FS_TASK_REGRESSION) {
+    if (id_column) fprintf(prov, " id=%s", id_column);
+    if (!label_column) {
+        ds->labels_absent = 1;   /* y stays zero-filled (2 classes for classification) */
+    } else if (task == FS_TASK_REGRESSION) {
         for (size_t i = 0; i < n; i++) {
             double v;
             if (parse_number(labels[i], &v) != 0 || fabs(v) > FLT_MAX)
@@ -490,15 +596,16 @@ fs_err fs_import_csv(const char *path, const char *label_column, fs_task task, f
     ds->provenance = provbuf;
     provbuf = NULL;
 
-    FS_TRY(fs_zalloc(&ds->feature_names, H - 1, sizeof(char *), "feature names"));
+    FS_TRY(fs_zalloc(&ds->feature_names, nfeat, sizeof(char *), "feature names"));
     for (size_t j = 0, f = 0; j < H; j++)
-        if (j != label) FS_TRY(fs_strdup(&ds->feature_names[f++], header[j]));
+        if (j != label && j != idcol) FS_TRY(fs_strdup(&ds->feature_names[f++], header[j]));
     FS_TRY(fs_dataset_validate(ds, path));
     *out = ds;
     ds = NULL;
 done:
     if (prov) fclose(prov);
     free(provbuf);
+    free(idcells);
     free(labels);
     free(header);
     free(cells);

@@ -290,7 +290,8 @@ done:
 
 // ---------------------------------------------------------------- writing
 
-/* Copy the rows of src with shard == s and is_val == want_val into a new dataset. */
+/* Copy the rows of src with shard == s and is_val == want_val into a new
+ * dataset (with their ids for the training part). */
 static fs_err extract(const fs_dataset *src, const int32_t *shard, const uint8_t *is_val, int s,
                       int want_val, size_t rows, fs_dataset **out)
 {
@@ -299,12 +300,16 @@ static fs_err extract(const fs_dataset *src, const int32_t *shard, const uint8_t
     const size_t d = src->d;
 
     FS_TRY(fs_dataset_create(rows, d, src->task, src->num_classes, &ds));
+    /* Record ids travel with the training rows (a validation part has none). */
+    if (src->ids && !want_val) FS_TRY(fs_zalloc(&ds->ids, rows ? rows : 1, sizeof *ds->ids, "ids"));
+    ds->labels_absent = src->labels_absent;
     size_t at = 0;
     for (size_t i = 0; i < src->n; i++) {
         if (shard[i] != s || is_val[i] != want_val) continue;
         memcpy(ds->X + at * d, src->X + i * d, d * sizeof(float));
         if (src->task == FS_TASK_CLASSIFICATION) ds->y_class[at] = src->y_class[i];
         else ds->y_reg[at] = src->y_reg[i];
+        if (ds->ids) FS_TRY(fs_strdup(&ds->ids[at], src->ids[i]));
         at++;
     }
     *out = ds;

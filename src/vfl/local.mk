@@ -16,12 +16,15 @@ tests_unit_check_paillier_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_paillier_LDADD = $(UNIT_LIBS)
 TESTS += tests/unit/check_paillier
 
-# MPI tests: PSI (library), PSI and vertical training (CLI).
+# MPI tests: PSI (library), PSI and vertical training (CLI), the CSV-to-model
+# pipeline (import --id-column, psi --data, roster role = label) and CLI errors.
 check_PROGRAMS += tests/vfl/t_psi
 tests_vfl_t_psi_SOURCES = tests/vfl/t_psi.c
 tests_vfl_t_psi_LDADD = libfedsilo.la $(MPI_LIBS)
-dist_check_SCRIPTS += tests/vfl/psi.sh tests/vfl/psi_cli.sh tests/vfl/train.sh
-TESTS += tests/vfl/psi.sh tests/vfl/psi_cli.sh tests/vfl/train.sh
+dist_check_SCRIPTS += tests/vfl/psi.sh tests/vfl/psi_cli.sh tests/vfl/train.sh \
+                      tests/vfl/pipeline.sh tests/vfl/cli_errors.sh
+TESTS += tests/vfl/psi.sh tests/vfl/psi_cli.sh tests/vfl/train.sh tests/vfl/pipeline.sh \
+         tests/vfl/cli_errors.sh
 
 # Benchmark (never part of make check): ./bench/paillier_bench [BITS [N]].
 noinst_PROGRAMS += bench/paillier_bench

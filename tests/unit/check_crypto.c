@@ -747,6 +747,21 @@ START_TEST(test_roster_good)
     ck_assert(fs_roster_hash(r2, h2) == FS_OK);
     ck_assert(memcmp(h1, h2, 32) != 0);
     fs_roster_destroy(&r2);
+
+    /* No role: no label holder.  role = label names one and changes the hash. */
+    ck_assert_int_eq(fs_roster_label_rank(r), -1);
+    ck_assert_int_eq(fs_roster_label_rank(NULL), -1);
+    p = write_text("role.ini", roster_text(
+        "[consortium]\ndh_group = ffdhe3072\nname = diabetes-2025\n"
+        "[institution \"hospital-a\"]\npublic_key = %s\nrank = 0\n"
+        "[institution \"hospital_b.2\"]\nrank = 1\npublic_key = %s\nrole = label\n"
+        "[institution \"clinic-c\"]\nrank = 2\npublic_key = %s\n",
+        keytext[0], keytext[1], keytext[2]), 0644);
+    ck_assert_msg(fs_roster_load(p, &r2) == FS_OK, "%s", fs_errmsg());
+    ck_assert_int_eq(fs_roster_label_rank(r2), 1);
+    ck_assert(fs_roster_hash(r2, h2) == FS_OK);
+    ck_assert(memcmp(h1, h2, 32) != 0);
+    fs_roster_destroy(&r2);
     fs_roster_destroy(&r);
     ck_assert_ptr_null(r);
     fs_roster_destroy(&r);
@@ -776,6 +791,14 @@ START_TEST(test_roster_errors)
 {
     const char *k0 = keytext[0], *k1 = keytext[1], *k2 = keytext[2];
     fs_roster *r = NULL;
+
+    expect_bad("twolabels.ini", roster_text(
+        "[institution \"a\"]\nrank = 0\npublic_key = %s\nrole = label\n"
+        "[institution \"b\"]\nrank = 1\npublic_key = %s\nrole = label\n", k0, k1),
+        8, "institution \"b\" has role = label, but so has \"a\" (line 4)");
+    expect_bad("badrole.ini", roster_text(
+        "[institution \"a\"]\nrank = 0\npublic_key = %s\nrole = server\n", k0),
+        4, "unknown role 'server' of institution \"a\"");
 
     expect_bad("dupname.ini", roster_text(
         "[institution \"a\"]\nrank = 0\npublic_key = %s\n"

@@ -663,6 +663,73 @@ START_TEST(test_csv_good)
 }
 END_TEST
 
+START_TEST(test_csv_ids)
+{
+    fs_dataset *ds = NULL, *rd = NULL, *sub = NULL;
+    const char *p = tpath("ids.csv"), *h = tpath("ids.h5");
+    fs_csv_opts o;
+
+    /* Feature-only party: id column in the middle, no label column. */
+    write_text(p, "a,pid,b\n1,P-3,2\n3,\"P 1\",4\n5,P2,6\n");
+    fs_csv_opts_default(&o);
+    o.id_column = "pid";
+    ck_assert_int_eq(fs_import_csv_ex(p, &o, &ds), FS_OK);
+    ck_assert_uint_eq(ds->d, 2);
+    ck_assert(ds->X[2] == 3.0f && ds->X[3] == 4.0f);
+    ck_assert_str_eq(ds->ids[1], "P 1");
+    ck_assert_int_eq(ds->labels_absent, 1);
+    ck_assert_int_eq(ds->y_class[0] + ds->y_class[1] + ds->y_class[2], 0);
+    ck_assert_str_eq(ds->feature_names[1], "b");
+    ck_assert_int_eq(fs_dataset_write(ds, NULL, h), FS_OK);
+    ck_assert_int_eq(fs_dataset_read(h, FS_PART_TRAIN, &rd), FS_OK);
+    ck_assert_int_eq(rd->labels_absent, 1);
+    for (size_t i = 0; i < 3; i++) ck_assert_str_eq(rd->ids[i], ds->ids[i]);
+
+    /* Subset: rows in the given order, a column range, ids along. */
+    size_t rows[2] = { 2, 0 };
+    ck_assert_int_eq(fs_dataset_subset(rd, rows, 2, 1, 2, &sub), FS_OK);
+    ck_assert_uint_eq(sub->n, 2);
+    ck_assert_uint_eq(sub->d, 1);
+    ck_assert(sub->X[0] == 6.0f && sub->X[1] == 2.0f);
+    ck_assert_str_eq(sub->ids[0], "P2");
+    ck_assert_str_eq(sub->feature_names[0], "b");
+    ck_assert_int_eq(sub->labels_absent, 1);
+    fs_dataset_destroy(&sub);
+    rows[0] = 3;
+    CHECK_ERR(fs_dataset_subset(rd, rows, 2, 0, 2, &sub), FS_ERR_ARG, "row 3", "out of range");
+    ck_assert_ptr_null(sub);
+
+    /* A repeated id is refused on write (and hence in any file fedsilo reads). */
+    free(rd->ids[2]);
+    rd->ids[2] = strdup("P-3");
+    CHECK_ERR(fs_dataset_write(rd, NULL, tpath("dup.h5")), FS_ERR_DATA, "rows 0 and 2",
+              "same id 'P-3'");
+    fs_dataset_destroy(&rd);
+    fs_dataset_destroy(&ds);
+
+    /* Labels and ids together; import errors name file, row and column. */
+    write_text(p, "pid,a,y\nA,1,0\nB,2,1\n");
+    o.label_column = "y";
+    ck_assert_int_eq(fs_import_csv_ex(p, &o, &ds), FS_OK);
+    ck_assert_int_eq(ds->labels_absent, 0);
+    ck_assert_int_eq(ds->y_class[1], 1);
+    fs_dataset_destroy(&ds);
+    write_text(p, "pid,a\nA,1\nB,2\nA,3\n");
+    o.label_column = NULL;
+    CHECK_ERR(fs_import_csv_ex(p, &o, &ds), FS_ERR_DATA, "row 4, column 'pid'",
+              "duplicate id 'A' (first in row 2)");
+    write_text(p, "pid,a\nA,1\n  ,2\n");
+    CHECK_ERR(fs_import_csv_ex(p, &o, &ds), FS_ERR_DATA, "row 3, column 'pid'", "empty id");
+    write_text(p, "pid\nA\n");
+    CHECK_ERR(fs_import_csv_ex(p, &o, &ds), FS_ERR_DATA, p, "only the id column");
+    o.id_column = "nope";
+    CHECK_ERR(fs_import_csv_ex(p, &o, &ds), FS_ERR_DATA, p, "no column named 'nope'");
+    o.id_column = NULL;
+    CHECK_ERR(fs_import_csv_ex(p, &o, &ds), FS_ERR_ARG, "label column", "id column");
+    ck_assert_ptr_null(ds);
+}
+END_TEST
+
 START_TEST(test_csv_errors)
 {
     fs_dataset *ds = (fs_dataset *)1;
@@ -896,6 +963,7 @@ static Suite *data_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_csv_good);
     tcase_add_test(tc, test_csv_errors);
+    tcase_add_test(tc, test_csv_ids);
     tcase_add_test(tc, test_idx);
     tcase_add_test(tc, test_idx_errors);
     suite_add_tcase(s, tc);
