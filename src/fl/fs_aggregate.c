@@ -61,13 +61,21 @@ fs_err fs_agg_create(MPI_Comm comm, const fs_config *cfg, fs_agg **out)
         o.rounding_seed = (uint64_t)fs_config_int(cfg, "seed");
         FS_TRY(fs_secagg_create(comm, &o, &agg->sa));  /* collective: key setup */
         agg->mode = AGG_SECURE;
-        if (rank == 0)
+        if (rank == 0) {
+            /* The session id is public (a hash of the key-exchange transcript)
+             * and new in every job, resumes included (docs/protocol.md,
+             * section 11); its first 8 bytes let operators and tests compare
+             * jobs. */
+            const uint8_t *sid = fs_secagg_session_id(agg->sa);
+            char hex[17];
+            for (int i = 0; i < 8; i++) snprintf(hex + 2 * i, 3, "%02x", sid[i]);
             fs_log(FS_LOG_INFO, "secure sum: ring %d, %d fractional bits, clip %g, %s mask graph "
-                   "(degree %d), %s; key setup %.3f s", o.vec.ring_bits, o.vec.frac_bits,
-                   o.vec.clip, o.mask_degree ? "k-regular" : "full-mesh",
+                   "(degree %d), %s; key setup %.3f s; session %s", o.vec.ring_bits,
+                   o.vec.frac_bits, o.vec.clip, o.mask_degree ? "k-regular" : "full-mesh",
                    fs_secagg_degree(agg->sa),
                    fs_secagg_authenticated(agg->sa) ? "authenticated" : "UNAUTHENTICATED",
-                   fs_secagg_setup_seconds(agg->sa));
+                   fs_secagg_setup_seconds(agg->sa), hex);
+        }
     }
     *out = agg;
     agg = NULL;

@@ -20,8 +20,10 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -82,6 +84,7 @@ typedef struct {
     MPI_Comm comm;            /* private duplicate, MPI_ERRORS_RETURN       */
     int rank, size;
     const fs_config *cfg;
+    fs_roster *roster;        /* --roster as loaded here, or NULL           */
     char shard_path[4096];
     fs_dataset *train, *val, *test;
     size_t test_lo, test_hi;  /* this rank's slice of the test rows         */
@@ -115,6 +118,7 @@ typedef struct {
 
 static void run_free(run_state *st)
 {
+    fs_roster_destroy(&st->roster);
     fs_agg_destroy(&st->agg);
     fs_server_opt_destroy(&st->sopt);
     free(st->std_mean);
@@ -295,6 +299,91 @@ static fs_err check_shards_match(run_state *st)
         local = fs_error_set(FS_ERR_DATA, "rank %d: %s: validation part has %zu features, "
                              "training part %zu", st->rank, st->shard_path, st->val->d, st->train->d);
     return fs_agree(st->comm, local, NULL);
+}
+
+/* Not collective.  1 if paths a and b name the same file on this host:
+ * equal realpath(3), or the same (device, inode) (a hard link).  0 if
+ * either does not resolve here. */
+static int same_file(const char *a, const char *b)
+{
+    char ra[PATH_MAX], rb[PATH_MAX];
+    struct stat sa, sb;
+    if (!realpath(a, ra) || !realpath(b, rb)) return 0;
+    if (strcmp(ra, rb) == 0) return 1;
+    return stat(ra, &sa) == 0 && stat(rb, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/*
+ * Collective.  node_of[j] (size entries, caller-allocated) receives an id
+ * of the shared-memory node of rank j (the lowest rank on that node), the
+ * same on every rank.  Returns FS_OK or FS_ERR_MPI (communicator broken).
+ */
+static fs_err node_map(run_state *st, int *node_of)
+{
+    MPI_Comm node = MPI_COMM_NULL;
+    int leader = st->rank;
+    int mrc = MPI_Comm_split_type(st->comm, MPI_COMM_TYPE_SHARED, st->rank, MPI_INFO_NULL, &node);
+    if (mrc != MPI_SUCCESS) return fs_from_mpi(mrc, "MPI_Comm_split_type (node map)");
+    mrc = MPI_Bcast(&leader, 1, MPI_INT, 0, node);  /* node rank 0 = lowest rank of the node */
+    MPI_Comm_free(&node);
+    if (mrc != MPI_SUCCESS) return fs_from_mpi(mrc, "MPI_Bcast (node map)");
+    mrc = MPI_Allgather(&leader, 1, MPI_INT, node_of, 1, MPI_INT, st->comm);
+    if (mrc != MPI_SUCCESS) return fs_from_mpi(mrc, "MPI_Allgather (node map)");
+    return FS_OK;
+}
+
+/*
+ * Collective.  Shard ownership (docs/security.md, "Shard ownership"): with
+ * a roster, rank R is the institution the roster names for rank R, and it
+ * must not read another roster member's data.  Refused (FS_ERR_DATA on
+ * every rank, the message of the lowest failing rank):
+ *   1. the shard's `institution` attribute is the name of a DIFFERENT
+ *      roster member (a name that is no roster member is allowed: users
+ *      name roster entries freely, fedsilo split writes site-<i>);
+ *   2. the shard is the same file (realpath or inode) as the data = path
+ *      of another roster member, unless that member runs on another node
+ *      and its data = string equals this rank's own data = string (one
+ *      site-local path convention on separate file systems, which a rank
+ *      cannot tell apart from a shared file).
+ * Nothing crosses ranks but the node map (which ranks share a node).
+ * Without a roster, or when the roster does not load or does not match the
+ * job size (the key setup reports those), only the node map is exchanged.
+ */
+static fs_err check_shard_owner(run_state *st)
+{
+    fs_err rc = FS_OK, local = FS_OK;
+    int *node_of = NULL;
+    if (!fs_config_str(st->cfg, "roster")[0]) return FS_OK;  /* same branch on every rank */
+    local = fs_alloc(&node_of, (size_t)st->size, sizeof *node_of, "node map");
+    FS_TRY(fs_agree(st->comm, local, NULL));
+    FS_TRY(node_map(st, node_of));  /* collective */
+    const fs_roster *ros = st->roster;
+    if (ros && fs_roster_count(ros) == st->size) {
+        const char *roster_path = fs_config_str(st->cfg, "roster");
+        const char *me = fs_roster_name(ros, st->rank);
+        const char *inst = st->train->institution;
+        const char *my_data = fs_roster_data_path(ros, st->rank);
+        int owner = inst ? fs_roster_find(ros, inst) : -1;
+        if (owner >= 0 && owner != st->rank) {
+            local = fs_error_set(FS_ERR_DATA, "rank %d: %s is the shard of institution '%s' "
+                                 "(its institution attribute; rank %d in the roster) but rank %d is "
+                                 "'%s' in the roster %s", st->rank, st->shard_path, inst, owner,
+                                 st->rank, me, roster_path);
+        }
+        for (int j = 0; local == FS_OK && j < st->size; j++) {
+            const char *dj = fs_roster_data_path(ros, j);
+            if (j == st->rank || !dj || !same_file(st->shard_path, dj)) continue;
+            if (node_of[j] != node_of[st->rank] && my_data && strcmp(dj, my_data) == 0) continue;
+            local = fs_error_set(FS_ERR_DATA, "rank %d: %s is the shard of institution '%s' "
+                                 "(its data = path %s in the roster) but rank %d is '%s' in the "
+                                 "roster %s", st->rank, st->shard_path, fs_roster_name(ros, j), dj,
+                                 st->rank, me, roster_path);
+        }
+    }
+    FS_TRY(fs_agree(st->comm, local, NULL));
+done:
+    free(node_of);
+    return rc;
 }
 
 /* Rank-local: read the test file and keep rows [lo, hi) of this rank. */
@@ -688,29 +777,35 @@ fs_err fs_fl_train(MPI_Comm user_comm, const fs_config *cfg, fs_round_fn on_roun
     FS_TRY(fs_agree(st->comm, local, NULL));
 
     /* rank-local: this institution's shard (and its validation part), from
-     * the --data pattern or, without one, from the roster's data = path */
+     * the --data pattern or, without one, from the roster's data = path.
+     * With --data, a roster that does not load is reported by the key setup
+     * as before (and the ownership check below is skipped); without --data
+     * the roster is needed here. */
     local = FS_OK;
+    if (fs_config_str(cfg, "roster")[0]) {
+        local = fs_roster_load(fs_config_str(cfg, "roster"), &st->roster);
+        if (local != FS_OK && fs_config_str(cfg, "data")[0]) local = FS_OK;
+    }
     if (fs_config_str(cfg, "data")[0]) {
         fs_path_expand_rank(st->shard_path, sizeof st->shard_path, fs_config_str(cfg, "data"), st->rank);
-    } else {
-        fs_roster *ros = NULL;
-        local = fs_roster_load(fs_config_str(cfg, "roster"), &ros);
-        if (local == FS_OK && st->rank >= fs_roster_count(ros))
+    } else if (local == FS_OK) {
+        const fs_roster *ros = st->roster;
+        if (st->rank >= fs_roster_count(ros))
             local = fs_error_set(FS_ERR_ARG, "roster %s has no institution with rank %d",
                                  fs_config_str(cfg, "roster"), st->rank);
-        else if (local == FS_OK && !fs_roster_data_path(ros, st->rank))
+        else if (!fs_roster_data_path(ros, st->rank))
             local = fs_error_set(FS_ERR_ARG, "no --data given and the roster entry of '%s' "
                                  "(rank %d) in %s has no data = path", fs_roster_name(ros, st->rank),
                                  st->rank, fs_config_str(cfg, "roster"));
-        else if (local == FS_OK)
+        else
             snprintf(st->shard_path, sizeof st->shard_path, "%.3800s",
                      fs_roster_data_path(ros, st->rank));
-        fs_roster_destroy(&ros);
     }
     if (local == FS_OK) local = fs_dataset_read(st->shard_path, FS_PART_TRAIN, &st->train);
     if (local == FS_OK) local = fs_dataset_read(st->shard_path, FS_PART_VALIDATION, &st->val);
     if (local != FS_OK) fs_error_prefix(local, "rank %d: ", st->rank);
     FS_TRY(fs_agree(st->comm, local, NULL));
+    FS_TRY(check_shard_owner(st));
     FS_TRY(check_shards_match(st));
 
     /* rank-local: model, test slice, buffers */

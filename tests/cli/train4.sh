@@ -44,4 +44,11 @@ run_mpi 4 300 "$FEDSILO" train --test "$WORK/d/test.h5" --model mlp:64 --rounds 
   || fail "training with roster data paths failed"
 a=$(h5attr "$WORK/run/checkpoint.h5" model_hash); b=$(h5attr "$WORK/run2/checkpoint.h5" model_hash)
 [ "$a" = "$b" ] || fail "roster data paths gave a different model ($a vs $b)"
+# Shard ownership (docs/security.md): roster names that are no shard's
+# institution attribute (site-<i> from fedsilo split) are allowed, and each
+# rank reads its own data = path.
+sed 's/^\[institution "site-\([0-9]*\)"\]/[institution "hospital-\1"]/' "$WORK/k/roster.ini" > "$WORK/k/renamed.ini"
+run_mpi 4 120 "$FEDSILO" train --model softmax --rounds 1 --out "$WORK/run3" \
+    --roster "$WORK/k/renamed.ini" --identity "$WORK/k/site-%d.key" --quiet \
+  || fail "training with roster names that differ from the shards' institution attributes failed"
 note PASS

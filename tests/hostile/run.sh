@@ -132,6 +132,16 @@ fs() { timeout -k 5 "$TMO" "$FEDSILO" "$@" </dev/null; }
 # mkf NAME CONTENT: write a text fixture (printf format) in W and print its path.
 mkf() { printf "$2" > "$W/$1"; echo "$W/$1"; }
 csv() { mkf "$1.csv" "$2"; }
+# roster_renamed [I=PATH...]: a copy of the roster whose institutions are
+# named hosp-<i> (so the shards' institution attributes site-<i> name no
+# roster member), with a data = PATH line for each institution I given.
+roster_renamed() {
+  sed 's/^\[institution "site-\([0-9]*\)"\]/[institution "hosp-\1"]/' "$K/roster.ini" > "$W/roster.ini"
+  for kv in "$@"; do
+    sed -i "/^\[institution \"hosp-${kv%%=*}\"\]/a data = ${kv#*=}" "$W/roster.ini"
+  done
+  echo "$W/roster.ini"
+}
 # roster_same_key: a roster in which site-1 carries site-0's public key.
 roster_same_key() {
   k0=$(grep -m1 '^public_key' "$K/roster.ini")
