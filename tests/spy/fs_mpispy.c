@@ -21,8 +21,8 @@
  * Record layout (little-endian): uint32 kind (1 allgather result, 2
  * allreduce contribution, 3 allreduce result, 4 bcast result; the
  * nonblocking MPI_Iallreduce of the pipelined secure sum records 2 when it
- * is posted and 3 when MPI_Wait/MPI_Test/MPI_Waitall/MPI_Testall completes
- * it), uint32
+ * is posted and 3, with the same call index, when MPI_Wait/MPI_Test/
+ * MPI_Waitall/MPI_Testall completes it), uint32
  * dtype (0 float, 1 uint32, 2 uint64, 3 double, 4 bytes/other), uint64
  * count (bytes for dtype 4), uint64 call index, then count * size bytes.  Only the recording
  * rank's own view is written: what it contributed and what it received.
@@ -59,14 +59,15 @@ static uint32_t dtype_code(MPI_Datatype t)
     return 4;
 }
 
-static void spy_record(uint32_t kind, MPI_Datatype t, const void *buf, uint64_t count)
+/* One record, tagged with call index idx (the collective it belongs to). */
+static void spy_record_at(uint32_t kind, MPI_Datatype t, const void *buf, uint64_t count,
+                          uint64_t idx)
 {
     spy_open();
     if (!spy_file) return;
     int size = 1;
     PMPI_Type_size(t, &size);
     uint32_t dt = dtype_code(t);
-    uint64_t idx = spy_calls;
     if (dt == 4) { count *= (uint64_t)size; size = 1; }  /* other types: raw bytes */
     fwrite(&kind, 4, 1, spy_file);
     fwrite(&dt, 4, 1, spy_file);
@@ -74,6 +75,11 @@ static void spy_record(uint32_t kind, MPI_Datatype t, const void *buf, uint64_t 
     fwrite(&idx, 8, 1, spy_file);
     fwrite(buf, (size_t)size, count, spy_file);
     fflush(spy_file);
+}
+
+static void spy_record(uint32_t kind, MPI_Datatype t, const void *buf, uint64_t count)
+{
+    spy_record_at(kind, t, buf, count, spy_calls);
 }
 
 /* Parse FS_SPY_TAMPER; returns 1 if `what` is active on this rank. */
@@ -132,7 +138,9 @@ int MPI_Allreduce(const void *sbuf, void *rbuf, int count, MPI_Datatype t, MPI_O
 
 /* Outstanding MPI_Iallreduce calls: the result is recorded at completion. */
 #define SPY_MAXREQ 4096
-static struct { MPI_Request req; void *buf; int count; MPI_Datatype t; } pending[SPY_MAXREQ];
+static struct {
+    MPI_Request req; void *buf; int count; MPI_Datatype t; uint64_t idx;
+} pending[SPY_MAXREQ];
 static int npending;
 
 int MPI_Iallreduce(const void *sbuf, void *rbuf, int count, MPI_Datatype t, MPI_Op op,
@@ -145,6 +153,7 @@ int MPI_Iallreduce(const void *sbuf, void *rbuf, int count, MPI_Datatype t, MPI_
         pending[npending].buf = rbuf;
         pending[npending].count = count;
         pending[npending].t = t;
+        pending[npending].idx = spy_calls;     /* the result carries the post's index */
         npending++;
     }
     spy_calls++;
@@ -159,7 +168,8 @@ static void spy_completed(const MPI_Request *before, const MPI_Request *after, i
         if (before[i] == MPI_REQUEST_NULL || after[i] != MPI_REQUEST_NULL) continue;
         for (int k = 0; k < npending; k++) {
             if (pending[k].req != before[i]) continue;
-            spy_record(3, pending[k].t, pending[k].buf, (uint64_t)pending[k].count);
+            spy_record_at(3, pending[k].t, pending[k].buf, (uint64_t)pending[k].count,
+                          pending[k].idx);
             pending[k] = pending[--npending];
             break;
         }
