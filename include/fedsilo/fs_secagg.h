@@ -71,7 +71,7 @@ FS_EXPORT void fs_secagg_destroy(fs_secagg **sa);
  * Collective; every rank passes the same (round, vector_id, n).  in is
  * encoded with opts.vec (values outside [-c, c] are clipped and counted in
  * stats->nclipped, NaN counted in stats->nnan and encoded as 0), masked,
- * summed with MPI_Iallreduce(MPI_SUM) on uint32/uint64 in 1 MiB chunks
+ * summed with MPI_Iallreduce(MPI_SUM) on uint32/uint64 in 256 KiB chunks
  * pipelined with the masking (chunk k is reduced while chunk k+1 is being
  * masked and chunk k-1 decoded), then checked.  (round, vector_id) must be
  * fresh for this session (enforced).  in and out may alias.  Returns the

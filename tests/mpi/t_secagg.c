@@ -1,7 +1,7 @@
 /*
  * t_secagg.c - the pipelined secure sum under MPI (fs_secagg_sum_f32).
  *
- * Invariant: for every length around the 1 MiB pipeline chunk (0, 1, one
+ * Invariant: for every length around the 256 KiB pipeline chunk (0, 1, one
  * chunk - 1 .. + 1 words, several chunks) and both rings, the secure sum is
  * bit for bit the decoded plain integer sum of the same fixed-point
  * encodings (fs_fixed_encode_f32 + MPI_Allreduce on the words), in place
@@ -36,7 +36,7 @@ int main(int argc, char **argv)
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     fs_log_set_handler(NULL, NULL, FS_LOG_ERROR);    /* no unauthenticated warning */
-    const size_t sizes[] = { 0, 1, 262143, 262144, 262145, 131071, 1000003 };
+    const size_t sizes[] = { 0, 1, 32767, 32768, 32769, 65535, 65536, 65537, 1000003 };
     uint64_t round = 1;
     for (int ring = 32; ring <= 64; ring += 32) {
         fs_secagg_opts o = { { ring, 0, 1.0, FS_FIXED_ROUND_NEAREST }, 0, NULL, NULL, 1, 7 };
