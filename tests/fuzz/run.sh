@@ -18,6 +18,9 @@
 # run, unless its stack is inside libhdf5 before any fedsilo frame: such
 # upstream HDF5 bugs are reported and kept in $FS_FUZZ_DIR/upstream/<name>/
 # (representative inputs are committed in crashes/ and listed in KNOWN).
+# An input that does not fail when replayed alone (its crash depended on
+# state left by earlier inputs of the same fork-mode child, e.g. libhdf5's
+# global caches) is reported and kept in $FS_FUZZ_DIR/flaky/<name>/.
 #
 # Usage: tests/fuzz/run.sh [TARGET...]      (default: all six)
 # Environment:
@@ -142,11 +145,16 @@ run_target() {  # run_target NAME: regression inputs, then fuzzing; writes OUT/r
   rc=$?
   execs=$(grep -oE '^#[0-9]+' "$log" | tail -1 | tr -d '#')
   rate=$(grep -oE 'exec/s:? [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+$')
-  nknown=0; nup=0; new=""
+  nknown=0; nup=0; nflaky=0; new=""
   for a in "$art"*; do
     [ -f "$a" ] || continue
     if is_known "$t" "$(basename "$a")"; then nknown=$((nknown + 1)); continue; fi
-    "$bin" -rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=20 "$a" > "$a.log" 2>&1
+    if "$bin" -rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=20 "$a" > "$a.log" 2>&1; then
+      # Does not fail when run alone: the crash depended on state left by the
+      # thousands of inputs the fork-mode child ran before it (libhdf5 keeps
+      # global free lists and caches).  Reported and kept, not a verdict.
+      nflaky=$((nflaky + 1)); mkdir -p "$OUT/flaky/$t"; cp "$a" "$OUT/flaky/$t/"; continue
+    fi
     if upstream_hdf5 "$a.log"; then      # HDF5's bug: kept in OUT/upstream, reported
       nup=$((nup + 1)); mkdir -p "$OUT/upstream/$t"; cp "$a" "$a.log" "$OUT/upstream/$t/"; continue
     fi
@@ -155,9 +163,10 @@ run_target() {  # run_target NAME: regression inputs, then fuzzing; writes OUT/r
   done
   [ $nknown -gt 0 ] && note="$note $nknown input(s) of a KNOWN bug class found again;"
   [ $nup -gt 0 ] && note="$note $nup input(s) crash inside libhdf5 (upstream; kept in $OUT/upstream/$t);"
+  [ $nflaky -gt 0 ] && note="$note $nflaky input(s) failed only after earlier inputs in the same process, not alone (kept in $OUT/flaky/$t);"
   if [ -n "$new" ]; then
     status=FAIL; note="$note NEW:$new (copied to tests/fuzz/crashes/$t/);"
-  elif [ $rc -ne 0 ] && [ $nknown -eq 0 ] && [ $nup -eq 0 ]; then
+  elif [ $rc -ne 0 ] && [ $nknown -eq 0 ] && [ $nup -eq 0 ] && [ $nflaky -eq 0 ]; then
     # (with only KNOWN or upstream-HDF5 artifacts, fork mode exits non-zero too)
     status=FAIL; note="$note libFuzzer exit $rc;"
   fi
