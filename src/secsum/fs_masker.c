@@ -24,13 +24,15 @@
  *
  * Data flow (no O(N * d) buffers): the vector is processed in blocks of
  * FS_MASKER_BLOCK_BYTES.  For each block we encode into the caller's out
- * buffer, then for each neighbour generate that block of its keystream
- * into ONE scratch buffer and add or subtract it.  Both fit in L1/L2.  Each
- * neighbour's fs_prg keeps its own stream position across blocks.
+ * buffer, then for each neighbour add or subtract that block of its
+ * keystream (fs_prg_apply: fused in registers on VAES CPUs, else through
+ * one L1-sized scratch block per generator), so the block stays in L1/L2
+ * across all neighbours.  Each neighbour's fs_prg keeps its own stream
+ * position across blocks.
  *
  * Secrets: the per-neighbour AES key schedules (inside fs_prg; the seeds
- * themselves are not kept) and the scratch keystream block, wiped after
- * every call and at destroy.
+ * themselves are not kept) and any keystream scratch, wiped after every
+ * call and at destroy.
  *
  * Nonce discipline: a (seed, nonce) pair must never be reused.  The masker
  * keeps, per vector id, the last round it masked, and refuses any round
@@ -59,8 +61,6 @@ struct fs_masker {
     size_t wbytes;              /* bytes per ring word: 4 or 8            */
     size_t block_words;         /* words per block                         */
     uint64_t rounding_seed;
-    unsigned char *scratch;     /* (FS_MASKER_BLOCK_BYTES) secret keystream
-                                   block; wiped after every call           */
     nonce_rec *nonces;          /* (nnonces of cap_nonces) used nonces     */
     size_t nnonces, cap_nonces;
     uint64_t round_floor;       /* rounds below this are refused           */
@@ -97,7 +97,6 @@ fs_err fs_masker_create(const fs_masker_opts *opts, fs_masker **out)
         FS_TRY(fs_prg_create(opts->seeds + (size_t)nb[t] * FS_PRG_SEEDBYTES, &m->prg[t]));
         m->nnbrs = t + 1;
     }
-    FS_TRY(fs_zalloc(&m->scratch, FS_MASKER_BLOCK_BYTES, 1, "masker keystream block"));
     m->cap_nonces = 16;
     FS_TRY(fs_alloc(&m->nonces, m->cap_nonces, sizeof *m->nonces, "masker nonce table"));
     *out = m;
@@ -115,9 +114,6 @@ void fs_masker_destroy(fs_masker **p)
     for (int t = 0; m->prg && t < m->nnbrs; t++)
         fs_prg_destroy(&m->prg[t]);
     free(m->prg);
-    if (m->scratch)
-        fs_secure_zero(m->scratch, FS_MASKER_BLOCK_BYTES);
-    free(m->scratch);
     free(m->nbrs);
     free(m->nonces);
     fs_secure_zero(m, sizeof *m);
@@ -171,54 +167,6 @@ done:
     return rc;
 }
 
-/*
- * o[k] += ks[k] or o[k] -= ks[k] (mod 2^b) for k < len words.  Written with
- * GCC/Clang vector extensions (32-byte vectors, unaligned-safe memcpy
- * loads) because -O2 does not vectorize loops with a remainder, and cloned
- * for AVX2 where the compiler supports function multi-versioning (ifunc):
- * a scalar loop costs about half as much as the AES itself, the AVX2 loop
- * about a seventh.
- */
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__ELF__)
-#define FS_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define FS_SIMD_CLONES
-#endif
-
-typedef uint32_t v8u32 __attribute__((vector_size(32)));
-typedef uint64_t v4u64 __attribute__((vector_size(32)));
-
-FS_SIMD_CLONES
-static void apply_keystream(void *o, const void *ks, size_t len, int is32, int add)
-{
-    unsigned char *a = o;
-    const unsigned char *k = ks;
-    const size_t wb = is32 ? 4 : 8, nvec = len * wb / 32;
-    for (size_t v = 0; v < nvec; v++) {
-        unsigned char *pa = a + 32 * v;
-        const unsigned char *pk = k + 32 * v;
-        if (is32) {
-            v8u32 x, y;
-            memcpy(&x, pa, 32);
-            memcpy(&y, pk, 32);
-            x = add ? x + y : x - y;
-            memcpy(pa, &x, 32);
-        } else {
-            v4u64 x, y;
-            memcpy(&x, pa, 32);
-            memcpy(&y, pk, 32);
-            x = add ? x + y : x - y;
-            memcpy(pa, &x, 32);
-        }
-    }
-    for (size_t w = nvec * 32 / wb; w < len; w++) {
-        if (is32)
-            ((uint32_t *)o)[w] += add ? ((const uint32_t *)ks)[w] : -((const uint32_t *)ks)[w];
-        else
-            ((uint64_t *)o)[w] += add ? ((const uint64_t *)ks)[w] : -((const uint64_t *)ks)[w];
-    }
-}
-
 static int canary_is_zero(const void *words, size_t n, int ring_bits)
 {
     return ring_bits == 32 ? ((const uint32_t *)words)[n] == 0
@@ -240,7 +188,6 @@ static fs_err mask_vector(fs_masker *m, uint64_t round, uint32_t vector_id, cons
     FS_CHECK_ARG(m && out, "masker: NULL masker or output buffer");
     FS_CHECK_ARG(!encode || n == 0 || xf || xd, "masker: NULL input for %zu values", n);
     const size_t nwords = n + 1, wb = m->wbytes;
-    const int is32 = m->fixed.ring_bits == 32;
     FS_CHECK_ARG(n < SIZE_MAX / wb - 1 && (uint64_t)nwords * wb <= FS_PRG_MAXBYTES,
                  "masker: %zu values exceed the 64 GiB keystream limit of one nonce; split "
                  "the vector over several vector ids", n);
@@ -265,9 +212,8 @@ static fs_err mask_vector(fs_masker *m, uint64_t round, uint32_t vector_id, cons
         }
         for (int t = 0; t < m->nnbrs; t++) {
             touched = 1;
-            // secret: scratch = PRG(s_ij)[off .. off+len), wiped at done:
-            FS_TRY(fs_prg_generate(m->prg[t], m->scratch, len * wb));
-            apply_keystream(ob, m->scratch, len, is32, m->party < m->nbrs[t]);
+            // ob += or -= PRG(s_ij)[off .. off+len) (fused; see fs_prg_apply)
+            FS_TRY(fs_prg_apply(m->prg[t], ob, len, m->fixed.ring_bits, m->party < m->nbrs[t]));
         }
         if (on_block) on_block(cb_user, off + len);   // words [0, off + len) are final
     }
@@ -278,8 +224,8 @@ static fs_err mask_vector(fs_masker *m, uint64_t round, uint32_t vector_id, cons
         FS_FAIL(FS_ERR_NUMERIC, "masker: %zu of %zu inputs are NaN (encoded as 0)", st.nnan, n);
     }
 done:
-    if (touched)
-        fs_secure_zero(m->scratch, FS_MASKER_BLOCK_BYTES);
+    for (int t = 0; touched && t < m->nnbrs; t++)
+        fs_prg_wipe_scratch(m->prg[t]);
     return rc;
 }
 

@@ -18,6 +18,7 @@
 #include <math.h>
 #include <string.h>
 #include "fs_impl.h"
+#include "crypto/fs_prg.h"
 #include "fedsilo/fs_secsum.h"
 
 /* Repeat one kind of work for about `seconds` (>= 3 timed calls after one
@@ -105,6 +106,12 @@ fs_err fs_secsum_bench_maskgen(int ring_bits, size_t n, int nneighbours, double 
     mo.fixed.clip = 1.0;
     mo.fixed.rounding = FS_FIXED_ROUND_NEAREST;
     FS_TRY(fs_masker_create(&mo, &m));
+    {
+        fs_prg *probe = NULL;   // which kernel fs_prg_create picks here
+        FS_TRY(fs_prg_create(seeds, &probe));
+        res->prg_kernel = fs_prg_kernel(probe);
+        fs_prg_destroy(&probe);
+    }
 
     const double ks_bytes = (double)nneighbours * (double)(n + 1) * (double)wb;
     FS_TRY(time_loop(0, m, &mo.fixed, x, n, out, &round, seconds, &cps, &res->openssl_rate));

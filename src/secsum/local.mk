@@ -1,7 +1,7 @@
 # secsum: the secure-sum engine (no MPI): fixed-point codec, AES-128-CTR
 # mask PRG (src/crypto/fs_prg.c, owned here), mask graph, pairwise masker,
 # and the engine-side bench helpers.
-libfedsilo_internal_la_SOURCES += src/crypto/fs_prg.c src/secsum/fs_fixed.c \
+libfedsilo_internal_la_SOURCES += src/crypto/fs_prg.c src/crypto/fs_aesctr.c src/secsum/fs_fixed.c \
                                   src/secsum/fs_maskgraph.c src/secsum/fs_masker.c \
                                   src/secsum/fs_secsum_bench.c
 noinst_HEADERS += src/crypto/fs_prg.h src/secsum/fs_fixed_impl.h

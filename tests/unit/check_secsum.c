@@ -7,7 +7,10 @@
  *   - privacy smoke test: a masked vector looks uniform;
  *   - nonce discipline: reuse refused;
  *   - mask graph: regular, symmetric, connected, deterministic;
- *   - PRG known answers: NIST SP 800-38A F.5.1 (CTR-AES128.Encrypt).
+ *   - PRG known answers: NIST SP 800-38A F.5.1 (CTR-AES128.Encrypt), with
+ *     each kernel; the VAES kernel == OpenSSL's keystream for random keys,
+ *     counters (including 32/64/96-bit carries) and split points; the
+ *     fused keystream add == generate + add.
  * No MPI.  Test data comes from fs_rng streams with fixed keys.
  */
 #include <check.h>
@@ -42,7 +45,9 @@ START_TEST(test_prg_kat)
             "5ae4df3edbd5d35e5b4f09020db03eab" "1e031dda2fbe03d1792170a0f3009cee");
     uint8_t seed[32] = { 0 };
     fs_prg *prg = NULL;
+    setenv("FEDSILO_PRG", _i ? "openssl" : "auto", 1);   // _i: 0 default kernel, 1 OpenSSL
     ck_assert_int_eq(fs_prg_create(seed, &prg), FS_OK);
+    unsetenv("FEDSILO_PRG");
     ck_assert_int_eq(fs_prg_set_key_iv(prg, key, iv), FS_OK);
     ck_assert_int_eq(fs_prg_generate(prg, ks, 64), FS_OK);
     for (int b = 0; b < 64; b++)
@@ -63,6 +68,153 @@ START_TEST(test_prg_kat)
     ck_assert_ptr_null(prg);
     fs_prg_destroy(&prg);
     fs_prg_destroy(NULL);
+}
+END_TEST
+
+/* A generator of the given kernel ("openssl" or "auto") with key/IV. */
+static fs_prg *prg_with(const char *impl, const uint8_t key[16], const uint8_t iv[16])
+{
+    static const uint8_t seed[32] = { 1 };
+    fs_prg *p = NULL;
+    setenv("FEDSILO_PRG", impl, 1);
+    ck_assert_int_eq(fs_prg_create(seed, &p), FS_OK);
+    unsetenv("FEDSILO_PRG");
+    ck_assert_int_eq(fs_prg_set_key_iv(p, key, iv), FS_OK);
+    return p;
+}
+
+/* Random (key, IV): every fourth IV sits just below a 32-, 64- or 96-bit
+ * counter carry so the stream crosses it within a few blocks. */
+static void random_key_iv(fs_rng *rng, int t, uint8_t key[16], uint8_t iv[16])
+{
+    for (int b = 0; b < 16; b++) {
+        key[b] = (uint8_t)fs_rng_u64(rng);
+        iv[b] = (uint8_t)fs_rng_u64(rng);
+    }
+    if (t % 4 != 3) {
+        const int from = 16 - 4 * (t % 4 + 1);  // 12, 8 or 4: 32-, 64-, 96-bit carry
+        for (int b = from; b < 16; b++)
+            iv[b] = 0xff;
+        iv[15] = (uint8_t)(0xff - fs_rng_u64(rng) % 40);
+    }
+}
+
+START_TEST(test_prg_kernels_agree)
+{
+    // The default kernel (VAES where the CPU has it) must produce OpenSSL's
+    // keystream exactly, whatever the split of the stream into calls.
+    fs_rng rng;
+    fs_rng_seed(&rng, 0x5eed);
+    enum { TOTAL = 20000 };
+    uint8_t *a = malloc(TOTAL), *b = malloc(TOTAL);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_nonnull(b);
+    for (int t = 0; t < 64; t++) {
+        uint8_t key[16], iv[16];
+        random_key_iv(&rng, t, key, iv);
+        fs_prg *ref = prg_with("openssl", key, iv), *fast = prg_with("auto", key, iv);
+        ck_assert_int_eq(fs_prg_generate(ref, a, TOTAL), FS_OK);
+        for (size_t off = 0; off < TOTAL;) {
+            size_t len = (size_t)(fs_rng_u64(&rng) % (t % 2 ? 40 : 3000));
+            if (len > TOTAL - off)
+                len = TOTAL - off;
+            ck_assert_int_eq(fs_prg_generate(fast, b + off, len), FS_OK);
+            off += len;
+        }
+        ck_assert_msg(memcmp(a, b, TOTAL) == 0, "trial %d: %s keystream != OpenSSL's", t,
+                      fs_prg_kernel(fast));
+        fs_prg_destroy(&ref);
+        fs_prg_destroy(&fast);
+    }
+    free(a);
+    free(b);
+}
+END_TEST
+
+START_TEST(test_prg_apply)
+{
+    // fs_prg_apply == generate + word-wise add/subtract, for both kernels,
+    // both rings, after word-aligned stream prefixes of many lengths.
+    fs_rng rng;
+    fs_rng_seed(&rng, 0xadd);
+    enum { MAXW = 3000 };
+    uint64_t *w = malloc(MAXW * 8), *want = malloc(MAXW * 8), *ks = malloc(MAXW * 8);
+    ck_assert_ptr_nonnull(w);
+    ck_assert_ptr_nonnull(want);
+    ck_assert_ptr_nonnull(ks);
+    for (int t = 0; t < 96; t++) {
+        const int ring = t % 2 ? 64 : 32, add = (t / 2) % 2;
+        const char *impl = (t / 4) % 2 ? "openssl" : "auto";
+        const size_t wb = (size_t)ring / 8;
+        uint8_t key[16], iv[16], skip[64];
+        random_key_iv(&rng, t / 8, key, iv);
+        fs_prg *g = prg_with("openssl", key, iv), *p = prg_with(impl, key, iv);
+        const size_t pre = wb * (size_t)(fs_rng_u64(&rng) % 8);   // 0..7 words
+        const size_t nw = (size_t)(fs_rng_u64(&rng) % MAXW);
+        ck_assert_int_eq(fs_prg_generate(g, skip, pre), FS_OK);
+        ck_assert_int_eq(fs_prg_generate(p, skip, pre), FS_OK);
+        ck_assert_int_eq(fs_prg_generate(g, ks, nw * wb), FS_OK);
+        for (size_t k = 0; k < nw * wb / 8 + 1; k++)
+            w[k] = fs_rng_u64(&rng);
+        memcpy(want, w, nw * wb);
+        for (size_t k = 0; k < nw; k++) {
+            if (ring == 32) {
+                uint32_t x = ((uint32_t *)want)[k], y = ((uint32_t *)ks)[k];
+                ((uint32_t *)want)[k] = add ? x + y : x - y;
+            } else {
+                want[k] = add ? want[k] + ks[k] : want[k] - ks[k];
+            }
+        }
+        // Apply in two calls: the stream continues across them.
+        const size_t cut = nw ? (size_t)(fs_rng_u64(&rng) % nw) : 0;
+        ck_assert_int_eq(fs_prg_apply(p, w, cut, ring, add), FS_OK);
+        ck_assert_int_eq(fs_prg_apply(p, (unsigned char *)w + cut * wb, nw - cut, ring, add),
+                         FS_OK);
+        ck_assert_msg(memcmp(w, want, nw * wb) == 0, "trial %d (%s, ring %d, %s, %zu words "
+                      "after %zu bytes) differs", t, fs_prg_kernel(p), ring, add ? "add" : "sub",
+                      nw, pre);
+        fs_prg_wipe_scratch(p);
+        fs_prg_destroy(&g);
+        fs_prg_destroy(&p);
+    }
+    // A stream position that is not word-aligned is refused.
+    uint8_t key[16] = { 0 }, iv[16] = { 0 }, one;
+    fs_prg *p = prg_with("auto", key, iv);
+    ck_assert_int_eq(fs_prg_generate(p, &one, 1), FS_OK);
+    ck_assert_int_eq(fs_prg_apply(p, w, 4, 32, 1), FS_ERR_ARG);
+    ck_assert_int_eq(fs_prg_apply(p, w, 4, 16, 1), FS_ERR_ARG);
+    fs_prg_destroy(&p);
+    free(w);
+    free(want);
+    free(ks);
+}
+END_TEST
+
+START_TEST(test_prg_impl_env)
+{
+    static const uint8_t seed[32] = { 7 };
+    fs_prg *p = NULL;
+    setenv("FEDSILO_PRG", "aes-ni-please", 1);
+    ck_assert_int_eq(fs_prg_create(seed, &p), FS_ERR_ARG);
+    ck_assert_ptr_null(p);
+    ck_assert_ptr_nonnull(strstr(fs_errmsg(), "FEDSILO_PRG=aes-ni-please"));
+    setenv("FEDSILO_PRG", "openssl", 1);
+    ck_assert_int_eq(fs_prg_create(seed, &p), FS_OK);
+    ck_assert_str_eq(fs_prg_kernel(p), "openssl");
+    fs_prg_destroy(&p);
+    setenv("FEDSILO_PRG", "vaes", 1);
+    if (fs_aesctr_fast_available()) {
+        ck_assert_int_eq(fs_prg_create(seed, &p), FS_OK);
+        ck_assert_str_eq(fs_prg_kernel(p), "vaes-avx512");
+        fs_prg_destroy(&p);
+    } else {
+        ck_assert_int_eq(fs_prg_create(seed, &p), FS_ERR_ARG);
+        ck_assert_ptr_nonnull(strstr(fs_errmsg(), "lacks"));
+    }
+    unsetenv("FEDSILO_PRG");
+    ck_assert_int_eq(fs_prg_create(seed, &p), FS_OK);
+    ck_assert_str_eq(fs_prg_kernel(p), fs_aesctr_fast_available() ? "vaes-avx512" : "openssl");
+    fs_prg_destroy(&p);
 }
 END_TEST
 
@@ -361,7 +513,10 @@ static int degrees(int n, int out[3])
 START_TEST(test_cancellation)
 {
     static const size_t lens[] = { 1, 4095, 10007 };
-    const int b = _i ? 64 : 32;
+    const int b = _i & 1 ? 64 : 32;
+    // _i >> 1: 0 = the default PRG kernel, 1 = OpenSSL's (scratch + add).
+    if (_i >> 1)
+        setenv("FEDSILO_PRG", "openssl", 1);
     fs_rng rng;
     fs_rng_seed(&rng, 1234 + (uint64_t)b);
     for (int n = 2; n <= 9; n++) {
@@ -673,8 +828,11 @@ static Suite *secsum_suite(void)
 {
     Suite *s = suite_create("secsum");
     TCase *prg = tcase_create("prg");
-    tcase_add_test(prg, test_prg_kat);
+    tcase_add_loop_test(prg, test_prg_kat, 0, 2);
     tcase_add_test(prg, test_prg_nonce);
+    tcase_add_test(prg, test_prg_kernels_agree);
+    tcase_add_test(prg, test_prg_apply);
+    tcase_add_test(prg, test_prg_impl_env);
     suite_add_tcase(s, prg);
     TCase *graph = tcase_create("maskgraph");
     tcase_add_test(graph, test_graph_full_mesh);
@@ -683,7 +841,8 @@ static Suite *secsum_suite(void)
     suite_add_tcase(s, graph);
     TCase *mask = tcase_create("masker");
     tcase_set_timeout(mask, 60);
-    tcase_add_loop_test(mask, test_cancellation, 0, 2);     // _i: 0 = 32-bit, 1 = 64-bit
+    // _i: bit 0 = 64-bit ring, bit 1 = OpenSSL PRG kernel
+    tcase_add_loop_test(mask, test_cancellation, 0, 4);
     tcase_add_test(mask, test_cancellation_variants);
     tcase_add_test(mask, test_canary_detects_mismatch);
     tcase_add_test(mask, test_privacy_smoke);
