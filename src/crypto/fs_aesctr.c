@@ -37,6 +37,7 @@
 #if defined(__x86_64__) && defined(__GNUC__) && \
     (defined(__clang__) || __GNUC__ >= 9)
 #define FS_HAVE_VAES_BUILD 1
+#include <cpuid.h>
 #include <immintrin.h>
 #else
 #define FS_HAVE_VAES_BUILD 0
@@ -81,14 +82,36 @@ static void counter_at(const uint8_t iv[16], uint64_t b, uint8_t ctr[16])
 
 #define FS_VAES_TARGET __attribute__((target("aes,avx2,avx512f,avx512bw,vaes")))
 
+/* CPUID feature bits (Intel SDM vol. 2A, CPUID) and the XCR0 state bits
+ * the OS must enable for AVX-512: SSE, AVX, opmask, ZMM0-15 upper halves,
+ * ZMM16-31.  Read directly because compilers disagree on which names
+ * __builtin_cpu_supports knows (clang 14 has no "vaes"). */
+#define CPUID1_ECX_AES      (1u << 25)
+#define CPUID1_ECX_OSXSAVE  (1u << 27)
+#define CPUID7_EBX_AVX512F  (1u << 16)
+#define CPUID7_EBX_AVX512BW (1u << 30)
+#define CPUID7_ECX_VAES     (1u << 9)
+#define XCR0_AVX512_STATE   0xe6u
+
+static int detect_fast(void)
+{
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & CPUID1_ECX_AES) || !(c & CPUID1_ECX_OSXSAVE))
+        return 0;
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo & XCR0_AVX512_STATE) != XCR0_AVX512_STATE)
+        return 0;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
+        return 0;
+    return (b & CPUID7_EBX_AVX512F) && (b & CPUID7_EBX_AVX512BW) && (c & CPUID7_ECX_VAES);
+}
+
 int fs_aesctr_fast_available(void)
 {
     static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("aes") && __builtin_cpu_supports("avx512f") &&
-                 __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("vaes");
-    }
+    if (cached < 0)
+        cached = detect_fast();
     return cached;
 }
 
