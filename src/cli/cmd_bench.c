@@ -166,7 +166,8 @@ int fs_cmd_bench(int argc, char **argv)
         if (fs_secsum_bench_maskgen(ring, (size_t)1 << 20, nb, 0.5, &br) == FS_OK) {
             printf("mask generation (%d neighbours, ring %d, %s kernel): %.2f GB/s keystream+add; "
                    "OpenSSL AES-128-CTR in-process: %.2f GB/s; ratio %.0f%% (target >= 80%%)\n", nb,
-                   ring, br.prg_kernel, br.mask_rate / 1e9, br.openssl_rate / 1e9, 100.0 * br.mask_rate / br.openssl_rate);
+                   ring, br.prg_kernel, br.mask_rate / 1e9, br.openssl_rate / 1e9,
+                   100.0 * br.mask_rate / br.openssl_rate);
             printf("fused encode+mask: %.2f GB/s keystream; encode alone: %.2f GB/s of input\n",
                    br.total_rate / 1e9, br.encode_rate / 1e9);
         } else {

@@ -115,6 +115,24 @@ int fs_aesctr_fast_available(void)
     return cached;
 }
 
+/* Zero every vector register: they held round keys and keystream.
+ * VZEROALL covers zmm0-15; zmm16-31 need explicit zeroing idioms. */
+FS_VAES_TARGET
+static void clear_vector_registers(void)
+{
+    __asm__ volatile("vpxord %%zmm16, %%zmm16, %%zmm16\n\tvpxord %%zmm17, %%zmm17, %%zmm17\n\t"
+                     "vpxord %%zmm18, %%zmm18, %%zmm18\n\tvpxord %%zmm19, %%zmm19, %%zmm19\n\t"
+                     "vpxord %%zmm20, %%zmm20, %%zmm20\n\tvpxord %%zmm21, %%zmm21, %%zmm21\n\t"
+                     "vpxord %%zmm22, %%zmm22, %%zmm22\n\tvpxord %%zmm23, %%zmm23, %%zmm23\n\t"
+                     "vpxord %%zmm24, %%zmm24, %%zmm24\n\tvpxord %%zmm25, %%zmm25, %%zmm25\n\t"
+                     "vpxord %%zmm26, %%zmm26, %%zmm26\n\tvpxord %%zmm27, %%zmm27, %%zmm27\n\t"
+                     "vpxord %%zmm28, %%zmm28, %%zmm28\n\tvpxord %%zmm29, %%zmm29, %%zmm29\n\t"
+                     "vpxord %%zmm30, %%zmm30, %%zmm30\n\tvpxord %%zmm31, %%zmm31, %%zmm31"
+                     ::: "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23",
+                     "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31");
+    _mm256_zeroall();
+}
+
 /* One AES-128 key-expansion step: w[4i..4i+3] from w[4i-4..4i-1] and
  * gen = AESKEYGENASSIST(prev, rcon) (FIPS-197 section 5.2). */
 FS_VAES_TARGET
@@ -146,6 +164,7 @@ void fs_aes128_expand(const uint8_t key[16], fs_aes128_key *ks)
     for (int r = 0; r < 11; r++)
         _mm_storeu_si128((__m128i *)ks->rk[r], k[r]);
     fs_secure_zero(k, sizeof k);
+    clear_vector_registers();
 }
 
 /* Encrypt one counter block (partial blocks at the ends of a call). */
@@ -276,19 +295,6 @@ static void blocks_any(const fs_aes128_key *ks, const uint8_t hi12[12], uint32_t
     case FS_KS_ADD64: blocks_op(ks, hi12, lo, out, nblocks, FS_KS_ADD64); break;
     default:          blocks_op(ks, hi12, lo, out, nblocks, FS_KS_SUB64); break;
     }
-    // The vector registers held keystream and round keys: clear them all
-    // (VZEROALL covers zmm0-15; zmm16-31 need explicit zeroing idioms).
-    __asm__ volatile("vpxord %%zmm16, %%zmm16, %%zmm16\n\tvpxord %%zmm17, %%zmm17, %%zmm17\n\t"
-                     "vpxord %%zmm18, %%zmm18, %%zmm18\n\tvpxord %%zmm19, %%zmm19, %%zmm19\n\t"
-                     "vpxord %%zmm20, %%zmm20, %%zmm20\n\tvpxord %%zmm21, %%zmm21, %%zmm21\n\t"
-                     "vpxord %%zmm22, %%zmm22, %%zmm22\n\tvpxord %%zmm23, %%zmm23, %%zmm23\n\t"
-                     "vpxord %%zmm24, %%zmm24, %%zmm24\n\tvpxord %%zmm25, %%zmm25, %%zmm25\n\t"
-                     "vpxord %%zmm26, %%zmm26, %%zmm26\n\tvpxord %%zmm27, %%zmm27, %%zmm27\n\t"
-                     "vpxord %%zmm28, %%zmm28, %%zmm28\n\tvpxord %%zmm29, %%zmm29, %%zmm29\n\t"
-                     "vpxord %%zmm30, %%zmm30, %%zmm30\n\tvpxord %%zmm31, %%zmm31, %%zmm31"
-                     ::: "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23",
-                     "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31");
-    _mm256_zeroall();
 }
 
 void fs_aesctr_apply(const fs_aes128_key *ks, const uint8_t iv[16], uint64_t pos, void *outv,
@@ -321,6 +327,7 @@ void fs_aesctr_apply(const fs_aes128_key *ks, const uint8_t iv[16], uint64_t pos
         nbytes -= 16 * nb;
     }
     fs_secure_zero(kb, sizeof kb);
+    clear_vector_registers();
 }
 
 #else /* !FS_HAVE_VAES_BUILD */

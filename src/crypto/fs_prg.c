@@ -244,22 +244,21 @@ fs_err fs_prg_apply(fs_prg *prg, void *words, size_t nwords, int ring_bits, int 
     FS_CHECK_ARG(ring_bits == 32 || ring_bits == 64, "fs_prg_apply: ring width %d is not 32 "
                  "or 64", ring_bits);
     FS_CHECK_ARG(nwords == 0 || words, "fs_prg_apply: words is NULL");
+    FS_CHECK_ARG(prg->have_nonce, "fs_prg_apply: no nonce set (call fs_prg_set_nonce)");
     const size_t wb = (size_t)ring_bits / 8;
     FS_CHECK_ARG(prg->used % wb == 0, "fs_prg_apply: stream position %llu is not a multiple "
                  "of the %zu-byte word", (unsigned long long)prg->used, wb);
-    FS_CHECK_ARG(nwords <= FS_PRG_MAXBYTES / wb, "mask PRG: %zu words exceed the 2^32-block "
-                 "(64 GiB) limit of one (round, vector id) keystream", nwords);
+    // Checked before any word changes, so a refusal never leaves the
+    // vector partly masked.
+    FS_CHECK_ARG(nwords <= (FS_PRG_MAXBYTES - prg->used) / wb,
+                 "mask PRG: %zu more words would exceed the 2^32-block (64 GiB) limit of one "
+                 "(round, vector id) keystream (%llu bytes already used)",
+                 nwords, (unsigned long long)prg->used);
     if (prg->fast) {
-        const size_t nbytes = nwords * wb;
-        FS_CHECK_ARG(prg->have_nonce, "fs_prg_apply: no nonce set (call fs_prg_set_nonce)");
-        FS_CHECK_ARG(nbytes <= FS_PRG_MAXBYTES - prg->used,
-                     "mask PRG: %zu more bytes would exceed the 2^32-block (64 GiB) limit of "
-                     "one (round, vector id) keystream (%llu bytes already used)",
-                     nbytes, (unsigned long long)prg->used);
         const int op = ring_bits == 32 ? (add ? FS_KS_ADD32 : FS_KS_SUB32)
                                        : (add ? FS_KS_ADD64 : FS_KS_SUB64);
-        fs_aesctr_apply(&prg->key, prg->iv, prg->used, words, nbytes, op);
-        prg->used += nbytes;
+        fs_aesctr_apply(&prg->key, prg->iv, prg->used, words, nwords * wb, op);
+        prg->used += nwords * wb;
         goto done;
     }
     if (!prg->scratch)

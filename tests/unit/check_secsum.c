@@ -177,13 +177,33 @@ START_TEST(test_prg_apply)
         fs_prg_destroy(&g);
         fs_prg_destroy(&p);
     }
-    // A stream position that is not word-aligned is refused.
-    uint8_t key[16] = { 0 }, iv[16] = { 0 }, one;
-    fs_prg *p = prg_with("auto", key, iv);
-    ck_assert_int_eq(fs_prg_generate(p, &one, 1), FS_OK);
-    ck_assert_int_eq(fs_prg_apply(p, w, 4, 32, 1), FS_ERR_ARG);
-    ck_assert_int_eq(fs_prg_apply(p, w, 4, 16, 1), FS_ERR_ARG);
-    fs_prg_destroy(&p);
+    // Refusals, with both kernels, before any word changes: a stream
+    // position that is not word-aligned, a bad ring width, more words than
+    // the 64 GiB stream holds, no nonce yet.
+    for (int k = 0; k < 2; k++) {
+        const char *impl = k ? "openssl" : "auto";
+        uint8_t key[16] = { 0 }, iv[16] = { 0 }, one;
+        static const uint8_t seed[32] = { 3 };
+        fs_prg *p = prg_with(impl, key, iv);
+        for (int i = 0; i < 8; i++)
+            w[i] = 0x1111111111111111ull * (uint64_t)i;
+        memcpy(want, w, 64);
+        ck_assert_int_eq(fs_prg_generate(p, &one, 1), FS_OK);
+        ck_assert_int_eq(fs_prg_apply(p, w, 4, 32, 1), FS_ERR_ARG);
+        ck_assert_int_eq(fs_prg_apply(p, w, 4, 16, 1), FS_ERR_ARG);
+        ck_assert_int_eq(fs_prg_set_key_iv(p, key, iv), FS_OK);
+        ck_assert_int_eq(fs_prg_apply(p, w, (size_t)(FS_PRG_MAXBYTES / 4) + 1, 32, 1), FS_ERR_ARG);
+        ck_assert_ptr_nonnull(strstr(fs_errmsg(), "64 GiB"));
+        ck_assert_mem_eq(w, want, 64);
+        fs_prg_destroy(&p);
+        setenv("FEDSILO_PRG", impl, 1);
+        ck_assert_int_eq(fs_prg_create(seed, &p), FS_OK);
+        unsetenv("FEDSILO_PRG");
+        ck_assert_int_eq(fs_prg_apply(p, w, 4, 32, 1), FS_ERR_ARG);
+        ck_assert_ptr_nonnull(strstr(fs_errmsg(), "no nonce"));
+        ck_assert_mem_eq(w, want, 64);
+        fs_prg_destroy(&p);
+    }
     free(w);
     free(want);
     free(ks);
