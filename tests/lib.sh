@@ -45,6 +45,17 @@ need_fmnist() {
   fi
 }
 
+# need_sklearn: sets PY (python3 with sklearn, h5py, numpy) and SK (the
+# directory of scikit-learn's bundled CSVs); skip outside CI when missing.
+need_sklearn() {
+  PY=/usr/bin/python3
+  SK=/usr/lib/python3/dist-packages/sklearn/datasets/data
+  if [ ! -r "$SK/breast_cancer.csv" ] || ! $PY -c 'import sklearn, h5py, numpy' 2>/dev/null; then
+    [ "${CI:-}" = true ] && hard "python3-sklearn/python3-h5py missing in CI (scripts/install-deps.sh)"
+    echo "skip: python3 with sklearn, h5py and numpy, or $SK/breast_cancer.csv, not found"; exit 77
+  fi
+}
+
 # make_fmnist DIR NTRAIN NTEST NSILOS METHOD [extra split flags]: small
 # Fashion-MNIST federation in DIR (train.h5, test.h5, shards/site-*.h5).
 make_fmnist() {

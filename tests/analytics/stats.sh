@@ -18,10 +18,7 @@
 # (authenticated with a roster) and plain; checks the --covariance limit.
 . "${FS_SRCDIR:-.}/tests/lib.sh"
 . "$FS_SRCDIR/tests/keys.sh"
-PY=/usr/bin/python3
-$PY -c 'import numpy, h5py' 2>/dev/null || hard "need /usr/bin/python3 with numpy and h5py"
-[ -r /usr/lib/python3/dist-packages/sklearn/datasets/data/breast_cancer.csv ] \
-  || hard "python3-sklearn data missing (scripts/install-deps.sh)"
+need_sklearn
 $PY "$FS_SRCDIR/scripts/sklearn-csv.py" breast-cancer --out "$WORK/csv" --test-fraction 0 >/dev/null \
   || hard "converter failed"
 "$FEDSILO" import csv --input "$WORK/csv/train.csv" --label target --out "$WORK/all.h5" >/dev/null \

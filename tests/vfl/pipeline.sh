@@ -15,10 +15,7 @@
 #      point below centralized logistic regression on the same rows.
 . "${FS_SRCDIR:-.}/tests/lib.sh"
 . "$FS_SRCDIR/tests/keys.sh"
-PY=/usr/bin/python3
-SK=/usr/lib/python3/dist-packages/sklearn/datasets/data
-[ -r "$SK/breast_cancer.csv" ] || { echo "skip: python3-sklearn data not found"; exit 77; }
-$PY -c 'import sklearn, h5py, numpy' 2>/dev/null || { echo "skip: sklearn/h5py missing"; exit 77; }
+need_sklearn
 
 # 1. Per-institution CSVs.  expected.txt: common train and test patients.
 $PY - "$SK" "$WORK" <<'PYEOF' || hard "dataset preparation failed"

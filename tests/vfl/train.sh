@@ -8,10 +8,7 @@
 . "${FS_SRCDIR:-.}/tests/lib.sh"
 "$FEDSILO" vfl-train --help >/dev/null 2>&1 \
   || hard "fedsilo vfl-train is not dispatched (add it to the table in src/cli/fedsilo.c)"
-PY=/usr/bin/python3
-SK=/usr/lib/python3/dist-packages/sklearn/datasets/data
-[ -r "$SK/breast_cancer.csv" ] || { echo "skip: python3-sklearn data not found"; exit 77; }
-$PY -c 'import sklearn, h5py, numpy' 2>/dev/null || { echo "skip: sklearn/h5py missing"; exit 77; }
+need_sklearn
 
 # Convert to headered CSVs with standardized features.
 $PY - "$SK" "$WORK" <<'PYEOF' || hard "dataset conversion failed"
