@@ -38,6 +38,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <hdf5.h>
+#include "fs_data_impl.h"
 #include "fs_impl.h"
 #include "fs_h5_impl.h"
 #include "fedsilo/fs_data.h"
@@ -101,7 +102,7 @@ void fs_dataset_destroy(fs_dataset **p)
     *p = NULL;
 }
 
-/* One id and its row, for finding repeats by sorting. */
+/* One id and its position, for finding repeats by sorting. */
 typedef struct {
     const char *id;
     size_t row;
@@ -114,29 +115,46 @@ static int cmp_id_ref(const void *a, const void *b)
     return c ? c : (x->row > y->row) - (x->row < y->row);
 }
 
-/* ids (n, borrowed) are non-empty and pairwise distinct; messages name rows
- * as 0-based indices into /X. */
-static fs_err validate_ids(char *const *ids, size_t n, const char *name)
+fs_err fs_ids_find_repeat(char *const *ids, size_t n, int *found, size_t *first, size_t *second)
 {
     fs_err rc = FS_OK;
-    id_ref *refs = NULL;   /* (n) sorted by id, then row */
-
-    for (size_t i = 0; i < n; i++) {
-        if (!ids[i]) FS_FAIL(FS_ERR_ARG, "%s: id of row %zu is NULL", name, i);
-        if (!ids[i][0]) FS_FAIL(FS_ERR_DATA, "%s: row %zu: empty id in /ids", name, i);
-    }
+    id_ref *refs = NULL;   /* (n) sorted by id, then position */
+    *found = 0;
     FS_TRY(fs_alloc(&refs, n, sizeof *refs, "id index"));
     for (size_t i = 0; i < n; i++) {
         refs[i].id = ids[i];
         refs[i].row = i;
     }
     qsort(refs, n, sizeof *refs, cmp_id_ref);
-    for (size_t i = 1; i < n; i++)
-        if (strcmp(refs[i].id, refs[i - 1].id) == 0)
-            FS_FAIL(FS_ERR_DATA, "%s: rows %zu and %zu have the same id '%s' in /ids (ids must "
-                    "be unique)", name, refs[i - 1].row, refs[i].row, refs[i].id);
+    for (size_t i = 1; i < n; i++) {
+        if (strcmp(refs[i].id, refs[i - 1].id) == 0) {
+            *found = 1;
+            *first = refs[i - 1].row;
+            *second = refs[i].row;
+            break;
+        }
+    }
 done:
     free(refs);
+    return rc;
+}
+
+/* ids (n, borrowed) are non-empty and pairwise distinct; messages name rows
+ * as 0-based indices into /X. */
+static fs_err validate_ids(char *const *ids, size_t n, const char *name)
+{
+    fs_err rc = FS_OK;
+    int found = 0;
+    size_t a = 0, b = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!ids[i]) FS_FAIL(FS_ERR_ARG, "%s: id of row %zu is NULL", name, i);
+        if (!ids[i][0]) FS_FAIL(FS_ERR_DATA, "%s: row %zu: empty id in /ids", name, i);
+    }
+    FS_TRY(fs_ids_find_repeat(ids, n, &found, &a, &b));
+    if (found)
+        FS_FAIL(FS_ERR_DATA, "%s: rows %zu and %zu have the same id '%s' in /ids (ids must be "
+                "unique)", name, a, b, ids[b]);
+done:
     return rc;
 }
 

@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <zlib.h>
 #include "fs_impl.h"
+#include "fs_data_impl.h"
 #include "fedsilo/fs_data.h"
 
 #define IDX_MAGIC_IMAGES 0x00000803u
@@ -382,19 +383,6 @@ static fs_err find_column(const char *path, char **header, size_t H, const char 
                         want, cols);
 }
 
-/* An id cell with its 0-based data row, for finding repeats by sorting. */
-typedef struct {
-    const char *id;
-    size_t row;
-} id_cell;
-
-static int cmp_id_cell(const void *a, const void *b)
-{
-    const id_cell *x = a, *y = b;
-    int c = strcmp(x->id, y->id);
-    return c ? c : (x->row > y->row) - (x->row < y->row);
-}
-
 /*
  * Check the id cells (n, borrowed) of column `col`: non-empty, no comma or
  * control character, no repeats.  Messages use 1-based file rows (header =
@@ -403,8 +391,8 @@ static int cmp_id_cell(const void *a, const void *b)
 static fs_err csv_check_ids(const char *path, const char *col, char **ids, size_t n)
 {
     fs_err rc = FS_OK;
-    id_cell *refs = NULL;   /* (n) sorted by id, then row */
-
+    int found = 0;
+    size_t a = 0, b = 0;
     for (size_t i = 0; i < n; i++) {
         if (!ids[i][0])
             FS_FAIL(FS_ERR_DATA, "%s: row %zu, column '%s': empty id", path, i + 2, col);
@@ -414,18 +402,11 @@ static fs_err csv_check_ids(const char *path, const char *col, char **ids, size_
                         "any text without commas or control characters)", path, i + 2, col,
                         ids[i], *c == ',' ? "comma" : "control character");
     }
-    FS_TRY(fs_alloc(&refs, n, sizeof *refs, "id index"));
-    for (size_t i = 0; i < n; i++) {
-        refs[i].id = ids[i];
-        refs[i].row = i;
-    }
-    qsort(refs, n, sizeof *refs, cmp_id_cell);
-    for (size_t i = 1; i < n; i++)
-        if (strcmp(refs[i].id, refs[i - 1].id) == 0)
-            FS_FAIL(FS_ERR_DATA, "%s: row %zu, column '%s': duplicate id '%s' (first in row %zu)",
-                    path, refs[i].row + 2, col, refs[i].id, refs[i - 1].row + 2);
+    FS_TRY(fs_ids_find_repeat(ids, n, &found, &a, &b));
+    if (found)
+        FS_FAIL(FS_ERR_DATA, "%s: row %zu, column '%s': duplicate id '%s' (first in row %zu)",
+                path, b + 2, col, ids[b], a + 2);
 done:
-    free(refs);
     return rc;
 }
 
