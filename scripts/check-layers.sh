@@ -9,7 +9,8 @@ src=${FS_SRCDIR:-$(dirname "$0")/..}/src
 rank() {
   case "$1" in
     core) echo 0 ;; crypto) echo 1 ;; data) echo 2 ;; train) echo 3 ;;
-    privacy) echo 3 ;; secsum) echo 4 ;; fl) echo 5 ;; vfl) echo 5 ;; cli) echo 6 ;; *) echo 9 ;;
+    privacy) echo 3 ;; secsum) echo 4 ;; secagg) echo 5 ;; fed) echo 6 ;; fl|stats|vfl) echo 7 ;;
+    cli) echo 8 ;; *) echo 9 ;;
   esac
 }
 bad=0

@@ -1,5 +1,4 @@
-# tests: unit tests are added by each area's local.mk; the CLI-level MPI
-# tests live here.  MPI C programs run through tests/run-mpi.sh.
+# tests: the CLI-level and MPI tests (unit tests: tests/unit/local.mk).  MPI C programs run through tests/run-mpi.sh.
 EXTRA_DIST += tests/lib.sh
 dist_check_SCRIPTS += tests/cli/bad_config.sh tests/cli/train4.sh tests/cli/bad_shards.sh \
                       tests/cli/resume.sh
@@ -20,13 +19,6 @@ tests_mpi_t_secagg_LDADD = libfedsilo.la $(MPI_LIBS)
 dist_check_SCRIPTS += tests/mpi/secagg.sh
 TESTS += tests/mpi/secagg.sh
 
-# Unit tests of the fl layer.
-check_PROGRAMS += tests/unit/check_config
-tests_unit_check_config_SOURCES = tests/unit/check_config.c
-tests_unit_check_config_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_check_config_LDADD = $(UNIT_LIBS)
-TESTS += tests/unit/check_config
-
 # The PMPI spy/tamper library (LD_PRELOAD) for the secure-sum tests.
 check_LTLIBRARIES += tests/spy/libfsspy.la
 tests_spy_libfsspy_la_SOURCES = tests/spy/fs_mpispy.c
@@ -40,8 +32,18 @@ dist_check_SCRIPTS += tests/cli/secure.sh tests/cli/spy.sh tests/cli/signal.sh t
 TESTS += tests/cli/secure.sh tests/cli/spy.sh tests/cli/resume_keys.sh tests/cli/signal.sh tests/cli/watchdog.sh tests/cli/manpage.sh tests/cli/dp.sh tests/cli/ddp.sh \
          tests/cli/standardize.sh
 
-check_PROGRAMS += tests/unit/check_ckpt
-tests_unit_check_ckpt_SOURCES = tests/unit/check_ckpt.c
-tests_unit_check_ckpt_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/src/fl
-tests_unit_check_ckpt_LDADD = $(UNIT_LIBS)
-TESTS += tests/unit/check_ckpt
+# Federated analytics (fedsilo stats, ridge) and the examples.
+TESTS += tests/analytics/stats.sh tests/analytics/ridge.sh tests/analytics/examples.sh \
+         tests/analytics/stats_dp.sh
+dist_check_SCRIPTS += tests/analytics/stats.sh tests/analytics/ridge.sh tests/analytics/stats_dp.sh \
+                      tests/analytics/examples.sh
+
+# Vertical FL: PSI (library), PSI and vertical training (CLI), the CSV-to-model
+# pipeline (import --id-column, psi --data, roster role = label) and CLI errors.
+check_PROGRAMS += tests/vfl/t_psi
+tests_vfl_t_psi_SOURCES = tests/vfl/t_psi.c
+tests_vfl_t_psi_LDADD = libfedsilo.la $(MPI_LIBS)
+dist_check_SCRIPTS += tests/vfl/psi.sh tests/vfl/psi_cli.sh tests/vfl/train.sh \
+                      tests/vfl/pipeline.sh tests/vfl/cli_errors.sh
+TESTS += tests/vfl/psi.sh tests/vfl/psi_cli.sh tests/vfl/train.sh tests/vfl/pipeline.sh \
+         tests/vfl/cli_errors.sh

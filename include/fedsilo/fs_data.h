@@ -154,6 +154,13 @@ FS_EXPORT fs_err fs_import_csv_ex(const char *path, const fs_csv_opts *opts,
                                   fs_dataset **out) FS_WARN_UNUSED;
 
 /*
+ * fs_dataset_standardize - X[i][j] = (X[i][j] - mean[j]) / scale[j] on every
+ * row of ds (mean, scale: ds->d doubles, borrowed; computed in double,
+ * stored as float).  Not collective.
+ */
+FS_EXPORT void fs_dataset_standardize(fs_dataset *ds, const double *mean, const double *scale);
+
+/*
  * fs_dataset_subset - copy rows rows[0..nr) (in that order) and feature
  * columns [c0, c1) of src into a new dataset: features, labels/targets,
  * ids, feature names, provenance, institution, shard_index/num_shards and

@@ -24,40 +24,12 @@
 #include "fs_error.h"
 #include "fs_config.h"
 #include "fs_data.h"
+#include "fs_metrics.h"
+#include "fs_ckpt.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/*
- * Evaluation report of a model on data (possibly spread over ranks: every
- * field is derived from sums, so the report of the securely summed sums
- * equals the centralized one).  Classification: accuracy, confusion matrix
- * (row = true class, column = predicted) and per-class precision, recall
- * and F1 for up to FS_METRICS_MAX_CLASSES classes, macro F1 over classes
- * that occur or are predicted; ROC AUC for binary tasks from a histogram of
- * the positive-class score with FS_METRICS_ROC_BINS bins (pairs whose
- * scores fall in the same bin count 1/2, so the AUC is exact to within the
- * fraction of such pairs; resolution 1/FS_METRICS_ROC_BINS in score).
- * Regression: RMSE, MAE, R^2 = 1 - SSE/SST.  Undefined values are NaN.
- */
-#define FS_METRICS_MAX_CLASSES 32
-#define FS_METRICS_ROC_BINS 1000
-
-typedef struct {
-    double count;          /* rows evaluated (0: nothing evaluated)          */
-    double loss;           /* mean loss                                      */
-    int is_regression;
-    int num_classes;
-    double accuracy;       /* classification                                 */
-    double macro_f1;
-    double auc;            /* binary classification only, else NaN          */
-    double precision[FS_METRICS_MAX_CLASSES], recall[FS_METRICS_MAX_CLASSES],
-           f1[FS_METRICS_MAX_CLASSES];
-    double confusion[FS_METRICS_MAX_CLASSES][FS_METRICS_MAX_CLASSES];
-    int has_confusion;     /* num_classes <= FS_METRICS_MAX_CLASSES          */
-    double rmse, mae, r2;  /* regression                                     */
-} fs_eval_report;
 
 /* Metrics of one round (identical on every rank after the round). */
 typedef struct {
@@ -131,50 +103,6 @@ FS_EXPORT double fs_fl_progress(const char **phase, int *round);
  * Poisson-sampled batches).  Not collective; thread-safe (lock-free reads).
  */
 FS_EXPORT void fs_fl_local_progress(long *done, long *total);
-
-/* A checkpoint's contents (see docs/formats.md). */
-typedef struct {
-    int round;              /* completed rounds                              */
-    char model[128];        /* model spec                                    */
-    size_t d;               /* features                                      */
-    fs_task task;
-    int num_classes;
-    size_t nparams;
-    float *params;          /* (nparams) global model, owned                 */
-    uint64_t config_hash;   /* fs_config_hash of the run that wrote it       */
-    uint64_t model_hash;    /* fingerprint of params                         */
-    uint64_t seed;          /* master seed (RNG streams are keyed by it)     */
-    int nsilos;             /* ranks in the federation that wrote it        */
-    char server_opt[32];    /* server optimizer ("fedavg", "fedadam", ...)   */
-    long server_steps;      /* server optimizer steps taken                  */
-    float *server_m;        /* (nparams) first moment / momentum, or NULL    */
-    float *server_v;        /* (nparams) second moment, or NULL              */
-    double *std_mean;       /* (d) --standardize feature means, or NULL      */
-    double *std_scale;      /* (d) --standardize feature std devs, or NULL   */
-    double *dp_rdp;         /* serialized RDP accountant of DP-SGD
-                               (fs_rdp_serialize), or NULL without it        */
-    size_t dp_rdp_len;
-    double *ddp_rdp;        /* serialized accountant of distributed DP, or NULL */
-    size_t ddp_rdp_len;
-} fs_checkpoint;
-
-/*
- * fs_checkpoint_read - load and verify a checkpoint file (layout, sizes,
- * model hash).  Not collective.  Caller owns *out (fs_checkpoint_free).
- * Returns FS_ERR_IO or FS_ERR_DATA with a message naming the file.
- */
-FS_EXPORT fs_err fs_checkpoint_read(const char *path, fs_checkpoint **out) FS_WARN_UNUSED;
-
-/* fs_checkpoint_free - NULL-safe; sets *ck = NULL. */
-FS_EXPORT void fs_checkpoint_free(fs_checkpoint **ck);
-
-/*
- * fs_checkpoint_evaluate - evaluate a checkpoint's model on every row of a
- * dataset file and fill *report, applying the checkpoint's standardization
- * (if the run used --standardize) to the rows first.  Not collective.
- */
-FS_EXPORT fs_err fs_checkpoint_evaluate(const fs_checkpoint *ck, const char *data_path,
-                                        fs_eval_report *report) FS_WARN_UNUSED;
 
 #ifdef __cplusplus
 }

@@ -14,6 +14,7 @@
 #include "fedsilo/fs_export.h"
 #include "fedsilo/fs_error.h"
 #include "fedsilo/fs_core.h"
+#include "fedsilo/fs_file.h"
 
 /* Jump to done: with rc set when expr fails. */
 #define FS_TRY(expr)                                                       \

@@ -30,7 +30,7 @@
 #include <string.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include "crypto/fs_prg.h"
+#include "crypto/fs_prg_impl.h"
 
 #define RATE_BUF  ((size_t)16 << 10)    /* 16 KiB, like `openssl speed`   */
 #define RATE_SLICE 64                   /* RATE_BUF calls per timed slice */

@@ -379,7 +379,7 @@ fs_err fs_dataset_write(const fs_dataset *ds, const fs_dataset *val, const char 
     file = H5I_INVALID_HID;
     if (cst < 0) H5_FAIL(FS_ERR_IO, "%s: cannot close", tmp);
 
-    FS_TRY(fs_h5_publish(tmp, path));
+    FS_TRY(fs_file_commit(tmp, path));
     created = 0;
 done:
     if (fd >= 0) close(fd);
@@ -768,4 +768,12 @@ done:
     fs_dataset_destroy(&val);
     fs_dataset_destroy(&ds);
     return rc;
+}
+
+void fs_dataset_standardize(fs_dataset *ds, const double *mean, const double *scale)
+{
+    for (size_t i = 0; i < ds->n; i++) {
+        float *x = ds->X + i * ds->d;
+        for (size_t j = 0; j < ds->d; j++) x[j] = (float)(((double)x[j] - mean[j]) / scale[j]);
+    }
 }

@@ -57,14 +57,4 @@ FS_INTERN fs_err fs_h5_read_int_attr(hid_t obj, const char *path, const char *na
 FS_INTERN fs_err fs_h5_read_u64_attr(hid_t obj, const char *path, const char *name,
                                      uint64_t *value);
 
-/* fsync the directory holding path so a rename into it is durable. */
-FS_INTERN fs_err fs_h5_fsync_parent_dir(const char *path);
-
-/*
- * Publish a finished (closed) temporary file: fsync it, rename it over
- * path, fsync the directory.  On failure path is untouched (the caller
- * removes tmp).
- */
-FS_INTERN fs_err fs_h5_publish(const char *tmp, const char *path);
-
 #endif

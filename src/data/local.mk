@@ -3,11 +3,3 @@ libfedsilo_internal_la_SOURCES += src/data/fs_dataset.c src/data/fs_import.c src
                                   src/data/fs_h5.c
 noinst_HEADERS += src/data/fs_h5_impl.h src/data/fs_data_impl.h
 fedsiloinclude_HEADERS += include/fedsilo/fs_data.h
-fedsilo_SOURCES += src/cli/cmd_data.c
-dist_doc_DATA += docs/formats.md
-
-check_PROGRAMS += tests/unit/check_data
-TESTS += tests/unit/check_data
-tests_unit_check_data_SOURCES = tests/unit/check_data.c
-tests_unit_check_data_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_check_data_LDADD = $(UNIT_LIBS)

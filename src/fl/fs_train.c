@@ -30,11 +30,12 @@
 #include <unistd.h>
 #include "fs_fl_impl.h"
 #include "fs_server_opt.h"
-#include "fs_ddp.h"
+#include "secagg/fs_ddp.h"
 #include "fedsilo/fs_agree.h"
 #include "fedsilo/fs_crypto.h"
 #include "fedsilo/fs_data.h"
 #include "fedsilo/fs_dp.h"
+#include "fedsilo/fs_dpsgd.h"
 #include "fedsilo/fs_model.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -561,9 +562,9 @@ static fs_err standardize(run_state *st)
         double sd = sqrt(st->std_scale[j] / st->n_total);
         st->std_scale[j] = sd > 1e-12 ? sd : 1.0;
     }
-    fs_standardize_apply(st->train, st->std_mean, st->std_scale);
-    if (st->val) fs_standardize_apply(st->val, st->std_mean, st->std_scale);
-    if (st->test_slice) fs_standardize_apply(st->test_slice, st->std_mean, st->std_scale);
+    fs_dataset_standardize(st->train, st->std_mean, st->std_scale);
+    if (st->val) fs_dataset_standardize(st->val, st->std_mean, st->std_scale);
+    if (st->test_slice) fs_dataset_standardize(st->test_slice, st->std_mean, st->std_scale);
 done:
     free(acc);
     return rc;
@@ -787,7 +788,8 @@ fs_err fs_fl_train(MPI_Comm user_comm, const fs_config *cfg, fs_round_fn on_roun
         if (local != FS_OK && fs_config_str(cfg, "data")[0]) local = FS_OK;
     }
     if (fs_config_str(cfg, "data")[0]) {
-        fs_path_expand_rank(st->shard_path, sizeof st->shard_path, fs_config_str(cfg, "data"), st->rank);
+        local = fs_path_expand_rank(st->shard_path, sizeof st->shard_path, fs_config_str(cfg, "data"),
+                                    st->rank);
     } else if (local == FS_OK) {
         const fs_roster *ros = st->roster;
         if (st->rank >= fs_roster_count(ros))

@@ -40,7 +40,7 @@
  */
 #include <string.h>
 #include "fs_fixed_impl.h"
-#include "crypto/fs_prg.h"
+#include "crypto/fs_prg_impl.h"
 #include "fedsilo/fs_secsum.h"
 
 #define FS_MASKER_BLOCK_BYTES ((size_t)16 << 10)   /* keystream per block */

@@ -27,6 +27,7 @@
 #include "fs_impl.h"
 #include "fs_train_impl.h"
 #include "fedsilo/fs_dp.h"
+#include "fedsilo/fs_dpsgd.h"
 
 /* Copy row r of ds into the model's single-row batch buffers. */
 static void gather_row(fs_model *m, const fs_dataset *ds, size_t r)

@@ -81,7 +81,7 @@ for t in $TARGETS; do
       -o "$OUT/bin/fuzz_$t" 2>"$OUT/bin/fuzz_$t.log" || { cat "$OUT/bin/fuzz_$t.log"; exit 99; }
 done
 # the seed writer is linked without the fuzzer runtime (it has a main)
-$CC $CFLAGS -I"$SRC/src/fl" "$HERE/seedgen.c" "$OUT/libfedsilo_fuzz.a" $LIBS -o "$OUT/bin/seedgen" \
+$CC $CFLAGS "$HERE/seedgen.c" "$OUT/libfedsilo_fuzz.a" $LIBS -o "$OUT/bin/seedgen" \
   2>"$OUT/bin/seedgen.log" || { cat "$OUT/bin/seedgen.log"; exit 99; }
 rm -rf "$OUT/seeds"
 ASAN_OPTIONS=detect_leaks=1 sh "$HERE/mkseeds.sh" "$OUT/bin/seedgen" "$OUT/seeds" \

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "fedsilo/fs_dp.h"
+#include "fedsilo/fs_dpsgd.h"
 #include "fedsilo/fs_model.h"
 #include "fs_impl.h"
 

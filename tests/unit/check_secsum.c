@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "fs_impl.h"
-#include "crypto/fs_prg.h"
+#include "crypto/fs_prg_impl.h"
 #include "fedsilo/fs_secsum.h"
 
 static void hex(uint8_t *out, const char *h)

@@ -7,7 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "fs_server_opt.h"
+#include "fl/fs_server_opt.h"
 #include "fedsilo/fs_model.h"
 
 static const float w0[3] = { 1.0f, -2.0f, 0.5f };

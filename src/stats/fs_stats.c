@@ -12,7 +12,8 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include "fs_fl_impl.h"
+#include "fs_mpi_impl.h"
+#include "fed/fs_fed_impl.h"
 #include "fedsilo/fs_agree.h"
 #include "fedsilo/fs_stats.h"
 #include "fedsilo/fs_dp.h"
@@ -537,7 +538,10 @@ fs_err fs_stats_secagg_create(MPI_Comm comm, const char *roster, const char *ide
     *out = NULL;
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &size);
-    fs_path_expand_rank(idpath, sizeof idpath, identity_pattern ? identity_pattern : "", rank);
+    fs_err local = fs_path_expand_rank(idpath, sizeof idpath, identity_pattern ? identity_pattern : "",
+                                       rank);
+    local = fs_agree(comm, local, NULL);  /* collective */
+    if (local != FS_OK) return local;
     fs_secagg_opts o;
     memset(&o, 0, sizeof o);
     /* The float-vector codec is unused by analytics (only the statistics

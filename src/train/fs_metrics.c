@@ -10,7 +10,8 @@
  */
 #include <math.h>
 #include <string.h>
-#include "fs_fl_impl.h"
+#include "fs_impl.h"
+#include "fedsilo/fs_metrics.h"
 
 enum { M_COUNT, M_LOSS, M_CORRECT, M_SQ, M_ABS, M_SY, M_SY2, M_BASE };
 

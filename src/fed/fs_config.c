@@ -14,7 +14,6 @@
 #include <ini.h>
 #include "fs_impl.h"
 #include "fedsilo/fs_config.h"
-#include "fs_fl_impl.h"
 
 typedef enum { OPT_STR, OPT_INT, OPT_REAL, OPT_CHOICE } opt_kind;
 
@@ -437,11 +436,4 @@ void fs_config_print_help(FILE *out)
         if (o->defval[0]) fprintf(out, " (default %s)", o->defval);
         fputc('\n', out);
     }
-}
-
-void fs_path_expand_rank(char *out, size_t cap, const char *pattern, int rank)
-{
-    const char *pct = strstr(pattern, "%d");
-    if (!pct) { snprintf(out, cap, "%.3800s", pattern); return; }
-    snprintf(out, cap, "%.*s%d%.200s", (int)(pct - pattern), pattern, rank, pct + 2);
 }

@@ -22,7 +22,8 @@
 #include <unistd.h>
 #include <math.h>
 #include <hdf5.h>
-#include "fs_fl_impl.h"
+#include "fed/fs_fed_impl.h"
+#include "fedsilo/fs_metrics.h"
 #include "data/fs_h5_impl.h"
 #include "fedsilo/fs_model.h"
 
@@ -131,7 +132,7 @@ fs_err fs_checkpoint_write(const fs_checkpoint *ck, const char *path)
     herr_t cst = H5Fclose(f);
     f = H5I_INVALID_HID;
     if (cst < 0) H5_FAIL(FS_ERR_IO, "closing %s failed (disk full?)", tmp);
-    FS_TRY(fs_h5_publish(tmp, path));
+    FS_TRY(fs_file_commit(tmp, path));
     created = 0;
 done:
     fs_h5_close_id(&f, H5Fclose);
@@ -245,7 +246,7 @@ fs_err fs_checkpoint_evaluate(const fs_checkpoint *ck, const char *data_path,
         FS_FAIL(FS_ERR_DATA, "%s does not match the checkpoint: %zu features/%d classes, "
                 "model has %zu/%d", data_path, ds->d, ds->num_classes, ck->d, ck->num_classes);
     ds->num_classes = ck->num_classes;
-    if (ck->std_mean) fs_standardize_apply(ds, ck->std_mean, ck->std_scale);
+    if (ck->std_mean) fs_dataset_standardize(ds, ck->std_mean, ck->std_scale);
     FS_TRY(fs_model_create(ck->model, ck->d, ck->task, ck->num_classes, 1024, &m));
     if (fs_model_nparams(m) != ck->nparams)
         FS_FAIL(FS_ERR_DATA, "checkpoint has %zu parameters, model %s needs %zu", ck->nparams,
@@ -260,12 +261,4 @@ done:
     fs_model_destroy(&m);
     fs_dataset_destroy(&ds);
     return rc;
-}
-
-void fs_standardize_apply(fs_dataset *ds, const double *mean, const double *scale)
-{
-    for (size_t i = 0; i < ds->n; i++) {
-        float *x = ds->X + i * ds->d;
-        for (size_t j = 0; j < ds->d; j++) x[j] = (float)(((double)x[j] - mean[j]) / scale[j]);
-    }
 }

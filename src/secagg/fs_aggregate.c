@@ -9,7 +9,7 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include "fs_fl_impl.h"
+#include "secagg/fs_secagg_impl.h"
 #include "fedsilo/fs_agree.h"
 #include "fedsilo/fs_secagg.h"
 
@@ -36,7 +36,8 @@ fs_err fs_agg_create(MPI_Comm comm, const fs_config *cfg, fs_agg **out)
         MPI_Comm_rank(comm, &rank);
         MPI_Comm_size(comm, &size);
         char idpath[4096];
-        fs_path_expand_rank(idpath, sizeof idpath, fs_config_str(cfg, "identity"), rank);
+        local = fs_path_expand_rank(idpath, sizeof idpath, fs_config_str(cfg, "identity"), rank);
+        FS_TRY(fs_agree(comm, local, NULL));
         fs_secagg_opts o;
         memset(&o, 0, sizeof o);
         o.vec.ring_bits = (int)fs_config_int(cfg, "ring_bits");

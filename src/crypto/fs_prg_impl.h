@@ -1,13 +1,13 @@
 /*
- * fs_prg.h - internal hooks of the AES-128-CTR mask PRG (src/crypto/fs_prg.c;
- * not installed).  The public API is in include/fedsilo/fs_secsum.h.
+ * fs_prg_impl.h - internal hooks of the AES-128-CTR mask PRG (src/crypto/fs_prg.c;
+ * not installed).  The public API is include/fedsilo/fs_prg.h.
  */
-#ifndef FEDSILO_FS_PRG_H
-#define FEDSILO_FS_PRG_H
+#ifndef FEDSILO_FS_PRG_IMPL_H
+#define FEDSILO_FS_PRG_IMPL_H
 
 #include <stdint.h>
 #include "fs_impl.h"
-#include "fedsilo/fs_secsum.h"
+#include "fedsilo/fs_prg.h"
 
 /*
  * fs_prg_set_key_iv - replace the key and the full 16-byte initial counter
@@ -73,4 +73,4 @@ FS_INTERN void fs_prg_wipe_scratch(fs_prg *prg);
  * FEDSILO_PRG environment variable; see docs/protocol.md). */
 FS_INTERN const char *fs_prg_kernel(const fs_prg *prg);
 
-#endif /* FEDSILO_FS_PRG_H */
+#endif /* FEDSILO_FS_PRG_IMPL_H */

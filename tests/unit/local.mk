@@ -1,0 +1,38 @@
+# tests/unit: check suites of the library layers, no MPI_Init.  They link
+# the internal library (FS_INTERN symbols reachable).
+UNIT_TESTS = tests/unit/check_crypto tests/unit/check_data tests/unit/check_server_opt \
+             tests/unit/check_dp tests/unit/check_fixed tests/unit/check_secsum \
+             tests/unit/check_model tests/unit/check_paillier tests/unit/check_config \
+             tests/unit/check_ckpt
+check_PROGRAMS += $(UNIT_TESTS)
+TESTS += $(UNIT_TESTS)
+tests_unit_check_crypto_SOURCES = tests/unit/check_crypto.c
+tests_unit_check_crypto_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_crypto_LDADD = $(UNIT_LIBS)
+tests_unit_check_data_SOURCES = tests/unit/check_data.c
+tests_unit_check_data_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_data_LDADD = $(UNIT_LIBS)
+tests_unit_check_server_opt_SOURCES = tests/unit/check_server_opt.c
+tests_unit_check_server_opt_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_server_opt_LDADD = $(UNIT_LIBS)
+tests_unit_check_dp_SOURCES = tests/unit/check_dp.c
+tests_unit_check_dp_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_dp_LDADD = $(UNIT_LIBS)
+tests_unit_check_fixed_SOURCES = tests/unit/check_fixed.c
+tests_unit_check_fixed_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_fixed_LDADD = $(UNIT_LIBS)
+tests_unit_check_secsum_SOURCES = tests/unit/check_secsum.c
+tests_unit_check_secsum_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_secsum_LDADD = $(UNIT_LIBS)
+tests_unit_check_model_SOURCES = tests/unit/check_model.c
+tests_unit_check_model_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_model_LDADD = $(UNIT_LIBS)
+tests_unit_check_paillier_SOURCES = tests/unit/check_paillier.c
+tests_unit_check_paillier_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_paillier_LDADD = $(UNIT_LIBS)
+tests_unit_check_config_SOURCES = tests/unit/check_config.c
+tests_unit_check_config_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_config_LDADD = $(UNIT_LIBS)
+tests_unit_check_ckpt_SOURCES = tests/unit/check_ckpt.c
+tests_unit_check_ckpt_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_ckpt_LDADD = $(UNIT_LIBS)
