@@ -146,7 +146,6 @@ static fs_err fed_open(const fed_opts *f, fed_state *st)
                              "with data = paths");
     }
     if (local == FS_OK) local = fs_dataset_read(st->shard, FS_PART_TRAIN, &st->ds);
-    if (local != FS_OK && local != FS_ERR_ARG) fs_error_prefix(local, "rank %d: ", cli_rank);
     rc = fs_agree(st->comm, local, NULL);   /* collective: every rank has its shard */
     if (rc == FS_OK && !f->plain)
         rc = fs_stats_secagg_create(st->comm, f->roster, f->identity ? f->identity : "",

@@ -41,6 +41,16 @@ FS_INTERN fs_err fs_alloc(void *out, size_t n, size_t size, const char *what);
 /* fs_zalloc - like fs_alloc but zero-filled (calloc). */
 FS_INTERN fs_err fs_zalloc(void *out, size_t n, size_t size, const char *what);
 
+/*
+ * The "agreed" mark of this thread's message: fs_agree sets it on the
+ * sentence it distributes (which already starts "rank R: "), fs_error_set
+ * and fs_error_clear reset it, fs_error_prefix keeps it.  fs_agree uses it
+ * to name the failing rank exactly once when an agreed error is agreed
+ * again by an outer phase.
+ */
+FS_INTERN void fs_error_mark_agreed(void);
+FS_INTERN int fs_error_is_agreed(void);
+
 /* fs_strdup - strdup that reports FS_ERR_NOMEM; caller owns *out. */
 FS_INTERN fs_err fs_strdup(char **out, const char *s);
 

@@ -266,9 +266,8 @@ static fs_err check_same_config(run_state *st)
     if (mrc != MPI_SUCCESS) return fs_from_mpi(mrc, "MPI_Bcast (config hash)");
     fs_err local = FS_OK;
     if (h0 != st->config_hash)
-        local = fs_error_set(FS_ERR_ARG, "rank %d: effective configuration differs from rank 0's "
-                             "(compare OUT/config.ini with this rank's flags and config file)",
-                             st->rank);
+        local = fs_error_set(FS_ERR_ARG, "effective configuration differs from rank 0's "
+                             "(compare OUT/config.ini with this rank's flags and config file)");
     return fs_agree(st->comm, local, NULL);
 }
 
@@ -287,18 +286,18 @@ static fs_err check_shards_match(run_state *st)
     fs_err local = FS_OK;
     static const char *tn[] = { "classification", "regression" };
     if (meta[0] != ref[0])
-        local = fs_error_set(FS_ERR_DATA, "rank %d: shard mismatch: %s has %ld features but "
-                             "rank 0's %s has %ld", st->rank, st->shard_path, meta[0], ref_path, ref[0]);
+        local = fs_error_set(FS_ERR_DATA, "shard mismatch: %s has %ld features but "
+                             "rank 0's %s has %ld", st->shard_path, meta[0], ref_path, ref[0]);
     else if (meta[1] != ref[1])
-        local = fs_error_set(FS_ERR_DATA, "rank %d: shard mismatch: %s is a %s task but rank 0's "
-                             "%s is %s", st->rank, st->shard_path, tn[meta[1] != 0], ref_path,
+        local = fs_error_set(FS_ERR_DATA, "shard mismatch: %s is a %s task but rank 0's "
+                             "%s is %s", st->shard_path, tn[meta[1] != 0], ref_path,
                              tn[ref[1] != 0]);
     else if (meta[2] != ref[2])
-        local = fs_error_set(FS_ERR_DATA, "rank %d: shard mismatch: %s has %ld classes but rank "
-                             "0's %s has %ld", st->rank, st->shard_path, meta[2], ref_path, ref[2]);
+        local = fs_error_set(FS_ERR_DATA, "shard mismatch: %s has %ld classes but rank "
+                             "0's %s has %ld", st->shard_path, meta[2], ref_path, ref[2]);
     else if (st->val && (st->val->d != st->train->d))
-        local = fs_error_set(FS_ERR_DATA, "rank %d: %s: validation part has %zu features, "
-                             "training part %zu", st->rank, st->shard_path, st->val->d, st->train->d);
+        local = fs_error_set(FS_ERR_DATA, "%s: validation part has %zu features, "
+                             "training part %zu", st->shard_path, st->val->d, st->train->d);
     return fs_agree(st->comm, local, NULL);
 }
 
@@ -366,18 +365,18 @@ static fs_err check_shard_owner(run_state *st)
         const char *my_data = fs_roster_data_path(ros, st->rank);
         int owner = inst ? fs_roster_find(ros, inst) : -1;
         if (owner >= 0 && owner != st->rank) {
-            local = fs_error_set(FS_ERR_DATA, "rank %d: %s is the shard of institution '%s' "
+            local = fs_error_set(FS_ERR_DATA, "%s is the shard of institution '%s' "
                                  "(its institution attribute; rank %d in the roster) but rank %d is "
-                                 "'%s' in the roster %s", st->rank, st->shard_path, inst, owner,
+                                 "'%s' in the roster %s", st->shard_path, inst, owner,
                                  st->rank, me, roster_path);
         }
         for (int j = 0; local == FS_OK && j < st->size; j++) {
             const char *dj = fs_roster_data_path(ros, j);
             if (j == st->rank || !dj || !same_file(st->shard_path, dj)) continue;
             if (node_of[j] != node_of[st->rank] && my_data && strcmp(dj, my_data) == 0) continue;
-            local = fs_error_set(FS_ERR_DATA, "rank %d: %s is the shard of institution '%s' "
+            local = fs_error_set(FS_ERR_DATA, "%s is the shard of institution '%s' "
                                  "(its data = path %s in the roster) but rank %d is '%s' in the "
-                                 "roster %s", st->rank, st->shard_path, fs_roster_name(ros, j), dj,
+                                 "roster %s", st->shard_path, fs_roster_name(ros, j), dj,
                                  st->rank, me, roster_path);
         }
     }
@@ -413,7 +412,6 @@ static fs_err load_test_slice(run_state *st, const char *test_path)
     }
     fs_dataset_destroy(&st->test);
 done:
-    if (rc != FS_OK) fs_error_prefix(rc, "rank %d: ", st->rank);
     return rc;
 }
 
@@ -434,7 +432,7 @@ static fs_err evaluate(run_state *st, int round, fs_round_metrics *m)
     if (local == FS_OK && st->val) local = fs_metrics_accumulate(st->model, st->val, vec);
     if (local == FS_OK && st->test_slice)
         local = fs_metrics_accumulate(st->model, st->test_slice, vec + len);
-    if (local != FS_OK) fs_error_prefix(local, "rank %d: evaluation: ", st->rank);
+    if (local != FS_OK) fs_error_prefix(local, "evaluation: ");
     FS_TRY(fs_agree(st->comm, local, NULL));
     FS_TRY(fs_agg_sum_f64(st->agg, round, FS_VEC_EVAL, vec, vec, 2 * len));
     fs_metrics_report(vec, task, K, &m->val);
@@ -506,7 +504,7 @@ static fs_err save_checkpoint(run_state *st, int round)
             ck.ddp_rdp_len = st->ddp_len;
         }
         if (local == FS_OK) local = fs_checkpoint_write(&ck, st->ckpt_path);
-        if (local != FS_OK) fs_error_prefix(local, "rank 0: checkpoint not written (previous one kept): ");
+        if (local != FS_OK) fs_error_prefix(local, "checkpoint not written (previous one kept): ");
     }
     return fs_agree(st->comm, local, NULL);
 }
@@ -580,7 +578,6 @@ static fs_err start_metrics(run_state *st, int start)
     fs_err local = FS_OK;
     if (st->rank == 0) {
         local = trim_metrics(st->metrics_path, start);
-        if (local != FS_OK) fs_error_prefix(local, "rank 0: ");
     }
     return fs_agree(st->comm, local, NULL);
 }
@@ -599,8 +596,8 @@ static fs_err resume(run_state *st, int *start)
     int exists = access(st->ckpt_path, F_OK) == 0;
     if (!exists && strcmp(mode, "auto") == 0) return start_metrics(st, 0);
     if (!exists) {
-        local = fs_error_set(FS_ERR_IO, "rank %d: --resume yes but %s does not exist: %s",
-                             st->rank, st->ckpt_path, strerror(errno));
+        local = fs_error_set(FS_ERR_IO, "--resume yes but %s does not exist: %s",
+                             st->ckpt_path, strerror(errno));
     } else {
         local = fs_checkpoint_read(st->ckpt_path, &ck);
         if (local == FS_OK && (ck->nparams != st->nparams ||
@@ -646,8 +643,6 @@ static fs_err resume(run_state *st, int *start)
             st->sopt->steps = ck->server_steps;
             *start = ck->round;
         }
-        if (local != FS_OK && strncmp(fs_errmsg(), "rank ", 5) != 0)
-            fs_error_prefix(local, "rank %d: ", st->rank);
     }
     fs_checkpoint_free(&ck);
     fs_err rc = fs_agree(st->comm, local, NULL);
@@ -680,8 +675,8 @@ static fs_err setup_dp(run_state *st, const fs_sgd_opts *sgd)
                                         : (long)ceil(1.0 / st->dp_q) * (long)sgd->local_epochs;
     st->dpo.sgd.local_steps = st->dp_steps;
     if (st->dpo.sgd.batch_size > fs_model_max_batch(st->model))
-        FS_FAIL(FS_ERR_ARG, "rank %d: DP-SGD batch of %zu rows (q = %g) exceeds --batch-size %zu; "
-                "raise --batch-size", st->rank, st->dpo.sgd.batch_size, st->dp_q,
+        FS_FAIL(FS_ERR_ARG, "DP-SGD batch of %zu rows (q = %g) exceeds --batch-size %zu; "
+                "raise --batch-size", st->dpo.sgd.batch_size, st->dp_q,
                 fs_model_max_batch(st->model));
     FS_TRY(fs_rdp_create(NULL, 0, &st->rdp));
     st->rdp_len = fs_rdp_serialized_len(st->rdp);
@@ -728,8 +723,6 @@ static fs_err setup_ddp(run_state *st)
         st->ddp_len = fs_rdp_serialized_len(st->ddp_rdp);
         local = fs_alloc(&st->ddp_buf, st->ddp_len, sizeof(double), "accountant state");
     }
-    if (local != FS_OK && strncmp(fs_errmsg(), "rank ", 5) != 0)
-        fs_error_prefix(local, "rank %d: ", st->rank);
     fs_err rc = fs_agree(st->comm, local, NULL);  /* collective */
     if (rc == FS_OK && st->rank == 0)
         fs_log(FS_LOG_INFO, "distributed DP: clip %g, noise multiplier %.6g (exact), %d fractional "
@@ -773,7 +766,6 @@ fs_err fs_fl_train(MPI_Comm user_comm, const fs_config *cfg, fs_round_fn on_roun
     if (st->rank == 0) {
         local = make_dirs(st->out_dir);
         if (local == FS_OK) local = write_config(st);
-        if (local != FS_OK) fs_error_prefix(local, "rank 0: ");
     }
     FS_TRY(fs_agree(st->comm, local, NULL));
 
@@ -805,7 +797,6 @@ fs_err fs_fl_train(MPI_Comm user_comm, const fs_config *cfg, fs_round_fn on_roun
     }
     if (local == FS_OK) local = fs_dataset_read(st->shard_path, FS_PART_TRAIN, &st->train);
     if (local == FS_OK) local = fs_dataset_read(st->shard_path, FS_PART_VALIDATION, &st->val);
-    if (local != FS_OK) fs_error_prefix(local, "rank %d: ", st->rank);
     FS_TRY(fs_agree(st->comm, local, NULL));
     FS_TRY(check_shard_owner(st));
     FS_TRY(check_shards_match(st));
@@ -849,7 +840,6 @@ fs_err fs_fl_train(MPI_Comm user_comm, const fs_config *cfg, fs_round_fn on_roun
         sgd.prox_anchor = st->w_global;
     }
     if (local == FS_OK) local = setup_dp(st, &sgd);
-    if (local != FS_OK && strncmp(fs_errmsg(), "rank ", 5) != 0) fs_error_prefix(local, "rank %d: ", st->rank);
     if (local == FS_OK && fs_config_str(cfg, "test")[0])
         local = load_test_slice(st, fs_config_str(cfg, "test"));
     FS_TRY(fs_agree(st->comm, local, NULL));
@@ -934,7 +924,7 @@ fs_err fs_fl_train(MPI_Comm user_comm, const fs_config *cfg, fs_round_fn on_roun
             local = fs_sgd_train(st->model, st->train, &sgd, seed, st->rank, r, &ss);
             local_total = 0;
         }
-        if (local != FS_OK) fs_error_prefix(local, "rank %d (%s): ", st->rank, st->shard_path);
+        if (local != FS_OK) fs_error_prefix(local, "%s: ", st->shard_path);
         mark("aggregation (waiting for the other institutions' local training)", round);
         FS_TRY(fs_agree(st->comm, local, NULL));
         mark("secure aggregation", round);
@@ -997,7 +987,6 @@ fs_err fs_fl_train(MPI_Comm user_comm, const fs_config *cfg, fs_round_fn on_roun
         local = FS_OK;
         if (st->rank == 0) {
             local = append_metrics(st, &m);
-            if (local != FS_OK) fs_error_prefix(local, "rank 0: ");
         }
         FS_TRY(fs_agree(st->comm, local, NULL));
         if (ckpt) {

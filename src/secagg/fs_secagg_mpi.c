@@ -177,7 +177,6 @@ fs_err fs_secagg_create(MPI_Comm comm, const fs_secagg_opts *o, fs_secagg **out)
                              "to run without authentication pass --insecure-no-auth yes");
     if (local == FS_OK && have_roster)
         local = load_identity(o, me, N, &roster, &id, roster_hash);
-    if (local != FS_OK && strncmp(fs_errmsg(), "rank ", 5) != 0) fs_error_prefix(local, "rank %d: ", me);
     FS_TRY(fs_agree(sa->comm, local, NULL));
 
     wire_params wp = { o->vec.ring_bits, o->vec.frac_bits, (int32_t)o->vec.rounding,
@@ -193,10 +192,10 @@ fs_err fs_secagg_create(MPI_Comm comm, const fs_secagg_opts *o, fs_secagg **out)
         if (mrc != MPI_SUCCESS) FS_FAIL(fs_from_mpi(mrc, "MPI_Bcast (secure-sum parameters)"), "%s", fs_errmsg());
         local = FS_OK;
         if (memcmp(&mine.wp, &ref.wp, sizeof mine.wp) != 0)
-            local = fs_error_set(FS_ERR_ARG, "rank %d: secure-sum parameters (ring, fractional bits, "
-                                 "clip, rounding, mask degree, authentication) differ from rank 0's", me);
+            local = fs_error_set(FS_ERR_ARG, "secure-sum parameters (ring, fractional bits, "
+                                 "clip, rounding, mask degree, authentication) differ from rank 0's");
         else if (memcmp(mine.rh, ref.rh, 32) != 0)
-            local = fs_error_set(FS_ERR_ARG, "rank %d: roster %s differs from rank 0's roster", me,
+            local = fs_error_set(FS_ERR_ARG, "roster %s differs from rank 0's roster",
                                  o->roster_path);
         FS_TRY(fs_agree(sa->comm, local, NULL));
     }
@@ -226,7 +225,7 @@ fs_err fs_secagg_create(MPI_Comm comm, const fs_secagg_opts *o, fs_secagg **out)
         size_t mlen = keyx_message(msg, nonce_hash, roster_hash, &wp, me, myblob, publen);
         local = fs_identity_sign(id, msg, mlen, myblob + publen);
     }
-    if (local != FS_OK) fs_error_prefix(local, "rank %d: key setup: ", me);
+    if (local != FS_OK) fs_error_prefix(local, "key setup: ");
     FS_TRY(fs_agree(sa->comm, local, NULL));
     if (blob > (size_t)INT32_MAX) FS_FAIL(FS_ERR_ARG, "key-exchange message too large");
     mrc = MPI_Allgather(MPI_IN_PLACE, 0, MPI_BYTE, blobs, (int)blob, MPI_BYTE, sa->comm);
@@ -243,11 +242,11 @@ fs_err fs_secagg_create(MPI_Comm comm, const fs_secagg_opts *o, fs_secagg **out)
         }
         if (local == FS_OK) local = fs_dh_validate_public(group, bj, publen);
         if (local == FS_ERR_AUTH)
-            fs_error_set(FS_ERR_AUTH, "rank %d: authentication of rank %d%s%s%s failed during key "
-                         "setup", me, j, have_roster ? " ('" : "",
+            fs_error_set(FS_ERR_AUTH, "authentication of rank %d%s%s%s failed during key "
+                         "setup", j, have_roster ? " ('" : "",
                          have_roster ? fs_roster_name(roster, j) : "", have_roster ? "')" : "");
         else if (local != FS_OK)
-            fs_error_prefix(local, "rank %d: verifying rank %d: ", me, j);
+            fs_error_prefix(local, "verifying rank %d: ", j);
     }
     FS_TRY(fs_agree(sa->comm, local, NULL));
 
@@ -290,8 +289,7 @@ fs_err fs_secagg_create(MPI_Comm comm, const fs_secagg_opts *o, fs_secagg **out)
         fs_masker_opts mo = { me, sa->graph, seeds_met, sa->met, o->rounding_seed };
         local = fs_masker_create(&mo, &sa->mmet);
     }
-    if (local != FS_OK && strncmp(fs_errmsg(), "rank ", 5) != 0)
-        fs_error_prefix(local, "rank %d: key setup: ", me);
+    if (local != FS_OK) fs_error_prefix(local, "key setup: ");
     FS_TRY(fs_agree(sa->comm, local, NULL));
     sa->setup_seconds = fs_now() - t0;
     sa->setup_cpu = cpu_now() - c0;
@@ -488,8 +486,8 @@ fs_err fs_secagg_sum_f64(fs_secagg *sa, uint64_t round, uint32_t vid, const doub
     /* A statistic must never be silently clipped or zeroed: out of range
      * or NaN is an error on every rank (the masked words are not sent). */
     if (local == FS_OK && (st.nclipped || st.nnan))
-        local = fs_error_set(FS_ERR_NUMERIC, "rank %d: a statistic in round %llu (vector %u) is %s "
-                             "and cannot enter the secure sum", sa->rank, (unsigned long long)round,
+        local = fs_error_set(FS_ERR_NUMERIC, "a statistic in round %llu (vector %u) is %s "
+                             "and cannot enter the secure sum", (unsigned long long)round,
                              vid, st.nnan ? "NaN" : "beyond +-2^31");
     FS_TRY(fs_agree(sa->comm, local, NULL));
     FS_TRY(reduce_words(sa, 64, words));

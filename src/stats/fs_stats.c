@@ -76,16 +76,13 @@ static fs_err check_uniform(MPI_Comm comm, fs_err local, const double *v, const 
                             int k, fs_err code)
 {
     fs_err rc = FS_OK;
-    int rank = 0;
     double ref[16];
-    MPI_Comm_rank(comm, &rank);
     FS_TRY(fs_agree(comm, local, NULL));
     memcpy(ref, v, (size_t)k * sizeof *v);
     FS_TRY(fs_from_mpi(MPI_Bcast(ref, k, MPI_DOUBLE, 0, comm), "MPI_Bcast (analytics check)"));
     for (int i = 0; i < k; i++)
         if (memcmp(&ref[i], &v[i], sizeof *v) != 0) {
-            local = fs_error_set(code, "rank %d has %s = %g but rank 0 has %g", rank, names[i],
-                                 v[i], ref[i]);
+            local = fs_error_set(code, "%s = %g, but rank 0 has %g", names[i], v[i], ref[i]);
             break;
         }
     FS_TRY(fs_agree(comm, local, NULL));
