@@ -173,6 +173,50 @@ FS_EXPORT void fs_dataset_standardize(fs_dataset *ds, const double *mean, const 
 FS_EXPORT fs_err fs_dataset_subset(const fs_dataset *src, const size_t *rows, size_t nr,
                                    size_t c0, size_t c1, fs_dataset **out) FS_WARN_UNUSED;
 
+/* Options of fs_split_vertical. */
+typedef struct {
+    int parts;                /* column blocks (institutions), >= 1           */
+    int label_rank;           /* the part that keeps the labels, 0..parts-1   */
+    double test_fraction;     /* rows held out as test rows, [0, 1)           */
+    uint64_t seed;            /* row shuffle before the train/test cut        */
+} fs_vsplit_opts;
+
+/* fs_vsplit_opts_default - parts 0 and label_rank -1 (must be set), test
+ * fraction 0.2, seed 1. */
+FS_EXPORT void fs_vsplit_opts_default(fs_vsplit_opts *o);
+
+/* What fs_split_vertical wrote for one part: columns [c0, c1), rows. */
+typedef struct { size_t c0, c1, ntrain, ntest; } fs_vsplit_part;
+
+/*
+ * fs_split_vertical - cut src by feature columns into o->parts contiguous
+ * blocks for vertical FL: outdir/part-<k>.h5 (training rows) and
+ * outdir/test-<k>.h5 (test rows; none when the fraction rounds to 0), with
+ * the same rows in the same order in every part (record ids kept).  Rows
+ * are shuffled with a SplitMix64 Fisher-Yates stream of o->seed before the
+ * cut.  Only part o->label_rank keeps the labels; the others store zeros,
+ * set labels_absent = 1 and say "labels withheld" in their provenance.
+ * outdir is created (mkdir -p).  info (o->parts entries, may be NULL)
+ * receives what was written.  `name` names src in messages.  Not
+ * collective.  returns FS_OK, FS_ERR_ARG (options), FS_ERR_DATA (no
+ * labels, fewer features than parts), FS_ERR_IO, FS_ERR_NOMEM.
+ */
+FS_EXPORT fs_err fs_split_vertical(const fs_dataset *src, const char *name,
+                                   const fs_vsplit_opts *o, const char *outdir,
+                                   fs_vsplit_part *info) FS_WARN_UNUSED;
+
+/*
+ * fs_ids_read_text - read record ids from a text/CSV file: one id per line,
+ * the first comma-separated column, blanks around it trimmed, empty lines
+ * skipped; header = 1 skips the first line.  *ids (n strings) is owned by
+ * the caller (fs_ids_free).  Not collective.  returns FS_OK, FS_ERR_IO
+ * (cannot read path) or FS_ERR_NOMEM (never a silently shortened list).
+ */
+FS_EXPORT fs_err fs_ids_read_text(const char *path, int header, char ***ids, size_t *n)
+    FS_WARN_UNUSED;
+/* fs_ids_free - free n ids and the array; NULL-safe. */
+FS_EXPORT void fs_ids_free(char **ids, size_t n);
+
 typedef enum { FS_SPLIT_IID = 0, FS_SPLIT_DIRICHLET, FS_SPLIT_QUANTITY } fs_split_method;
 
 typedef struct {

@@ -32,7 +32,8 @@ typedef enum {
 /* DP-SGD options (identical on all ranks). */
 typedef struct {
     fs_sgd_opts sgd;             /* lr, momentum, weight_decay, batch_size,
-                                    local_epochs, local_steps (as fs_sgd_train) */
+                                    local_epochs, local_steps, prox_mu and
+                                    prox_anchor (as fs_sgd_train)            */
     double clip_norm;            /* C > 0: per-example L2 clipping bound     */
     double noise_multiplier;     /* sigma >= 0: noise std is sigma * C       */
     fs_dpsgd_sampling sampling;
@@ -54,7 +55,9 @@ typedef struct {
  * of one row each: cost ~ batch_size single-row passes), clip each to L2
  * norm C, sum, add N(0, sigma^2 C^2) to every coordinate, divide by the
  * expected batch size q n (= batch_size), then apply the update rule of
- * fs_sgd_train (g += wd w; v = mu v + g; w -= lr v; v = 0 at the start).
+ * fs_sgd_train (g += wd w [+ prox_mu (w - prox_anchor)]; v = mu v + g;
+ * w -= lr v; v = 0 at the start).  The FedProx term of o->sgd is added after
+ * the noise: it depends on no record, so it costs no privacy.
  * Steps: o->sgd.local_steps if > 0, else ceil(1/q) * local_epochs.
  *
  * Batch membership and noise both come from one CSPRNG stream keyed by

@@ -34,6 +34,7 @@
 #include <mpi.h>
 #include "fs_export.h"
 #include "fs_error.h"
+#include "fs_config.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -62,6 +63,27 @@ extern "C" {
  */
 FS_EXPORT fs_err fs_psi_intersect(MPI_Comm comm, const char *const *ids, size_t n,
                                   size_t **idx_out, size_t *m_out) FS_WARN_UNUSED;
+
+/* The outcome of a `fedsilo psi` run on this rank. */
+typedef struct {
+    int nranks;
+    size_t n;                    /* this rank's ids                          */
+    size_t m;                    /* the intersection (the same everywhere)   */
+    double seconds;              /* wall time of the intersection            */
+    int dataset;                 /* 1: --data (aligned datasets written)     */
+    char out_path[4096];         /* this rank's output file                  */
+} fs_psi_run_report;
+
+/*
+ * fs_psi_run - `fedsilo psi` on the federation core: options from cfg (a
+ * psi configuration; agreed), this rank's ids (--ids text file or the /ids
+ * of the --data dataset; %d = rank), fs_psi_intersect on the core's
+ * private communicator, and this rank's output (durable): 'row,id' lines,
+ * or the dataset of the common rows in the common order.  Collective on
+ * comm.  returns the same code on every rank.
+ */
+FS_EXPORT fs_err fs_psi_run(MPI_Comm comm, const fs_config *cfg, fs_psi_run_report *out)
+    FS_WARN_UNUSED;
 
 #ifdef __cplusplus
 }

@@ -30,6 +30,10 @@ extern "C" {
 
 typedef struct fs_secagg fs_secagg;
 
+/* How a program sums across ranks: the secure sum, or the insecure
+ * MPI_Allreduce baseline that exists for comparison only. */
+typedef enum { FS_AGG_SECURE = 0, FS_AGG_PLAIN = 1 } fs_agg_mode;
+
 /* Options; must be identical on every rank (checked collectively). */
 typedef struct {
     fs_fixed_params vec;         /* codec of float vectors (model updates)  */
@@ -39,6 +43,16 @@ typedef struct {
     int allow_unauthenticated;   /* without a roster: 1 to run anyway (warns) */
     uint64_t rounding_seed;      /* stochastic-rounding stream seed         */
 } fs_secagg_opts;
+
+/*
+ * fs_secagg_opts_default - o = 64-bit ring, clip 1, nearest rounding, the
+ * largest fractional bits the headroom rule allows for nranks parties
+ * (fs_fixed_suggest), full-mesh masks, no roster (authentication required
+ * unless allow_unauthenticated is set), rounding seed 1.  Set roster_path
+ * and identity_path (or allow_unauthenticated) before fs_secagg_create.
+ * Not collective.
+ */
+FS_EXPORT void fs_secagg_opts_default(fs_secagg_opts *o, int nranks);
 
 /*
  * fs_secagg_create - per-job key setup (collective on comm).
@@ -61,8 +75,10 @@ typedef struct {
 FS_EXPORT fs_err fs_secagg_create(MPI_Comm comm, const fs_secagg_opts *opts,
                                   fs_secagg **out) FS_WARN_UNUSED;
 
-/* fs_secagg_destroy - wipe keys, free the communicator; NULL-safe. Not
- * collective (MPI_Comm_free is local in effect). */
+/* fs_secagg_destroy - wipe keys, free the duplicated communicator; NULL-safe.
+ * Collective on the communicator of fs_secagg_create (MPI_Comm_free is
+ * collective): every rank destroys its context, in the same order relative
+ * to its other communicator operations. */
 FS_EXPORT void fs_secagg_destroy(fs_secagg **sa);
 
 /*

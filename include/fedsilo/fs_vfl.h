@@ -32,28 +32,14 @@
 #include <mpi.h>
 #include "fs_export.h"
 #include "fs_error.h"
+#include "fs_opts.h"
+#include "fs_config.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-typedef enum { FS_VFL_LOGISTIC = 0, FS_VFL_LINEAR = 1 } fs_vfl_model;
-
-/* Options.  All fields except the paths must be identical on every rank
- * (checked collectively). */
-typedef struct {
-    fs_vfl_model model;
-    int label_rank;              /* rank holding the labels                 */
-    double lr;                   /* learning rate (> 0)                     */
-    double l2;                   /* L2 penalty on the weights (>= 0)        */
-    int epochs;                  /* >= 1                                    */
-    size_t batch_size;           /* >= 1                                    */
-    int paillier_bits;           /* >= FS_PAILLIER_MIN_BITS; 2048 default   */
-    uint64_t seed;               /* batch order                             */
-    const char *roster_path;     /* secure-sum roster (NULL/"" = none)      */
-    const char *identity_path;   /* this rank's identity key                */
-    int allow_unauthenticated;   /* run the secure sum without a roster     */
-} fs_vfl_opts;
+/* fs_vfl_opts (fs_opts.h): the options; identical on every rank except the paths. */
 
 /* fs_vfl_opts_default - logistic, label rank 0, lr 0.1, l2 0, 10 epochs,
  * batch 64, 2048-bit Paillier, seed 1, no roster, authentication required. */
@@ -100,6 +86,37 @@ typedef void (*fs_vfl_epoch_fn)(int epoch, double train_loss, double test_metric
 FS_EXPORT fs_err fs_vfl_train(MPI_Comm comm, const fs_vfl_opts *opts, const fs_vfl_part *train,
                               const fs_vfl_part *test, double *w, fs_vfl_report *rep,
                               fs_vfl_epoch_fn on_epoch, void *user) FS_WARN_UNUSED;
+
+/* What a `fedsilo vfl-train` run set up, for the caller's first message. */
+typedef struct {
+    int nranks;
+    size_t rows;                 /* training rows (the same on every rank)  */
+    const fs_vfl_opts *opts;     /* the options in use (label_rank resolved) */
+    int label_from_roster;       /* the label rank came from role = label   */
+} fs_vfl_run_info;
+
+/* Called on every rank once the parts are loaded, before training. */
+typedef void (*fs_vfl_start_fn)(const fs_vfl_run_info *info, void *user);
+
+/* The outcome of a `fedsilo vfl-train` run (rank 0 holds the totals). */
+typedef struct {
+    fs_vfl_report rep;           /* this rank's report                      */
+    unsigned long long n_encrypt, n_decrypt, n_scalar_mul;  /* summed       */
+    double paillier_seconds_max; /* largest per-rank Paillier time          */
+} fs_vfl_run_report;
+
+/*
+ * fs_vfl_run - `fedsilo vfl-train` on the federation core: options from
+ * cfg (a vfl-train configuration; agreed), the label rank from the roster's
+ * role = label (agreed with --label-rank), this rank's training and test
+ * parts (--data / --test patterns), fs_vfl_train on the core's private
+ * communicator, and with --out the weights DIR/vfl-weights-<rank>.txt
+ * (durable).  Collective on comm.  on_start and on_epoch may be NULL.
+ * returns the same code on every rank.
+ */
+FS_EXPORT fs_err fs_vfl_run(MPI_Comm comm, const fs_config *cfg, fs_vfl_start_fn on_start,
+                            fs_vfl_epoch_fn on_epoch, void *user, fs_vfl_run_report *out)
+    FS_WARN_UNUSED;
 
 #ifdef __cplusplus
 }

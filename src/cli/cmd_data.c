@@ -12,7 +12,7 @@
  *                      [--task classification|regression] --out FILE.h5
  *   fedsilo split --input FILE.h5 --silos N [--method iid|dirichlet|quantity]
  *                 [--alpha A] [--seed S] [--val-fraction F] [--min-rows N] --outdir DIR
- *   fedsilo split --vertical ...   (vertical FL: the vfl-split of cmd_vfl.c)
+ *   fedsilo split --vertical ...   (vertical FL; also `fedsilo vfl-split`)
  *   fedsilo inspect FILE.h5
  */
 #include <errno.h>
@@ -25,53 +25,7 @@
 #include <string.h>
 #include <fedsilo.h>
 #include "cli.h"
-#include "cmd_vfl.h"
 #include "progress.h"
-
-// ---------------------------------------------------------------- helpers
-
-/* Parse a non-negative decimal integer (no sign, no trailing text). */
-static int parse_u64(const char *s, uint64_t *out)
-{
-    char *end;
-    if (!s || !*s || *s == '-' || *s == '+') return -1;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end) return -1;
-    *out = (uint64_t)v;
-    return 0;
-}
-
-/* Parse a finite floating-point number (no trailing text). */
-static int parse_double(const char *s, double *out)
-{
-    char *end;
-    if (!s || !*s) return -1;
-    errno = 0;
-    *out = strtod(s, &end);
-    if (errno || *end || !isfinite(*out)) return -1;
-    return 0;
-}
-
-/*
- * Report the option getopt_long rejected: c == ':' means a missing
- * argument, anything else an unknown flag.  Returns FS_EXIT_USAGE.
- */
-static int bad_option(const char *cmd, int c, char **argv)
-{
-    const char *arg = argv[optind - 1];
-    if (c == ':') return fs_cli_usage_error(cmd, "option '%s' needs an argument", arg);
-    if (optopt && !(arg[0] == '-' && arg[1] == '-'))
-        return fs_cli_usage_error(cmd, "unknown option '-%c'", optopt);
-    return fs_cli_usage_error(cmd, "unknown option '%s'", arg);
-}
-
-/* Reset getopt so each subcommand parses its own vector from the start. */
-static void getopt_reset(void)
-{
-    optind = 0;   /* glibc: 0 also reinitializes the internal state */
-    opterr = 0;   /* we print our own messages */
-}
 
 // ---------------------------------------------------------------- import
 
@@ -149,7 +103,7 @@ int fs_cmd_import(int argc, char **argv)
 
     argc--;
     argv++;
-    getopt_reset();
+    fs_cli_getopt_reset();
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
         case 'h': import_usage(stdout); return FS_EXIT_OK;
@@ -160,7 +114,7 @@ int fs_cmd_import(int argc, char **argv)
         case O_LABEL: label = optarg; break;
         case O_IDCOL: idcol = optarg; break;
         case O_LIMIT:
-            if (parse_u64(optarg, &limit) != 0 || limit > SIZE_MAX)
+            if (fs_cli_parse_u64(optarg, &limit) != 0 || limit > SIZE_MAX)
                 return fs_cli_usage_error(cmd, "--limit needs a non-negative integer, got '%s'",
                                           optarg);
             break;
@@ -170,7 +124,7 @@ int fs_cmd_import(int argc, char **argv)
             else return fs_cli_usage_error(cmd, "--task must be 'classification' or "
                                            "'regression', got '%s'", optarg);
             break;
-        default: return bad_option(cmd, c, argv);
+        default: return fs_cli_bad_option(cmd, c, argv);
         }
     }
     if (optind < argc) return fs_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
@@ -214,6 +168,83 @@ done:
     fs_dataset_destroy(&ds);
     return status;
 }
+
+// ---------------------------------------------------------------- split --vertical
+
+static void vsplit_usage(FILE *out, const char *cmd)
+{
+    int alias = !strcmp(cmd, "vfl-split");
+    fprintf(out,
+        "Usage: fedsilo %s --input FILE.h5 --parts N --label-rank R --outdir DIR\n"
+        "       %*s [--test-fraction F] [--seed S]\n\n"
+        "Cut a dataset by feature columns into N contiguous blocks for vertical federated\n"
+        "learning: DIR/part-<k>.h5 (training rows) and DIR/test-<k>.h5 (test rows), with\n"
+        "the same rows in the same order in every part (record ids, if any, are kept).\n"
+        "Only part R keeps the labels; the other parts store zeros, set the attribute\n"
+        "labels_absent = 1 and say 'labels withheld' in their provenance.%s\n\n"
+        "  --input FILE.h5     dataset written by 'fedsilo import'\n"
+        "  --parts N           number of column blocks (institutions)\n"
+        "  --label-rank R      part that keeps the labels (0 .. N-1)\n"
+        "  --outdir DIR        output directory (created if missing)\n"
+        "  --test-fraction F   share of rows held out as test rows (default 0.2; 0 = none)\n"
+        "  --seed S            row shuffle before the train/test cut (default 1)\n",
+        alias ? "vfl-split" : "split --vertical", alias ? 17 : 24, "",
+        alias ? "\n'fedsilo vfl-split' is another name for 'fedsilo split --vertical'." : "");
+}
+
+/* The vertical split behind both `vfl-split` and `split --vertical`: cmd
+ * names the command in messages and help; `--vertical` is accepted and
+ * ignored. */
+static int split_vertical(const char *cmd, int argc, char **argv)
+{
+    const char *input = NULL, *outdir = NULL;
+    long parts = 0, label_rank = -1, seed = 1;
+    fs_vsplit_opts vo;
+    fs_vsplit_opts_default(&vo);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { vsplit_usage(stdout, cmd); return 0; }
+        if (!strcmp(a, "--vertical")) continue;
+        if (i + 1 >= argc) return fs_cli_usage_error(cmd, "unexpected argument '%s'", a);
+        const char *v = argv[++i];
+        if (!strcmp(a, "--input")) input = v;
+        else if (!strcmp(a, "--outdir")) outdir = v;
+        else if (!strcmp(a, "--parts")) {
+            if (fs_cli_parse_long(v, 1, 1024, &parts)) return fs_cli_usage_error(cmd, "--parts must be 1..1024");
+        } else if (!strcmp(a, "--label-rank")) {
+            if (fs_cli_parse_long(v, 0, 1023, &label_rank)) return fs_cli_usage_error(cmd, "bad --label-rank '%s'", v);
+        } else if (!strcmp(a, "--seed")) {
+            if (fs_cli_parse_long(v, 0, 0x7fffffffL, &seed)) return fs_cli_usage_error(cmd, "bad --seed '%s'", v);
+        } else if (!strcmp(a, "--test-fraction")) {
+            if (fs_cli_parse_double(v, &vo.test_fraction) || vo.test_fraction < 0 || vo.test_fraction >= 1)
+                return fs_cli_usage_error(cmd, "--test-fraction must be in [0, 1)");
+        } else return fs_cli_usage_error(cmd, "unknown option '%s'", a);
+    }
+    if (!input || !outdir || parts < 1 || label_rank < 0)
+        return fs_cli_usage_error(cmd, "--input, --outdir, --parts and --label-rank are required");
+    if (label_rank >= parts)
+        return fs_cli_usage_error(cmd, "--label-rank %ld must be below --parts %ld", label_rank, parts);
+    vo.parts = (int)parts;
+    vo.label_rank = (int)label_rank;
+    vo.seed = (uint64_t)seed;
+    fs_dataset *src = NULL;
+    fs_vsplit_part *info = NULL;
+    int status = 0;
+    if (fs_dataset_read(input, FS_PART_TRAIN, &src) != FS_OK ||
+        !(info = calloc((size_t)parts, sizeof *info)) ||
+        fs_split_vertical(src, input, &vo, outdir, info) != FS_OK) {
+        status = fs_cli_fail(cmd, "%s", info || !src ? fs_errmsg() : "out of memory");
+    } else {
+        for (long k = 0; k < parts; k++)
+            printf("part %ld: columns %zu..%zu, %zu train rows, %zu test rows%s\n", k, info[k].c0,
+                   info[k].c1 - 1, info[k].ntrain, info[k].ntest, k == label_rank ? ", labels" : "");
+    }
+    free(info);
+    fs_dataset_destroy(&src);
+    return status;
+}
+
+int fs_cmd_vfl_split(int argc, char **argv) { return split_vertical("vfl-split", argc, argv); }
 
 // ---------------------------------------------------------------- split
 
@@ -272,17 +303,17 @@ int fs_cmd_split(int argc, char **argv)
 
     /* Vertical split: one implementation, shared with `fedsilo vfl-split`. */
     for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--vertical")) return fs_cmd_split_vertical(cmd, argc, argv);
+        if (!strcmp(argv[i], "--vertical")) return split_vertical(cmd, argc, argv);
 
     fs_split_opts_default(&o);
-    getopt_reset();
+    fs_cli_getopt_reset();
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
         case 'h': split_usage(stdout); return FS_EXIT_OK;
         case O_INPUT: input = optarg; break;
         case O_OUTDIR: outdir = optarg; break;
         case O_SILOS:
-            if (parse_u64(optarg, &u) != 0 || u < 1 || u > INT_MAX)
+            if (fs_cli_parse_u64(optarg, &u) != 0 || u < 1 || u > INT_MAX)
                 return fs_cli_usage_error(cmd, "--silos needs an integer >= 1, got '%s'", optarg);
             o.nsilos = (int)u;
             have_silos = 1;
@@ -295,27 +326,27 @@ int fs_cmd_split(int argc, char **argv)
                                            "got '%s'", optarg);
             break;
         case O_ALPHA:
-            if (parse_double(optarg, &o.alpha) != 0 || o.alpha <= 0)
+            if (fs_cli_parse_double(optarg, &o.alpha) != 0 || o.alpha <= 0)
                 return fs_cli_usage_error(cmd, "--alpha needs a number > 0, got '%s'", optarg);
             break;
         case O_SEED:
-            if (parse_u64(optarg, &o.seed) != 0)
+            if (fs_cli_parse_u64(optarg, &o.seed) != 0)
                 return fs_cli_usage_error(cmd, "--seed needs a non-negative integer, got '%s'",
                                           optarg);
             break;
         case O_VAL:
-            if (parse_double(optarg, &o.val_fraction) != 0 || o.val_fraction < 0 ||
+            if (fs_cli_parse_double(optarg, &o.val_fraction) != 0 || o.val_fraction < 0 ||
                 o.val_fraction >= 1)
                 return fs_cli_usage_error(cmd, "--val-fraction needs a number in [0, 1), got "
                                           "'%s'", optarg);
             break;
         case O_MIN:
-            if (parse_u64(optarg, &u) != 0 || u > SIZE_MAX)
+            if (fs_cli_parse_u64(optarg, &u) != 0 || u > SIZE_MAX)
                 return fs_cli_usage_error(cmd, "--min-rows needs a non-negative integer, got "
                                           "'%s'", optarg);
             o.min_rows = (size_t)u;
             break;
-        default: return bad_option(cmd, c, argv);
+        default: return fs_cli_bad_option(cmd, c, argv);
         }
     }
     if (optind < argc) return fs_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
@@ -382,11 +413,11 @@ int fs_cmd_inspect(int argc, char **argv)
     };
     int c;
 
-    getopt_reset();
+    fs_cli_getopt_reset();
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
         case 'h': inspect_usage(stdout); return FS_EXIT_OK;
-        default: return bad_option(cmd, c, argv);
+        default: return fs_cli_bad_option(cmd, c, argv);
         }
     }
     if (optind >= argc) return fs_cli_usage_error(cmd, "missing FILE.h5");

@@ -20,22 +20,18 @@
 #include "cli.h"
 #include "progress.h"
 
+/* The run control of this process's run: the signal handler and the
+ * watchdog and progress threads reach it here. */
+static fs_run_ctl *run_ctl;
 static int cli_rank;
-
-static void log_with_rank(fs_log_level level, const char *line, void *user)
-{
-    (void)user;
-    static const char *names[] = { "debug", "info", "warning", "error" };
-    fprintf(stderr, "fedsilo[rank %d]: %s: %s\n", cli_rank, names[level], line);
-}
 
 static void on_stop_signal(int sig)
 {
     (void)sig;
-    fs_fl_request_stop();
+    fs_run_ctl_request_stop(run_ctl);
 }
 
-static void train_usage(FILE *out)
+static void train_usage(FILE *out, const fs_config *cfg)
 {
     fprintf(out,
         "Usage: mpirun -np N fedsilo train [--config FILE] [--KEY VALUE ...]\n"
@@ -48,7 +44,7 @@ static void train_usage(FILE *out)
         "  --quiet              no per-round progress lines\n"
         "  --help               this text\n\n"
         "Options (INI key in [section] = flag without the dashes, '-' for '_'):\n");
-    fs_config_print_help(out);
+    fs_config_print_help(cfg, out);
     fprintf(out,
         "\nSignals: SIGUSR1 or SIGTERM makes every rank finish the current round, write the\n"
         "checkpoint and exit with status 3; rerun with --resume auto to continue.\n"
@@ -74,7 +70,7 @@ static void *watchdog_main(void *arg)
         sleep(1);
         const char *phase = "";
         int round = 0;
-        double idle = fs_fl_progress(&phase, &round);
+        double idle = fs_run_ctl_progress(run_ctl, &phase, &round);
         if (idle >= (double)watchdog_timeout) {
             fprintf(stderr, "fedsilo train: error: rank %d: no progress for %.0f s in %s (round %d): "
                     "another rank or its node stopped answering; ending this rank (--timeout %ld)\n",
@@ -88,7 +84,7 @@ static void *watchdog_main(void *arg)
 
 /*
  * Local-training bar of rank 0 (issue: long local phases show progress).
- * A thread polls fs_fl_local_progress every 100 ms; while this rank is in
+ * A thread polls fs_run_ctl_local_progress every 100 ms; while this rank is in
  * local training it keeps a transient cli_progress on stdout (a bar on a
  * terminal; in logs a line only for a phase longer than
  * FEDSILO_PROGRESS_INTERVAL).  print_round ends the bar before printing,
@@ -113,8 +109,8 @@ static void *bar_main(void *arg)
         nanosleep(&ts, NULL);
         long done = 0, total = 0;
         int round = 0;
-        fs_fl_local_progress(&done, &total);
-        fs_fl_progress(NULL, &round);
+        fs_run_ctl_local_progress(run_ctl, &done, &total);
+        fs_run_ctl_progress(run_ctl, NULL, &round);
         pthread_mutex_lock(&bar_mu);
         if (!bar && total > 0) {
             char label[64];
@@ -154,74 +150,31 @@ static void print_round(const fs_round_metrics *m, void *user)
     fflush(stdout);
 }
 
-/* Apply --config then --key value flags.  Returns an exit status or -1 to go on. */
-static int parse_train_args(int argc, char **argv, fs_config *cfg, int *quiet)
-{
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { train_usage(stdout); return 0; }
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strncmp(a, "--config=", 9) || !strcmp(a, "--config")) {
-            const char *path = a[8] == '=' ? a + 9 : (i + 1 < argc ? argv[++i] : NULL);
-            if (!path) return fs_cli_usage_error("train", "--config needs a file");
-            if (fs_config_load_ini(cfg, path) != FS_OK)
-                return fs_cli_usage_error("train", "%s", fs_errmsg());
-        }
-    }
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--config")) { i++; continue; }
-        if (!strncmp(a, "--config=", 9)) continue;
-        if (!strcmp(a, "--quiet")) { *quiet = 1; continue; }
-        if (strncmp(a, "--", 2) != 0 || !a[2])
-            return fs_cli_usage_error("train", "unexpected argument '%s'", a);
-        char key[128];
-        const char *eq = strchr(a, '=');
-        const char *val;
-        if (eq) {
-            snprintf(key, sizeof key, "%.*s", (int)(eq - a - 2), a + 2);
-            val = eq + 1;
-        } else {
-            snprintf(key, sizeof key, "%s", a + 2);
-            if (i + 1 >= argc) return fs_cli_usage_error("train", "option '%s' needs a value", a);
-            val = argv[++i];
-        }
-        char origin[160];
-        snprintf(origin, sizeof origin, "--%s", key);
-        if (fs_config_set(cfg, key, val, origin) != FS_OK)
-            return fs_cli_usage_error("train", "%s", fs_errmsg());
-    }
-    return -1;
-}
-
-static int exit_status(fs_err rc)
-{
-    switch (rc) {
-    case FS_OK: return FS_EXIT_OK;
-    case FS_ERR_ARG: return FS_EXIT_USAGE;
-    case FS_ERR_INTERRUPTED: return FS_EXIT_INTERRUPTED;
-    default: return FS_EXIT_FAIL;
-    }
-}
-
 int fs_cmd_train(int argc, char **argv)
 {
     fs_config *cfg = NULL;
+    fs_opts o;
     int quiet = 0, status;
-    if (fs_config_create(&cfg) != FS_OK) return fs_cli_fail("train", "%s", fs_errmsg());
+    if (fs_config_create_for(FS_CMD_TRAIN, &cfg) != FS_OK)
+        return fs_cli_fail("train", "%s", fs_errmsg());
     /* Option errors are detected identically on every rank (same argv), so
      * every rank exits with status 2 before MPI starts. */
-    status = parse_train_args(argc, argv, cfg, &quiet);
+    status = fs_cli_parse_config("train", argc, argv, cfg, &quiet, train_usage);
     if (status >= 0) { fs_config_destroy(&cfg); return status; }
-
-    int provided = 0;
-    if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
+    /* the typed options, for this command's lines; invalid combinations
+     * are refused (agreed, exit 2) by the run itself */
+    if (fs_config_options(cfg, &o) != FS_OK) fs_error_clear();
+    if (fs_run_ctl_create(&run_ctl) != FS_OK) {
         fs_config_destroy(&cfg);
-        return fs_cli_fail("train", "MPI_Init failed");
+        return fs_cli_fail("train", "%s", fs_errmsg());
     }
-    MPI_Comm_rank(MPI_COMM_WORLD, &cli_rank);
-    fs_log_set_handler(log_with_rank, NULL, FS_LOG_INFO);
 
+    fs_cli_mpi mpi;
+    if ((status = fs_cli_mpi_start(&mpi, "train", &argc, &argv, 1, FS_LOG_INFO)) != 0) {
+        fs_config_destroy(&cfg);
+        return status;
+    }
+    cli_rank = mpi.rank;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop_signal;
@@ -229,43 +182,29 @@ int fs_cmd_train(int argc, char **argv)
     sigaction(SIGUSR1, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    int size = 1;
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
     if (cli_rank == 0 && !quiet) {
-        printf("fedsilo %s: %d institutions, model %s, %ld rounds, aggregation %s, data %s\n",
-               fs_version_string(), size, fs_config_str(cfg, "model"), fs_config_int(cfg, "rounds"),
-               fs_config_str(cfg, "aggregation"), fs_config_str(cfg, "data"));
+        printf("fedsilo %s: %d institutions, model %s, %d rounds, aggregation %s, data %s\n",
+               fs_version_string(), mpi.size, o.fl.model, o.fl.rounds,
+               o.fed.aggregation == FS_AGG_PLAIN ? "plain" : "secure", o.fed.data);
         fflush(stdout);
     }
-    watchdog_timeout = fs_config_int(cfg, "timeout");
+    watchdog_timeout = o.fed.timeout;
     pthread_t wd;
     if (watchdog_timeout > 0 && pthread_create(&wd, NULL, watchdog_main, NULL) == 0)
         pthread_detach(wd);
     progress_ctx pc = { quiet };
-    bar_rounds = fs_config_int(cfg, "rounds");
+    bar_rounds = o.fl.rounds;
     pthread_t bt;
     if (cli_rank == 0 && !quiet && pthread_create(&bt, NULL, bar_main, NULL) == 0)
         pthread_detach(bt);
-    fs_err rc = fs_fl_train(MPI_COMM_WORLD, cfg, print_round, &pc);
+    fs_err rc = fs_fl_train(mpi.comm, cfg, run_ctl, print_round, &pc);
     end_bar();
-    status = exit_status(rc);
-    if (rc == FS_OK) {
-        if (cli_rank == 0 && !quiet)
-            printf("done: checkpoint %s/checkpoint.h5, metrics %s/metrics.jsonl\n",
-                   fs_config_str(cfg, "out"), fs_config_str(cfg, "out"));
-    } else if (rc == FS_ERR_INTERRUPTED) {
-        if (cli_rank == 0) fprintf(stderr, "fedsilo train: %s\n", fs_errmsg());
-    } else if (cli_rank == 0) {
-        fs_cli_fail("train", "%s", fs_errmsg());
-    }
-    fflush(stdout);
+    if (rc == FS_OK && cli_rank == 0 && !quiet)
+        printf("done: checkpoint %s/checkpoint.h5, metrics %s/metrics.jsonl\n", o.fed.out,
+               o.fed.out);
+    status = fs_cli_mpi_finish(&mpi, rc);
     fs_config_destroy(&cfg);
-    if (rc == FS_ERR_MPI) {
-        /* The communicator is broken: peers may be gone; do not wait for them. */
-        if (cli_rank != 0) fs_cli_fail("train", "%s", fs_errmsg());
-        MPI_Abort(MPI_COMM_WORLD, status);
-    }
-    MPI_Finalize();
+    /* The threads may still read it: the process ends right after. */
     return status;
 }
 

@@ -12,10 +12,6 @@
 #include <mpi.h>
 #include <fedsilo.h>
 #include "cli.h"
-#include "cmd_plot.h"
-#include "cmd_dp.h"
-#include "cmd_stats.h"
-#include "cmd_vfl.h"
 
 int fs_cli_fail(const char *cmd, const char *fmt, ...)
 {

@@ -1,5 +1,6 @@
 # data: HDF5 dataset files, IDX/CSV importers, non-IID splitters (no MPI).
 libfedsilo_internal_la_SOURCES += src/data/fs_dataset.c src/data/fs_import.c src/data/fs_split.c \
+                                  src/data/fs_vsplit.c \
                                   src/data/fs_h5.c
 noinst_HEADERS += src/data/fs_h5_impl.h src/data/fs_data_impl.h
 fedsiloinclude_HEADERS += include/fedsilo/fs_data.h

@@ -1,10 +1,13 @@
 /*
- * fs_config.c - typed option table, INI loading (libinih), CLI overrides,
- * dump and fingerprint of the effective configuration.  fl layer; no MPI.
+ * fs_config.c - the option parser: one configuration per command over the
+ * option table of fs_options.c; INI loading (libinih), command-line
+ * overrides, the typed fill of fs_opts, dump and fingerprint of the
+ * effective configuration (federation core; no MPI).
  *
- * One static table describes every option; a configuration instance holds
- * one value slot per table entry.  Values are kept as validated text plus
- * their parsed number, so the dump is exactly what was accepted.
+ * A configuration holds one value slot per table row; only the rows of its
+ * command are used.  Values are kept as validated text plus their parsed
+ * number, so the dump is exactly what was accepted and the typed fill
+ * cannot fail on a value.
  */
 #include <errno.h>
 #include <math.h>
@@ -13,169 +16,102 @@
 #include <string.h>
 #include <ini.h>
 #include "fs_impl.h"
-#include "fedsilo/fs_config.h"
-
-typedef enum { OPT_STR, OPT_INT, OPT_REAL, OPT_CHOICE } opt_kind;
+#include "fed/fs_fed_impl.h"
 
 typedef struct {
-    const char *section, *key;
-    opt_kind kind;
-    const char *defval;
-    double min, max;          /* inclusive range for INT/REAL               */
-    const char *choices;      /* "a|b|c" for CHOICE                         */
-    const char *help;
-} opt_def;
-
-#define NOLIM -1e300, 1e300
-
-/* The option table.  Keys are unique across sections. */
-static const opt_def opts[] = {
-    /* [data] */
-    { "data", "data", OPT_STR, "", NOLIM, NULL,
-      "this rank's shard: a path, with %d replaced by the rank (e.g. shards/site-%d.h5); "
-      "empty: the data = path of this rank's institution in the roster" },
-    { "data", "test", OPT_STR, "", NOLIM, NULL,
-      "optional global test file (fedsilo layout); evaluated every eval round" },
-    { "data", "standardize", OPT_CHOICE, "no", NOLIM, "no|yes",
-      "yes: standardize features with the global mean/std from secure sums (stored in the "
-      "checkpoint; fedsilo eval applies it)" },
-    /* [model] */
-    { "model", "model", OPT_STR, "mlp:256,128", NOLIM, NULL,
-      "linear | logistic | softmax | mlp:H1,H2,... (ReLU hidden layers)" },
-    /* [train] local SGD on each institution */
-    { "train", "lr", OPT_REAL, "0.02", 1e-12, 1e6, NULL, "local SGD learning rate (> 0)" },
-    { "train", "momentum", OPT_REAL, "0.9", 0, 0.999999, NULL, "local SGD momentum in [0, 1)" },
-    { "train", "weight_decay", OPT_REAL, "0", 0, 1e6, NULL, "L2 weight decay (>= 0)" },
-    { "train", "batch_size", OPT_INT, "64", 1, 1048576, NULL, "minibatch rows" },
-    { "train", "local_epochs", OPT_INT, "1", 1, 100000, NULL,
-      "local passes over the shard per round (when local_steps is 0)" },
-    { "train", "local_steps", OPT_INT, "0", 0, 1e12, NULL,
-      "if > 0: exactly this many local SGD steps per round instead of epochs" },
-    /* [round] the federation */
-    { "round", "rounds", OPT_INT, "20", 1, 1e9, NULL, "total federated rounds" },
-    { "round", "algorithm", OPT_CHOICE, "fedavg", NOLIM, "fedavg|fedprox|fedsgd",
-      "local algorithm: fedavg (local SGD), fedprox (local SGD + prox_mu/2 ||w - w_global||^2), "
-      "fedsgd (one full-batch gradient step per round)" },
-    { "round", "prox_mu", OPT_REAL, "0.01", 0, 1e6, NULL, "FedProx proximal coefficient mu" },
-    { "round", "server_opt", OPT_CHOICE, "fedavg", NOLIM, "fedavg|fedavgm|fedadagrad|fedyogi|fedadam",
-      "server optimizer applied to the aggregated mean update (Reddi et al. 2021)" },
-    { "round", "server_lr", OPT_REAL, "1.0", 1e-12, 1e6, NULL,
-      "server learning rate (fedavg: w += server_lr * mean update)" },
-    { "round", "server_beta1", OPT_REAL, "0.9", 0, 0.999999, NULL,
-      "server momentum (fedavgm) / first-moment decay (fedadagrad, fedyogi, fedadam)" },
-    { "round", "server_beta2", OPT_REAL, "0.99", 0, 0.999999, NULL,
-      "second-moment decay (fedyogi, fedadam)" },
-    { "round", "server_tau", OPT_REAL, "0.001", 1e-12, 1e3, NULL,
-      "adaptivity tau of fedadagrad/fedyogi/fedadam (v starts at tau^2)" },
-    { "round", "eval_every", OPT_INT, "1", 1, 1e9, NULL,
-      "evaluate validation/test metrics every k rounds (and at the last)" },
-    { "round", "seed", OPT_INT, "1", 0, 4294967295.0, NULL,
-      "master seed: shuffling streams are keyed by (seed, institution, round)" },
-    { "round", "aggregation", OPT_CHOICE, "secure", NOLIM, "secure|plain",
-      "secure: masked fixed-point secure sum (only sums are revealed); plain: MPI_Allreduce "
-      "of floats, the insecure baseline" },
-    { "round", "timeout", OPT_INT, "900", 0, 1e9, NULL,
-      "watchdog: a rank that sees no progress for this many seconds (e.g. a peer or node "
-      "died) exits non-zero so the job ends (0: off); must exceed the longest local phase" },
-    /* [dp] differential privacy */
-    { "dp", "dp_sgd", OPT_CHOICE, "no", NOLIM, "no|yes",
-      "yes: record-level DP-SGD in every institution (per-example clipping + Gaussian noise)" },
-    { "dp", "dp_clip", OPT_REAL, "1.0", 1e-9, 1e9, NULL, "DP-SGD per-example L2 clipping norm C" },
-    { "dp", "dp_noise", OPT_REAL, "1.0", 0, 1e6, NULL,
-      "DP-SGD noise multiplier sigma (noise std sigma * C)" },
-    { "dp", "dp_sampling_rate", OPT_REAL, "0.01", 1e-9, 1, NULL,
-      "DP-SGD sampling rate q; institution k uses batches of floor(q n_k) rows" },
-    { "dp", "dp_sampling", OPT_CHOICE, "poisson", NOLIM, "poisson|fixed",
-      "DP-SGD batch sampling (the accountant assumes Poisson; fixed is an approximation)" },
-    { "dp", "ddp", OPT_CHOICE, "no", NOLIM, "no|yes",
-      "yes: distributed DP at the aggregation: each institution clips its update to --ddp-clip, "
-      "and adds discrete Gaussian noise in the ring so the secure sum carries noise "
-      "--ddp-noise * --ddp-clip (institution-level DP; needs --aggregation secure)" },
-    { "dp", "ddp_clip", OPT_REAL, "1.0", 1e-12, 1e9, NULL,
-      "distributed DP: L2 clipping norm c of each institution's weighted update" },
-    { "dp", "ddp_noise", OPT_REAL, "1.0", 1e-6, 1e6, NULL,
-      "distributed DP: noise multiplier z (aggregate noise std z * c per coordinate)" },
-    { "dp", "ddp_max_wrap", OPT_REAL, "1e-9", 1e-300, 0.5, NULL,
-      "distributed DP: bound on the probability that a coordinate of the noisy sum wraps "
-      "around the ring in a round (fixed-point bits are chosen to meet it)" },
-    { "dp", "dp_delta", OPT_REAL, "1e-5", 1e-300, 0.5, NULL, "delta of the reported (epsilon, delta)" },
-    { "dp", "dp_epsilon", OPT_REAL, "0", 0, 1e9, NULL,
-      "privacy budget: training stops before a round that would exceed it (0: no budget)" },
-    { "dp", "dp_seed", OPT_INT, "0", 0, 4294967295.0, NULL,
-      "0: DP noise from the OS CSPRNG; else a reproducible noise stream (testing only)" },
-    /* [secagg] the secure sum */
-    { "secagg", "roster", OPT_STR, "", NOLIM, NULL,
-      "consortium roster (institution names, ranks, Ed25519 public keys; see docs/keys.md)" },
-    { "secagg", "identity", OPT_STR, "", NOLIM, NULL,
-      "this institution's private identity key, %d = rank (e.g. keys/site-%d.key)" },
-    { "secagg", "insecure_no_auth", OPT_CHOICE, "no", NOLIM, "no|yes",
-      "yes: run the secure sum without a roster (unauthenticated key exchange; warns)" },
-    { "secagg", "ring_bits", OPT_INT, "32", 32, 64, NULL,
-      "ring Z_2^b of the masked sum: 32 or 64" },
-    { "secagg", "frac_bits", OPT_INT, "-1", -1, 62, NULL,
-      "fixed-point fractional bits f (-1: the largest f the headroom rule allows)" },
-    { "secagg", "clip", OPT_REAL, "4", 1e-9, 1e9, NULL,
-      "clip c: each weighted update coordinate is clipped to [-c, c] (counted in metrics)" },
-    { "secagg", "rounding", OPT_CHOICE, "nearest", NOLIM, "nearest|stochastic",
-      "fixed-point rounding of updates" },
-    { "secagg", "mask_degree", OPT_INT, "0", 0, 1e6, NULL,
-      "0: full-mesh masks; k: k-regular mask graph (SecAgg+ style, for large N)" },
-    /* [output] */
-    { "output", "out", OPT_STR, "runs/fedsilo", NOLIM, NULL,
-      "run directory: metrics.jsonl, config.ini, checkpoint.h5" },
-    { "output", "checkpoint_every", OPT_INT, "1", 0, 1e9, NULL,
-      "write the checkpoint every k rounds (0: only at the end)" },
-    { "output", "resume", OPT_CHOICE, "no", NOLIM, "no|yes|auto",
-      "continue from OUT/checkpoint.h5: yes (must exist), auto (if present), no" },
-};
-
-#define NOPTS ((int)(sizeof opts / sizeof opts[0]))
-
-typedef struct {
-    char *text;       /* accepted value as text (owned)                    */
-    double num;       /* parsed value for INT/REAL                         */
-    char origin[96];  /* "default", "--lr", "run.ini:12"                   */
+    char *text;       /* accepted value as text (owned); NULL: required, unset */
+    double num;       /* parsed value for INT/REAL                           */
+    char origin[96];  /* "default", "--lr", "run.ini:12"                     */
     int set;
 } opt_val;
 
 struct fs_config {
-    opt_val v[NOPTS];
+    fs_command cmd;
+    opt_val *v;       /* (fs_opt_count) slots, indexed like the table        */
 };
 
-static int find_opt(const char *key)
+static const char *command_name(fs_command cmd)
+{
+    switch (cmd) {
+    case FS_CMD_TRAIN: return "train";
+    case FS_CMD_STATS: return "stats";
+    case FS_CMD_RIDGE: return "ridge";
+    case FS_CMD_VFL_TRAIN: return "vfl-train";
+    case FS_CMD_PSI: return "psi";
+    case FS_CMD_DP_EPSILON: return "dp epsilon";
+    case FS_CMD_DP_CALIBRATE: return "dp calibrate";
+    }
+    return "?";
+}
+
+static int takes(const fs_config *cfg, int k) { return (fs_opt_table[k].cmds & cfg->cmd) != 0; }
+
+/* The row of cfg's command whose key or alias is `key` ('-' = '_'), or -1. */
+static int find_opt(const fs_config *cfg, const char *key)
 {
     char norm[64];
     size_t i;
     for (i = 0; key[i] && i < sizeof norm - 1; i++) norm[i] = key[i] == '-' ? '_' : key[i];
     norm[i] = '\0';
-    for (int k = 0; k < NOPTS; k++)
-        if (strcmp(opts[k].key, norm) == 0) return k;
+    if (key[i]) return -1;
+    for (int k = 0; k < fs_opt_count; k++) {
+        const fs_opt_def *o = &fs_opt_table[k];
+        if (takes(cfg, k) && (strcmp(o->key, norm) == 0 || (o->alias && strcmp(o->alias, norm) == 0)))
+            return k;
+    }
     return -1;
 }
 
-static int choice_ok(const char *choices, const char *v)
+/* "--" + s with '_' as '-', into buf. */
+static const char *flag_of(const char *s, char *buf, size_t cap)
+{
+    size_t i = 0;
+    snprintf(buf, cap, "--");
+    for (; s[i] && i + 3 < cap; i++) buf[2 + i] = s[i] == '_' ? '-' : s[i];
+    buf[2 + i] = '\0';
+    return buf;
+}
+
+/* Index of v in "a|b|c" (0-based), or -1. */
+static int choice_index(const char *choices, const char *v)
 {
     size_t n = strlen(v);
     const char *p = choices;
-    while (*p) {
+    for (int i = 0; *p; i++) {
         const char *bar = strchr(p, '|');
         size_t len = bar ? (size_t)(bar - p) : strlen(p);
-        if (len == n && strncmp(p, v, n) == 0) return 1;
+        if (len == n && strncmp(p, v, n) == 0) return i;
         if (!bar) break;
         p = bar + 1;
     }
-    return 0;
+    return -1;
+}
+
+/* Parse "LO:HI" (finite numbers, LO < HI). */
+static int parse_range(const char *v, double *lo, double *hi)
+{
+    const char *colon = strchr(v, ':');
+    char a[64];
+    char *end;
+    if (!colon || (size_t)(colon - v) >= sizeof a) return -1;
+    snprintf(a, sizeof a, "%.*s", (int)(colon - v), v);
+    errno = 0;
+    *lo = strtod(a, &end);
+    if (end == a || *end || errno || !isfinite(*lo)) return -1;
+    *hi = strtod(colon + 1, &end);
+    if (end == colon + 1 || *end || errno || !isfinite(*hi)) return -1;
+    return *lo < *hi ? 0 : -1;
 }
 
 /* Validate and store value text for option k. */
 static fs_err set_value(fs_config *cfg, int k, const char *value, const char *origin)
 {
-    const opt_def *o = &opts[k];
-    double num = 0;
-    if (o->kind == OPT_INT || o->kind == OPT_REAL) {
+    const fs_opt_def *o = &fs_opt_table[k];
+    double num = 0, lo, hi;
+    if (o->kind == FS_OPT_INT || o->kind == FS_OPT_REAL) {
         char *end = NULL;
         errno = 0;
-        if (o->kind == OPT_INT) {
+        if (o->kind == FS_OPT_INT) {
             long long ll = strtoll(value, &end, 10);
             num = (double)ll;
         } else {
@@ -184,7 +120,7 @@ static fs_err set_value(fs_config *cfg, int k, const char *value, const char *or
         while (end && (*end == ' ' || *end == '\t')) end++;
         if (value[0] == '\0' || !end || *end != '\0' || errno == ERANGE || !isfinite(num))
             return fs_error_set(FS_ERR_ARG, "%s: option '%s' needs %s, got '%s'", origin, o->key,
-                                o->kind == OPT_INT ? "an integer" : "a number", value);
+                                o->kind == FS_OPT_INT ? "an integer" : "a number", value);
         if (num < o->min || num > o->max) {
             if (o->max >= 1e299)
                 return fs_error_set(FS_ERR_ARG, "%s: option '%s' must be >= %g, got %s", origin,
@@ -192,10 +128,13 @@ static fs_err set_value(fs_config *cfg, int k, const char *value, const char *or
             return fs_error_set(FS_ERR_ARG, "%s: option '%s' must be in [%g, %g], got %s", origin,
                                 o->key, o->min, o->max, value);
         }
-    } else if (o->kind == OPT_CHOICE) {
-        if (!choice_ok(o->choices, value))
+    } else if (o->kind == FS_OPT_CHOICE || o->kind == FS_OPT_FLAG) {
+        if (choice_index(o->choices, value) < 0)
             return fs_error_set(FS_ERR_ARG, "%s: option '%s' must be one of %s, got '%s'", origin,
                                 o->key, o->choices, value);
+    } else if (o->field == FS_FIELD_RANGE && value[0] && parse_range(value, &lo, &hi) != 0) {
+        return fs_error_set(FS_ERR_ARG, "%s: option '%s' needs LO:HI with numbers LO < HI, got "
+                            "'%s'", origin, o->key, value);
     }
     char *copy = NULL;
     fs_err rc = fs_strdup(&copy, value);
@@ -207,13 +146,17 @@ static fs_err set_value(fs_config *cfg, int k, const char *value, const char *or
     return FS_OK;
 }
 
-fs_err fs_config_create(fs_config **out)
+fs_err fs_config_create_for(fs_command cmd, fs_config **out)
 {
     fs_err rc = FS_OK;
     fs_config *cfg = NULL;
     *out = NULL;
     FS_TRY(fs_zalloc(&cfg, 1, sizeof *cfg, "configuration"));
-    for (int k = 0; k < NOPTS; k++) FS_TRY(set_value(cfg, k, opts[k].defval, "default"));
+    FS_TRY(fs_zalloc(&cfg->v, (size_t)fs_opt_count, sizeof *cfg->v, "configuration"));
+    cfg->cmd = cmd;
+    for (int k = 0; k < fs_opt_count; k++)
+        if (takes(cfg, k) && fs_opt_table[k].defval)
+            FS_TRY(set_value(cfg, k, fs_opt_table[k].defval, "default"));
     *out = cfg;
     cfg = NULL;
 done:
@@ -221,23 +164,40 @@ done:
     return rc;
 }
 
+fs_err fs_config_create(fs_config **out) { return fs_config_create_for(FS_CMD_TRAIN, out); }
+
 void fs_config_destroy(fs_config **cfg)
 {
     if (!cfg || !*cfg) return;
-    for (int k = 0; k < NOPTS; k++) free((*cfg)->v[k].text);
+    for (int k = 0; (*cfg)->v && k < fs_opt_count; k++) free((*cfg)->v[k].text);
+    free((*cfg)->v);
     free(*cfg);
     *cfg = NULL;
 }
 
+fs_command fs_config_command(const fs_config *cfg) { return cfg->cmd; }
+
 fs_err fs_config_set(fs_config *cfg, const char *key, const char *value, const char *origin)
 {
-    int k = find_opt(key);
+    int k = find_opt(cfg, key);
     if (k < 0)
-        return fs_error_set(FS_ERR_ARG, "%s: unknown option '%s' (see fedsilo train --help)",
-                            origin, key);
+        return fs_error_set(FS_ERR_ARG, "%s: unknown option '%s' (see fedsilo %s --help)", origin,
+                            key, command_name(cfg->cmd));
     fs_err rc = set_value(cfg, k, value, origin);
     if (rc == FS_OK) cfg->v[k].set = 1;
     return rc;
+}
+
+int fs_config_is_flag(const fs_config *cfg, const char *key)
+{
+    int k = find_opt(cfg, key);
+    return k < 0 ? -1 : fs_opt_table[k].kind == FS_OPT_FLAG;
+}
+
+int fs_config_is_set(const fs_config *cfg, const char *key)
+{
+    int k = find_opt(cfg, key);
+    return k >= 0 && cfg->v[k].set;
 }
 
 /*
@@ -270,16 +230,16 @@ static int config_ini_handler(void *user, const char *section, const char *name,
     int lineno = c->line;
     if (c->rc != FS_OK) return 0;
     snprintf(origin, sizeof origin, "%s:%d", c->path, lineno);
-    int k = find_opt(name);
+    int k = find_opt(c->cfg, name);
     if (k < 0) {
         c->rc = fs_error_set(FS_ERR_ARG, "%s: unknown key '%s' in section [%s]", origin, name,
                              section);
         c->err_line = lineno;
         return 0;
     }
-    if (strcmp(section, opts[k].section) != 0) {
+    if (strcmp(section, fs_opt_table[k].section) != 0) {
         c->rc = fs_error_set(FS_ERR_ARG, "%s: key '%s' belongs in section [%s], found in [%s]",
-                             origin, name, opts[k].section, section);
+                             origin, name, fs_opt_table[k].section, section);
         c->err_line = lineno;
         return 0;
     }
@@ -303,73 +263,80 @@ fs_err fs_config_load_ini(fs_config *cfg, const char *path)
     return FS_OK;
 }
 
-static const opt_val *get(const fs_config *cfg, const char *key, opt_kind kind)
+/* Store slot k of cfg in its typed field of o. */
+static void fill_field(const fs_config *cfg, int k, fs_opts *o)
 {
-    int k = find_opt(key);
-    if (k < 0) return NULL;
-    if (opts[k].kind != kind && !(kind == OPT_STR && opts[k].kind == OPT_CHOICE)) return NULL;
-    return &cfg->v[k];
+    const fs_opt_def *d = &fs_opt_table[k];
+    const opt_val *v = &cfg->v[k];
+    char *at = (char *)o + d->off;
+    if (d->set_off != (size_t)-1 && v->set) *(int *)((char *)o + d->set_off) = 1;
+    switch (d->field) {
+    case FS_FIELD_STR: *(const char **)at = v->text; break;
+    case FS_FIELD_INT: *(int *)at = (int)v->num; break;
+    case FS_FIELD_LONG: *(long *)at = (long)v->num; break;
+    case FS_FIELD_SIZE: *(size_t *)at = (size_t)v->num; break;
+    case FS_FIELD_U64: *(uint64_t *)at = (uint64_t)v->num; break;
+    case FS_FIELD_DOUBLE: *(double *)at = v->num; break;
+    case FS_FIELD_BOOL: *(int *)at = strcmp(v->text, "yes") == 0; break;
+    case FS_FIELD_ENUM: *(int *)at = choice_index(d->choices, v->text); break;
+    case FS_FIELD_RANGE: {
+        fs_stats_opts *s = (fs_stats_opts *)(void *)at;
+        s->have_range = v->text[0] && parse_range(v->text, &s->lo, &s->hi) == 0;
+        break;
+    }
+    }
 }
 
-const char *fs_config_str(const fs_config *cfg, const char *key)
+fs_err fs_config_options(const fs_config *cfg, fs_opts *o)
 {
-    const opt_val *v = get(cfg, key, OPT_STR);
-    return v ? v->text : NULL;
-}
-
-long fs_config_int(const fs_config *cfg, const char *key)
-{
-    const opt_val *v = get(cfg, key, OPT_INT);
-    return v ? (long)v->num : 0;
-}
-
-double fs_config_real(const fs_config *cfg, const char *key)
-{
-    const opt_val *v = get(cfg, key, OPT_REAL);
-    return v ? v->num : 0.0;
-}
-
-int fs_config_is_set(const fs_config *cfg, const char *key)
-{
-    int k = find_opt(key);
-    return k >= 0 && cfg->v[k].set;
+    char flag[80];
+    memset(o, 0, sizeof *o);
+    o->cmd = cfg->cmd;
+    /* Program-level defaults of fields that have no row in this command. */
+    o->stats.max_cov_features = FS_STATS_MAX_COV_FEATURES;
+    o->stats.dp_delta = 1e-5;
+    o->fed.data = o->fed.roster = o->fed.identity = o->fed.out = o->fl.test = o->fl.model = "";
+    o->psi.ids = o->stats_json = "";
+    o->fed.ring_bits = 64;
+    o->fed.frac_bits = -1;
+    o->fed.clip = 1.0;
+    o->fed.seed = 1;
+    for (int k = 0; k < fs_opt_count; k++) {
+        if (!takes(cfg, k)) continue;
+        if (!cfg->v[k].text) continue;   /* required and unset: checked below */
+        fill_field(cfg, k, o);
+    }
+    /* Groups that share values: the statistics release reads the [dp] pair. */
+    o->stats.dp_epsilon = cfg->cmd == FS_CMD_STATS ? o->dp.epsilon : 0;
+    if (cfg->cmd == FS_CMD_STATS) o->stats.dp_delta = o->dp.delta;
+    fs_err rc = fs_opts_check(o, cfg);
+    if (rc != FS_OK) return rc;
+    for (int k = 0; k < fs_opt_count; k++)
+        if (takes(cfg, k) && !cfg->v[k].text)
+            return fs_error_set(FS_ERR_ARG, "%s is required",
+                                flag_of(fs_opt_table[k].key, flag, sizeof flag));
+    return FS_OK;
 }
 
 fs_err fs_config_check(const fs_config *cfg)
 {
-    const char *data = fs_config_str(cfg, "data");
-    if (!data[0] && !fs_config_str(cfg, "roster")[0])
-        return fs_error_set(FS_ERR_ARG, "no data source: give --data 'dir/site-%%d.h5' "
-                                        "(or data = ... in [data] of the config file, or a "
-                                        "--roster whose institutions have data = paths)");
-    const char *pct = strchr(data, '%');
-    if (pct && (pct[1] != 'd' || strchr(pct + 2, '%')))
-        return fs_error_set(FS_ERR_ARG, "--data '%s': the only placeholder allowed is one %%d "
-                                        "(the rank)", data);
-    if (strcmp(fs_config_str(cfg, "ddp"), "yes") == 0 &&
-        strcmp(fs_config_str(cfg, "aggregation"), "secure") != 0)
-        return fs_error_set(FS_ERR_ARG, "--ddp yes needs --aggregation secure: with a plain sum "
-                            "each institution's small noise share would not protect its update");
-    long rb = fs_config_int(cfg, "ring_bits");
-    if (rb != 32 && rb != 64)
-        return fs_error_set(FS_ERR_ARG, "--ring-bits must be 32 or 64, got %ld", rb);
-    const char *id = fs_config_str(cfg, "identity");
-    if (id[0] && (pct = strchr(id, '%')) && (pct[1] != 'd' || strchr(pct + 2, '%')))
-        return fs_error_set(FS_ERR_ARG, "--identity '%s': the only placeholder allowed is one %%d", id);
-    const char *out = fs_config_str(cfg, "out");
-    if (!out || !out[0]) return fs_error_set(FS_ERR_ARG, "--out must not be empty");
-    return FS_OK;
+    fs_opts o;
+    return fs_config_options(cfg, &o);
 }
 
 void fs_config_dump(const fs_config *cfg, FILE *out, int with_origin)
 {
     const char *cur = "";
-    for (int k = 0; k < NOPTS; k++) {
-        if (strcmp(cur, opts[k].section) != 0) {
-            fprintf(out, "%s[%s]\n", k ? "\n" : "", opts[k].section);
-            cur = opts[k].section;
+    int first = 1;
+    for (int k = 0; k < fs_opt_count; k++) {
+        const fs_opt_def *o = &fs_opt_table[k];
+        if (!takes(cfg, k) || !cfg->v[k].text) continue;
+        if (strcmp(cur, o->section) != 0) {
+            fprintf(out, "%s[%s]\n", first ? "" : "\n", o->section);
+            cur = o->section;
         }
-        fprintf(out, "%s = %s", opts[k].key, cfg->v[k].text);
+        first = 0;
+        fprintf(out, "%s = %s", o->key, cfg->v[k].text);
         if (with_origin) fprintf(out, "    ; %s", cfg->v[k].origin);
         fputc('\n', out);
     }
@@ -378,62 +345,32 @@ void fs_config_dump(const fs_config *cfg, FILE *out, int with_origin)
 uint64_t fs_config_hash(const fs_config *cfg)
 {
     uint64_t h = FS_HASH64_INIT;
-    for (int k = 0; k < NOPTS; k++) {
-        h = fs_hash64(h, opts[k].key, strlen(opts[k].key) + 1);
-        h = fs_hash64(h, cfg->v[k].text, strlen(cfg->v[k].text) + 1);
+    for (int k = 0; k < fs_opt_count; k++) {
+        if (!takes(cfg, k)) continue;
+        const char *text = cfg->v[k].text ? cfg->v[k].text : "";
+        h = fs_hash64(h, fs_opt_table[k].key, strlen(fs_opt_table[k].key) + 1);
+        h = fs_hash64(h, text, strlen(text) + 1);
     }
     return h;
 }
 
-int fs_config_noptions(void) { return NOPTS; }
-
-static const char *kind_name(opt_kind k)
-{
-    switch (k) {
-    case OPT_STR: return "string";
-    case OPT_INT: return "int";
-    case OPT_REAL: return "real";
-    case OPT_CHOICE: return "choice";
-    }
-    return "?";
-}
-
-int fs_config_option(int i, const char **section, const char **key, const char **kind,
-                     const char **defval, const char **range, const char **help)
-{
-    static _Thread_local char rbuf[96];
-    if (i < 0 || i >= NOPTS) return -1;
-    const opt_def *o = &opts[i];
-    if (section) *section = o->section;
-    if (key) *key = o->key;
-    if (kind) *kind = kind_name(o->kind);
-    if (defval) *defval = o->defval;
-    if (range) {
-        if (o->kind == OPT_CHOICE) snprintf(rbuf, sizeof rbuf, "%s", o->choices);
-        else if (o->kind == OPT_STR) rbuf[0] = '\0';
-        else if (o->max >= 1e299) snprintf(rbuf, sizeof rbuf, ">= %g", o->min);
-        else snprintf(rbuf, sizeof rbuf, "[%g, %g]", o->min, o->max);
-        *range = rbuf;
-    }
-    if (help) *help = o->help;
-    return 0;
-}
-
-void fs_config_print_help(FILE *out)
+void fs_config_print_help(const fs_config *cfg, FILE *out)
 {
     const char *cur = "";
-    for (int k = 0; k < NOPTS; k++) {
-        const opt_def *o = &opts[k];
-        char flag[64];
-        size_t i;
-        if (strcmp(cur, o->section) != 0) {
+    for (int k = 0; k < fs_opt_count; k++) {
+        const fs_opt_def *o = &fs_opt_table[k];
+        char flag[64], alias[64];
+        if (!takes(cfg, k)) continue;
+        if (cfg->cmd == FS_CMD_TRAIN && strcmp(cur, o->section) != 0) {
             fprintf(out, "\n  [%s]\n", o->section);
             cur = o->section;
         }
-        for (i = 0; o->key[i] && i < sizeof flag - 1; i++) flag[i] = o->key[i] == '_' ? '-' : o->key[i];
-        flag[i] = '\0';
-        fprintf(out, "  --%-18s %s", flag, o->help);
-        if (o->defval[0]) fprintf(out, " (default %s)", o->defval);
+        flag_of(o->key, flag, sizeof flag);
+        fprintf(out, "  %-20s %s", flag, o->help);
+        if (o->alias) fprintf(out, " (also %s)", flag_of(o->alias, alias, sizeof alias));
+        if (o->kind == FS_OPT_FLAG) fprintf(out, " (a bare %s means yes)", flag);
+        if (!o->defval) fputs(" (required)", out);
+        else if (o->defval[0]) fprintf(out, " (default %s)", o->defval);
         fputc('\n', out);
     }
 }

@@ -13,15 +13,13 @@
 #include "fedsilo/fs_agree.h"
 #include "fedsilo/fs_secagg.h"
 
-typedef enum { AGG_PLAIN = 0, AGG_SECURE = 1 } agg_mode;
-
 struct fs_agg {
-    MPI_Comm comm;   /* borrowed */
-    agg_mode mode;
-    fs_secagg *sa;   /* secure mode only */
+    MPI_Comm comm;    /* borrowed */
+    fs_agg_mode mode;
+    fs_secagg *sa;    /* secure mode only */
 };
 
-fs_err fs_agg_create(MPI_Comm comm, const fs_config *cfg, fs_agg **out)
+fs_err fs_agg_create(MPI_Comm comm, const fs_agg_opts *opts, fs_agg **out)
 {
     fs_err rc = FS_OK;
     fs_agg *agg = NULL;
@@ -29,39 +27,22 @@ fs_err fs_agg_create(MPI_Comm comm, const fs_config *cfg, fs_agg **out)
     fs_err local = fs_zalloc(&agg, 1, sizeof *agg, "aggregator");
     FS_TRY(fs_agree(comm, local, NULL));
     agg->comm = comm;
-    if (strcmp(fs_config_str(cfg, "aggregation"), "plain") == 0) {
-        agg->mode = AGG_PLAIN;
-    } else {
+    agg->mode = opts->mode;
+    if (opts->mode == FS_AGG_SECURE) {
         int rank = 0, size = 1;
         MPI_Comm_rank(comm, &rank);
         MPI_Comm_size(comm, &size);
-        char idpath[4096];
-        local = fs_path_expand_rank(idpath, sizeof idpath, fs_config_str(cfg, "identity"), rank);
-        FS_TRY(fs_agree(comm, local, NULL));
-        fs_secagg_opts o;
-        memset(&o, 0, sizeof o);
-        o.vec.ring_bits = (int)fs_config_int(cfg, "ring_bits");
-        o.vec.clip = fs_config_real(cfg, "clip");
-        o.vec.rounding = strcmp(fs_config_str(cfg, "rounding"), "stochastic") == 0
-                             ? FS_FIXED_ROUND_STOCHASTIC : FS_FIXED_ROUND_NEAREST;
-        long f = fs_config_int(cfg, "frac_bits");
+        fs_secagg_opts o = opts->sa;
         /* FedAvg weights n_k/n sum to 1, so the weighted sum is bounded by
          * max |delta| <= c: the headroom rule applies with weight 1. */
-        if (f < 0) f = fs_fixed_suggest(o.vec.ring_bits, size, o.vec.clip);
-        if (f < 0) {
+        if (o.vec.frac_bits < 0) o.vec.frac_bits = fs_fixed_suggest(o.vec.ring_bits, size, o.vec.clip);
+        if (o.vec.frac_bits < 0) {
             local = fs_error_set(FS_ERR_ARG, "no fixed-point precision fits %d institutions with "
                                  "clip %g in a %d-bit ring; use --ring-bits 64 or a smaller --clip",
                                  size, o.vec.clip, o.vec.ring_bits);
             FS_TRY(fs_agree(comm, local, NULL));
         }
-        o.vec.frac_bits = (int)f;
-        o.mask_degree = (int)fs_config_int(cfg, "mask_degree");
-        o.roster_path = fs_config_str(cfg, "roster");
-        o.identity_path = idpath;
-        o.allow_unauthenticated = strcmp(fs_config_str(cfg, "insecure_no_auth"), "yes") == 0;
-        o.rounding_seed = (uint64_t)fs_config_int(cfg, "seed");
         FS_TRY(fs_secagg_create(comm, &o, &agg->sa));  /* collective: key setup */
-        agg->mode = AGG_SECURE;
         if (rank == 0) {
             /* The session id is public (a hash of the key-exchange transcript)
              * and new in every job, resumes included (docs/protocol.md,
@@ -95,20 +76,20 @@ void fs_agg_destroy(fs_agg **agg)
 
 fs_secagg *fs_agg_secagg(fs_agg *agg) { return agg->sa; }
 
-const char *fs_agg_name(const fs_agg *agg) { return agg->mode == AGG_PLAIN ? "plain" : "secure"; }
+const char *fs_agg_name(const fs_agg *agg) { return agg->mode == FS_AGG_PLAIN ? "plain" : "secure"; }
 
 double fs_agg_setup_seconds(const fs_agg *agg)
 {
     return agg->sa ? fs_secagg_setup_seconds(agg->sa) : 0.0;
 }
 
-fs_err fs_agg_sum_f32(fs_agg *agg, int round, fs_vec_id vec, const float *in, float *out,
+fs_err fs_agg_sum_f32(fs_agg *agg, uint64_t round, uint32_t vec, const float *in, float *out,
                       size_t n, size_t *nclipped)
 {
     if (nclipped) *nclipped = 0;
-    if (agg->mode == AGG_SECURE) {
+    if (agg->mode == FS_AGG_SECURE) {
         fs_fixed_stats st = { 0, 0 };
-        fs_err rc = fs_secagg_sum_f32(agg->sa, (uint64_t)round, (uint32_t)vec, in, out, n, &st);
+        fs_err rc = fs_secagg_sum_f32(agg->sa, round, vec, in, out, n, &st);
         if (nclipped) *nclipped = st.nclipped;
         return rc;
     }
@@ -116,11 +97,11 @@ fs_err fs_agg_sum_f32(fs_agg *agg, int round, fs_vec_id vec, const float *in, fl
     return fs_mpi_allreduce_chunked(out, n, sizeof *out, MPI_FLOAT, agg->comm);
 }
 
-fs_err fs_agg_sum_f64(fs_agg *agg, int round, fs_vec_id vec, const double *in, double *out,
+fs_err fs_agg_sum_f64(fs_agg *agg, uint64_t round, uint32_t vec, const double *in, double *out,
                       size_t n)
 {
-    if (agg->mode == AGG_SECURE)
-        return fs_secagg_sum_f64(agg->sa, (uint64_t)round, (uint32_t)vec, in, out, n, NULL);
+    if (agg->mode == FS_AGG_SECURE)
+        return fs_secagg_sum_f64(agg->sa, round, vec, in, out, n, NULL);
     if (out != in) memcpy(out, in, n * sizeof *out);
     return fs_mpi_allreduce_chunked(out, n, sizeof *out, MPI_DOUBLE, agg->comm);
 }

@@ -135,6 +135,20 @@ static fs_err derive_seed(const uint8_t *z, size_t zlen, const uint8_t sid[32], 
     return fs_hkdf_sha256(z, zlen, sid, 32, info, n + 8, out, 32);
 }
 
+void fs_secagg_opts_default(fs_secagg_opts *o, int nranks)
+{
+    memset(o, 0, sizeof *o);
+    o->vec.ring_bits = 64;
+    o->vec.clip = 1.0;
+    o->vec.rounding = FS_FIXED_ROUND_NEAREST;
+    o->vec.frac_bits = fs_fixed_suggest(64, nranks, 1.0);
+    o->mask_degree = 0;
+    o->roster_path = "";
+    o->identity_path = "";
+    o->allow_unauthenticated = 0;
+    o->rounding_seed = 1;
+}
+
 fs_err fs_secagg_create(MPI_Comm comm, const fs_secagg_opts *o, fs_secagg **out)
 {
     fs_err rc = FS_OK, local = FS_OK;

@@ -1,0 +1,229 @@
+/*
+ * fs_fl_setup.c - setting up one FedAvg run on a rank: model and buffers,
+ * server optimizer, the DP-SGD and distributed-DP plans (with their
+ * accountants in the run's privacy ledger), the global sample count and
+ * federated standardization.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include "fl/fs_fl_impl.h"
+#include "fedsilo/fs_crypto.h"
+#include "fedsilo/fs_dp.h"
+
+/* Steps of local SGD report here (the watchdog and the progress bar). */
+static void count_step(void *user, long steps_done)
+{
+    fl_run *st = user;
+    fs_fed_local_progress(st->fed, steps_done, st->local_total);
+}
+
+/*
+ * Rank-local.  DP-SGD plan: every institution samples at the same rate q
+ * (batches of floor(q n_k) rows, so its true rate is <= q) for the same
+ * number of steps per round, so one accountant, identical on all ranks and
+ * revealing no shard size, bounds the privacy loss of every institution's
+ * records.  Needs the model (batch capacity).  With FedProx the options
+ * carry the proximal term, which fs_dpsgd_train adds after clipping and
+ * noise (it depends on no record).
+ */
+static fs_err setup_dp(fl_run *st)
+{
+    fs_err rc = FS_OK;
+    const fs_dp_opts *dp = &st->o.dp;
+    if (!dp->dp_sgd) return FS_OK;
+    const double q = dp->sampling_rate;
+    st->dpo.sgd = st->sgd;
+    st->dpo.clip_norm = dp->clip;
+    st->dpo.noise_multiplier = dp->noise;
+    st->dpo.sampling = dp->sampling;
+    size_t bk = (size_t)floor(q * (double)st->train->n);
+    st->dpo.sgd.batch_size = bk ? bk : 1;
+    const long steps = st->sgd.local_steps > 0 ? st->sgd.local_steps
+                                               : (long)ceil(1.0 / q) * (long)st->sgd.local_epochs;
+    st->dpo.sgd.local_steps = steps;
+    st->dpo.sgd.on_step = NULL;
+    if (st->dpo.sgd.batch_size > fs_model_max_batch(st->model))
+        FS_FAIL(FS_ERR_ARG, "DP-SGD batch of %zu rows (q = %g) exceeds --batch-size %zu; "
+                "raise --batch-size", st->dpo.sgd.batch_size, q, fs_model_max_batch(st->model));
+    /* identical on every rank: same (sigma, q, steps) everywhere */
+    FS_TRY(fs_ledger_enable(fs_fed_ledger(st->fed), FS_LEDGER_DPSGD, dp->noise, q, steps));
+    if (dp->dp_seed != 0) {
+        /* reproducible noise for tests: SHA-256("fedsilo dp seed <seed> rank <rank>") */
+        char lbl[96];
+        int len = snprintf(lbl, sizeof lbl, "fedsilo dp seed %ld rank %d", (long)dp->dp_seed,
+                           st->rank);
+        FS_TRY(fs_sha256(lbl, (size_t)len, st->dp_seed));
+        st->dp_seed_p = st->dp_seed;
+    }
+done:
+    return rc;
+}
+
+fs_err fl_setup_local(fl_run *st)
+{
+    fs_err rc = FS_OK;
+    const fs_fl_opts *fl = &st->o.fl;
+    fs_sgd_opts *sgd = &st->sgd;
+    memset(sgd, 0, sizeof *sgd);
+    sgd->lr = fl->lr;
+    sgd->momentum = fl->momentum;
+    sgd->weight_decay = fl->weight_decay;
+    sgd->batch_size = fl->batch_size;
+    sgd->local_epochs = fl->local_epochs;
+    sgd->local_steps = fl->local_steps;
+    if (fl->algorithm == FS_ALGO_FEDSGD) {
+        /* FedSGD: one gradient step on the whole shard per round */
+        sgd->local_steps = 1;
+        sgd->batch_size = st->train->n;
+        sgd->momentum = 0;
+    }
+    FS_TRY(fs_model_create(fl->model, st->train->d, st->train->task, st->train->num_classes,
+                           sgd->batch_size, &st->model));
+    st->nparams = fs_model_nparams(st->model);
+    fs_model_init(st->model, st->o.fed.seed);
+    FS_TRY(fs_alloc(&st->w_global, st->nparams, sizeof(float), "global model"));
+    FS_TRY(fs_alloc(&st->update, st->nparams, sizeof(float), "model update"));
+    /* The table's server_opt choices are in fs_sopt_kind order. */
+    _Static_assert((int)FS_SERVER_FEDADAM == (int)FS_SOPT_FEDADAM, "server optimizer order");
+    FS_TRY(fs_server_opt_create((fs_sopt_kind)fl->server_opt, fl->server_lr, fl->server_beta1,
+                                fl->server_beta2, fl->server_tau, st->nparams, &st->sopt));
+    if (fl->algorithm == FS_ALGO_FEDPROX) {
+        sgd->prox_mu = fl->prox_mu;
+        sgd->prox_anchor = st->w_global;
+    }
+    sgd->on_step = count_step;
+    sgd->on_step_user = st;
+    FS_TRY(setup_dp(st));
+    if (fl->test[0]) FS_TRY(fl_load_test_slice(st));
+done:
+    return rc;
+}
+
+/*
+ * Collective.  Distributed-DP plan (fs_ddp.h): the same public plan on
+ * every rank (fractional bits, rotation seed from --seed), private noise;
+ * its institution-level accountant in the ledger.
+ */
+fs_err fl_setup_ddp(fl_run *st)
+{
+    fs_err local = FS_OK;
+    const fs_dp_opts *dp = &st->o.dp;
+    if (!dp->ddp) return FS_OK;
+    uint8_t rseed[32], nseed[32];  /* nseed: secret, wiped below */
+    char lbl[96];
+    int len = snprintf(lbl, sizeof lbl, "fedsilo ddp rotation %ld", (long)st->o.fed.seed);
+    local = fs_sha256(lbl, (size_t)len, rseed);
+    if (local == FS_OK && dp->dp_seed != 0) {
+        len = snprintf(lbl, sizeof lbl, "fedsilo ddp noise %ld rank %d", (long)dp->dp_seed,
+                       st->rank);
+        local = fs_sha256(lbl, (size_t)len, nseed);
+    }
+    if (local == FS_OK)
+        local = fs_ddp_create(st->nparams, st->size, st->o.fed.ring_bits, dp->ddp_clip,
+                              dp->ddp_noise, dp->ddp_max_wrap, rseed,
+                              dp->dp_seed != 0 ? nseed : NULL, &st->ddp);
+    fs_secure_zero(nseed, sizeof nseed);
+    /* one Gaussian mechanism on the sum per round: sensitivity c, noise z c */
+    if (local == FS_OK)
+        local = fs_ledger_enable(fs_fed_ledger(st->fed), FS_LEDGER_DDP,
+                                 fs_ddp_noise_multiplier(st->ddp), 1.0, 1);
+    fs_err rc = fs_fed_agree(st->fed, local);  /* collective */
+    if (rc == FS_OK && st->rank == 0)
+        fs_log(FS_LOG_INFO, "distributed DP: clip %g, noise multiplier %.6g (exact), %d fractional "
+               "bits, rotation to %zu coordinates, P(modular wrap per round) <= %.3g",
+               dp->ddp_clip, fs_ddp_noise_multiplier(st->ddp), fs_ddp_frac_bits(st->ddp),
+               fs_ddp_dim(st->ddp), fs_ddp_wrap_bound(st->ddp));
+    return rc;
+}
+
+/* Collective: n = sum of n_k, through the core's sum like every sum. */
+fs_err fl_count_samples(fl_run *st)
+{
+    double nk = (double)st->train->n, ntot = 0;
+    fs_err rc = fs_fed_sum_f64(st->fed, 0, FS_VEC_NSAMPLES, &nk, &ntot, 1);
+    st->n_total = ntot;
+    return rc;
+}
+
+/*
+ * Collective.  Federated standardization: the global mean of every feature
+ * from a secure sum of per-rank feature sums, then the global variance from
+ * a secure sum of squared deviations from that mean (two passes: no
+ * cancellation of large sums of squares), std = sqrt(var) or 1 for a
+ * constant feature.  Applied to this rank's training and validation rows
+ * and test slice.  Only the d means and d variances are revealed.
+ */
+fs_err fl_standardize(fl_run *st)
+{
+    fs_err rc = FS_OK;
+    const size_t d = st->train->d;
+    double *acc = NULL;  /* (d) per-rank sums */
+    fs_err local = fs_zalloc(&acc, d, sizeof *acc, "standardization sums");
+    if (local == FS_OK) local = fs_alloc(&st->std_mean, d, sizeof(double), "feature means");
+    if (local == FS_OK) local = fs_alloc(&st->std_scale, d, sizeof(double), "feature scales");
+    FS_TRY(fs_fed_agree(st->fed, local));
+    const fs_dataset *tr = st->train;
+    for (size_t i = 0; i < tr->n; i++)
+        for (size_t j = 0; j < d; j++) acc[j] += tr->X[i * d + j];
+    FS_TRY(fs_fed_sum_f64(st->fed, 0, FS_VEC_STD_MEAN, acc, st->std_mean, d));
+    for (size_t j = 0; j < d; j++) { st->std_mean[j] /= st->n_total; acc[j] = 0; }
+    for (size_t i = 0; i < tr->n; i++)
+        for (size_t j = 0; j < d; j++) {
+            double z = tr->X[i * d + j] - st->std_mean[j];
+            acc[j] += z * z;
+        }
+    FS_TRY(fs_fed_sum_f64(st->fed, 0, FS_VEC_STD_VAR, acc, st->std_scale, d));
+    for (size_t j = 0; j < d; j++) {
+        double sd = sqrt(st->std_scale[j] / st->n_total);
+        st->std_scale[j] = sd > 1e-12 ? sd : 1.0;
+    }
+    fs_dataset_standardize(st->train, st->std_mean, st->std_scale);
+    if (st->val) fs_dataset_standardize(st->val, st->std_mean, st->std_scale);
+    if (st->test_slice) fs_dataset_standardize(st->test_slice, st->std_mean, st->std_scale);
+done:
+    free(acc);
+    return rc;
+}
+
+/*
+ * What a FedAvg run releases to the other institutions, for the ledger:
+ * the summed update is protected by the DP mechanisms in use; every other
+ * sum is exact.  (Descriptive; see fs_ledger.h and docs/privacy.md.)
+ * Rank-local; FS_OK or FS_ERR_NOMEM.
+ */
+fs_err fl_note_releases(fl_run *st)
+{
+    fs_err rc = FS_OK;
+    fs_ledger *l = fs_fed_ledger(st->fed);
+    const fs_dp_opts *dp = &st->o.dp;
+    const char *upd = dp->dp_sgd && dp->ddp ? "DP-SGD (record level) and distributed DP "
+                                              "(institution level)"
+                    : dp->dp_sgd ? "DP-SGD (record level)"
+                    : dp->ddp ? "distributed DP (institution level)" : "public";
+    FS_TRY(fs_ledger_note_release(l, "training rows n (sum)", "public"));
+    FS_TRY(fs_ledger_note_release(l, "weighted model update (sum, every round)", upd));
+    FS_TRY(fs_ledger_note_release(l, "training loss, rows and clip counts (sums, every round)",
+                                  "public"));
+    if (st->val || st->test_slice)
+        FS_TRY(fs_ledger_note_release(l, "evaluation sums (every evaluated round)", "public"));
+    if (st->o.fl.standardize)
+        FS_TRY(fs_ledger_note_release(l, "feature sums and squared deviations (standardize)",
+                                      "public"));
+done:
+    return rc;
+}
+
+void fl_run_free(fl_run *st)
+{
+    fs_server_opt_destroy(&st->sopt);
+    free(st->std_mean);
+    free(st->std_scale);
+    fs_ddp_destroy(&st->ddp);
+    fs_model_destroy(&st->model);
+    fs_dataset_destroy(&st->test_slice);
+    free(st->w_global);
+    free(st->update);
+    fs_secure_zero(st->dp_seed, sizeof st->dp_seed);
+    fs_fed_close(&st->fed);
+}
