@@ -5,7 +5,7 @@
  *
  * Crypto layer (no MPI).  Everything here is Not collective: the MPI
  * binding of the secure-sum key setup (allgather of signed DH public
- * values, DESIGN.md section 3) is built on top of these functions.
+ * values, docs/protocol.md) is built on top of these functions.
  *
  * Standards implemented (details in the .c files):
  *   SHA-256 (FIPS 180-4), HKDF (RFC 5869), MODP group 14 (RFC 3526),

@@ -87,12 +87,29 @@ typedef struct {
     const char *cmd;
     int rank, size;
     MPI_Comm comm;     /* private, MPI_ERRORS_RETURN                        */
+    fs_config *cfg;    /* the command's configuration (fs_cli_mpi_begin)    */
+    fs_opts o;         /* its typed options, for the command's own lines    */
+    int quiet;         /* --quiet                                           */
 } fs_cli_mpi;
 
 /* Returns 0, or an exit status (already printed) if MPI could not start. */
 int fs_cli_mpi_start(fs_cli_mpi *m, const char *cmd, int *argc, char ***argv, int threads,
                      fs_log_level level);
-/* Report rc as above, finalize (or abort), return the exit status. */
+
+/*
+ * fs_cli_mpi_begin - the start of a table-driven MPI command: the
+ * configuration of `command` from argv (fs_cli_parse_config; --quiet is an
+ * option when quiet_ok), its typed options in m->o (an invalid combination
+ * is left for the library run to refuse, agreed on every rank), then
+ * fs_cli_mpi_start.  Option errors are found identically on every rank
+ * (same argv), so every rank exits with status 2 before MPI starts.
+ * Returns -1 to go on, or the exit status (help, usage error, no MPI).
+ */
+int fs_cli_mpi_begin(fs_cli_mpi *m, const char *cmd, fs_command command, int *argc, char ***argv,
+                     int quiet_ok, void (*usage)(FILE *out, const fs_config *cfg), int threads,
+                     fs_log_level level);
+
+/* Report rc as above, free m->cfg, finalize (or abort), return the exit status. */
 int fs_cli_mpi_finish(fs_cli_mpi *m, fs_err rc);
 
 #endif

@@ -3,6 +3,7 @@
  * (see fs_cli_mpi in cli.h).
  */
 #include <stdio.h>
+#include <string.h>
 #include <mpi.h>
 #include <fedsilo.h>
 #include "cli.h"
@@ -49,6 +50,23 @@ int fs_cli_mpi_start(fs_cli_mpi *m, const char *cmd, int *argc, char ***argv, in
     return 0;
 }
 
+int fs_cli_mpi_begin(fs_cli_mpi *m, const char *cmd, fs_command command, int *argc, char ***argv,
+                     int quiet_ok, void (*usage)(FILE *out, const fs_config *cfg), int threads,
+                     fs_log_level level)
+{
+    memset(m, 0, sizeof *m);
+    m->comm = MPI_COMM_NULL;
+    if (fs_config_create_for(command, &m->cfg) != FS_OK) return fs_cli_fail(cmd, "%s", fs_errmsg());
+    int status = fs_cli_parse_config(cmd, *argc, *argv, m->cfg, quiet_ok ? &m->quiet : NULL, usage);
+    if (status < 0) {
+        if (fs_config_options(m->cfg, &m->o) != FS_OK) fs_error_clear();
+        status = fs_cli_mpi_start(m, cmd, argc, argv, threads, level);
+        if (status == 0) return -1;   /* MPI is up: go on */
+    }
+    fs_config_destroy(&m->cfg);
+    return status;
+}
+
 int fs_cli_mpi_finish(fs_cli_mpi *m, fs_err rc)
 {
     const int status = fs_cli_exit_status(rc);
@@ -64,5 +82,6 @@ int fs_cli_mpi_finish(fs_cli_mpi *m, fs_err rc)
     }
     MPI_Comm_free(&m->comm);
     MPI_Finalize();
+    fs_config_destroy(&m->cfg);
     return status;
 }

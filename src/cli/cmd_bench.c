@@ -97,6 +97,7 @@ int fs_cmd_bench(int argc, char **argv)
     }
 
     fs_cli_mpi mpi;
+    memset(&mpi, 0, sizeof mpi);
     int status = fs_cli_mpi_start(&mpi, "bench", &argc, &argv, 0, FS_LOG_INFO);
     if (status != 0) return status;
     const int rank = mpi.rank, size = mpi.size;

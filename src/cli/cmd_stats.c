@@ -110,29 +110,16 @@ static void print_stats(const fs_stats_result *s, const char *agg)
 
 int fs_cmd_stats(int argc, char **argv)
 {
-    static const char *cmd = "stats";
-    fs_config *cfg = NULL;
-    fs_opts o;
-    fs_stats_result *res = NULL;
-    int quiet = 0, status;
-    if (fs_config_create_for(FS_CMD_STATS, &cfg) != FS_OK) return fs_cli_fail(cmd, "%s", fs_errmsg());
-    status = fs_cli_parse_config(cmd, argc, argv, cfg, &quiet, stats_usage);
-    if (status >= 0) { fs_config_destroy(&cfg); return status; }
-    /* the typed options, for this command's lines; invalid combinations
-     * are refused (agreed, exit 2) by the run itself */
-    if (fs_config_options(cfg, &o) != FS_OK) fs_error_clear();
     fs_cli_mpi mpi;
-    if ((status = fs_cli_mpi_start(&mpi, cmd, &argc, &argv, 0, FS_LOG_WARN)) != 0) {
-        fs_config_destroy(&cfg);
-        return status;
-    }
-    fs_err rc = fs_stats_run(mpi.comm, cfg, &res);
-    if (rc == FS_OK && mpi.rank == 0 && !quiet)
-        print_stats(res, o.fed.aggregation == FS_AGG_PLAIN ? "plain" : "secure");
+    fs_stats_result *res = NULL;
+    int status = fs_cli_mpi_begin(&mpi, "stats", FS_CMD_STATS, &argc, &argv, 1, stats_usage, 0,
+                                  FS_LOG_WARN);
+    if (status >= 0) return status;
+    fs_err rc = fs_stats_run(mpi.comm, mpi.cfg, &res);
+    if (rc == FS_OK && mpi.rank == 0 && !mpi.quiet)
+        print_stats(res, mpi.o.fed.aggregation == FS_AGG_PLAIN ? "plain" : "secure");
     fs_stats_free(&res);
-    status = fs_cli_mpi_finish(&mpi, rc);
-    fs_config_destroy(&cfg);
-    return status;
+    return fs_cli_mpi_finish(&mpi, rc);
 }
 
 // ---------------------------------------------------------------- ridge
@@ -153,25 +140,15 @@ static void ridge_usage(FILE *out, const fs_config *cfg)
 
 int fs_cmd_ridge(int argc, char **argv)
 {
-    static const char *cmd = "ridge";
-    fs_config *cfg = NULL;
-    fs_opts o;
+    fs_cli_mpi mpi;
     fs_ridge_result *r = NULL;
     fs_eval_report rep;
-    int quiet = 0, status;
-    if (fs_config_create_for(FS_CMD_RIDGE, &cfg) != FS_OK) return fs_cli_fail(cmd, "%s", fs_errmsg());
-    status = fs_cli_parse_config(cmd, argc, argv, cfg, &quiet, ridge_usage);
-    if (status >= 0) { fs_config_destroy(&cfg); return status; }
-    /* the typed options, for this command's lines; invalid combinations
-     * are refused (agreed, exit 2) by the run itself */
-    if (fs_config_options(cfg, &o) != FS_OK) fs_error_clear();
-    fs_cli_mpi mpi;
-    if ((status = fs_cli_mpi_start(&mpi, cmd, &argc, &argv, 0, FS_LOG_WARN)) != 0) {
-        fs_config_destroy(&cfg);
-        return status;
-    }
-    fs_err rc = fs_ridge_run(mpi.comm, cfg, &r, &rep);
-    if (rc == FS_OK && mpi.rank == 0 && !quiet) {
+    int status = fs_cli_mpi_begin(&mpi, "ridge", FS_CMD_RIDGE, &argc, &argv, 1, ridge_usage, 0,
+                                  FS_LOG_WARN);
+    if (status >= 0) return status;
+    const fs_opts o = mpi.o;
+    fs_err rc = fs_ridge_run(mpi.comm, mpi.cfg, &r, &rep);
+    if (rc == FS_OK && mpi.rank == 0 && !mpi.quiet) {
         const char *agg = o.fed.aggregation == FS_AGG_PLAIN ? "plain" : "secure";
         printf("fedsilo ridge: %d institutions, %.0f rows, %zu features, lambda %g%s, aggregation "
                "%s (%.3f s)\n", mpi.size, r->n, r->d, o.ridge.lambda,
@@ -185,7 +162,5 @@ int fs_cmd_ridge(int argc, char **argv)
                o.fed.out);
     }
     fs_ridge_free(&r);
-    status = fs_cli_mpi_finish(&mpi, rc);
-    fs_config_destroy(&cfg);
-    return status;
+    return fs_cli_mpi_finish(&mpi, rc);
 }

@@ -152,29 +152,14 @@ static void print_round(const fs_round_metrics *m, void *user)
 
 int fs_cmd_train(int argc, char **argv)
 {
-    fs_config *cfg = NULL;
-    fs_opts o;
-    int quiet = 0, status;
-    if (fs_config_create_for(FS_CMD_TRAIN, &cfg) != FS_OK)
-        return fs_cli_fail("train", "%s", fs_errmsg());
-    /* Option errors are detected identically on every rank (same argv), so
-     * every rank exits with status 2 before MPI starts. */
-    status = fs_cli_parse_config("train", argc, argv, cfg, &quiet, train_usage);
-    if (status >= 0) { fs_config_destroy(&cfg); return status; }
-    /* the typed options, for this command's lines; invalid combinations
-     * are refused (agreed, exit 2) by the run itself */
-    if (fs_config_options(cfg, &o) != FS_OK) fs_error_clear();
-    if (fs_run_ctl_create(&run_ctl) != FS_OK) {
-        fs_config_destroy(&cfg);
-        return fs_cli_fail("train", "%s", fs_errmsg());
-    }
-
     fs_cli_mpi mpi;
-    if ((status = fs_cli_mpi_start(&mpi, "train", &argc, &argv, 1, FS_LOG_INFO)) != 0) {
-        fs_config_destroy(&cfg);
-        return status;
-    }
+    int status = fs_cli_mpi_begin(&mpi, "train", FS_CMD_TRAIN, &argc, &argv, 1, train_usage, 1,
+                                  FS_LOG_INFO);
+    if (status >= 0) return status;
+    const fs_opts *o = &mpi.o;
     cli_rank = mpi.rank;
+    fs_err rc = fs_agree(mpi.comm, fs_run_ctl_create(&run_ctl), NULL);
+    if (rc != FS_OK) return fs_cli_mpi_finish(&mpi, rc);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop_signal;
@@ -182,30 +167,28 @@ int fs_cmd_train(int argc, char **argv)
     sigaction(SIGUSR1, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    if (cli_rank == 0 && !quiet) {
+    if (cli_rank == 0 && !mpi.quiet) {
         printf("fedsilo %s: %d institutions, model %s, %d rounds, aggregation %s, data %s\n",
-               fs_version_string(), mpi.size, o.fl.model, o.fl.rounds,
-               o.fed.aggregation == FS_AGG_PLAIN ? "plain" : "secure", o.fed.data);
+               fs_version_string(), mpi.size, o->fl.model, o->fl.rounds,
+               o->fed.aggregation == FS_AGG_PLAIN ? "plain" : "secure", o->fed.data);
         fflush(stdout);
     }
-    watchdog_timeout = o.fed.timeout;
+    watchdog_timeout = o->fed.timeout;
     pthread_t wd;
     if (watchdog_timeout > 0 && pthread_create(&wd, NULL, watchdog_main, NULL) == 0)
         pthread_detach(wd);
-    progress_ctx pc = { quiet };
-    bar_rounds = o.fl.rounds;
+    progress_ctx pc = { mpi.quiet };
+    bar_rounds = o->fl.rounds;
     pthread_t bt;
-    if (cli_rank == 0 && !quiet && pthread_create(&bt, NULL, bar_main, NULL) == 0)
+    if (cli_rank == 0 && !mpi.quiet && pthread_create(&bt, NULL, bar_main, NULL) == 0)
         pthread_detach(bt);
-    fs_err rc = fs_fl_train(mpi.comm, cfg, run_ctl, print_round, &pc);
+    rc = fs_fl_train(mpi.comm, mpi.cfg, run_ctl, print_round, &pc);
     end_bar();
-    if (rc == FS_OK && cli_rank == 0 && !quiet)
-        printf("done: checkpoint %s/checkpoint.h5, metrics %s/metrics.jsonl\n", o.fed.out,
-               o.fed.out);
-    status = fs_cli_mpi_finish(&mpi, rc);
-    fs_config_destroy(&cfg);
-    /* The threads may still read it: the process ends right after. */
-    return status;
+    if (rc == FS_OK && cli_rank == 0 && !mpi.quiet)
+        printf("done: checkpoint %s/checkpoint.h5, metrics %s/metrics.jsonl\n", o->fed.out,
+               o->fed.out);
+    /* The threads may still read run_ctl: it lives until the process ends. */
+    return fs_cli_mpi_finish(&mpi, rc);
 }
 
 static void eval_usage(FILE *out)

@@ -60,25 +60,14 @@ static void print_epoch(int epoch, double loss, double metric, void *user)
 
 int fs_cmd_vfl_train(int argc, char **argv)
 {
-    static const char *cmd = "vfl-train";
-    fs_config *cfg = NULL;
-    fs_opts o;
-    fs_vfl_run_report rep;
-    int quiet = 0, status;
-    if (fs_config_create_for(FS_CMD_VFL_TRAIN, &cfg) != FS_OK) return fs_cli_fail(cmd, "%s", fs_errmsg());
-    status = fs_cli_parse_config(cmd, argc, argv, cfg, &quiet, train_usage);
-    if (status >= 0) { fs_config_destroy(&cfg); return status; }
-    /* the typed options, for this command's lines; invalid combinations
-     * are refused (agreed, exit 2) by the run itself */
-    if (fs_config_options(cfg, &o) != FS_OK) fs_error_clear();
-    vfl_logistic = o.vfl.model == FS_VFL_LOGISTIC;
     fs_cli_mpi mpi;
-    if ((status = fs_cli_mpi_start(&mpi, cmd, &argc, &argv, 0, FS_LOG_WARN)) != 0) {
-        fs_config_destroy(&cfg);
-        return status;
-    }
+    fs_vfl_run_report rep;
+    int status = fs_cli_mpi_begin(&mpi, "vfl-train", FS_CMD_VFL_TRAIN, &argc, &argv, 1, train_usage,
+                                  0, FS_LOG_WARN);
+    if (status >= 0) return status;
+    vfl_logistic = mpi.o.vfl.model == FS_VFL_LOGISTIC;
     cli_rank = mpi.rank;
-    fs_err rc = fs_vfl_run(mpi.comm, cfg, print_start, print_epoch, &quiet, &rep);
+    fs_err rc = fs_vfl_run(mpi.comm, mpi.cfg, print_start, print_epoch, &mpi.quiet, &rep);
     if (rc == FS_OK && cli_rank == 0) {
         printf("paillier: %llu encryptions, %llu decryptions, %llu scalar multiplications; "
                "max per-rank Paillier time %.2f s of %.2f s\n", rep.n_encrypt, rep.n_decrypt,
@@ -89,9 +78,7 @@ int fs_cmd_vfl_train(int argc, char **argv)
         else
             printf("final: train_loss %.6f\n", rep.rep.train_loss);
     }
-    status = fs_cli_mpi_finish(&mpi, rc);
-    fs_config_destroy(&cfg);
-    return status;
+    return fs_cli_mpi_finish(&mpi, rc);
 }
 
 // ---------------------------------------------------------------- psi
@@ -114,19 +101,12 @@ static void psi_usage(FILE *out, const fs_config *cfg)
 
 int fs_cmd_psi(int argc, char **argv)
 {
-    static const char *cmd = "psi";
-    fs_config *cfg = NULL;
-    fs_psi_run_report rep;
-    int status;
-    if (fs_config_create_for(FS_CMD_PSI, &cfg) != FS_OK) return fs_cli_fail(cmd, "%s", fs_errmsg());
-    status = fs_cli_parse_config(cmd, argc, argv, cfg, NULL, psi_usage);
-    if (status >= 0) { fs_config_destroy(&cfg); return status; }
     fs_cli_mpi mpi;
-    if ((status = fs_cli_mpi_start(&mpi, cmd, &argc, &argv, 0, FS_LOG_WARN)) != 0) {
-        fs_config_destroy(&cfg);
-        return status;
-    }
-    fs_err rc = fs_psi_run(mpi.comm, cfg, &rep);
+    fs_psi_run_report rep;
+    int status = fs_cli_mpi_begin(&mpi, "psi", FS_CMD_PSI, &argc, &argv, 0, psi_usage, 0,
+                                  FS_LOG_WARN);
+    if (status >= 0) return status;
+    fs_err rc = fs_psi_run(mpi.comm, mpi.cfg, &rep);
     if (rc == FS_OK && mpi.rank == 0) {
         if (rep.dataset)
             printf("psi: %d ranks, intersection %zu rows, %.3f s; wrote %s (rank 0; one "
@@ -135,7 +115,5 @@ int fs_cmd_psi(int argc, char **argv)
             printf("psi: %d ranks, intersection %zu rows (rank 0 holds %zu ids), %.3f s\n",
                    rep.nranks, rep.m, rep.n, rep.seconds);
     }
-    status = fs_cli_mpi_finish(&mpi, rc);
-    fs_config_destroy(&cfg);
-    return status;
+    return fs_cli_mpi_finish(&mpi, rc);
 }

@@ -1,7 +1,7 @@
 /*
  * fs_impl.h - internal helpers shared by every libfedsilo source file.
  *
- * Not installed.  Defines the propagation macros of STYLE.md P3/P4 and the
+ * Not installed.  Defines the error propagation macros and the
  * allocation wrappers.  Every function that uses FS_TRY/FS_FAIL needs a local
  * `fs_err rc = FS_OK;` and a `done:` label that frees everything.
  */

@@ -4,7 +4,7 @@
  * HKDF-SHA256 (RFC 5869).
  *
  * Crypto layer: no MPI, never prints to stdout, never exits.  All OpenSSL
- * calls go through the boundary of STYLE.md P4: a return value counts as
+ * calls go through one error boundary: a return value counts as
  * success only when it equals the documented success value (1 unless a
  * comment says otherwise), and on failure the OpenSSL error queue is
  * drained into the fs_errmsg() message.
@@ -98,7 +98,8 @@ void fs_crypto_burn_stack(size_t bytes)
  * secrets or mask material) are wiped before they return to the heap.
  * realloc is done as malloc + copy + wipe + free: glibc's realloc may move
  * the block and leave the old copy unwiped.  GMP cannot handle allocation
- * failure, so it is fatal (STYLE.md P4/P5): the handler aborts the job.
+ * failure, so it is fatal: the handler aborts the whole job, so that one
+ * rank never dies quietly while its peers wait in a collective.
  */
 static void release_default(void *p, size_t n) { (void)n; free(p); }
 

@@ -1,7 +1,7 @@
 /*
  * fs_crypto_impl.h - internal interface of the crypto layer (not installed).
  *
- * The OpenSSL error boundary of STYLE.md P4 (FS_SSL), the fatal path used
+ * The OpenSSL error boundary (FS_SSL), the fatal path used
  * by the GMP memory hooks, and FS_INTERN hooks that the unit tests use to
  * reach known-answer vectors (raw Ed25519 keys) and to cross-check the two
  * subgroup-membership methods.
@@ -20,7 +20,7 @@ FS_INTERN fs_err fs_from_ssl(const char *what);
 
 /*
  * FS_SSL - wrap a libcrypto call whose documented success value is exactly 1
- * (STYLE.md P4: some verifiers return -1 or 0 on failure).
+ * (some verifiers return -1 or 0 on failure: never treat it as a boolean).
  * Needs a local `rc` and a `done:` label.
  */
 #define FS_SSL(call) \

@@ -7,7 +7,7 @@
  * 0600; the public key travels as 32 raw bytes (RFC 8032 section 5.1.5
  * encoding) or as the text "ed25519:<base64>" (RFC 4648 base64, padded)
  * used by the roster file and `fedsilo keygen`.  In the key setup of
- * DESIGN.md section 3 each rank signs its ephemeral DH public value (plus
+ * docs/protocol.md each rank signs its ephemeral DH public value (plus
  * the session context) with this key, and peers verify against the roster.
  */
 #define _GNU_SOURCE

@@ -1,7 +1,7 @@
 /*
  * fs_prg.c - the mask PRG of the secure sum: AES-128-CTR keystream from a
- * 32-byte pairwise seed (crypto layer; no MPI).  DESIGN.md section 3,
- * round step 2: "AES-CTR(s_ij, nonce = round || vector id)".
+ * 32-byte pairwise seed (crypto layer; no MPI): the masks of
+ * docs/protocol.md are AES-CTR(s_ij, nonce = round || vector id).
  *
  * Key: the seed s_ij is an HKDF-SHA256 output (uniform), so the AES-128
  * key is simply seed[0..15]; seed[16..31] is unused.  Both ends of a pair
@@ -39,7 +39,7 @@
 
 static const uint8_t zeros[ZERO_BYTES];   /* (ZERO_BYTES) all 0, read only */
 
-/* libcrypto success is exactly 1 (STYLE.md P4, P15.5); needs rc and done:. */
+/* libcrypto success is exactly 1 (not a boolean); needs rc and done:. */
 #define PRG_SSL(call, what)                                                \
     do { if ((call) != 1) { rc = ssl_fail(what); goto done; } } while (0)
 
@@ -55,7 +55,7 @@ struct fs_prg {
     int have_nonce;         /* 0 until a nonce (or KAT key/IV) is set        */
 };
 
-/* Drain the OpenSSL error queue into the message buffer (STYLE.md P4). */
+/* Drain the OpenSSL error queue into the message buffer. */
 static fs_err ssl_fail(const char *what)
 {
     char buf[256] = "no OpenSSL error queued";

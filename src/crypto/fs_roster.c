@@ -1,7 +1,7 @@
 /*
  * fs_roster.c - the consortium roster file: who the institutions are, which
  * MPI rank each one runs as, and the Ed25519 public key that authenticates
- * its ephemeral DH value in the key setup (DESIGN.md section 3, step 1).
+ * its ephemeral DH value in the key setup (docs/protocol.md, key setup).
  *
  * Crypto layer, no MPI.  Format (docs/keys.md), INI parsed by libinih:
  *

@@ -23,7 +23,7 @@
  * Object modification times are not recorded (H5Pset_obj_track_times off),
  * so writing the same dataset twice gives byte-identical files.
  *
- * HDF5 errors are converted once, at this boundary (STYLE.md P4): automatic
+ * HDF5 errors are converted once, at this boundary: automatic
  * stack printing is switched off for the duration of each public call and
  * the innermost HDF5 message is appended to our own, which always names the
  * file and the object.

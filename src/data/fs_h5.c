@@ -1,8 +1,8 @@
 /*
  * fs_h5.c - the HDF5 boundary of the library (data layer), shared by the
- * dataset files (fs_dataset.c) and the checkpoints (fl/fs_ckpt.c).
+ * dataset files (fs_dataset.c) and the checkpoints (fed/fs_ckpt.c).
  *
- * HDF5 errors are converted once, here (STYLE.md P4): callers switch the
+ * HDF5 errors are converted once, here: callers switch the
  * automatic stack printing off for the duration of a public call
  * (fs_h5_quiet_begin/end) and fs_h5_fail appends the innermost HDF5 message
  * to ours, which always names the file and the object.  Strings are

@@ -1,7 +1,7 @@
 /*
  * fs_vfl_impl.h - internal MPI transport helpers of the vfl layer (not
  * installed): byte transfers of any size_t length, chunked below INT_MAX
- * (STYLE.md P4), on a communicator that has MPI_ERRORS_RETURN.
+ * (MPI counts are int), on a communicator that has MPI_ERRORS_RETURN.
  */
 #ifndef FEDSILO_FS_VFL_IMPL_H
 #define FEDSILO_FS_VFL_IMPL_H

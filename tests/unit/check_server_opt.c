@@ -102,7 +102,8 @@ START_TEST(fedadam)
     run(FS_SOPT_FEDADAM, w);
     adaptive(2, want);
     expect(w, want);
-    /* a zero coordinate of both updates never moves */
+    /* coordinate 2 is 0 in the first update but not in the second, so it
+     * moves (in round 2 only) */
     ck_assert(w[2] != w0[2]);
 }
 END_TEST
