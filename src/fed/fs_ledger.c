@@ -58,23 +58,24 @@ fs_err fs_ledger_enable(fs_ledger *l, fs_ledger_accountant which, double sigma, 
                         long steps)
 {
     fs_err rc = FS_OK;
+    accountant a;
+    memset(&a, 0, sizeof a);
     FS_TRY(check_which(which));
-    accountant *a = &l->acc[which];
-    FS_CHECK_ARG(!a->rdp, "privacy ledger: accountant %d is already enabled", (int)which);
+    FS_CHECK_ARG(!l->acc[which].rdp, "privacy ledger: accountant %d is already enabled",
+                 (int)which);
     FS_CHECK_ARG(sigma >= 0 && q > 0 && q <= 1 && steps >= 1,
                  "privacy ledger: bad mechanism (sigma %g, q %g, %ld steps)", sigma, q, steps);
-    FS_TRY(fs_rdp_create(NULL, 0, &a->rdp));
-    a->len = fs_rdp_serialized_len(a->rdp);
-    FS_TRY(fs_alloc(&a->buf, a->len, sizeof(double), "accountant state"));
-    a->sigma = sigma;
-    a->q = q;
-    a->steps = steps;
+    FS_TRY(fs_rdp_create(NULL, 0, &a.rdp));
+    a.len = fs_rdp_serialized_len(a.rdp);
+    FS_TRY(fs_alloc(&a.buf, a.len, sizeof(double), "accountant state"));
+    a.sigma = sigma;
+    a.q = q;
+    a.steps = steps;
+    l->acc[which] = a;
+    memset(&a, 0, sizeof a);
 done:
-    if (rc != FS_OK && (unsigned)which < FS_LEDGER_NACCOUNTANTS) {
-        fs_rdp_destroy(&l->acc[which].rdp);
-        free(l->acc[which].buf);
-        l->acc[which].buf = NULL;
-    }
+    fs_rdp_destroy(&a.rdp);   /* only what this call made, on failure */
+    free(a.buf);
     return rc;
 }
 

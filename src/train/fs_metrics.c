@@ -35,6 +35,20 @@ static double pos_score(const float *o, size_t nout)
     return 1.0 / (1.0 + exp((double)o[0] - (double)o[1]));     /* softmax of 2 */
 }
 
+/* One classified row: its confusion cell (when kept) and, for K == 2, the
+ * bin of P(class 1) = p1 in the positive or negative score histogram. */
+static void add_class_row(double *cm, double *hpos, double *hneg, int K, int conf, int y,
+                          int pred, double p1)
+{
+    if (conf) cm[(size_t)y * K + pred] += 1.0;
+    if (K == 2) {
+        int bin = (int)(p1 * FS_METRICS_ROC_BINS);
+        if (bin >= FS_METRICS_ROC_BINS) bin = FS_METRICS_ROC_BINS - 1;
+        if (bin < 0) bin = 0;
+        (y == 1 ? hpos : hneg)[bin] += 1.0;
+    }
+}
+
 fs_err fs_metrics_accumulate(fs_model *m, const fs_dataset *ds, double *vec)
 {
     fs_err rc = FS_OK;
@@ -73,18 +87,52 @@ fs_err fs_metrics_accumulate(fs_model *m, const fs_dataset *ds, double *vec)
             } else {
                 for (size_t c = 1; c < nout; c++) if (o[c] > o[pred]) pred = (int)c;
             }
-            if (conf) cm[(size_t)y * K + pred] += 1.0;
-            if (K == 2) {
-                int bin = (int)(pos_score(o, nout) * FS_METRICS_ROC_BINS);
-                if (bin >= FS_METRICS_ROC_BINS) bin = FS_METRICS_ROC_BINS - 1;
-                if (bin < 0) bin = 0;
-                (y == 1 ? hpos : hneg)[bin] += 1.0;
-            }
+            add_class_row(cm, hpos, hneg, K, conf, y, pred, K == 2 ? pos_score(o, nout) : 0);
         }
     }
 done:
     free(out);
     return rc;
+}
+
+fs_err fs_metrics_add_scores(double *vec, fs_task task, int K, size_t n, const float *scores,
+                             size_t nout, const int32_t *y_class, const float *y_reg,
+                             double loss_sum)
+{
+    const int cls = task == FS_TASK_CLASSIFICATION, conf = has_conf(task, K);
+    if (cls ? !(K >= 2 && y_class && (nout == (size_t)K || (K == 2 && nout == 1)))
+            : !(nout == 1 && y_reg))
+        return fs_error_set(FS_ERR_ARG, "metrics: %zu scores per row do not fit a %s task with %d "
+                            "classes", nout, cls ? "classification" : "regression", K);
+    for (size_t i = 0; cls && i < n; i++)
+        if (y_class[i] < 0 || y_class[i] >= K)
+            return fs_error_set(FS_ERR_ARG, "metrics: row %zu: label %d is out of range [0, %d)",
+                                i, (int)y_class[i], K);
+    double *cm = vec + M_BASE;
+    double *hpos = cm + (conf ? (size_t)K * K : 0), *hneg = hpos + FS_METRICS_ROC_BINS;
+    vec[M_COUNT] += (double)n;
+    vec[M_LOSS] += loss_sum;
+    for (size_t i = 0; i < n; i++) {
+        const float *p = scores + i * nout;
+        if (!cls) {
+            const double e = (double)p[0] - (double)y_reg[i];
+            vec[M_SQ] += e * e;
+            vec[M_ABS] += fabs(e);
+            vec[M_SY] += y_reg[i];
+            vec[M_SY2] += (double)y_reg[i] * y_reg[i];
+            continue;
+        }
+        int pred = 0;
+        if (nout == 1) {
+            pred = p[0] > 0.5f;
+        } else {
+            for (size_t c = 1; c < nout; c++) if (p[c] > p[pred]) pred = (int)c;
+        }
+        vec[M_CORRECT] += pred == y_class[i];
+        add_class_row(cm, hpos, hneg, K, conf, y_class[i], pred,
+                      K == 2 ? (nout == 1 ? (double)p[0] : (double)p[1]) : 0);
+    }
+    return FS_OK;
 }
 
 void fs_metrics_report(const double *vec, fs_task task, int K, fs_eval_report *r)

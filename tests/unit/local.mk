@@ -3,7 +3,7 @@
 UNIT_TESTS = tests/unit/check_crypto tests/unit/check_data tests/unit/check_server_opt \
              tests/unit/check_dp tests/unit/check_fixed tests/unit/check_secsum \
              tests/unit/check_model tests/unit/check_paillier tests/unit/check_config \
-             tests/unit/check_ckpt
+             tests/unit/check_ckpt tests/unit/check_fed
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 tests_unit_check_crypto_SOURCES = tests/unit/check_crypto.c
@@ -36,3 +36,6 @@ tests_unit_check_config_LDADD = $(UNIT_LIBS)
 tests_unit_check_ckpt_SOURCES = tests/unit/check_ckpt.c
 tests_unit_check_ckpt_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_ckpt_LDADD = $(UNIT_LIBS)
+tests_unit_check_fed_SOURCES = tests/unit/check_fed.c
+tests_unit_check_fed_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_fed_LDADD = $(UNIT_LIBS)
