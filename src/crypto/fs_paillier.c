@@ -1,7 +1,7 @@
 /*
  * fs_paillier.c - Paillier encryption (Paillier 1999) over GMP, g = n + 1.
  *
- * vfl layer (no MPI).  The vertical-learning protocol of fs_vfl.c uses it to
+ * crypto layer (no MPI).  The vertical-learning protocol of fs_vfl.c uses it to
  * let the label holder send encrypted residuals to the feature holders,
  * which aggregate X_k^T r homomorphically.
  *

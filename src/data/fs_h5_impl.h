@@ -1,6 +1,6 @@
 /*
  * fs_h5_impl.h - internal HDF5 helpers of the data layer (not installed).
- * Used by fs_dataset.c and by the checkpoint code of the fl layer.  All are
+ * Used by fs_dataset.c and by the checkpoint file of the fed layer.  All are
  * Not collective; every message names `path` and the object.
  */
 #ifndef FEDSILO_FS_H5_IMPL_H

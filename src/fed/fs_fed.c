@@ -116,10 +116,12 @@ fs_err fs_fed_open(MPI_Comm comm, const fs_fed_open_opts *oo, fs_fed **out)
     /* Before the private communicator exists, an allocation failure can
      * only be agreed on the caller's communicator. */
     local = fs_zalloc(&fed, 1, sizeof *fed, "federation");
-    if (local == FS_OK) local = fs_ledger_create(&fed->ledger);
+    if (local == FS_OK) {
+        fed->comm = MPI_COMM_NULL;
+        local = fs_ledger_create(&fed->ledger);
+    }
     rc = fs_agree(comm, local, NULL);
     if (rc != FS_OK) goto done;
-    fed->comm = MPI_COMM_NULL;
     fed->cfg = oo->cfg;
     fed->o = oo->fed;
     fed->ctl = oo->ctl;

@@ -1,5 +1,5 @@
 /*
- * fs_ddp.h - distributed differential privacy at the aggregation (fl layer,
+ * fs_ddp.h - distributed differential privacy at the aggregation (secagg layer,
  * internal): every institution clips its weighted update to L2 norm c,
  * rotates it with a shared randomized Walsh-Hadamard transform, encodes it
  * in the ring with f fractional bits, adds discrete Gaussian noise of

@@ -1,5 +1,5 @@
 /*
- * fs_secagg_mpi.c - MPI binding of the secure sum (secsum layer, the thin
+ * fs_secagg_mpi.c - MPI binding of the secure sum (secagg layer, the thin
  * part that moves bytes).  Implements docs/protocol.md:
  *
  * Key setup (once per job; Bonawitz et al. 2017, rounds 0-1, with

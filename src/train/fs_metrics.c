@@ -1,5 +1,5 @@
 /*
- * fs_metrics.c - evaluation metrics from additive sums (fl layer, no MPI).
+ * fs_metrics.c - evaluation metrics from additive sums (train layer, no MPI).
  *
  * Every metric of fs_eval_report is a function of sums over rows, so each
  * rank adds the sums of its own rows into a vector (fs_metrics_accumulate),
