@@ -58,8 +58,14 @@ int fs_cli_mpi_begin(fs_cli_mpi *m, const char *cmd, fs_command command, int *ar
     m->comm = MPI_COMM_NULL;
     if (fs_config_create_for(command, &m->cfg) != FS_OK) return fs_cli_fail(cmd, "%s", fs_errmsg());
     int status = fs_cli_parse_config(cmd, *argc, *argv, m->cfg, quiet_ok ? &m->quiet : NULL, usage);
+    if (status < 0 && fs_config_options(m->cfg, &m->o) != FS_OK) {
+        /* train refuses combinations inside the run (agreed, and recorded
+         * with the run's other start-up errors); the other commands before
+         * MPI starts, identically on every rank */
+        if (command == FS_CMD_TRAIN) fs_error_clear();
+        else status = fs_cli_usage_error(cmd, "%s", fs_errmsg());
+    }
     if (status < 0) {
-        if (fs_config_options(m->cfg, &m->o) != FS_OK) fs_error_clear();
         status = fs_cli_mpi_start(m, cmd, argc, argv, threads, level);
         if (status == 0) return -1;   /* MPI is up: go on */
     }
