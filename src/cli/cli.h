@@ -100,9 +100,11 @@ int fs_cli_mpi_start(fs_cli_mpi *m, const char *cmd, int *argc, char ***argv, in
  * fs_cli_mpi_begin - the start of a table-driven MPI command: the
  * configuration of `command` from argv (fs_cli_parse_config; --quiet is an
  * option when quiet_ok), its typed options in m->o, then fs_cli_mpi_start.
- * An invalid combination is a usage error before MPI starts, except for
- * train, whose run refuses it (agreed on every rank, "rank 0: ...").  Option errors are found identically on every rank
- * (same argv), so every rank exits with status 2 before MPI starts.
+ * Option errors, and for every command but train an invalid combination of
+ * options (fs_opts_check), are usage errors found identically on every rank
+ * (same argv), so every rank exits with status 2 before MPI starts.  Train
+ * refuses an invalid combination inside its run instead, agreed on every
+ * rank ("rank 0: ..."), with its other start-up errors.
  * Returns -1 to go on, or the exit status (help, usage error, no MPI).
  */
 int fs_cli_mpi_begin(fs_cli_mpi *m, const char *cmd, fs_command command, int *argc, char ***argv,
