@@ -2,15 +2,21 @@
  * fs_ddp.c - distributed DP at the aggregation (see fs_ddp.h).
  *
  * Plan.  After clipping to norm c and an orthogonal rotation, every
- * coordinate of an institution's update has |x_j| <= c, so the noiseless
- * sum of N encodings has |S_j| <= N c 2^f.  The aggregate noise is a sum of
- * N discrete Gaussians of variance v = (z c 2^f)^2 / N each; it is
- * sub-Gaussian with variance proxy N v = (z c 2^f)^2, so
+ * coordinate of an institution's update has |x_j| <= c, so its encoding
+ * has |v_j| <= M = ceil(c 2^f) and the noiseless sum of N encodings has
+ * |S_j| <= N M.  The aggregate noise is a sum of N discrete Gaussians of
+ * parameter v = (z c 2^f)^2 / N each; a discrete Gaussian is sub-Gaussian
+ * with variance proxy its parameter (Canonne, Kamath, Steinke 2020), so the
+ * sum has proxy N v = (z c 2^f)^2 and, by the union bound over the d'
+ * coordinates,
  *
- *   P(any of d' coordinates wraps) <= d' * 2 exp(-(2^(b-1) - N c 2^f)^2 / (2 (z c 2^f)^2))
+ *   P(any coordinate wraps) <= d' * 2 exp(-(2^(b-1) - N M)^2 / (2 N v)).
  *
- * and f is the largest integer with this bound <= max_wrap, i.e.
- * 2^(b-1) >= c 2^f (N + z sqrt(2 ln(2 d' / max_wrap))).
+ * f is the largest integer for which this bound, evaluated with the exact
+ * M and the exact rational variance that is sampled, is <= max_wrap.  The
+ * closed form 2^(b-1) >= c 2^f (N + z sqrt(2 ln(2 d' / max_wrap))) gives
+ * the starting point; the sampler's limit v <= 2^62 caps it (which matters
+ * only in the 64-bit ring).
  *
  * The variance is sampled exactly as the rational num / 2^k; the noise
  * multiplier reported to the accountant is computed from that rational.
@@ -39,6 +45,29 @@ struct fs_ddp {
     int64_t *noise;           /* (dpad) secret, wiped after use            */
 };
 
+/* The per-institution variance v as the exact rational num / 2^k that is
+ * sampled (k <= 20 fractional bits, num <= 2^62).  0 if v is too large. */
+static int variance_rational(double v, uint64_t *num, int *k)
+{
+    int e = 20;
+    while (e > 0 && v * ldexp(1.0, e) > 0x1p62) e--;
+    if (!(v * ldexp(1.0, e) <= 0x1p62)) return 0;
+    uint64_t q = (uint64_t)llround(v * ldexp(1.0, e));
+    *num = q < 1 ? 1 : q;
+    *k = e;
+    return 1;
+}
+
+/* The union bound of the file header for noiseless magnitude N M and
+ * aggregate variance var_total; 1 when the margin is not positive. */
+static double wrap_bound(size_t dpad, int N, int b, double M, double var_total)
+{
+    const double margin = ldexp(1.0, b - 1) - N * M;
+    if (!(margin > 0)) return 1.0;
+    const double w = (double)dpad * 2.0 * exp(-margin * margin / (2.0 * var_total));
+    return w < 1.0 ? w : 1.0;
+}
+
 fs_err fs_ddp_create(size_t n, int N, int b, double c, double z, double max_wrap,
                      const uint8_t rseed[32], const uint8_t *noise_seed, fs_ddp **out)
 {
@@ -57,25 +86,28 @@ fs_err fs_ddp_create(size_t n, int N, int b, double c, double z, double max_wrap
     p->dpad = fs_dp_rotation_dim(n);
     memcpy(p->rot_seed, rseed, 32);
     const double t = sqrt(2.0 * log(2.0 * (double)p->dpad / max_wrap));
-    const double fmax = floor(log2(ldexp(1.0, b - 1) / (c * ((double)N + z * t))));
-    if (!(fmax >= 0))
+    const double fwrap = floor(log2(ldexp(1.0, b - 1) / (c * ((double)N + z * t))));
+    const double fvar = floor(log2(0x1p31 * sqrt((double)N) / (z * c)));  // v <= 2^62
+    if (fwrap >= 0 && !(fvar >= 0))
+        FS_FAIL(FS_ERR_ARG, "distributed DP: noise variance (%g c)^2 / %d is too large for the "
+                "sampler (at most 2^62 in ring units); lower --ddp-noise or --ddp-clip", z, N);
+    int f = fwrap >= 0 ? (int)fmin(fmin(fwrap, fvar), 62) : -1;
+    uint64_t num = 0;
+    int k = 0;
+    double wrap = 1.0;
+    for (; f >= 0; f--) {
+        if (!variance_rational(pow(z * ldexp(c, f), 2.0) / N, &num, &k)) continue;
+        wrap = wrap_bound(p->dpad, N, b, ceil(ldexp(c, f)), (double)N * ldexp((double)num, -k));
+        if (wrap <= max_wrap) break;
+    }
+    if (f < 0)
         FS_FAIL(FS_ERR_ARG, "distributed DP: no fixed-point precision keeps the wrap probability "
-                "below %g in a %d-bit ring with %d institutions, clip %g and noise %g; use "
-                "--ring-bits 64", max_wrap, b, N, c, z);
-    p->f = fmax > 62 ? 62 : (int)fmax;
-    /* variance per institution in integer units, as an exact rational num / 2^k */
-    const double v = pow(z * c * ldexp(1.0, p->f), 2.0) / N;
-    int k = 20;
-    while (k > 0 && v * ldexp(1.0, k) > 0x1p62) k--;
-    uint64_t num = (uint64_t)llround(v * ldexp(1.0, k));
-    if (num < 1) num = 1;
-    if (v * ldexp(1.0, k) > 0x1p62)
-        FS_FAIL(FS_ERR_ARG, "distributed DP: noise variance %g too large for the sampler", v);
-    const double v_exact = ldexp((double)num, -k);
-    p->z_eff = sqrt(v_exact * N) / (c * ldexp(1.0, p->f));
-    const double margin = ldexp(1.0, b - 1) - N * c * ldexp(1.0, p->f);
-    const double sd = p->z_eff * c * ldexp(1.0, p->f);
-    p->wrap = (double)p->dpad * 2.0 * exp(-margin * margin / (2.0 * sd * sd));
+                "below %g in a %d-bit ring with %d institutions, clip %g and noise %g; %s",
+                max_wrap, b, N, c, z,
+                b == 32 ? "use --ring-bits 64" : "lower --ddp-clip or --ddp-noise");
+    p->f = f;
+    p->z_eff = sqrt(ldexp((double)num, -k) * N) / ldexp(c, f);
+    p->wrap = wrap;
     p->var_num = num;
     p->var_den = (uint64_t)1 << k;
     if (noise_seed) {

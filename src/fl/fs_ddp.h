@@ -22,8 +22,9 @@ typedef struct fs_ddp fs_ddp;
  * Not collective (every rank computes the same plan from the same public
  * inputs).  f is the largest number of fractional bits for which the
  * union-bounded probability that any coordinate of the noisy sum wraps
- * around the ring is <= max_wrap; FS_ERR_ARG if none exists (the message
- * suggests the 64-bit ring).  noise_seed (32 bytes) or NULL for OS
+ * around the ring is <= max_wrap and the per-rank variance fits the
+ * sampler (<= 2^62 in ring units); FS_ERR_ARG if none exists (in the
+ * 32-bit ring the message suggests the 64-bit ring).  noise_seed (32 bytes) or NULL for OS
  * randomness.  rotation_seed (32 bytes): public, shared by all ranks.
  */
 FS_INTERN fs_err fs_ddp_create(size_t nparams, int nranks, int ring_bits, double clip,
