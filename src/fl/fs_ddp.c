@@ -144,12 +144,11 @@ void fs_ddp_destroy(fs_ddp **pp)
     *pp = NULL;
 }
 
-fs_err fs_ddp_sum(fs_ddp *p, fs_secagg *sa, uint64_t round, uint32_t vid, const float *u,
-                  float *out, int *clipped)
+fs_err fs_ddp_encode(fs_ddp *p, uint64_t round, const float *u, void *words, int *clipped)
 {
-    fs_err rc = FS_OK, local = FS_OK;
+    fs_err rc = FS_OK;
     const size_t n = p->n, D = p->dpad;
-    fs_fixed_params fp = { p->ring_bits, p->f, p->clip, FS_FIXED_ROUND_NEAREST };
+    const fs_fixed_params fp = { p->ring_bits, p->f, p->clip, FS_FIXED_ROUND_NEAREST };
     /* 1. clip the L2 norm to c */
     double norm2 = 0;
     for (size_t i = 0; i < n; i++) norm2 += (double)u[i] * u[i];
@@ -157,40 +156,66 @@ fs_err fs_ddp_sum(fs_ddp *p, fs_secagg *sa, uint64_t round, uint32_t vid, const 
     const float scale = norm > p->clip ? (float)(p->clip / norm) : 1.0f;
     *clipped = norm > p->clip;
     for (size_t i = 0; i < n; i++) p->rot[i] = u[i] * scale;
-    /* 2. rotate (shared public signs, nonce = round), 3. encode, 4. noise */
-    local = fs_dp_rotate_f32(p->rot_seed, round, p->rot, n, D);
-    if (local == FS_OK) local = fs_fixed_encode_f32(&fp, p->rot, D, p->words, 0, NULL);
-    if (local == FS_OK && p->seeded) {
+    /* 2. rotate (shared public signs, nonce = round), 3. encode; canary 0 */
+    FS_TRY(fs_dp_rotate_f32(p->rot_seed, round, p->rot, n, D));
+    FS_TRY(fs_fixed_encode_f32(&fp, p->rot, D, words, 0, NULL));
+    if (p->ring_bits == 32) ((uint32_t *)words)[D] = 0;
+    else ((uint64_t *)words)[D] = 0;
+done:
+    return rc;
+}
+
+fs_err fs_ddp_add_noise(fs_ddp *p, uint64_t round, void *words)
+{
+    fs_err rc = FS_OK;
+    const size_t D = p->dpad;
+    if (p->seeded) {
         uint8_t rs[40];  /* secret: wiped below */
         memcpy(rs, p->noise_seed, 32);
         for (int i = 0; i < 8; i++) rs[32 + i] = (uint8_t)(round >> (56 - 8 * i));
         uint8_t key[32];
-        local = fs_sha256(rs, sizeof rs, key);
+        rc = fs_sha256(rs, sizeof rs, key);
         fs_dgauss_destroy(&p->g);
-        if (local == FS_OK) local = fs_dgauss_create(p->var_num, p->var_den, key, &p->g);
+        if (rc == FS_OK) rc = fs_dgauss_create(p->var_num, p->var_den, key, &p->g);
         fs_secure_zero(rs, sizeof rs);
         fs_secure_zero(key, sizeof key);
+        FS_TRY(rc);
     }
-    if (local == FS_OK) local = fs_dgauss_sample(p->g, p->noise, D);
-    if (local == FS_OK) {
-        /* two's complement addition = addition mod 2^b */
-        if (p->ring_bits == 32) {
-            uint32_t *w = p->words;
-            for (size_t i = 0; i < D; i++) w[i] += (uint32_t)(uint64_t)p->noise[i];
-            w[D] = 0;
-        } else {
-            uint64_t *w = p->words;
-            for (size_t i = 0; i < D; i++) w[i] += (uint64_t)p->noise[i];
-            w[D] = 0;
-        }
+    FS_TRY(fs_dgauss_sample(p->g, p->noise, D));
+    /* two's complement addition = addition mod 2^b */
+    if (p->ring_bits == 32) {
+        uint32_t *w = words;
+        for (size_t i = 0; i < D; i++) w[i] += (uint32_t)(uint64_t)p->noise[i];
+    } else {
+        uint64_t *w = words;
+        for (size_t i = 0; i < D; i++) w[i] += (uint64_t)p->noise[i];
     }
+done:
     fs_secure_zero(p->noise, D * sizeof(int64_t));
+    return rc;
+}
+
+fs_err fs_ddp_decode(fs_ddp *p, uint64_t round, const void *words, float *out)
+{
+    fs_err rc = FS_OK;
+    const fs_fixed_params fp = { p->ring_bits, p->f, p->clip, FS_FIXED_ROUND_NEAREST };
+    FS_TRY(fs_fixed_decode_f32(&fp, words, p->dpad, p->rot));
+    FS_TRY(fs_dp_unrotate_f32(p->rot_seed, round, p->rot, p->dpad));
+    memcpy(out, p->rot, p->n * sizeof(float));
+done:
+    return rc;
+}
+
+fs_err fs_ddp_sum(fs_ddp *p, fs_secagg *sa, uint64_t round, uint32_t vid, const float *u,
+                  float *out, int *clipped)
+{
+    fs_err rc = FS_OK;
+    fs_err local = fs_ddp_encode(p, round, u, p->words, clipped);
+    if (local == FS_OK) local = fs_ddp_add_noise(p, round, p->words);
     /* collective: every rank reaches the secure sum (agreeing first) */
     if (local != FS_OK) fs_error_prefix(local, "distributed DP: ");
-    FS_TRY(fs_secagg_sum_words(sa, round, vid, p->words, D, local));
-    FS_TRY(fs_fixed_decode_f32(&fp, p->words, D, p->rot));
-    FS_TRY(fs_dp_unrotate_f32(p->rot_seed, round, p->rot, D));
-    memcpy(out, p->rot, n * sizeof(float));
+    FS_TRY(fs_secagg_sum_words(sa, round, vid, p->words, p->dpad, local));
+    FS_TRY(fs_ddp_decode(p, round, p->words, out));
 done:
     return rc;
 }
