@@ -9,16 +9,22 @@ TESTS += tests/cli/bad_config.sh tests/cli/train4.sh tests/cli/bad_shards.sh tes
 # MPI C tests (library level), each run by a .sh wrapper under mpirun with
 # a timeout: t_agree checks collective error agreement.
 check_PROGRAMS += tests/mpi/t_agree
-tests_mpi_t_agree_SOURCES = tests/mpi/t_agree.c
+tests_mpi_t_agree_SOURCES = tests/mpi/t_agree.c tests/mpi/mtest.h
 tests_mpi_t_agree_LDADD = libfedsilo.la $(MPI_LIBS)
 dist_check_SCRIPTS += tests/mpi/agree.sh
 TESTS += tests/mpi/agree.sh
 # t_secagg: the pipelined secure sum == plain integer sum, failure path.
 check_PROGRAMS += tests/mpi/t_secagg
-tests_mpi_t_secagg_SOURCES = tests/mpi/t_secagg.c
+tests_mpi_t_secagg_SOURCES = tests/mpi/t_secagg.c tests/mpi/mtest.h
 tests_mpi_t_secagg_LDADD = libfedsilo.la $(MPI_LIBS)
 dist_check_SCRIPTS += tests/mpi/secagg.sh
 TESTS += tests/mpi/secagg.sh
+# t_mtest: the harness's own positive control (pass, fail on one rank, hard error).
+check_PROGRAMS += tests/mpi/t_mtest
+tests_mpi_t_mtest_SOURCES = tests/mpi/t_mtest.c tests/mpi/mtest.h
+tests_mpi_t_mtest_LDADD = $(MPI_LIBS)
+dist_check_SCRIPTS += tests/mpi/mtest.sh
+TESTS += tests/mpi/mtest.sh
 
 # Unit tests of the fl layer.
 check_PROGRAMS += tests/unit/check_config
