@@ -19,6 +19,14 @@ tests_mpi_t_secagg_SOURCES = tests/mpi/t_secagg.c tests/mpi/mtest.h
 tests_mpi_t_secagg_LDADD = libfedsilo.la $(MPI_LIBS)
 dist_check_SCRIPTS += tests/mpi/secagg.sh
 TESTS += tests/mpi/secagg.sh
+# t_aggregate: the fl aggregation interface, plain == secure, refusals,
+# nonce freshness (internal API: links the convenience library).
+check_PROGRAMS += tests/mpi/t_aggregate
+tests_mpi_t_aggregate_SOURCES = tests/mpi/t_aggregate.c tests/mpi/mtest.h
+tests_mpi_t_aggregate_CFLAGS = $(AM_CFLAGS) $(DEP_CFLAGS) -I$(top_srcdir)/src/fl
+tests_mpi_t_aggregate_LDADD = libfedsilo_internal.la $(DEP_LIBS)
+dist_check_SCRIPTS += tests/mpi/aggregate.sh
+TESTS += tests/mpi/aggregate.sh
 # t_mtest: the harness's own positive control (pass, fail on one rank, hard error).
 check_PROGRAMS += tests/mpi/t_mtest
 tests_mpi_t_mtest_SOURCES = tests/mpi/t_mtest.c tests/mpi/mtest.h
