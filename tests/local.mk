@@ -47,7 +47,8 @@ tests_spy_libfsspy_la_SOURCES = tests/spy/fs_mpispy.c
 tests_spy_libfsspy_la_CFLAGS = $(AM_CFLAGS) -Wno-missing-prototypes
 tests_spy_libfsspy_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
 tests_spy_libfsspy_la_LIBADD = $(MPI_LIBS)
-EXTRA_DIST += tests/spy/analyze.py tests/spy/nonce_reuse.py tests/keys.sh tests/slurm.sh
+EXTRA_DIST += tests/spy/analyze.py tests/spy/nonce_reuse.py tests/keys.sh tests/slurm.sh \
+              tests/cli/metrics_ref.py
 dist_check_SCRIPTS += tests/cli/secure.sh tests/cli/spy.sh tests/cli/signal.sh tests/cli/watchdog.sh \
                       tests/cli/manpage.sh tests/cli/standardize.sh tests/cli/dp.sh \
                       tests/cli/ddp.sh tests/cli/resume_keys.sh
