@@ -214,31 +214,56 @@ START_TEST(test_roundtrip_exact)
 }
 END_TEST
 
+/* A 32-bit plan for n parameters, 4 ranks, clip c, z = 0.5, with an input
+ * and an output vector (n floats) and the ring words (d' + 1). */
+typedef struct {
+    fs_ddp *p;
+    size_t D;
+    int f;
+    float *u, *out;
+    uint32_t *w;
+} ring32;
+
+static ring32 ring32_plan(size_t n, double c)
+{
+    ring32 t;
+    t.p = plan(n, 4, 32, c, 0.5, NULL);
+    t.D = fs_ddp_dim(t.p);
+    t.f = fs_ddp_frac_bits(t.p);
+    t.u = malloc(n * sizeof *t.u);
+    t.out = malloc(n * sizeof *t.out);
+    t.w = malloc((t.D + 1) * sizeof *t.w);
+    ck_assert(t.u && t.out && t.w);
+    return t;
+}
+
+static void ring32_free(ring32 *t)
+{
+    free(t->u);
+    free(t->out);
+    free(t->w);
+    fs_ddp_destroy(&t->p);
+}
+
 /* General float inputs, d' = 2048 (1/sqrt(d') not a power of two): within
  * the rounding of the rotation in float and of the codec, 2^-(f+1). */
 START_TEST(test_roundtrip_rounding)
 {
     const size_t n = 1500;
-    fs_ddp *p = plan(n, 4, 32, 1.0, 0.5, NULL);
-    const size_t D = fs_ddp_dim(p);
-    const int f = fs_ddp_frac_bits(p);
-    float *u = malloc(n * sizeof *u), *out = malloc(n * sizeof *out);
-    uint32_t *w = malloc((D + 1) * sizeof *w);
-    ck_assert(u && out && w);
+    ring32 t = ring32_plan(n, 1.0);
     fs_rng r;
     fs_rng_seed(&r, 99);
-    for (size_t i = 0; i < n; i++) u[i] = (float)(0.02 * fs_rng_normal(&r));  // norm ~0.77
+    for (size_t i = 0; i < n; i++) t.u[i] = (float)(0.02 * fs_rng_normal(&r));  // norm ~0.77
     int clipped = -1;
-    OK(fs_ddp_encode(p, 1, u, w, &clipped));
+    OK(fs_ddp_encode(t.p, 1, t.u, t.w, &clipped));
     ck_assert_int_eq(clipped, 0);
-    OK(fs_ddp_decode(p, 1, w, out));
+    OK(fs_ddp_decode(t.p, 1, t.w, t.out));
     double err = 0;
-    for (size_t i = 0; i < n; i++) err = fmax(err, fabs((double)out[i] - u[i]));
+    for (size_t i = 0; i < n; i++) err = fmax(err, fabs((double)t.out[i] - t.u[i]));
     /* codec: 2^-(f+1) per rotated coordinate, at most sqrt(d') 2^-(f+1) per
      * coordinate after the orthogonal unrotation; float: ~ 24 ulp of 0.1 */
-    ck_assert_msg(err <= sqrt((double)D) * ldexp(1.0, -(f + 1)) + 1e-6, "round trip error %g", err);
-    free(u); free(out); free(w);
-    fs_ddp_destroy(&p);
+    ck_assert_msg(err <= sqrt((double)t.D) * ldexp(1.0, -(t.f + 1)) + 1e-6, "round trip error %g", err);
+    ring32_free(&t);
 }
 END_TEST
 
@@ -249,12 +274,10 @@ START_TEST(test_clip_and_norm)
 {
     const size_t n = 3000;
     const double c = 0.75;
-    fs_ddp *p = plan(n, 4, 32, c, 0.5, NULL);
-    const size_t D = fs_ddp_dim(p);
-    const int f = fs_ddp_frac_bits(p);
-    float *u = malloc(n * sizeof *u), *out = malloc(n * sizeof *out);
-    uint32_t *w = malloc((D + 1) * sizeof *w);
-    ck_assert(u && out && w);
+    ring32 b = ring32_plan(n, c);
+    fs_ddp *const p = b.p;
+    float *const u = b.u, *const out = b.out;
+    const size_t D = b.D;
     fs_rng r;
     fs_rng_seed(&r, 5);
     for (int t = 0; t < 4; t++) {
@@ -269,18 +292,18 @@ START_TEST(test_clip_and_norm)
         if (t < 3)
             for (size_t i = 0; i < n; i++) u[i] = (float)(u[i] * want / sqrt(nu));
         int clipped = -1;
-        OK(fs_ddp_encode(p, (uint64_t)t + 1, u, w, &clipped));
+        OK(fs_ddp_encode(p, (uint64_t)t + 1, u, b.w, &clipped));
         ck_assert_int_eq(clipped, t != 0);
         /* ring units: |round(y 2^f)| <= |y 2^f| + sqrt(d')/2 (triangle inequality) */
         double n2 = 0;
-        for (size_t i = 0; i < D; i++) n2 += pow((double)word_at(w, 32, i), 2.0);
-        const double sens = fmin(want, c) * ldexp(1.0, f);
+        for (size_t i = 0; i < D; i++) n2 += pow((double)word_at(b.w, 32, i), 2.0);
+        const double sens = fmin(want, c) * ldexp(1.0, b.f);
         ck_assert_msg(sqrt(n2) <= sens * (1 + 1e-6) + sqrt((double)D) / 2,
                       "case %d: integer norm %.6g > %.6g + %.3g", t, sqrt(n2), sens,
                       sqrt((double)D) / 2);
         ck_assert(sqrt(n2) >= sens * (1 - 1e-6) - sqrt((double)D) / 2);
         /* decoded: norm min(|u|, c), direction kept */
-        OK(fs_ddp_decode(p, (uint64_t)t + 1, w, out));
+        OK(fs_ddp_decode(p, (uint64_t)t + 1, b.w, out));
         double no = 0, dot = 0;
         for (size_t i = 0; i < n; i++) {
             no += (double)out[i] * out[i];
@@ -292,8 +315,7 @@ START_TEST(test_clip_and_norm)
     /* the multiplier the accountant uses, z_eff, is the aggregate noise std
      * over the sensitivity c: (z_eff c 2^f)^2 = N * per-rank variance, the
      * variance measured in test_noise */
-    free(u); free(out); free(w);
-    fs_ddp_destroy(&p);
+    ring32_free(&b);
 }
 END_TEST
 
