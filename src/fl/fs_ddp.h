@@ -24,8 +24,9 @@ typedef struct fs_ddp fs_ddp;
  * union-bounded probability that any coordinate of the noisy sum wraps
  * around the ring is <= max_wrap and the per-rank variance fits the
  * sampler (<= 2^62 in ring units); FS_ERR_ARG if none exists (in the
- * 32-bit ring the message suggests the 64-bit ring).  noise_seed (32 bytes) or NULL for OS
- * randomness.  rotation_seed (32 bytes): public, shared by all ranks.
+ * 32-bit ring the message suggests the 64-bit ring).  noise_seed (32
+ * bytes) or NULL for OS randomness.  rotation_seed (32 bytes): public,
+ * shared by all ranks.
  */
 FS_INTERN fs_err fs_ddp_create(size_t nparams, int nranks, int ring_bits, double clip,
                                double noise_multiplier, double max_wrap,

@@ -74,11 +74,14 @@ for p in train test; do
   "$FEDSILO" import csv --input "$WORK/bc/$p.csv" --label label --out "$WORK/bc/$p.h5" >/dev/null \
     || hard "import of breast cancer $p failed"
 done
-"$FEDSILO" split --input "$WORK/bc/train.h5" --silos 4 --seed 7 --outdir "$WORK/bc/shards" >/dev/null \
+"$FEDSILO" split --input "$WORK/bc/train.h5" --silos 4 --seed 7 --outdir "$WORK/bc/shards" \
+    >/dev/null \
   || hard "split of breast cancer failed"
 sed -e 's/^\[institution "site-\([0-9]*\)"\]/[institution "hospital-\1"]/' \
-    -e "s|^data = $WORK/d/shards/|data = $WORK/bc/shards/|" "$WORK/k/roster.ini" > "$WORK/k/renamed.ini"
-grep -q "^data = $WORK/bc/shards/site-3.h5" "$WORK/k/renamed.ini" || hard "roster data paths not rewritten"
+    -e "s|^data = $WORK/d/shards/|data = $WORK/bc/shards/|" "$WORK/k/roster.ini" \
+    > "$WORK/k/renamed.ini"
+grep -q "^data = $WORK/bc/shards/site-3.h5" "$WORK/k/renamed.ini" \
+  || hard "roster data paths not rewritten"
 run_mpi 4 120 "$FEDSILO" train --model logistic --rounds 2 --lr 0.05 --test "$WORK/bc/test.h5" \
     --out "$WORK/run3" --roster "$WORK/k/renamed.ini" --identity "$WORK/k/site-%d.key" --quiet \
   || fail "training with roster names that differ from the shards' institution attributes failed"

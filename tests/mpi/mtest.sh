@@ -5,7 +5,8 @@
 . "${FS_SRCDIR:-.}/tests/lib.sh"
 t="$FS_BUILDDIR/tests/mpi/t_mtest"
 run_mpi 3 60 "$t" > "$WORK/pass.txt" 2>&1 || { cat "$WORK/pass.txt"; fail "passing run failed"; }
-grep -qx 't_mtest (3 ranks): PASS' "$WORK/pass.txt" || { cat "$WORK/pass.txt"; fail "no PASS line"; }
+grep -qx 't_mtest (3 ranks): PASS' "$WORK/pass.txt" \
+  || { cat "$WORK/pass.txt"; fail "no PASS line"; }
 run_mpi 3 60 "$t" fail 2 > "$WORK/fail.txt" 2>&1
 st=$?
 cat "$WORK/fail.txt"
