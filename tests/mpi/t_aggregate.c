@@ -17,6 +17,10 @@
  *              or round is accepted; float vectors and statistics have
  *              separate nonce spaces (separate keys).  Plain mode has no
  *              nonces and accepts repeats.
+ *   ddp        fs_ddp_sum (distributed DP through the secure sum, rings 32
+ *              and 64) equals, bit for bit, the decoded mod-2^b sum of every
+ *              rank's fs_ddp_encode + fs_ddp_add_noise words, which each rank
+ *              recomputes from the ranks' (test-only) noise seeds.
  *
  * Run by tests/mpi/aggregate.sh with 3 ranks under a timeout; verdict
  * through mtest.h.
@@ -25,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "fs_ddp.h"
 #include "fs_fl_impl.h"
 #include "fs_impl.h"
 #include "mtest.h"
@@ -44,12 +49,13 @@ static void inputs(int r, float *x, double *s, size_t ns)
     s[1] = -2147483648.0;
 }
 
-static fs_agg *make_agg(const char *mode)
+static fs_agg *make_agg(const char *mode, const char *ring_bits)
 {
     fs_config *cfg = NULL;
     fs_agg *agg = NULL;
     if (fs_config_create(&cfg) != FS_OK || fs_config_set(cfg, "aggregation", mode, "test") != FS_OK ||
-        fs_config_set(cfg, "insecure-no-auth", "yes", "test") != FS_OK)
+        fs_config_set(cfg, "insecure-no-auth", "yes", "test") != FS_OK ||
+        fs_config_set(cfg, "ring-bits", ring_bits, "test") != FS_OK)
         mtest_hard("configuration: %s", fs_errmsg());
     if (fs_agg_create(MPI_COMM_WORLD, cfg, &agg) != FS_OK)  // collective: key setup
         mtest_hard("fs_agg_create(%s): %s", mode, fs_errmsg());
@@ -75,6 +81,73 @@ static void expect_refused(fs_agg *agg, int round, const double *v, size_t n, in
              out[3]);
 }
 
+/*
+ * Distributed DP in ring b: every rank builds the plans of all ranks (the
+ * noise seed of rank r is r + 1 in its first byte), encodes and noises
+ * every rank's update locally and decodes the mod-2^b sum; fs_ddp_sum over
+ * the secure sum must give exactly that.  Rank r's update has norm
+ * 0.3 (r + 1), so with clip 0.5 rank 0 is kept and the others are clipped.
+ */
+static void check_ddp(int b)
+{
+    enum { N_DDP = 1000 };
+    const int size = mtest_size(), rank = mtest_rank();
+    const uint8_t rseed[32] = { 7 };
+    fs_agg *agg = make_agg("secure", b == 32 ? "32" : "64");
+    fs_ddp **plans = calloc((size_t)size, sizeof *plans);
+    float *u = malloc(N_DDP * sizeof *u), *mine = malloc(N_DDP * sizeof *mine);
+    float *want = malloc(N_DDP * sizeof *want), *out = malloc(N_DDP * sizeof *out);
+    if (!plans || !u || !mine || !want || !out) mtest_hard("out of memory");
+    void *w = NULL, *acc = NULL;
+    size_t D = 0;
+    for (int r = 0; r < size; r++) {
+        uint8_t nseed[32] = { (uint8_t)(r + 1) };
+        if (fs_ddp_create(N_DDP, size, b, 0.5, 0.5, 1e-9, rseed, nseed, &plans[r]) != FS_OK)
+            mtest_hard("ddp plan (ring %d): %s", b, fs_errmsg());
+        if (!w) {
+            D = fs_ddp_dim(plans[r]);
+            w = calloc(D + 1, (size_t)b / 8);
+            acc = calloc(D + 1, (size_t)b / 8);
+            if (!w || !acc) mtest_hard("out of memory");
+        }
+        fs_rng g;
+        fs_rng_seed(&g, fs_rng_key(0x64647020 /* "ddp " */, (uint64_t)r, (uint64_t)b, 0));
+        double n2 = 0;
+        for (size_t i = 0; i < N_DDP; i++) {
+            u[i] = (float)fs_rng_normal(&g);
+            n2 += (double)u[i] * u[i];
+        }
+        for (size_t i = 0; i < N_DDP; i++) u[i] = (float)(u[i] * 0.3 * (r + 1) / sqrt(n2));
+        if (r == rank) memcpy(mine, u, N_DDP * sizeof *u);
+        int clipped = -1;
+        MT_CHECK(fs_ddp_encode(plans[r], 5, u, w, &clipped) == FS_OK &&
+                 fs_ddp_add_noise(plans[r], 5, w) == FS_OK, "ring %d: local steps: %s", b,
+                 fs_errmsg());
+        MT_CHECK(clipped == (r > 0), "ring %d: rank %d's update clipped = %d", b, r, clipped);
+        for (size_t i = 0; i <= D; i++) {
+            if (b == 32) ((uint32_t *)acc)[i] += ((uint32_t *)w)[i];
+            else ((uint64_t *)acc)[i] += ((uint64_t *)w)[i];
+        }
+    }
+    MT_CHECK(fs_ddp_decode(plans[0], 5, acc, want) == FS_OK, "decode: %s", fs_errmsg());
+    /* this rank's own plan (a fresh object: its noise stream is the one the
+     * simulation used for this rank), through the secure sum */
+    fs_ddp *p = NULL;
+    uint8_t nseed[32] = { (uint8_t)(rank + 1) };
+    if (fs_ddp_create(N_DDP, size, b, 0.5, 0.5, 1e-9, rseed, nseed, &p) != FS_OK)
+        mtest_hard("ddp plan: %s", fs_errmsg());
+    int clipped = -1;
+    fs_err rc = fs_ddp_sum(p, fs_agg_secagg(agg), 5, FS_VEC_UPDATE, mine, out, &clipped);
+    MT_CHECK(rc == FS_OK, "ring %d: fs_ddp_sum: %s", b, fs_errmsg());
+    MT_CHECK(clipped == (rank > 0), "ring %d: clipped = %d", b, clipped);
+    MT_CHECK(memcmp(out, want, N_DDP * sizeof *out) == 0,
+             "ring %d: fs_ddp_sum differs from the local encode + noise + sum + decode", b);
+    fs_ddp_destroy(&p);
+    for (int r = 0; r < size; r++) fs_ddp_destroy(&plans[r]);
+    free(plans); free(u); free(mine); free(want); free(out); free(w); free(acc);
+    fs_agg_destroy(&agg);
+}
+
 int main(int argc, char **argv)
 {
     mtest_init(&argc, &argv);
@@ -93,7 +166,7 @@ int main(int argc, char **argv)
     }
     inputs(rank, x, s, NS);
 
-    fs_agg *agg[2] = { make_agg("plain"), make_agg("secure") };
+    fs_agg *agg[2] = { make_agg("plain", "32"), make_agg("secure", "32") };
     MT_CHECK(strcmp(fs_agg_name(agg[0]), "plain") == 0 && !fs_agg_secagg(agg[0]), "plain mode");
     MT_CHECK(strcmp(fs_agg_name(agg[1]), "secure") == 0 && fs_agg_secagg(agg[1]), "secure mode");
     for (int m = 0; m < 2; m++) {
@@ -166,5 +239,7 @@ int main(int argc, char **argv)
     fs_agg_destroy(&agg[1]);
     MT_CHECK(agg[0] == NULL && agg[1] == NULL, "fs_agg_destroy leaves a pointer");
     free(x); free(xr); free(want); free(got[0]); free(got[1]);
+    check_ddp(32);
+    check_ddp(64);
     return mtest_finalize();
 }
