@@ -47,10 +47,12 @@ need_fmnist() {
 
 # need_sklearn: sets PY (python3 with sklearn, h5py, numpy) and SK (the
 # directory of scikit-learn's bundled CSVs); skip outside CI when missing.
+# The modules are looked up, not imported (importing sklearn takes a second).
 need_sklearn() {
   PY=/usr/bin/python3
   SK=/usr/lib/python3/dist-packages/sklearn/datasets/data
-  if [ ! -r "$SK/breast_cancer.csv" ] || ! $PY -c 'import sklearn, h5py, numpy' 2>/dev/null; then
+  if [ ! -r "$SK/breast_cancer.csv" ] || ! $PY -c 'import importlib.util as u, sys
+sys.exit(not all(u.find_spec(m) for m in ("sklearn", "h5py", "numpy")))' 2>/dev/null; then
     [ "${CI:-}" = true ] && hard "python3-sklearn/python3-h5py missing in CI (scripts/install-deps.sh)"
     echo "skip: python3 with sklearn, h5py and numpy, or $SK/breast_cancer.csv, not found"; exit 77
   fi

@@ -8,16 +8,30 @@ TESTS += tests/cli/bad_config.sh tests/cli/train4.sh tests/cli/bad_shards.sh tes
 # MPI C tests (library level), each run by a .sh wrapper under mpirun with
 # a timeout: t_agree checks collective error agreement.
 check_PROGRAMS += tests/mpi/t_agree
-tests_mpi_t_agree_SOURCES = tests/mpi/t_agree.c
+tests_mpi_t_agree_SOURCES = tests/mpi/t_agree.c tests/mpi/mtest.h
 tests_mpi_t_agree_LDADD = libfedsilo.la $(MPI_LIBS)
 dist_check_SCRIPTS += tests/mpi/agree.sh
 TESTS += tests/mpi/agree.sh
 # t_secagg: the pipelined secure sum == plain integer sum, failure path.
 check_PROGRAMS += tests/mpi/t_secagg
-tests_mpi_t_secagg_SOURCES = tests/mpi/t_secagg.c
+tests_mpi_t_secagg_SOURCES = tests/mpi/t_secagg.c tests/mpi/mtest.h
 tests_mpi_t_secagg_LDADD = libfedsilo.la $(MPI_LIBS)
 dist_check_SCRIPTS += tests/mpi/secagg.sh
 TESTS += tests/mpi/secagg.sh
+# t_aggregate: the fl aggregation interface, plain == secure, refusals,
+# nonce freshness (internal API: links the convenience library).
+check_PROGRAMS += tests/mpi/t_aggregate
+tests_mpi_t_aggregate_SOURCES = tests/mpi/t_aggregate.c tests/mpi/mtest.h
+tests_mpi_t_aggregate_CFLAGS = $(AM_CFLAGS) $(DEP_CFLAGS) -I$(top_srcdir)/src/secagg -I$(top_srcdir)/src/fl
+tests_mpi_t_aggregate_LDADD = libfedsilo_internal.la $(DEP_LIBS)
+dist_check_SCRIPTS += tests/mpi/aggregate.sh
+TESTS += tests/mpi/aggregate.sh
+# t_mtest: the harness's own positive control (pass, fail on one rank, hard error).
+check_PROGRAMS += tests/mpi/t_mtest
+tests_mpi_t_mtest_SOURCES = tests/mpi/t_mtest.c tests/mpi/mtest.h
+tests_mpi_t_mtest_LDADD = $(MPI_LIBS)
+dist_check_SCRIPTS += tests/mpi/mtest.sh
+TESTS += tests/mpi/mtest.sh
 
 # The PMPI spy/tamper library (LD_PRELOAD) for the secure-sum tests.
 check_LTLIBRARIES += tests/spy/libfsspy.la
@@ -25,7 +39,8 @@ tests_spy_libfsspy_la_SOURCES = tests/spy/fs_mpispy.c
 tests_spy_libfsspy_la_CFLAGS = $(AM_CFLAGS) -Wno-missing-prototypes
 tests_spy_libfsspy_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
 tests_spy_libfsspy_la_LIBADD = $(MPI_LIBS)
-EXTRA_DIST += tests/spy/analyze.py tests/spy/nonce_reuse.py tests/keys.sh tests/slurm.sh
+EXTRA_DIST += tests/spy/analyze.py tests/spy/nonce_reuse.py tests/keys.sh tests/slurm.sh \
+              tests/cli/metrics_ref.py
 dist_check_SCRIPTS += tests/cli/secure.sh tests/cli/spy.sh tests/cli/signal.sh tests/cli/watchdog.sh \
                       tests/cli/manpage.sh tests/cli/standardize.sh tests/cli/dp.sh \
                       tests/cli/ddp.sh tests/cli/resume_keys.sh

@@ -22,14 +22,30 @@ extern "C" {
 /*
  * Evaluation report of a model on data (possibly spread over ranks: every
  * field is derived from sums, so the report of the securely summed sums
- * equals the centralized one).  Classification: accuracy, confusion matrix
- * (row = true class, column = predicted) and per-class precision, recall
- * and F1 for up to FS_METRICS_MAX_CLASSES classes, macro F1 over classes
- * that occur or are predicted; ROC AUC for binary tasks from a histogram of
- * the positive-class score with FS_METRICS_ROC_BINS bins (pairs whose
- * scores fall in the same bin count 1/2, so the AUC is exact to within the
- * fraction of such pairs; resolution 1/FS_METRICS_ROC_BINS in score).
- * Regression: RMSE, MAE, R^2 = 1 - SSE/SST.  Undefined values are NaN.
+ * equals the centralized one).  loss is the mean log loss (classification)
+ * or the mean squared error (regression).
+ *
+ * Classification: accuracy; for 2..FS_METRICS_MAX_CLASSES classes the
+ * confusion matrix (row = true class, column = predicted), per-class
+ * precision and recall (NaN when the class is never predicted, resp. never
+ * occurs: scikit-learn's zero_division case), per-class F1 (0 for a class
+ * that occurs or is predicted but has no true positive, as scikit-learn's
+ * default; NaN for a class that does neither) and macro F1, the mean F1
+ * over the classes that occur or are predicted (scikit-learn's default
+ * label set).  More classes: accuracy only (macro_f1 NaN).
+ *
+ * ROC AUC, binary tasks only (NaN otherwise, and NaN when one class is
+ * absent), from a histogram of the positive-class score with
+ * FS_METRICS_ROC_BINS equal bins over [0, 1]: a (positive, negative) pair
+ * counts 1 if the positive's bin is higher, 1/2 if the bins are equal.  The
+ * exact AUC counts 1/2 only for equal scores, so
+ *   |auc - exact AUC| <= 1/2 * (fraction of pairs whose scores differ but
+ *                               fall in the same bin).
+ *
+ * Regression: RMSE, MAE, R^2 = 1 - SSE/SST.  R^2 is NaN when the target is
+ * constant (SST at the rounding level of the sums), where scikit-learn's
+ * r2_score returns 0 (or 1 for a perfect prediction).  Undefined values are
+ * NaN, and every metric is NaN when count is 0.
  */
 #define FS_METRICS_MAX_CLASSES 32
 #define FS_METRICS_ROC_BINS 1000

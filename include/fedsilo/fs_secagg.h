@@ -102,9 +102,10 @@ FS_EXPORT fs_err fs_secagg_sum_f32(fs_secagg *sa, uint64_t round, uint32_t vecto
 /*
  * fs_secagg_sum_f64 - the same for small double vectors of statistics
  * (counts, loss sums), with the statistics codec: 64-bit ring, clip 2^31,
- * the largest fractional bits the headroom rule allows for N ranks (29 for
- * N <= 4; exact for integers below 2^31).  A value beyond +-2^31 or NaN is
- * never clipped silently: every rank returns FS_ERR_NUMERIC.
+ * the largest fractional bits the headroom rule allows for N ranks (30 for
+ * N = 2, 3; 29 for N = 4, 5; exact for integers up to 2^31).  A value
+ * beyond +-2^31 or NaN is never clipped silently: every rank returns
+ * FS_ERR_NUMERIC.
  */
 FS_EXPORT fs_err fs_secagg_sum_f64(fs_secagg *sa, uint64_t round, uint32_t vector_id,
                                    const double *in, double *out, size_t n,

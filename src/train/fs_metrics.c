@@ -8,6 +8,7 @@
  * numbers a centralized evaluation gives (to the statistics codec's
  * precision), without any rank revealing its own counts.
  */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 #include "fs_impl.h"
@@ -142,14 +143,20 @@ void fs_metrics_report(const double *vec, fs_task task, int K, fs_eval_report *r
     r->count = n;
     r->is_regression = task == FS_TASK_REGRESSION;
     r->num_classes = K;
-    r->auc = r->accuracy = r->macro_f1 = r->rmse = r->mae = r->r2 = NAN;
+    r->loss = r->auc = r->accuracy = r->macro_f1 = r->rmse = r->mae = r->r2 = NAN;
     if (n <= 0) return;
     r->loss = vec[M_LOSS] / n;
     if (r->is_regression) {
         r->rmse = sqrt(vec[M_SQ] / n);
         r->mae = vec[M_ABS] / n;
-        double sst = vec[M_SY2] - vec[M_SY] * vec[M_SY] / n;
-        r->r2 = sst > 0 ? 1.0 - vec[M_SQ] / sst : NAN;
+        /* SST = sum y^2 - (sum y)^2 / n from the uncentered sums.  Both sums
+         * carry rounding error up to about n * 2^-53 * sum y^2 each (recursive
+         * summation), so an SST below 2 n DBL_EPSILON sum y^2 is rounding
+         * noise: a constant target gives such a residue (e.g. 1.4e-14 for
+         * seven rows of 3.3f) instead of 0, and 1 - SSE/SST would then be a
+         * huge negative number.  R^2 is undefined (NaN) there. */
+        const double sst = vec[M_SY2] - vec[M_SY] * vec[M_SY] / n;
+        r->r2 = sst > 2.0 * n * DBL_EPSILON * vec[M_SY2] ? 1.0 - vec[M_SQ] / sst : NAN;
         return;
     }
     r->accuracy = vec[M_CORRECT] / n;

@@ -7,17 +7,15 @@
  * encodings (fs_fixed_encode_f32 + MPI_Allreduce on the words), in place
  * (in == out) and out of place.  Failure path: a rank that reuses a nonce
  * makes every rank return FS_ERR_ARG (no hang: the failing rank completes
- * the chunk sequence with zeros), and the session stays usable.  Every
- * rank counts its own errors; all exit with the summed status.
+ * the chunk sequence with zeros), and the session stays usable.  Verdict
+ * through mtest.h: every rank exits with the same status.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <mpi.h>
 #include <fedsilo.h>
-
-static int errors;
-#define EXPECT(c, ...) do { if (!(c)) { errors++; fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); } } while (0)
+#include "mtest.h"
 
 /* x[k] in [-1.5, 1.5], some beyond the clip 1 (clipped), rank-dependent */
 static void fill(float *x, size_t n, int rank, uint32_t salt)
@@ -31,10 +29,8 @@ static void fill(float *x, size_t n, int rank, uint32_t salt)
 
 int main(int argc, char **argv)
 {
-    MPI_Init(&argc, &argv);
-    int rank, size;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    mtest_init(&argc, &argv);
+    const int rank = mtest_rank(), size = mtest_size();
     fs_log_set_handler(NULL, NULL, FS_LOG_ERROR);    /* no unauthenticated warning */
     const size_t sizes[] = { 0, 1, 32767, 32768, 32769, 65535, 65536, 65537, 1000003 };
     uint64_t round = 1;
@@ -42,59 +38,53 @@ int main(int argc, char **argv)
         fs_secagg_opts o = { { ring, 0, 1.0, FS_FIXED_ROUND_NEAREST }, 0, NULL, NULL, 1, 7 };
         o.vec.frac_bits = fs_fixed_suggest(ring, size, 1.0);
         fs_secagg *sa = NULL;
-        if (fs_secagg_create(MPI_COMM_WORLD, &o, &sa) != FS_OK) {
-            fprintf(stderr, "rank %d: setup: %s\n", rank, fs_errmsg());
-            MPI_Abort(MPI_COMM_WORLD, 2);
-        }
+        if (fs_secagg_create(MPI_COMM_WORLD, &o, &sa) != FS_OK) mtest_hard("%s", fs_errmsg());
         const size_t wb = (size_t)ring / 8;
         for (size_t t = 0; t < sizeof sizes / sizeof *sizes; t++) {
             size_t n = sizes[t];
             float *x = malloc((n + 1) * sizeof *x), *y = malloc((n + 1) * sizeof *y);
             float *ref = malloc((n + 1) * sizeof *ref);
             void *w = malloc((n + 1) * wb);
+            if (!x || !y || !ref || !w) mtest_hard("out of memory");
             fill(x, n, rank, (uint32_t)(n + (size_t)ring));
             /* reference: encode, plain integer allreduce, decode */
             fs_fixed_stats st0 = { 0, 0 }, st1 = { 0, 0 };
-            EXPECT(fs_fixed_encode_f32(&o.vec, x, n, w, 0, &st0) == FS_OK, "encode");
+            MT_CHECK(fs_fixed_encode_f32(&o.vec, x, n, w, 0, &st0) == FS_OK, "encode: %s", fs_errmsg());
             MPI_Allreduce(MPI_IN_PLACE, w, (int)n, ring == 32 ? MPI_UINT32_T : MPI_UINT64_T,
                           MPI_SUM, MPI_COMM_WORLD);
-            EXPECT(fs_fixed_decode_f32(&o.vec, w, n, ref) == FS_OK, "decode");
+            MT_CHECK(fs_fixed_decode_f32(&o.vec, w, n, ref) == FS_OK, "decode: %s", fs_errmsg());
             /* out of place, then in place */
             fs_err rc = fs_secagg_sum_f32(sa, round++, 1, x, y, n, &st1);
-            EXPECT(rc == FS_OK, "rank %d ring %d n %zu: %s", rank, ring, n, fs_errmsg());
-            EXPECT(n == 0 || memcmp(y, ref, n * sizeof *y) == 0,
-                   "rank %d ring %d n %zu: secure sum != plain integer sum", rank, ring, n);
-            EXPECT(st1.nclipped == st0.nclipped, "rank %d n %zu: clipped %zu != %zu", rank, n,
-                   st1.nclipped, st0.nclipped);
+            MT_CHECK(rc == FS_OK, "ring %d n %zu: %s", ring, n, fs_errmsg());
+            MT_CHECK(n == 0 || memcmp(y, ref, n * sizeof *y) == 0,
+                     "ring %d n %zu: secure sum != plain integer sum", ring, n);
+            MT_CHECK(st1.nclipped == st0.nclipped, "n %zu: clipped %zu != %zu", n, st1.nclipped,
+                     st0.nclipped);
             rc = fs_secagg_sum_f32(sa, round++, 1, x, x, n, NULL);
-            EXPECT(rc == FS_OK && (n == 0 || memcmp(x, ref, n * sizeof *x) == 0),
-                   "rank %d ring %d n %zu: in-place secure sum differs", rank, ring, n);
+            MT_CHECK(rc == FS_OK && (n == 0 || memcmp(x, ref, n * sizeof *x) == 0),
+                     "ring %d n %zu: in-place secure sum differs", ring, n);
             free(x); free(y); free(ref); free(w);
         }
         /* failure path: the last rank reuses round 1 (already masked) on a
          * multi-chunk vector; every rank must get FS_ERR_ARG, then go on */
         size_t n = 600000;
         float *x = calloc(n, sizeof *x), *y = malloc(n * sizeof *y);
+        if (!x || !y) mtest_hard("out of memory");
         uint64_t r = rank == size - 1 ? 1 : round;
         fs_err rc = fs_secagg_sum_f32(sa, r, 1, x, y, n, NULL);
-        EXPECT(rc == FS_ERR_ARG, "rank %d ring %d: nonce reuse on the last rank gave %d (%s)", rank,
-               ring, (int)rc, fs_errmsg());
+        MT_CHECK(rc == FS_ERR_ARG, "ring %d: nonce reuse on the last rank gave %d (%s)", ring,
+                 (int)rc, fs_errmsg());
         char want[32];
         snprintf(want, sizeof want, "rank %d: ", size - 1);
-        EXPECT(strncmp(fs_errmsg(), want, strlen(want)) == 0 && strstr(fs_errmsg(), "reused"),
-               "rank %d: message '%s' does not name rank %d and the reuse", rank, fs_errmsg(),
-               size - 1);
+        MT_CHECK(strncmp(fs_errmsg(), want, strlen(want)) == 0 && strstr(fs_errmsg(), "reused"),
+                 "message '%s' does not name rank %d and the reuse", fs_errmsg(), size - 1);
         round++;
         for (size_t k = 0; k < n; k++) x[k] = 0.25f;
         rc = fs_secagg_sum_f32(sa, round++, 1, x, y, n, NULL);
-        EXPECT(rc == FS_OK && y[0] == 0.25f * (float)size && y[n - 1] == y[0],
-               "rank %d ring %d: sum after the failure: %d, %g", rank, ring, (int)rc, y[0]);
+        MT_CHECK(rc == FS_OK && y[0] == 0.25f * (float)size && y[n - 1] == y[0],
+                 "ring %d: sum after the failure: %d, %g", ring, (int)rc, y[0]);
         free(x); free(y);
         fs_secagg_destroy(&sa);
     }
-    int total = 0;
-    MPI_Allreduce(&errors, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-    if (rank == 0) printf("t_secagg: %d ranks, %s\n", size, total ? "FAILED" : "all checks passed");
-    MPI_Finalize();
-    return total ? 1 : 0;
+    return mtest_finalize();
 }

@@ -3,7 +3,8 @@
 UNIT_TESTS = tests/unit/check_crypto tests/unit/check_data tests/unit/check_server_opt \
              tests/unit/check_dp tests/unit/check_fixed tests/unit/check_secsum \
              tests/unit/check_model tests/unit/check_paillier tests/unit/check_config \
-             tests/unit/check_ckpt tests/unit/check_fed
+             tests/unit/check_ckpt tests/unit/check_fed tests/unit/check_metrics \
+             tests/unit/check_ddp
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 tests_unit_check_crypto_SOURCES = tests/unit/check_crypto.c
@@ -39,3 +40,9 @@ tests_unit_check_ckpt_LDADD = $(UNIT_LIBS)
 tests_unit_check_fed_SOURCES = tests/unit/check_fed.c
 tests_unit_check_fed_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_fed_LDADD = $(UNIT_LIBS)
+tests_unit_check_metrics_SOURCES = tests/unit/check_metrics.c
+tests_unit_check_metrics_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_metrics_LDADD = $(UNIT_LIBS)
+tests_unit_check_ddp_SOURCES = tests/unit/check_ddp.c
+tests_unit_check_ddp_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/src/secagg
+tests_unit_check_ddp_LDADD = $(UNIT_LIBS)
