@@ -13,6 +13,8 @@
 #ifndef FEDSILO_CLI_H
 #define FEDSILO_CLI_H
 
+#include <stdint.h>
+
 #define FS_EXIT_OK 0
 #define FS_EXIT_FAIL 1
 #define FS_EXIT_USAGE 2
@@ -30,5 +32,14 @@ int fs_cmd_bench(int argc, char **argv);    /* fedsilo bench secsum (MPI)  */
 int fs_cli_fail(const char *cmd, const char *fmt, ...);
 /* Print "fedsilo <cmd>: <msg>\nTry 'fedsilo <cmd> --help'." ; returns FS_EXIT_USAGE. */
 int fs_cli_usage_error(const char *cmd, const char *fmt, ...);
+
+/* getopt_long helpers of the subcommands (fedsilo.c). */
+/* Reset getopt so a subcommand parses its own vector from the start. */
+void fs_cli_getopt_reset(void);
+/* Report the option getopt_long rejected (c == ':' a missing argument,
+ * else an unknown flag); returns FS_EXIT_USAGE. */
+int fs_cli_bad_option(const char *cmd, int c, char **argv);
+/* Parse a non-negative decimal integer (no sign, no trailing text): 0 or -1. */
+int fs_cli_parse_u64(const char *s, uint64_t *out);
 
 #endif

@@ -5,6 +5,8 @@
  * process lifetime (MPI_Init is called only by the subcommands that run
  * under mpirun/srun: train, bench).
  */
+#include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,7 @@
 #include <fedsilo.h>
 #include "cli.h"
 #include "cmd_plot.h"
+#include "cmd_schema.h"
 #include "cmd_dp.h"
 #include "cmd_stats.h"
 #include "cmd_vfl.h"
@@ -39,6 +42,32 @@ int fs_cli_usage_error(const char *cmd, const char *fmt, ...)
     return FS_EXIT_USAGE;
 }
 
+void fs_cli_getopt_reset(void)
+{
+    optind = 0;   /* glibc: 0 also reinitializes the internal state */
+    opterr = 0;   /* we print our own messages */
+}
+
+int fs_cli_bad_option(const char *cmd, int c, char **argv)
+{
+    const char *arg = argv[optind - 1];
+    if (c == ':') return fs_cli_usage_error(cmd, "option '%s' needs an argument", arg);
+    if (optopt && !(arg[0] == '-' && arg[1] == '-'))
+        return fs_cli_usage_error(cmd, "unknown option '-%c'", optopt);
+    return fs_cli_usage_error(cmd, "unknown option '%s'", arg);
+}
+
+int fs_cli_parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    if (!s || !*s || *s == '-' || *s == '+') return -1;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end) return -1;
+    *out = (uint64_t)v;
+    return 0;
+}
+
 /* An unrecoverable library failure (GMP out of memory): one rank must not
  * die quietly while its peers wait in a collective, so abort the job. */
 static void fatal_abort(const char *msg)
@@ -61,6 +90,7 @@ static void usage(FILE *out)
         "  split            partition a dataset into per-institution shards (iid, dirichlet, quantity;\n"
         "                   --vertical: by feature columns for vertical FL)\n"
         "  inspect FILE     show shapes, class histogram and attributes of a dataset file\n"
+        "  schema draft|check  draft a consortium schema from a CSV file; check a CSV against one\n"
         "  train            run the federation (under mpirun or srun: one rank per institution)\n"
         "  eval             evaluate a checkpoint on a dataset file\n"
         "  keygen           create an institution's identity key pair\n"
@@ -93,6 +123,7 @@ int main(int argc, char **argv)
     }
     static const struct { const char *name; int (*fn)(int, char **); } cmds[] = {
         { "import", fs_cmd_import }, { "split", fs_cmd_split }, { "inspect", fs_cmd_inspect },
+        { "schema", fs_cmd_schema },
         { "train", fs_cmd_train }, { "eval", fs_cmd_eval }, { "keygen", fs_cmd_keygen },
         { "bench", fs_cmd_bench }, { "plot", fs_cmd_plot }, { "dp", fs_cmd_dp },
         { "stats", fs_cmd_stats }, { "ridge", fs_cmd_ridge },

@@ -27,8 +27,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "fs_impl.h"
-#include "fedsilo/fs_data.h"
+#include "fs_data_impl.h"
 
 /* Stream purposes (the second word of every fs_rng_key tuple). */
 #define PURPOSE_IID       UINT64_C(0x73706c6974494944)   /* "splitIID" */
@@ -386,7 +385,10 @@ static fs_err write_manifest(const char *outdir, const fs_dataset *src, const fs
             src->task == FS_TASK_CLASSIFICATION ? "classification" : "regression");
     fprintf(f, "  \"num_classes\": %d,\n", src->num_classes);
     fprintf(f, "  \"n\": %zu,\n  \"d\": %zu,\n", src->n, src->d);
-    fprintf(f, "  \"source\": ");
+    fprintf(f, "  \"schema_hash\": ");
+    if (src->schema_hash) json_str(f, src->schema_hash);
+    else fprintf(f, "null");
+    fprintf(f, ",\n  \"source\": ");
     json_str(f, src->provenance);
     fprintf(f, ",\n  \"shards\": [\n");
     for (int s = 0; s < o->nsilos; s++) {
@@ -450,10 +452,14 @@ fs_err fs_split_write(const fs_dataset *src, const fs_split_opts *opts, const ch
     for (int s = 0; s < opts->nsilos; s++) {
         FS_TRY(extract(src, shard, is_val, s, 0, rows[s], &tr));
         if (vrows[s]) FS_TRY(extract(src, shard, is_val, s, 1, vrows[s], &va));
-        if (src->feature_names) {
-            FS_TRY(fs_zalloc(&tr->feature_names, src->d, sizeof(char *), "feature names"));
-            for (size_t j = 0; j < src->d; j++)
-                FS_TRY(fs_strdup(&tr->feature_names[j], src->feature_names[j]));
+        /* Names, classes and schema travel with every part (the validation
+         * part is checked against the schema too before it is written). */
+        for (int part = 0; part < 2; part++) {
+            fs_dataset *dst = part ? va : tr;
+            if (!dst) continue;
+            if (src->feature_names)
+                FS_TRY(fs_strv_dup(&dst->feature_names, src->feature_names, src->d));
+            FS_TRY(fs_dataset_copy_meta(dst, src, 1));
         }
         FS_TRY(xasprintf(&tr->provenance, "%s%ssplit method=%s alpha=%g seed=%llu "
                          "val_fraction=%g shard=%d/%d", src->provenance ? src->provenance : "",
