@@ -20,3 +20,8 @@ TESTS += tests/unit/check_schema
 tests_unit_check_schema_SOURCES = tests/unit/check_schema.c
 tests_unit_check_schema_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/src/data
 tests_unit_check_schema_LDADD = $(UNIT_LIBS)
+
+# Raw CSV tables (R's credit_data and PimaIndiansDiabetes2) through draft,
+# check and import, against a numpy encoding.
+dist_check_SCRIPTS += tests/data/schema_import.sh
+TESTS += tests/data/schema_import.sh
