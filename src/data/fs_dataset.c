@@ -440,7 +440,7 @@ static fs_err write_part(hid_t loc, const char *path, const fs_dataset *ds, int 
         if (stype < 0) FS_FAIL(FS_ERR_IO, "%s: cannot create string type", path);
         FS_TRY(write_dataset(loc, path, "ids", stype, stype, 1, ydims, ds->ids));
     }
-    if (with_names && ds->class_names) {
+    if (with_names && ds->class_names && !ds->labels_absent) {   /* zeros have no classes */
         hsize_t cdims[1] = { (hsize_t)ds->num_classes };
         if (stype < 0) stype = fs_h5_vlen_utf8_type();
         if (stype < 0) FS_FAIL(FS_ERR_IO, "%s: cannot create string type", path);

@@ -330,6 +330,7 @@ static fs_err report_cells(sink *k, const fs_schema *s, const fs_csv *csv)
     bad_value *vals = NULL;   /* distinct values of one (column, problem) group */
     char msg[512], rowbuf[FS_CSV_ROW_CAP];
 
+    if (k->ncells == 0) return FS_OK;
     qsort(k->cells, k->ncells, sizeof *k->cells, cmp_bad);
     FS_TRY(fs_alloc(&vals, k->ncells, sizeof *vals, "check report"));
     for (size_t g = 0; g < k->ncells;) {

@@ -6,7 +6,7 @@ libfedsilo_internal_la_SOURCES += src/data/fs_dataset.c src/data/fs_import.c src
 noinst_HEADERS += src/data/fs_h5_impl.h src/data/fs_data_impl.h
 fedsiloinclude_HEADERS += include/fedsilo/fs_data.h include/fedsilo/fs_schema.h
 fedsilo_SOURCES += src/cli/cmd_data.c
-dist_doc_DATA += docs/formats.md
+dist_doc_DATA += docs/formats.md docs/tables.md
 
 check_PROGRAMS += tests/unit/check_data
 TESTS += tests/unit/check_data
