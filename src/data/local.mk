@@ -10,14 +10,14 @@ dist_doc_DATA += docs/formats.md docs/tables.md
 
 check_PROGRAMS += tests/unit/check_data
 TESTS += tests/unit/check_data
-tests_unit_check_data_SOURCES = tests/unit/check_data.c
+tests_unit_check_data_SOURCES = tests/unit/check_data.c tests/unit/unit_tmpdir.h
 tests_unit_check_data_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_data_LDADD = $(UNIT_LIBS)
 fedsilo_SOURCES += src/cli/cmd_schema.c src/cli/cmd_schema.h
 
 check_PROGRAMS += tests/unit/check_schema
 TESTS += tests/unit/check_schema
-tests_unit_check_schema_SOURCES = tests/unit/check_schema.c
+tests_unit_check_schema_SOURCES = tests/unit/check_schema.c tests/unit/unit_tmpdir.h
 tests_unit_check_schema_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/src/data
 tests_unit_check_schema_LDADD = $(UNIT_LIBS)
 

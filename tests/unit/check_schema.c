@@ -9,7 +9,6 @@
  */
 #define _GNU_SOURCE
 #include <check.h>
-#include <ftw.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,56 +25,16 @@
 // ----------------------------------------------------------------------------
 // fixture and helpers
 
-static char tmpdir[4096];
-
-static void setup(void)
-{
-    const char *base = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof tmpdir, "%s/check_schema.XXXXXX", base && *base ? base : "/tmp");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-}
-
-static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st; (void)flag; (void)ftw;
-    return remove(p);
-}
-
-static void teardown(void) { nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
-
-/* tmpdir/name in one of 8 rotating static buffers. */
-static const char *tpath(const char *name)
-{
-    static char buf[8][4200];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-    return buf[k];
-}
+#define UNIT_TMPDIR_NAME "check_schema"
+#include "unit_tmpdir.h"
 
 /* Write text to tmpdir/name; returns the path. */
 static const char *put(const char *name, const char *text)
 {
     const char *p = tpath(name);
-    FILE *f = fopen(p, "wb");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    ck_assert_int_eq(fclose(f), 0);
+    write_text(p, text);
     return p;
 }
-
-/* Assert rc == want and that fs_errmsg() contains both a and b. */
-#define CHECK_ERR(rc_, want, a, b)                                                   \
-    do {                                                                             \
-        fs_err r_ = (rc_);                                                           \
-        ck_assert_msg(r_ == (want), "rc %d (%s), want %d; msg: %s", (int)r_,         \
-                      fs_strerror(r_), (int)(want), fs_errmsg());                    \
-        ck_assert_msg(strstr(fs_errmsg(), (a)) != NULL, "message lacks '%s': %s",    \
-                      (a), fs_errmsg());                                             \
-        ck_assert_msg(strstr(fs_errmsg(), (b)) != NULL, "message lacks '%s': %s",    \
-                      (b), fs_errmsg());                                             \
-    } while (0)
 
 /* Parse text as schema "s.ini"; ck-fails with the message on error. */
 static fs_schema *parse_ok(const char *text)
@@ -966,6 +925,7 @@ static Suite *schema_suite(void)
 
 int main(void)
 {
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);   /* our messages carry HDF5's */
     SRunner *sr = srunner_create(schema_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
