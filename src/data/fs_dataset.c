@@ -220,7 +220,7 @@ static fs_err check_schema(const fs_dataset *ds, const char *name, fs_schema **o
     FS_TRY(fs_schema_parse(ds->schema, strlen(ds->schema), where, &sc));
     if (strcmp(fs_schema_hash_hex(sc), ds->schema_hash) != 0)
         FS_FAIL(FS_ERR_DATA, "%s: schema_hash %.16s... does not match its schema (hash %.16s...): "
-                "the file was altered after import", name, ds->schema_hash, fs_schema_hash_hex(sc));
+                "altered after import?", name, ds->schema_hash, fs_schema_hash_hex(sc));
     if (fs_schema_num_features(sc) != ds->d)
         FS_FAIL(FS_ERR_DATA, "%s: %zu features, but its schema encodes %zu", name, ds->d,
                 fs_schema_num_features(sc));
