@@ -130,9 +130,9 @@ typedef struct {
 
 /*
  * fs_schema_load - read and validate the schema file at path.  Not
- * collective.  Every error is FS_ERR_DATA naming the file and line
- * ("schema s.ini:12: duplicate category 'rent' in [column Home] (first at
- * line 11)"): unknown sections or keys, a key that does not apply to the
+ * collective.  Every error is FS_ERR_DATA naming the file and, where there
+ * is one, the line ("schema s.ini:12: category 'rent' is listed twice in
+ * [column Home]"): unknown sections or keys, a key that does not apply to the
  * column's kind (conflicting kinds), a repeated key, column or category, two
  * label or id columns, an empty or duplicate list item, a class listed
  * twice, a category that is also a missing token, bad numbers or ranges,
