@@ -18,6 +18,7 @@
 #include "fedsilo/fs_secsum.h"
 #include "fedsilo/fs_secagg.h"
 #include "fedsilo/fs_data.h"
+#include "fedsilo/fs_schema.h"
 #include "fedsilo/fs_dp.h"
 #include "fedsilo/fs_model.h"
 #include "fedsilo/fs_dpsgd.h"

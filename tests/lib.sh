@@ -58,6 +58,18 @@ sys.exit(not all(u.find_spec(m) for m in ("sklearn", "h5py", "numpy")))' 2>/dev/
   fi
 }
 
+# need_rdata: Rscript with R's modeldata and mlbench dataset packages, and
+# PY (python3 with h5py, numpy); skip outside CI when missing.
+need_rdata() {
+  PY=/usr/bin/python3
+  if ! command -v Rscript >/dev/null 2>&1 ||
+     ! Rscript -e 'library(modeldata); library(mlbench)' >/dev/null 2>&1 ||
+     ! $PY -c 'import h5py, numpy' 2>/dev/null; then
+    [ "${CI:-}" = true ] && hard "Rscript, r-cran-modeldata, r-cran-mlbench or python3-h5py missing in CI (scripts/install-deps.sh data)"
+    echo "skip: Rscript with modeldata and mlbench, or python3 with h5py and numpy, not found"; exit 77
+  fi
+}
+
 # make_fmnist DIR NTRAIN NTEST NSILOS METHOD [extra split flags]: small
 # Fashion-MNIST federation in DIR (train.h5, test.h5, shards/site-*.h5).
 make_fmnist() {

@@ -62,3 +62,8 @@ dist_check_SCRIPTS += tests/vfl/psi.sh tests/vfl/psi_cli.sh tests/vfl/train.sh \
                       tests/vfl/pipeline.sh tests/vfl/cli_errors.sh
 TESTS += tests/vfl/psi.sh tests/vfl/psi_cli.sh tests/vfl/train.sh tests/vfl/pipeline.sh \
          tests/vfl/cli_errors.sh
+
+# Raw CSV tables (R's credit_data and PimaIndiansDiabetes2) through schema
+# draft, check and import csv --schema, against a numpy encoding.
+dist_check_SCRIPTS += tests/data/schema_import.sh
+TESTS += tests/data/schema_import.sh

@@ -114,4 +114,17 @@ int fs_cli_mpi_begin(fs_cli_mpi *m, const char *cmd, fs_command command, int *ar
 /* Report rc as above, free m->cfg, finalize (or abort), return the exit status. */
 int fs_cli_mpi_finish(fs_cli_mpi *m, fs_err rc);
 
+/* `fedsilo schema draft|check` and the schema half of `import csv --schema`
+ * (cmd_schema.c; no MPI). */
+int fs_cmd_schema(int argc, char **argv);   /* fedsilo schema draft|check ... */
+/* Parse a --delimiter argument into *out: FS_EXIT_OK, or FS_EXIT_USAGE
+ * after printing the usage error of cmd. */
+int fs_cli_delimiter(const char *cmd, const char *arg, char *out);
+/* Load the schema at schema_path and import input with it (FS_OK, or the
+ * library's error with its message). */
+fs_err fs_cli_import_schema(const char *input, const char *schema_path, char delim,
+                            fs_dataset **out);
+/* Print the one-line summary of a schema import of ds written to path. */
+void fs_cli_import_schema_summary(const fs_dataset *ds, const char *path);
+
 #endif

@@ -9,7 +9,8 @@
  *
  *   fedsilo import idx --images FILE --labels FILE [--limit N] --out FILE.h5
  *   fedsilo import csv --input FILE [--label COLUMN] [--id-column COLUMN]
- *                      [--task classification|regression] --out FILE.h5
+ *                      [--task classification|regression] [--delimiter C] --out FILE.h5
+ *   fedsilo import csv --input FILE --schema SCHEMA.ini [--delimiter C] --out FILE.h5
  *   fedsilo split --input FILE.h5 --silos N [--method iid|dirichlet|quantity]
  *                 [--alpha A] [--seed S] [--val-fraction F] [--min-rows N] --outdir DIR
  *   fedsilo split --vertical ...   (vertical FL; also `fedsilo vfl-split`)
@@ -36,13 +37,23 @@ static void import_usage(FILE *out)
         "       fedsilo import csv --input FILE --label COLUMN [--id-column COLUMN]\n"
         "                          [--task classification|regression] --out FILE.h5\n"
         "       fedsilo import csv --input FILE --id-column COLUMN --out FILE.h5\n"
+        "       fedsilo import csv --input FILE --schema SCHEMA.ini --out FILE.h5\n"
         "Convert a dataset to the fedsilo HDF5 layout (see docs/formats.md).\n\n"
         "idx (MNIST / Fashion-MNIST; gzipped or plain):\n"
         "  --images FILE   idx3-ubyte image file [n, rows, cols]; pixels scaled to [0, 1]\n"
         "  --labels FILE   idx1-ubyte label file [n]\n"
         "  --limit N       keep only the first N rows (default: all)\n"
-        "csv (header row required, comma separated):\n"
-        "  --input FILE    CSV file; every column except the label must be numeric\n"
+        "csv (header row required; RFC 4180 quoting):\n"
+        "  --input FILE    CSV file; without --schema every column except the label (and\n"
+        "                  the id column) must be numeric\n"
+        "  --schema FILE   consortium schema (docs/formats.md; draft one with 'fedsilo\n"
+        "                  schema draft'): columns matched by name in any order, text\n"
+        "                  categories one-hot encoded, missing cells stored as NaN (not\n"
+        "                  imputed), labels in the schema's class order; the schema and\n"
+        "                  its hash are stored in the file.  The label, id column and task\n"
+        "                  come from the schema (no --label/--id-column/--task)\n"
+        "  --delimiter C   field delimiter: ',' (default), ';', tab, '|' (or the words\n"
+        "                  comma, semicolon, tab, pipe)\n"
         "  --label COLUMN  name of the label/target column (optional with --id-column:\n"
         "                  a feature-only party of vertical FL; labels stored as zeros\n"
         "                  and marked absent)\n"
@@ -70,7 +81,8 @@ static void import_summary(const fs_dataset *ds, const char *path)
 int fs_cmd_import(int argc, char **argv)
 {
     static const char *cmd = "import";
-    enum { O_IMAGES = 256, O_LABELS, O_LIMIT, O_OUT, O_INPUT, O_LABEL, O_TASK, O_IDCOL };
+    enum { O_IMAGES = 256, O_LABELS, O_LIMIT, O_OUT, O_INPUT, O_LABEL, O_TASK, O_IDCOL, O_SCHEMA,
+           O_DELIM };
     static const struct option longopts[] = {
         { "images", required_argument, NULL, O_IMAGES },
         { "labels", required_argument, NULL, O_LABELS },
@@ -80,11 +92,15 @@ int fs_cmd_import(int argc, char **argv)
         { "label", required_argument, NULL, O_LABEL },
         { "task", required_argument, NULL, O_TASK },
         { "id-column", required_argument, NULL, O_IDCOL },
+        { "schema", required_argument, NULL, O_SCHEMA },
+        { "delimiter", required_argument, NULL, O_DELIM },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     const char *images = NULL, *labels = NULL, *out = NULL, *input = NULL, *label = NULL,
-               *idcol = NULL;
+               *idcol = NULL, *schema = NULL;
+    char delim = ',';
+    int have_task = 0, have_delim = 0;
     uint64_t limit = 0;
     fs_task task = FS_TASK_CLASSIFICATION;
     fs_dataset *ds = NULL;
@@ -113,6 +129,11 @@ int fs_cmd_import(int argc, char **argv)
         case O_INPUT: input = optarg; break;
         case O_LABEL: label = optarg; break;
         case O_IDCOL: idcol = optarg; break;
+        case O_SCHEMA: schema = optarg; break;
+        case O_DELIM:
+            if (fs_cli_delimiter(cmd, optarg, &delim) != FS_EXIT_OK) return FS_EXIT_USAGE;
+            have_delim = 1;
+            break;
         case O_LIMIT:
             if (fs_cli_parse_u64(optarg, &limit) != 0 || limit > SIZE_MAX)
                 return fs_cli_usage_error(cmd, "--limit needs a non-negative integer, got '%s'",
@@ -123,6 +144,7 @@ int fs_cmd_import(int argc, char **argv)
             else if (!strcmp(optarg, "regression")) task = FS_TASK_REGRESSION;
             else return fs_cli_usage_error(cmd, "--task must be 'classification' or "
                                            "'regression', got '%s'", optarg);
+            have_task = 1;
             break;
         default: return fs_cli_bad_option(cmd, c, argv);
         }
@@ -130,8 +152,9 @@ int fs_cmd_import(int argc, char **argv)
     if (optind < argc) return fs_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
     if (!out) return fs_cli_usage_error(cmd, "--out FILE.h5 is required");
     if (is_idx) {
-        if (input || label || idcol)
-            return fs_cli_usage_error(cmd, "--input/--label/--id-column are for 'import csv'");
+        if (input || label || idcol || schema || have_delim)
+            return fs_cli_usage_error(cmd, "--input/--label/--id-column/--schema/--delimiter "
+                                      "are for 'import csv'");
         if (!images || !labels)
             return fs_cli_usage_error(cmd, "import idx needs --images FILE and --labels FILE");
         pg = cli_progress_begin(cmd, 2, "steps");
@@ -140,6 +163,16 @@ int fs_cmd_import(int argc, char **argv)
     } else {
         if (images || labels || limit)
             return fs_cli_usage_error(cmd, "--images/--labels/--limit are for 'import idx'");
+        if (schema) {
+            if (!input) return fs_cli_usage_error(cmd, "import csv needs --input FILE");
+            if (label || idcol || have_task)
+                return fs_cli_usage_error(cmd, "--label, --id-column and --task come from the "
+                                          "schema with --schema");
+            pg = cli_progress_begin(cmd, 2, "steps");
+            cli_progress_phase(pg, 0, "reading %s with schema %s", input, schema);
+            if (fs_cli_import_schema(input, schema, delim, &ds) != FS_OK) goto fail;
+            goto write;
+        }
         if (!input || (!label && !idcol))
             return fs_cli_usage_error(cmd, "import csv needs --input FILE and --label COLUMN "
                                       "(--label may be left out with --id-column)");
@@ -151,14 +184,17 @@ int fs_cmd_import(int argc, char **argv)
         co.label_column = label;
         co.id_column = idcol;
         co.task = task;
+        co.delimiter = delim;
         pg = cli_progress_begin(cmd, 2, "steps");
         cli_progress_phase(pg, 0, "reading %s", input);
         if (fs_import_csv_ex(input, &co, &ds) != FS_OK) goto fail;
     }
+write:
     cli_progress_phase(pg, 1, "writing %zu rows to %s", ds->n, out);
     if (fs_dataset_write(ds, NULL, out) != FS_OK) goto fail;
     cli_progress_end(&pg, 1);
-    import_summary(ds, out);
+    if (schema) fs_cli_import_schema_summary(ds, out);
+    else import_summary(ds, out);
     goto done;
 fail:
     cli_progress_end(&pg, 0);   /* the error goes on a clean line */
@@ -255,7 +291,9 @@ static void split_usage(FILE *out)
         "                     [--alpha A] [--seed S] [--val-fraction F] [--min-rows N]\n"
         "                     --outdir DIR\n"
         "Partition a dataset into N institution shards DIR/site-<i>.h5 plus\n"
-        "DIR/manifest.json.  The same input, options and seed give identical shards.\n\n"
+        "DIR/manifest.json.  The same input, options and seed give identical shards.\n"
+        "Shards keep the feature and class names, the id column and the schema (and\n"
+        "its missing cells, as NaN) of the input.\n\n"
         "  --input FILE.h5     dataset written by 'fedsilo import' (training part is split)\n"
         "  --silos N           number of institutions (shards), >= 1\n"
         "  --method M          iid (default): shuffle and deal evenly;\n"
@@ -356,7 +394,7 @@ int fs_cmd_split(int argc, char **argv)
 
     pg = cli_progress_begin(cmd, 3, "steps");
     cli_progress_phase(pg, 0, "reading %s", input);
-    if (fs_dataset_read(input, FS_PART_TRAIN, &ds) != FS_OK) goto fail;
+    if (fs_dataset_read_ex(input, FS_PART_TRAIN, FS_READ_ALLOW_MISSING, &ds) != FS_OK) goto fail;
     cli_progress_phase(pg, 1, "writing %d shards of %zu rows to %s", o.nsilos, ds->n, outdir);
     if (fs_split_write(ds, &o, outdir) != FS_OK) goto fail;
     cli_progress_phase(pg, 2, "counting rows per shard");
@@ -400,7 +438,8 @@ static void inspect_usage(FILE *out)
     fprintf(out,
         "Usage: fedsilo inspect FILE.h5\n"
         "Show the layout, class histogram (or target summary), feature ranges,\n"
-        "attributes and validation part of a fedsilo dataset file.\n\n"
+        "attributes (schema hash, id column), missing values per feature and\n"
+        "validation part of a fedsilo dataset file.\n\n"
         "  -h, --help   show this help\n");
 }
 

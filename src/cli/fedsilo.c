@@ -5,6 +5,8 @@
  * process lifetime (MPI_Init is called only by the subcommands that run
  * under mpirun/srun: train, bench).
  */
+#include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +59,8 @@ static void usage(FILE *out)
         "  split            partition a dataset into per-institution shards (iid, dirichlet, quantity;\n"
         "                   --vertical: by feature columns for vertical FL)\n"
         "  inspect FILE     show shapes, class histogram and attributes of a dataset file\n"
+        "  schema draft     draft a consortium schema from an institution's CSV file\n"
+        "  schema check     report every mismatch between a CSV file and the schema\n"
         "  train            run the federation (under mpirun or srun: one rank per institution)\n"
         "  eval             evaluate a checkpoint on a dataset file\n"
         "  keygen           create an institution's identity key pair\n"
@@ -89,6 +93,7 @@ int main(int argc, char **argv)
     }
     static const struct { const char *name; int (*fn)(int, char **); } cmds[] = {
         { "import", fs_cmd_import }, { "split", fs_cmd_split }, { "inspect", fs_cmd_inspect },
+        { "schema", fs_cmd_schema },
         { "train", fs_cmd_train }, { "eval", fs_cmd_eval }, { "keygen", fs_cmd_keygen },
         { "bench", fs_cmd_bench }, { "plot", fs_cmd_plot }, { "dp", fs_cmd_dp },
         { "stats", fs_cmd_stats }, { "ridge", fs_cmd_ridge },

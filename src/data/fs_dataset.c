@@ -11,11 +11,12 @@
  *   /X               float32 [n, d]  contiguous, uncompressed (one H5Dwrite)
  *   /y               int32 [n] (classification) or float32 [n] (regression)
  *   /feature_names   vlen UTF-8 strings [d]   (optional)
+ *   /class_names     vlen UTF-8 strings [num_classes]   (optional)
  *   /ids             vlen UTF-8 strings [n]   (optional record ids)
  *   /validation/X, /validation/y              (optional held-out part)
  *   root attributes  fedsilo_format, format_version, task, num_classes,
  *                    provenance, institution, shard_index, num_shards,
- *                    labels_absent (optional)
+ *                    labels_absent, id_column, schema, schema_hash (optional)
  *
  * Files are opened with the default serial (sec2) driver; file locking is
  * kept but tolerated where the file system lacks it.
@@ -42,6 +43,7 @@
 #include "fs_impl.h"
 #include "fs_h5_impl.h"
 #include "fedsilo/fs_data.h"
+#include "fedsilo/fs_schema.h"
 
 #define FORMAT_NAME "fedsilo-dataset"
 #define FORMAT_VERSION 1
@@ -98,8 +100,48 @@ void fs_dataset_destroy(fs_dataset **p)
     }
     free(ds->provenance);
     free(ds->institution);
+    fs_strv_free(ds->class_names, ds->class_names ? (size_t)ds->num_classes : 0);
+    free(ds->id_column);
+    free(ds->schema);
+    free(ds->schema_hash);
     free(ds);
     *p = NULL;
+}
+
+fs_err fs_strv_dup(char ***out, char *const *src, size_t n)
+{
+    fs_err rc = FS_OK;
+    char **v = NULL;
+    *out = NULL;
+    FS_TRY(fs_zalloc(&v, n ? n : 1, sizeof *v, "string list"));
+    for (size_t i = 0; i < n; i++) FS_TRY(fs_strdup(&v[i], src[i]));
+    *out = v;
+    v = NULL;
+done:
+    fs_strv_free(v, n);
+    return rc;
+}
+
+void fs_strv_free(char **v, size_t n)
+{
+    if (!v) return;
+    for (size_t i = 0; i < n; i++) free(v[i]);
+    free(v);
+}
+
+fs_err fs_dataset_copy_meta(fs_dataset *dst, const fs_dataset *src, int with_schema)
+{
+    fs_err rc = FS_OK;
+    if (src->class_names && src->task == FS_TASK_CLASSIFICATION &&
+        dst->num_classes == src->num_classes)
+        FS_TRY(fs_strv_dup(&dst->class_names, src->class_names, (size_t)src->num_classes));
+    if (src->id_column) FS_TRY(fs_strdup(&dst->id_column, src->id_column));
+    if (with_schema && src->schema && src->schema_hash) {
+        FS_TRY(fs_strdup(&dst->schema, src->schema));
+        FS_TRY(fs_strdup(&dst->schema_hash, src->schema_hash));
+    }
+done:
+    return rc;
 }
 
 /* One id and its position, for finding repeats by sorting. */
@@ -158,25 +200,112 @@ done:
     return rc;
 }
 
+/*
+ * The schema of ds, checked against ds: stored hash, features and names,
+ * task, classes.  On success *out owns the parsed schema.
+ */
+static fs_err check_schema(const fs_dataset *ds, const char *name, fs_schema **out)
+{
+    fs_err rc = FS_OK;
+    fs_schema *sc = NULL;
+    char *where = NULL;
+
+    *out = NULL;
+    if (!ds->schema_hash)
+        FS_FAIL(FS_ERR_DATA, "%s: has a schema but no schema_hash", name);
+    if (asprintf(&where, "%s (attribute schema)", name) < 0) {
+        where = NULL;
+        FS_FAIL(FS_ERR_NOMEM, "out of memory");
+    }
+    FS_TRY(fs_schema_parse(ds->schema, strlen(ds->schema), where, &sc));
+    if (strcmp(fs_schema_hash_hex(sc), ds->schema_hash) != 0)
+        FS_FAIL(FS_ERR_DATA, "%s: schema_hash %.16s... does not match its schema (hash %.16s...): "
+                "altered after import?", name, ds->schema_hash, fs_schema_hash_hex(sc));
+    if (fs_schema_num_features(sc) != ds->d)
+        FS_FAIL(FS_ERR_DATA, "%s: %zu features, but its schema encodes %zu", name, ds->d,
+                fs_schema_num_features(sc));
+    if (!ds->feature_names) FS_FAIL(FS_ERR_DATA, "%s: has a schema but no feature names", name);
+    for (size_t j = 0; j < ds->d; j++)
+        if (!ds->feature_names[j] ||
+            strcmp(ds->feature_names[j], fs_schema_feature_at(sc, j)->name) != 0)
+            FS_FAIL(FS_ERR_DATA, "%s: feature %zu is named '%s', but its schema calls it '%s'",
+                    name, j, ds->feature_names[j] ? ds->feature_names[j] : "(null)",
+                    fs_schema_feature_at(sc, j)->name);
+    if (fs_schema_label_column(sc) < 0) {
+        if (!ds->labels_absent)
+            FS_FAIL(FS_ERR_DATA, "%s: has labels, but its schema has no label column", name);
+    } else if (ds->task != fs_schema_task(sc)) {
+        FS_FAIL(FS_ERR_DATA, "%s: task is %s, but its schema's label is %s", name,
+                ds->task == FS_TASK_CLASSIFICATION ? "classification" : "regression",
+                fs_schema_task(sc) == FS_TASK_CLASSIFICATION ? "classification" : "regression");
+    } else if (ds->task == FS_TASK_CLASSIFICATION) {
+        if (ds->num_classes != fs_schema_num_classes(sc) || !ds->class_names)
+            FS_FAIL(FS_ERR_DATA, "%s: %d classes%s, but its schema lists %d", name,
+                    ds->num_classes, ds->class_names ? "" : " without names",
+                    fs_schema_num_classes(sc));
+        for (int k = 0; k < ds->num_classes; k++)
+            if (strcmp(ds->class_names[k], fs_schema_class_name(sc, k)) != 0)
+                FS_FAIL(FS_ERR_DATA, "%s: class %d is named '%s', but its schema calls it '%s'",
+                        name, k, ds->class_names[k], fs_schema_class_name(sc, k));
+    }
+    *out = sc;
+    sc = NULL;
+done:
+    fs_schema_destroy(&sc);
+    free(where);
+    return rc;
+}
+
+/* class_names (num_classes, when set): non-empty and distinct. */
+static fs_err validate_class_names(const fs_dataset *ds, const char *name)
+{
+    fs_err rc = FS_OK;
+    int found = 0;
+    size_t a = 0, b = 0;
+    if (ds->task != FS_TASK_CLASSIFICATION)
+        FS_FAIL(FS_ERR_DATA, "%s: class names on a regression dataset", name);
+    for (int k = 0; k < ds->num_classes; k++)
+        if (!ds->class_names[k] || !ds->class_names[k][0])
+            FS_FAIL(FS_ERR_DATA, "%s: class %d has an empty name", name, k);
+    FS_TRY(fs_ids_find_repeat(ds->class_names, (size_t)ds->num_classes, &found, &a, &b));
+    if (found)
+        FS_FAIL(FS_ERR_DATA, "%s: classes %zu and %zu are both named '%s'", name, a, b,
+                ds->class_names[a]);
+done:
+    return rc;
+}
+
 fs_err fs_dataset_validate(const fs_dataset *ds, const char *name)
 {
     fs_err rc = FS_OK;
+    fs_schema *sc = NULL;
+    unsigned char *may_miss = NULL;   /* (d) 1 when the schema lets feature j be NaN */
     if (!name) name = "dataset";
 
     FS_CHECK_ARG(ds != NULL, "%s: dataset is NULL", name);
     if (ds->n == 0) FS_FAIL(FS_ERR_DATA, "%s: dataset is empty (0 rows)", name);
     if (ds->d == 0) FS_FAIL(FS_ERR_DATA, "%s: dataset has no features (d == 0)", name);
     FS_CHECK_ARG(ds->X != NULL, "%s: feature matrix X is NULL", name);
+    if (ds->schema) {
+        FS_TRY(check_schema(ds, name, &sc));
+        FS_TRY(fs_zalloc(&may_miss, ds->d, 1, "missing-value flags"));
+        for (size_t j = 0; j < ds->d; j++)
+            may_miss[j] = (unsigned char)fs_schema_feature_may_be_missing(sc, j);
+    } else if (ds->schema_hash) {
+        FS_FAIL(FS_ERR_DATA, "%s: has a schema_hash but no schema", name);
+    }
 
-    /* X is (n, d) row-major; report the first non-finite value. */
+    /* X is (n, d) row-major; report the first non-finite value that the
+     * schema (if any) does not allow as a missing cell. */
     for (size_t i = 0; i < ds->n; i++) {
         const float *row = ds->X + i * ds->d;
         for (size_t j = 0; j < ds->d; j++) {
-            if (isfinite(row[j])) continue;
+            if (isfinite(row[j]) || (may_miss && may_miss[j] && isnan(row[j]))) continue;
             const char *fname = ds->feature_names ? ds->feature_names[j] : NULL;
-            FS_FAIL(FS_ERR_DATA, "%s: row %zu, column %zu%s%s%s: feature value %s is not finite",
+            FS_FAIL(FS_ERR_DATA, "%s: row %zu, column %zu%s%s%s: feature value %s is not finite%s",
                     name, i, j, fname ? " ('" : "", fname ? fname : "", fname ? "')" : "",
-                    isnan(row[j]) ? "nan" : (row[j] > 0 ? "inf" : "-inf"));
+                    isnan(row[j]) ? "nan" : (row[j] > 0 ? "inf" : "-inf"),
+                    sc && isnan(row[j]) ? " (its schema allows no missing value there)" : "");
         }
     }
 
@@ -199,7 +328,10 @@ fs_err fs_dataset_validate(const fs_dataset *ds, const char *name)
         FS_FAIL(FS_ERR_ARG, "%s: unknown task %d", name, (int)ds->task);
     }
     if (ds->ids) FS_TRY(validate_ids(ds->ids, ds->n, name));
+    if (ds->class_names) FS_TRY(validate_class_names(ds, name));
 done:
+    free(may_miss);
+    fs_schema_destroy(&sc);
     return rc;
 }
 
@@ -237,6 +369,8 @@ fs_err fs_dataset_subset(const fs_dataset *src, const size_t *rows, size_t nr, s
     }
     if (src->provenance) FS_TRY(fs_strdup(&ds->provenance, src->provenance));
     if (src->institution) FS_TRY(fs_strdup(&ds->institution, src->institution));
+    /* The schema describes every feature: it stays only with all of them. */
+    FS_TRY(fs_dataset_copy_meta(ds, src, c0 == 0 && c1 == src->d));
     ds->shard_index = src->shard_index;
     ds->num_shards = src->num_shards;
     ds->labels_absent = src->labels_absent;
@@ -278,7 +412,8 @@ done:
     return rc;
 }
 
-/* Write X, y (and feature_names and ids when with_names) of ds into group loc. */
+/* Write X, y (and feature_names, ids and class_names when with_names) of ds
+ * into group loc. */
 static fs_err write_part(hid_t loc, const char *path, const fs_dataset *ds, int with_names)
 {
     fs_err rc = FS_OK;
@@ -304,6 +439,12 @@ static fs_err write_part(hid_t loc, const char *path, const fs_dataset *ds, int 
         if (stype < 0) stype = fs_h5_vlen_utf8_type();
         if (stype < 0) FS_FAIL(FS_ERR_IO, "%s: cannot create string type", path);
         FS_TRY(write_dataset(loc, path, "ids", stype, stype, 1, ydims, ds->ids));
+    }
+    if (with_names && ds->class_names && !ds->labels_absent) {   /* zeros have no classes */
+        hsize_t cdims[1] = { (hsize_t)ds->num_classes };
+        if (stype < 0) stype = fs_h5_vlen_utf8_type();
+        if (stype < 0) FS_FAIL(FS_ERR_IO, "%s: cannot create string type", path);
+        FS_TRY(write_dataset(loc, path, "class_names", stype, stype, 1, cdims, ds->class_names));
     }
 done:
     fs_h5_close_id(&stype, H5Tclose);
@@ -362,6 +503,11 @@ fs_err fs_dataset_write(const fs_dataset *ds, const fs_dataset *val, const char 
         FS_TRY(fs_h5_write_int_attr(root, path, "num_shards", ds->num_shards));
     }
     if (ds->labels_absent) FS_TRY(fs_h5_write_int_attr(root, path, "labels_absent", 1));
+    if (ds->id_column) FS_TRY(fs_h5_write_str_attr(root, path, "id_column", ds->id_column));
+    if (ds->schema) {
+        FS_TRY(fs_h5_write_str_attr(root, path, "schema", ds->schema));
+        FS_TRY(fs_h5_write_str_attr(root, path, "schema_hash", ds->schema_hash));
+    }
     if (val) {
         gcpl = H5Pcreate(H5P_GROUP_CREATE);
         if (gcpl < 0 || H5Pset_obj_track_times(gcpl, 0) < 0)
@@ -520,6 +666,44 @@ done:
 
 fs_err fs_dataset_read(const char *path, fs_part part, fs_dataset **out)
 {
+    return fs_dataset_read_ex(path, part, 0, out);
+}
+
+fs_err fs_dataset_count_missing(const fs_dataset *ds, size_t *per_feature, size_t *total)
+{
+    size_t all = 0;
+    if (!ds || (ds->n * ds->d > 0 && !ds->X))
+        return fs_error_set(FS_ERR_ARG, "fs_dataset_count_missing: NULL dataset");
+    if (per_feature)
+        for (size_t j = 0; j < ds->d; j++) per_feature[j] = 0;
+    for (size_t i = 0; i < ds->n; i++) {
+        const float *row = ds->X + i * ds->d;
+        for (size_t j = 0; j < ds->d; j++)
+            if (isnan(row[j])) {
+                all++;
+                if (per_feature) per_feature[j]++;
+            }
+    }
+    if (total) *total = all;
+    return FS_OK;
+}
+
+/* Refuse missing values (NaN) for a reader that needs complete rows. */
+static fs_err refuse_missing(const fs_dataset *ds, const char *name)
+{
+    for (size_t k = 0; k < ds->n * ds->d; k++) {
+        if (!isnan(ds->X[k])) continue;
+        const size_t j = k % ds->d;
+        return fs_error_set(FS_ERR_DATA, "%s: feature %zu ('%s') has missing values (NaN, as "
+                            "'import csv --schema' stores missing cells) and this reader needs "
+                            "complete rows: missing values are not imputed here", name, j,
+                            ds->feature_names ? ds->feature_names[j] : "?");
+    }
+    return FS_OK;
+}
+
+fs_err fs_dataset_read_ex(const char *path, fs_part part, unsigned flags, fs_dataset **out)
+{
     fs_err rc = FS_OK;
     hid_t file = H5I_INVALID_HID, root = H5I_INVALID_HID, xset = H5I_INVALID_HID,
           yset = H5I_INVALID_HID, tset = H5I_INVALID_HID, fapl = H5I_INVALID_HID;
@@ -534,6 +718,8 @@ fs_err fs_dataset_read(const char *path, fs_part part, fs_dataset **out)
     FS_CHECK_ARG(out != NULL, "fs_dataset_read: out is NULL");
     *out = NULL;
     FS_CHECK_ARG(path != NULL, "fs_dataset_read: path is NULL");
+    FS_CHECK_ARG((flags & ~FS_READ_ALLOW_MISSING) == 0, "fs_dataset_read: unknown flags 0x%x",
+                 flags);
     FS_CHECK_ARG(part == FS_PART_TRAIN || part == FS_PART_VALIDATION,
                  "fs_dataset_read: unknown part %d", (int)part);
     if (stat(path, &st) != 0) FS_FAIL(FS_ERR_IO, "cannot open %s: %s", path, strerror(errno));
@@ -631,6 +817,16 @@ fs_err fs_dataset_read(const char *path, fs_part part, fs_dataset **out)
     if (hn > 0)
         FS_TRY(read_strings(file, path, "/feature_names", ds->d, "columns",
                             &ds->feature_names));
+    htri_t hc = H5Lexists(file, "/class_names", H5P_DEFAULT);
+    if (hc < 0) H5_FAIL(FS_ERR_IO, "%s: cannot look up /class_names", path);
+    if (hc > 0 && t != FS_TASK_CLASSIFICATION)
+        FS_FAIL(FS_ERR_DATA, "%s: /class_names in a regression dataset", path);
+    if (hc > 0)
+        FS_TRY(read_strings(file, path, "/class_names", (size_t)num_classes,
+                            "classes (num_classes)", &ds->class_names));
+    FS_TRY(fs_h5_read_str_attr(root, path, "id_column", 0, &ds->id_column));
+    FS_TRY(fs_h5_read_str_attr(root, path, "schema", 0, &ds->schema));
+    FS_TRY(fs_h5_read_str_attr(root, path, "schema_hash", 0, &ds->schema_hash));
     if (part == FS_PART_TRAIN) {
         htri_t hi = H5Lexists(file, "/ids", H5P_DEFAULT);
         if (hi < 0) H5_FAIL(FS_ERR_IO, "%s: cannot look up /ids", path);
@@ -653,6 +849,7 @@ fs_err fs_dataset_read(const char *path, fs_part part, fs_dataset **out)
                 ds->shard_index, ds->num_shards);
 
     FS_TRY(fs_dataset_validate(ds, name));
+    if (!(flags & FS_READ_ALLOW_MISSING)) FS_TRY(refuse_missing(ds, name));
     *out = ds;
     ds = NULL;
 done:
@@ -683,9 +880,12 @@ static void print_labels(FILE *out, const fs_dataset *ds, const char *indent)
         }
         for (size_t i = 0; i < ds->n; i++) count[ds->y_class[i]]++;
         fprintf(out, "%sclass histogram:\n", indent);
-        for (int c = 0; c < ds->num_classes; c++)
-            fprintf(out, "%s  class %-4d %10zu  %6.2f%%\n", indent, c, count[c],
+        for (int c = 0; c < ds->num_classes; c++) {
+            fprintf(out, "%s  class %-4d %10zu  %6.2f%%", indent, c, count[c],
                     100.0 * (double)count[c] / (double)ds->n);
+            if (ds->class_names) fprintf(out, "  '%s'", ds->class_names[c]);
+            fputc('\n', out);
+        }
         free(count);
     } else {
         double sum = 0, sq = 0, lo = INFINITY, hi = -INFINITY;
@@ -702,20 +902,64 @@ static void print_labels(FILE *out, const fs_dataset *ds, const char *indent)
     }
 }
 
-/* Print the global min/max/mean over all n*d feature values. */
+/* Print the global min/max/mean over the n*d feature values (NaN, a
+ * missing cell, left out). */
 static void print_features(FILE *out, const fs_dataset *ds, const char *indent)
 {
     double sum = 0;
     float lo = INFINITY, hi = -INFINITY;
-    size_t nd = ds->n * ds->d;
+    size_t nd = ds->n * ds->d, seen = 0;
     for (size_t k = 0; k < nd; k++) {
         float v = ds->X[k];
+        if (isnan(v)) continue;
+        seen++;
         sum += v;
         if (v < lo) lo = v;
         if (v > hi) hi = v;
     }
-    fprintf(out, "%sfeatures:       min %.6g  max %.6g  mean %.6g  (over all %zu values)\n",
-            indent, (double)lo, (double)hi, sum / (double)nd, nd);
+    if (seen == nd)
+        fprintf(out, "%sfeatures:       min %.6g  max %.6g  mean %.6g  (over all %zu values)\n",
+                indent, (double)lo, (double)hi, sum / (double)nd, nd);
+    else
+        fprintf(out, "%sfeatures:       min %.6g  max %.6g  mean %.6g  (over the %zu of %zu values "
+                "that are not missing)\n", indent, (double)lo, (double)hi,
+                seen ? sum / (double)seen : NAN, seen, nd);
+}
+
+/* Print the schema line and the missing values per feature. */
+static fs_err print_schema(FILE *out, const fs_dataset *ds, const char *path)
+{
+    fs_err rc = FS_OK;
+    fs_schema *sc = NULL;
+    size_t *miss = NULL;   /* (d) missing values per feature */
+    size_t total = 0;
+
+    if (ds->schema) {
+        FS_TRY(fs_schema_parse(ds->schema, strlen(ds->schema), path, &sc));
+        fprintf(out, "schema:         %s%s%s%s (%zu columns -> %zu features)\n", ds->schema_hash,
+                fs_schema_name(sc) ? " '" : "", fs_schema_name(sc) ? fs_schema_name(sc) : "",
+                fs_schema_name(sc) ? "'" : "", fs_schema_num_columns(sc),
+                fs_schema_num_features(sc));
+    } else {
+        fprintf(out, "schema:         (none)\n");
+    }
+    if (ds->id_column) fprintf(out, "id column:      %s\n", ds->id_column);
+    FS_TRY(fs_alloc(&miss, ds->d, sizeof *miss, "missing-value counts"));
+    FS_TRY(fs_dataset_count_missing(ds, miss, &total));
+    if (total == 0) {
+        fprintf(out, "missing values: none\n");
+    } else {
+        fprintf(out, "missing values: %zu (NaN; to be imputed), per feature:\n", total);
+        for (size_t j = 0; j < ds->d; j++)
+            if (miss[j])
+                fprintf(out, "  %-28s %10zu  %6.2f%%\n",
+                        ds->feature_names ? ds->feature_names[j] : "?", miss[j],
+                        100.0 * (double)miss[j] / (double)ds->n);
+    }
+done:
+    free(miss);
+    fs_schema_destroy(&sc);
+    return rc;
 }
 
 fs_err fs_dataset_inspect(const char *path, FILE *out)
@@ -725,8 +969,8 @@ fs_err fs_dataset_inspect(const char *path, FILE *out)
     int cls;
 
     FS_CHECK_ARG(path != NULL && out != NULL, "fs_dataset_inspect: NULL path or stream");
-    FS_TRY(fs_dataset_read(path, FS_PART_TRAIN, &ds));
-    FS_TRY(fs_dataset_read(path, FS_PART_VALIDATION, &val));
+    FS_TRY(fs_dataset_read_ex(path, FS_PART_TRAIN, FS_READ_ALLOW_MISSING, &ds));
+    FS_TRY(fs_dataset_read_ex(path, FS_PART_VALIDATION, FS_READ_ALLOW_MISSING, &val));
     cls = ds->task == FS_TASK_CLASSIFICATION;
 
     fprintf(out, "file:           %s\n", path);
@@ -751,6 +995,7 @@ fs_err fs_dataset_inspect(const char *path, FILE *out)
         fprintf(out, "shard:          (not a shard)\n");
     fprintf(out, "provenance:     %s\n",
             ds->provenance && ds->provenance[0] ? ds->provenance : "(none)");
+    FS_TRY(print_schema(out, ds, path));
     print_features(out, ds, "");
     if (ds->labels_absent)
         fprintf(out, "labels:         absent (/y holds zeros; attribute labels_absent = 1)\n");

@@ -30,6 +30,7 @@
 #include "fs_impl.h"
 #include "fs_json_impl.h"
 #include "fedsilo/fs_data.h"
+#include "fs_data_impl.h"
 
 /* Stream purposes (the second word of every fs_rng_key tuple). */
 #define PURPOSE_IID       UINT64_C(0x73706c6974494944)   /* "splitIID" */
@@ -361,6 +362,8 @@ static fs_err write_manifest(const char *outdir, const fs_dataset *src, const fs
     bad |= fs_json_put(m, "num_classes", json_integer(src->num_classes));
     bad |= fs_json_put(m, "n", json_integer((json_int_t)src->n));
     bad |= fs_json_put(m, "d", json_integer((json_int_t)src->d));
+    bad |= fs_json_put(m, "schema_hash", src->schema_hash ? json_string(src->schema_hash)
+                                                           : json_null());
     bad |= fs_json_put(m, "source", fs_json_text(src->provenance));
     for (int s = 0; !bad && s < o->nsilos; s++) {
         char inst[32], file[32];
@@ -425,10 +428,14 @@ fs_err fs_split_write(const fs_dataset *src, const fs_split_opts *opts, const ch
     for (int s = 0; s < opts->nsilos; s++) {
         FS_TRY(extract(src, shard, is_val, s, 0, rows[s], &tr));
         if (vrows[s]) FS_TRY(extract(src, shard, is_val, s, 1, vrows[s], &va));
-        if (src->feature_names) {
-            FS_TRY(fs_zalloc(&tr->feature_names, src->d, sizeof(char *), "feature names"));
-            for (size_t j = 0; j < src->d; j++)
-                FS_TRY(fs_strdup(&tr->feature_names[j], src->feature_names[j]));
+        /* Names, classes and schema travel with every part (the validation
+         * part is checked against the schema too before it is written). */
+        for (int part = 0; part < 2; part++) {
+            fs_dataset *dst = part ? va : tr;
+            if (!dst) continue;
+            if (src->feature_names)
+                FS_TRY(fs_strv_dup(&dst->feature_names, src->feature_names, src->d));
+            FS_TRY(fs_dataset_copy_meta(dst, src, 1));
         }
         FS_TRY(xasprintf(&tr->provenance, "%s%ssplit method=%s alpha=%g seed=%llu "
                          "val_fraction=%g shard=%d/%d", src->provenance ? src->provenance : "",

@@ -22,7 +22,7 @@
 # state left by earlier inputs of the same fork-mode child, e.g. libhdf5's
 # global caches) is reported and kept in $FS_FUZZ_DIR/flaky/<name>/.
 #
-# Usage: tests/fuzz/run.sh [TARGET...]      (default: all six)
+# Usage: tests/fuzz/run.sh [TARGET...]      (default: all seven)
 # Environment:
 #   FS_FUZZ_SECONDS  seconds of fuzzing per target (default 60)
 #   FS_FUZZ_JOBS     targets fuzzed at the same time (default: number of CPUs)
@@ -39,7 +39,7 @@ SECS=${FS_FUZZ_SECONDS:-60}
 JOBS=${FS_FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
 CC=${FS_FUZZ_CC:-clang}
 HERE="$SRC/tests/fuzz"
-ALL="idx csv config roster hdf5 checkpoint"
+ALL="idx csv config roster hdf5 checkpoint schema"
 TARGETS=${*:-$ALL}
 PKGS="hdf5-openmpi openblas gmp libcrypto inih zlib jansson ompi-c"
 t_start=$(date +%s)
