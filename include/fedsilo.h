@@ -23,5 +23,6 @@
 #include "fedsilo/fs_paillier.h"
 #include "fedsilo/fs_psi.h"
 #include "fedsilo/fs_vfl.h"
+#include "fedsilo/fs_gbdt.h"
 
 #endif /* FEDSILO_H */

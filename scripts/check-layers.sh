@@ -1,6 +1,6 @@
 #!/bin/sh
 # check-layers.sh - enforce STYLE.md P1: includes point down the layer stack
-#   core < crypto < data < train < secsum < fl < cli
+#   core < crypto < data < train < secsum < fl, vfl, gbdt < cli
 # A file in layer L may include only headers of layers <= L; library code
 # never calls exit()/MPI_Init/printf-to-stdout; the CLI uses only <fedsilo...>.
 # Exit 0 if clean, 1 with one line per violation.
@@ -9,7 +9,7 @@ src=${FS_SRCDIR:-$(dirname "$0")/..}/src
 rank() {
   case "$1" in
     core) echo 0 ;; crypto) echo 1 ;; data) echo 2 ;; train) echo 3 ;;
-    privacy) echo 3 ;; secsum) echo 4 ;; fl) echo 5 ;; vfl) echo 5 ;; cli) echo 6 ;; *) echo 9 ;;
+    privacy) echo 3 ;; secsum) echo 4 ;; fl) echo 5 ;; vfl) echo 5 ;; gbdt) echo 5 ;; cli) echo 6 ;; *) echo 9 ;;
   esac
 }
 bad=0
@@ -30,7 +30,7 @@ for f in "$src"/*/*.c "$src"/*/*.h; do
       bad=1
     fi
   else
-    if grep -nE '^#include "(core|data|train|crypto|secsum|fl|privacy)/|_impl\.h"' "$f" >/dev/null; then
+    if grep -nE '^#include "(core|data|train|crypto|secsum|fl|privacy|vfl|gbdt)/|_impl\.h"' "$f" >/dev/null; then
       echo "CLI uses a private header: $f"; bad=1
     fi
   fi

@@ -61,6 +61,7 @@ class Fedsilo(AutotoolsPackage):
     depends_on("openssl@3:")
     depends_on("libinih")
     depends_on("zlib-api")
+    depends_on("jansson")
     depends_on("check@0.11:", type="test")
 
     def _flags(self, name):
@@ -76,6 +77,7 @@ class Fedsilo(AutotoolsPackage):
             ("GMP", "gmp"),
             ("CRYPTO", "openssl"),
             ("ZLIB", "zlib-api"),
+            ("JANSSON", "jansson"),
         ):
             cflags, libs = self._flags(name)
             env.set(var + "_CFLAGS", cflags or " ")

@@ -1,0 +1,148 @@
+/*
+ * fs_gbdt_export.c - GBDT model -> XGBoost's JSON model format (version
+ * 1.7.x, the schema of xgboost's doc/model.schema), with jansson.
+ *
+ * Conventions that make xgboost predict what fs_gbdt_model_predict predicts:
+ * trees are stored in boosting order with tree_info[t] = the class of tree
+ * t (0 for single-output objectives); a split node's split_conditions entry
+ * is its float32 threshold (x < threshold goes left, as in fedsilo), a
+ * leaf's is its value (eta already applied); base_score is written in
+ * output space (a probability for binary:logistic: xgboost applies the
+ * logit when it loads the model, as fedsilo does); parents of roots are
+ * 2147483647.  Numbers are printed with 9 significant digits, which round-
+ * trips every float32.  JSON has no infinity: a threshold of +-inf (a
+ * missing-versus-present split of a feature whose largest value is within
+ * one fine bin of FLT_MAX) is written as +-FLT_MAX, which routes every
+ * value except exactly +-FLT_MAX the same way.
+ */
+#define _GNU_SOURCE
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <jansson.h>
+#include "fs_gbdt_impl.h"
+#include "data/fs_h5_impl.h"
+
+/* Append v to array a; 0 on failure (jansson steals the new value). */
+static int push(json_t *a, json_t *v) { return v && json_array_append_new(a, v) == 0; }
+
+static json_t *jfloat(float x)
+{
+    if (isinf(x)) x = x > 0 ? FLT_MAX : -FLT_MAX;
+    return json_real((double)x);
+}
+
+static int set(json_t *o, const char *k, json_t *v) { return v && json_object_set_new(o, k, v) == 0; }
+
+/* String value of an integer, as XGBoost stores its parameters. */
+static json_t *jintstr(long long v)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%lld", v);
+    return json_string(buf);
+}
+
+static json_t *tree_json(const fs_gbdt_model *m, int t)
+{
+    const fs_gbdt_node *nd = m->nodes + m->tree_ptr[t];
+    uint32_t nn = m->tree_ptr[t + 1] - m->tree_ptr[t];
+    json_t *tr = json_object();
+    const char *arr[] = { "base_weights", "default_left", "left_children", "loss_changes",
+                          "parents", "right_children", "split_conditions", "split_indices",
+                          "split_type", "sum_hessian", "categories", "categories_nodes",
+                          "categories_segments", "categories_sizes" };
+    json_t *a[14];
+    int ok = tr != NULL;
+    for (int i = 0; i < 14; i++) {
+        a[i] = json_array();
+        ok = ok && set(tr, arr[i], a[i]);
+    }
+    for (uint32_t i = 0; ok && i < nn; i++) {
+        const fs_gbdt_node *x = nd + i;
+        ok = push(a[0], jfloat(x->base_weight)) && push(a[1], json_integer(x->default_left)) &&
+             push(a[2], json_integer(x->left)) && push(a[3], jfloat(x->loss_change)) &&
+             push(a[4], json_integer(x->parent < 0 ? 2147483647 : x->parent)) &&
+             push(a[5], json_integer(x->right)) && push(a[6], jfloat(x->cond)) &&
+             push(a[7], json_integer(x->feature)) && push(a[8], json_integer(0)) &&
+             push(a[9], jfloat(x->sum_hessian));
+    }
+    json_t *tp = json_object();
+    ok = ok && set(tr, "id", json_integer(t)) && set(tr, "tree_param", tp) &&
+         set(tp, "num_deleted", json_string("0")) &&
+         set(tp, "num_feature", jintstr((long long)m->d)) &&
+         set(tp, "num_nodes", jintstr((long long)nn)) &&
+         set(tp, "size_leaf_vector", json_string("0"));
+    if (!ok) {
+        json_decref(tr);
+        return NULL;
+    }
+    return tr;
+}
+
+static json_t *model_json(const fs_gbdt_model *m, const char *const *names)
+{
+    const fs_gbdt_opts *o = &m->opts;
+    char buf[64];
+    json_t *root = json_object(), *learner = json_object(), *fn = json_array(),
+           *ft = json_array(), *gb = json_object(), *model = json_object(), *gp = json_object(),
+           *info = json_array(), *trees = json_array(), *lmp = json_object(),
+           *obj = json_object(), *ver = json_array();
+    int ok = root && set(root, "learner", learner) && set(learner, "attributes", json_object()) &&
+             set(learner, "feature_names", fn) && set(learner, "feature_types", ft) &&
+             set(learner, "gradient_booster", gb) && set(gb, "model", model) &&
+             set(gb, "name", json_string("gbtree")) && set(model, "gbtree_model_param", gp) &&
+             set(model, "tree_info", info) && set(model, "trees", trees) &&
+             set(learner, "learner_model_param", lmp) && set(learner, "objective", obj) &&
+             set(root, "version", ver);
+    for (size_t f = 0; ok && names && f < m->d; f++)
+        ok = push(fn, json_string(names[f])) && push(ft, json_string("float"));
+    ok = ok && set(gp, "num_parallel_tree", json_string("1")) &&
+         set(gp, "num_trees", jintstr(m->ntrees)) && set(gp, "size_leaf_vector", json_string("0"));
+    for (int t = 0; ok && t < m->ntrees; t++)
+        ok = push(info, json_integer(m->tree_class[t])) && push(trees, tree_json(m, t));
+    snprintf(buf, sizeof buf, "%.9g", (double)(float)fs_gbdt_base_score(o));
+    ok = ok && set(lmp, "base_score", json_string(buf)) &&
+         set(lmp, "boost_from_average", json_string("1")) &&
+         set(lmp, "num_class", jintstr(fs_gbdt_model_num_class(m))) &&
+         set(lmp, "num_feature", jintstr((long long)m->d)) &&
+         set(lmp, "num_target", json_string("1")) &&
+         set(obj, "name", json_string(fs_gbdt_objective_name(o->objective)));
+    if (ok && m->nout > 1) {
+        json_t *sp = json_object();
+        ok = set(obj, "softmax_multiclass_param", sp) &&
+             set(sp, "num_class", jintstr(m->nout));
+    } else if (ok) {
+        json_t *rp = json_object();
+        ok = set(obj, "reg_loss_param", rp) && set(rp, "scale_pos_weight", json_string("1"));
+    }
+    ok = ok && push(ver, json_integer(1)) && push(ver, json_integer(7)) &&
+         push(ver, json_integer(4));
+    if (!ok) {
+        /* everything attached so far is owned by root; the rest is freed here */
+        json_decref(root);
+        return NULL;
+    }
+    return root;
+}
+
+fs_err fs_gbdt_export_xgboost_json(const fs_gbdt_model *m, const char *const *feature_names,
+                                   const char *path)
+{
+    fs_err rc = FS_OK;
+    char tmp[4200];
+    int created = 0;
+    json_t *root = model_json(m, feature_names);
+    if (!root) FS_FAIL(FS_ERR_NOMEM, "gbdt: out of memory building the XGBoost JSON model");
+    snprintf(tmp, sizeof tmp, "%.4000s.tmp.%ld", path, (long)getpid());
+    created = 1;
+    if (json_dump_file(root, tmp, JSON_COMPACT | JSON_REAL_PRECISION(9)) != 0)
+        FS_FAIL(FS_ERR_IO, "cannot write %s (disk full or no permission?)", tmp);
+    FS_TRY(fs_h5_publish(tmp, path));
+    created = 0;
+done:
+    if (created) unlink(tmp);
+    json_decref(root);
+    return rc;
+}
