@@ -22,11 +22,13 @@
  *          [--min-child-weight W] [--subsample S] [--colsample C] [--seed N]
  *          [--base-score P] [--label-range LO:HI] [--early-stop R]
  *          [--parties P] [--skew A] [--pred FILE] [--margin] [--json FILE] [--h5 FILE]
- *          [--resume-at R]
- * Prints one JSON object: seconds (total), bin_seconds, tree_seconds,
+ *          [--resume-at R] [--names FILE]
+ * Prints one JSON object: seconds (training wall time), cpu_seconds (CPU
+ * time of the training), bin_seconds, tree_seconds,
  * trees, model_hash, train/val metric, best_round, frac_bits, rows.
  * --pred writes float32 predictions for --test; --margin writes raw
- * margins; --json exports XGBoost JSON; --h5 saves the model group "gbdt";
+ * margins; --json exports XGBoost JSON (with the feature names of --names,
+ * one per line); --h5 saves the model group "gbdt";
  * --resume-at R trains R rounds, saves, reloads and continues (the model
  * hash then equals the uninterrupted run's).
  */
@@ -34,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "fedsilo/fs_core.h"
 #include "fedsilo/fs_gbdt.h"
@@ -146,7 +149,7 @@ int main(int argc, char **argv)
     fs_gbdt_opts o;
     fs_gbdt_opts_default(&o);
     const char *trainf = NULL, *valf = NULL, *testf = NULL, *predf = NULL, *jsonf = NULL,
-               *h5f = NULL;
+               *h5f = NULL, *namesf = NULL;
     int P = 1, margin = 0, resume_at = 0;
     double skew = 0;
     for (int i = 1; i < argc; i++) {
@@ -160,6 +163,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--pred")) predf = v;
         else if (!strcmp(a, "--json")) jsonf = v;
         else if (!strcmp(a, "--h5")) h5f = v;
+        else if (!strcmp(a, "--names")) namesf = v;
         else if (!strcmp(a, "--objective")) {
             if (fs_gbdt_objective_parse(v, &o.objective) != FS_OK) die(fs_errmsg());
         } else if (!strcmp(a, "--num-class")) o.num_class = atoi(v);
@@ -210,6 +214,7 @@ int main(int argc, char **argv)
         if ((rc = fs_gbdt_create(&o, &dtr[p], valf ? &dva[p] : NULL, (uint32_t)p, NULL, &e[p])))
             fail(rc, "create");
     }
+    clock_t c0 = clock();
     double bin_s = 0, secs = run(e, P, &bin_s);
     if (o.rounds != target) {
         /* save, reload, continue on every party */
@@ -232,6 +237,7 @@ int main(int argc, char **argv)
         double b2;
         secs += run(e, P, &b2);
     }
+    double cpu = (double)(clock() - c0) / CLOCKS_PER_SEC;
     const fs_gbdt_model *m = fs_gbdt_get_model(e[0]);
     for (int p = 1; p < P; p++)
         if (fs_gbdt_model_hash(fs_gbdt_get_model(e[p])) != fs_gbdt_model_hash(m))
@@ -249,16 +255,31 @@ int main(int argc, char **argv)
             die("cannot write --pred");
         free(pr);
     }
-    if (jsonf && (rc = fs_gbdt_export_xgboost_json(m, NULL, jsonf))) fail(rc, "export");
+    char **names = NULL;
+    if (namesf) {
+        FILE *f = fopen(namesf, "r");
+        char line[512];
+        names = calloc(tr.d, sizeof *names);
+        if (!f || !names) die("cannot read --names");
+        for (size_t j = 0; j < tr.d; j++) {
+            if (!fgets(line, sizeof line, f)) die("--names: fewer names than features");
+            line[strcspn(line, "\n")] = 0;
+            names[j] = strdup(line);
+        }
+        fclose(f);
+    }
+    if (jsonf && (rc = fs_gbdt_export_xgboost_json(m, (const char *const *)names, jsonf)))
+        fail(rc, "export");
     if (h5f) {
         unlink(h5f);
         if ((rc = fs_gbdt_model_save(m, h5f, "gbdt"))) fail(rc, "save");
     }
-    printf("{\"seconds\": %.3f, \"bin_seconds\": %.3f, \"tree_seconds\": %.3f, \"trees\": %d, "
+    printf("{\"seconds\": %.3f, \"cpu_seconds\": %.3f, \"bin_seconds\": %.3f, "
+           "\"tree_seconds\": %.3f, \"trees\": %d, "
            "\"rounds\": %d, \"model_hash\": \"%016llx\", \"metric\": \"%s\", "
            "\"train_metric\": %.6g, \"val_metric\": %.6g, \"best_round\": %d, "
            "\"stopped_early\": %d, \"frac_bits\": %d, \"rows\": %llu, \"parties\": %d}\n",
-           secs, bin_s, secs - bin_s, st.num_trees, st.rounds_done,
+           secs, cpu, bin_s, secs - bin_s, st.num_trees, st.rounds_done,
            (unsigned long long)fs_gbdt_model_hash(m), st.metric_name, st.train_metric,
            isnan(st.val_metric) ? -1.0 : st.val_metric, st.best_round, st.stopped_early,
            st.frac_bits, (unsigned long long)st.total_rows, P);

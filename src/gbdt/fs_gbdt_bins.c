@@ -94,11 +94,10 @@ size_t fs_gbdt_fine_add(const fs_gbdt_grid *g, const float *X, size_t n, uint64_
         const float *x = X + i * d;
         for (size_t f = 0; f < d; f++) {
             if (isnan(x[f])) continue;
-            uint32_t k = fs_gbdt_key(x[f]);
-            int mb = g->mbits[f], r = g->rank[f * FS_GBDT_NBINADES + (k >> 23)];
-            /* r >= 0 whenever the coarse sum included this value */
-            if (r < 0) { bad++; continue; }
-            fine[g->off[f] + (((uint32_t)r << mb) | ((k & 0x7fffffu) >> (23 - mb)))]++;
+            /* every value's binade is non-empty when the coarse sum included it */
+            uint32_t j = fs_gbdt_grid_fine(g, f, fs_gbdt_key(x[f]));
+            if (j == UINT32_MAX) bad++;
+            else fine[g->off[f] + j]++;
         }
     }
     return bad;
@@ -111,6 +110,25 @@ static uint32_t fine_lo_key(const fs_gbdt_grid *g, size_t f, uint32_t j)
     uint32_t binade = g->binade[f * FS_GBDT_NBINADES + (j >> mb)];
     uint32_t sub = j & ((1u << mb) - 1u);
     return (binade << 23) | (sub << (23 - mb));
+}
+
+fs_err fs_gbdt_grid_codes(const fs_gbdt_grid *g, const fs_gbdt_model *m, uint16_t **out)
+{
+    fs_err rc = FS_OK;
+    uint16_t *map = NULL;
+    *out = NULL;
+    FS_TRY(fs_alloc(&map, g->off[g->d] ? g->off[g->d] : 1, sizeof *map, "gbdt fine-bin codes"));
+    for (size_t f = 0; f < g->d; f++) {
+        uint32_t a = m->bin_ptr[f], B = fs_gbdt_nbins(m, f), e = 1;
+        for (uint32_t j = 0; j < g->off[f + 1] - g->off[f]; j++) {
+            uint32_t lo = fine_lo_key(g, f, j);
+            while (e < B && fs_gbdt_key(m->edges[a + e]) <= lo) e++;
+            map[g->off[f] + j] = (uint16_t)(B ? e - 1 : 0);
+        }
+    }
+    *out = map;
+done:
+    return rc;
 }
 
 fs_err fs_gbdt_edges_build(const fs_gbdt_grid *g, const uint64_t *fine, int max_bins,

@@ -121,6 +121,11 @@ FS_INTERN fs_err fs_gbdt_model_write_h5(const fs_gbdt_model *m, hid_t loc, const
 FS_INTERN fs_err fs_gbdt_model_read_h5(hid_t loc, const char *path, const char *group,
                                        fs_gbdt_model **out);
 
+/* Testing: build both children of every pair and check that the parent's
+ * summed histogram minus the smaller child's equals the larger child's,
+ * word for word (FS_ERR_DATA otherwise).  Same trees, more work. */
+FS_INTERN void fs_gbdt_set_verify(fs_gbdt *g, int on);
+
 // --- Bin edges from summed histograms (fs_gbdt_bins.c)
 
 /* Fine grid of the bin passes: a float's binade is key >> 23 (sign and
@@ -138,6 +143,15 @@ typedef struct {
 } fs_gbdt_grid;
 
 FS_INTERN void fs_gbdt_grid_free(fs_gbdt_grid *g);
+
+/* Fine bin (within its feature) of a value with key k, or UINT32_MAX when
+ * the summed coarse counts call its binade empty. */
+static inline uint32_t fs_gbdt_grid_fine(const fs_gbdt_grid *g, size_t f, uint32_t k)
+{
+    int mb = g->mbits[f], r = g->rank[f * FS_GBDT_NBINADES + (k >> 23)];
+    return r < 0 ? UINT32_MAX : ((uint32_t)r << mb) | ((k & 0x7fffffu) >> (23 - mb));
+}
+
 /* Coarse words of rows X (n, d): counts[f * 512 + binade] += 1 per value. */
 FS_INTERN void fs_gbdt_coarse_add(const float *X, size_t n, size_t d, uint64_t *counts);
 /* Build the fine grid from the summed coarse counts (d, 512) and a budget of
@@ -152,5 +166,9 @@ FS_INTERN size_t fs_gbdt_fine_add(const fs_gbdt_grid *g, const float *X, size_t 
  * edges, has_missing given the summed row count m->total_rows). */
 FS_INTERN fs_err fs_gbdt_edges_build(const fs_gbdt_grid *g, const uint64_t *fine, int max_bins,
                                      fs_gbdt_model *m);
+/* Bin of every fine bin under m's edges (grid->off[d] entries; caller frees):
+ * the number of interior edges at or below the fine bin's lower boundary. */
+FS_INTERN fs_err fs_gbdt_grid_codes(const fs_gbdt_grid *g, const fs_gbdt_model *m,
+                                    uint16_t **out);
 
 #endif /* FEDSILO_FS_GBDT_IMPL_H */

@@ -58,6 +58,8 @@
 #define TAG_COLSAMPLE UINT64_C(0x67626474636f6c73) /* "gbdtcols" */
 #define RT_EPS 1e-6f                               /* XGBoost's kRtEps                  */
 #define LOGLOSS_MAX 37.0                           /* > -ln(1e-16), the clipped log loss */
+#define HIST_BLOCK_BYTES (192u * 1024u)            /* histogram slots built per pass     */
+#define HIST_PREFETCH 16                           /* rows fetched ahead                 */
 
 /* A node of the level being grown. */
 typedef struct {
@@ -82,6 +84,8 @@ struct fs_gbdt {
     int K;                /* trees per round = margins per row                  */
     fs_gbdt_model *m;     /* owned                                              */
     int broken;           /* an apply failed: the engine refuses further steps   */
+    int verify;           /* build both children and check parent - built ==
+                             sibling word for word (fs_gbdt_set_verify)          */
 
     /* Step machine. */
     fs_gbdt_step_kind kind;
@@ -111,6 +115,9 @@ struct fs_gbdt {
     uint32_t *feats;      /* (d) sampled features, ascending (nfeat of them)     */
     uint32_t nfeat;
     uint32_t *foff;       /* (d) slot of sampled feature j's first bin in a node */
+    uint32_t *fblock;     /* (nblocks + 1) sampled-feature ranges whose slots fit
+                             in L2 together (histogram building order)          */
+    uint32_t nblocks;
     size_t node_words;    /* 3 * (1 + sum of S_f over sampled features)          */
     lnode *cur, *next;    /* (cap_level) the level being grown, the next one     */
     size_t ncur, nnext, cap_level;
@@ -374,7 +381,7 @@ done:
     return rc;
 }
 
-static fs_err prepare_codes(fs_gbdt *g, int resumed);
+static fs_err prepare_codes(fs_gbdt *g, int resumed, const uint16_t *fine_code);
 static fs_err start_round(fs_gbdt *g);
 
 fs_err fs_gbdt_create(const fs_gbdt_opts *opts, const fs_gbdt_data *train,
@@ -413,6 +420,7 @@ fs_err fs_gbdt_create(const fs_gbdt_opts *opts, const fs_gbdt_data *train,
     FS_TRY(fs_alloc(&g->tmp, g->n, sizeof *g->tmp, "gbdt row index"));
     FS_TRY(fs_alloc(&g->feats, g->d, sizeof *g->feats, "gbdt features"));
     FS_TRY(fs_alloc(&g->foff, g->d, sizeof *g->foff, "gbdt features"));
+    FS_TRY(fs_alloc(&g->fblock, g->d + 1, sizeof *g->fblock, "gbdt features"));
     FS_TRY(fs_alloc(&g->nslots, g->d, sizeof *g->nslots, "gbdt bins"));
     if (start) {
         if (start->d != g->d)
@@ -423,7 +431,7 @@ fs_err fs_gbdt_create(const fs_gbdt_opts *opts, const fs_gbdt_data *train,
                     "(only the number of trees may change when continuing)");
         FS_TRY(fs_gbdt_model_copy(start, &g->m));
         g->m->opts.rounds = opts->rounds;
-        FS_TRY(prepare_codes(g, 1));
+        FS_TRY(prepare_codes(g, 1, NULL));
         /* margins of the trees so far: the same float32 sums as in the
          * uninterrupted run (every row gets one addition per tree, in order) */
         for (size_t i = 0; i < g->n * K; i++) g->margin[i] = g->m->base_margin;
@@ -462,6 +470,7 @@ void fs_gbdt_destroy(fs_gbdt **gp)
     free(g->tmp);
     free(g->feats);
     free(g->foff);
+    free(g->fblock);
     free(g->cur);
     free(g->next);
     free(g->slab);
@@ -594,7 +603,10 @@ static uint32_t code_of(const fs_gbdt_model *m, const uint32_t *ekey, size_t f, 
     return lo - 1;
 }
 
-static fs_err prepare_codes(fs_gbdt *g, int resumed)
+/* Binned rows: by the fine grid's table (fine_code, fresh run) or by binary
+ * search of the edges (a resumed run, which has no grid); both give the
+ * number of interior edges <= x. */
+static fs_err prepare_codes(fs_gbdt *g, int resumed, const uint16_t *fine_code)
 {
     fs_err rc = FS_OK;
     fs_gbdt_model *m = g->m;
@@ -613,7 +625,16 @@ static fs_err prepare_codes(fs_gbdt *g, int resumed)
     int bad = 0;
     for (size_t r = 0; r < n; r++)
         for (size_t f = 0; f < d; f++) {
-            uint32_t c = code_of(m, ekey, f, g->tr.X[r * d + f], &bad);
+            float x = g->tr.X[r * d + f];
+            uint32_t c, j;
+            if (!fine_code || isnan(x)) {
+                c = code_of(m, ekey, f, x, &bad);
+            } else if ((j = fs_gbdt_grid_fine(&g->grid, f, fs_gbdt_key(x))) != UINT32_MAX) {
+                c = fine_code[g->grid.off[f] + j];
+            } else {
+                c = 0;
+                bad = 1;
+            }
             if (g->wide) g->codes16[r * d + f] = (uint16_t)c;
             else g->codes8[r * d + f] = (uint8_t)c;
         }
@@ -708,10 +729,17 @@ static fs_err start_tree(fs_gbdt *g)
             }
     }
     g->nfeat = k;
-    size_t slots = 1;
+    size_t slots = 1, bslots = 0;
+    g->nblocks = 0;
+    g->fblock[0] = 0;
     for (uint32_t j = 0; j < k; j++) {
         g->foff[j] = (uint32_t)slots;
         slots += g->nslots[g->feats[j]];
+        bslots += g->nslots[g->feats[j]];
+        if (bslots * 3 * sizeof(uint64_t) >= HIST_BLOCK_BYTES || j + 1 == k) {
+            g->fblock[++g->nblocks] = j + 1;
+            bslots = 0;
+        }
     }
     g->node_words = 3 * slots;
     FS_TRY(level_reserve(g, 2));
@@ -725,33 +753,47 @@ done:
 }
 
 /*
- * Histogram of rows[0..nr) into hist (node_words words): slot 0 the totals,
- * slot foff[j] + code the bins of sampled feature j.  `all`: every feature
- * is sampled (feats[j] = j).  Wrap-around uint64 addition is two's
- * complement int64 addition, so negative gradients sum exactly.
+ * Histogram of rows[0..nr) into hist (node_words words, zeroed): slot 0 the
+ * totals, slot foff[j] + code the bins of sampled feature j.  Features are
+ * visited in blocks whose slots fit in L2 (one pass over the rows per
+ * block), so wide tables do not miss the cache on every update.  `all`:
+ * every feature is sampled (feats[j] = j).  Wrap-around uint64 addition is
+ * two's complement int64 addition, so negative gradients sum exactly.
  */
 static inline void hist_rows(const fs_gbdt *g, const uint32_t *rows, size_t nr,
                              const uint64_t *gh, uint64_t *hist, int wide, int all)
 {
     const uint32_t *feats = g->feats, *foff = g->foff;
-    uint32_t nf = g->nfeat;
     size_t d = g->d;
     uint64_t c = 0, sg = 0, sh = 0;
+    for (uint32_t blk = 0; blk < g->nblocks; blk++) {
+        uint32_t j0 = g->fblock[blk], j1 = g->fblock[blk + 1];
+        for (size_t i = 0; i < nr; i++) {
+            uint32_t r = rows[i];
+            if (i + HIST_PREFETCH < nr) {
+                /* rows of a deep node are scattered: fetch ahead */
+                uint32_t rp = rows[i + HIST_PREFETCH];
+                __builtin_prefetch(gh + 2 * (size_t)rp);
+                __builtin_prefetch(wide ? (const void *)(g->codes16 + (size_t)rp * d + j0)
+                                        : (const void *)(g->codes8 + (size_t)rp * d + j0));
+            }
+            uint64_t gr = gh[2 * (size_t)r], hr = gh[2 * (size_t)r + 1];
+            const uint8_t *c8 = wide ? NULL : g->codes8 + (size_t)r * d;
+            const uint16_t *c16 = wide ? g->codes16 + (size_t)r * d : NULL;
+            for (uint32_t j = j0; j < j1; j++) {
+                uint32_t f = all ? j : feats[j];
+                uint64_t *s = hist + 3 * (size_t)(foff[j] + (wide ? c16[f] : c8[f]));
+                s[0] += 1;
+                s[1] += gr;
+                s[2] += hr;
+            }
+        }
+    }
     for (size_t i = 0; i < nr; i++) {
         uint32_t r = rows[i];
-        uint64_t gr = gh[2 * (size_t)r], hr = gh[2 * (size_t)r + 1];
-        const uint8_t *c8 = wide ? NULL : g->codes8 + (size_t)r * d;
-        const uint16_t *c16 = wide ? g->codes16 + (size_t)r * d : NULL;
-        for (uint32_t j = 0; j < nf; j++) {
-            uint32_t f = all ? j : feats[j];
-            uint64_t *s = hist + 3 * (size_t)(foff[j] + (wide ? c16[f] : c8[f]));
-            s[0] += 1;
-            s[1] += gr;
-            s[2] += hr;
-        }
         c++;
-        sg += gr;
-        sh += hr;
+        sg += gh[2 * (size_t)r];
+        sh += gh[2 * (size_t)r + 1];
     }
     hist[0] = c;
     hist[1] = sg;
@@ -801,6 +843,8 @@ static void best_split(const fs_gbdt *g, const lnode *ln, const uint64_t *hist, 
             ec += s[3 * b];
             eg += (int64_t)s[3 * b + 1];
             eh += (int64_t)s[3 * b + 2];
+            /* an empty bin repeats the previous candidate: it cannot win */
+            if (!s[3 * b]) continue;
             if ((double)eh * g->ginv < mcw || (double)(H - eh) * g->ginv < mcw) continue;
             float loss = ((float)calc_gain(g, eg, eh) + (float)calc_gain(g, G - eg, H - eh)) - root;
             if (loss > best->loss)
@@ -816,6 +860,7 @@ static void best_split(const fs_gbdt *g, const lnode *ln, const uint64_t *hist, 
             ec += s[3 * b];
             eg += (int64_t)s[3 * b + 1];
             eh += (int64_t)s[3 * b + 2];
+            if (!s[3 * b]) continue;
             if ((double)eh * g->ginv < mcw || (double)(H - eh) * g->ginv < mcw) continue;
             float loss = ((float)calc_gain(g, G - eg, H - eh) + (float)calc_gain(g, eg, eh)) - root;
             if (loss > best->loss)
@@ -927,6 +972,7 @@ static fs_err split_level(fs_gbdt *g)
         if (a->open || b->open) {
             /* build the child with the smaller summed count; derive the other */
             (a->c <= b->c ? a : b)->build = 1;
+            if (g->verify) a->build = b->build = 1;
             ln->retain = 1;
             a->pslot = b->pslot = (int32_t)i; /* level index for now, slot below */
         }
@@ -997,6 +1043,30 @@ static void finish_tree(fs_gbdt *g)
     fs_gbdt_model_add_margins(m, t, t + 1, g->va.X, g->nv, g->vmargin);
 }
 
+/* Verification mode: both children were built; the subtraction trick's
+ * result (parent - smaller) must equal the larger one's summed histogram. */
+static fs_err verify_pairs(fs_gbdt *g)
+{
+    fs_err rc = FS_OK;
+    size_t W = g->node_words;
+    for (size_t j = 0; g->level > 0 && j + 1 < g->ncur; j += 2) {
+        lnode *a = g->cur + j, *b = a + 1;
+        if (!a->build || !b->build) continue;
+        const lnode *sm = a->c <= b->c ? a : b, *lg = sm == a ? b : a;
+        const uint64_t *hp = g->slab + (size_t)a->pslot * W;
+        const uint64_t *hs = g->words + (size_t)sm->widx * W;
+        const uint64_t *hl = g->words + (size_t)lg->widx * W;
+        for (size_t k = 0; k < W; k++)
+            if (hp[k] - hs[k] != hl[k])
+                FS_FAIL(FS_ERR_DATA, "gbdt: subtraction check failed at tree %d level %d word %zu",
+                        g->m->ntrees - 1, g->level, k);
+    }
+done:
+    return rc;
+}
+
+void fs_gbdt_set_verify(fs_gbdt *g, int on) { g->verify = on; }
+
 /* After the sum of a level: derive siblings, split, queue the next level. */
 static fs_err apply_level(fs_gbdt *g)
 {
@@ -1016,6 +1086,7 @@ static fs_err apply_level(fs_gbdt *g)
         }
         FS_TRY(check_hist(g, ln, h));
     }
+    if (g->verify) FS_TRY(verify_pairs(g));
     for (size_t i = 0; i < g->ncur; i++) {
         lnode *ln = g->cur + i;
         if (!ln->open || ln->build) continue;
@@ -1164,6 +1235,20 @@ static fs_err apply_eval(fs_gbdt *g)
     return start_round(g);
 }
 
+/* After the fine sum: bin edges, then this institution's binned rows. */
+static fs_err apply_fine(fs_gbdt *g)
+{
+    fs_err rc = FS_OK;
+    uint16_t *fine_code = NULL;
+    FS_TRY(fs_gbdt_edges_build(&g->grid, g->words, g->o.max_bins, g->m));
+    FS_TRY(fs_gbdt_grid_codes(&g->grid, g->m, &fine_code));
+    FS_TRY(prepare_codes(g, 0, fine_code));
+    fs_gbdt_grid_free(&g->grid);
+done:
+    free(fine_code);
+    return rc;
+}
+
 fs_err fs_gbdt_step_apply(fs_gbdt *g)
 {
     fs_err rc = FS_OK;
@@ -1182,9 +1267,7 @@ fs_err fs_gbdt_step_apply(fs_gbdt *g)
         g->kind = FS_GBDT_STEP_FINE;
         break;
     case FS_GBDT_STEP_FINE:
-        FS_TRY(fs_gbdt_edges_build(&g->grid, g->words, g->o.max_bins, g->m));
-        fs_gbdt_grid_free(&g->grid);
-        FS_TRY(prepare_codes(g, 0));
+        FS_TRY(apply_fine(g));
         g->kind = FS_GBDT_STEP_LEVEL;
         g->round = 0;
         FS_TRY(start_round(g));
