@@ -5,7 +5,9 @@
 #   build  compilers, autotools, Open MPI, parallel HDF5, OpenBLAS, GMP,
 #          OpenSSL, check, libinih, jansson (default when no set is named)
 #   data   Fashion-MNIST (dataset-fashion-mnist) and scikit-learn's bundled
-#          CSVs (python3-sklearn), plus h5py for format checks
+#          CSVs (python3-sklearn), plus h5py for format checks, xgboost and
+#          R's modeldata tables (python3-xgboost, r-cran-modeldata: the
+#          GBDT reference and export tests)
 #   bench  python3-torch (the PyTorch baseline of bench/train_throughput)
 #   slurm  slurm-wlm + munge + libpmix-dev (real single-host Slurm tests)
 #   netns  iproute2, iptables, python3 (multi-host tests in namespaces)
@@ -21,7 +23,8 @@ BUILD_PKGS=(build-essential autoconf automake libtool pkg-config
             libopenmpi-dev openmpi-bin libopenblas-dev
             libhdf5-openmpi-dev hdf5-tools libgmp-dev check libssl-dev
             libinih-dev zlib1g-dev libjansson-dev)
-DATA_PKGS=(dataset-fashion-mnist python3-sklearn python3-h5py python3-numpy gnuplot-nox)
+DATA_PKGS=(dataset-fashion-mnist python3-sklearn python3-h5py python3-numpy gnuplot-nox
+           python3-xgboost r-cran-modeldata)
 BENCH_PKGS=(python3-torch)
 # Slurm's mpi_pmix plugin dlopen()s the unversioned libpmix.so that only
 # libpmix-dev ships; without it `srun --mpi=pmix` cannot work.

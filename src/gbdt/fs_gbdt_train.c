@@ -52,6 +52,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include "fs_gbdt_impl.h"
 
 #define TAG_SUBSAMPLE UINT64_C(0x6762647473756273) /* "gbdtsubs" */
@@ -99,6 +102,8 @@ struct fs_gbdt {
     int wide;             /* codes are uint16 (some S_f > 256), else uint8       */
     uint8_t *codes8;      /* (n, d) bin of each value; B_f for missing           */
     uint16_t *codes16;
+    uint8_t *cols8;       /* (d, n) the same, column-major (row partitioning)     */
+    uint16_t *cols16;
 
     /* Fixed point. */
     double gscale, ginv;  /* 2^f and 2^-f                                        */
@@ -463,6 +468,8 @@ void fs_gbdt_destroy(fs_gbdt **gp)
     free(g->nslots);
     free(g->codes8);
     free(g->codes16);
+    free(g->cols8);
+    free(g->cols16);
     free(g->gh);
     free(g->margin);
     free(g->vmargin);
@@ -620,8 +627,13 @@ static fs_err prepare_codes(fs_gbdt *g, int resumed, const uint16_t *fine_code)
     }
     FS_TRY(fs_alloc(&ekey, ne ? ne : 1, sizeof *ekey, "gbdt edge keys"));
     for (size_t i = 0; i < ne; i++) ekey[i] = fs_gbdt_key(m->edges[i]);
-    if (g->wide) FS_TRY(fs_alloc(&g->codes16, n * d, sizeof *g->codes16, "gbdt binned rows"));
-    else FS_TRY(fs_alloc(&g->codes8, n * d, sizeof *g->codes8, "gbdt binned rows"));
+    if (g->wide) {
+        FS_TRY(fs_alloc(&g->codes16, n * d, sizeof *g->codes16, "gbdt binned rows"));
+        FS_TRY(fs_alloc(&g->cols16, n * d, sizeof *g->cols16, "gbdt binned columns"));
+    } else {
+        FS_TRY(fs_alloc(&g->codes8, n * d, sizeof *g->codes8, "gbdt binned rows"));
+        FS_TRY(fs_alloc(&g->cols8, n * d, sizeof *g->cols8, "gbdt binned columns"));
+    }
     int bad = 0;
     for (size_t r = 0; r < n; r++)
         for (size_t f = 0; f < d; f++) {
@@ -635,8 +647,8 @@ static fs_err prepare_codes(fs_gbdt *g, int resumed, const uint16_t *fine_code)
                 c = 0;
                 bad = 1;
             }
-            if (g->wide) g->codes16[r * d + f] = (uint16_t)c;
-            else g->codes8[r * d + f] = (uint8_t)c;
+            if (g->wide) g->codes16[r * d + f] = g->cols16[f * n + r] = (uint16_t)c;
+            else g->codes8[r * d + f] = g->cols8[f * n + r] = (uint8_t)c;
         }
     if (bad)
         FS_FAIL(FS_ERR_DATA, "gbdt: the training rows are not those the model's bins were made "
@@ -648,8 +660,8 @@ done:
 
 static inline uint32_t code_at(const fs_gbdt *g, uint32_t r, uint32_t f)
 {
-    size_t i = (size_t)r * g->d + f;
-    return g->wide ? g->codes16[i] : g->codes8[i];
+    size_t i = (size_t)f * g->n + r;
+    return g->wide ? g->cols16[i] : g->cols8[i];
 }
 
 // --- Growing one tree
@@ -777,9 +789,21 @@ static inline void hist_rows(const fs_gbdt *g, const uint32_t *rows, size_t nr,
                 __builtin_prefetch(wide ? (const void *)(g->codes16 + (size_t)rp * d + j0)
                                         : (const void *)(g->codes8 + (size_t)rp * d + j0));
             }
-            uint64_t gr = gh[2 * (size_t)r], hr = gh[2 * (size_t)r + 1];
             const uint8_t *c8 = wide ? NULL : g->codes8 + (size_t)r * d;
             const uint16_t *c16 = wide ? g->codes16 + (size_t)r * d : NULL;
+#if defined(__SSE2__)
+            /* (gq, hq) added as one 128-bit pair: two read-modify-writes per
+             * value instead of three */
+            __m128i pair = _mm_loadu_si128((const __m128i *)(gh + 2 * (size_t)r));
+            for (uint32_t j = j0; j < j1; j++) {
+                uint32_t f = all ? j : feats[j];
+                uint64_t *s = hist + 3 * (size_t)(foff[j] + (wide ? c16[f] : c8[f]));
+                s[0] += 1;
+                _mm_storeu_si128((__m128i *)(s + 1),
+                                 _mm_add_epi64(_mm_loadu_si128((const __m128i *)(s + 1)), pair));
+            }
+#else
+            uint64_t gr = gh[2 * (size_t)r], hr = gh[2 * (size_t)r + 1];
             for (uint32_t j = j0; j < j1; j++) {
                 uint32_t f = all ? j : feats[j];
                 uint64_t *s = hist + 3 * (size_t)(foff[j] + (wide ? c16[f] : c8[f]));
@@ -787,6 +811,7 @@ static inline void hist_rows(const fs_gbdt *g, const uint32_t *rows, size_t nr,
                 s[1] += gr;
                 s[2] += hr;
             }
+#endif
         }
     }
     for (size_t i = 0; i < nr; i++) {
@@ -875,18 +900,21 @@ static int split_valid(const fs_gbdt *g, const lnode *ln, const split_t *s)
            s->loss >= (float)g->o.gamma;
 }
 
-/* Stable in-place partition of the node's rows by the split; returns the
- * number of rows that go left. */
+/* Stable in-place partition of the node's rows by the split (branch-free;
+ * the rows are ascending, so the column of the split feature is read
+ * forward); returns the number of rows that go left. */
 static uint32_t partition(fs_gbdt *g, const lnode *ln, const split_t *s)
 {
     uint32_t f = (uint32_t)s->feature, sb = (uint32_t)s->bin, nl = 0, nr = 0;
     uint32_t miss = g->m->has_missing[f] ? fs_gbdt_nbins(g->m, f) : UINT32_MAX;
-    uint32_t *rows = g->rows + ln->begin;
+    uint32_t dl = s->default_left, *rows = g->rows + ln->begin, *tmp = g->tmp;
     for (uint32_t i = 0; i < ln->end - ln->begin; i++) {
         uint32_t r = rows[i], c = code_at(g, r, f);
-        int left = c == miss ? s->default_left : c < sb;
-        if (left) rows[nl++] = r;
-        else g->tmp[nr++] = r;
+        uint32_t left = c == miss ? dl : (uint32_t)(c < sb);
+        rows[nl] = r; /* nl <= i: never overwrites an unread row */
+        tmp[nr] = r;
+        nl += left;
+        nr += 1 - left;
     }
     memcpy(rows + nl, g->tmp, nr * sizeof *rows);
     return nl;

@@ -13,3 +13,9 @@ tests_unit_check_gbdt_SOURCES = tests/unit/check_gbdt.c
 tests_unit_check_gbdt_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/src/gbdt
 tests_unit_check_gbdt_LDADD = $(UNIT_LIBS)
 TESTS += tests/unit/check_gbdt
+
+# Export to XGBoost JSON (loaded by python3-xgboost, same predictions) and
+# test quality against xgboost on real tables; both drive bench/gbdt_bench.
+dist_check_SCRIPTS += tests/gbdt/export.sh tests/gbdt/quality.sh
+TESTS += tests/gbdt/export.sh tests/gbdt/quality.sh
+EXTRA_DIST += tests/gbdt/gbdt_data.py tests/gbdt/export.py tests/gbdt/quality.py
