@@ -215,8 +215,9 @@ FS_EXPORT fs_err fs_gbdt_step_local(fs_gbdt *g, fs_gbdt_step *st) FS_WARN_UNUSED
  * >= 2^62), when early stopping is on but no institution has validation
  * rows, or frac_bits is too large for N; FS_ERR_DATA when the sums are
  * inconsistent (a corrupted sum, or a resumed run whose row counts differ
- * from the model's); FS_ERR_NOMEM (local).  After an error the engine is
- * unusable.
+ * from the model's); FS_ERR_NOMEM (local); FS_ERR_ARG without a preceding
+ * fs_gbdt_step_local.  After an error the engine is unusable (every later
+ * call returns FS_ERR_ARG).
  */
 FS_EXPORT fs_err fs_gbdt_step_apply(fs_gbdt *g) FS_WARN_UNUSED;
 

@@ -92,6 +92,7 @@ struct fs_gbdt {
 
     /* Step machine. */
     fs_gbdt_step_kind kind;
+    int prepared;         /* step_local filled the words of the current step     */
     int round, cls, level;
     uint64_t *words;      /* (cap_words + 1) the vector of the current step      */
     size_t nwords, cap_words;
@@ -198,6 +199,9 @@ fs_err fs_gbdt_opts_check(const fs_gbdt_opts *o)
                      fs_gbdt_objective_name(o->objective));
     FS_CHECK_ARG(o->rounds >= 1 && o->rounds <= 1000000, "gbdt: trees (rounds) %d is out of range "
                  "1..1000000", o->rounds);
+    FS_CHECK_ARG((int64_t)o->rounds * fs_gbdt_nout(o) <= (1 << 24),
+                 "gbdt: rounds x classes = %lld trees is more than %d",
+                 (long long)o->rounds * fs_gbdt_nout(o), 1 << 24);
     FS_CHECK_ARG(o->max_depth >= 1 && o->max_depth <= FS_GBDT_MAX_DEPTH,
                  "gbdt: max_depth %d is out of range 1..%d", o->max_depth, FS_GBDT_MAX_DEPTH);
     FS_CHECK_ARG(o->eta > 0 && o->eta <= 1, "gbdt: eta %g is out of range (0, 1]", o->eta);
@@ -1226,6 +1230,7 @@ fs_err fs_gbdt_step_local(fs_gbdt *g, fs_gbdt_step *st)
     }
     st->words = g->words;
     st->n = g->nwords;
+    g->prepared = 1;
 done:
     return rc;
 }
@@ -1281,6 +1286,9 @@ fs_err fs_gbdt_step_apply(fs_gbdt *g)
 {
     fs_err rc = FS_OK;
     if (g->broken) FS_FAIL(FS_ERR_ARG, "gbdt: the engine stopped after an error");
+    if (!g->prepared && g->kind != FS_GBDT_STEP_DONE)
+        FS_FAIL(FS_ERR_ARG, "gbdt: step_apply without a preceding step_local");
+    g->prepared = 0;
     switch (g->kind) {
     case FS_GBDT_STEP_COARSE:
         FS_TRY(apply_counts(g, g->words[0], g->words[1]));
