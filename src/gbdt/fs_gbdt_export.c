@@ -34,7 +34,10 @@ static json_t *jfloat(float x)
     return json_real((double)x);
 }
 
-static int set(json_t *o, const char *k, json_t *v) { return v && json_object_set_new(o, k, v) == 0; }
+static int set(json_t *o, const char *k, json_t *v)
+{
+    return v && json_object_set_new(o, k, v) == 0;
+}
 
 /* String value of an integer, as XGBoost stores its parameters. */
 static json_t *jintstr(long long v)

@@ -98,6 +98,11 @@ FS_INTERN float fs_gbdt_base_margin(const fs_gbdt_opts *o);
 /* base_score with NaN replaced by the default 0.5. */
 FS_INTERN double fs_gbdt_base_score(const fs_gbdt_opts *o);
 
+/* Grow the buffer *p (elements of sz bytes, capacity *cap elements; NULL
+ * allocates) to at least need elements, keeping its contents.  FS_ERR_NOMEM
+ * names `what`. */
+FS_INTERN fs_err fs_gbdt_grow(void *p, size_t *cap, size_t need, size_t sz, const char *what);
+
 /* New empty model for opts and d features (no bins, no trees).  Caller owns. */
 FS_INTERN fs_err fs_gbdt_model_new(const fs_gbdt_opts *o, size_t d, fs_gbdt_model **out);
 /* Deep copy. */

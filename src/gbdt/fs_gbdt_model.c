@@ -117,14 +117,14 @@ done:
     return rc;
 }
 
-/* Grow *p (elements of sz bytes, capacity *cap) to hold need elements. */
-static fs_err grow(void *p, size_t *cap, size_t need, size_t sz, const char *what)
+fs_err fs_gbdt_grow(void *p, size_t *cap, size_t need, size_t sz, const char *what)
 {
-    if (need <= *cap) return FS_OK;
-    size_t nc = *cap ? *cap : 16;
+    if (need <= *cap && *(void **)p) return FS_OK;
+    size_t nc = *cap ? *cap : 4;
     while (nc < need) nc *= 2;
     void *q = realloc(*(void **)p, nc * sz);
-    if (!q) return fs_error_set(FS_ERR_NOMEM, "out of memory growing %s to %zu entries", what, nc);
+    if (!q) return fs_error_set(FS_ERR_NOMEM, "gbdt: out of memory for %s (%zu x %zu bytes)",
+                                what, nc, sz);
     *(void **)p = q;
     *cap = nc;
     return FS_OK;
@@ -135,8 +135,9 @@ fs_err fs_gbdt_model_begin_tree(fs_gbdt_model *m, int cls)
     fs_err rc = FS_OK;
     size_t ct = (size_t)m->cap_trees, ct1 = ct + 1;
     if ((size_t)m->ntrees + 1 > ct) {
-        FS_TRY(grow(&m->tree_class, &ct, (size_t)m->ntrees + 1, sizeof *m->tree_class, "trees"));
-        FS_TRY(grow(&m->tree_ptr, &ct1, ct + 1, sizeof *m->tree_ptr, "trees"));
+        FS_TRY(fs_gbdt_grow(&m->tree_class, &ct, (size_t)m->ntrees + 1, sizeof *m->tree_class,
+                            "trees"));
+        FS_TRY(fs_gbdt_grow(&m->tree_ptr, &ct1, ct + 1, sizeof *m->tree_ptr, "trees"));
         m->cap_trees = (int)ct;
     }
     m->tree_class[m->ntrees] = cls;
@@ -153,7 +154,7 @@ fs_err fs_gbdt_model_add_node(fs_gbdt_model *m, const fs_gbdt_node *nd, int32_t 
 {
     fs_err rc = FS_OK;
     if (m->nnodes >= UINT32_MAX - 1) FS_FAIL(FS_ERR_NOMEM, "gbdt: too many tree nodes");
-    FS_TRY(grow(&m->nodes, &m->cap_nodes, m->nnodes + 1, sizeof *m->nodes, "tree nodes"));
+    FS_TRY(fs_gbdt_grow(&m->nodes, &m->cap_nodes, m->nnodes + 1, sizeof *m->nodes, "tree nodes"));
     *id = (int32_t)(m->nnodes - m->tree_ptr[m->ntrees - 1]);
     m->nodes[m->nnodes++] = *nd;
     m->tree_ptr[m->ntrees] = (uint32_t)m->nnodes;
@@ -187,8 +188,10 @@ void fs_gbdt_model_add_margins(const fs_gbdt_model *m, int t0, int t1, const flo
     for (size_t r = 0; r < n; r++) {
         const float *x = X + r * m->d;
         float *mr = margins + r * (size_t)K;
-        for (int t = t0; t < t1; t++)
-            mr[m->tree_class[t]] += m->nodes[m->tree_ptr[t] + (uint32_t)fs_gbdt_tree_leaf(m, t, x)].cond;
+        for (int t = t0; t < t1; t++) {
+            uint32_t leaf = m->tree_ptr[t] + (uint32_t)fs_gbdt_tree_leaf(m, t, x);
+            mr[m->tree_class[t]] += m->nodes[leaf].cond;
+        }
     }
 }
 
@@ -360,7 +363,8 @@ static size_t arr_len(hid_t g, const char *name)
     if (H5Lexists(g, name, H5P_DEFAULT) <= 0) return 0;
     hid_t ds = H5Dopen2(g, name, H5P_DEFAULT);
     hid_t s = ds >= 0 ? H5Dget_space(ds) : H5I_INVALID_HID;
-    if (s < 0 || H5Sget_simple_extent_ndims(s) != 1 || H5Sget_simple_extent_dims(s, dims, NULL) != 1)
+    if (s < 0 || H5Sget_simple_extent_ndims(s) != 1 ||
+        H5Sget_simple_extent_dims(s, dims, NULL) != 1)
         dims[0] = 0;
     fs_h5_close_id(&s, H5Sclose);
     fs_h5_close_id(&ds, H5Dclose);
@@ -400,13 +404,37 @@ done:
     return rc;
 }
 
-/* The per-node arrays, in XGBoost's JSON names. */
+/* The per-node arrays, in XGBoost's JSON names: int32 columns, then
+ * float32, then the uint8 default_left. */
 typedef enum { COL_LEFT, COL_RIGHT, COL_PARENT, COL_FEATURE, COL_BIN, COL_COND, COL_BASE,
                COL_LOSS, COL_HESS, COL_DEFAULT, NCOLS } node_col;
 static const char *const col_name[NCOLS] = {
     "left_children", "right_children", "parents", "split_indices", "split_bins",
     "split_conditions", "base_weights", "loss_changes", "sum_hessian", "default_left"
 };
+
+/* Field of column c in node nd; its size is col_size(c). */
+static void *col_field(fs_gbdt_node *nd, int c)
+{
+    void *f[NCOLS] = { &nd->left, &nd->right, &nd->parent, &nd->feature, &nd->split_bin,
+                       &nd->cond, &nd->base_weight, &nd->loss_change, &nd->sum_hessian,
+                       &nd->default_left };
+    return f[c];
+}
+
+static size_t col_size(int c) { return c == COL_DEFAULT ? 1 : 4; }
+
+/* File and memory types of column c. */
+static void col_types(int c, hid_t *ftype, hid_t *mtype, H5T_class_t *cls)
+{
+    if (c == COL_DEFAULT) {
+        *ftype = H5T_STD_U8LE, *mtype = H5T_NATIVE_UINT8, *cls = H5T_INTEGER;
+    } else if (c >= COL_COND) {
+        *ftype = H5T_IEEE_F32LE, *mtype = H5T_NATIVE_FLOAT, *cls = H5T_FLOAT;
+    } else {
+        *ftype = H5T_STD_I32LE, *mtype = H5T_NATIVE_INT32, *cls = H5T_INTEGER;
+    }
+}
 
 fs_err fs_gbdt_model_write_h5(const fs_gbdt_model *m, hid_t loc, const char *path,
                               const char *group)
@@ -458,30 +486,13 @@ fs_err fs_gbdt_model_write_h5(const fs_gbdt_model *m, hid_t loc, const char *pat
                      (size_t)m->ntrees));
     FS_TRY(fs_alloc(&col, nn ? nn : 1, 4, "gbdt node column"));
     for (int c = 0; c < NCOLS; c++) {
-        int32_t *ic = col;
-        float *fc = col;
-        uint8_t *bc = col;
-        for (size_t i = 0; i < nn; i++) {
-            const fs_gbdt_node *nd = m->nodes + i;
-            switch ((node_col)c) {
-            case COL_LEFT: ic[i] = nd->left; break;
-            case COL_RIGHT: ic[i] = nd->right; break;
-            case COL_PARENT: ic[i] = nd->parent; break;
-            case COL_FEATURE: ic[i] = nd->feature; break;
-            case COL_BIN: ic[i] = nd->split_bin; break;
-            case COL_COND: fc[i] = nd->cond; break;
-            case COL_BASE: fc[i] = nd->base_weight; break;
-            case COL_LOSS: fc[i] = nd->loss_change; break;
-            case COL_HESS: fc[i] = nd->sum_hessian; break;
-            default: bc[i] = nd->default_left; break;
-            }
-        }
-        if (c == COL_DEFAULT)
-            FS_TRY(write_arr(g, path, col_name[c], U8, H5T_NATIVE_UINT8, col, nn));
-        else if (c >= COL_COND)
-            FS_TRY(write_arr(g, path, col_name[c], F32, H5T_NATIVE_FLOAT, col, nn));
-        else
-            FS_TRY(write_arr(g, path, col_name[c], I32, H5T_NATIVE_INT32, col, nn));
+        hid_t ft, mt;
+        H5T_class_t cls;
+        size_t sz = col_size(c);
+        col_types(c, &ft, &mt, &cls);
+        for (size_t i = 0; i < nn; i++)
+            memcpy((char *)col + i * sz, col_field(m->nodes + i, c), sz);
+        FS_TRY(write_arr(g, path, col_name[c], ft, mt, col, nn));
     }
 done:
     free(col);
@@ -571,8 +582,8 @@ fs_err fs_gbdt_model_read_h5(hid_t loc, const char *path, const char *group, fs_
                 group);
     FS_TRY(fs_h5_read_str_attr(g, path, "fedsilo_format", 0, &fmt));
     if (!fmt || strcmp(fmt, GBDT_FORMAT) != 0)
-        FS_FAIL(FS_ERR_DATA, "%s: group /%s is not a fedsilo GBDT model (fedsilo_format is not '%s')",
-                path, group, GBDT_FORMAT);
+        FS_FAIL(FS_ERR_DATA, "%s: group /%s is not a fedsilo GBDT model (fedsilo_format is not "
+                "'%s')", path, group, GBDT_FORMAT);
     FS_TRY(fs_h5_read_int_attr(g, path, "format_version", 1, &ver, &found));
     if (ver != GBDT_VERSION)
         FS_FAIL(FS_ERR_DATA, "%s: unsupported GBDT model format_version %d", path, ver);
@@ -615,7 +626,8 @@ fs_err fs_gbdt_model_read_h5(hid_t loc, const char *path, const char *group, fs_
         m->stopped < 0 || m->stopped > 1 || m->rounds_done < 0)
         FS_FAIL(FS_ERR_DATA, "%s: /%s: training state attributes out of range", path, group);
 
-    FS_TRY(read_arr(g, path, group, "bin_ptr", H5T_INTEGER, 4, H5T_NATIVE_UINT32, m->bin_ptr, d + 1));
+    FS_TRY(read_arr(g, path, group, "bin_ptr", H5T_INTEGER, 4, H5T_NATIVE_UINT32, m->bin_ptr,
+                    d + 1));
     size_t ne = arr_len(g, "bin_edges");
     if (ne != m->bin_ptr[d])
         FS_FAIL(FS_ERR_DATA, "%s: /%s/bin_edges must hold bin_ptr[d] = %u edges", path, group,
@@ -648,30 +660,13 @@ fs_err fs_gbdt_model_read_h5(hid_t loc, const char *path, const char *group, fs_
     m->nnodes = nn;
     FS_TRY(fs_alloc(&col, nn ? nn : 1, 4, "gbdt node column"));
     for (int c = 0; c < NCOLS; c++) {
-        int32_t *ic = col;
-        float *fc = col;
-        uint8_t *bc = col;
-        if (c == COL_DEFAULT)
-            FS_TRY(read_arr(g, path, group, col_name[c], H5T_INTEGER, 1, H5T_NATIVE_UINT8, col, nn));
-        else if (c >= COL_COND)
-            FS_TRY(read_arr(g, path, group, col_name[c], H5T_FLOAT, 4, H5T_NATIVE_FLOAT, col, nn));
-        else
-            FS_TRY(read_arr(g, path, group, col_name[c], H5T_INTEGER, 4, H5T_NATIVE_INT32, col, nn));
-        for (size_t i = 0; i < nn; i++) {
-            fs_gbdt_node *nd = m->nodes + i;
-            switch ((node_col)c) {
-            case COL_LEFT: nd->left = ic[i]; break;
-            case COL_RIGHT: nd->right = ic[i]; break;
-            case COL_PARENT: nd->parent = ic[i]; break;
-            case COL_FEATURE: nd->feature = ic[i]; break;
-            case COL_BIN: nd->split_bin = ic[i]; break;
-            case COL_COND: nd->cond = fc[i]; break;
-            case COL_BASE: nd->base_weight = fc[i]; break;
-            case COL_LOSS: nd->loss_change = fc[i]; break;
-            case COL_HESS: nd->sum_hessian = fc[i]; break;
-            default: nd->default_left = bc[i]; break;
-            }
-        }
+        hid_t ft, mt;
+        H5T_class_t cls;
+        size_t sz = col_size(c);
+        col_types(c, &ft, &mt, &cls);
+        FS_TRY(read_arr(g, path, group, col_name[c], cls, sz, mt, col, nn));
+        for (size_t i = 0; i < nn; i++)
+            memcpy(col_field(m->nodes + i, c), (char *)col + i * sz, sz);
     }
     FS_TRY(check_model(m, path, group));
     if (fs_gbdt_model_hash(m) != stored_hash)

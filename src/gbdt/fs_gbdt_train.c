@@ -491,20 +491,6 @@ void fs_gbdt_destroy(fs_gbdt **gp)
     *gp = NULL;
 }
 
-/* Grow a buffer of elements of size sz to at least need elements. */
-static fs_err grow(void *p, size_t *cap, size_t need, size_t sz, const char *what)
-{
-    if (need <= *cap && *(void **)p) return FS_OK;
-    size_t nc = *cap ? *cap : 4;
-    while (nc < need) nc *= 2;
-    void *q = realloc(*(void **)p, nc * sz);
-    if (!q) return fs_error_set(FS_ERR_NOMEM, "gbdt: out of memory for %s (%zu x %zu bytes)",
-                                what, nc, sz);
-    *(void **)p = q;
-    *cap = nc;
-    return FS_OK;
-}
-
 /* Room for `need` nodes in both level lists (they are swapped). */
 static fs_err level_reserve(fs_gbdt *g, size_t need)
 {
@@ -526,7 +512,7 @@ done:
 static fs_err words_reserve(fs_gbdt *g, size_t n)
 {
     size_t cap = g->cap_words ? g->cap_words + 1 : 0;
-    fs_err rc = grow(&g->words, &cap, n + 1, sizeof *g->words, "the sum vector");
+    fs_err rc = fs_gbdt_grow(&g->words, &cap, n + 1, sizeof *g->words, "the sum vector");
     if (rc == FS_OK) g->cap_words = cap - 1;
     g->nwords = n;
     return rc;
@@ -692,7 +678,7 @@ static inline fs_gbdt_node *tree_node(fs_gbdt *g, int32_t id)
 static fs_err set_segment(fs_gbdt *g, int32_t id, uint32_t b, uint32_t e)
 {
     size_t cap = g->cap_seg;
-    fs_err rc = grow(&g->seg, &cap, 2 * ((size_t)id + 1), sizeof *g->seg, "node segments");
+    fs_err rc = fs_gbdt_grow(&g->seg, &cap, 2 * ((size_t)id + 1), sizeof *g->seg, "node segments");
     g->cap_seg = cap;
     if (rc == FS_OK) {
         g->seg[2 * (size_t)id] = b;
@@ -1023,8 +1009,8 @@ static fs_err retain_parents(fs_gbdt *g)
     size_t need = 0, W = g->node_words;
     for (size_t i = 0; i < g->ncur; i++) need += g->cur[i].retain;
     /* capacity in words: node_words changes with the sampled features */
-    FS_TRY(grow(&g->slab, &g->slab_words, need * W, sizeof *g->slab, "kept histograms"));
-    FS_TRY(grow(&g->slot_used, &g->cap_used, need, 1, "kept histograms"));
+    FS_TRY(fs_gbdt_grow(&g->slab, &g->slab_words, need * W, sizeof *g->slab, "kept histograms"));
+    FS_TRY(fs_gbdt_grow(&g->slot_used, &g->cap_used, need, 1, "kept histograms"));
     memset(g->slot_used, 0, g->cap_used);
     for (size_t i = 0; i < g->ncur; i++)
         if (g->cur[i].retain && g->cur[i].widx < 0) g->slot_used[g->cur[i].slot] = 1;

@@ -21,7 +21,8 @@ import time
 
 import numpy as np
 
-SKLEARN_DATA = os.environ.get("FS_SKLEARN_DATA", "/usr/lib/python3/dist-packages/sklearn/datasets/data")
+SKLEARN_DATA = os.environ.get("FS_SKLEARN_DATA",
+                              "/usr/lib/python3/dist-packages/sklearn/datasets/data")
 FMNIST_DIR = os.environ.get("FS_FMNIST_DIR", "/usr/share/datasets/fashion-mnist")
 
 

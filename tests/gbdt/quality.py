@@ -36,7 +36,8 @@ def compare(name, bench, work, splits, params, parties, metric, target):
     """splits: list of (Xtr, ytr, Xte, yte); the metric is averaged over them."""
     ours_m, theirs_m, secs = [], [], [0.0, 0.0]
     for Xtr, ytr, Xte, yte in splits:
-        train, test = os.path.join(work, f"{name}-train.f32"), os.path.join(work, f"{name}-test.f32")
+        train = os.path.join(work, f"{name}-train.f32")
+        test = os.path.join(work, f"{name}-test.f32")
         gd.write_table(train, Xtr, ytr)
         gd.write_table(test, Xte, yte)
         info, ours = gd.run_engine(bench, train, test, params, work, parties=parties, skew=0.5)

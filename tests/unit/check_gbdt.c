@@ -184,7 +184,8 @@ static uint64_t federate(const fs_gbdt_opts *o, const table *all, const table *v
         table_free(&parts[p]);
         if (val) table_free(&vparts[p]);
     }
-    if (model_out) ck_assert_int_eq(fs_gbdt_model_copy(fs_gbdt_get_model(pooled), model_out), FS_OK);
+    if (model_out)
+        ck_assert_int_eq(fs_gbdt_model_copy(fs_gbdt_get_model(pooled), model_out), FS_OK);
     if (nsteps) *nsteps = steps;
     fs_gbdt_destroy(&pooled);
     free(sum);
@@ -228,7 +229,8 @@ START_TEST(federated_equals_pooled)
     make_table(&v, 150, o.num_class ? o.num_class : 2, 12);
     uint64_t h1 = federate(&o, &t, &v, 1, 0, 0, NULL, NULL);
     static const int Ps[] = { 2, 3, 5 };
-    for (int k = 0; k < 3; k++) ck_assert_uint_eq(federate(&o, &t, &v, Ps[k], 1, 0, NULL, NULL), h1);
+    for (int k = 0; k < 3; k++)
+        ck_assert_uint_eq(federate(&o, &t, &v, Ps[k], 1, 0, NULL, NULL), h1);
     /* P = 2 without the empty party, too */
     ck_assert_uint_eq(federate(&o, &t, &v, 2, 0, 0, NULL, NULL), h1);
     table_free(&t);
@@ -484,7 +486,8 @@ START_TEST(bin_edges)
     ck_assert_float_eq(m->edges[m->bin_ptr[2]], 0.0f);
     ck_assert_float_eq(m->edges[m->bin_ptr[2] + 1], 1.0f);
     ck_assert_uint_eq(fs_gbdt_nbins(m, 1), 10);
-    for (int v = 1; v < 10; v++) ck_assert_float_eq(m->edges[m->bin_ptr[1] + (uint32_t)v], (float)v);
+    for (int v = 1; v < 10; v++)
+        ck_assert_float_eq(m->edges[m->bin_ptr[1] + (uint32_t)v], (float)v);
     ck_assert_uint_eq(fs_gbdt_nbins(m, 0), 32);
     ck_assert_uint_eq(fs_gbdt_nbins(m, 4), 32);
     ck_assert_uint_eq(fs_gbdt_nbins(m, 6), 32);
