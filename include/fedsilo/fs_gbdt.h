@@ -159,7 +159,8 @@ typedef struct fs_gbdt_model fs_gbdt_model;  /* bins and trees                  
  * Validates opts and the rows: FS_ERR_ARG (options; d differs from start's),
  * FS_ERR_DATA (a label outside 0..K-1 or outside the public label range, an
  * infinite feature, train and val with different d; the message names the
- * part and the row but no value), FS_ERR_NOMEM.  On success the caller owns
+ * part and the column, never a value or a row, since a driver may show it to
+ * every institution; the row goes to this institution's log), FS_ERR_NOMEM.  On success the caller owns
  * *out (fs_gbdt_destroy); *out is NULL on failure.
  */
 FS_EXPORT fs_err fs_gbdt_create(const fs_gbdt_opts *opts, const fs_gbdt_data *train,

@@ -131,7 +131,7 @@ struct fs_gbdt {
     size_t slab_words;
     uint8_t *slot_used;   /* (cap_used) one flag per slab slot                   */
     size_t cap_used;
-    uint32_t *seg;        /* (2 * cap_seg) row segment of every node of the tree */
+    uint32_t *seg;        /* (cap_seg) begin, end of the rows of every node      */
     size_t cap_seg;
 
     /* Metrics. */
@@ -310,9 +310,10 @@ static double row_loss(const fs_gbdt *g, const float *mr, double y)
     }
 }
 
-static double label_of(const fs_gbdt_data *dt, size_t r)
+static double label_of(const fs_gbdt *g, const fs_gbdt_data *dt, size_t r)
 {
-    return dt->y_class ? (double)dt->y_class[r] : (double)dt->y_reg[r];
+    return g->o.objective == FS_GBDT_REG_SQUAREDERROR ? (double)dt->y_reg[r]
+                                                        : (double)dt->y_class[r];
 }
 
 /* Fixed-point encoding: round to nearest, clipped to +-bound. */
@@ -331,7 +332,7 @@ static void compute_gradients(fs_gbdt *g)
     int K = g->K;
     for (size_t r = 0; r < n; r++) {
         const float *mr = g->margin + r * (size_t)K;
-        double y = label_of(&g->tr, r), mmax = 0, s = 0;
+        double y = label_of(g, &g->tr, r), mmax = 0, s = 0;
         if (K > 1) {
             mmax = mr[0];
             for (int k = 1; k < K; k++) mmax = fmax(mmax, (double)mr[k]);
@@ -390,7 +391,8 @@ done:
     return rc;
 }
 
-static fs_err prepare_codes(fs_gbdt *g, int resumed, const uint16_t *fine_code);
+static fs_err set_scales(fs_gbdt *g);
+static fs_err prepare_codes(fs_gbdt *g, const uint16_t *fine_code);
 static fs_err start_round(fs_gbdt *g);
 
 fs_err fs_gbdt_create(const fs_gbdt_opts *opts, const fs_gbdt_data *train,
@@ -431,6 +433,9 @@ fs_err fs_gbdt_create(const fs_gbdt_opts *opts, const fs_gbdt_data *train,
     FS_TRY(fs_alloc(&g->foff, g->d, sizeof *g->foff, "gbdt features"));
     FS_TRY(fs_alloc(&g->fblock, g->d + 1, sizeof *g->fblock, "gbdt features"));
     FS_TRY(fs_alloc(&g->nslots, g->d, sizeof *g->nslots, "gbdt bins"));
+    float base = fs_gbdt_base_margin(opts);
+    for (size_t i = 0; i < g->n * K; i++) g->margin[i] = base;
+    for (size_t i = 0; i < g->nv * K; i++) g->vmargin[i] = base;
     if (start) {
         if (start->d != g->d)
             FS_FAIL(FS_ERR_ARG, "gbdt: the model to continue has %zu features, the data %zu",
@@ -440,19 +445,16 @@ fs_err fs_gbdt_create(const fs_gbdt_opts *opts, const fs_gbdt_data *train,
                     "(only the number of trees may change when continuing)");
         FS_TRY(fs_gbdt_model_copy(start, &g->m));
         g->m->opts.rounds = opts->rounds;
-        FS_TRY(prepare_codes(g, 1, NULL));
+        FS_TRY(set_scales(g));
+        FS_TRY(prepare_codes(g, NULL));
         /* margins of the trees so far: the same float32 sums as in the
          * uninterrupted run (every row gets one addition per tree, in order) */
-        for (size_t i = 0; i < g->n * K; i++) g->margin[i] = g->m->base_margin;
-        for (size_t i = 0; i < g->nv * K; i++) g->vmargin[i] = g->m->base_margin;
         fs_gbdt_model_add_margins(g->m, 0, g->m->ntrees, g->tr.X, g->n, g->margin);
         fs_gbdt_model_add_margins(g->m, 0, g->m->ntrees, g->va.X, g->nv, g->vmargin);
         g->round = g->m->rounds_done;
         g->kind = FS_GBDT_STEP_RESUME;
     } else {
         FS_TRY(fs_gbdt_model_new(opts, g->d, &g->m));
-        for (size_t i = 0; i < g->n * K; i++) g->margin[i] = g->m->base_margin;
-        for (size_t i = 0; i < g->nv * K; i++) g->vmargin[i] = g->m->base_margin;
         g->kind = FS_GBDT_STEP_COARSE;
     }
     *out = g;
@@ -603,13 +605,12 @@ static uint32_t code_of(const fs_gbdt_model *m, const uint32_t *ekey, size_t f, 
 /* Binned rows: by the fine grid's table (fine_code, fresh run) or by binary
  * search of the edges (a resumed run, which has no grid); both give the
  * number of interior edges <= x. */
-static fs_err prepare_codes(fs_gbdt *g, int resumed, const uint16_t *fine_code)
+static fs_err prepare_codes(fs_gbdt *g, const uint16_t *fine_code)
 {
     fs_err rc = FS_OK;
     fs_gbdt_model *m = g->m;
     uint32_t *ekey = NULL;
     size_t n = g->n, d = g->d, ne = m->bin_ptr[d];
-    if (resumed) FS_TRY(set_scales(g));
     g->wide = 0;
     for (size_t f = 0; f < d; f++) {
         g->nslots[f] = fs_gbdt_nbins(m, f) + m->has_missing[f];
@@ -677,9 +678,8 @@ static inline fs_gbdt_node *tree_node(fs_gbdt *g, int32_t id)
 
 static fs_err set_segment(fs_gbdt *g, int32_t id, uint32_t b, uint32_t e)
 {
-    size_t cap = g->cap_seg;
-    fs_err rc = fs_gbdt_grow(&g->seg, &cap, 2 * ((size_t)id + 1), sizeof *g->seg, "node segments");
-    g->cap_seg = cap;
+    fs_err rc = fs_gbdt_grow(&g->seg, &g->cap_seg, 2 * ((size_t)id + 1), sizeof *g->seg,
+                             "node segments");
     if (rc == FS_OK) {
         g->seg[2 * (size_t)id] = b;
         g->seg[2 * (size_t)id + 1] = e;
@@ -774,10 +774,10 @@ static inline void hist_rows(const fs_gbdt *g, const uint32_t *rows, size_t nr,
             uint32_t r = rows[i];
             if (i + HIST_PREFETCH < nr) {
                 /* rows of a deep node are scattered: fetch ahead */
-                uint32_t rp = rows[i + HIST_PREFETCH];
+                uint32_t rp = rows[i + HIST_PREFETCH], f0 = all ? j0 : feats[j0];
                 __builtin_prefetch(gh + 2 * (size_t)rp);
-                __builtin_prefetch(wide ? (const void *)(g->codes16 + (size_t)rp * d + j0)
-                                        : (const void *)(g->codes8 + (size_t)rp * d + j0));
+                __builtin_prefetch(wide ? (const void *)(g->codes16 + (size_t)rp * d + f0)
+                                        : (const void *)(g->codes8 + (size_t)rp * d + f0));
             }
             const uint8_t *c8 = wide ? NULL : g->codes8 + (size_t)r * d;
             const uint16_t *c16 = wide ? g->codes16 + (size_t)r * d : NULL;
@@ -1201,7 +1201,7 @@ fs_err fs_gbdt_step_local(fs_gbdt *g, fs_gbdt_step *st)
         const float *mg[2] = { g->margin, g->vmargin };
         for (int p = 0; p < 2; p++)
             for (size_t r = 0; r < parts[p]->n; r++)
-                s[p] += encode(row_loss(g, mg[p] + r * (size_t)g->K, label_of(parts[p], r)) /
+                s[p] += encode(row_loss(g, mg[p] + r * (size_t)g->K, label_of(g, parts[p], r)) /
                                g->lmax, 1.0, g->escale);
         g->words[0] = s[0];
         g->words[1] = s[1];
@@ -1261,7 +1261,7 @@ static fs_err apply_fine(fs_gbdt *g)
     uint16_t *fine_code = NULL;
     FS_TRY(fs_gbdt_edges_build(&g->grid, g->words, g->o.max_bins, g->m));
     FS_TRY(fs_gbdt_grid_codes(&g->grid, g->m, &fine_code));
-    FS_TRY(prepare_codes(g, 0, fine_code));
+    FS_TRY(prepare_codes(g, fine_code));
     fs_gbdt_grid_free(&g->grid);
 done:
     free(fine_code);
