@@ -83,6 +83,13 @@ static void read_table(const char *path, table *t)
     for (size_t i = 0; i < t->n; i++) t->yc[i] = (int32_t)t->y[i];
 }
 
+static void table_free(table *t)
+{
+    free(t->X);
+    free(t->y);
+    free(t->yc);
+}
+
 static fs_gbdt_data as_data(const table *t, int regression)
 {
     fs_gbdt_data dt = { t->n, t->d, t->X, regression ? NULL : t->yc, regression ? t->y : NULL };
@@ -283,6 +290,19 @@ int main(int argc, char **argv)
            (unsigned long long)fs_gbdt_model_hash(m), st.metric_name, st.train_metric,
            isnan(st.val_metric) ? -1.0 : st.val_metric, st.best_round, st.stopped_early,
            st.frac_bits, (unsigned long long)st.total_rows, P);
-    for (int p = 0; p < P; p++) fs_gbdt_destroy(&e[p]);
+    for (int p = 0; p < P; p++) {
+        fs_gbdt_destroy(&e[p]);
+        if (P > 1) {
+            table_free(&parts[p]);
+            if (valf) table_free(&vparts[p]);
+        }
+    }
+    for (size_t j = 0; names && j < tr.d; j++) free(names[j]);
+    free(names);
+    free(parts);
+    free(vparts);
+    table_free(&tr);
+    table_free(&va);
+    table_free(&te);
     return 0;
 }
