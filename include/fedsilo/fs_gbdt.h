@@ -225,6 +225,8 @@ FS_EXPORT fs_err fs_gbdt_step_apply(fs_gbdt *g) FS_WARN_UNUSED;
 /*
  * A sum over institutions: replace words[0..n) by their sum mod 2^64, in
  * place (words has n + 1 slots; words[n] is 0).  Collective in the driver.
+ * The secure sum is fs_secagg_sum_words on a session whose ring is 64 bits
+ * (opts.vec.ring_bits = 64); a 32-bit ring would wrap the sums.
  */
 typedef fs_err (*fs_gbdt_sum_fn)(void *ctx, uint64_t round_id, uint32_t vector_id,
                                  uint64_t *words, size_t n);
