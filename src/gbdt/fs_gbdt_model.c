@@ -550,7 +550,9 @@ static fs_err check_model(const fs_gbdt_model *m, const char *path, const char *
                     ok = memcmp(&e, &x->cond, sizeof e) == 0;
                 }
             }
-            if (i > 0 && (x->parent < 0 || x->parent >= i)) ok = 0;
+            if (i > 0 && (x->parent < 0 || x->parent >= i ||
+                          (nd[x->parent].left != i && nd[x->parent].right != i)))
+                ok = 0;
             if (!ok)
                 FS_FAIL(FS_ERR_DATA, "%s: /%s: node %d of tree %d is inconsistent", path, gname,
                         i, t);
