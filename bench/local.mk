@@ -23,4 +23,4 @@ bench_gbdt_bench_LDADD = libfedsilo.la -lm
 EXTRA_DIST += bench/gbdt_bench.py
 .PHONY: bench-gbdt
 bench-gbdt: bench/gbdt_bench$(EXEEXT)
-	OPENBLAS_NUM_THREADS=1 /usr/bin/python3 $(srcdir)/bench/gbdt_bench.py --bench ./bench/gbdt_bench$(EXEEXT)
+	OPENBLAS_NUM_THREADS=1 /usr/bin/python3 $(srcdir)/bench/gbdt_bench.py --bench ./bench/gbdt_bench$(EXEEXT) --repeat 3

@@ -47,21 +47,28 @@ static json_t *jintstr(long long v)
     return json_string(buf);
 }
 
+/* Release our reference on each of n values: an attached value
+ * lives on in its parent, an unattached one (after a failure) is freed. */
+static void unref_all(json_t **v, int n)
+{
+    for (int i = 0; i < n; i++) json_decref(v[i]);
+}
+
 static json_t *tree_json(const fs_gbdt_model *m, int t)
 {
     const fs_gbdt_node *nd = m->nodes + m->tree_ptr[t];
     uint32_t nn = m->tree_ptr[t + 1] - m->tree_ptr[t];
-    json_t *tr = json_object();
     const char *arr[] = { "base_weights", "default_left", "left_children", "loss_changes",
                           "parents", "right_children", "split_conditions", "split_indices",
                           "split_type", "sum_hessian", "categories", "categories_nodes",
                           "categories_segments", "categories_sizes" };
-    json_t *a[14];
+    enum { NARR = 14 };
+    /* a[0..NARR) the arrays, a[NARR] tree_param: ours until unref_all, a
+     * parent takes a reference of its own (json_incref) when attached */
+    json_t *tr = json_object(), *a[NARR + 1];
+    for (int i = 0; i <= NARR; i++) a[i] = i < NARR ? json_array() : json_object();
     int ok = tr != NULL;
-    for (int i = 0; i < 14; i++) {
-        a[i] = json_array();
-        ok = ok && set(tr, arr[i], a[i]);
-    }
+    for (int i = 0; i < NARR; i++) ok = ok && set(tr, arr[i], json_incref(a[i]));
     for (uint32_t i = 0; ok && i < nn; i++) {
         const fs_gbdt_node *x = nd + i;
         ok = push(a[0], jfloat(x->base_weight)) && push(a[1], json_integer(x->default_left)) &&
@@ -71,12 +78,13 @@ static json_t *tree_json(const fs_gbdt_model *m, int t)
              push(a[7], json_integer(x->feature)) && push(a[8], json_integer(0)) &&
              push(a[9], jfloat(x->sum_hessian));
     }
-    json_t *tp = json_object();
-    ok = ok && set(tr, "id", json_integer(t)) && set(tr, "tree_param", tp) &&
+    json_t *tp = a[NARR];
+    ok = ok && set(tr, "id", json_integer(t)) && set(tr, "tree_param", json_incref(tp)) &&
          set(tp, "num_deleted", json_string("0")) &&
          set(tp, "num_feature", jintstr((long long)m->d)) &&
          set(tp, "num_nodes", jintstr((long long)nn)) &&
          set(tp, "size_leaf_vector", json_string("0"));
+    unref_all(a, NARR + 1);
     if (!ok) {
         json_decref(tr);
         return NULL;
@@ -88,42 +96,52 @@ static json_t *model_json(const fs_gbdt_model *m, const char *const *names)
 {
     const fs_gbdt_opts *o = &m->opts;
     char buf[64];
-    json_t *root = json_object(), *learner = json_object(), *fn = json_array(),
-           *ft = json_array(), *gb = json_object(), *model = json_object(), *gp = json_object(),
-           *info = json_array(), *trees = json_array(), *lmp = json_object(),
-           *obj = json_object(), *ver = json_array();
-    int ok = root && set(root, "learner", learner) && set(learner, "attributes", json_object()) &&
-             set(learner, "feature_names", fn) && set(learner, "feature_types", ft) &&
-             set(learner, "gradient_booster", gb) && set(gb, "model", model) &&
-             set(gb, "name", json_string("gbtree")) && set(model, "gbtree_model_param", gp) &&
-             set(model, "tree_info", info) && set(model, "trees", trees) &&
-             set(learner, "learner_model_param", lmp) && set(learner, "objective", obj) &&
-             set(root, "version", ver);
+    /* every object below is ours until unref_all; a parent takes a reference
+     * of its own (json_incref) when attached, so a failure part way frees
+     * the unattached ones too */
+    enum { ROOT, LEARNER, FN, FT, GB, MODEL, GP, INFO, TREES, LMP, OBJ, VER, SUB, NOBJ };
+    json_t *v[NOBJ];
+    for (int i = 0; i < NOBJ; i++)
+        v[i] = (i == FN || i == FT || i == INFO || i == TREES || i == VER) ? json_array()
+                                                                           : json_object();
+    json_t *root = v[ROOT], *learner = v[LEARNER], *gb = v[GB], *model = v[MODEL];
+    int ok = root && set(root, "learner", json_incref(learner)) &&
+             set(learner, "attributes", json_object()) &&
+             set(learner, "feature_names", json_incref(v[FN])) &&
+             set(learner, "feature_types", json_incref(v[FT])) &&
+             set(learner, "gradient_booster", json_incref(gb)) &&
+             set(gb, "model", json_incref(model)) && set(gb, "name", json_string("gbtree")) &&
+             set(model, "gbtree_model_param", json_incref(v[GP])) &&
+             set(model, "tree_info", json_incref(v[INFO])) &&
+             set(model, "trees", json_incref(v[TREES])) &&
+             set(learner, "learner_model_param", json_incref(v[LMP])) &&
+             set(learner, "objective", json_incref(v[OBJ])) &&
+             set(root, "version", json_incref(v[VER]));
     for (size_t f = 0; ok && names && f < m->d; f++)
-        ok = push(fn, json_string(names[f])) && push(ft, json_string("float"));
-    ok = ok && set(gp, "num_parallel_tree", json_string("1")) &&
-         set(gp, "num_trees", jintstr(m->ntrees)) && set(gp, "size_leaf_vector", json_string("0"));
+        ok = push(v[FN], json_string(names[f])) && push(v[FT], json_string("float"));
+    ok = ok && set(v[GP], "num_parallel_tree", json_string("1")) &&
+         set(v[GP], "num_trees", jintstr(m->ntrees)) &&
+         set(v[GP], "size_leaf_vector", json_string("0"));
     for (int t = 0; ok && t < m->ntrees; t++)
-        ok = push(info, json_integer(m->tree_class[t])) && push(trees, tree_json(m, t));
+        ok = push(v[INFO], json_integer(m->tree_class[t])) && push(v[TREES], tree_json(m, t));
     snprintf(buf, sizeof buf, "%.9g", (double)(float)fs_gbdt_base_score(o));
-    ok = ok && set(lmp, "base_score", json_string(buf)) &&
-         set(lmp, "boost_from_average", json_string("1")) &&
-         set(lmp, "num_class", jintstr(fs_gbdt_model_num_class(m))) &&
-         set(lmp, "num_feature", jintstr((long long)m->d)) &&
-         set(lmp, "num_target", json_string("1")) &&
-         set(obj, "name", json_string(fs_gbdt_objective_name(o->objective)));
-    if (ok && m->nout > 1) {
-        json_t *sp = json_object();
-        ok = set(obj, "softmax_multiclass_param", sp) &&
-             set(sp, "num_class", jintstr(m->nout));
-    } else if (ok) {
-        json_t *rp = json_object();
-        ok = set(obj, "reg_loss_param", rp) && set(rp, "scale_pos_weight", json_string("1"));
-    }
-    ok = ok && push(ver, json_integer(1)) && push(ver, json_integer(7)) &&
-         push(ver, json_integer(4));
+    ok = ok && set(v[LMP], "base_score", json_string(buf)) &&
+         set(v[LMP], "boost_from_average", json_string("1")) &&
+         set(v[LMP], "num_class", jintstr(fs_gbdt_model_num_class(m))) &&
+         set(v[LMP], "num_feature", jintstr((long long)m->d)) &&
+         set(v[LMP], "num_target", json_string("1")) &&
+         set(v[OBJ], "name", json_string(fs_gbdt_objective_name(o->objective)));
+    if (m->nout > 1)
+        ok = ok && set(v[OBJ], "softmax_multiclass_param", json_incref(v[SUB])) &&
+             set(v[SUB], "num_class", jintstr(m->nout));
+    else
+        ok = ok && set(v[OBJ], "reg_loss_param", json_incref(v[SUB])) &&
+             set(v[SUB], "scale_pos_weight", json_string("1"));
+    ok = ok && push(v[VER], json_integer(1)) && push(v[VER], json_integer(7)) &&
+         push(v[VER], json_integer(4));
+    json_incref(root); /* the caller's reference */
+    unref_all(v, NOBJ);
     if (!ok) {
-        /* everything attached so far is owned by root; the rest is freed here */
         json_decref(root);
         return NULL;
     }
