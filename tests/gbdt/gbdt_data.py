@@ -9,7 +9,8 @@ with /usr/bin/python3, which has numpy, scikit-learn and xgboost 1.7).
 - run_xgboost(...): xgboost.train(tree_method='hist') with the same
   parameters, returns (seconds, predictions, cpu seconds).
 - auc(y, p), accuracy(y, p): test metrics.
-- datasets: breast_cancer(), credit_data(), fashion_mnist(), synthetic().
+- datasets: breast_cancer(), credit_data(), fashion_mnist(), synthetic(),
+  small_values().
 """
 import csv
 import gzip
@@ -184,3 +185,20 @@ def synthetic(rows, seed=7, missing=0.05):
     X = np.concatenate([g, heavy, counts, flags, noise], axis=1).astype(np.float32)
     X[rng.random(X.shape) < missing] = np.nan
     return X, y
+
+
+def small_values(rows, seed=3, missing=0.1):
+    """rows x 7 features with few distinct values (4 integer features 0..9,
+    3 binary flags), a fraction `missing` NaN, and three labels from one
+    score f: binary (Bernoulli(sigmoid f)), 4 classes (f + noise cut at
+    -1, 0, 1) and a target in [0, 100].  Both engines take every distinct
+    value as a bin edge here, so their trees must agree."""
+    rng = np.random.default_rng(seed)
+    X = np.concatenate([rng.integers(0, 10, (rows, 4)), rng.random((rows, 3)) < 0.3],
+                       axis=1).astype(np.float32)
+    f = 0.3 * X[:, 0] - 0.2 * X[:, 1] + X[:, 4] - 0.8 * X[:, 5] + 0.1 * X[:, 2] * X[:, 3] - 1
+    X[rng.random(X.shape) < missing] = np.nan
+    yb = (rng.random(rows) < 1 / (1 + np.exp(-f))).astype(np.float32)
+    ym = np.digitize(f + rng.normal(size=rows) * 0.5, [-1, 0, 1]).astype(np.float32)
+    yr = np.clip(50 + 10 * f + rng.normal(size=rows), 0, 100).astype(np.float32)
+    return X, yb, ym, yr

@@ -7,6 +7,13 @@ on real tables:
   credit         R modeldata's credit_data (4454 x 26 after one-hot: missing
                  numeric and categorical cells stay NaN), ROC AUC of Status = bad
   fmnist         Fashion-MNIST (10 classes, multi:softprob), accuracy
+  exact          a table of small integers and 0/1 flags with 10% missing
+                 cells (gbdt_data.small_values): every distinct value is a
+                 bin edge in both engines, so fedsilo's predictions must
+                 equal xgboost's up to float32 rounding (relative 1e-5) for
+                 every objective, with lambda, gamma and min_child_weight:
+                 the split search, the learned default directions, gains
+                 and leaf values are XGBoost's
 
 fedsilo trains with the rows dealt to --parties institutions with label
 skew (each engine sums the others' word vectors, as the secure sum would;
@@ -19,7 +26,7 @@ accuracy no more than 0.5 points below.  Prints one line per
 data set and exits 1 when a target is missed.  The MPI tests reuse this
 with another runner (gbdt_data.run_engine is the only engine call).
 
-usage: quality.py PATH/TO/gbdt_bench WORKDIR [--sets breast-cancer,credit,fmnist]
+usage: quality.py PATH/TO/gbdt_bench WORKDIR [--sets exact,breast-cancer,credit,fmnist]
                   [--fmnist-rows 60000] [--fmnist-test 10000] [--parties 4]
 """
 import argparse
@@ -59,6 +66,33 @@ def compare(name, bench, work, splits, params, parties, metric, target):
     return ok
 
 
+def exact(bench, work, parties):
+    """The `exact` set: predictions equal xgboost's (see the docstring)."""
+    X, yb, ym, yr = gd.small_values(5000)
+    cases = [("binary:logistic", yb, {}, ()),
+             ("binary:logistic", yb, {"lambda": 3, "gamma": 0.5, "min_child_weight": 5}, ()),
+             ("multi:softprob", ym, {"num_class": 4}, ()),
+             ("reg:squarederror", yr, {"base_score": 50}, ("--label-range", "0:100"))]
+    ok = True
+    for obj, y, extra_params, flags in cases:
+        p = {"objective": obj, "trees": 20, "max_depth": 4, "eta": 0.3, "max_bins": 256}
+        p.update(extra_params)
+        train, test = os.path.join(work, "exact-train.f32"), os.path.join(work, "exact-test.f32")
+        gd.write_table(train, X[:4000], y[:4000])
+        gd.write_table(test, X[4000:], y[4000:])
+        _, ours = gd.run_engine(bench, train, test, p, work, parties=parties, skew=0.5,
+                                extra=flags)
+        _, theirs, _ = gd.run_xgboost(X[:4000], y[:4000], X[4000:], p, nthread=1)
+        rel = float(np.abs(ours.ravel() - theirs.ravel()).max() / max(1.0, np.abs(theirs).max()))
+        good = rel <= 1e-5
+        ok &= good
+        label = obj + (f" {extra_params}" if extra_params else "")
+        print(f"exact: {label}, 4000 train / 1000 test rows x 7 features, "
+              f"{parties} institutions: predictions vs xgboost max relative difference "
+              f"{rel:.2g} (target <= 1e-5) {'ok' if good else 'MISSED'}")
+    return ok
+
+
 def random_splits(X, y, test_fraction, seeds):
     out = []
     for s in seeds:
@@ -71,7 +105,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("bench")
     ap.add_argument("work")
-    ap.add_argument("--sets", default="breast-cancer,credit")
+    ap.add_argument("--sets", default="exact,breast-cancer,credit")
     ap.add_argument("--parties", type=int, default=4)
     ap.add_argument("--splits", type=int, default=5, help="random splits averaged (tables)")
     ap.add_argument("--fmnist-rows", type=int, default=60000)
@@ -81,6 +115,8 @@ def main():
     args = ap.parse_args()
     sets = args.sets.split(",")
     ok = True
+    if "exact" in sets:
+        ok &= exact(args.bench, args.work, args.parties)
     if "breast-cancer" in sets:
         X, y = gd.breast_cancer()
         p = {"objective": "binary:logistic", "trees": 50, "max_depth": 3, "eta": 0.1,
