@@ -19,3 +19,12 @@ EXTRA_DIST += bench/fmnist8.sh bench/optimizers.sh bench/dp_accuracy.sh
 noinst_PROGRAMS += bench/paillier_bench
 bench_paillier_bench_SOURCES = bench/paillier_bench.c
 bench_paillier_bench_LDADD = libfedsilo.la
+# GBDT engine driver (speed harness bench/gbdt_bench.py, the quality and
+# export tests under tests/gbdt/).  `make bench-gbdt` runs the speed harness.
+noinst_PROGRAMS += bench/gbdt_bench
+bench_gbdt_bench_SOURCES = bench/gbdt_bench.c
+bench_gbdt_bench_LDADD = libfedsilo.la -lm
+EXTRA_DIST += bench/gbdt_bench.py
+.PHONY: bench-gbdt
+bench-gbdt: bench/gbdt_bench$(EXEEXT)
+	OPENBLAS_NUM_THREADS=1 /usr/bin/python3 $(srcdir)/bench/gbdt_bench.py --bench ./bench/gbdt_bench$(EXEEXT) --repeat 3

@@ -32,5 +32,6 @@
 #include "fedsilo/fs_stats.h"
 #include "fedsilo/fs_psi.h"
 #include "fedsilo/fs_vfl.h"
+#include "fedsilo/fs_gbdt.h"
 
 #endif /* FEDSILO_H */

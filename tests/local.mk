@@ -67,3 +67,10 @@ TESTS += tests/vfl/psi.sh tests/vfl/psi_cli.sh tests/vfl/train.sh tests/vfl/pipe
 # draft, check and import csv --schema, against a numpy encoding.
 dist_check_SCRIPTS += tests/data/schema_import.sh
 TESTS += tests/data/schema_import.sh
+
+# Gradient-boosted trees: the XGBoost JSON export loaded by python3-xgboost
+# (same predictions) and test quality against xgboost on real tables; both
+# drive bench/gbdt_bench.
+dist_check_SCRIPTS += tests/gbdt/export.sh tests/gbdt/quality.sh
+TESTS += tests/gbdt/export.sh tests/gbdt/quality.sh
+EXTRA_DIST += tests/gbdt/gbdt_data.py tests/gbdt/export.py tests/gbdt/quality.py

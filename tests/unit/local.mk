@@ -4,7 +4,7 @@ UNIT_TESTS = tests/unit/check_crypto tests/unit/check_data tests/unit/check_serv
              tests/unit/check_dp tests/unit/check_fixed tests/unit/check_secsum \
              tests/unit/check_model tests/unit/check_paillier tests/unit/check_config \
              tests/unit/check_ckpt tests/unit/check_fed tests/unit/check_metrics \
-             tests/unit/check_ddp tests/unit/check_schema
+             tests/unit/check_ddp tests/unit/check_schema tests/unit/check_gbdt
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 tests_unit_check_crypto_SOURCES = tests/unit/check_crypto.c
@@ -49,3 +49,6 @@ tests_unit_check_ddp_LDADD = $(UNIT_LIBS)
 tests_unit_check_schema_SOURCES = tests/unit/check_schema.c tests/unit/unit_tmpdir.h
 tests_unit_check_schema_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/src/data
 tests_unit_check_schema_LDADD = $(UNIT_LIBS)
+tests_unit_check_gbdt_SOURCES = tests/unit/check_gbdt.c
+tests_unit_check_gbdt_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/src/gbdt
+tests_unit_check_gbdt_LDADD = $(UNIT_LIBS)
