@@ -223,8 +223,13 @@ static void train_usage(FILE *out)
         "Vertical federated training: rank k reads its feature block from the --data\n"
         "pattern with %%d replaced by k; every part has the same rows in the same order\n"
         "(see 'fedsilo vfl-split' and 'fedsilo psi').  Only the label rank's labels are used.\n"
-        "Partial scores are combined by a masked secure sum that only the label rank can\n"
-        "open; residuals travel Paillier-encrypted; gradients return masked.\n\n"
+        "Every feature rank encrypts its rows once under its own Paillier key; the label\n"
+        "rank computes each feature rank's encrypted gradient, which only that rank can\n"
+        "decrypt (the label rank decrypts nothing).  Partial scores reach the label rank\n"
+        "masked so that it learns only their sum (with ONE feature rank: that rank's\n"
+        "scores).  Every message between two ranks is sealed with AES-256-GCM under keys\n"
+        "from the roster-authenticated key exchange (without a roster: encrypted but NOT\n"
+        "authenticated).  What each rank learns: docs/vertical.md.\n\n"
         "  --data PATTERN        training part of each rank (required)\n"
         "  --test PATTERN        test part of each rank (same layout; optional)\n"
         "  --label-rank R        rank holding the labels (default: the institution with\n"
@@ -234,12 +239,19 @@ static void train_usage(FILE *out)
         "  --lr X                learning rate (default 0.1)\n"
         "  --l2 X                L2 penalty (default 0)\n"
         "  --epochs N            passes over the data (default 10)\n"
-        "  --batch-size N        rows per minibatch (default 64)\n"
-        "  --paillier-bits N     Paillier modulus size (default 2048; >= 512 for tests only)\n"
+        "  --batch-size N        rows per minibatch (default 64); the rows left over join\n"
+        "                        the last batch, and every batch must have at least 4x\n"
+        "                        the largest feature rank's number of features\n"
+        "  --paillier-bits N     Paillier modulus size (default 2048, up to 8192; 1024 only\n"
+        "                        with --insecure-test-keys yes)\n"
+        "  --insecure-test-keys yes   accept Paillier keys below 2048 bits (tests only: about\n"
+        "                        80-bit security)\n"
         "  --seed S              batch order seed (default 1)\n"
         "  --out DIR             write DIR/vfl-weights-<rank>.txt\n"
-        "  --roster FILE --identity KEY   authenticate the secure sum (KEY may contain %%d)\n"
-        "  --insecure-no-auth yes         run the secure sum without a roster\n"
+        "  --roster FILE --identity KEY   authenticate the key exchange (KEY may contain %%d)\n"
+        "  --insecure-no-auth yes         run without a roster: messages are encrypted but\n"
+        "                                 not authenticated (a man in the middle can read\n"
+        "                                 and change them)\n"
         "  --quiet               only the final line\n");
 }
 
@@ -317,6 +329,13 @@ int fs_cmd_vfl_train(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) { train_usage(stdout); return 0; }
+        if (!strcmp(a, "--insecure-test-keys") && i + 1 < argc) {
+            const char *v = argv[++i];
+            if (strcmp(v, "yes") && strcmp(v, "no"))
+                return fs_cli_usage_error("vfl-train", "--insecure-test-keys takes yes or no");
+            o.insecure_test_keys = !strcmp(v, "yes");
+            continue;
+        }
         if (!strcmp(a, "--quiet")) { quiet = 1; continue; }
         if (i + 1 >= argc) return fs_cli_usage_error("vfl-train", "option '%s' needs a value", a);
         const char *v = argv[++i];
@@ -346,8 +365,9 @@ int fs_cmd_vfl_train(int argc, char **argv)
             if (parse_long(v, 1, 1 << 20, &lv)) return fs_cli_usage_error("vfl-train", "bad --batch-size '%s'", v);
             o.batch_size = (size_t)lv;
         } else if (!strcmp(a, "--paillier-bits")) {
-            if (parse_long(v, FS_PAILLIER_MIN_BITS, 8192, &lv) || lv % 2)
-                return fs_cli_usage_error("vfl-train", "--paillier-bits must be even, %d..8192", FS_PAILLIER_MIN_BITS);
+            if (parse_long(v, FS_PAILLIER_MIN_BITS, FS_PAILLIER_MAX_BITS, &lv) || lv % 2)
+                return fs_cli_usage_error("vfl-train", "--paillier-bits must be even, %d..%d",
+                                          FS_PAILLIER_MIN_BITS, FS_PAILLIER_MAX_BITS);
             o.paillier_bits = (int)lv;
         } else if (!strcmp(a, "--seed")) {
             if (parse_long(v, 0, 0x7fffffffL, &lv)) return fs_cli_usage_error("vfl-train", "bad --seed '%s'", v);
@@ -361,6 +381,10 @@ int fs_cmd_vfl_train(int argc, char **argv)
         } else return fs_cli_usage_error("vfl-train", "unknown option '%s'", a);
     }
     if (!data) return fs_cli_usage_error("vfl-train", "--data PATTERN is required");
+    if (o.paillier_bits < FS_PAILLIER_SECURE_BITS && !o.insecure_test_keys)
+        return fs_cli_usage_error("vfl-train", "--paillier-bits %d is below %d: such keys are for "
+                                  "tests only (add --insecure-test-keys yes)", o.paillier_bits,
+                                  FS_PAILLIER_SECURE_BITS);
 
     if (MPI_Init(&argc, &argv) != MPI_SUCCESS) return fs_cli_fail("vfl-train", "MPI_Init failed");
     int size = 1;
@@ -391,8 +415,12 @@ int fs_cmd_vfl_train(int argc, char **argv)
     if (rc == FS_OK) {
         if (cli_rank == 0 && !quiet) {
             printf("fedsilo vfl-train: %d ranks, %zu rows, model %s, labels on rank %d%s, "
-                   "Paillier %d bits\n", size, tr->n, o.model == FS_VFL_LOGISTIC ? "logistic" : "linear",
-                   o.label_rank, from_roster ? " (roster role = label)" : "", o.paillier_bits);
+                   "Paillier %d bits%s; messages AES-256-GCM, %s\n", size, tr->n,
+                   o.model == FS_VFL_LOGISTIC ? "logistic" : "linear", o.label_rank,
+                   from_roster ? " (roster role = label)" : "", o.paillier_bits,
+                   o.paillier_bits < FS_PAILLIER_SECURE_BITS ? " (INSECURE test keys)" : "",
+                   o.roster_path && o.roster_path[0] ? "authenticated (roster)"
+                                                     : "NOT authenticated (no roster)");
             fflush(stdout);
         }
         fs_vfl_part ptr = { tr->X, ytr, tr->n, tr->d }, pte = { NULL, NULL, 0, 0 };
@@ -422,8 +450,8 @@ int fs_cmd_vfl_train(int argc, char **argv)
         MPI_Reduce(&pt, &ptmax, 1, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
         if (cli_rank == 0) {
             printf("paillier: %llu encryptions, %llu decryptions, %llu scalar multiplications; "
-                   "max per-rank Paillier time %.2f s of %.2f s\n", tot[0], tot[1], tot[2], ptmax,
-                   rep.seconds);
+                   "max per-rank Paillier time %.2f s of %.2f s (keys and upload %.2f s)\n",
+                   tot[0], tot[1], tot[2], ptmax, rep.seconds, rep.setup_seconds);
             if (rep.test_metric == rep.test_metric)
                 printf("final: train_loss %.6f  test_%s %.6f\n", rep.train_loss,
                        o.model == FS_VFL_LOGISTIC ? "accuracy" : "rmse", rep.test_metric);

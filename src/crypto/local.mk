@@ -1,7 +1,8 @@
-# crypto: init + GMP hooks, CSPRNG, SHA-256/HKDF, DH groups, Ed25519
+# crypto: init + GMP hooks, CSPRNG, SHA-256/HKDF, AES-GCM, DH groups, Ed25519
 # identities, consortium roster (no MPI); `fedsilo keygen`; unit tests.
 libfedsilo_internal_la_SOURCES += src/crypto/fs_crypto.c src/crypto/fs_dh.c \
-                                  src/crypto/fs_identity.c src/crypto/fs_roster.c
+                                  src/crypto/fs_identity.c src/crypto/fs_roster.c \
+                                  src/crypto/fs_aead.c
 noinst_HEADERS += src/crypto/fs_crypto_impl.h
 fedsiloinclude_HEADERS += include/fedsilo/fs_crypto.h
 dist_doc_DATA += docs/keys.md
@@ -14,3 +15,9 @@ tests_unit_check_crypto_LDADD = $(UNIT_LIBS)
 
 # `fedsilo keygen` (CLI layer; uses only the public API).
 fedsilo_SOURCES += src/cli/cmd_keygen.c
+
+check_PROGRAMS += tests/unit/check_aead
+TESTS += tests/unit/check_aead
+tests_unit_check_aead_SOURCES = tests/unit/check_aead.c
+tests_unit_check_aead_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_aead_LDADD = $(UNIT_LIBS)

@@ -29,4 +29,4 @@ TESTS += tests/vfl/psi.sh tests/vfl/psi_cli.sh tests/vfl/train.sh tests/vfl/pipe
 # Benchmark (never part of make check): ./bench/paillier_bench [BITS [N]].
 noinst_PROGRAMS += bench/paillier_bench
 bench_paillier_bench_SOURCES = bench/paillier_bench.c
-bench_paillier_bench_LDADD = libfedsilo.la
+bench_paillier_bench_LDADD = libfedsilo.la $(GMP_LIBS)
