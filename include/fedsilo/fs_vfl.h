@@ -105,6 +105,21 @@ typedef struct {
 typedef void (*fs_vfl_epoch_fn)(int epoch, double train_loss, double test_metric, void *user);
 
 /*
+ * fs_vfl_batch_plan - the minibatches of one epoch of fs_vfl_train (public:
+ * every rank, and anyone who knows the seed, can compute them).
+ *
+ * Not collective.  perm (n, caller-allocated) receives the row order of
+ * epoch `epoch` (a shuffle seeded by (seed, epoch)); batch t is
+ * perm[starts[t] .. starts[t + 1]) for t < *nbatch, with starts
+ * caller-allocated for n / batch + 2 entries.  Every batch has at least
+ * min(batch, n) rows: the n mod batch rows left over join the last batch.
+ * `legacy` (tests only) gives the plan before that rule, with a short tail
+ * batch of n mod batch rows.  n >= 1, batch >= 1.
+ */
+FS_EXPORT void fs_vfl_batch_plan(uint64_t seed, int epoch, size_t n, size_t batch, int legacy,
+                                 uint32_t *perm, size_t *starts, size_t *nbatch);
+
+/*
  * fs_vfl_train - train a vertical logistic or linear model.
  *
  * Collective on comm (duplicated internally; the caller keeps comm).

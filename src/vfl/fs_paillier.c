@@ -31,7 +31,8 @@
  *   then the CRT.  The tables hold ceil(l / w) (2^w - 1) residues each
  *   (9.5 MB for a 2048-bit key).
  *   Re-randomization by a public-key holder: c h_s^x' with x' uniform in
- *   [0, 2^(l + 256)).  If c = (1 + T n) h_s^e with |e| < 2^(l + 128) (every
+ *   [0, 2^(l + 256)) (from a fixed-base table of h_s mod n^2, window 6, when
+ *   fs_paillier_pub_precompute built one).  If c = (1 + T n) h_s^e with |e| < 2^(l + 128) (every
  *   linear combination of the owner's ciphertexts with coefficients below
  *   2^64 over fewer than 2^63 terms), then e + x' is within statistical
  *   distance 2^-128 of x' alone: the result is a fresh encryption of T
@@ -60,7 +61,8 @@
 #include "crypto/fs_crypto_impl.h"
 #include "fedsilo/fs_paillier.h"
 
-#define TABLE_W 7          /* fixed-base window (bits)                      */
+#define TABLE_W 7          /* fixed-base window of the owner's tables (bits) */
+#define PUB_TABLE_W 6      /* window of a public-key holder's table         */
 #define RERAND_EXTRA 256   /* extra exponent bits of a re-randomization     */
 
 struct fs_paillier_pub {
@@ -68,13 +70,15 @@ struct fs_paillier_pub {
     mpz_t n2;      /* n^2                                          */
     mpz_t half;    /* floor(n / 2): centred representation cut     */
     mpz_t hs;      /* h^n mod n^2, h = -y^2 mod n (DJN)            */
+    struct fb_table *tab; /* NULL, or h_s mod n^2 for re-randomizations */
     int bits;      /* bits of n                                    */
     int xbits;     /* DJN exponent length ceil(bits / 2)           */
     size_t nbytes; /* ceil(bits / 8)                               */
 };
 
 /* Fixed-base table: t[i (2^w - 1) + d - 1] = base^(d 2^(w i)) mod m. */
-typedef struct {
+typedef struct fb_table {
+    int w;         /* window bits                                    */
     size_t windows;
     mpz_t *t;      /* secret for the CRT tables (they reveal p and q) */
 } fb_table;
@@ -106,6 +110,7 @@ static void clear_secret(mpz_t x)
 static void pub_init(fs_paillier_pub *pk)
 {
     mpz_inits(pk->n, pk->n2, pk->half, pk->hs, NULL);
+    pk->tab = NULL;
     pk->bits = 0;
     pk->xbits = 0;
     pk->nbytes = 0;
@@ -120,8 +125,15 @@ static void pub_finish(fs_paillier_pub *pk)
     pk->nbytes = ((size_t)pk->bits + 7) / 8;
 }
 
+static void table_clear(fb_table *tb);
+
 static void pub_clear(fs_paillier_pub *pk)
 {
+    if (pk->tab) {
+        table_clear(pk->tab);
+        free(pk->tab);
+        pk->tab = NULL;
+    }
     mpz_clears(pk->n, pk->n2, pk->half, pk->hs, NULL);
 }
 
@@ -198,23 +210,24 @@ done:
 static void table_clear(fb_table *tb)
 {
     if (!tb->t) return;
-    size_t per = ((size_t)1 << TABLE_W) - 1;
+    size_t per = ((size_t)1 << tb->w) - 1;
     for (size_t i = 0; i < tb->windows * per; i++) clear_secret(tb->t[i]);
     free(tb->t);
     tb->t = NULL;
     tb->windows = 0;
 }
 
-/* Build the table of base mod m for exponents of `bits` bits. */
-static fs_err table_build(fb_table *tb, const mpz_t base, const mpz_t m, int bits)
+/* Build the table of base mod m for exponents of `bits` bits, window w. */
+static fs_err table_build(fb_table *tb, const mpz_t base, const mpz_t m, int bits, int w)
 {
     fs_err rc = FS_OK;
-    size_t per = ((size_t)1 << TABLE_W) - 1, windows = ((size_t)bits + TABLE_W - 1) / TABLE_W;
+    size_t per = ((size_t)1 << w) - 1, windows = ((size_t)bits + (size_t)w - 1) / (size_t)w;
     mpz_t g;
     mpz_init(g);
     FS_TRY(fs_alloc(&tb->t, windows * per, sizeof *tb->t, "Paillier fixed-base table"));
     for (size_t i = 0; i < windows * per; i++) mpz_init(tb->t[i]);
     tb->windows = windows;
+    tb->w = w;
     mpz_mod(g, base, m);   /* g = base^(2^(w i)) */
     for (size_t i = 0; i < windows; i++) {
         mpz_t *row = tb->t + i * per;
@@ -232,14 +245,15 @@ done:
 }
 
 /* out = base^x mod m from the table; x < 2^(w windows). */
+static size_t table_bits(const fb_table *tb) { return tb ? tb->windows * (size_t)tb->w : 0; }
 static void table_pow(const fb_table *tb, mpz_t out, const mpz_t x, const mpz_t m)
 {
-    size_t per = ((size_t)1 << TABLE_W) - 1;
+    size_t per = ((size_t)1 << tb->w) - 1;
     mpz_set_ui(out, 1);
     for (size_t i = 0; i < tb->windows; i++) {
         unsigned long d = 0;
-        for (int b = TABLE_W - 1; b >= 0; b--)
-            d = (d << 1) | (unsigned long)mpz_tstbit(x, (mp_bitcnt_t)(i * TABLE_W + (size_t)b));
+        for (int b = tb->w - 1; b >= 0; b--)
+            d = (d << 1) | (unsigned long)mpz_tstbit(x, (mp_bitcnt_t)(i * (size_t)tb->w + (size_t)b));
         if (!d) continue;
         mpz_mul(out, out, tb->t[i * per + d - 1]);
         mpz_mod(out, out, m);
@@ -318,8 +332,8 @@ fs_err fs_paillier_keygen(int bits, fs_paillier_key **out)
     mpz_mod(t, k->pub.n, t);
     mpz_powm_sec(t, y, t, k->q2);
     crt_square(k, k->pub.hs, u, t);
-    FS_TRY(table_build(&k->tp, k->pub.hs, k->p2, k->pub.xbits));
-    FS_TRY(table_build(&k->tq, k->pub.hs, k->q2, k->pub.xbits));
+    FS_TRY(table_build(&k->tp, k->pub.hs, k->p2, k->pub.xbits, TABLE_W));
+    FS_TRY(table_build(&k->tq, k->pub.hs, k->q2, k->pub.xbits, TABLE_W));
     *out = k;
     k = NULL;
 done:
@@ -404,6 +418,22 @@ void fs_paillier_pub_destroy(fs_paillier_pub **pk)
     *pk = NULL;
 }
 
+fs_err fs_paillier_pub_precompute(fs_paillier_pub *pk)
+{
+    fs_err rc = FS_OK;
+    FS_CHECK_ARG(pk, "fs_paillier_pub_precompute: NULL key");
+    if (pk->tab) return FS_OK;
+    FS_TRY(fs_zalloc(&pk->tab, 1, sizeof *pk->tab, "Paillier fixed-base table"));
+    rc = table_build(pk->tab, pk->hs, pk->n2, pk->xbits + RERAND_EXTRA, PUB_TABLE_W);
+    if (rc != FS_OK) {
+        table_clear(pk->tab);
+        free(pk->tab);
+        pk->tab = NULL;
+    }
+done:
+    return rc;
+}
+
 int fs_paillier_slots(const fs_paillier_pub *pk, int slot_bits)
 {
     if (!pk || slot_bits < 2 || slot_bits > pk->bits) return 0;
@@ -460,7 +490,8 @@ size_t fs_paillier_vec_len(const fs_paillier_vec *v) { return v ? v->n : 0; }
 
 /*
  * rn = h_s^x mod n^2 for a fresh x of `xbits` bits: from the CRT tables
- * when the vector is keyed (xbits = l), else with mpz_powm_sec.
+ * when the vector is keyed (xbits <= l), from the public key's table when
+ * fs_paillier_pub_precompute built one, else with mpz_powm_sec.
  */
 static fs_err random_rn(const fs_paillier_vec *v, mpz_t rn, int xbits)
 {
@@ -469,10 +500,12 @@ static fs_err random_rn(const fs_paillier_vec *v, mpz_t rn, int xbits)
     mpz_t x, ap, aq;   /* secret: cleared at done: */
     mpz_inits(x, ap, aq, NULL);
     FS_TRY(random_bits(x, xbits));
-    if (v->sk && xbits <= pk->xbits) {
+    if (v->sk && (size_t)xbits <= table_bits(&v->sk->tp)) {
         table_pow(&v->sk->tp, ap, x, v->sk->p2);
         table_pow(&v->sk->tq, aq, x, v->sk->q2);
         crt_square(v->sk, rn, ap, aq);
+    } else if ((size_t)xbits <= table_bits(pk->tab)) {
+        table_pow(pk->tab, rn, x, pk->n2);
     } else {
         mpz_powm_sec(rn, pk->hs, x, pk->n2);
     }

@@ -190,7 +190,8 @@ static fs_err recv_from_holders(vfl_state *st, int tag, uint8_t *buf, size_t str
     fs_err rc = FS_OK;
     for (int k = 0; k < st->size; k++) {
         if (k == st->L) continue;
-        fs_err r = fs_vfl_chan_recv(st->ch, k, tag, buf + (size_t)k * stride, len[k]);
+        fs_err r = rc == FS_OK ? fs_vfl_chan_recv(st->ch, k, tag, buf + (size_t)k * stride, len[k])
+                               : fs_vfl_chan_skip(st->ch, k, tag, len[k]);
         if (r == FS_ERR_MPI) return r;
         if (rc == FS_OK) rc = r;
     }
@@ -260,6 +261,7 @@ static fs_err paillier_setup(vfl_state *st, const fs_vfl_part *p, size_t maxbatc
                                                &st->pubs[k]);
             if (local == FS_OK && fs_paillier_pub_bits(st->pubs[k]) != o->paillier_bits)
                 local = fs_error_set(FS_ERR_DATA, "the Paillier key of rank %d has the wrong size", k);
+            if (local == FS_OK) local = fs_paillier_pub_precompute(st->pubs[k]);
             if (local == FS_OK)
                 local = fs_paillier_vec_create(st->pubs[k], p->n * st->cpr[k], &st->up[k]);
             if (local == FS_OK) local = fs_paillier_vec_create(st->pubs[k], st->cpr[k], &st->res[k]);
@@ -311,7 +313,8 @@ static fs_err paillier_setup(vfl_state *st, const fs_vfl_part *p, size_t maxbatc
                 if (r == FS_ERR_MPI) FS_TRY(r);
                 if (local == FS_OK) local = r;
             } else {
-                fs_err r = fs_vfl_chan_recv(st->ch, k, TAG_UPLOAD, st->msg, len);
+                fs_err r = local == FS_OK ? fs_vfl_chan_recv(st->ch, k, TAG_UPLOAD, st->msg, len)
+                                          : fs_vfl_chan_skip(st->ch, k, TAG_UPLOAD, len);
                 if (r == FS_ERR_MPI) FS_TRY(r);
                 if (r == FS_OK && local == FS_OK)
                     r = fs_paillier_vec_import(st->up[k], i0 * cpr, rows * cpr, st->msg, len);
@@ -372,7 +375,8 @@ static fs_err gather_scores(vfl_state *st, const fs_vfl_part *p, const uint32_t 
     } else {
         for (int k = 0; k < st->size; k++) {
             if (k == st->L) continue;
-            fs_err r = fs_vfl_chan_recv(st->ch, k, TAG_SCORES, st->mask, cnt * 8);
+            fs_err r = local == FS_OK ? fs_vfl_chan_recv(st->ch, k, TAG_SCORES, st->mask, cnt * 8)
+                                      : fs_vfl_chan_skip(st->ch, k, TAG_SCORES, cnt * 8);
             if (r == FS_ERR_MPI) FS_TRY(r);
             for (size_t b = 0; b < cnt && r == FS_OK; b++) st->words[b] += st->mask[b];
             if (local == FS_OK) local = r;
@@ -631,10 +635,10 @@ fs_err fs_vfl_train(MPI_Comm user_comm, const fs_vfl_opts *o, const fs_vfl_part 
     FS_TRY(fs_agree(st->comm, local, NULL));
     if (st->rank == 0) {
         if (o->test_plain_channel || o->test_no_score_masks || o->test_legacy_batches)
-            fs_log(FS_LOG_WARN, "vertical training in a TEST MODE that disables protections "
-                   "(%s%s%s): never use it with real data", o->test_plain_channel ?
-                   "unsealed messages " : "", o->test_no_score_masks ? "unmasked scores " : "",
-                   o->test_legacy_batches ? "short tail batches" : "");
+            fs_log(FS_LOG_WARN, "vertical training in a TEST MODE that disables protections:%s%s%s; "
+                   "never use it with real data", o->test_plain_channel ? " unsealed messages" : "",
+                   o->test_no_score_masks ? " unmasked scores" : "",
+                   o->test_legacy_batches ? " short tail batches" : "");
         if (!fs_secagg_authenticated(st->sa))
             fs_log(FS_LOG_WARN, "vertical training WITHOUT authentication (--insecure-no-auth): "
                    "point-to-point messages are encrypted with keys from an unauthenticated key "

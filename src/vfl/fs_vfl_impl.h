@@ -2,8 +2,8 @@
  * fs_vfl_impl.h - internal interface of the vfl layer (not installed): MPI
  * byte transfers of any size_t length, chunked below INT_MAX, on a
  * communicator that has MPI_ERRORS_RETURN; the authenticated point-to-point
- * channel of vertical training; the batch plan and the score encoding
- * (shared with the tests).
+ * channel of vertical training; the score encoding (shared with the unit
+ * test).
  */
 #ifndef FEDSILO_FS_VFL_IMPL_H
 #define FEDSILO_FS_VFL_IMPL_H
@@ -73,16 +73,10 @@ FS_INTERN fs_err fs_vfl_chan_send(fs_vfl_chan *ch, int peer, int tag, const void
                                   size_t len);
 FS_INTERN fs_err fs_vfl_chan_recv(fs_vfl_chan *ch, int peer, int tag, void *buf, size_t len);
 
-/*
- * fs_vfl_batch_plan - the minibatches of one epoch, identical on every rank:
- * perm (n) is the row order (a shuffle seeded by (seed, epoch)) and batch t
- * is perm[starts[t] .. starts[t + 1]) for t < *nbatch (starts has room for
- * n / batch + 2 entries).  Every batch has at least min(batch, n) rows: the
- * n mod batch rows left over join the last batch, unless `legacy` (tests
- * only: the old plan with a short tail batch).  Not collective.
- */
-FS_INTERN void fs_vfl_batch_plan(uint64_t seed, int epoch, size_t n, size_t batch, int legacy,
-                                 uint32_t *perm, size_t *starts, size_t *nbatch);
+/* fs_vfl_chan_skip - take a message of len bytes from peer and discard it
+ * unchecked (after an earlier failure, so that the sender is not left
+ * blocked and the first error's message stays).  returns FS_OK, FS_ERR_MPI. */
+FS_INTERN fs_err fs_vfl_chan_skip(fs_vfl_chan *ch, int peer, int tag, size_t len);
 
 /*
  * fs_vfl_score_word - encode a partial score s as round(s 2^24) in Z_2^64

@@ -206,19 +206,21 @@ done:
     return rc;
 }
 
-fs_err fs_vfl_chan_recv(fs_vfl_chan *ch, int peer, int tag, void *buf, size_t len)
+/* Receive a message; with buf == NULL (skip) its records are taken and
+ * discarded without a check, leaving the caller's error message alone. */
+static fs_err chan_recv(fs_vfl_chan *ch, int peer, int tag, void *buf, size_t len)
 {
     fs_err rc = FS_OK;
     uint8_t nonce[FS_AEAD_NONCEBYTES], aad[96];
-    FS_CHECK_ARG(peer >= 0 && peer < ch->size && peer != ch->rank && (buf || len == 0),
-                 "channel: bad peer %d", peer);
+    FS_CHECK_ARG(peer >= 0 && peer < ch->size && peer != ch->rank, "channel: bad peer %d", peer);
+    int skip = buf == NULL;
     /* Every record is received even after one failed, so that the sender
      * never blocks on a record nobody takes (the error is agreed later). */
     size_t off = 0;
     do {
         size_t c = len - off > FS_VFL_RECORD ? FS_VFL_RECORD : len - off;
         size_t wire = ch->plain ? c : c + FS_AEAD_TAGBYTES;
-        uint8_t *dst = ch->plain ? (uint8_t *)buf + off : ch->rec;
+        uint8_t *dst = ch->plain && !skip ? (uint8_t *)buf + off : ch->rec;
         MPI_Status status;
         int mrc = MPI_Recv(dst, (int)wire, MPI_BYTE, peer, tag, ch->comm, &status), got = -1;
         int eclass = MPI_SUCCESS;
@@ -228,10 +230,14 @@ fs_err fs_vfl_chan_recv(fs_vfl_chan *ch, int peer, int tag, void *buf, size_t le
         fs_err r = FS_OK;
         /* A record of the wrong length can only come from tampering: the
          * lengths are fixed by the protocol on both ends. */
-        if (eclass == MPI_ERR_TRUNCATE || (mrc == MPI_SUCCESS && (size_t)got != wire))
-            r = auth_failure(peer, ch->rank);
-        else if (mrc != MPI_SUCCESS)
+        if (eclass != MPI_SUCCESS && eclass != MPI_ERR_TRUNCATE)
             FS_TRY(fs_from_mpi(mrc, "MPI_Recv"));   /* the communicator is unusable */
+        if (skip) {
+            off += c;
+            continue;
+        }
+        if (eclass == MPI_ERR_TRUNCATE || (size_t)got != wire)
+            r = auth_failure(peer, ch->rank);
         else if (!ch->plain && rc == FS_OK) {
             size_t alen = record_context(ch, peer, ch->rank, tag, seq, len, off, nonce, aad);
             r = fs_aead_open(ch->rx + (size_t)peer * 32, nonce, aad, alen, ch->rec, wire,
@@ -244,4 +250,15 @@ fs_err fs_vfl_chan_recv(fs_vfl_chan *ch, int peer, int tag, void *buf, size_t le
 done:
     if (rc == FS_ERR_AUTH && buf) fs_secure_zero(buf, len);
     return rc;
+}
+
+fs_err fs_vfl_chan_recv(fs_vfl_chan *ch, int peer, int tag, void *buf, size_t len)
+{
+    if (!buf && len) return fs_error_set(FS_ERR_ARG, "channel: NULL buffer");
+    return chan_recv(ch, peer, tag, buf ? buf : ch->rec, len);
+}
+
+fs_err fs_vfl_chan_skip(fs_vfl_chan *ch, int peer, int tag, size_t len)
+{
+    return chan_recv(ch, peer, tag, NULL, len);
 }

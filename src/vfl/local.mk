@@ -30,3 +30,29 @@ TESTS += tests/vfl/psi.sh tests/vfl/psi_cli.sh tests/vfl/train.sh tests/vfl/pipe
 noinst_PROGRAMS += bench/paillier_bench
 bench_paillier_bench_SOURCES = bench/paillier_bench.c
 bench_paillier_bench_LDADD = libfedsilo.la $(GMP_LIBS)
+
+# Attack tests of vertical training (the 2026-12 review's E3 and E8, the
+# partial-score spy, tampered/replayed/swapped messages): a driver with the
+# TEST-ONLY switches, a PMPI transport attacker and a gradient observer
+# (LD_PRELOAD; no FS_SANFLAGS in preloaded libraries).
+check_PROGRAMS += tests/vfl/t_vfl
+tests_vfl_t_vfl_SOURCES = tests/vfl/t_vfl.c
+tests_vfl_t_vfl_LDADD = libfedsilo.la $(MPI_LIBS)
+check_LTLIBRARIES += tests/vfl/libvflmitm.la tests/vfl/libgradspy.la
+tests_vfl_libvflmitm_la_SOURCES = tests/vfl/mitm.c
+tests_vfl_libvflmitm_la_CFLAGS = -std=gnu11 $(FS_CWFLAGS) $(MPI_CFLAGS) -Wno-missing-prototypes
+tests_vfl_libvflmitm_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+tests_vfl_libvflmitm_la_LIBADD = libfedsilo.la $(MPI_LIBS)
+tests_vfl_libgradspy_la_SOURCES = tests/vfl/gradspy.c
+tests_vfl_libgradspy_la_CFLAGS = -std=gnu11 $(FS_CWFLAGS) -Wno-missing-prototypes
+tests_vfl_libgradspy_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+tests_vfl_libgradspy_la_LIBADD = -ldl
+dist_check_SCRIPTS += tests/vfl/attack.sh tests/vfl/tail.sh tests/vfl/scores.sh
+TESTS += tests/vfl/attack.sh tests/vfl/tail.sh tests/vfl/scores.sh
+
+# Unit test (no MPI_Init): score encoding headroom and the batch plan.
+check_PROGRAMS += tests/unit/check_vfl
+tests_unit_check_vfl_SOURCES = tests/unit/check_vfl.c
+tests_unit_check_vfl_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_vfl_LDADD = $(UNIT_LIBS)
+TESTS += tests/unit/check_vfl

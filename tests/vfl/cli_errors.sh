@@ -54,19 +54,19 @@ make_consortium "$WORK/keys" 2
 awk '{ print } /^rank = [01]$/ { print "role = label" }' "$WORK/keys/roster.ini" > "$WORK/two.ini"
 expect 1 "exactly one institution may hold the labels" "$WORK/e.log" \
   run_mpi 2 60 "$FEDSILO" vfl-train --data "$WORK/part-%d.h5" --roster "$WORK/two.ini" \
-    --identity "$WORK/keys/site-%d.key" --paillier-bits 1024
+    --identity "$WORK/keys/site-%d.key" --paillier-bits 1024 --insecure-test-keys yes
 awk '{ print } /^rank = 1$/ { print "role = labels" }' "$WORK/keys/roster.ini" > "$WORK/bad.ini"
 expect 1 "unknown role 'labels'" "$WORK/e.log" \
   run_mpi 2 60 "$FEDSILO" vfl-train --data "$WORK/part-%d.h5" --roster "$WORK/bad.ini" \
-    --identity "$WORK/keys/site-%d.key" --paillier-bits 1024
+    --identity "$WORK/keys/site-%d.key" --paillier-bits 1024 --insecure-test-keys yes
 awk '{ print } /^rank = 1$/ { print "role = label" }' "$WORK/keys/roster.ini" > "$WORK/one.ini"
 expect 2 "label-rank 0 disagrees with the roster .*\"site-1\" (rank 1) has role = label" "$WORK/e.log" \
   run_mpi 2 60 "$FEDSILO" vfl-train --data "$WORK/part-%d.h5" --roster "$WORK/one.ini" \
-    --identity "$WORK/keys/site-%d.key" --paillier-bits 1024 --label-rank 0
+    --identity "$WORK/keys/site-%d.key" --paillier-bits 1024 --insecure-test-keys yes --label-rank 0
 # Without the roster the label holder must be named: rank 0 has no labels.
 expect 1 "part-0.h5 has no labels" "$WORK/e.log" \
   run_mpi 2 60 "$FEDSILO" vfl-train --data "$WORK/part-%d.h5" --insecure-no-auth yes \
-    --paillier-bits 1024
+    --paillier-bits 1024 --insecure-test-keys yes
 
 # split --vertical is vfl-split: byte-identical files.
 "$FEDSILO" split --vertical --input "$WORK/part-1.h5" --parts 2 --label-rank 0 \
