@@ -282,7 +282,7 @@ static fs_err paillier_setup(vfl_state *st, const fs_vfl_part *p, size_t maxbatc
                 if (!isfinite(q) || fabs(q) >= 0x1p36) {
                     fs_log(FS_LOG_WARN, "vertical training: feature %zu of row %zu is %g, outside "
                            "+-2^20", j, i, (double)p->X[i * d + j]);
-                    local = fs_error_set(FS_ERR_ARG, "vertical training: a feature value is "
+                    local = fs_error_set(FS_ERR_DATA, "vertical training: a feature value is "
                                          "outside +-2^20 (standardize the features; the "
                                          "failing rank's log names it)");
                 } else {

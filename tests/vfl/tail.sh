@@ -73,10 +73,9 @@ note "plan with the tail merged: $1 residuals determined, $2 labels right"
 # The margin: batch 20 (batches of 20 and 30 rows) < 4 x 11 is refused by every
 # rank before any key exists.
 mkdir -p "$WORK/st"
-FS_HOSTILE_RANKS="$WORK/st" run_mpi 2 60 -x FS_HOSTILE_RANKS sh "$FS_SRCDIR/tests/hostile/rankwrap.sh" \
+FS_HOSTILE_RANKS="$WORK/st" run_mpi 2 60 --mca orte_abort_on_non_zero_status 0 -x FS_HOSTILE_RANKS sh "$FS_SRCDIR/tests/hostile/rankwrap.sh" \
   "$FEDSILO" vfl-train --data "$WORK/p/part-%d.h5" --label-rank 1 --batch-size 20 \
-  --paillier-bits 1024 --insecure-test-keys yes --insecure-no-auth yes >"$WORK/small.log" 2>&1 \
-  && fail "batch 20 accepted"
+  --paillier-bits 1024 --insecure-test-keys yes --insecure-no-auth yes >"$WORK/small.log" 2>&1
 grep -q "every batch needs at least 4 x 11 = 44 rows" "$WORK/small.log" \
   || { cat "$WORK/small.log"; fail "no margin message"; }
 for r in 0 1; do
