@@ -50,8 +50,9 @@ typedef struct {
  * ffdhe2048) signed over (nonces, roster, parameters, rank, A_i) and
  * allgathered; every signature and group membership verified; session id
  * = SHA-256 of the whole transcript; pairwise seeds
- * s_ij = HKDF-SHA256(g^(a_i a_j), salt = session id, info = label||min||max);
- * DH secrets wiped.  Returns the same code on every rank: FS_OK,
+ * s_ij = HKDF-SHA256(g^(a_i a_j), salt = session id, info = label||min||max)
+ * for the mask-graph neighbours, and the root of fs_secagg_pair_key for
+ * every pair (one DH per peer); DH secrets wiped.  Returns the same code on every rank: FS_OK,
  * FS_ERR_ARG (parameters/roster mismatch, no roster without
  * allow_unauthenticated), FS_ERR_IO (unreadable roster/key),
  * FS_ERR_AUTH (a signature, key or group element did not verify: the

@@ -15,12 +15,12 @@
  *   n^2 (public).  Enc(m; x) = (1 + m n) h_s^x mod n^2 with x uniform in
  *   [0, 2^l), l = ceil(|n| / 2) (1024 bits for a 2048-bit n).  h_s^x is an
  *   n-th residue, so this is an ordinary Paillier ciphertext with the
- *   randomness r = h^x.  Security (DJN 2010, section 5.2 of the journal
- *   version): h_s^x with x of |n|/2 bits is indistinguishable from a
- *   uniform n-th residue if factoring n is hard (Hastad, Schrift and Shamir
- *   1993: the discrete logarithm modulo a composite hides |n|/2 bits), and
- *   then the scheme is semantically secure under the decisional composite
- *   residuosity assumption as Paillier's is.
+ *   randomness r = h^x.  Security (the argument of DJN 2010): h_s^x with x
+ *   of |n|/2 bits is indistinguishable from a uniform n-th residue if
+ *   factoring n is hard (Hastad, Schrift and Shamir 1993: the discrete
+ *   logarithm modulo a composite hides |n|/2 bits), and then the scheme is
+ *   semantically secure under the decisional composite residuosity
+ *   assumption, as Paillier's is.
  *   Dec(c): the CRT form (Paillier 1999, section 7): m_p = L_p(c^(p-1) mod
  *   p^2) h_p mod p with h_p = L_p(g^(p-1) mod p^2)^-1, likewise for q, then
  *   Garner's recombination.

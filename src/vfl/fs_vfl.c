@@ -95,7 +95,7 @@ typedef struct {
     fs_paillier_vec **res;         /* label holder: (size) cpr[k] results    */
     uint8_t *msg;                  /* (msg_cap) message buffer               */
     size_t msg_cap;
-    uint64_t *words;               /* (rows) score words                     */
+    uint64_t *words;               /* (rows) score words; secret             */
     uint64_t *mask;                /* (rows) feature holder's score mask; secret */
     fs_vfl_report rep;
 } vfl_state;
@@ -718,6 +718,7 @@ done:
     if (r) { fs_secure_zero(r, maxbatch * sizeof *r); free(r); }
     if (rq) { fs_secure_zero(rq, maxbatch * sizeof *rq); free(rq); }
     if (st->mask) fs_secure_zero(st->mask, rows * sizeof *st->mask);
+    if (st->words) fs_secure_zero(st->words, rows * sizeof *st->words);
     free(perm); free(starts); free(g); free(st->words); free(st->mask); free(st->msg);
     free(st->dims); free(st->cpr);
     for (int k = 0; k < st->size; k++) {
