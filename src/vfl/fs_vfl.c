@@ -93,8 +93,8 @@ typedef struct {
     fs_paillier_pub **pubs;        /* label holder: (size) feature holders' keys */
     fs_paillier_vec **up;          /* label holder: (size) n x cpr[k] uploads */
     fs_paillier_vec **res;         /* label holder: (size) cpr[k] results    */
-    uint8_t *msg;                  /* (msg_cap) message buffer               */
-    size_t msg_cap;
+    uint8_t *msg;                  /* one message buffer for every step      */
+    size_t stride;                 /* bytes of the largest gradient message  */
     uint64_t *words;               /* (rows) score words; secret             */
     uint64_t *mask;                /* (rows) feature holder's score mask; secret */
     fs_vfl_report rep;
@@ -117,17 +117,6 @@ static int ceil_log2(size_t v)
     int b = 0;
     while (((size_t)1 << b) < v) b++;
     return b;
-}
-
-static fs_err ensure_msg(vfl_state *st, size_t bytes)
-{
-    if (bytes <= st->msg_cap) return FS_OK;
-    free(st->msg);
-    st->msg = NULL;
-    st->msg_cap = 0;
-    fs_err rc = fs_alloc(&st->msg, bytes, 1, "message buffer");
-    if (rc == FS_OK) st->msg_cap = bytes;
-    return rc;
 }
 
 void fs_vfl_batch_plan(uint64_t seed, int epoch, size_t n, size_t batch, int legacy,
@@ -218,13 +207,21 @@ static fs_err paillier_setup(vfl_state *st, const fs_vfl_part *p, size_t maxbatc
     st->ctb = 2 * nb;
     /* Ciphertexts per row: a public function of (|n|, d_k, slot width). */
     int slots = (o->paillier_bits - 2) / st->slot_bits;
+    size_t maxcpr = 0;
     FS_TRY(fs_alloc(&st->cpr, (size_t)st->size, sizeof *st->cpr, "layout"));
     FS_TRY(fs_alloc(&lens, (size_t)st->size, sizeof *lens, "layout"));
     for (int k = 0; k < st->size; k++) {
         st->cpr[k] = k == st->L ? 0 : (st->dims[k] + (size_t)slots - 1) / (size_t)slots;
         lens[k] = hello;
+        if (st->cpr[k] > maxcpr) maxcpr = st->cpr[k];
     }
-    FS_TRY(ensure_msg(st, (size_t)st->size * hello));
+    /* One buffer for the key messages (all of them on L), an upload chunk
+     * and the gradients of one batch (all of them on L). */
+    st->stride = maxcpr * st->ctb;
+    size_t need = (size_t)st->size * hello, up = (size_t)UPLOAD_ROWS * maxcpr * st->ctb;
+    if (up > need) need = up;
+    if ((size_t)st->size * st->stride > need) need = (size_t)st->size * st->stride;
+    FS_TRY(fs_alloc(&st->msg, need, 1, "message buffer"));
     if (!st->is_L) {
         local = fs_paillier_keygen(o->paillier_bits, &st->key);
         if (local == FS_OK) {
@@ -298,9 +295,6 @@ static fs_err paillier_setup(vfl_state *st, const fs_vfl_part *p, size_t maxbatc
         if (row) fs_secure_zero(row, d * sizeof *row);
     }
     FS_TRY(fs_agree(st->comm, local, NULL));
-    size_t maxcpr = 0;
-    for (int k = 0; k < st->size; k++) maxcpr = st->cpr[k] > maxcpr ? st->cpr[k] : maxcpr;
-    FS_TRY(ensure_msg(st, (size_t)UPLOAD_ROWS * maxcpr * st->ctb + 1));
     for (int k = 0; k < st->size; k++) {
         if (k == st->L || (k != st->rank && !st->is_L)) continue;
         size_t cpr = st->cpr[k];
@@ -663,9 +657,7 @@ fs_err fs_vfl_train(MPI_Comm user_comm, const fs_vfl_opts *o, const fs_vfl_part 
 
     /* Paillier keys and the encrypted upload (collective). */
     FS_TRY(paillier_setup(st, train, maxbatch));
-    for (int k = 0; k < st->size; k++)
-        if (k != st->L && st->cpr[k] * st->ctb > stride) stride = st->cpr[k] * st->ctb;
-    FS_TRY(ensure_msg(st, (size_t)st->size * stride + 1));
+    stride = st->stride;
 
     uint64_t step = 0;
     for (int epoch = 1; epoch <= o->epochs; epoch++) {

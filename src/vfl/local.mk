@@ -48,6 +48,7 @@ tests_vfl_libgradspy_la_CFLAGS = -std=gnu11 $(FS_CWFLAGS) -Wno-missing-prototype
 tests_vfl_libgradspy_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
 tests_vfl_libgradspy_la_LIBADD = -ldl
 dist_check_SCRIPTS += tests/vfl/attack.sh tests/vfl/tail.sh tests/vfl/scores.sh
+EXTRA_DIST += tests/vfl/bc.py
 TESTS += tests/vfl/attack.sh tests/vfl/tail.sh tests/vfl/scores.sh
 
 # Unit test (no MPI_Init): score encoding headroom and the batch plan.

@@ -23,17 +23,8 @@ WRAP="$FS_SRCDIR/tests/hostile/rankwrap.sh"
 
 # 16 rows x (2 + 2) features for 2 ranks, 24 rows x (2 + 2 + 2) for 3 ranks,
 # standardized breast-cancer rows of both classes; labels on rank 1.
-$PY - "$SK" "$WORK" <<'PYEOF' || hard "dataset conversion failed"
-import sys, numpy as np
-sk, out = sys.argv[1], sys.argv[2]
-a = np.loadtxt(sk + "/breast_cancer.csv", delimiter=",", skiprows=1)
-X, y = a[:, :30], a[:, 30].astype(int)
-X = (X - X.mean(0)) / X.std(0)
-for name, rows, d in (("two", np.arange(0, 569, 30)[:16], 4), ("three", np.arange(0, 569, 19)[:24], 6)):
-    with open("%s/%s.csv" % (out, name), "w") as f:
-        f.write(",".join("f%d" % j for j in range(d)) + ",label\n")
-        for i in rows: f.write(",".join("%.9g" % v for v in X[i, :d]) + ",%d\n" % y[i])
-PYEOF
+$PY "$FS_SRCDIR/tests/vfl/bc.py" "$SK" "$WORK/two.csv" 0 30 16 4 || hard "dataset two"
+$PY "$FS_SRCDIR/tests/vfl/bc.py" "$SK" "$WORK/three.csv" 0 19 24 6 || hard "dataset three"
 for s in two three; do
   "$FEDSILO" import csv --input "$WORK/$s.csv" --label label --out "$WORK/$s.h5" >/dev/null || hard "import $s"
 done

@@ -17,16 +17,7 @@ need_sklearn
 MITM="$FS_BUILDDIR/tests/vfl/.libs/libvflmitm.so"
 T_VFL="$FS_BUILDDIR/tests/vfl/t_vfl"
 [ -r "$MITM" ] || hard "missing $MITM (make check builds it)"
-$PY - "$SK" "$WORK" <<'PYEOF' || hard "dataset conversion failed"
-import sys, numpy as np
-sk, out = sys.argv[1], sys.argv[2]
-a = np.loadtxt(sk + "/breast_cancer.csv", delimiter=",", skiprows=1)
-X, y = a[:, :30], a[:, 30].astype(int)
-X = (X - X.mean(0)) / X.std(0)
-with open(out + "/d.csv", "w") as f:
-    f.write(",".join("f%d" % j for j in range(30)) + ",label\n")
-    for i in range(0, 569, 3): f.write(",".join("%.9g" % v for v in X[i]) + ",%d\n" % y[i])
-PYEOF
+$PY "$FS_SRCDIR/tests/vfl/bc.py" "$SK" "$WORK/d.csv" 0 3 0 30 || hard "dataset"
 "$FEDSILO" import csv --input "$WORK/d.csv" --label label --out "$WORK/d.h5" >/dev/null || hard "import"
 "$FEDSILO" vfl-split --input "$WORK/d.h5" --parts 3 --label-rank 1 --outdir "$WORK/p" \
   --test-fraction 0.3 --seed 2 >/dev/null || hard "split"
