@@ -18,4 +18,4 @@ EXTRA_DIST += bench/fmnist8.sh bench/optimizers.sh bench/dp_accuracy.sh
 # Benchmark (never part of make check): ./bench/paillier_bench [BITS [N]].
 noinst_PROGRAMS += bench/paillier_bench
 bench_paillier_bench_SOURCES = bench/paillier_bench.c
-bench_paillier_bench_LDADD = libfedsilo.la
+bench_paillier_bench_LDADD = libfedsilo.la $(GMP_LIBS)

@@ -63,6 +63,26 @@ dist_check_SCRIPTS += tests/vfl/psi.sh tests/vfl/psi_cli.sh tests/vfl/train.sh \
 TESTS += tests/vfl/psi.sh tests/vfl/psi_cli.sh tests/vfl/train.sh tests/vfl/pipeline.sh \
          tests/vfl/cli_errors.sh
 
+# Attack tests of vertical training (label theft E3, tail-batch solving E8,
+# the partial-score spy, tampered/replayed/swapped messages): a driver with
+# the TEST-ONLY switches, a PMPI transport attacker and a gradient observer
+# (LD_PRELOAD; no FS_SANFLAGS in preloaded libraries).
+check_PROGRAMS += tests/vfl/t_vfl
+tests_vfl_t_vfl_SOURCES = tests/vfl/t_vfl.c
+tests_vfl_t_vfl_LDADD = libfedsilo.la $(MPI_LIBS)
+check_LTLIBRARIES += tests/vfl/libvflmitm.la tests/vfl/libgradspy.la
+tests_vfl_libvflmitm_la_SOURCES = tests/vfl/mitm.c
+tests_vfl_libvflmitm_la_CFLAGS = -std=gnu11 $(FS_CWFLAGS) $(MPI_CFLAGS) -Wno-missing-prototypes
+tests_vfl_libvflmitm_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+tests_vfl_libvflmitm_la_LIBADD = libfedsilo.la $(MPI_LIBS)
+tests_vfl_libgradspy_la_SOURCES = tests/vfl/gradspy.c
+tests_vfl_libgradspy_la_CFLAGS = -std=gnu11 $(FS_CWFLAGS) -Wno-missing-prototypes
+tests_vfl_libgradspy_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+tests_vfl_libgradspy_la_LIBADD = -ldl
+dist_check_SCRIPTS += tests/vfl/attack.sh tests/vfl/tail.sh tests/vfl/scores.sh
+EXTRA_DIST += tests/vfl/bc.py
+TESTS += tests/vfl/attack.sh tests/vfl/tail.sh tests/vfl/scores.sh
+
 # Raw CSV tables (R's credit_data and PimaIndiansDiabetes2) through schema
 # draft, check and import csv --schema, against a numpy encoding.
 dist_check_SCRIPTS += tests/data/schema_import.sh

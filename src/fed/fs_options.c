@@ -22,6 +22,7 @@
 #include <string.h>
 #include "fed/fs_fed_impl.h"
 #include "fedsilo/fs_file.h"
+#include "fedsilo/fs_paillier.h"
 
 #define NOLIM -1e300, 1e300
 #define F(field) offsetof(fs_opts, field)
@@ -185,9 +186,13 @@ const fs_opt_def fs_opt_table[] = {
     { TRAIN | FEDSUM | VFL, "secagg", "identity", NULL, FS_OPT_STR, "", NOLIM, NULL, FS_FIELD_STR,
       F(fed.identity), NOSET,
       "this institution's private identity key, %d = rank (e.g. keys/site-%d.key)" },
-    { TRAIN | FEDSUM | VFL, "secagg", "insecure_no_auth", NULL, FS_OPT_CHOICE, "no", NOLIM,
+    { TRAIN | FEDSUM, "secagg", "insecure_no_auth", NULL, FS_OPT_CHOICE, "no", NOLIM,
       "no|yes", FS_FIELD_BOOL, F(fed.insecure_no_auth), NOSET,
       "yes: run the secure sum without a roster (unauthenticated key exchange; warns)" },
+    { VFL, "secagg", "insecure_no_auth", NULL, FS_OPT_CHOICE, "no", NOLIM, "no|yes",
+      FS_FIELD_BOOL, F(fed.insecure_no_auth), NOSET,
+      "yes: run without a roster: messages are encrypted but not authenticated (a man in "
+      "the middle can read and change them)" },
     { TRAIN, "secagg", "ring_bits", NULL, FS_OPT_INT, "32", 32, 64, NULL, FS_FIELD_INT,
       F(fed.ring_bits), NOSET, "ring Z_2^b of the masked sum: 32 or 64" },
     { TRAIN, "secagg", "frac_bits", NULL, FS_OPT_INT, "-1", -1, 62, NULL, FS_FIELD_INT,
@@ -245,9 +250,15 @@ const fs_opt_def fs_opt_table[] = {
     { VFL, "vfl", "epochs", NULL, FS_OPT_INT, "10", 1, 1000000, NULL, FS_FIELD_INT, F(vfl.epochs),
       NOSET, "passes over the data" },
     { VFL, "vfl", "batch_size", NULL, FS_OPT_INT, "64", 1, 1048576, NULL, FS_FIELD_SIZE,
-      F(vfl.batch_size), NOSET, "rows per minibatch" },
-    { VFL, "vfl", "paillier_bits", NULL, FS_OPT_INT, "2048", 512, 8192, NULL, FS_FIELD_INT,
-      F(vfl.paillier_bits), NOSET, "Paillier modulus size (even; >= 512 for tests only)" },
+      F(vfl.batch_size), NOSET,
+      "rows per minibatch; the rows left over join the last batch, and every batch must "
+      "have at least 4x the largest feature rank's number of features" },
+    { VFL, "vfl", "paillier_bits", NULL, FS_OPT_INT, "2048", FS_PAILLIER_MIN_BITS,
+      FS_PAILLIER_MAX_BITS, NULL, FS_FIELD_INT, F(vfl.paillier_bits), NOSET,
+      "Paillier modulus size (even; below 2048 only with --insecure-test-keys yes)" },
+    { VFL, "vfl", "insecure_test_keys", NULL, FS_OPT_CHOICE, "no", NOLIM, "no|yes",
+      FS_FIELD_BOOL, F(vfl.insecure_test_keys), NOSET,
+      "yes: accept Paillier keys below 2048 bits (tests only: about 80-bit security)" },
 };
 
 const int fs_opt_count = (int)(sizeof fs_opt_table / sizeof fs_opt_table[0]);
@@ -301,6 +312,10 @@ fs_err fs_opts_check(const fs_opts *o, const fs_config *cfg)
         if (o->vfl.paillier_bits % 2)
             return fs_error_set(FS_ERR_ARG, "--paillier-bits must be even, got %d",
                                 o->vfl.paillier_bits);
+        if (o->vfl.paillier_bits < FS_PAILLIER_SECURE_BITS && !o->vfl.insecure_test_keys)
+            return fs_error_set(FS_ERR_ARG, "--paillier-bits %d is below %d: such keys are for "
+                                "tests only (add --insecure-test-keys yes)",
+                                o->vfl.paillier_bits, FS_PAILLIER_SECURE_BITS);
         rc = check_fed_paths(o);
         if (rc == FS_OK) rc = fs_path_check_pattern(o->fl.test, "--test");
         return rc;
