@@ -110,6 +110,27 @@ FS_EXPORT fs_err fs_secagg_sum_f64(fs_secagg *sa, uint64_t round, uint32_t vecto
 FS_EXPORT fs_err fs_secagg_sum_words(fs_secagg *sa, uint64_t round, uint32_t vector_id,
                                      void *words, size_t n, fs_err local) FS_WARN_UNUSED;
 
+/*
+ * fs_secagg_pair_key - a 32-byte key that only this rank and `peer` know,
+ * for the caller's purpose `label` (a NUL-terminated string of at most 200
+ * bytes that names the protocol and use, e.g. "fedsilo psi v2 zero").
+ *
+ * Not collective: both ranks of the pair obtain the same key for the same
+ * label, any other label gives an independent key.  The key is
+ * HKDF-SHA256(ikm = pair secret, salt = session id, info = "fedsilo pair
+ * key " || label), where the pair secret is HKDF(g^(a_i a_j), session id,
+ * "fedsilo pair" || min || max) from the authenticated key exchange of
+ * fs_secagg_create: independent of the mask seeds (another HKDF label), so
+ * no use of a pair key reveals masks.  Available for the neighbours of
+ * this rank in the mask graph: every other rank with the full mesh
+ * (mask_degree 0).
+ * out: 32 bytes, caller-owned; secret (wipe it after use).
+ * returns FS_OK, FS_ERR_ARG (NULL argument, label too long, peer is this
+ * rank, out of range or not a neighbour), FS_ERR_CRYPTO.
+ */
+FS_EXPORT fs_err fs_secagg_pair_key(const fs_secagg *sa, int peer, const char *label,
+                                    uint8_t out[32]) FS_WARN_UNUSED;
+
 /* Wall time of the key setup on this rank, in seconds. */
 FS_EXPORT double fs_secagg_setup_seconds(const fs_secagg *sa);
 

@@ -55,6 +55,8 @@ struct fs_secagg {
     fs_maskgraph *graph;
     int degree, authenticated;
     uint8_t sid[32];          /* session id (public)                           */
+    uint8_t *pair;            /* (N x 32) secret: per-neighbour pair secrets   */
+    uint8_t *pair_ok;         /* (N) 1 where pair[j] is set (neighbours)       */
     void *words;              /* (cap) ring words of the current vector         */
     size_t cap_bytes;
     double setup_seconds;     /* wall time of the key setup                   */
@@ -268,6 +270,8 @@ fs_err fs_secagg_create(MPI_Comm comm, const fs_secagg_opts *o, fs_secagg **out)
     seeds_bytes = (size_t)N * FS_PRG_SEEDBYTES;
     if (local == FS_OK) local = fs_zalloc(&seeds_vec, (size_t)N, FS_PRG_SEEDBYTES, "mask seeds");
     if (local == FS_OK) local = fs_zalloc(&seeds_met, (size_t)N, FS_PRG_SEEDBYTES, "mask seeds");
+    if (local == FS_OK) local = fs_zalloc(&sa->pair, (size_t)N, 32, "pair secrets");
+    if (local == FS_OK) local = fs_zalloc(&sa->pair_ok, (size_t)N, 1, "pair secrets");
     for (int t = 0; t < nn && local == FS_OK; t++) {
         int j = nbrs[t];
         const uint8_t *bj = blobs + (size_t)j * blob;
@@ -278,6 +282,9 @@ fs_err fs_secagg_create(MPI_Comm comm, const fs_secagg_opts *o, fs_secagg **out)
         if (local == FS_OK)
             local = derive_seed(z, publen, sa->sid, "fedsilo mask met", me, j,
                                 seeds_met + (size_t)j * FS_PRG_SEEDBYTES);
+        if (local == FS_OK)
+            local = derive_seed(z, publen, sa->sid, "fedsilo pair", me, j, sa->pair + (size_t)j * 32);
+        if (local == FS_OK) sa->pair_ok[j] = 1;
         fs_secure_zero(z, sizeof z);
     }
     fs_dh_keypair_destroy(&kp);  /* a_i is no longer needed: wipe it now */
@@ -321,6 +328,9 @@ void fs_secagg_destroy(fs_secagg **p)
     fs_maskgraph_destroy(&sa->graph);
     if (sa->words) fs_secure_zero(sa->words, sa->cap_bytes);
     free(sa->words);
+    if (sa->pair) fs_secure_zero(sa->pair, (size_t)sa->size * 32);
+    free(sa->pair);
+    free(sa->pair_ok);
     if (sa->comm != MPI_COMM_NULL) MPI_Comm_free(&sa->comm);
     fs_secure_zero(sa, sizeof *sa);
     free(sa);
@@ -512,6 +522,24 @@ fs_err fs_secagg_sum_words(fs_secagg *sa, uint64_t round, uint32_t vid, void *wo
     const int ok = b == 32 ? ((uint32_t *)words)[n] == 0 : ((uint64_t *)words)[n] == 0;
     FS_TRY(agree_canary(sa, FS_OK, ok, round, vid));
 done:
+    return rc;
+}
+
+fs_err fs_secagg_pair_key(const fs_secagg *sa, int peer, const char *label, uint8_t out[32])
+{
+    static const char prefix[] = "fedsilo pair key ";
+    uint8_t info[256];
+    size_t n = label ? strlen(label) : 0;
+    if (!sa || !out || !label || n > sizeof info - sizeof prefix)
+        return fs_error_set(FS_ERR_ARG, "fs_secagg_pair_key: NULL argument or label too long");
+    if (peer < 0 || peer >= sa->size || peer == sa->rank || !sa->pair_ok[peer])
+        return fs_error_set(FS_ERR_ARG, "rank %d: no pair key with rank %d (not a neighbour in "
+                            "the mask graph)", sa->rank, peer);
+    memcpy(info, prefix, sizeof prefix - 1);
+    memcpy(info + sizeof prefix - 1, label, n);
+    fs_err rc = fs_hkdf_sha256(sa->pair + (size_t)peer * 32, 32, sa->sid, 32, info,
+                               sizeof prefix - 1 + n, out, 32);
+    fs_secure_zero(info, sizeof info);
     return rc;
 }
 

@@ -90,6 +90,35 @@ int main(int argc, char **argv)
         EXPECT(rc == FS_OK && y[0] == 0.25f * (float)size && y[n - 1] == y[0],
                "rank %d ring %d: sum after the failure: %d, %g", rank, ring, (int)rc, y[0]);
         free(x); free(y);
+        /* Pair keys: rank i's key for j equals rank j's key for i, and every
+         * other (pair, label) gives a different key.  The test gathers the
+         * keys only to compare them. */
+        uint8_t *mine = calloc((size_t)size * 64, 1), *all = malloc((size_t)size * size * 64);
+        for (int j = 0; j < size; j++) {
+            if (j == rank) continue;
+            EXPECT(fs_secagg_pair_key(sa, j, "test a", mine + (size_t)j * 64) == FS_OK &&
+                   fs_secagg_pair_key(sa, j, "test b", mine + (size_t)j * 64 + 32) == FS_OK,
+                   "rank %d: pair key with %d: %s", rank, j, fs_errmsg());
+        }
+        uint8_t k32[32];
+        EXPECT(fs_secagg_pair_key(sa, rank, "test a", k32) == FS_ERR_ARG &&
+               fs_secagg_pair_key(sa, size, "test a", k32) == FS_ERR_ARG,
+               "rank %d: pair key with itself / out of range accepted", rank);
+        MPI_Allgather(mine, size * 64, MPI_BYTE, all, size * 64, MPI_BYTE, MPI_COMM_WORLD);
+        for (int i = 0; i < size; i++)
+            for (int j = 0; j < size; j++) {
+                if (i == j) continue;
+                const uint8_t *kij = all + ((size_t)i * size + j) * 64;
+                const uint8_t *kji = all + ((size_t)j * size + i) * 64;
+                EXPECT(memcmp(kij, kji, 64) == 0, "pair key of (%d, %d) differs at the two ends", i, j);
+                EXPECT(memcmp(kij, kij + 32, 32) != 0, "labels a and b give the same key");
+                for (int l = 0; l < size; l++)
+                    if (l != i && l != j)
+                        EXPECT(memcmp(kij, all + ((size_t)i * size + l) * 64, 32) != 0,
+                               "rank %d: same key for peers %d and %d", i, j, l);
+            }
+        free(mine);
+        free(all);
         fs_secagg_destroy(&sa);
     }
     int total = 0;
