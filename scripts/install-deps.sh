@@ -3,7 +3,7 @@
 #
 # Usage:  scripts/install-deps.sh [build] [data] [bench] [slurm] [netns] [fuzz] [all]
 #   build  compilers, autotools, Open MPI, parallel HDF5, OpenBLAS, GMP,
-#          OpenSSL, check, libinih (default when no set is named)
+#          OpenSSL, libsodium, check, libinih (default when no set is named)
 #   data   Fashion-MNIST (dataset-fashion-mnist) and scikit-learn's bundled
 #          CSVs (python3-sklearn), plus h5py for format checks
 #   bench  python3-torch (the PyTorch baseline of bench/train_throughput)
@@ -20,7 +20,7 @@ set -euo pipefail
 BUILD_PKGS=(build-essential autoconf automake libtool pkg-config
             libopenmpi-dev openmpi-bin libopenblas-dev
             libhdf5-openmpi-dev hdf5-tools libgmp-dev check libssl-dev
-            libinih-dev zlib1g-dev)
+            libsodium-dev libinih-dev zlib1g-dev)
 DATA_PKGS=(dataset-fashion-mnist python3-sklearn python3-h5py python3-numpy gnuplot-nox)
 BENCH_PKGS=(python3-torch)
 # Slurm's mpi_pmix plugin dlopen()s the unversioned libpmix.so that only

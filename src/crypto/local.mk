@@ -1,6 +1,7 @@
-# crypto: init + GMP hooks, CSPRNG, SHA-256/HKDF, DH groups, Ed25519
+# crypto: init + GMP hooks, CSPRNG, SHA-256/HKDF, DH groups, ristretto255 and BLAKE2b
+# (libsodium), AES-128-ECB, Ed25519
 # identities, consortium roster (no MPI); `fedsilo keygen`; unit tests.
-libfedsilo_internal_la_SOURCES += src/crypto/fs_crypto.c src/crypto/fs_dh.c \
+libfedsilo_internal_la_SOURCES += src/crypto/fs_crypto.c src/crypto/fs_dh.c src/crypto/fs_ristretto.c \
                                   src/crypto/fs_identity.c src/crypto/fs_roster.c
 noinst_HEADERS += src/crypto/fs_crypto_impl.h
 fedsiloinclude_HEADERS += include/fedsilo/fs_crypto.h
