@@ -448,12 +448,19 @@ static void psi_usage(FILE *out)
 {
     fprintf(out,
         "Usage: mpirun -np N fedsilo psi --ids 'DIR/ids-%%d.txt' --out 'DIR/aligned-%%d.csv'\n"
-        "                               [--header]\n"
-        "       mpirun -np N fedsilo psi --data 'DIR/site-%%d.h5' --out 'DIR/aligned-%%d.h5'\n\n"
+        "                               [--header] AUTH\n"
+        "       mpirun -np N fedsilo psi --data 'DIR/site-%%d.h5' --out 'DIR/aligned-%%d.h5' AUTH\n"
+        "  AUTH: --roster FILE --identity 'KEYS/site-%%d.key'  |  --insecure-no-auth yes\n\n"
         "Private set intersection of record ids: rank k reads its ids (%%d = k), finds the\n"
-        "ids that every rank holds, and writes its part of them in the same order on every\n"
-        "rank: row t of every output names the same id.  Every rank learns the set sizes\n"
-        "and the intersection, nothing about other ids (DDH; see docs/vertical.md).\n\n"
+        "ids that EVERY rank holds, and writes its part of them in the same order on every\n"
+        "rank (sorted by the id bytes): row t of every output names the same id.\n"
+        "Released: every rank's number of ids and the intersection, to every rank; an\n"
+        "observer of the MPI transport sees the numbers of ids and the intersection's\n"
+        "size.  Nothing else for honest-but-curious ranks (DDH on ristretto255): no rank\n"
+        "learns whether another particular rank holds one of its ids outside the\n"
+        "intersection, nor partial-intersection sizes.  Colluding ranks can learn\n"
+        "partial-intersection sizes; a deviating rank can probe ids it adds.\n"
+        "See docs/vertical.md.\n\n"
         "  --ids PATTERN   text/CSV id files: one id per line (the first comma-separated\n"
         "                  column; blanks around it ignored; empty lines skipped); --out\n"
         "                  gets 'row,id' lines (row = 0-based data line number)\n"
@@ -462,7 +469,12 @@ static void psi_usage(FILE *out)
         "                  'fedsilo import csv --id-column'); --out gets a dataset with\n"
         "                  only the common rows, reordered into the common order (features,\n"
         "                  labels, ids, names and attributes kept; /validation dropped)\n"
-        "  --out PATTERN   output of rank k (%%d = k)\n");
+        "  --out PATTERN   output of rank k (%%d = k)\n"
+        "  --roster FILE --identity KEY   authenticate the key setup (KEY may contain %%d)\n"
+        "  --insecure-no-auth yes         run without a roster (unauthenticated: a man in\n"
+        "                  the middle on the transport could impersonate ranks)\n"
+        "  --threads N     threads per rank for the group operations (default: the\n"
+        "                  node's CPUs divided by its ranks, rounded up)\n");
 }
 
 static int read_ids(const char *path, int header, char ***ids_out, size_t *n_out)
@@ -522,17 +534,30 @@ static fs_err write_aligned(const fs_dataset *ds, const size_t *idx, size_t m, i
 
 int fs_cmd_psi(int argc, char **argv)
 {
-    const char *idp = NULL, *datap = NULL, *outp = NULL;
+    const char *idp = NULL, *datap = NULL, *outp = NULL, *identity = NULL;
     int header = 0;
+    fs_psi_opts po;
+    fs_psi_opts_default(&po);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) { psi_usage(stdout); return 0; }
         if (!strcmp(a, "--header")) { header = 1; continue; }
         if (i + 1 >= argc) return fs_cli_usage_error("psi", "option '%s' needs a value", a);
-        if (!strcmp(a, "--ids")) idp = argv[++i];
-        else if (!strcmp(a, "--data")) datap = argv[++i];
-        else if (!strcmp(a, "--out")) outp = argv[++i];
-        else return fs_cli_usage_error("psi", "unknown option '%s'", a);
+        const char *v = argv[++i];
+        long lv;
+        if (!strcmp(a, "--ids")) idp = v;
+        else if (!strcmp(a, "--data")) datap = v;
+        else if (!strcmp(a, "--out")) outp = v;
+        else if (!strcmp(a, "--roster")) po.roster_path = v;
+        else if (!strcmp(a, "--identity")) identity = v;
+        else if (!strcmp(a, "--insecure-no-auth")) {
+            if (strcmp(v, "yes") && strcmp(v, "no"))
+                return fs_cli_usage_error("psi", "--insecure-no-auth takes yes or no");
+            po.allow_unauthenticated = !strcmp(v, "yes");
+        } else if (!strcmp(a, "--threads")) {
+            if (parse_long(v, 1, 64, &lv)) return fs_cli_usage_error("psi", "--threads must be 1..64");
+            po.threads = (int)lv;
+        } else return fs_cli_usage_error("psi", "unknown option '%s'", a);
     }
     if ((!idp && !datap) || !outp)
         return fs_cli_usage_error("psi", "--out and one of --ids and --data are required");
@@ -543,9 +568,11 @@ int fs_cmd_psi(int argc, char **argv)
     MPI_Comm_rank(MPI_COMM_WORLD, &cli_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     fs_log_set_handler(log_with_rank, NULL, FS_LOG_WARN);
-    char path[4096], opath[4096];
+    char path[4096], opath[4096], idpath[4096] = "";
     expand_rank(path, sizeof path, idp ? idp : datap, cli_rank);
     expand_rank(opath, sizeof opath, outp, cli_rank);
+    if (identity) expand_rank(idpath, sizeof idpath, identity, cli_rank);
+    po.identity_path = idpath;
     char **ids = NULL;                 /* --ids: (n) ids read from the file */
     fs_dataset *ds = NULL;             /* --data: the dataset; ids are ds->ids */
     size_t n = 0, *idx = NULL, m = 0;
@@ -563,7 +590,7 @@ int fs_cmd_psi(int argc, char **argv)
     fs_err rc = fs_agree(MPI_COMM_WORLD, local, NULL);   /* collective */
     const char *const *keys = (const char *const *)(ds ? ds->ids : ids);
     double t0 = MPI_Wtime();
-    if (rc == FS_OK) rc = fs_psi_intersect(MPI_COMM_WORLD, keys, n, &idx, &m);
+    if (rc == FS_OK) rc = fs_psi_intersect(MPI_COMM_WORLD, &po, keys, n, &idx, &m, NULL);
     double dt = MPI_Wtime() - t0;
     /* m is the same on every rank, so this error is collective already. */
     if (rc == FS_OK && ds && m == 0)
@@ -601,5 +628,5 @@ int fs_cmd_psi(int argc, char **argv)
     fflush(stdout);
     if (rc == FS_ERR_MPI) MPI_Abort(MPI_COMM_WORLD, FS_EXIT_FAIL);
     MPI_Finalize();
-    return rc == FS_OK ? FS_EXIT_OK : FS_EXIT_FAIL;
+    return rc == FS_OK ? FS_EXIT_OK : rc == FS_ERR_ARG ? FS_EXIT_USAGE : FS_EXIT_FAIL;
 }

@@ -2,19 +2,22 @@
 # intersection, vertical logistic/linear regression - and its CLI commands
 # (vfl-split, vfl-train, psi; dispatched from src/cli/fedsilo.c).
 libfedsilo_internal_la_SOURCES += src/vfl/fs_paillier.c src/vfl/fs_vfl_mpi.c src/vfl/fs_psi.c \
-                                  src/vfl/fs_vfl.c
+                                  src/vfl/fs_psi_match.c src/vfl/fs_vfl.c
 fedsiloinclude_HEADERS += include/fedsilo/fs_paillier.h include/fedsilo/fs_psi.h \
                           include/fedsilo/fs_vfl.h
 noinst_HEADERS += src/vfl/fs_vfl_impl.h
 fedsilo_SOURCES += src/cli/cmd_vfl.c src/cli/cmd_vfl.h
 dist_doc_DATA += docs/vertical.md
 
-# Unit test (no MPI): Paillier.
-check_PROGRAMS += tests/unit/check_paillier
+# Unit tests (no MPI): Paillier; the PSI membership test with N simulated holders.
+check_PROGRAMS += tests/unit/check_paillier tests/unit/check_psi
 tests_unit_check_paillier_SOURCES = tests/unit/check_paillier.c
 tests_unit_check_paillier_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_paillier_LDADD = $(UNIT_LIBS)
-TESTS += tests/unit/check_paillier
+tests_unit_check_psi_SOURCES = tests/unit/check_psi.c
+tests_unit_check_psi_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_psi_LDADD = $(UNIT_LIBS)
+TESTS += tests/unit/check_paillier tests/unit/check_psi
 
 # MPI tests: PSI (library), PSI and vertical training (CLI), the CSV-to-model
 # pipeline (import --id-column, psi --data, roster role = label) and CLI errors.
