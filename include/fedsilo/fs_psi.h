@@ -81,6 +81,9 @@ typedef struct {
     uint32_t rounds;             /* R: membership rounds                    */
     double log2_miss;            /* log2 of the bound on P(an id of I is missed) */
     int threads;                 /* threads used for the group operations   */
+    uint8_t session_id[32];      /* public id of the job's key setup (zeros
+                                  * when nothing was matched: 1 rank or an
+                                  * empty set); the hash to the group uses it */
 } fs_psi_report;
 
 /*

@@ -423,6 +423,7 @@ fs_err fs_psi_intersect(MPI_Comm user_comm, const fs_psi_opts *opts, const char 
         report->rounds = st.R;
         report->log2_miss = st.log2_miss;
         report->threads = st.threads;
+        if (st.sa) memcpy(report->session_id, fs_secagg_session_id(st.sa), 32);
     }
     *idx_out = res;
     *m_out = m;

@@ -29,6 +29,24 @@ dist_check_SCRIPTS += tests/vfl/psi.sh tests/vfl/psi_cli.sh tests/vfl/train.sh \
 TESTS += tests/vfl/psi.sh tests/vfl/psi_cli.sh tests/vfl/train.sh tests/vfl/pipeline.sh \
          tests/vfl/cli_errors.sh
 
+# PSI leak and tamper tests: the E2 fixture (new protocol and the old one
+# from bench/psi_ffdhe.c as the positive control) under a PMPI recorder
+# that can also alter one message in transit; psi_leak.py is the curious
+# rank 0.
+check_PROGRAMS += tests/vfl/t_psi_leak
+tests_vfl_t_psi_leak_SOURCES = tests/vfl/t_psi_leak.c bench/psi_ffdhe.c bench/psi_ffdhe.h
+tests_vfl_t_psi_leak_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/bench
+tests_vfl_t_psi_leak_CFLAGS = $(AM_CFLAGS) $(DEP_CFLAGS)
+tests_vfl_t_psi_leak_LDADD = libfedsilo_internal.la $(DEP_LIBS)
+check_LTLIBRARIES += tests/vfl/libpsispy.la
+tests_vfl_libpsispy_la_SOURCES = tests/vfl/psi_spy.c
+tests_vfl_libpsispy_la_CFLAGS = $(AM_CFLAGS) -Wno-missing-prototypes
+tests_vfl_libpsispy_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+tests_vfl_libpsispy_la_LIBADD = $(MPI_LIBS)
+EXTRA_DIST += tests/vfl/psi_leak.py
+dist_check_SCRIPTS += tests/vfl/psi_leak.sh tests/vfl/psi_tamper.sh
+TESTS += tests/vfl/psi_leak.sh tests/vfl/psi_tamper.sh
+
 # Benchmark (never part of make check): ./bench/paillier_bench [BITS [N]].
 noinst_PROGRAMS += bench/paillier_bench
 bench_paillier_bench_SOURCES = bench/paillier_bench.c
