@@ -14,3 +14,13 @@ bench-train: bench/train_throughput$(EXEEXT)
 	OPENBLAS_NUM_THREADS=1 PYTHON_TORCH='$(PYTHON_TORCH)' FS_SRCDIR='$(abs_top_srcdir)' \
 	  ./bench/train_throughput$(EXEEXT)
 EXTRA_DIST += bench/fmnist8.sh bench/optimizers.sh bench/dp_accuracy.sh
+
+# PSI speed: `make bench-psi` (3 ranks; BENCH_PSI_FLAGS=--big adds 10^6 ids).
+noinst_PROGRAMS += bench/psi_bench
+bench_psi_bench_SOURCES = bench/psi_bench.c bench/psi_ffdhe.c bench/psi_ffdhe.h
+bench_psi_bench_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/bench
+bench_psi_bench_CFLAGS = $(AM_CFLAGS) $(DEP_CFLAGS)
+bench_psi_bench_LDADD = libfedsilo_internal.la $(DEP_LIBS)
+.PHONY: bench-psi
+bench-psi: bench/psi_bench$(EXEEXT)
+	$(MPIEXEC) $(MPIEXEC_FLAGS) -np 3 ./bench/psi_bench$(EXEEXT) $(BENCH_PSI_FLAGS)

@@ -33,11 +33,12 @@
  *   4. flags: each holder sends "in I" bits back along the ring, every hop
  *      undoing its permutation, so each rank learns which of its own ids
  *      are in I;
- *   5. the ranks sort I by id bytes and check, with one more secure sum of
- *      zero shares, that they all hold the same I.
+ *   5. the ranks sort I by id bytes and check, with zero shares of a hash
+ *      of I summed along the ring, that they all hold the same I.
  * Every ring message carries a BLAKE2b MAC under the pair key of its two
  * ranks, so a message altered in transit stops every rank (FS_ERR_AUTH,
- * the message names the link).
+ * the message names the link); altered secure sums can only remove ids
+ * from I on every rank alike or stop every rank at step 5.
  */
 #ifndef FEDSILO_FS_PSI_H
 #define FEDSILO_FS_PSI_H

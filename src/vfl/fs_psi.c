@@ -21,12 +21,13 @@
  *      every block;
  *   4. flags: the holder's "in I" bits travel back along the ring (k to
  *      k-1), each hop undoing its permutation, to the owner;
- *   5. result: the owner's flagged ids sorted by their bytes; one more
- *      secure sum of zero shares of SHA-256(result) checks that every rank
- *      holds the same result (it catches a false zero slot or a deviating
- *      rank).
- * Ring and flag messages carry BLAKE2b-256 MACs under the pair key of
- * sender and receiver over (sender, receiver, phase, hop, count, payload).
+ *   5. result: the owner's flagged ids sorted by their bytes; zero shares
+ *      of SHA-256(result), summed along the ring, check that every rank
+ *      holds the same result (they catch a false zero slot, altered secure
+ *      sums or a deviating rank).
+ * Ring, flag and check messages carry BLAKE2b-256 MACs under the pair key
+ * of sender and receiver over (sender, receiver, phase, step, count,
+ * payload).
  *
  * Secrets (wiped at done:): the scalar a_k, the permutations, the pair
  * keys, the tags (inside the matcher only their digests) and the tables.
@@ -48,7 +49,8 @@
 #define MACB 32
 #define TAG_RING 7111
 #define TAG_FLAGS 7112
-enum { PHASE_RING = 1, PHASE_FLAGS = 2 };
+#define TAG_CHECK 7113
+enum { PHASE_RING = 1, PHASE_FLAGS = 2, PHASE_CHECK = 3 };
 static const char HASH_LABEL[] = "fedsilo psi v2";
 static const char MSG_LABEL[] = "fedsilo psi v2 msg";
 
@@ -132,7 +134,8 @@ static fs_err ring_step(psi_state *st, int phase, int step, uint8_t *sbuf, size_
         local = fs_error_set(FS_ERR_AUTH, "rank %d: the PSI message from rank %d to rank %d (%s, "
                              "hop %d) failed authentication: it was altered in transit or the "
                              "two ranks do not share a session", st->rank, from, st->rank,
-                             phase == PHASE_RING ? "tag list" : "flags", step);
+                             phase == PHASE_RING ? "tag list" : phase == PHASE_FLAGS ? "flags"
+                             : "result check", step);
     FS_TRY(fs_agree(st->comm, local, NULL));
 done:
     return rc;
@@ -159,6 +162,7 @@ static fs_err build_tags(psi_state *st, const char *const *ids, size_t n)
         local = fs_ristretto_hash_mul(dom, sizeof dom, ids, st->perm[0], n, st->scalar, st->cur,
                                       st->threads);
     if (local != FS_OK) fs_error_prefix(local, "rank %d: PSI: ", k);
+    FS_TRY(fs_vfl_wait_others(st->comm));   /* collective: sleep, do not spin */
     FS_TRY(fs_agree(st->comm, local, NULL));
     st->smults += n;
     for (int h = 1; h < N; h++) {
@@ -174,6 +178,7 @@ static fs_err build_tags(psi_state *st, const char *const *ids, size_t n)
         else if (local != FS_OK)
             fs_error_prefix(local, "rank %d: PSI: ", k);
         if (local == FS_OK && h < N - 1) local = fs_random_permutation(st->perm[h], rcnt);
+        FS_TRY(fs_vfl_wait_others(st->comm));   /* collective: sleep, do not spin */
         FS_TRY(fs_agree(st->comm, local, NULL));
         st->smults += rcnt;
         if (h < N - 1) {
@@ -254,20 +259,41 @@ done:
     return rc;
 }
 
-/* Phase 5 (collective): every rank holds the same result, or FS_ERR_AUTH. */
+/*
+ * Phase 5 (collective): every rank holds the same result, or FS_ERR_AUTH.
+ * Each rank's zero share w_k of its result digest travels the ring with
+ * MACs: at step s rank k receives the sum of the shares of ranks k-s ..
+ * k-1 and adds its own, so after N-1 steps every rank holds the sum over
+ * all ranks, which is 0 iff all digests agree.  The MACs keep an attacker
+ * on the transport from forcing a 0.
+ */
 static fs_err check_result(psi_state *st, const char *const *ids, const size_t *idx, size_t m)
 {
     fs_err rc = FS_OK;
-    uint8_t d[32];
-    uint64_t w[3] = { 0, 0, 0 };           /* two zero-share words + canary */
+    const int k = st->rank, N = st->size, next = (k + 1) % N, prev = (k + N - 1) % N;
+    uint8_t d[32], sb[16 + MACB], rb[16 + MACB];
+    uint64_t w[2] = { 0, 0 }, acc[2];
     fs_err local = result_digest(fs_secagg_session_id(st->sa), ids, idx, m, d);
-    if (local == FS_OK) local = fs_psi_zero_share(st->zkeys, st->size, st->rank, d, sizeof d, w);
-    FS_TRY(fs_secagg_sum_words(st->sa, 0, 2, w, 2, local));   /* collective */
-    if (w[0] != 0 || w[1] != 0)   // identical on every rank: the same sum
-        FS_FAIL(FS_ERR_AUTH, "PSI: the ranks' intersections differ, so no rank uses its result "
-                "(a rank deviated from the protocol, or with probability below 2^-%d a table "
-                "slot summed to 0 by chance)",
-                (int)(64.0 - log2((double)st->B * (double)st->R + 1.0)));
+    if (local == FS_OK) local = fs_psi_zero_share(st->zkeys, N, k, d, sizeof d, w);
+    FS_TRY(fs_agree(st->comm, local, NULL));
+    acc[0] = w[0];
+    acc[1] = w[1];
+    for (int step = 1; step < N; step++) {
+        memcpy(sb, acc, 16);
+        FS_TRY(ring_step(st, PHASE_CHECK, step, sb, 16, next, st->mac_next, rb, 16, prev,
+                         st->mac_prev, TAG_CHECK));
+        memcpy(acc, rb, 16);
+        acc[0] += w[0];
+        acc[1] += w[1];
+    }
+    local = FS_OK;
+    if (acc[0] != 0 || acc[1] != 0)
+        local = fs_error_set(FS_ERR_AUTH, "PSI: the ranks' intersections differ, so no rank uses "
+                             "its result (a rank deviated from the protocol, the secure sums "
+                             "were altered in transit, or with probability below 2^-%d a table "
+                             "slot summed to 0 by chance)",
+                             (int)(64.0 - log2((double)st->B * (double)st->R + 1.0)));
+    FS_TRY(fs_agree(st->comm, local, NULL));
 done:
     return rc;
 }
@@ -401,15 +427,6 @@ fs_err fs_psi_intersect(MPI_Comm user_comm, const fs_psi_opts *opts, const char 
     for (size_t i = 0; i < n; i++)
         if (own[i]) res[m++] = i;
     qsort_r(res, m, sizeof *res, cmp_ids, (void *)ids);
-    {
-        /* every rank's m, public once the result is: compare before use */
-        uint64_t mm[2] = { m, ~(uint64_t)m };
-        int mrc = MPI_Allreduce(MPI_IN_PLACE, mm, 2, MPI_UINT64_T, MPI_MAX, st.comm);
-        if (mrc != MPI_SUCCESS) FS_TRY(fs_from_mpi(mrc, "MPI_Allreduce (PSI result size)"));
-        if (mm[0] != m || mm[1] != ~(uint64_t)m)
-            FS_FAIL(FS_ERR_AUTH, "PSI: the ranks' intersections differ in size, so no rank uses "
-                    "its result (a rank deviated from the protocol)");
-    }
     if (st.sa) FS_TRY(check_result(&st, ids, res, m));
     if (report) {
         memset(report, 0, sizeof *report);

@@ -26,6 +26,13 @@ FS_INTERN fs_err fs_vfl_sendrecv(const void *sbuf, size_t slen, int dest, void *
 /* fs_vfl_bcast - MPI_Bcast of len bytes from root, chunked.  Collective. */
 FS_INTERN fs_err fs_vfl_bcast(void *buf, size_t len, int root, MPI_Comm comm);
 
+/* fs_vfl_wait_others - a barrier that sleeps while it waits (100 us
+ * between polls) instead of spinning: put it before the collectives that
+ * follow long rank-local work, so ranks that finish early leave the cores
+ * to the others on an oversubscribed node.  Collective.
+ * returns FS_OK or FS_ERR_MPI. */
+FS_INTERN fs_err fs_vfl_wait_others(MPI_Comm comm);
+
 /* fs_vfl_dup - MPI_Comm_dup with MPI_ERRORS_RETURN; *out = MPI_COMM_NULL
  * on failure.  Collective. */
 FS_INTERN fs_err fs_vfl_dup(MPI_Comm comm, MPI_Comm *out);

@@ -9,6 +9,10 @@
  *   PSI_SPY_TAMPER=R:T  on rank R, flip one bit of the first MPI_Sendrecv
  *                       (or MPI_Send) payload with tag T that it sends
  *                       (the 5th byte, so headers and lengths stay valid)
+ *   PSI_SPY_ZERO=R      on rank R, set every word of the first MPI_Allreduce
+ *                       result of at least 17 64-bit words to 0 (the first
+ *                       membership table: rank R then sees every slot as
+ *                       common; the canary stays 0)
  *
  * Record (little-endian): uint32 kind ('S' sent, 'R' received, 'B'
  * broadcast result, 'G' allgather result, 'A' allreduce result), int32
@@ -23,7 +27,7 @@
 #include <mpi.h>
 
 static FILE *spy_out;
-static int spy_ready, tamper_rank = -2, tamper_tag, tamper_done;
+static int spy_ready, tamper_rank = -2, tamper_tag, tamper_done, zero_rank = -2, zero_done;
 
 static void spy_open(void)
 {
@@ -34,6 +38,8 @@ static void spy_open(void)
     const char *t = getenv("PSI_SPY_TAMPER");
     if (!t || sscanf(t, "%d:%d", &tamper_rank, &tamper_tag) != 2 || tamper_rank != rank)
         tamper_rank = -2;
+    const char *z = getenv("PSI_SPY_ZERO");
+    if (!z || sscanf(z, "%d", &zero_rank) != 1 || zero_rank != rank) zero_rank = -2;
     const char *dir = getenv("PSI_SPY_DIR");
     if (!dir) return;
     char path[4096];
@@ -138,6 +144,11 @@ int MPI_Allreduce(const void *sbuf, void *rbuf, int count, MPI_Datatype t, MPI_O
                   MPI_Comm comm)
 {
     int rc = PMPI_Allreduce(sbuf, rbuf, count, t, op, comm);
+    spy_open();
+    if (zero_rank >= 0 && !zero_done && t == MPI_UINT64_T && count >= 17) {
+        memset(rbuf, 0, (size_t)count * 8);
+        zero_done = 1;
+    }
     record('A', -1, -1, t, rbuf, count);
     return rc;
 }
