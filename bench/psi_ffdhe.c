@@ -4,7 +4,7 @@
  * bench/psi_bench and the positive control of tests/vfl/psi_leak.sh.
  * NOT PRIVATE ENOUGH: every owner broadcasts its fully exponentiated list
  * F(S_j), so each rank learns, for each of its ids, which other ranks hold
- * it (the red-team finding H3).  Never use it on real data.
+ * it.  Never use it on real data.
  *
  * N-party commutative exponentiation (Meadows 1986; Huberman, Franklin and
  * Hogg 1999) in the quadratic-residue subgroup of the RFC 7919 ffdhe2048

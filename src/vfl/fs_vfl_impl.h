@@ -1,7 +1,8 @@
 /*
- * fs_vfl_impl.h - internal MPI transport helpers of the vfl layer (not
- * installed): byte transfers of any size_t length, chunked below INT_MAX
- * (STYLE.md P4), on a communicator that has MPI_ERRORS_RETURN.
+ * fs_vfl_impl.h - internal helpers of the vfl layer (not installed): MPI
+ * byte transfers of any size_t length, chunked so that no count passed to
+ * MPI exceeds INT_MAX, on a communicator that has MPI_ERRORS_RETURN; and
+ * the PSI membership test (pure, no MPI).
  */
 #ifndef FEDSILO_FS_VFL_IMPL_H
 #define FEDSILO_FS_VFL_IMPL_H

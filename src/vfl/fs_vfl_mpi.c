@@ -1,7 +1,7 @@
 /*
  * fs_vfl_mpi.c - byte transport of the vfl layer over MPI (point-to-point,
  * ring exchange and broadcast), chunked so that no count passed to MPI
- * exceeds INT_MAX (STYLE.md P4).
+ * exceeds INT_MAX.
  */
 #include <limits.h>
 #include <time.h>

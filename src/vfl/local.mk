@@ -29,7 +29,7 @@ dist_check_SCRIPTS += tests/vfl/psi.sh tests/vfl/psi_cli.sh tests/vfl/train.sh \
 TESTS += tests/vfl/psi.sh tests/vfl/psi_cli.sh tests/vfl/train.sh tests/vfl/pipeline.sh \
          tests/vfl/cli_errors.sh
 
-# PSI leak and tamper tests: the E2 fixture (new protocol and the old one
+# PSI leak and tamper tests: the pairwise-leak fixture (new protocol and the old one
 # from bench/psi_ffdhe.c as the positive control) under a PMPI recorder
 # that can also alter one message in transit; psi_leak.py is the curious
 # rank 0.

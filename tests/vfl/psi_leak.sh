@@ -1,5 +1,5 @@
 #!/bin/sh
-# No pairwise leak (the red-team reproduction E2 as a test).  3 ranks:
+# No pairwise leak: the pairwise-membership reproduction as a test.  3 ranks:
 # rank 0 holds 20 ids, |S0 n S1| = 10, |S0 n S2| = 7, |S0 n S1 n S2| = 3
 # (tests/vfl/t_psi_leak.c).  Every message rank 0 sends and receives is
 # recorded (tests/vfl/psi_spy.c) and tests/vfl/psi_leak.py tries every

@@ -1,5 +1,5 @@
 /*
- * t_psi_leak.c - the red-team reproduction E2 as a test fixture: 3 ranks,
+ * t_psi_leak.c - the pairwise-membership leak reproduced as a test fixture: 3 ranks,
  * rank 0 holds 20 ids, |S0 n S1| = 10, |S0 n S2| = 7, |S0 n S1 n S2| = 3,
  * and |S1 n S2| = 8.  Run under the PMPI recorder tests/vfl/psi_spy.c;
  * tests/vfl/psi_leak.py then plays a curious rank 0 on its records.
