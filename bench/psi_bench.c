@@ -190,6 +190,8 @@ int main(int argc, char **argv)
         double us2 = 0, hr2 = 0, agg2 = smult_rate(threads, &us2, &hr2), rate = 0.5 * (agg + agg2);
         double tags = max_over_ranks(rep.tag_seconds), match = max_over_ranks(rep.match_seconds);
         double setup = max_over_ranks(rep.setup_seconds), fin = max_over_ranks(rep.finish_seconds);
+        double cpu = 0;
+        MPI_Allreduce(&rep.cpu_seconds, &cpu, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
         agg = agg2;
         if (rc != FS_OK || m != n / 2) status = 1;
         /* model: N sum_j n_j multiplications plus sum_j n_j hashes, at the
@@ -200,7 +202,14 @@ int main(int argc, char **argv)
             printf("new ristretto255: %d x %zu ids (%zu common): %.2f s, %.0f ids/s", size, n,
                    n / 2, dt, L / dt);
             if (old_rate > 0) printf(", %.1fx the old protocol's ids/s", L / dt / old_rate);
-            printf("%s\n", rc == FS_OK && m == n / 2 ? "" : "  WRONG RESULT");
+            printf("; CPU %.1f s over the ranks = %.2f cores busy on average%s\n", cpu, cpu / dt,
+                   rc == FS_OK && m == n / 2 ? "" : "  WRONG RESULT");
+            /* load-independent: CPU time per multiplication-equivalent and
+             * the wall time it implies with 2 cores fully used */
+            double work = (double)size * L + hratio * L;
+            printf("  CPU %.1f us per multiplication-equivalent (N sum n_j + %.2f sum n_j = %.3g); "
+                   "with 2 idle cores that is %.1f s\n", 1e6 * cpu / work, hratio, work,
+                   cpu / 2.0);
             printf("  setup %.2f s, tags %.2f s (model %.2f s at %.0f multiplications/s, the mean of "
                    "the rates before and after: %.2fx), match %.2f s (%u rounds x %llu words), "
                    "finish %.2f s; miss bound 2^%.1f\n", setup, tags, model, rate, tags / model,

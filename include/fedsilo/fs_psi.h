@@ -77,6 +77,9 @@ typedef struct {
     double tag_seconds;          /* hashing and the N multiplication hops   */
     double match_seconds;        /* membership rounds (secure sums)         */
     double finish_seconds;       /* flags back, sorting, result check       */
+    double cpu_seconds;          /* CPU time of this process (all threads)
+                                  * during the call: with the sum over ranks
+                                  * / seconds, the cores the job got        */
     uint64_t scalarmults;        /* ristretto255 multiplications here       */
     uint64_t table_words;        /* B: words per membership round           */
     uint32_t rounds;             /* R: membership rounds                    */
