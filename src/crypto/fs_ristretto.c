@@ -106,9 +106,14 @@ static int hash_mul_range(const batch *b, size_t lo, size_t hi, size_t *bad)
         crypto_hash_sha512_final(&st, h);
         uint8_t *p = b->points + i * FS_RISTRETTO_BYTES;
         crypto_core_ristretto255_from_hash(p, h);
-        if (crypto_scalarmult_ristretto255(p, b->scalar, p) != 0) { *bad = i; return 1; }
+        if (crypto_scalarmult_ristretto255(p, b->scalar, p) != 0) {
+            *bad = i;
+            sodium_memzero(h, sizeof h);
+            return 1;
+        }
     }
     sodium_memzero(&st, sizeof st);
+    sodium_memzero(h, sizeof h);
     return 0;
 }
 

@@ -159,6 +159,7 @@ void fs_psi_matcher_destroy(fs_psi_matcher **p)
     if (m->dig) fs_secure_zero(m->dig, m->n * 16);
     if (m->acc) fs_secure_zero(m->acc, m->n * sizeof *m->acc);
     if (m->out) fs_secure_zero(m->out, m->n * 16);
+    if (m->in) fs_secure_zero(m->in, m->n * 16);
     free(m->zkey); free(m->dig); free(m->flags); free(m->active); free(m->owner);
     free(m->placed); free(m->pslot); free(m->in); free(m->out); free(m->acc);
     free(m);
