@@ -7,9 +7,12 @@
  *     right before each run of the new one (the machine is shared, so
  *     its load changes between runs);
  *   - fs_psi_intersect for N ranks x n ids, n/2 of them common.
- * Prints ids/s (N n / wall seconds), the ratio to the old protocol's ids/s,
- * and the tag phase against the cost model (N sum_j n_j multiplications
- * and sum_j n_j hashes at the measured aggregate rate).  Never fails on a
+ * Prints ids/s (N n / wall seconds) and its ratio to the old protocol's,
+ * the CPU time per id of both (summed over the ranks: less sensitive to
+ * the other jobs on a shared machine than wall time), the cores the job
+ * got, the time the CPU work would take on 2 idle cores, and the tag phase
+ * against the cost model (N sum_j n_j multiplications and sum_j n_j hashes
+ * at the measured aggregate rate).  Never fails on a
  * number; exits non-zero only if a run fails or returns a wrong
  * intersection size.
  *
@@ -21,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sodium.h>
 #include <mpi.h>
 #include <fedsilo.h>
@@ -103,8 +107,16 @@ static double smult_rate(int threads, double *per_thread_us, double *hash_ratio)
     return total;
 }
 
-/* The old ffdhe2048 protocol on n ids per rank; prints and returns ids/s. */
-static double run_old(size_t n, int *status)
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* The old ffdhe2048 protocol on n ids per rank; prints and returns ids/s;
+ * *cpu_per_id gets the CPU seconds per id summed over the ranks. */
+static double run_old(size_t n, int *status, double *cpu_per_id)
 {
     int size;
     MPI_Comm_size(MPI_COMM_WORLD, &size);
@@ -113,14 +125,18 @@ static double run_old(size_t n, int *status)
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     char **ids = make_ids(rank, n);
     MPI_Barrier(MPI_COMM_WORLD);
-    double t0 = MPI_Wtime();
+    double t0 = MPI_Wtime(), c0 = cpu_now();
     fs_err rc = psi_ffdhe_intersect(MPI_COMM_WORLD, (const char *const *)ids, n, &idx, &m);
+    double mycpu = cpu_now() - c0, cpu = 0;
     double dt = max_over_ranks(MPI_Wtime() - t0);
+    MPI_Allreduce(&mycpu, &cpu, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
     if (rc != FS_OK || m != n / 2) *status = 1;
     double rate = (double)size * (double)n / dt;
+    *cpu_per_id = cpu / ((double)size * (double)n);
     if (rank == 0)
-        printf("old ffdhe2048 (leaks pairwise membership): %d x %zu ids: %.2f s, %.0f ids/s%s\n",
-               size, n, dt, rate, rc == FS_OK && m == n / 2 ? "" : "  WRONG RESULT");
+        printf("old ffdhe2048 (leaks pairwise membership): %d x %zu ids: %.2f s, %.0f ids/s, "
+               "CPU %.0f us per id%s\n", size, n, dt, rate, 1e6 * *cpu_per_id,
+               rc == FS_OK && m == n / 2 ? "" : "  WRONG RESULT");
     fflush(stdout);
     free(idx);
     free_ids(ids, n);
@@ -177,7 +193,7 @@ int main(int argc, char **argv)
     }
     for (size_t k = 0; k < nsizes; k++) {
         /* the old protocol right before, on the smaller size (same load) */
-        double old_rate = run_old(old_n, &status);
+        double old_cpu = 0, old_rate = run_old(old_n, &status, &old_cpu);
         size_t n = sizes[k], *idx = NULL, m = 0;
         char **ids = make_ids(rank, n);
         fs_psi_report rep;
@@ -207,9 +223,10 @@ int main(int argc, char **argv)
             /* load-independent: CPU time per multiplication-equivalent and
              * the wall time it implies with 2 cores fully used */
             double work = (double)size * L + hratio * L;
-            printf("  CPU %.1f us per multiplication-equivalent (N sum n_j + %.2f sum n_j = %.3g); "
-                   "with 2 idle cores that is %.1f s\n", 1e6 * cpu / work, hratio, work,
-                   cpu / 2.0);
+            printf("  CPU %.0f us per id (%.1fx less than the old protocol), %.1f us per "
+                   "multiplication-equivalent (N sum n_j + %.2f sum n_j = %.3g); with 2 idle "
+                   "cores that is %.1f s\n", 1e6 * cpu / L, old_cpu / (cpu / L),
+                   1e6 * cpu / work, hratio, work, cpu / 2.0);
             printf("  setup %.2f s, tags %.2f s (model %.2f s at %.0f multiplications/s, the mean of "
                    "the rates before and after: %.2fx), match %.2f s (%u rounds x %llu words), "
                    "finish %.2f s; miss bound 2^%.1f\n", setup, tags, model, rate, tags / model,
