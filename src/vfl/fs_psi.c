@@ -41,6 +41,7 @@
 #include <unistd.h>
 #include "crypto/fs_crypto_impl.h"
 #include "data/fs_data_impl.h"
+#include "vfl/fs_psi_impl.h"
 #include "vfl/fs_vfl_impl.h"
 #include "fedsilo/fs_agree.h"
 #include "fedsilo/fs_psi.h"
@@ -107,6 +108,22 @@ static int auto_threads(MPI_Comm comm)
     return (int)(t < 1 ? 1 : t > 64 ? 64 : t);
 }
 
+/* A barrier that sleeps 100 us between polls instead of spinning (Open
+ * MPI's blocking calls poll): put before the collectives that follow long
+ * rank-local work, so ranks that finish early leave the cores to the
+ * others on an oversubscribed node.  Collective.  FS_OK or FS_ERR_MPI. */
+static fs_err wait_others(MPI_Comm comm)
+{
+    const struct timespec nap = { 0, 100000 };
+    MPI_Request req;
+    int done = 0, mrc = MPI_Ibarrier(comm, &req);
+    while (mrc == MPI_SUCCESS && !done) {
+        mrc = MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+        if (mrc == MPI_SUCCESS && !done) nanosleep(&nap, NULL);
+    }
+    return mrc == MPI_SUCCESS ? FS_OK : fs_from_mpi(mrc, "MPI_Ibarrier");
+}
+
 /* MAC over (label, sender, receiver, phase, step, count) || payload. */
 static fs_err msg_mac(const uint8_t key[32], int sender, int receiver, int phase, int step,
                       const uint8_t *payload, size_t len, uint8_t tag[MACB])
@@ -170,7 +187,7 @@ static fs_err build_tags(psi_state *st, const char *const *ids, size_t n)
         local = fs_ristretto_hash_mul(dom, sizeof dom, ids, st->perm[0], n, st->scalar, st->cur,
                                       st->threads);
     if (local != FS_OK) fs_error_prefix(local, "rank %d: PSI: ", k);
-    FS_TRY(fs_vfl_wait_others(st->comm));   /* collective: sleep, do not spin */
+    FS_TRY(wait_others(st->comm));   /* collective: sleep, do not spin */
     FS_TRY(fs_agree(st->comm, local, NULL));
     st->smults += n;
     for (int h = 1; h < N; h++) {
@@ -186,7 +203,7 @@ static fs_err build_tags(psi_state *st, const char *const *ids, size_t n)
         else if (local != FS_OK)
             fs_error_prefix(local, "rank %d: PSI: ", k);
         if (local == FS_OK && h < N - 1) local = fs_random_permutation(st->perm[h], rcnt);
-        FS_TRY(fs_vfl_wait_others(st->comm));   /* collective: sleep, do not spin */
+        FS_TRY(wait_others(st->comm));   /* collective: sleep, do not spin */
         FS_TRY(fs_agree(st->comm, local, NULL));
         st->smults += rcnt;
         if (h < N - 1) {

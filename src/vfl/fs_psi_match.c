@@ -41,7 +41,7 @@
 #include <math.h>
 #include <string.h>
 #include "crypto/fs_crypto_impl.h"
-#include "vfl/fs_vfl_impl.h"
+#include "vfl/fs_psi_impl.h"
 
 #define NONE UINT32_MAX
 static const char TAG_LABEL[] = "fedsilo psi v2 tag";

@@ -1,8 +1,7 @@
 /*
- * fs_vfl_impl.h - internal helpers of the vfl layer (not installed): MPI
- * byte transfers of any size_t length, chunked so that no count passed to
- * MPI exceeds INT_MAX, on a communicator that has MPI_ERRORS_RETURN; and
- * the PSI membership test (pure, no MPI).
+ * fs_vfl_impl.h - internal MPI transport helpers of the vfl layer (not
+ * installed): byte transfers of any size_t length, chunked below INT_MAX
+ * (STYLE.md P4), on a communicator that has MPI_ERRORS_RETURN.
  */
 #ifndef FEDSILO_FS_VFL_IMPL_H
 #define FEDSILO_FS_VFL_IMPL_H
@@ -27,70 +26,7 @@ FS_INTERN fs_err fs_vfl_sendrecv(const void *sbuf, size_t slen, int dest, void *
 /* fs_vfl_bcast - MPI_Bcast of len bytes from root, chunked.  Collective. */
 FS_INTERN fs_err fs_vfl_bcast(void *buf, size_t len, int root, MPI_Comm comm);
 
-/* fs_vfl_wait_others - a barrier that sleeps while it waits (100 us
- * between polls) instead of spinning: put it before the collectives that
- * follow long rank-local work, so ranks that finish early leave the cores
- * to the others on an oversubscribed node.  Collective.
- * returns FS_OK or FS_ERR_MPI. */
-FS_INTERN fs_err fs_vfl_wait_others(MPI_Comm comm);
-
 /* fs_vfl_dup - MPI_Comm_dup with MPI_ERRORS_RETURN; *out = MPI_COMM_NULL
  * on failure.  Collective. */
 FS_INTERN fs_err fs_vfl_dup(MPI_Comm comm, MPI_Comm *out);
-
-// ---------------------------------------------------------------- PSI membership test (no MPI)
-// src/vfl/fs_psi_match.c; the maths is in its file header.
-
-/*
- * fs_psi_plan - table words B and rounds R of the membership test for the
- * public set sizes (nranks of them): B = ceil(e L / 2) with L their sum,
- * R such that n_min p^R <= 2^-40 for the per-round miss bound p.
- * *log2_miss gets log2 of that bound (may be NULL).  B = R = 0 when some
- * size is 0 or nranks < 2 (nothing to match).  Not collective, pure.
- */
-FS_INTERN void fs_psi_plan(const uint64_t *sizes, int nranks, uint64_t *B, uint32_t *R,
-                           double *log2_miss);
-
-typedef struct fs_psi_matcher fs_psi_matcher;
-
-/*
- * fs_psi_matcher_create - the holder side of the membership test for the
- * n tags (n x 32 bytes, borrowed: only their digests are kept) this rank
- * holds.  zkeys: nranks x 32 bytes, row l = the pair key shared with rank
- * l (row `rank` ignored); copied, secret.  sid: the public session id.
- * Not collective.  On success *out is owned by the caller.
- * returns FS_OK, FS_ERR_ARG, FS_ERR_NOMEM, FS_ERR_CRYPTO.
- */
-FS_INTERN fs_err fs_psi_matcher_create(int nranks, int rank, const uint8_t sid[32],
-                                       const uint8_t *zkeys, const uint8_t *tags, size_t n,
-                                       uint64_t B, uint32_t R, fs_psi_matcher **out);
-
-/* fs_psi_matcher_destroy - wipe keys and digests, free; NULL-safe. */
-FS_INTERN void fs_psi_matcher_destroy(fs_psi_matcher **m);
-
-/*
- * fs_psi_matcher_table - this holder's table of round t (1-based, fresh
- * per round): B + 1 words written to table (caller-owned), the last one
- * the secure sum's canary (0).  Secret: it holds zero shares and private
- * randomness; only its secure sum over all ranks may leave the rank.
- * returns FS_OK, FS_ERR_CRYPTO.
- */
-FS_INTERN fs_err fs_psi_matcher_table(fs_psi_matcher *m, uint32_t t, uint64_t *table);
-
-/* fs_psi_matcher_detect - after the secure sum of round t's tables: mark
- * every tag written this round whose slot summed to 0, drop it from later
- * rounds; returns how many were marked. */
-FS_INTERN size_t fs_psi_matcher_detect(fs_psi_matcher *m, const uint64_t *sum);
-
-/* fs_psi_matcher_flags - (n) 1 for the tags found in every block; borrowed. */
-FS_INTERN const uint8_t *fs_psi_matcher_flags(const fs_psi_matcher *m);
-
-/*
- * fs_psi_zero_share - out = sum over l != rank of sgn(rank, l) *
- * BLAKE2b-128(key = zkeys row l, "fedsilo psi v2 result" || msg), as two
- * words: the ranks' shares sum to (0, 0) mod 2^64 iff every rank passed
- * the same msg (except with probability 2^-128).  Not collective.
- */
-FS_INTERN fs_err fs_psi_zero_share(const uint8_t *zkeys, int nranks, int rank,
-                                   const uint8_t *msg, size_t len, uint64_t out[2]);
 #endif

@@ -1,10 +1,9 @@
 /*
  * fs_vfl_mpi.c - byte transport of the vfl layer over MPI (point-to-point,
  * ring exchange and broadcast), chunked so that no count passed to MPI
- * exceeds INT_MAX.
+ * exceeds INT_MAX (STYLE.md P4).
  */
 #include <limits.h>
-#include <time.h>
 #include "vfl/fs_vfl_impl.h"
 #include "fedsilo/fs_agree.h"
 
@@ -76,25 +75,4 @@ fs_err fs_vfl_dup(MPI_Comm comm, MPI_Comm *out)
     }
     MPI_Comm_set_errhandler(*out, MPI_ERRORS_RETURN);
     return FS_OK;
-}
-
-/* Complete req, sleeping 100 us between tests: a rank that waits for
- * slower ranks leaves the cores to them (Open MPI's blocking calls poll). */
-static int wait_politely(MPI_Request *req)
-{
-    const struct timespec nap = { 0, 100000 };
-    int done = 0;
-    for (;;) {
-        int mrc = MPI_Test(req, &done, MPI_STATUS_IGNORE);
-        if (mrc != MPI_SUCCESS || done) return mrc;
-        nanosleep(&nap, NULL);
-    }
-}
-
-fs_err fs_vfl_wait_others(MPI_Comm comm)
-{
-    MPI_Request req;
-    int mrc = MPI_Ibarrier(comm, &req);
-    if (mrc == MPI_SUCCESS) mrc = wait_politely(&req);
-    return mrc == MPI_SUCCESS ? FS_OK : fs_from_mpi(mrc, "MPI_Ibarrier");
 }

@@ -5,7 +5,7 @@ libfedsilo_internal_la_SOURCES += src/vfl/fs_paillier.c src/vfl/fs_vfl_mpi.c src
                                   src/vfl/fs_psi_match.c src/vfl/fs_vfl.c
 fedsiloinclude_HEADERS += include/fedsilo/fs_paillier.h include/fedsilo/fs_psi.h \
                           include/fedsilo/fs_vfl.h
-noinst_HEADERS += src/vfl/fs_vfl_impl.h
+noinst_HEADERS += src/vfl/fs_vfl_impl.h src/vfl/fs_psi_impl.h
 fedsilo_SOURCES += src/cli/cmd_vfl.c src/cli/cmd_vfl.h
 dist_doc_DATA += docs/vertical.md
 

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "crypto/fs_crypto_impl.h"
-#include "vfl/fs_vfl_impl.h"
+#include "vfl/fs_psi_impl.h"
 
 #define MAXN 5
 
