@@ -4,7 +4,9 @@
 # same order on every rank (sorted by id bytes), with correct row numbers,
 # authenticated with a roster.  Without a roster (and without
 # --insecure-no-auth yes) every rank refuses with exit 2; a missing id file
-# fails every rank with a message naming it.
+# fails every rank with a message naming it; an id file with a repeated id
+# fails every rank with a message naming the rank and the two lines (not
+# the id), and nothing is written.
 . "${FS_SRCDIR:-.}/tests/lib.sh"
 . "$FS_SRCDIR/tests/keys.sh"
 "$FEDSILO" psi --help >/dev/null 2>&1 \
@@ -54,4 +56,12 @@ grep -q "needs a consortium roster" "$WORK/noauth.log" || { cat "$WORK/noauth.lo
 run_mpi 2 60 "$FEDSILO" psi --ids "$WORK/nope-%d.csv" --out "$WORK/x-%d.csv" --insecure-no-auth yes \
   >"$WORK/bad.log" 2>&1 && fail "missing id file accepted"
 grep -q "nope-0.csv" "$WORK/bad.log" || { cat "$WORK/bad.log"; fail "message does not name the file"; }
+for k in 0 1 2; do printf 'u1\nu2\nv%s\n' "$k" > "$WORK/dup-$k.txt"; done
+printf 'w7\nu2\n' >> "$WORK/dup-2.txt"       # line 4 (0-based) repeats line 1
+run_mpi 3 60 "$FEDSILO" psi --ids "$WORK/dup-%d.txt" --out "$WORK/d-%d.csv" --insecure-no-auth yes \
+  >"$WORK/dup.log" 2>&1 && fail "repeated id accepted"
+grep -q "rank 2: PSI: repeated id (entries 1 and 4 of the id list, 0-based)" "$WORK/dup.log" \
+  || { cat "$WORK/dup.log"; fail "repeated id: message does not name rank 2 and the entries"; }
+grep "repeated id" "$WORK/dup.log" | grep -q u2 && { cat "$WORK/dup.log"; fail "repeated id: the message carries the id"; }
+for k in 0 1 2; do [ -e "$WORK/d-$k.csv" ] && fail "rank $k wrote output despite the repeated id"; done
 exit 0
