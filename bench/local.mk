@@ -19,3 +19,13 @@ EXTRA_DIST += bench/fmnist8.sh bench/optimizers.sh bench/dp_accuracy.sh
 noinst_PROGRAMS += bench/paillier_bench
 bench_paillier_bench_SOURCES = bench/paillier_bench.c
 bench_paillier_bench_LDADD = libfedsilo.la $(GMP_LIBS)
+
+# PSI speed: `make bench-psi` (3 ranks; BENCH_PSI_FLAGS=--big adds 10^6 ids).
+noinst_PROGRAMS += bench/psi_bench
+bench_psi_bench_SOURCES = bench/psi_bench.c bench/psi_ffdhe.c bench/psi_ffdhe.h
+bench_psi_bench_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/bench
+bench_psi_bench_CFLAGS = $(AM_CFLAGS) $(DEP_CFLAGS)
+bench_psi_bench_LDADD = libfedsilo_internal.la $(DEP_LIBS)
+.PHONY: bench-psi
+bench-psi: bench/psi_bench$(EXEEXT)
+	$(MPIEXEC) $(MPIEXEC_FLAGS) -np 3 ./bench/psi_bench$(EXEEXT) $(BENCH_PSI_FLAGS)

@@ -173,10 +173,18 @@ typedef struct {
     int test_legacy_batches;     /* short tail batch, no margin check        */
 } fs_vfl_opts;
 
-/* fedsilo psi. */
+/* fedsilo psi and the options of fs_psi_intersect (which reads only the
+ * last four fields).  The paths may differ between ranks;
+ * allow_unauthenticated must not (the secure-sum setup checks it). */
 typedef struct {
     const char *ids;             /* --ids: id-file pattern, "" = use --data   */
     int header;                  /* --header: skip the first line of id files */
+    int threads;                 /* --threads: threads of this rank for the
+                                    group operations; 0 = the node's online
+                                    CPUs divided by its ranks, rounded up    */
+    const char *roster_path;     /* consortium roster; NULL/"" = none        */
+    const char *identity_path;   /* this rank's Ed25519 private key (PEM)    */
+    int allow_unauthenticated;   /* without a roster: 1 to run anyway (warns) */
 } fs_psi_opts;
 
 /* Everything one command's configuration holds, typed. */

@@ -99,12 +99,20 @@ static void psi_usage(FILE *out, const fs_config *cfg)
 {
     fprintf(out,
         "Usage: mpirun -np N fedsilo psi --ids 'DIR/ids-%%d.txt' --out 'DIR/aligned-%%d.csv'\n"
-        "                               [--header]\n"
-        "       mpirun -np N fedsilo psi --data 'DIR/site-%%d.h5' --out 'DIR/aligned-%%d.h5'\n\n"
+        "                               [--header] AUTH\n"
+        "       mpirun -np N fedsilo psi --data 'DIR/site-%%d.h5' --out 'DIR/aligned-%%d.h5' AUTH\n"
+        "  AUTH: --roster FILE --identity 'KEYS/site-%%d.key'  |  --insecure-no-auth yes\n\n"
         "Private set intersection of record ids: rank k reads its ids (%%d = k), finds the\n"
-        "ids that every rank holds, and writes its part of them in the same order on every\n"
-        "rank: row t of every output names the same id.  Every rank learns the set sizes\n"
-        "and the intersection, nothing about other ids (DDH; see docs/vertical.md).\n\n");
+        "ids that EVERY rank holds, and writes its part of them in the same order on every\n"
+        "rank (sorted by the id bytes): row t of every output names the same id.\n"
+        "Released: every rank's number of ids and the intersection, to every rank; an\n"
+        "observer of the MPI transport sees the numbers of ids and the intersection's\n"
+        "size.  Nothing else for honest-but-curious ranks (DDH on ristretto255): no rank\n"
+        "learns whether another particular rank holds one of its ids outside the\n"
+        "intersection, nor partial-intersection sizes.  Colluding ranks can learn\n"
+        "partial-intersection sizes; a deviating rank can probe ids it adds or shrink\n"
+        "the result.\n"
+        "See docs/vertical.md.\n\n");
     fs_config_print_help(cfg, out);
     fprintf(out,
         "  --config FILE        INI file of these options (flags override it)\n"
