@@ -57,6 +57,7 @@
 #include "fs_data.h"
 #include "fs_fed.h"
 #include "fs_ledger.h"
+#include "fs_ckpt.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -118,6 +119,65 @@ FS_EXPORT const double *fs_prep_fill(const fs_prep *p);    /* (d) NaN = none */
 FS_EXPORT const double *fs_prep_mean(const fs_prep *p);    /* (d)            */
 FS_EXPORT const double *fs_prep_scale(const fs_prep *p);   /* (d)            */
 FS_EXPORT const char *fs_prep_schema_text(const fs_prep *p);
+
+/*
+ * fs_prep_from_checkpoint - the pipeline a checkpoint stores (its /pipeline
+ * schema and fill values, its standardization); a checkpoint without any
+ * gives a pipeline that changes nothing.  Not collective.  Caller owns *out.
+ * Returns as fs_prep_create.
+ */
+FS_EXPORT fs_err fs_prep_from_checkpoint(const fs_checkpoint *ck, fs_prep **out) FS_WARN_UNUSED;
+
+// ---------------------------------------------------------------- predict
+
+/*
+ * A model's scorer for fs_predict_file: n rows of X (n, d), already through
+ * the pipeline, into out: classification (n, num_classes) class
+ * probabilities; regression (n) values.  Returns FS_OK or an error.
+ */
+typedef fs_err (*fs_predict_fn)(void *model, const float *X, size_t n, double *out);
+
+typedef struct {
+    const char *input;      /* FILE.csv: raw rows, encoded with the pipeline's
+                               schema (the label column, if any, is not read);
+                               else a fedsilo dataset file (.h5)            */
+    const char *out;        /* the predictions CSV (written atomically)     */
+    char delimiter;         /* of the CSV input; 0 = ','                    */
+    int skip_bad_rows;      /* 1: a CSV row with a bad cell is dropped and
+                               reported to `skipped`; 0: it fails, naming the
+                               row, the column and the value                */
+    FILE *skipped;          /* where skipped rows are reported              */
+} fs_predict_opts;
+
+typedef struct {
+    size_t rows;            /* prediction rows written                      */
+} fs_predict_summary;
+
+/*
+ * fs_predict_file - read o->input, apply pipeline p and write one CSV line
+ * per row to o->out: "row" (the 1-based file row of a CSV, header = row 1;
+ * the 1-based row of an HDF5 file), the id column (named as in the schema)
+ * when the input has ids, "prediction" (the class name, or the value),
+ * then for classification one column "p(NAME)" per class with its
+ * probability.  Class names: the schema's, else the input file's, else
+ * 0..K-1.  Any model plugs in through fn (fs_model checkpoints:
+ * fs_predict_checkpoint; other engines call this with their scorer).  A CSV
+ * input needs a pipeline with a schema (FS_ERR_DATA otherwise, saying so).
+ * Not collective.  Returns FS_OK, FS_ERR_ARG, FS_ERR_IO, FS_ERR_DATA (the
+ * message names the file and, for a bad cell, the row, column and value),
+ * FS_ERR_NOMEM, or fn's error.
+ */
+FS_EXPORT fs_err fs_predict_file(const fs_prep *p, fs_task task, int num_classes,
+                                 fs_predict_fn fn, void *model, const fs_predict_opts *o,
+                                 fs_predict_summary *sum) FS_WARN_UNUSED;
+
+/*
+ * fs_predict_checkpoint - fs_predict_file with the pipeline and the model
+ * (linear, logistic, softmax, mlp) of a `fedsilo train` checkpoint.  Not
+ * collective.  Returns as fs_predict_file.
+ */
+FS_EXPORT fs_err fs_predict_checkpoint(const fs_checkpoint *ck, const fs_predict_opts *o,
+                                       fs_predict_summary *sum) FS_WARN_UNUSED;
 
 /* fs_prep_destroy - NULL-safe; sets *p = NULL. */
 FS_EXPORT void fs_prep_destroy(fs_prep **p);
