@@ -79,6 +79,7 @@ typedef struct {
     const char *test;            /* --test: global test file, "" = none (ridge:
                                     the file the fit is evaluated on)        */
     int standardize;             /* --standardize yes                          */
+    int impute;                  /* --impute yes: fill missing cells (fs_prep.h) */
     const char *model;           /* --model: linear | logistic | softmax | mlp:H,... */
     double lr;                   /* --lr: local learning rate                 */
     double momentum;             /* --momentum                                 */

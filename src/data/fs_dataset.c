@@ -696,7 +696,8 @@ static fs_err refuse_missing(const fs_dataset *ds, const char *name)
         const size_t j = k % ds->d;
         return fs_error_set(FS_ERR_DATA, "%s: feature %zu ('%s') has missing values (NaN, as "
                             "'import csv --schema' stores missing cells) and this reader needs "
-                            "complete rows: missing values are not imputed here", name, j,
+                            "complete rows: missing values are not imputed here (fedsilo train: --impute "
+                            "yes fills them from secure sums)", name, j,
                             ds->feature_names ? ds->feature_names[j] : "?");
     }
     return FS_OK;
@@ -1021,4 +1022,20 @@ void fs_dataset_standardize(fs_dataset *ds, const double *mean, const double *sc
         float *x = ds->X + i * ds->d;
         for (size_t j = 0; j < ds->d; j++) x[j] = (float)(((double)x[j] - mean[j]) / scale[j]);
     }
+}
+
+fs_err fs_dataset_impute(fs_dataset *ds, const double *fill, const char *name)
+{
+    for (size_t i = 0; i < ds->n; i++) {
+        float *x = ds->X + i * ds->d;
+        for (size_t j = 0; j < ds->d; j++) {
+            if (!isnan(x[j])) continue;
+            if (isnan(fill[j]))
+                return fs_error_set(FS_ERR_DATA, "%s: row %zu: feature %zu ('%s') is missing and "
+                                    "the pipeline has no fill value for it", name, i + 1, j,
+                                    ds->feature_names ? ds->feature_names[j] : "?");
+            x[j] = (float)fill[j];
+        }
+    }
+    return FS_OK;
 }

@@ -66,7 +66,15 @@ const fs_opt_def fs_opt_table[] = {
     { TRAIN, "data", "standardize", NULL, FS_OPT_CHOICE, "no", NOLIM, "no|yes", FS_FIELD_BOOL,
       F(fl.standardize), NOSET,
       "yes: standardize features with the global mean/std from secure sums (stored in the "
-      "checkpoint; fedsilo eval applies it)" },
+      "checkpoint; fedsilo eval applies it). With a schema only the numeric columns are "
+      "standardized (one-hot and missing-indicator columns are not), after --impute" },
+    { TRAIN, "data", "impute", NULL, FS_OPT_CHOICE, "no", NOLIM, "no|yes", FS_FIELD_BOOL,
+      F(fl.impute), NOSET,
+      "yes: fill missing cells of shards imported with a schema by the schema's policy "
+      "(global mean, median from a two-level secure histogram, mode, constant), computed "
+      "from secure sums and stored in the checkpoint (eval and predict apply it); the "
+      "counts, means, histograms and category counts are released to every institution. "
+      "no: a shard with missing cells is refused" },
     /* [model] */
     { TRAIN, "model", "model", NULL, FS_OPT_STR, "mlp:256,128", NOLIM, NULL, FS_FIELD_STR,
       F(fl.model), NOSET, "linear | logistic | softmax | mlp:H1,H2,... (ReLU hidden layers)" },
