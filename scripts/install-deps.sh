@@ -24,10 +24,7 @@ BUILD_PKGS=(build-essential autoconf automake libtool pkg-config
             libhdf5-openmpi-dev hdf5-tools libgmp-dev check libssl-dev
             libsodium-dev libinih-dev zlib1g-dev libjansson-dev)
 DATA_PKGS=(dataset-fashion-mnist python3-sklearn python3-h5py python3-numpy gnuplot-nox
-#   data   Fashion-MNIST (dataset-fashion-mnist), scikit-learn's bundled
-#          CSVs (python3-sklearn), h5py for format checks, R's table
-#          packages (credit_data, PimaIndiansDiabetes2) for the schema and
-#          GBDT tests, and python3-xgboost (the GBDT reference and export tests)
+           python3-xgboost r-base-core r-cran-modeldata r-cran-mlbench)
 BENCH_PKGS=(python3-torch)
 # Slurm's mpi_pmix plugin dlopen()s the unversioned libpmix.so that only
 # libpmix-dev ships; without it `srun --mpi=pmix` cannot work.
