@@ -40,9 +40,10 @@ extern "C" {
 // ---------------------------------------------------------------- PRG
 
 /*
- * AES-128-CTR keystream: a VAES + AVX-512 kernel where the CPU has it,
- * else OpenSSL EVP (same keystream bit for bit; environment FEDSILO_PRG =
- * auto | openssl | vaes forces a choice).  The 32-byte seed is a uniformly
+ * AES-128-CTR keystream: a fused VAES (AVX-512 or AVX2) or AES-NI kernel
+ * where the CPU has one, else OpenSSL EVP (same keystream bit for bit;
+ * environment FEDSILO_PRG = auto | openssl | vaes | vaes-avx512 |
+ * vaes-avx2 | aesni forces a choice).  The 32-byte seed is a uniformly
  * random HKDF-SHA256 output (DESIGN.md section 3, key setup 2), so its
  * first 16 bytes are used directly as the AES-128 key; bytes 16..31 are
  * unused.  The 16-byte initial counter block for nonce (round, vector_id)
@@ -304,7 +305,8 @@ typedef struct {
     double encode_rate;    /* fs_fixed_encode_f32 alone, input bytes/s     */
     double openssl_rate;   /* fs_prg_openssl_rate, best of 1 MiB samples
                               interleaved with the calls above             */
-    const char *prg_kernel; /* static string: "vaes-avx512" or "openssl"  */
+    const char *prg_kernel; /* static string: "vaes-avx512", "vaes-avx2",
+                               "aesni" or "openssl"                       */
 } fs_secsum_bench_result;
 
 /*

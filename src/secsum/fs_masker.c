@@ -25,7 +25,7 @@
  * Data flow (no O(N * d) buffers): the vector is processed in blocks of
  * FS_MASKER_BLOCK_BYTES.  For each block we encode into the caller's out
  * buffer, then for each neighbour add or subtract that block of its
- * keystream (fs_prg_apply: fused in registers on VAES CPUs, else through
+ * keystream (fs_prg_apply: fused in registers on AES-NI/VAES CPUs, else through
  * one L1-sized scratch block per generator), so the block stays in L1/L2
  * across all neighbours.  Each neighbour's fs_prg keeps its own stream
  * position across blocks.

@@ -4,7 +4,7 @@
 libfedsilo_internal_la_SOURCES += src/crypto/fs_prg.c src/crypto/fs_aesctr.c src/secsum/fs_fixed.c \
                                   src/secsum/fs_maskgraph.c src/secsum/fs_masker.c \
                                   src/secsum/fs_secsum_bench.c
-noinst_HEADERS += src/crypto/fs_prg.h src/secsum/fs_fixed_impl.h
+noinst_HEADERS += src/crypto/fs_prg.h src/crypto/fs_aesctr_tmpl.h src/secsum/fs_fixed_impl.h
 fedsiloinclude_HEADERS += include/fedsilo/fs_fixed.h include/fedsilo/fs_secsum.h
 
 check_PROGRAMS += tests/unit/check_fixed tests/unit/check_secsum
