@@ -249,6 +249,22 @@ FS_EXPORT fs_err fs_masker_encode_mask_stream(fs_masker *m, uint64_t round, uint
                                               fs_masker_progress_fn on_block,
                                               void *user) FS_WARN_UNUSED;
 
+/* Time spent inside the masker, in seconds, accumulated by every masking
+ * call while attached with fs_masker_set_timing. */
+typedef struct {
+    double encode_s;        /* fixed-point encoding into the words          */
+    double keystream_s;     /* AES-CTR keystream added into the words       */
+} fs_masker_timing;
+
+/*
+ * fs_masker_set_timing - attach t (caller-owned; NULL detaches): every
+ * later masking call adds its encoding and keystream time to *t, read
+ * from the monotonic clock around each block (a few clock reads per 16 KiB
+ * block; time in on_block callbacks is not counted).  Off by default.  Not
+ * collective.
+ */
+FS_EXPORT void fs_masker_set_timing(fs_masker *m, fs_masker_timing *t);
+
 /* fs_masker_encode_mask_f64 - the same for double inputs (metrics). */
 FS_EXPORT fs_err fs_masker_encode_mask_f64(fs_masker *m, uint64_t round, uint32_t vector_id,
                                            const double *x, size_t n, void *out,

@@ -64,6 +64,7 @@ struct fs_masker {
     nonce_rec *nonces;          /* (nnonces of cap_nonces) used nonces     */
     size_t nnonces, cap_nonces;
     uint64_t round_floor;       /* rounds below this are refused           */
+    fs_masker_timing *timing;   /* where to add encode/keystream time, or NULL */
 };
 
 fs_err fs_masker_create(const fs_masker_opts *opts, fs_masker **out)
@@ -122,6 +123,12 @@ void fs_masker_destroy(fs_masker **p)
 }
 
 size_t fs_masker_words(size_t n) { return n + 1; }
+
+void fs_masker_set_timing(fs_masker *m, fs_masker_timing *t)
+{
+    if (m)
+        m->timing = t;
+}
 
 fs_err fs_masker_set_round_floor(fs_masker *m, uint64_t next_round)
 {
@@ -202,6 +209,7 @@ static fs_err mask_vector(fs_masker *m, uint64_t round, uint32_t vector_id, cons
     for (size_t off = 0; off < nwords; off += m->block_words) {
         const size_t len = nwords - off < m->block_words ? nwords - off : m->block_words;
         unsigned char *ob = (unsigned char *)out + off * wb;   // (len) words of this block
+        const double t0 = m->timing ? fs_now() : 0;
         if (encode) {
             // Values off..off+nx-1 are real inputs; index n is the canary.
             const size_t nx = off + len <= n ? len : n - off;
@@ -210,10 +218,15 @@ static fs_err mask_vector(fs_masker *m, uint64_t round, uint32_t vector_id, cons
             if (nx < len)
                 memset(ob + nx * wb, 0, wb);
         }
+        const double t1 = m->timing ? fs_now() : 0;
         for (int t = 0; t < m->nnbrs; t++) {
             touched = 1;
             // ob += or -= PRG(s_ij)[off .. off+len) (fused; see fs_prg_apply)
             FS_TRY(fs_prg_apply(m->prg[t], ob, len, m->fixed.ring_bits, m->party < m->nbrs[t]));
+        }
+        if (m->timing) {
+            m->timing->encode_s += t1 - t0;
+            m->timing->keystream_s += fs_now() - t1;
         }
         if (on_block) on_block(cb_user, off + len);   // words [0, off + len) are final
     }

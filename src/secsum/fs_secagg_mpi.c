@@ -57,8 +57,14 @@ struct fs_secagg {
     uint8_t sid[32];          /* session id (public)                           */
     void *words;              /* (cap) ring words of the current vector         */
     size_t cap_bytes;
+    void *slots;              /* (cap_slots) receive ring of the pipeline      */
+    size_t cap_slots;
     double setup_seconds;     /* wall time of the key setup                   */
     double setup_cpu;         /* CPU time of this process during the setup    */
+    size_t pipe_chunk_bytes;  /* fs_secagg_set_pipeline; 0 = automatic        */
+    int pipe_depth;           /* reductions in flight; 0 = automatic          */
+    int profile_on;           /* fs_secagg_profile_enable                     */
+    fs_secagg_profile last_profile;
 };
 
 static double cpu_now(void)
@@ -74,16 +80,22 @@ typedef struct {
     double clip;
 } wire_params;
 
+/* Grow *buf (capacity *cap bytes; old contents wiped) to at least bytes. */
+static fs_err ensure_buffer(void **buf, size_t *cap, size_t bytes, const char *what)
+{
+    if (bytes <= *cap) return FS_OK;
+    if (*buf) fs_secure_zero(*buf, *cap);
+    free(*buf);
+    *buf = NULL;
+    *cap = 0;
+    fs_err rc = fs_alloc(buf, bytes, 1, what);
+    if (rc == FS_OK) *cap = bytes;
+    return rc;
+}
+
 static fs_err ensure_words(fs_secagg *sa, size_t bytes)
 {
-    if (bytes <= sa->cap_bytes) return FS_OK;
-    if (sa->words) fs_secure_zero(sa->words, sa->cap_bytes);
-    free(sa->words);
-    sa->words = NULL;
-    sa->cap_bytes = 0;
-    fs_err rc = fs_alloc(&sa->words, bytes, 1, "secure-sum buffer");
-    if (rc == FS_OK) sa->cap_bytes = bytes;
-    return rc;
+    return ensure_buffer(&sa->words, &sa->cap_bytes, bytes, "secure-sum buffer");
 }
 
 /* Rank-local: load the roster and our identity, check they agree. */
@@ -321,6 +333,7 @@ void fs_secagg_destroy(fs_secagg **p)
     fs_maskgraph_destroy(&sa->graph);
     if (sa->words) fs_secure_zero(sa->words, sa->cap_bytes);
     free(sa->words);
+    free(sa->slots);
     if (sa->comm != MPI_COMM_NULL) MPI_Comm_free(&sa->comm);
     fs_secure_zero(sa, sizeof *sa);
     free(sa);
@@ -355,123 +368,255 @@ static fs_err agree_canary(fs_secagg *sa, fs_err decode_rc, int ok, uint64_t rou
 }
 
 /*
- * Pipelined secure sum of a float vector.  As soon as PIPE_CHUNK_BYTES of
- * leading words are final (encoded and masked), an MPI_Iallreduce of that
- * chunk starts; between masking blocks MPI_Test drives the outstanding
- * reductions (Open MPI has no progress thread) and decodes each chunk that
- * has arrived, in order, while it is still in cache.  So the AES keystream
- * of chunk k+1, the reduction of chunk k and the decoding of chunk k-1
- * overlap, instead of three full passes over memory.  Every rank posts the
- * same chunk sequence (it depends only on n and the ring).  The canary is
- * the last word of the last chunk; it is checked after everything arrived,
- * and on failure the decoded output is wiped (nothing wrong is returned).
- * Measured with `fedsilo bench secsum` (docs/testing.md, "Benchmarks"): the
- * pipelining took N = 2, 10^7 floats from 1.6-1.8x the plain MPI_Allreduce
- * to 1.22x (1.06-1.13x with the VAES keystream kernel of fs_aesctr.c).
+ * Pipelined secure sum of a float vector.  The words are reduced in chunks
+ * with MPI_Iallreduce (in place), at most `depth` chunks in flight: as soon
+ * as a chunk's words are final (encoded and masked; the masker reports
+ * progress block by block) and a slot is free, its reduction starts;
+ * between masking blocks MPI_Test drives the outstanding reductions (Open
+ * MPI has no progress thread) and decodes each chunk that has arrived, in
+ * order, while it is still in cache.  So the keystream of chunk k+depth,
+ * the reduction of chunks k..k+depth-1 and the decoding of chunk k-1
+ * overlap instead of being three passes over memory.  Bounding the chunks
+ * in flight keeps the reduction's working set in cache: posting every
+ * chunk at once, or one blocking MPI_Allreduce of 40 MB, was 2-3x slower
+ * than two 256 KiB chunks in flight on the 2-core test machine (docs/
+ * testing.md, "Benchmarks").  A vector of at most PIPE_BLOCKING_MAX bytes
+ * is masked whole and reduced with one blocking MPI_Allreduce, the fastest
+ * plain way for such sizes there.  The schedule is a function of the word
+ * count, ring and the session's pipeline setting only, so every rank posts
+ * the same reductions.  The canary is the last word of the last chunk; it
+ * is checked after everything arrived, and on failure the decoded output
+ * is wiped (nothing wrong is returned).
  */
 #define PIPE_CHUNK_BYTES ((size_t)256 << 10)
+#define PIPE_DEPTH 2
+#define PIPE_BLOCKING_MAX ((size_t)1 << 20)
 #define PIPE_TEST_EVERY 4             /* masking blocks between MPI_Test calls */
+
+fs_err fs_secagg_set_pipeline(fs_secagg *sa, size_t chunk_bytes, int depth)
+{
+    fs_err rc = FS_OK;
+    // collective: the schedule must be the same on every rank
+    unsigned long long mine[2] = { chunk_bytes, (unsigned long long)(depth < 0 ? 0 : depth) };
+    unsigned long long lo[2], hi[2];
+    int mrc = MPI_Allreduce(mine, lo, 2, MPI_UNSIGNED_LONG_LONG, MPI_MIN, sa->comm);
+    if (mrc == MPI_SUCCESS)
+        mrc = MPI_Allreduce(mine, hi, 2, MPI_UNSIGNED_LONG_LONG, MPI_MAX, sa->comm);
+    if (mrc != MPI_SUCCESS) FS_FAIL(fs_from_mpi(mrc, "MPI_Allreduce (pipeline setting)"), "%s", fs_errmsg());
+    if (lo[0] != hi[0] || lo[1] != hi[1])
+        FS_FAIL(FS_ERR_ARG, "secure-sum pipeline setting differs between ranks");
+    if (depth < 0 || (chunk_bytes != 0 && chunk_bytes < 64) || chunk_bytes > ((size_t)1 << 30))
+        FS_FAIL(FS_ERR_ARG, "secure-sum pipeline: chunk of %zu bytes (0 = automatic, else "
+                "64 B .. 1 GiB) or depth %d (>= 0) out of range", chunk_bytes, depth);
+    sa->pipe_chunk_bytes = chunk_bytes;
+    sa->pipe_depth = depth;
+done:
+    return rc;
+}
+
+void fs_secagg_pipeline_plan(const fs_secagg *sa, size_t n, size_t *chunk_bytes, int *depth)
+{
+    const size_t wb = fs_fixed_word_bytes(sa->vec.ring_bits), bytes = fs_masker_words(n) * wb;
+    size_t c = sa->pipe_chunk_bytes;
+    if (c == 0) c = bytes <= PIPE_BLOCKING_MAX ? bytes : PIPE_CHUNK_BYTES;
+    c = c / wb * wb;
+    if (c < wb) c = wb;
+    if (c > bytes) c = bytes;
+    *chunk_bytes = c;
+    *depth = c >= bytes ? 0 : sa->pipe_depth > 0 ? sa->pipe_depth : PIPE_DEPTH;
+}
 
 typedef struct {
     fs_secagg *sa;
     MPI_Datatype type;
     size_t wb, chunk_words, n, words; /* n values + 1 canary word            */
-    size_t posted, nreq, ndone, calls;
-    MPI_Request *req;                 /* (nreq) chunk k = words [k c, (k+1) c) */
+    size_t nchunks;                   /* chunk k = words [k c, (k+1) c)      */
+    size_t depth;                     /* reductions in flight at most        */
+    size_t lookahead;                 /* masked chunks not yet posted, max   */
+    size_t masked;                    /* leading words that are final        */
+    size_t posted, ndone, calls;
+    MPI_Request *req;                 /* (depth) ring of outstanding chunks  */
+    unsigned char *slots;             /* (depth x chunk) receive ring, or NULL:
+                                         reduce in place in sa->words        */
     float *out;                       /* decoded values land here            */
+    int canary_ok;                    /* the last chunk's canary word was 0  */
     fs_err decode_rc;                 /* first decode error (none expected)  */
     int mpi_rc;                       /* first MPI error, MPI_SUCCESS if none */
     const char *mpi_what;
+    int profile;                      /* time reduce / decode below          */
+    double t_reduce, t_decode;
 } pipe_state;
+
+enum { PIPE_POLL, PIPE_ONE, PIPE_ALL };
 
 static void pipe_fail(pipe_state *ps, int mrc, const char *what)
 {
     if (ps->mpi_rc == MPI_SUCCESS) { ps->mpi_rc = mrc; ps->mpi_what = what; }
 }
 
-static void pipe_post(pipe_state *ps, size_t upto)
+static size_t chunk_len(const pipe_state *ps, size_t k)
 {
-    while (ps->posted < upto && ps->mpi_rc == MPI_SUCCESS) {
-        size_t m = upto - ps->posted < ps->chunk_words ? upto - ps->posted : ps->chunk_words;
-        /* collective (nonblocking): same chunk sequence on every rank */
-        int mrc = MPI_Iallreduce(MPI_IN_PLACE, (unsigned char *)ps->sa->words + ps->posted * ps->wb,
-                                 (int)m, ps->type, MPI_SUM, ps->sa->comm, &ps->req[ps->nreq]);
-        if (mrc != MPI_SUCCESS) { pipe_fail(ps, mrc, "MPI_Iallreduce"); return; }
-        ps->nreq++;
-        ps->posted += m;
-    }
+    size_t off = k * ps->chunk_words;
+    return ps->words - off < ps->chunk_words ? ps->words - off : ps->chunk_words;
 }
 
-/* Chunk k has arrived: decode its values (not the canary word). */
+/* Where chunk k's sum arrives. */
+static unsigned char *chunk_sum(const pipe_state *ps, size_t k)
+{
+    if (ps->slots) return ps->slots + (k % ps->depth) * ps->chunk_words * ps->wb;
+    return (unsigned char *)ps->sa->words + k * ps->chunk_words * ps->wb;
+}
+
+/* Chunk k has arrived: decode its values; the last one carries the canary. */
 static void pipe_decode(pipe_state *ps, size_t k)
 {
-    size_t off = k * ps->chunk_words, len = ps->words - off < ps->chunk_words ? ps->words - off
-                                                                                : ps->chunk_words;
-    if (off + len > ps->n) len = ps->n - off;       // the canary is not a value
+    const double t0 = ps->profile ? fs_now() : 0;
+    const unsigned char *sum = chunk_sum(ps, k);
+    size_t off = k * ps->chunk_words, len = chunk_len(ps, k);
+    if (off + len > ps->n) {                        // the canary is not a value
+        len = ps->n - off;
+        ps->canary_ok = ps->sa->vec.ring_bits == 32 ? ((const uint32_t *)(const void *)sum)[len] == 0
+                                                   : ((const uint64_t *)(const void *)sum)[len] == 0;
+    }
     if (len && ps->decode_rc == FS_OK)
-        ps->decode_rc = fs_fixed_decode_f32(&ps->sa->vec,
-                                            (unsigned char *)ps->sa->words + off * ps->wb, len,
-                                            ps->out + off);
+        ps->decode_rc = fs_fixed_decode_f32(&ps->sa->vec, sum, len, ps->out + off);
+    if (ps->profile) ps->t_decode += fs_now() - t0;
 }
 
-/* Complete (wait != 0) or poll the reductions in order, decoding each. */
-static void pipe_drain(pipe_state *ps, int wait)
+/*
+ * Post every chunk that is final while a slot is free, then complete the
+ * oldest reductions in order, decoding each: mode PIPE_POLL tests without
+ * waiting, PIPE_ONE waits until at least one chunk arrived (or none is in
+ * flight), PIPE_ALL until every posted chunk arrived; repeats while
+ * completions free slots for chunks that are ready.  Collective in effect:
+ * every rank posts the same chunks.
+ */
+static void pipe_advance(pipe_state *ps, int mode)
 {
-    while (ps->ndone < ps->nreq && ps->mpi_rc == MPI_SUCCESS) {
+    const double t0 = ps->profile ? fs_now() : 0;
+    double dec0 = ps->t_decode;
+    size_t done0 = ps->ndone;
+    while (ps->mpi_rc == MPI_SUCCESS) {
+        while (ps->posted < ps->nchunks && ps->posted - ps->ndone < ps->depth &&
+               ps->posted * ps->chunk_words + chunk_len(ps, ps->posted) <= ps->masked) {
+            size_t k = ps->posted;
+            unsigned char *mine = (unsigned char *)ps->sa->words + k * ps->chunk_words * ps->wb;
+            // collective (nonblocking): same chunk sequence on every rank
+            int mrc = MPI_Iallreduce(ps->slots ? mine : MPI_IN_PLACE, chunk_sum(ps, k),
+                                     (int)chunk_len(ps, k), ps->type, MPI_SUM, ps->sa->comm,
+                                     &ps->req[k % ps->depth]);
+            if (mrc != MPI_SUCCESS) { pipe_fail(ps, mrc, "MPI_Iallreduce"); break; }
+            ps->posted++;
+        }
+        if (ps->ndone == ps->posted || ps->mpi_rc != MPI_SUCCESS) break;
+        const int wait = mode == PIPE_ALL || (mode == PIPE_ONE && ps->ndone == done0);
         int flag = 1, mrc;
-        if (wait) mrc = MPI_Wait(&ps->req[ps->ndone], MPI_STATUS_IGNORE);
-        else mrc = MPI_Test(&ps->req[ps->ndone], &flag, MPI_STATUS_IGNORE);
-        if (mrc != MPI_SUCCESS) { pipe_fail(ps, mrc, wait ? "MPI_Wait" : "MPI_Test"); return; }
-        if (!flag) return;
+        MPI_Request *r = &ps->req[ps->ndone % ps->depth];
+        if (wait) mrc = MPI_Wait(r, MPI_STATUS_IGNORE);
+        else mrc = MPI_Test(r, &flag, MPI_STATUS_IGNORE);
+        if (mrc != MPI_SUCCESS) { pipe_fail(ps, mrc, wait ? "MPI_Wait" : "MPI_Test"); break; }
+        if (!flag) break;
         pipe_decode(ps, ps->ndone++);
     }
+    if (ps->profile) ps->t_reduce += fs_now() - t0 - (ps->t_decode - dec0);
 }
 
-/* fs_masker_progress_fn: post every full chunk that is final, drive MPI. */
+/* fs_masker_progress_fn: note the final prefix, post and drive MPI; wait
+ * for the oldest reduction when masking is `lookahead` chunks ahead of
+ * what can be posted, so the masked words are still in cache when sent. */
 static void pipe_on_block(void *user, size_t words_done)
 {
     pipe_state *ps = user;
-    if (words_done - ps->posted >= ps->chunk_words)
-        pipe_post(ps, ps->posted + (words_done - ps->posted) / ps->chunk_words * ps->chunk_words);
-    if (ps->nreq > ps->ndone && ++ps->calls % PIPE_TEST_EVERY == 0) pipe_drain(ps, 0);
+    const size_t frontier = ps->posted * ps->chunk_words;
+    const int ready = ps->posted < ps->nchunks && ps->posted - ps->ndone < ps->depth &&
+                      frontier + chunk_len(ps, ps->posted) <= words_done;
+    ps->masked = words_done;
+    if (ps->lookahead && words_done >= frontier + ps->lookahead * ps->chunk_words)
+        pipe_advance(ps, PIPE_ONE);
+    else if (ready || (ps->posted > ps->ndone && ++ps->calls % PIPE_TEST_EVERY == 0))
+        pipe_advance(ps, PIPE_POLL);
 }
 
 fs_err fs_secagg_sum_f32(fs_secagg *sa, uint64_t round, uint32_t vid, const float *in,
                          float *out, size_t n, fs_fixed_stats *stats)
 {
     fs_err rc = FS_OK;
+    const double t_start = fs_now();
     const size_t wb = fs_fixed_word_bytes(sa->vec.ring_bits), words = fs_masker_words(n);
     fs_fixed_stats st = { 0, 0 };
-    pipe_state ps = { sa, sa->vec.ring_bits == 32 ? MPI_UINT32_T : MPI_UINT64_T, wb,
-                      PIPE_CHUNK_BYTES / wb, n, words, 0, 0, 0, 0, NULL, out, FS_OK,
-                      MPI_SUCCESS, NULL };
+    fs_masker_timing mt = { 0, 0 };
+    size_t chunk_bytes = 0;
+    int depth = 0;
+    fs_secagg_pipeline_plan(sa, n, &chunk_bytes, &depth);
+    pipe_state ps = { 0 };
+    ps.sa = sa;
+    ps.type = sa->vec.ring_bits == 32 ? MPI_UINT32_T : MPI_UINT64_T;
+    ps.wb = wb;
+    ps.chunk_words = chunk_bytes / wb;
+    ps.n = n;
+    ps.words = words;
+    ps.nchunks = (words + ps.chunk_words - 1) / ps.chunk_words;
+    ps.depth = depth > 0 ? (size_t)depth : 1;
+    ps.lookahead = getenv("FS_PIPE_LOOKAHEAD") ? (size_t)atoi(getenv("FS_PIPE_LOOKAHEAD")) : 0;
+    ps.out = out;
+    ps.decode_rc = FS_OK;
+    ps.mpi_rc = MPI_SUCCESS;
+    ps.profile = sa->profile_on;
+    const int use_slots = depth > 0 && getenv("FS_PIPE_SLOTS") && atoi(getenv("FS_PIPE_SLOTS"));
     /* Allocation is the one rank-local step that can fail before anything
      * is sent; agree on it so nobody posts a reduction alone. */
-    size_t nchunks = (words + ps.chunk_words - 1) / ps.chunk_words;
     fs_err local = ensure_words(sa, words * wb);
-    if (local == FS_OK) local = fs_alloc(&ps.req, nchunks, sizeof *ps.req, "reduction requests");
+    if (local == FS_OK) local = fs_alloc(&ps.req, ps.depth, sizeof *ps.req, "reduction requests");
+    if (local == FS_OK && use_slots) {
+        local = ensure_buffer(&sa->slots, &sa->cap_slots, ps.depth * ps.chunk_words * wb,
+                              "reduction slots");
+        ps.slots = sa->slots;
+    }
     FS_TRY(fs_agree(sa->comm, local, NULL));
+    fs_masker_set_timing(sa->mvec, sa->profile_on ? &mt : NULL);
     local = fs_masker_encode_mask_stream(sa->mvec, round, vid, in, n, sa->words, &st,
-                                         pipe_on_block, &ps);
+                                         depth > 0 ? pipe_on_block : NULL, &ps);
+    fs_masker_set_timing(sa->mvec, NULL);
     if (local != FS_OK) {
         /* Past the last posted chunk the buffer may hold unmasked encodings:
          * send zeros instead, so the chunk sequence completes on every rank;
          * the error is agreed below and the sum discarded.  (What arrives
          * is at most the sum of the other ranks' inputs, which this rank
          * could compute from a correct sum anyway: docs/threat-model.md.) */
-        fs_secure_zero((unsigned char *)sa->words + ps.posted * wb, (words - ps.posted) * wb);
+        size_t sent = ps.posted * ps.chunk_words;
+        fs_secure_zero((unsigned char *)sa->words + sent * wb, (words - sent) * wb);
     }
-    pipe_post(&ps, words);
-    pipe_drain(&ps, 1);
+    ps.masked = words;
+    if (depth > 0) {
+        pipe_advance(&ps, PIPE_ALL);
+    } else {
+        // one chunk: a blocking reduction of the whole (small) vector
+        const double t0 = sa->profile_on ? fs_now() : 0;
+        int mrc = MPI_Allreduce(MPI_IN_PLACE, sa->words, (int)words, ps.type, MPI_SUM, sa->comm);
+        if (mrc != MPI_SUCCESS) pipe_fail(&ps, mrc, "MPI_Allreduce");
+        if (sa->profile_on) ps.t_reduce += fs_now() - t0;
+        if (mrc == MPI_SUCCESS) pipe_decode(&ps, 0);
+    }
     if (ps.mpi_rc != MPI_SUCCESS) FS_TRY(fs_from_mpi(ps.mpi_rc, ps.mpi_what));
     FS_TRY(fs_agree(sa->comm, local, NULL));
     /* Every rank holds the same words: the canary verdict is identical. */
-    int ok = sa->vec.ring_bits == 32 ? ((const uint32_t *)sa->words)[n] == 0
-                                     : ((const uint64_t *)sa->words)[n] == 0;
+    int ok = ps.canary_ok;
     if (!ok || ps.decode_rc != FS_OK) memset(out, 0, n * sizeof *out);   // never a wrong sum
     FS_TRY(agree_canary(sa, ps.decode_rc, ok, round, vid));
     if (stats) { stats->nclipped += st.nclipped; stats->nnan += st.nnan; }
 done:
+    {
+        fs_secagg_profile *pr = &sa->last_profile;
+        pr->encode_s = mt.encode_s;
+        pr->keystream_s = mt.keystream_s;
+        pr->reduce_s = ps.t_reduce;
+        pr->decode_s = ps.t_decode;
+        pr->total_s = fs_now() - t_start;
+        pr->chunk_bytes = chunk_bytes;
+        pr->depth = depth;
+        pr->nchunks = ps.nchunks;
+        pr->valid = sa->profile_on;
+    }
     free(ps.req);
     return rc;
 }
@@ -521,3 +666,7 @@ int fs_secagg_authenticated(const fs_secagg *sa) { return sa->authenticated; }
 int fs_secagg_degree(const fs_secagg *sa) { return sa->degree; }
 const uint8_t *fs_secagg_session_id(const fs_secagg *sa) { return sa->sid; }
 const fs_fixed_params *fs_secagg_vec_params(const fs_secagg *sa) { return &sa->vec; }
+
+void fs_secagg_profile_enable(fs_secagg *sa, int on) { sa->profile_on = on != 0; }
+
+void fs_secagg_last_profile(const fs_secagg *sa, fs_secagg_profile *out) { *out = sa->last_profile; }
