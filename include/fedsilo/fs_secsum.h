@@ -249,6 +249,27 @@ FS_EXPORT fs_err fs_masker_encode_mask_stream(fs_masker *m, uint64_t round, uint
                                               fs_masker_progress_fn on_block,
                                               void *user) FS_WARN_UNUSED;
 
+/*
+ * fs_masker_encode_mask_ring - fs_masker_encode_mask_stream writing word k
+ * of the masked vector to out[k mod ring_words] instead of out[k]: out is
+ * a ring of ring_words words (a multiple of fs_masker_block_words(m)), so
+ * a caller that sends chunks as they become final and then reuses their
+ * space never needs a buffer of the whole vector.  on_block is required,
+ * and before it returns the caller must be done with every word the next
+ * block overwrites: positions [words_done, words_done + block) mod
+ * ring_words.  Same nonce rules, outputs and returns as
+ * fs_masker_encode_mask_stream (FS_ERR_ARG also for a bad ring size).
+ */
+FS_EXPORT fs_err fs_masker_encode_mask_ring(fs_masker *m, uint64_t round, uint32_t vector_id,
+                                            const float *x, size_t n, void *out,
+                                            size_t ring_words, fs_fixed_stats *stats,
+                                            fs_masker_progress_fn on_block,
+                                            void *user) FS_WARN_UNUSED;
+
+/* fs_masker_block_words - words per masking block (16 KiB of words; 0 if m
+ * is NULL): the granularity of fs_masker_progress_fn reports. */
+FS_EXPORT size_t fs_masker_block_words(const fs_masker *m);
+
 /* Time spent inside the masker, in seconds, accumulated by every masking
  * call while attached with fs_masker_set_timing. */
 typedef struct {

@@ -43,7 +43,8 @@ static void bench_usage(FILE *out)
         "  --ring-bits B      32 or 64 (default 32)\n"
         "  --reps R           repetitions per size (default 7)\n"
         "  --mask-degree K    0 full mesh (default) or k-regular mask graph\n"
-        "  --pipeline C,D     secure-sum schedule: chunks of C KiB, D in flight (default: automatic)\n"
+        "  --pipeline LIST    also time the secure sum with these schedules, KIBxDEPTH\n"
+        "                     (chunks of KIB KiB, DEPTH in flight), e.g. 256x2,64x4\n"
         "  --all              print every plain candidate, and CPU time per rank\n"
         "  --roster FILE      authenticate with a roster (default: unauthenticated bench session)\n"
         "  --identity PATTERN private key path, %%d = rank (with --roster)\n"
@@ -128,9 +129,21 @@ static int have_candidate(const candidate *c, int nc, int kind, size_t chunk, in
     return 0;
 }
 
+/* A secure-sum schedule to compare (--pipeline). */
+typedef struct {
+    size_t chunk;
+    int depth;
+} schedule;
+
+#define MAX_CANDIDATES 40
+#define MAX_SCHEDULES 16
+
 /* The candidates for a vector of `bytes` bytes of words; the secure sum's
- * schedule (chunk, depth) is always among them.  Returns the count. */
-static int make_candidates(candidate *c, size_t bytes, size_t sec_chunk, int sec_depth)
+ * schedule (chunk, depth) is always among the plain ones; then the secure
+ * sum (automatic schedule) and one secure sum per schedule in sched.
+ * Returns the count. */
+static int make_candidates(candidate *c, size_t bytes, size_t sec_chunk, int sec_depth,
+                           const schedule *sched, int nsched)
 {
     static const size_t chunks[] = { 64 << 10, 256 << 10, 1 << 20 };
     static const int depths[] = { 1, 2, 4 };
@@ -151,6 +164,12 @@ static int make_candidates(candidate *c, size_t bytes, size_t sec_chunk, int sec
             snprintf(c[i].name, sizeof c[i].name, "%zu KiB chunks, %d in flight%s",
                      c[i].chunk >> 10, c[i].depth, c[i].sendbuf ? ", send buffer" : "");
     c[nc++] = (candidate){ SECURE, 0, 0, 0, NULL, NULL, "secure sum" };
+    for (int i = 0; i < nsched && nc < MAX_CANDIDATES; i++) {
+        c[nc] = (candidate){ SECURE, sched[i].depth, 0, sched[i].chunk, NULL, NULL, "" };
+        snprintf(c[nc].name, sizeof c[nc].name, "secure sum, %zu KiB chunks, %d in flight",
+                 sched[i].chunk >> 10, sched[i].depth);
+        nc++;
+    }
     return nc;
 }
 
@@ -171,6 +190,8 @@ static fs_err run_one(fs_secagg *sa, const candidate *c, bench_bufs *b, uint64_t
 {
     fs_err rc = FS_OK;
     int mrc = MPI_SUCCESS;
+    if (c->kind == SECURE && (rc = fs_secagg_set_pipeline(sa, c->chunk, c->depth)) != FS_OK)
+        return rc;
     MPI_Barrier(MPI_COMM_WORLD);
     const double t0 = fs_now(), c0 = cpu_now();
     switch (c->kind) {
@@ -229,17 +250,17 @@ static fs_err secure_breakdown(fs_secagg *sa, bench_bufs *b, uint64_t *round, in
 
 /* One size: all candidates interleaved, then the breakdown.  Prints on
  * rank 0.  Returns FS_OK or the first error. */
-static fs_err bench_size(fs_secagg *sa, size_t n, int ring, int reps, int all, uint64_t *round,
-                         int rank, int size)
+static fs_err bench_size(fs_secagg *sa, size_t n, int ring, int reps, int all,
+                         const schedule *sched, int nsched, uint64_t *round, int rank, int size)
 {
     fs_err rc = FS_OK;
-    candidate c[24];
+    candidate c[MAX_CANDIDATES];
     bench_bufs b = { n, n + 1, (size_t)ring / 8, ring == 32 ? MPI_UINT32_T : MPI_UINT64_T,
                      NULL, NULL, NULL, NULL, NULL };
     size_t sec_chunk = 0;
     int sec_depth = 0, nc = 0;
     fs_secagg_pipeline_plan(sa, n, &sec_chunk, &sec_depth);
-    nc = make_candidates(c, b.words * b.wb, sec_chunk, sec_depth);
+    nc = make_candidates(c, b.words * b.wb, sec_chunk, sec_depth, sched, nsched);
     int ok = (b.x = malloc(n * sizeof *b.x)) && (b.y = malloc(n * sizeof *b.y)) &&
              (b.w = calloc(b.words, b.wb)) && (b.s = calloc(b.words, b.wb)) &&
              (b.req = malloc(8 * sizeof *b.req));
@@ -275,7 +296,7 @@ static fs_err bench_size(fs_secagg *sa, size_t n, int ring, int reps, int all, u
         }
     }
     if (rc != FS_OK) goto done;
-    double med[24], cmed[24];
+    double med[MAX_CANDIDATES], cmed[MAX_CANDIDATES];
     int best = -1;
     for (int i = 0; i < nc; i++) {
         med[i] = median(c[i].wall, reps);
@@ -283,7 +304,8 @@ static fs_err bench_size(fs_secagg *sa, size_t n, int ring, int reps, int all, u
         if ((c[i].kind == BLOCKING || c[i].kind == CHUNKED) && (best < 0 || med[i] < med[best]))
             best = i;
     }
-    const int naive = 0, sec = nc - 1;
+    int naive = 0, sec = 0;
+    while (c[sec].kind != SECURE) sec++;
     if (rank == 0) {
         printf("d=%-9zu naive float MPI_Allreduce %9.3f ms   best plain %9.3f ms   secure sum "
                "%9.3f ms   ratio %.2fx best plain, %.2fx naive   (|secure - plain| <= %.2g on "
@@ -291,12 +313,16 @@ static fs_err bench_size(fs_secagg *sa, size_t n, int ring, int reps, int all, u
                med[sec] / med[best], med[sec] / med[naive], maxerr);
         printf("  best plain: %s; CPU per rank: secure %.3f ms, best plain %.3f ms (%.2fx)\n",
                c[best].name, 1e3 * cmed[sec], 1e3 * cmed[best], cmed[sec] / cmed[best]);
+        for (int i = sec + 1; i < nc; i++)
+            printf("  %s: %.3f ms, ratio %.2fx best plain\n", c[i].name, 1e3 * med[i],
+                   med[i] / med[best]);
         for (int i = 0; all && i < nc; i++)
             printf("    %-42s wall %9.3f ms  CPU per rank %9.3f ms  (%.2fx best)\n", c[i].name,
                    1e3 * med[i], 1e3 * cmed[i], med[i] / med[best]);
         fflush(stdout);
     }
-    rc = secure_breakdown(sa, &b, round, reps < 3 ? 3 : reps, rank);
+    rc = fs_secagg_set_pipeline(sa, 0, 0);      // the breakdown: automatic schedule
+    if (rc == FS_OK) rc = secure_breakdown(sa, &b, round, reps < 3 ? 3 : reps, rank);
     if (rank == 0) fflush(stdout);
 done:
     for (int i = 0; i < nc; i++) { free(c[i].wall); free(c[i].cpu); }
@@ -343,8 +369,8 @@ int fs_cmd_bench(int argc, char **argv)
     }
     char sizes_arg[512] = "100000,1000000,10000000";
     const char *roster = NULL, *identity = NULL;
-    int ring = 32, reps = 7, degree = 0, setup_only = 0, all = 0, pdepth = 0;
-    size_t pchunk = 0;
+    int ring = 32, reps = 7, degree = 0, setup_only = 0, all = 0, nsched = 0;
+    schedule sched[MAX_SCHEDULES];
     static const struct option lo[] = {
         { "sizes", required_argument, 0, 's' }, { "ring-bits", required_argument, 0, 'b' },
         { "reps", required_argument, 0, 'r' }, { "mask-degree", required_argument, 0, 'k' },
@@ -365,15 +391,19 @@ int fs_cmd_bench(int argc, char **argv)
         case 'I': identity = optarg; break;
         case 'S': setup_only = 1; break;
         case 'A': all = 1; break;
-        case 'P': {
-            char *end = NULL;
-            pchunk = (size_t)strtoul(optarg, &end, 10) << 10;
-            if (!end || *end != ',' || !pchunk)
-                return fs_cli_usage_error("bench", "--pipeline wants CHUNK_KIB,DEPTH, e.g. 256,2");
-            pdepth = atoi(end + 1);
-            if (pdepth < 1) return fs_cli_usage_error("bench", "--pipeline depth must be >= 1");
+        case 'P':
+            for (const char *p = optarg; *p;) {
+                char *end = NULL;
+                unsigned long kib = strtoul(p, &end, 10), d = 0;
+                if (end && *end == 'x') d = strtoul(end + 1, &end, 10);
+                if (!kib || kib > (1ul << 20) || d < 1 || d > 64 || (*end && *end != ',') ||
+                    nsched == MAX_SCHEDULES)
+                    return fs_cli_usage_error("bench", "--pipeline wants up to %d schedules "
+                                              "KIBxDEPTH, e.g. 256x2,64x4", MAX_SCHEDULES);
+                sched[nsched++] = (schedule){ (size_t)kib << 10, (int)d };
+                p = *end ? end + 1 : end;
+            }
             break;
-        }
         case 'h': bench_usage(stdout); return 0;
         default: return fs_cli_usage_error("bench", "unknown option '%s'", argv[optind - 1]);
         }
@@ -414,15 +444,11 @@ int fs_cmd_bench(int argc, char **argv)
     }
     uint64_t round = 1;
     int status = 0;
-    if (pchunk && fs_secagg_set_pipeline(sa, pchunk, pdepth) != FS_OK) {
-        if (rank == 0) fs_cli_fail("bench", "%s", fs_errmsg());
-        status = 1;
-    }
     for (char *tok = setup_only || status ? NULL : strtok(sizes_arg, ","); tok;
          tok = strtok(NULL, ",")) {
         size_t n = (size_t)strtod(tok, NULL);
         if (n == 0) continue;
-        if (bench_size(sa, n, ring, reps, all, &round, rank, size) != FS_OK) {
+        if (bench_size(sa, n, ring, reps, all, sched, nsched, &round, rank, size) != FS_OK) {
             if (rank == 0) fs_cli_fail("bench", "%s", fs_errmsg());
             status = 1;
             break;

@@ -401,6 +401,44 @@ static void decode32_f32(const void *words, size_t n, float scale, float *out)
         out[k] = (float)s32[k] * scale;
 }
 
+#if FS_FIXED_AVX2
+/*
+ * The same with non-temporal stores (AVX2): for outputs much larger than
+ * the caches the stores then skip reading each output line first.  Same
+ * values bit for bit (the same conversion and product).  out is advanced
+ * with plain stores to a 32-byte boundary first; returns how many values
+ * it wrote (n rounded down past the aligned part).
+ */
+__attribute__((target("avx2")))
+static size_t decode32_f32_stream(const void *words, size_t n, float scale, float *out)
+{
+    const int32_t *s32 = words;
+    size_t k = 0;
+    while (k < n && ((uintptr_t)(out + k) & 31) != 0) {
+        out[k] = (float)s32[k] * scale;
+        k++;
+    }
+    const __m256 sc = _mm256_set1_ps(scale);
+    for (; k + 8 <= n; k += 8) {
+        __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(s32 + k));
+        _mm256_stream_ps(out + k, _mm256_mul_ps(_mm256_cvtepi32_ps(x), sc));
+    }
+    _mm_sfence();
+    return k;
+}
+#endif
+
+void fs_fixed_decode_f32_stream(const fs_fixed_params *p, const void *words, size_t n, float *out)
+{
+    // Only the hot path of decode_any below; callers check the parameters.
+    const float inv = (float)ldexp(1.0, -p->frac_bits);
+    size_t done = 0;
+#if FS_FIXED_AVX2
+    if (have_avx2()) done = decode32_f32_stream(words, n, inv, out);
+#endif
+    decode32_f32((const int32_t *)words + done, n - done, inv, out + done);
+}
+
 static fs_err decode_any(const fs_fixed_params *p, const void *words, size_t n, float *of,
                          double *od)
 {

@@ -29,6 +29,7 @@
 #include <time.h>
 #include <mpi.h>
 #include "fs_mpi_impl.h"
+#include "fs_fixed_impl.h"
 #include "fedsilo/fs_agree.h"
 #include "fedsilo/fs_crypto.h"
 #include "fedsilo/fs_secsum.h"
@@ -57,8 +58,8 @@ struct fs_secagg {
     uint8_t sid[32];          /* session id (public)                           */
     void *words;              /* (cap) ring words of the current vector         */
     size_t cap_bytes;
-    void *slots;              /* (cap_slots) receive ring of the pipeline      */
-    size_t cap_slots;
+    MPI_Request *req;         /* (cap_req bytes) requests of the pipeline      */
+    size_t cap_req;
     double setup_seconds;     /* wall time of the key setup                   */
     double setup_cpu;         /* CPU time of this process during the setup    */
     size_t pipe_chunk_bytes;  /* fs_secagg_set_pipeline; 0 = automatic        */
@@ -96,6 +97,18 @@ static fs_err ensure_buffer(void **buf, size_t *cap, size_t bytes, const char *w
 static fs_err ensure_words(fs_secagg *sa, size_t bytes)
 {
     return ensure_buffer(&sa->words, &sa->cap_bytes, bytes, "secure-sum buffer");
+}
+
+/* Free the reusable buffers (after an agreed allocation failure, so that
+ * every rank's capacities are equal again, and at destroy). */
+static void free_buffers(fs_secagg *sa)
+{
+    if (sa->words) fs_secure_zero(sa->words, sa->cap_bytes);
+    free(sa->words);
+    free(sa->req);
+    sa->words = NULL;
+    sa->req = NULL;
+    sa->cap_bytes = sa->cap_req = 0;
 }
 
 /* Rank-local: load the roster and our identity, check they agree. */
@@ -331,9 +344,7 @@ void fs_secagg_destroy(fs_secagg **p)
     fs_masker_destroy(&sa->mvec);
     fs_masker_destroy(&sa->mmet);
     fs_maskgraph_destroy(&sa->graph);
-    if (sa->words) fs_secure_zero(sa->words, sa->cap_bytes);
-    free(sa->words);
-    free(sa->slots);
+    free_buffers(sa);
     if (sa->comm != MPI_COMM_NULL) MPI_Comm_free(&sa->comm);
     fs_secure_zero(sa, sizeof *sa);
     free(sa);
@@ -392,6 +403,7 @@ static fs_err agree_canary(fs_secagg *sa, fs_err decode_rc, int ok, uint64_t rou
 #define PIPE_DEPTH 2
 #define PIPE_BLOCKING_MAX ((size_t)1 << 20)
 #define PIPE_TEST_EVERY 4             /* masking blocks between MPI_Test calls */
+#define PIPE_STREAM_MIN ((size_t)16 << 20)  /* decode larger outputs past the caches */
 
 fs_err fs_secagg_set_pipeline(fs_secagg *sa, size_t chunk_bytes, int depth)
 {
@@ -419,8 +431,10 @@ void fs_secagg_pipeline_plan(const fs_secagg *sa, size_t n, size_t *chunk_bytes,
     const size_t wb = fs_fixed_word_bytes(sa->vec.ring_bits), bytes = fs_masker_words(n) * wb;
     size_t c = sa->pipe_chunk_bytes;
     if (c == 0) c = bytes <= PIPE_BLOCKING_MAX ? bytes : PIPE_CHUNK_BYTES;
-    c = c / wb * wb;
-    if (c < wb) c = wb;
+    // A pipelined chunk is whole masking blocks (the ring of
+    // fs_masker_encode_mask_ring); one covering the vector is blocking.
+    const size_t blk = fs_masker_block_words(sa->mvec) * wb;
+    c = c < bytes ? (c + blk - 1) / blk * blk : bytes;
     if (c > bytes) c = bytes;
     *chunk_bytes = c;
     *depth = c >= bytes ? 0 : sa->pipe_depth > 0 ? sa->pipe_depth : PIPE_DEPTH;
@@ -432,14 +446,16 @@ typedef struct {
     size_t wb, chunk_words, n, words; /* n values + 1 canary word            */
     size_t nchunks;                   /* chunk k = words [k c, (k+1) c)      */
     size_t depth;                     /* reductions in flight at most        */
-    size_t lookahead;                 /* masked chunks not yet posted, max   */
+    size_t nslots;                    /* ring: chunk k in slot k mod nslots;
+                                         0 = one contiguous buffer           */
     size_t masked;                    /* leading words that are final        */
     size_t posted, ndone, calls;
+    size_t zero_from;                 /* chunks from here are sent as zeros  */
+    unsigned char *buf;               /* sa->words: the ring or the vector   */
     MPI_Request *req;                 /* (depth) ring of outstanding chunks  */
-    unsigned char *slots;             /* (depth x chunk) receive ring, or NULL:
-                                         reduce in place in sa->words        */
     float *out;                       /* decoded values land here            */
     int canary_ok;                    /* the last chunk's canary word was 0  */
+    int stream_out;                   /* decode with non-temporal stores     */
     fs_err decode_rc;                 /* first decode error (none expected)  */
     int mpi_rc;                       /* first MPI error, MPI_SUCCESS if none */
     const char *mpi_what;
@@ -460,36 +476,38 @@ static size_t chunk_len(const pipe_state *ps, size_t k)
     return ps->words - off < ps->chunk_words ? ps->words - off : ps->chunk_words;
 }
 
-/* Where chunk k's sum arrives. */
-static unsigned char *chunk_sum(const pipe_state *ps, size_t k)
+/* Where chunk k's words (masked, then summed in place) live. */
+static unsigned char *chunk_at(const pipe_state *ps, size_t k)
 {
-    if (ps->slots) return ps->slots + (k % ps->depth) * ps->chunk_words * ps->wb;
-    return (unsigned char *)ps->sa->words + k * ps->chunk_words * ps->wb;
+    const size_t slot = ps->nslots ? k % ps->nslots : k;
+    return ps->buf + slot * ps->chunk_words * ps->wb;
 }
 
 /* Chunk k has arrived: decode its values; the last one carries the canary. */
 static void pipe_decode(pipe_state *ps, size_t k)
 {
     const double t0 = ps->profile ? fs_now() : 0;
-    const unsigned char *sum = chunk_sum(ps, k);
+    const unsigned char *sum = chunk_at(ps, k);
     size_t off = k * ps->chunk_words, len = chunk_len(ps, k);
     if (off + len > ps->n) {                        // the canary is not a value
         len = ps->n - off;
-        ps->canary_ok = ps->sa->vec.ring_bits == 32 ? ((const uint32_t *)(const void *)sum)[len] == 0
-                                                   : ((const uint64_t *)(const void *)sum)[len] == 0;
+        ps->canary_ok = ps->wb == 4 ? ((const uint32_t *)(const void *)sum)[len] == 0
+                                    : ((const uint64_t *)(const void *)sum)[len] == 0;
     }
-    if (len && ps->decode_rc == FS_OK)
+    if (len && ps->decode_rc == FS_OK && ps->stream_out)
+        fs_fixed_decode_f32_stream(&ps->sa->vec, sum, len, ps->out + off);
+    else if (len && ps->decode_rc == FS_OK)
         ps->decode_rc = fs_fixed_decode_f32(&ps->sa->vec, sum, len, ps->out + off);
     if (ps->profile) ps->t_decode += fs_now() - t0;
 }
 
 /*
- * Post every chunk that is final while a slot is free, then complete the
- * oldest reductions in order, decoding each: mode PIPE_POLL tests without
- * waiting, PIPE_ONE waits until at least one chunk arrived (or none is in
- * flight), PIPE_ALL until every posted chunk arrived; repeats while
- * completions free slots for chunks that are ready.  Collective in effect:
- * every rank posts the same chunks.
+ * Post every chunk that is final while fewer than depth are in flight,
+ * then complete the oldest reductions in order, decoding each: mode
+ * PIPE_POLL tests without waiting, PIPE_ONE waits until at least one chunk
+ * arrived (or none is in flight), PIPE_ALL until every chunk arrived;
+ * repeats while completions let more chunks go.  Collective in effect:
+ * every rank posts the same chunks in the same order.
  */
 static void pipe_advance(pipe_state *ps, int mode)
 {
@@ -499,12 +517,12 @@ static void pipe_advance(pipe_state *ps, int mode)
     while (ps->mpi_rc == MPI_SUCCESS) {
         while (ps->posted < ps->nchunks && ps->posted - ps->ndone < ps->depth &&
                ps->posted * ps->chunk_words + chunk_len(ps, ps->posted) <= ps->masked) {
-            size_t k = ps->posted;
-            unsigned char *mine = (unsigned char *)ps->sa->words + k * ps->chunk_words * ps->wb;
+            const size_t k = ps->posted;
+            unsigned char *w = chunk_at(ps, k);
+            if (k >= ps->zero_from) fs_secure_zero(w, chunk_len(ps, k) * ps->wb);
             // collective (nonblocking): same chunk sequence on every rank
-            int mrc = MPI_Iallreduce(ps->slots ? mine : MPI_IN_PLACE, chunk_sum(ps, k),
-                                     (int)chunk_len(ps, k), ps->type, MPI_SUM, ps->sa->comm,
-                                     &ps->req[k % ps->depth]);
+            int mrc = MPI_Iallreduce(MPI_IN_PLACE, w, (int)chunk_len(ps, k), ps->type, MPI_SUM,
+                                     ps->sa->comm, &ps->req[k % ps->depth]);
             if (mrc != MPI_SUCCESS) { pipe_fail(ps, mrc, "MPI_Iallreduce"); break; }
             ps->posted++;
         }
@@ -521,20 +539,22 @@ static void pipe_advance(pipe_state *ps, int mode)
     if (ps->profile) ps->t_reduce += fs_now() - t0 - (ps->t_decode - dec0);
 }
 
-/* fs_masker_progress_fn: note the final prefix, post and drive MPI; wait
- * for the oldest reduction when masking is `lookahead` chunks ahead of
- * what can be posted, so the masked words are still in cache when sent. */
+/* fs_masker_progress_fn: note the final prefix, post and drive MPI, and
+ * free the ring slot the next block goes to (its old chunk must have been
+ * summed and decoded). */
 static void pipe_on_block(void *user, size_t words_done)
 {
     pipe_state *ps = user;
-    const size_t frontier = ps->posted * ps->chunk_words;
     const int ready = ps->posted < ps->nchunks && ps->posted - ps->ndone < ps->depth &&
-                      frontier + chunk_len(ps, ps->posted) <= words_done;
+                      ps->posted * ps->chunk_words + chunk_len(ps, ps->posted) <= words_done;
     ps->masked = words_done;
-    if (ps->lookahead && words_done >= frontier + ps->lookahead * ps->chunk_words)
-        pipe_advance(ps, PIPE_ONE);
-    else if (ready || (ps->posted > ps->ndone && ++ps->calls % PIPE_TEST_EVERY == 0))
+    const size_t next = words_done / ps->chunk_words;   // chunk of the next block
+    if (words_done < ps->words && next >= ps->ndone + ps->nslots) {
+        while (next >= ps->ndone + ps->nslots && ps->mpi_rc == MPI_SUCCESS)
+            pipe_advance(ps, PIPE_ONE);
+    } else if (ready || (ps->posted > ps->ndone && ++ps->calls % PIPE_TEST_EVERY == 0)) {
         pipe_advance(ps, PIPE_POLL);
+    }
 }
 
 fs_err fs_secagg_sum_f32(fs_secagg *sa, uint64_t round, uint32_t vid, const float *in,
@@ -557,34 +577,45 @@ fs_err fs_secagg_sum_f32(fs_secagg *sa, uint64_t round, uint32_t vid, const floa
     ps.words = words;
     ps.nchunks = (words + ps.chunk_words - 1) / ps.chunk_words;
     ps.depth = depth > 0 ? (size_t)depth : 1;
-    ps.lookahead = getenv("FS_PIPE_LOOKAHEAD") ? (size_t)atoi(getenv("FS_PIPE_LOOKAHEAD")) : 0;
+    ps.nslots = depth > 0 ? ps.depth + 1 : 0;  // depth in flight + the one being masked
+    ps.zero_from = ps.nchunks;
     ps.out = out;
     ps.decode_rc = FS_OK;
     ps.mpi_rc = MPI_SUCCESS;
     ps.profile = sa->profile_on;
-    const int use_slots = depth > 0 && getenv("FS_PIPE_SLOTS") && atoi(getenv("FS_PIPE_SLOTS"));
+    ps.stream_out = depth > 0 && n * sizeof *out >= PIPE_STREAM_MIN && sa->vec.ring_bits == 32 &&
+                    sa->vec.frac_bits <= 100;
+    const size_t buf_bytes = depth > 0 ? ps.nslots * chunk_bytes : words * wb;
+    fs_err local = FS_OK;
     /* Allocation is the one rank-local step that can fail before anything
-     * is sent; agree on it so nobody posts a reduction alone. */
-    fs_err local = ensure_words(sa, words * wb);
-    if (local == FS_OK) local = fs_alloc(&ps.req, ps.depth, sizeof *ps.req, "reduction requests");
-    if (local == FS_OK && use_slots) {
-        local = ensure_buffer(&sa->slots, &sa->cap_slots, ps.depth * ps.chunk_words * wb,
-                              "reduction slots");
-        ps.slots = sa->slots;
+     * is sent; agree on it so nobody posts a reduction alone.  The buffers
+     * are kept between calls and grow identically on every rank (the same
+     * calls with the same n, and an agreed failure frees them everywhere),
+     * so every rank takes this branch in the same calls. */
+    if (buf_bytes > sa->cap_bytes || ps.depth * sizeof(MPI_Request) > sa->cap_req) {
+        local = ensure_words(sa, buf_bytes);
+        if (local == FS_OK)
+            local = ensure_buffer((void **)&sa->req, &sa->cap_req, ps.depth * sizeof(MPI_Request),
+                                  "reduction requests");
+        rc = fs_agree(sa->comm, local, NULL);
+        if (rc != FS_OK) { free_buffers(sa); goto done; }
     }
-    FS_TRY(fs_agree(sa->comm, local, NULL));
+    ps.buf = sa->words;
+    ps.req = sa->req;
     fs_masker_set_timing(sa->mvec, sa->profile_on ? &mt : NULL);
-    local = fs_masker_encode_mask_stream(sa->mvec, round, vid, in, n, sa->words, &st,
-                                         depth > 0 ? pipe_on_block : NULL, &ps);
+    if (depth > 0)
+        local = fs_masker_encode_mask_ring(sa->mvec, round, vid, in, n, ps.buf,
+                                           ps.nslots * ps.chunk_words, &st, pipe_on_block, &ps);
+    else
+        local = fs_masker_encode_mask(sa->mvec, round, vid, in, n, ps.buf, &st);
     fs_masker_set_timing(sa->mvec, NULL);
     if (local != FS_OK) {
-        /* Past the last posted chunk the buffer may hold unmasked encodings:
-         * send zeros instead, so the chunk sequence completes on every rank;
-         * the error is agreed below and the sum discarded.  (What arrives
-         * is at most the sum of the other ranks' inputs, which this rank
-         * could compute from a correct sum anyway: docs/threat-model.md.) */
-        size_t sent = ps.posted * ps.chunk_words;
-        fs_secure_zero((unsigned char *)sa->words + sent * wb, (words - sent) * wb);
+        /* Unposted chunks may hold unmasked encodings: send zeros instead,
+         * so the chunk sequence completes on every rank; the error is
+         * agreed below and the sum discarded.  (What arrives is at most the
+         * sum of the other ranks' inputs, which this rank could compute
+         * from a correct sum anyway: docs/threat-model.md.) */
+        ps.zero_from = ps.posted;
     }
     ps.masked = words;
     if (depth > 0) {
@@ -592,17 +623,26 @@ fs_err fs_secagg_sum_f32(fs_secagg *sa, uint64_t round, uint32_t vid, const floa
     } else {
         // one chunk: a blocking reduction of the whole (small) vector
         const double t0 = sa->profile_on ? fs_now() : 0;
-        int mrc = MPI_Allreduce(MPI_IN_PLACE, sa->words, (int)words, ps.type, MPI_SUM, sa->comm);
+        if (local != FS_OK) fs_secure_zero(ps.buf, words * wb);
+        int mrc = MPI_Allreduce(MPI_IN_PLACE, ps.buf, (int)words, ps.type, MPI_SUM, sa->comm);
         if (mrc != MPI_SUCCESS) pipe_fail(&ps, mrc, "MPI_Allreduce");
         if (sa->profile_on) ps.t_reduce += fs_now() - t0;
         if (mrc == MPI_SUCCESS) pipe_decode(&ps, 0);
     }
     if (ps.mpi_rc != MPI_SUCCESS) FS_TRY(fs_from_mpi(ps.mpi_rc, ps.mpi_what));
-    FS_TRY(fs_agree(sa->comm, local, NULL));
     /* Every rank holds the same words: the canary verdict is identical. */
     int ok = ps.canary_ok;
     if (!ok || ps.decode_rc != FS_OK) memset(out, 0, n * sizeof *out);   // never a wrong sum
-    FS_TRY(agree_canary(sa, ps.decode_rc, ok, round, vid));
+    {
+        /* collective: one allreduce tells every rank whether anything
+         * failed anywhere; only then the two agreements (the masking error
+         * of the failing rank first, else the canary) name it. */
+        int bad[2] = { local != FS_OK, !ok || ps.decode_rc != FS_OK }, any[2] = { 1, 1 };
+        int mrc = MPI_Allreduce(bad, any, 2, MPI_INT, MPI_MAX, sa->comm);
+        if (mrc != MPI_SUCCESS) FS_FAIL(fs_from_mpi(mrc, "MPI_Allreduce (secure-sum verdict)"), "%s", fs_errmsg());
+        if (any[0]) FS_TRY(fs_agree(sa->comm, local, NULL));
+        if (any[0] || any[1]) FS_TRY(agree_canary(sa, ps.decode_rc, ok, round, vid));
+    }
     if (stats) { stats->nclipped += st.nclipped; stats->nnan += st.nnan; }
 done:
     {
@@ -617,7 +657,6 @@ done:
         pr->nchunks = ps.nchunks;
         pr->valid = sa->profile_on;
     }
-    free(ps.req);
     return rc;
 }
 
@@ -636,7 +675,11 @@ fs_err fs_secagg_sum_f64(fs_secagg *sa, uint64_t round, uint32_t vid, const doub
         local = fs_error_set(FS_ERR_NUMERIC, "rank %d: a statistic in round %llu (vector %u) is %s "
                              "and cannot enter the secure sum", sa->rank, (unsigned long long)round,
                              vid, st.nnan ? "NaN" : "beyond +-2^31");
-    FS_TRY(fs_agree(sa->comm, local, NULL));
+    rc = fs_agree(sa->comm, local, NULL);
+    if (rc != FS_OK) {
+        free_buffers(sa);   // equal capacities on every rank again (see sum_f32)
+        goto done;
+    }
     FS_TRY(reduce_words(sa, 64, words));
     fs_err drc = fs_masker_decode_f64(&sa->met, sa->words, n, out, &ok);
     FS_TRY(agree_canary(sa, drc, ok, round, vid));

@@ -1,14 +1,19 @@
 /*
  * t_secagg.c - the pipelined secure sum under MPI (fs_secagg_sum_f32).
  *
- * Invariant: for every length around the 256 KiB pipeline chunk (0, 1, one
- * chunk - 1 .. + 1 words, several chunks) and both rings, the secure sum is
- * bit for bit the decoded plain integer sum of the same fixed-point
- * encodings (fs_fixed_encode_f32 + MPI_Allreduce on the words), in place
- * (in == out) and out of place.  Failure path: a rank that reuses a nonce
- * makes every rank return FS_ERR_ARG (no hang: the failing rank completes
- * the chunk sequence with zeros), and the session stays usable.  Every
- * rank counts its own errors; all exit with the summed status.
+ * Invariant: for every length around the pipeline's chunk boundaries (0,
+ * 1, one chunk - 1 .. + 1 words, several chunks, a vector past the
+ * streaming-decode threshold), both rings and several schedules (the
+ * automatic one: one blocking reduction up to 1 MiB, then 256 KiB chunks;
+ * 16 KiB chunks one at a time; 20 KiB rounded up to 32 KiB chunks, three
+ * in flight), the secure sum is bit for bit the decoded plain integer sum
+ * of the same fixed-point encodings (fs_fixed_encode_f32 + MPI_Allreduce
+ * on the words), in place (in == out) and out of place.  Failure paths: a
+ * rank that reuses a nonce makes every rank return FS_ERR_ARG (no hang:
+ * the failing rank completes the chunk sequence with zeros), and the
+ * session stays usable; a schedule that differs between ranks is refused
+ * on every rank.  Every rank counts its own errors; all exit with the
+ * summed status.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,9 +41,12 @@ int main(int argc, char **argv)
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     fs_log_set_handler(NULL, NULL, FS_LOG_ERROR);    /* no unauthenticated warning */
-    const size_t sizes[] = { 0, 1, 32767, 32768, 32769, 65535, 65536, 65537, 1000003 };
+    const size_t sizes[] = { 0, 1, 2047, 2048, 2049, 4095, 4096, 4097, 32767, 32768, 32769,
+                             65535, 65536, 65537, 1000003, 4194400 };
+    const struct { size_t chunk; int depth; } sched[] = { { 0, 0 }, { 16384, 1 }, { 20480, 3 } };
     uint64_t round = 1;
-    for (int ring = 32; ring <= 64; ring += 32) {
+    for (int cfg = 0; cfg < 6; cfg++) {
+        const int ring = cfg % 2 ? 64 : 32, si = cfg / 2;
         fs_secagg_opts o = { { ring, 0, 1.0, FS_FIXED_ROUND_NEAREST }, 0, NULL, NULL, 1, 7 };
         o.vec.frac_bits = fs_fixed_suggest(ring, size, 1.0);
         fs_secagg *sa = NULL;
@@ -46,9 +54,15 @@ int main(int argc, char **argv)
             fprintf(stderr, "rank %d: setup: %s\n", rank, fs_errmsg());
             MPI_Abort(MPI_COMM_WORLD, 2);
         }
+        if (fs_secagg_set_pipeline(sa, sched[si].chunk, sched[si].depth) != FS_OK) {
+            fprintf(stderr, "rank %d: set_pipeline: %s\n", rank, fs_errmsg());
+            MPI_Abort(MPI_COMM_WORLD, 2);
+        }
         const size_t wb = (size_t)ring / 8;
         for (size_t t = 0; t < sizeof sizes / sizeof *sizes; t++) {
             size_t n = sizes[t];
+            if (n > 2000000 && (ring == 64 || si > 0)) continue;   // one streaming case
+            if (si > 0 && n > 100000 && n < 2000000 && ring == 64) continue;
             float *x = malloc((n + 1) * sizeof *x), *y = malloc((n + 1) * sizeof *y);
             float *ref = malloc((n + 1) * sizeof *ref);
             void *w = malloc((n + 1) * wb);
@@ -61,14 +75,14 @@ int main(int argc, char **argv)
             EXPECT(fs_fixed_decode_f32(&o.vec, w, n, ref) == FS_OK, "decode");
             /* out of place, then in place */
             fs_err rc = fs_secagg_sum_f32(sa, round++, 1, x, y, n, &st1);
-            EXPECT(rc == FS_OK, "rank %d ring %d n %zu: %s", rank, ring, n, fs_errmsg());
+            EXPECT(rc == FS_OK, "rank %d ring %d sched %d n %zu: %s", rank, ring, si, n, fs_errmsg());
             EXPECT(n == 0 || memcmp(y, ref, n * sizeof *y) == 0,
-                   "rank %d ring %d n %zu: secure sum != plain integer sum", rank, ring, n);
+                   "rank %d ring %d sched %d n %zu: secure sum != plain integer sum", rank, ring, si, n);
             EXPECT(st1.nclipped == st0.nclipped, "rank %d n %zu: clipped %zu != %zu", rank, n,
                    st1.nclipped, st0.nclipped);
             rc = fs_secagg_sum_f32(sa, round++, 1, x, x, n, NULL);
             EXPECT(rc == FS_OK && (n == 0 || memcmp(x, ref, n * sizeof *x) == 0),
-                   "rank %d ring %d n %zu: in-place secure sum differs", rank, ring, n);
+                   "rank %d ring %d sched %d n %zu: in-place secure sum differs", rank, ring, si, n);
             free(x); free(y); free(ref); free(w);
         }
         /* failure path: the last rank reuses round 1 (already masked) on a
@@ -90,6 +104,10 @@ int main(int argc, char **argv)
         EXPECT(rc == FS_OK && y[0] == 0.25f * (float)size && y[n - 1] == y[0],
                "rank %d ring %d: sum after the failure: %d, %g", rank, ring, (int)rc, y[0]);
         free(x); free(y);
+        /* a schedule that differs between ranks is refused everywhere */
+        rc = fs_secagg_set_pipeline(sa, rank == 0 ? 65536 : 131072, 2);
+        EXPECT(rc == FS_ERR_ARG && strstr(fs_errmsg(), "differs"),
+               "rank %d: mismatched pipeline settings gave %d (%s)", rank, (int)rc, fs_errmsg());
         fs_secagg_destroy(&sa);
     }
     int total = 0;
