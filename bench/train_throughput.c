@@ -6,7 +6,8 @@
  * rows, 10 classes) or on a fedsilo dataset file (--data FILE.h5).
  *
  * Measurements, all in this process and run:
- *   - the single-thread sgemm peak: the best of several 1024^3 sgemm calls;
+ *   - the single-thread sgemm peak: the best of three 512^3 sgemm calls,
+ *     taken again in every slice below (the machine's speed drifts);
  *   - each sgemm call of one training step, timed alone with the shapes and
  *     orientations fs_model.c uses (so the GEMM part of a step and the rest:
  *     activations, softmax, the momentum update, the batch gather);
@@ -101,15 +102,25 @@ static double time_gemm(const gemm_call *g, float *a, float *b, float *c, int re
     return best;
 }
 
+enum { PEAK_N = 512 };
+
+/* The single-thread sgemm rate in GFLOP/s: best of 3 PEAK_N^3 calls on
+ * the caller's buffers (each >= PEAK_N^2 floats). */
+static double sgemm_peak(float *a, float *b, float *c)
+{
+    gemm_call sq = { "peak", CblasNoTrans, CblasNoTrans, PEAK_N, PEAK_N, PEAK_N, 0.0f };
+    return 2.0 * PEAK_N * PEAK_N * PEAK_N / time_gemm(&sq, a, b, c, 3) / 1e9;
+}
+
 /*
  * The sgemm calls of one training step of an MLP with dims dim[0..L]
  * (fs_model.c: forward Z = A W^T, backward dW += G^T A, dA = G W for
  * l >= 1), timed alone; prints each and returns the summed seconds per
- * step.  Sets *peak to the 1024^3 sgemm rate (GFLOP/s).
+ * step.  The buffers (*a, *b, *c, large enough for the peak too) stay
+ * allocated for the per-slice peaks; NULL on allocation failure.
  */
-static double gemm_profile(const size_t *dim, int L, int B, double *peak)
+static double gemm_profile(const size_t *dim, int L, int B, float **a, float **b, float **c)
 {
-    enum { PEAK_N = 1024 };
     size_t big = (size_t)PEAK_N * PEAK_N;
     for (int l = 0; l < L; l++) {
         size_t need = dim[l] * dim[l + 1];
@@ -117,13 +128,19 @@ static double gemm_profile(const size_t *dim, int L, int B, double *peak)
         if ((size_t)B * dim[l + 1] > need) need = (size_t)B * dim[l + 1];
         if (need > big) big = need;
     }
-    float *a = malloc(big * sizeof *a), *b = malloc(big * sizeof *b), *c = malloc(big * sizeof *c);
-    if (!a || !b || !c) { free(a); free(b); free(c); *peak = 0; return 0; }
-    for (size_t i = 0; i < big; i++) { a[i] = (float)(i % 7) * 0.1f; b[i] = (float)(i % 5) * 0.1f; c[i] = 0; }
-    gemm_call sq = { "peak", CblasNoTrans, CblasNoTrans, PEAK_N, PEAK_N, PEAK_N, 0.0f };
-    *peak = 2.0 * PEAK_N * PEAK_N * PEAK_N / time_gemm(&sq, a, b, c, 5) / 1e9;
-    printf("sgemm peak, 1 thread (%s): %.1f GFLOP/s (best of 5 %dx%dx%d)\n",
-           openblas_get_corename(), *peak, PEAK_N, PEAK_N, PEAK_N);
+    *a = malloc(big * sizeof **a);
+    *b = malloc(big * sizeof **b);
+    *c = malloc(big * sizeof **c);
+    if (!*a || !*b || !*c) {
+        free(*a); free(*b); free(*c);
+        *a = *b = *c = NULL;
+        return 0;
+    }
+    for (size_t i = 0; i < big; i++) {
+        (*a)[i] = (float)(i % 7) * 0.1f;
+        (*b)[i] = (float)(i % 5) * 0.1f;
+        (*c)[i] = 0;
+    }
     double total = 0;
     for (int l = 0; l < L; l++) {
         const int in = (int)dim[l], out = (int)dim[l + 1];
@@ -132,14 +149,13 @@ static double gemm_profile(const size_t *dim, int L, int B, double *peak)
             { "backward dW += G^T A", CblasTrans, CblasNoTrans, out, in, B, 1.0f },
             { "backward dA = G W  ", CblasNoTrans, CblasNoTrans, B, in, out, 0.0f } };
         for (int k = 0; k < (l > 0 ? 3 : 2); k++) {
-            double t = time_gemm(&calls[k], a, b, c, 200);
+            double t = time_gemm(&calls[k], *a, *b, *c, 200);
             double gf = 2.0 * calls[k].M * calls[k].N * calls[k].K / t / 1e9;
             printf("  layer %d %s M=%-4d N=%-4d K=%-4d %7.1f us %6.1f GFLOP/s\n", l, calls[k].what,
                    calls[k].M, calls[k].N, calls[k].K, 1e6 * t, gf);
             total += t;
         }
     }
-    free(a); free(b); free(c);
     return total;
 }
 
@@ -258,7 +274,8 @@ int main(int argc, char **argv)
     for (int l = 0; l < L; l++) flops += 2.0 * (l > 0 ? 3 : 2) * (double)(dim[l] * dim[l + 1]);
     printf("model mlp:256,128 on %zu x %zu, batch %d, 1 BLAS thread (%s); %.3f MFLOP per "
            "sample in sgemm\n", ds->n, ds->d, B, openblas_get_corename(), flops / 1e6);
-    double peak = 0, gemm_step = gemm_profile(dim, L, B, &peak);
+    float *ga = NULL, *gb = NULL, *gc = NULL;   // sgemm buffers for the peaks
+    double gemm_step = gemm_profile(dim, L, B, &ga, &gb, &gc);
     fflush(stdout);
 
     coproc torch = { -1, NULL, NULL };
@@ -269,7 +286,7 @@ int main(int argc, char **argv)
     fs_sgd_stats st;
     rc = fs_sgd_train(m, ds, &o, 1, 0, 0, &st);                  // warm-up: 50 steps
     o.local_steps = 0;
-    double ours[MAX_SLICES], theirs[MAX_SLICES];
+    double ours[MAX_SLICES], theirs[MAX_SLICES], peaks[MAX_SLICES], frac[MAX_SLICES];
     int ntorch = 0;
     double samples = 0, elapsed = 0;
     for (int k = 0; rc == FS_OK && k < slices; k++) {
@@ -281,6 +298,8 @@ int main(int argc, char **argv)
         }
         double dt = fs_now() - t0;
         ours[k] = s / dt;
+        peaks[k] = ga ? sgemm_peak(ga, gb, gc) : 0;
+        frac[k] = peaks[k] > 0 ? ours[k] * flops / 1e9 / peaks[k] : 0;
         samples += s;
         elapsed += dt;
         if (have_torch == 0) {
@@ -295,14 +314,18 @@ int main(int argc, char **argv)
         fs_dataset_destroy(&ds);
         return 1;
     }
+    free(ga); free(gb); free(gc);
     double rate = median(ours, slices);
-    double step = B / rate;
+    double step = B / rate, peak = median(peaks, slices), share = median(frac, slices);
+    printf("sgemm peak, 1 thread (%s): %.1f GFLOP/s (median over the slices of the best of 3 "
+           "%dx%dx%d calls, taken right after each fedsilo slice)\n", openblas_get_corename(),
+           peak, PEAK_N, PEAK_N, PEAK_N);
     printf("fedsilo: %.0f samples/s (median of %d slices; %.0f samples in %.2f s, last epoch mean "
            "loss %.4f)\n", rate, slices, samples, elapsed, st.loss_sum / st.samples);
-    printf("fedsilo: %.1f GFLOP/s = %.0f%% of the sgemm peak; step %.1f us, of which sgemm alone "
-           "%.1f us, the rest (bias+ReLU, softmax, momentum update, batch gather) %.1f us\n",
-           rate * flops / 1e9, 100.0 * rate * flops / 1e9 / peak, 1e6 * step, 1e6 * gemm_step,
-           1e6 * (step - gemm_step));
+    printf("fedsilo: %.1f GFLOP/s = %.0f%% of the sgemm peak (median of the per-slice shares); "
+           "step %.1f us, of which sgemm alone %.1f us, the rest (bias+ReLU, softmax, momentum "
+           "update, batch gather) %.1f us\n", rate * flops / 1e9, 100.0 * share, 1e6 * step,
+           1e6 * gemm_step, 1e6 * (step - gemm_step));
     if (have_torch == 1) {
         printf("torch: not installed (python3-torch), ratio not measured\n");
     } else if (ntorch == 0) {
