@@ -112,26 +112,36 @@ FS_EXPORT fs_err fs_secagg_sum_f64(fs_secagg *sa, uint64_t round, uint32_t vecto
 FS_EXPORT fs_err fs_secagg_sum_words(fs_secagg *sa, uint64_t round, uint32_t vector_id,
                                      void *words, size_t n, fs_err local) FS_WARN_UNUSED;
 
+/* The reduction schedule of fs_secagg_sum_f32. */
+typedef struct {
+    size_t chunk_bytes;     /* words per MPI_Iallreduce, in bytes; 0 = automatic:
+                               one blocking reduction up to 1 MiB of words,
+                               else 256 KiB chunks (rounded up to whole
+                               16 KiB masking blocks)                       */
+    int depth;              /* reductions in flight; 0 = automatic (2)      */
+    int separate;           /* 1: reduce each chunk from its send slot into a
+                               separate receive slot (for N >= 4 Open MPI's
+                               libnbc then runs reduce-scatter + allgather
+                               instead of a binomial tree); 0: in place     */
+} fs_secagg_pipeline;
+
 /*
- * fs_secagg_set_pipeline - the reduction schedule of fs_secagg_sum_f32:
- * chunks of chunk_bytes (rounded down to whole words; 0 = automatic: one
- * blocking reduction up to 1 MiB of words, else 256 KiB chunks) with at
- * most depth reductions in flight (0 = automatic: 2).  For benchmarks and
- * tuning; the result does not depend on it (sums are exact).  Collective:
- * every rank must pass the same values (checked; FS_ERR_ARG otherwise, and
- * for chunk_bytes in 1..63 or above 1 GiB, or depth < 0), FS_ERR_MPI.
+ * fs_secagg_set_pipeline - set the schedule (NULL: automatic).  For
+ * benchmarks and tuning; the result does not depend on it (sums are
+ * exact).  Collective: every rank must pass the same values (checked;
+ * FS_ERR_ARG otherwise, and for chunk_bytes in 1..63 or above 1 GiB, or
+ * depth < 0), FS_ERR_MPI.
  */
-FS_EXPORT fs_err fs_secagg_set_pipeline(fs_secagg *sa, size_t chunk_bytes,
-                                        int depth) FS_WARN_UNUSED;
+FS_EXPORT fs_err fs_secagg_set_pipeline(fs_secagg *sa,
+                                        const fs_secagg_pipeline *p) FS_WARN_UNUSED;
 
 /*
  * fs_secagg_pipeline_plan - the schedule fs_secagg_sum_f32 uses for n
- * values: *chunk_bytes per reduction (the whole vector of n + 1 words when
- * it is one blocking reduction) and *depth reductions in flight (0 for the
- * blocking reduction).  Not collective; the same on every rank.
+ * values: chunk_bytes per reduction (the whole vector of n + 1 words when
+ * it is one blocking reduction, then depth = 0 and separate = 0).  Not
+ * collective; the same on every rank.
  */
-FS_EXPORT void fs_secagg_pipeline_plan(const fs_secagg *sa, size_t n, size_t *chunk_bytes,
-                                       int *depth);
+FS_EXPORT void fs_secagg_pipeline_plan(const fs_secagg *sa, size_t n, fs_secagg_pipeline *out);
 
 /* Where the time of one fs_secagg_sum_f32 call went on this rank (wall
  * seconds, monotonic clock).  The parts do not overlap; total_s minus
@@ -145,6 +155,7 @@ typedef struct {
     double total_s;         /* the whole call                                */
     size_t chunk_bytes;     /* the schedule used (fs_secagg_pipeline_plan)   */
     int depth;
+    int separate;
     size_t nchunks;
     int valid;              /* 1 if profiling was on for that call           */
 } fs_secagg_profile;

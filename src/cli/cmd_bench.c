@@ -43,8 +43,9 @@ static void bench_usage(FILE *out)
         "  --ring-bits B      32 or 64 (default 32)\n"
         "  --reps R           repetitions per size (default 7)\n"
         "  --mask-degree K    0 full mesh (default) or k-regular mask graph\n"
-        "  --pipeline LIST    also time the secure sum with these schedules, KIBxDEPTH\n"
-        "                     (chunks of KIB KiB, DEPTH in flight), e.g. 256x2,64x4\n"
+        "  --pipeline LIST    also time the secure sum with these schedules, KIBxDEPTH[s]\n"
+        "                     (chunks of KIB KiB, DEPTH in flight, s: sums into separate\n"
+        "                     buffers instead of in place), e.g. 256x2,64x4s\n"
         "  --all              print every plain candidate, and CPU time per rank\n"
         "  --roster FILE      authenticate with a roster (default: unauthenticated bench session)\n"
         "  --identity PATTERN private key path, %%d = rank (with --roster)\n"
@@ -96,7 +97,7 @@ typedef struct {
     int kind, depth, sendbuf;
     size_t chunk;          /* bytes */
     double *wall, *cpu;    /* (reps) max over ranks, mean over ranks */
-    char name[64];
+    char name[96];
 } candidate;
 
 /* Plain chunked pipeline: the same schedule the secure sum runs, without
@@ -129,21 +130,15 @@ static int have_candidate(const candidate *c, int nc, int kind, size_t chunk, in
     return 0;
 }
 
-/* A secure-sum schedule to compare (--pipeline). */
-typedef struct {
-    size_t chunk;
-    int depth;
-} schedule;
-
 #define MAX_CANDIDATES 40
 #define MAX_SCHEDULES 16
 
 /* The candidates for a vector of `bytes` bytes of words; the secure sum's
- * schedule (chunk, depth) is always among the plain ones; then the secure
- * sum (automatic schedule) and one secure sum per schedule in sched.
- * Returns the count. */
-static int make_candidates(candidate *c, size_t bytes, size_t sec_chunk, int sec_depth,
-                           const schedule *sched, int nsched)
+ * schedule `plan` is always among the plain ones; then the secure sum
+ * (automatic schedule) and one secure sum per schedule in sched.  Returns
+ * the count. */
+static int make_candidates(candidate *c, size_t bytes, const fs_secagg_pipeline *plan,
+                           const fs_secagg_pipeline *sched, int nsched)
 {
     static const size_t chunks[] = { 64 << 10, 256 << 10, 1 << 20 };
     static const int depths[] = { 1, 2, 4 };
@@ -157,17 +152,21 @@ static int make_candidates(candidate *c, size_t bytes, size_t sec_chunk, int sec
     for (size_t i = 1; i < 3; i++)
         if (chunks[i] < bytes)
             c[nc++] = (candidate){ CHUNKED, 2, 1, chunks[i], NULL, NULL, "" };
-    if (sec_depth > 0 && !have_candidate(c, nc, CHUNKED, sec_chunk, sec_depth, 0))
-        c[nc++] = (candidate){ CHUNKED, sec_depth, 0, sec_chunk, NULL, NULL, "" };
+    if (plan->depth > 0 &&
+        !have_candidate(c, nc, CHUNKED, plan->chunk_bytes, plan->depth, plan->separate))
+        c[nc++] = (candidate){ CHUNKED, plan->depth, plan->separate, plan->chunk_bytes, NULL,
+                               NULL, "" };
     for (int i = 0; i < nc; i++)
         if (c[i].kind == CHUNKED)
             snprintf(c[i].name, sizeof c[i].name, "%zu KiB chunks, %d in flight%s",
                      c[i].chunk >> 10, c[i].depth, c[i].sendbuf ? ", send buffer" : "");
     c[nc++] = (candidate){ SECURE, 0, 0, 0, NULL, NULL, "secure sum" };
     for (int i = 0; i < nsched && nc < MAX_CANDIDATES; i++) {
-        c[nc] = (candidate){ SECURE, sched[i].depth, 0, sched[i].chunk, NULL, NULL, "" };
-        snprintf(c[nc].name, sizeof c[nc].name, "secure sum, %zu KiB chunks, %d in flight",
-                 sched[i].chunk >> 10, sched[i].depth);
+        c[nc] = (candidate){ SECURE, sched[i].depth, sched[i].separate, sched[i].chunk_bytes,
+                             NULL, NULL, "" };
+        snprintf(c[nc].name, sizeof c[nc].name, "secure sum, %zu KiB chunks, %d in flight%s",
+                 sched[i].chunk_bytes >> 10, sched[i].depth,
+                 sched[i].separate ? ", separate sums" : "");
         nc++;
     }
     return nc;
@@ -190,7 +189,8 @@ static fs_err run_one(fs_secagg *sa, const candidate *c, bench_bufs *b, uint64_t
 {
     fs_err rc = FS_OK;
     int mrc = MPI_SUCCESS;
-    if (c->kind == SECURE && (rc = fs_secagg_set_pipeline(sa, c->chunk, c->depth)) != FS_OK)
+    const fs_secagg_pipeline pl = { c->chunk, c->depth, c->sendbuf };
+    if (c->kind == SECURE && (rc = fs_secagg_set_pipeline(sa, &pl)) != FS_OK)
         return rc;
     MPI_Barrier(MPI_COMM_WORLD);
     const double t0 = fs_now(), c0 = cpu_now();
@@ -241,8 +241,8 @@ static fs_err secure_breakdown(fs_secagg *sa, bench_bufs *b, uint64_t *round, in
         const double ks = (double)fs_secagg_degree(sa) * (double)(b->n + 1) * (double)b->wb;
         char sched[96];
         if (pr.depth)
-            snprintf(sched, sizeof sched, "%zu chunks of %zu KiB, %d in flight", pr.nchunks,
-                     pr.chunk_bytes >> 10, pr.depth);
+            snprintf(sched, sizeof sched, "%zu chunks of %zu KiB, %d in flight%s", pr.nchunks,
+                     pr.chunk_bytes >> 10, pr.depth, pr.separate ? ", separate sums" : "");
         else
             snprintf(sched, sizeof sched, "one blocking MPI_Allreduce");
         printf("  breakdown (mean over ranks, median of %d profiled calls): encode %.3f ms, "
@@ -257,16 +257,16 @@ static fs_err secure_breakdown(fs_secagg *sa, bench_bufs *b, uint64_t *round, in
 /* One size: all candidates interleaved, then the breakdown.  Prints on
  * rank 0.  Returns FS_OK or the first error. */
 static fs_err bench_size(fs_secagg *sa, size_t n, int ring, int reps, int all,
-                         const schedule *sched, int nsched, uint64_t *round, int rank, int size)
+                         const fs_secagg_pipeline *sched, int nsched, uint64_t *round, int rank,
+                         int size)
 {
     fs_err rc = FS_OK;
     candidate c[MAX_CANDIDATES];
     bench_bufs b = { n, n + 1, (size_t)ring / 8, ring == 32 ? MPI_UINT32_T : MPI_UINT64_T,
                      NULL, NULL, NULL, NULL, NULL };
-    size_t sec_chunk = 0;
-    int sec_depth = 0, nc = 0;
-    fs_secagg_pipeline_plan(sa, n, &sec_chunk, &sec_depth);
-    nc = make_candidates(c, b.words * b.wb, sec_chunk, sec_depth, sched, nsched);
+    fs_secagg_pipeline plan;
+    fs_secagg_pipeline_plan(sa, n, &plan);
+    int nc = make_candidates(c, b.words * b.wb, &plan, sched, nsched);
     int ok = (b.x = malloc(n * sizeof *b.x)) && (b.y = malloc(n * sizeof *b.y)) &&
              (b.w = calloc(b.words, b.wb)) && (b.s = calloc(b.words, b.wb)) &&
              (b.req = malloc(8 * sizeof *b.req));
@@ -313,8 +313,8 @@ static fs_err bench_size(fs_secagg *sa, size_t n, int ring, int reps, int all,
     int naive = 0, sec = 0, same = 1;   // same: the plain twin of the secure schedule
     while (c[sec].kind != SECURE) sec++;
     for (int i = 1; i < sec; i++)
-        if (c[i].kind == CHUNKED && !c[i].sendbuf && c[i].chunk == sec_chunk &&
-            c[i].depth == sec_depth)
+        if (c[i].kind == CHUNKED && c[i].sendbuf == plan.separate &&
+            c[i].chunk == plan.chunk_bytes && c[i].depth == plan.depth)
             same = i;
     if (rank == 0) {
         printf("d=%-9zu naive float MPI_Allreduce %9.3f ms   best plain %9.3f ms   secure sum "
@@ -333,7 +333,7 @@ static fs_err bench_size(fs_secagg *sa, size_t n, int ring, int reps, int all,
                    1e3 * med[i], 1e3 * cmed[i], med[i] / med[best]);
         fflush(stdout);
     }
-    rc = fs_secagg_set_pipeline(sa, 0, 0);      // the breakdown: automatic schedule
+    rc = fs_secagg_set_pipeline(sa, NULL);      // the breakdown: automatic schedule
     if (rc == FS_OK) rc = secure_breakdown(sa, &b, round, reps < 3 ? 3 : reps, rank);
     if (rank == 0) fflush(stdout);
 done:
@@ -382,7 +382,7 @@ int fs_cmd_bench(int argc, char **argv)
     char sizes_arg[512] = "100000,1000000,10000000";
     const char *roster = NULL, *identity = NULL;
     int ring = 32, reps = 7, degree = 0, setup_only = 0, all = 0, nsched = 0;
-    schedule sched[MAX_SCHEDULES];
+    fs_secagg_pipeline sched[MAX_SCHEDULES];
     static const struct option lo[] = {
         { "sizes", required_argument, 0, 's' }, { "ring-bits", required_argument, 0, 'b' },
         { "reps", required_argument, 0, 'r' }, { "mask-degree", required_argument, 0, 'k' },
@@ -407,12 +407,14 @@ int fs_cmd_bench(int argc, char **argv)
             for (const char *p = optarg; *p;) {
                 char *end = NULL;
                 unsigned long kib = strtoul(p, &end, 10), d = 0;
+                int sep = 0;
                 if (end && *end == 'x') d = strtoul(end + 1, &end, 10);
+                if (end && *end == 's') { sep = 1; end++; }
                 if (!kib || kib > (1ul << 20) || d < 1 || d > 64 || (*end && *end != ',') ||
                     nsched == MAX_SCHEDULES)
                     return fs_cli_usage_error("bench", "--pipeline wants up to %d schedules "
-                                              "KIBxDEPTH, e.g. 256x2,64x4", MAX_SCHEDULES);
-                sched[nsched++] = (schedule){ (size_t)kib << 10, (int)d };
+                                              "KIBxDEPTH[s], e.g. 256x2,64x4s", MAX_SCHEDULES);
+                sched[nsched++] = (fs_secagg_pipeline){ (size_t)kib << 10, (int)d, sep };
                 p = *end ? end + 1 : end;
             }
             break;

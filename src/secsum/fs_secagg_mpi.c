@@ -62,8 +62,7 @@ struct fs_secagg {
     size_t cap_req;
     double setup_seconds;     /* wall time of the key setup                   */
     double setup_cpu;         /* CPU time of this process during the setup    */
-    size_t pipe_chunk_bytes;  /* fs_secagg_set_pipeline; 0 = automatic        */
-    int pipe_depth;           /* reductions in flight; 0 = automatic          */
+    fs_secagg_pipeline pipe;  /* fs_secagg_set_pipeline; zeros = automatic    */
     int profile_on;           /* fs_secagg_profile_enable                     */
     fs_secagg_profile last_profile;
 };
@@ -405,39 +404,43 @@ static fs_err agree_canary(fs_secagg *sa, fs_err decode_rc, int ok, uint64_t rou
 #define PIPE_TEST_EVERY 4             /* masking blocks between MPI_Test calls */
 #define PIPE_STREAM_MIN ((size_t)16 << 20)  /* decode larger outputs past the caches */
 
-fs_err fs_secagg_set_pipeline(fs_secagg *sa, size_t chunk_bytes, int depth)
+fs_err fs_secagg_set_pipeline(fs_secagg *sa, const fs_secagg_pipeline *p)
 {
     fs_err rc = FS_OK;
+    const fs_secagg_pipeline none = { 0, 0, 0 }, *q = p ? p : &none;
     // collective: the schedule must be the same on every rank
-    unsigned long long mine[2] = { chunk_bytes, (unsigned long long)(depth < 0 ? 0 : depth) };
-    unsigned long long lo[2], hi[2];
-    int mrc = MPI_Allreduce(mine, lo, 2, MPI_UNSIGNED_LONG_LONG, MPI_MIN, sa->comm);
+    unsigned long long mine[3] = { q->chunk_bytes, (unsigned long long)(q->depth < 0 ? 0 : q->depth),
+                                   (unsigned long long)(q->separate != 0) };
+    unsigned long long lo[3], hi[3];
+    int mrc = MPI_Allreduce(mine, lo, 3, MPI_UNSIGNED_LONG_LONG, MPI_MIN, sa->comm);
     if (mrc == MPI_SUCCESS)
-        mrc = MPI_Allreduce(mine, hi, 2, MPI_UNSIGNED_LONG_LONG, MPI_MAX, sa->comm);
+        mrc = MPI_Allreduce(mine, hi, 3, MPI_UNSIGNED_LONG_LONG, MPI_MAX, sa->comm);
     if (mrc != MPI_SUCCESS) FS_FAIL(fs_from_mpi(mrc, "MPI_Allreduce (pipeline setting)"), "%s", fs_errmsg());
-    if (lo[0] != hi[0] || lo[1] != hi[1])
+    if (memcmp(lo, hi, sizeof lo) != 0)
         FS_FAIL(FS_ERR_ARG, "secure-sum pipeline setting differs between ranks");
-    if (depth < 0 || (chunk_bytes != 0 && chunk_bytes < 64) || chunk_bytes > ((size_t)1 << 30))
+    if (q->depth < 0 || (q->chunk_bytes != 0 && q->chunk_bytes < 64) ||
+        q->chunk_bytes > ((size_t)1 << 30))
         FS_FAIL(FS_ERR_ARG, "secure-sum pipeline: chunk of %zu bytes (0 = automatic, else "
-                "64 B .. 1 GiB) or depth %d (>= 0) out of range", chunk_bytes, depth);
-    sa->pipe_chunk_bytes = chunk_bytes;
-    sa->pipe_depth = depth;
+                "64 B .. 1 GiB) or depth %d (>= 0) out of range", q->chunk_bytes, q->depth);
+    sa->pipe = *q;
+    sa->pipe.separate = q->separate != 0;
 done:
     return rc;
 }
 
-void fs_secagg_pipeline_plan(const fs_secagg *sa, size_t n, size_t *chunk_bytes, int *depth)
+void fs_secagg_pipeline_plan(const fs_secagg *sa, size_t n, fs_secagg_pipeline *out)
 {
     const size_t wb = fs_fixed_word_bytes(sa->vec.ring_bits), bytes = fs_masker_words(n) * wb;
-    size_t c = sa->pipe_chunk_bytes;
+    size_t c = sa->pipe.chunk_bytes;
     if (c == 0) c = bytes <= PIPE_BLOCKING_MAX ? bytes : PIPE_CHUNK_BYTES;
     // A pipelined chunk is whole masking blocks (the ring of
     // fs_masker_encode_mask_ring); one covering the vector is blocking.
     const size_t blk = fs_masker_block_words(sa->mvec) * wb;
     c = c < bytes ? (c + blk - 1) / blk * blk : bytes;
     if (c > bytes) c = bytes;
-    *chunk_bytes = c;
-    *depth = c >= bytes ? 0 : sa->pipe_depth > 0 ? sa->pipe_depth : PIPE_DEPTH;
+    out->chunk_bytes = c;
+    out->depth = c >= bytes ? 0 : sa->pipe.depth > 0 ? sa->pipe.depth : PIPE_DEPTH;
+    out->separate = out->depth > 0 && sa->pipe.separate;
 }
 
 typedef struct {
@@ -452,6 +455,8 @@ typedef struct {
     size_t posted, ndone, calls;
     size_t zero_from;                 /* chunks from here are sent as zeros  */
     unsigned char *buf;               /* sa->words: the ring or the vector   */
+    unsigned char *sums;              /* (depth x chunk) receive ring after
+                                         buf, or NULL: summed in place in buf */
     MPI_Request *req;                 /* (depth) ring of outstanding chunks  */
     float *out;                       /* decoded values land here            */
     int canary_ok;                    /* the last chunk's canary word was 0  */
@@ -476,18 +481,25 @@ static size_t chunk_len(const pipe_state *ps, size_t k)
     return ps->words - off < ps->chunk_words ? ps->words - off : ps->chunk_words;
 }
 
-/* Where chunk k's words (masked, then summed in place) live. */
+/* Where chunk k's masked words live. */
 static unsigned char *chunk_at(const pipe_state *ps, size_t k)
 {
     const size_t slot = ps->nslots ? k % ps->nslots : k;
     return ps->buf + slot * ps->chunk_words * ps->wb;
 }
 
+/* Where chunk k's sum arrives: in place, or in its receive slot. */
+static unsigned char *sum_at(const pipe_state *ps, size_t k)
+{
+    if (!ps->sums) return chunk_at(ps, k);
+    return ps->sums + (k % ps->depth) * ps->chunk_words * ps->wb;
+}
+
 /* Chunk k has arrived: decode its values; the last one carries the canary. */
 static void pipe_decode(pipe_state *ps, size_t k)
 {
     const double t0 = ps->profile ? fs_now() : 0;
-    const unsigned char *sum = chunk_at(ps, k);
+    const unsigned char *sum = sum_at(ps, k);
     size_t off = k * ps->chunk_words, len = chunk_len(ps, k);
     if (off + len > ps->n) {                        // the canary is not a value
         len = ps->n - off;
@@ -521,8 +533,9 @@ static void pipe_advance(pipe_state *ps, int mode)
             unsigned char *w = chunk_at(ps, k);
             if (k >= ps->zero_from) fs_secure_zero(w, chunk_len(ps, k) * ps->wb);
             // collective (nonblocking): same chunk sequence on every rank
-            int mrc = MPI_Iallreduce(MPI_IN_PLACE, w, (int)chunk_len(ps, k), ps->type, MPI_SUM,
-                                     ps->sa->comm, &ps->req[k % ps->depth]);
+            int mrc = MPI_Iallreduce(ps->sums ? w : MPI_IN_PLACE, sum_at(ps, k),
+                                     (int)chunk_len(ps, k), ps->type, MPI_SUM, ps->sa->comm,
+                                     &ps->req[k % ps->depth]);
             if (mrc != MPI_SUCCESS) { pipe_fail(ps, mrc, "MPI_Iallreduce"); break; }
             ps->posted++;
         }
@@ -565,9 +578,10 @@ fs_err fs_secagg_sum_f32(fs_secagg *sa, uint64_t round, uint32_t vid, const floa
     const size_t wb = fs_fixed_word_bytes(sa->vec.ring_bits), words = fs_masker_words(n);
     fs_fixed_stats st = { 0, 0 };
     fs_masker_timing mt = { 0, 0 };
-    size_t chunk_bytes = 0;
-    int depth = 0;
-    fs_secagg_pipeline_plan(sa, n, &chunk_bytes, &depth);
+    fs_secagg_pipeline plan;
+    fs_secagg_pipeline_plan(sa, n, &plan);
+    const size_t chunk_bytes = plan.chunk_bytes;
+    const int depth = plan.depth;
     pipe_state ps = { 0 };
     ps.sa = sa;
     ps.type = sa->vec.ring_bits == 32 ? MPI_UINT32_T : MPI_UINT64_T;
@@ -585,7 +599,9 @@ fs_err fs_secagg_sum_f32(fs_secagg *sa, uint64_t round, uint32_t vid, const floa
     ps.profile = sa->profile_on;
     ps.stream_out = depth > 0 && n * sizeof *out >= PIPE_STREAM_MIN && sa->vec.ring_bits == 32 &&
                     sa->vec.frac_bits <= 100;
-    const size_t buf_bytes = depth > 0 ? ps.nslots * chunk_bytes : words * wb;
+    // pipelined: nslots send slots (+ depth receive slots); else the vector
+    const size_t buf_bytes = depth > 0 ? (ps.nslots + (plan.separate ? ps.depth : 0)) * chunk_bytes
+                                       : words * wb;
     fs_err local = FS_OK;
     /* Allocation is the one rank-local step that can fail before anything
      * is sent; agree on it so nobody posts a reduction alone.  The buffers
@@ -601,6 +617,7 @@ fs_err fs_secagg_sum_f32(fs_secagg *sa, uint64_t round, uint32_t vid, const floa
         if (rc != FS_OK) { free_buffers(sa); goto done; }
     }
     ps.buf = sa->words;
+    ps.sums = plan.separate ? ps.buf + ps.nslots * chunk_bytes : NULL;
     ps.req = sa->req;
     fs_masker_set_timing(sa->mvec, sa->profile_on ? &mt : NULL);
     if (depth > 0)
@@ -654,6 +671,7 @@ done:
         pr->total_s = fs_now() - t_start;
         pr->chunk_bytes = chunk_bytes;
         pr->depth = depth;
+        pr->separate = plan.separate;
         pr->nchunks = ps.nchunks;
         pr->valid = sa->profile_on;
     }

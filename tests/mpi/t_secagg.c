@@ -6,7 +6,7 @@
  * streaming-decode threshold), both rings and several schedules (the
  * automatic one: one blocking reduction up to 1 MiB, then 256 KiB chunks;
  * 16 KiB chunks one at a time; 20 KiB rounded up to 32 KiB chunks, three
- * in flight), the secure sum is bit for bit the decoded plain integer sum
+ * in flight, each summed into a separate receive slot), the secure sum is bit for bit the decoded plain integer sum
  * of the same fixed-point encodings (fs_fixed_encode_f32 + MPI_Allreduce
  * on the words), in place (in == out) and out of place.  Failure paths: a
  * rank that reuses a nonce makes every rank return FS_ERR_ARG (no hang:
@@ -43,7 +43,7 @@ int main(int argc, char **argv)
     fs_log_set_handler(NULL, NULL, FS_LOG_ERROR);    /* no unauthenticated warning */
     const size_t sizes[] = { 0, 1, 2047, 2048, 2049, 4095, 4096, 4097, 32767, 32768, 32769,
                              65535, 65536, 65537, 1000003, 4194400 };
-    const struct { size_t chunk; int depth; } sched[] = { { 0, 0 }, { 16384, 1 }, { 20480, 3 } };
+    const fs_secagg_pipeline sched[] = { { 0, 0, 0 }, { 16384, 1, 0 }, { 20480, 3, 1 } };
     uint64_t round = 1;
     for (int cfg = 0; cfg < 6; cfg++) {
         const int ring = cfg % 2 ? 64 : 32, si = cfg / 2;
@@ -54,7 +54,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "rank %d: setup: %s\n", rank, fs_errmsg());
             MPI_Abort(MPI_COMM_WORLD, 2);
         }
-        if (fs_secagg_set_pipeline(sa, sched[si].chunk, sched[si].depth) != FS_OK) {
+        if (fs_secagg_set_pipeline(sa, &sched[si]) != FS_OK) {
             fprintf(stderr, "rank %d: set_pipeline: %s\n", rank, fs_errmsg());
             MPI_Abort(MPI_COMM_WORLD, 2);
         }
@@ -105,7 +105,8 @@ int main(int argc, char **argv)
                "rank %d ring %d: sum after the failure: %d, %g", rank, ring, (int)rc, y[0]);
         free(x); free(y);
         /* a schedule that differs between ranks is refused everywhere */
-        rc = fs_secagg_set_pipeline(sa, rank == 0 ? 65536 : 131072, 2);
+        const fs_secagg_pipeline odd = { rank == 0 ? 65536u : 131072u, 2, 0 };
+        rc = fs_secagg_set_pipeline(sa, &odd);
         EXPECT(rc == FS_ERR_ARG && strstr(fs_errmsg(), "differs"),
                "rank %d: mismatched pipeline settings gave %d (%s)", rank, (int)rc, fs_errmsg());
         fs_secagg_destroy(&sa);
