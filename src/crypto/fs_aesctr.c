@@ -222,21 +222,6 @@ static void encrypt_block(const fs_aes128_key *ks, const uint8_t in[16], uint8_t
 #define VSUB64 _mm_sub_epi64
 #define VSHUF _mm_shuffle_epi8
 #include "fs_aesctr_tmpl.h"
-#undef KSUFFIX
-#undef KTARGET
-#undef KBPV
-#undef VEC
-#undef VLOADU
-#undef VSTOREU
-#undef VBCAST
-#undef VAESENC
-#undef VAESLAST
-#undef VXOR
-#undef VADD32
-#undef VSUB32
-#undef VADD64
-#undef VSUB64
-#undef VSHUF
 
 #define KSUFFIX vaes_avx2
 #define KTARGET FS_VAES2_TARGET
@@ -254,21 +239,6 @@ static void encrypt_block(const fs_aes128_key *ks, const uint8_t in[16], uint8_t
 #define VSUB64 _mm256_sub_epi64
 #define VSHUF _mm256_shuffle_epi8
 #include "fs_aesctr_tmpl.h"
-#undef KSUFFIX
-#undef KTARGET
-#undef KBPV
-#undef VEC
-#undef VLOADU
-#undef VSTOREU
-#undef VBCAST
-#undef VAESENC
-#undef VAESLAST
-#undef VXOR
-#undef VADD32
-#undef VSUB32
-#undef VADD64
-#undef VSUB64
-#undef VSHUF
 
 #define KSUFFIX vaes_avx512
 #define KTARGET FS_VAES5_TARGET
@@ -286,21 +256,6 @@ static void encrypt_block(const fs_aes128_key *ks, const uint8_t in[16], uint8_t
 #define VSUB64 _mm512_sub_epi64
 #define VSHUF _mm512_shuffle_epi8
 #include "fs_aesctr_tmpl.h"
-#undef KSUFFIX
-#undef KTARGET
-#undef KBPV
-#undef VEC
-#undef VLOADU
-#undef VSTOREU
-#undef VBCAST
-#undef VAESENC
-#undef VAESLAST
-#undef VXOR
-#undef VADD32
-#undef VSUB32
-#undef VADD64
-#undef VSUB64
-#undef VSHUF
 
 const char *fs_aesctr_name(int kernel)
 {

@@ -19,6 +19,7 @@
  *   with op (FS_KS_*), where m = nblocks rounded down to a multiple of
  *   KBPV; returns m.  lo + m - 1 must not wrap 2^32 (the caller splits).
  * The keystream never leaves the registers except through op's store.
+ * All the macros above are undefined again at the end of this file.
  */
 
 #define KPASTE2(a, b) a##_##b
@@ -143,3 +144,18 @@ static uint64_t KFN(blocks)(const fs_aes128_key *ks, const uint8_t hi12[12], uin
 #undef KFN
 #undef KPASTE
 #undef KPASTE2
+#undef KSUFFIX
+#undef KTARGET
+#undef KBPV
+#undef VEC
+#undef VLOADU
+#undef VSTOREU
+#undef VBCAST
+#undef VAESENC
+#undef VAESLAST
+#undef VXOR
+#undef VADD32
+#undef VSUB32
+#undef VADD64
+#undef VSUB64
+#undef VSHUF
