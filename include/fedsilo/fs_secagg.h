@@ -137,8 +137,9 @@ FS_EXPORT fs_err fs_secagg_set_pipeline(fs_secagg *sa,
 
 /*
  * fs_secagg_pipeline_plan - the schedule fs_secagg_sum_f32 uses for n
- * values: chunk_bytes per reduction (the whole vector of n + 1 words when
- * it is one blocking reduction, then depth = 0 and separate = 0).  Not
+ * values: chunk_bytes per reduction (the whole reduced vector of n + 2
+ * words, values, canary and flag word, when it is one blocking reduction;
+ * then depth = 0 and separate = 0).  Not
  * collective; the same on every rank.
  */
 FS_EXPORT void fs_secagg_pipeline_plan(const fs_secagg *sa, size_t n, fs_secagg_pipeline *out);

@@ -428,24 +428,12 @@ static size_t decode32_f32_stream(const void *words, size_t n, float scale, floa
 }
 #endif
 
-void fs_fixed_decode_f32_stream(const fs_fixed_params *p, const void *words, size_t n, float *out)
+/* Decode without checks (p valid, buffers non-NULL): the body of
+ * decode_any and fs_fixed_decode_block.  stream: non-temporal stores on
+ * the vectorized float path where the CPU has AVX2. */
+static void decode_unchecked(const fs_fixed_params *p, const void *words, size_t n, float *of,
+                             double *od, int stream)
 {
-    // Only the hot path of decode_any below; callers check the parameters.
-    const float inv = (float)ldexp(1.0, -p->frac_bits);
-    size_t done = 0;
-#if FS_FIXED_AVX2
-    if (have_avx2()) done = decode32_f32_stream(words, n, inv, out);
-#endif
-    decode32_f32((const int32_t *)words + done, n - done, inv, out + done);
-}
-
-static fs_err decode_any(const fs_fixed_params *p, const void *words, size_t n, float *of,
-                         double *od)
-{
-    fs_err rc = FS_OK;
-    FS_TRY(fs_fixed_check_params(p));
-    FS_CHECK_ARG(n == 0 || (words && (of || od)), "fixed-point decode: NULL buffer for %zu values",
-                 n);
     const double inv = ldexp(1.0, -p->frac_bits);   // exact power of 2
     const uint32_t *w32 = words;
     const uint64_t *w64 = words;
@@ -455,8 +443,14 @@ static fs_err decode_any(const fs_fixed_params *p, const void *words, size_t n, 
          * two commutes with rounding to float while the result stays a
          * normal float (f <= 100: 1 <= |s| < 2^31 gives 2^-100 <= |s 2^-f|),
          * so (float)s * 2^-f equals (float)((double)s * 2^-f) bit for bit. */
-        decode32_f32(words, n, (float)inv, of);
-        goto done;
+        size_t done = 0;
+#if FS_FIXED_AVX2
+        if (stream && have_avx2()) done = decode32_f32_stream(words, n, (float)inv, of);
+#else
+        (void)stream;
+#endif
+        decode32_f32((const int32_t *)words + done, n - done, (float)inv, of + done);
+        return;
     }
     for (size_t k = 0; k < n; k++) {
         double v = (p->ring_bits == 32) ? (double)signed32(w32[k]) : (double)signed64(w64[k]);
@@ -465,6 +459,22 @@ static fs_err decode_any(const fs_fixed_params *p, const void *words, size_t n, 
         else
             od[k] = v * inv;
     }
+}
+
+void fs_fixed_decode_block(const fs_fixed_params *p, const void *words, size_t n, float *out,
+                           int stream)
+{
+    decode_unchecked(p, words, n, out, NULL, stream);
+}
+
+static fs_err decode_any(const fs_fixed_params *p, const void *words, size_t n, float *of,
+                         double *od)
+{
+    fs_err rc = FS_OK;
+    FS_TRY(fs_fixed_check_params(p));
+    FS_CHECK_ARG(n == 0 || (words && (of || od)), "fixed-point decode: NULL buffer for %zu values",
+                 n);
+    decode_unchecked(p, words, n, of, od, 0);
 done:
     return rc;
 }

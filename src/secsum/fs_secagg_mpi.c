@@ -378,6 +378,27 @@ static fs_err agree_canary(fs_secagg *sa, fs_err decode_rc, int ok, uint64_t rou
 }
 
 /*
+ * The outcome of a secure sum from its last two summed words: `failed`,
+ * the sum of the flag words (one per rank whose local step failed), and
+ * `canary`.  Every rank holds the same sum, so in an honest run every rank
+ * takes the same branch without another collective: success, or the
+ * agreement that names the failing rank (its local error), or the canary
+ * agreement (FS_ERR_AUTH).  If an attacker on the transport delivers
+ * different sums to different ranks, only some take a failure branch; the
+ * others end by MPI error or the watchdog (docs/threat-model.md).
+ */
+static fs_err verdict(fs_secagg *sa, fs_err local, uint64_t failed, uint64_t canary,
+                      uint64_t round, uint32_t vid)
+{
+    if (failed == 0 && canary == 0) return FS_OK;
+    if (failed != 0) {
+        fs_err rc = fs_agree(sa->comm, local, NULL);   // collective: names the failing rank
+        if (rc != FS_OK) return rc;
+    }
+    return agree_canary(sa, FS_OK, 0, round, vid);
+}
+
+/*
  * Pipelined secure sum of a float vector.  The words are reduced in chunks
  * with MPI_Iallreduce (in place), at most `depth` chunks in flight: as soon
  * as a chunk's words are final (encoded and masked; the masker reports
@@ -430,7 +451,8 @@ done:
 
 void fs_secagg_pipeline_plan(const fs_secagg *sa, size_t n, fs_secagg_pipeline *out)
 {
-    const size_t wb = fs_fixed_word_bytes(sa->vec.ring_bits), bytes = fs_masker_words(n) * wb;
+    // the reduced words: n values, the canary and the flag word
+    const size_t wb = fs_fixed_word_bytes(sa->vec.ring_bits), bytes = (n + 2) * wb;
     size_t c = sa->pipe.chunk_bytes;
     if (c == 0) c = bytes <= PIPE_BLOCKING_MAX ? bytes : PIPE_CHUNK_BYTES;
     // A pipelined chunk is whole masking blocks (the ring of
@@ -446,7 +468,7 @@ void fs_secagg_pipeline_plan(const fs_secagg *sa, size_t n, fs_secagg_pipeline *
 typedef struct {
     fs_secagg *sa;
     MPI_Datatype type;
-    size_t wb, chunk_words, n, words; /* n values + 1 canary word            */
+    size_t wb, chunk_words, n, words; /* n values, the canary, the flag word */
     size_t nchunks;                   /* chunk k = words [k c, (k+1) c)      */
     size_t depth;                     /* reductions in flight at most        */
     size_t nslots;                    /* ring: chunk k in slot k mod nslots;
@@ -459,9 +481,8 @@ typedef struct {
                                          buf, or NULL: summed in place in buf */
     MPI_Request *req;                 /* (depth) ring of outstanding chunks  */
     float *out;                       /* decoded values land here            */
-    int canary_ok;                    /* the last chunk's canary word was 0  */
+    uint64_t canary, failed;          /* summed words n and n + 1 (see below) */
     int stream_out;                   /* decode with non-temporal stores     */
-    fs_err decode_rc;                 /* first decode error (none expected)  */
     int mpi_rc;                       /* first MPI error, MPI_SUCCESS if none */
     const char *mpi_what;
     int profile;                      /* time reduce / decode below          */
@@ -495,22 +516,40 @@ static unsigned char *sum_at(const pipe_state *ps, size_t k)
     return ps->sums + (k % ps->depth) * ps->chunk_words * ps->wb;
 }
 
-/* Chunk k has arrived: decode its values; the last one carries the canary. */
+/* Word i of a buffer of ring words, as a 64-bit value. */
+static uint64_t word_at(const unsigned char *w, size_t i, size_t wb)
+{
+    return wb == 4 ? ((const uint32_t *)(const void *)w)[i] : ((const uint64_t *)(const void *)w)[i];
+}
+
+/* Chunk k has arrived: decode its values; the canary (word n) and the
+ * flag word (n + 1) are not values and are kept instead. */
 static void pipe_decode(pipe_state *ps, size_t k)
 {
     const double t0 = ps->profile ? fs_now() : 0;
     const unsigned char *sum = sum_at(ps, k);
-    size_t off = k * ps->chunk_words, len = chunk_len(ps, k);
-    if (off + len > ps->n) {                        // the canary is not a value
-        len = ps->n - off;
-        ps->canary_ok = ps->wb == 4 ? ((const uint32_t *)(const void *)sum)[len] == 0
-                                    : ((const uint64_t *)(const void *)sum)[len] == 0;
-    }
-    if (len && ps->decode_rc == FS_OK && ps->stream_out)
-        fs_fixed_decode_f32_stream(&ps->sa->vec, sum, len, ps->out + off);
-    else if (len && ps->decode_rc == FS_OK)
-        ps->decode_rc = fs_fixed_decode_f32(&ps->sa->vec, sum, len, ps->out + off);
+    const size_t off = k * ps->chunk_words, len = chunk_len(ps, k);
+    const size_t nv = off >= ps->n ? 0 : off + len > ps->n ? ps->n - off : len;
+    for (size_t i = ps->n; i < ps->n + 2; i++)
+        if (i >= off && i < off + len) {
+            if (i == ps->n) ps->canary = word_at(sum, i - off, ps->wb);
+            else ps->failed = word_at(sum, i - off, ps->wb);
+        }
+    if (nv) fs_fixed_decode_block(&ps->sa->vec, sum, nv, ps->out + off, ps->stream_out);
     if (ps->profile) ps->t_decode += fs_now() - t0;
+}
+
+/* Before posting chunk k: chunks of a rank that failed are sent as zeros,
+ * and the last one carries the flag word, 1 on a rank that failed. */
+static void pipe_seal(pipe_state *ps, size_t k, unsigned char *w)
+{
+    const size_t off = k * ps->chunk_words, flag = ps->n + 1;
+    if (k >= ps->zero_from) fs_secure_zero(w, chunk_len(ps, k) * ps->wb);
+    if (flag >= off && flag < off + chunk_len(ps, k)) {
+        const uint64_t f = ps->zero_from < ps->nchunks;
+        if (ps->wb == 4) ((uint32_t *)(void *)w)[flag - off] = (uint32_t)f;
+        else ((uint64_t *)(void *)w)[flag - off] = f;
+    }
 }
 
 /*
@@ -531,7 +570,7 @@ static void pipe_advance(pipe_state *ps, int mode)
                ps->posted * ps->chunk_words + chunk_len(ps, ps->posted) <= ps->masked) {
             const size_t k = ps->posted;
             unsigned char *w = chunk_at(ps, k);
-            if (k >= ps->zero_from) fs_secure_zero(w, chunk_len(ps, k) * ps->wb);
+            pipe_seal(ps, k, w);
             // collective (nonblocking): same chunk sequence on every rank
             int mrc = MPI_Iallreduce(ps->sums ? w : MPI_IN_PLACE, sum_at(ps, k),
                                      (int)chunk_len(ps, k), ps->type, MPI_SUM, ps->sa->comm,
@@ -575,7 +614,10 @@ fs_err fs_secagg_sum_f32(fs_secagg *sa, uint64_t round, uint32_t vid, const floa
 {
     fs_err rc = FS_OK;
     const double t_start = fs_now();
-    const size_t wb = fs_fixed_word_bytes(sa->vec.ring_bits), words = fs_masker_words(n);
+    /* The reduced vector: the n + 1 masked words (values and canary) and a
+     * flag word, unmasked, 1 on a rank whose masking failed: the sum tells
+     * every rank whether any rank failed without another collective. */
+    const size_t wb = fs_fixed_word_bytes(sa->vec.ring_bits), words = fs_masker_words(n) + 1;
     fs_fixed_stats st = { 0, 0 };
     fs_masker_timing mt = { 0, 0 };
     fs_secagg_pipeline plan;
@@ -594,7 +636,6 @@ fs_err fs_secagg_sum_f32(fs_secagg *sa, uint64_t round, uint32_t vid, const floa
     ps.nslots = depth > 0 ? ps.depth + 1 : 0;  // depth in flight + the one being masked
     ps.zero_from = ps.nchunks;
     ps.out = out;
-    ps.decode_rc = FS_OK;
     ps.mpi_rc = MPI_SUCCESS;
     ps.profile = sa->profile_on;
     ps.stream_out = depth > 0 && n * sizeof *out >= PIPE_STREAM_MIN && sa->vec.ring_bits == 32 &&
@@ -627,11 +668,12 @@ fs_err fs_secagg_sum_f32(fs_secagg *sa, uint64_t round, uint32_t vid, const floa
         local = fs_masker_encode_mask(sa->mvec, round, vid, in, n, ps.buf, &st);
     fs_masker_set_timing(sa->mvec, NULL);
     if (local != FS_OK) {
-        /* Unposted chunks may hold unmasked encodings: send zeros instead,
-         * so the chunk sequence completes on every rank; the error is
-         * agreed below and the sum discarded.  (What arrives is at most the
-         * sum of the other ranks' inputs, which this rank could compute
-         * from a correct sum anyway: docs/threat-model.md.) */
+        /* Unposted chunks may hold unmasked encodings: send zeros instead
+         * (and the flag word 1), so the chunk sequence completes on every
+         * rank; the error is agreed below and the sum discarded.  (What
+         * arrives is at most the sum of the other ranks' inputs, which this
+         * rank could compute from a correct sum anyway:
+         * docs/threat-model.md.) */
         ps.zero_from = ps.posted;
     }
     ps.masked = words;
@@ -640,28 +682,17 @@ fs_err fs_secagg_sum_f32(fs_secagg *sa, uint64_t round, uint32_t vid, const floa
     } else {
         // one chunk: a blocking reduction of the whole (small) vector
         const double t0 = sa->profile_on ? fs_now() : 0;
-        if (local != FS_OK) fs_secure_zero(ps.buf, words * wb);
+        pipe_seal(&ps, 0, ps.buf);
         int mrc = MPI_Allreduce(MPI_IN_PLACE, ps.buf, (int)words, ps.type, MPI_SUM, sa->comm);
         if (mrc != MPI_SUCCESS) pipe_fail(&ps, mrc, "MPI_Allreduce");
         if (sa->profile_on) ps.t_reduce += fs_now() - t0;
         if (mrc == MPI_SUCCESS) pipe_decode(&ps, 0);
     }
     if (ps.mpi_rc != MPI_SUCCESS) FS_TRY(fs_from_mpi(ps.mpi_rc, ps.mpi_what));
-    /* Every rank holds the same words: the canary verdict is identical. */
-    int ok = ps.canary_ok;
-    if (!ok || ps.decode_rc != FS_OK) memset(out, 0, n * sizeof *out);   // never a wrong sum
-    {
-        /* collective: one allreduce tells every rank whether anything
-         * failed anywhere; only then the two agreements (the masking error
-         * of the failing rank first, else the canary) name it. */
-        int bad[2] = { local != FS_OK, !ok || ps.decode_rc != FS_OK }, any[2] = { 1, 1 };
-        int mrc = MPI_Allreduce(bad, any, 2, MPI_INT, MPI_MAX, sa->comm);
-        if (mrc != MPI_SUCCESS) FS_FAIL(fs_from_mpi(mrc, "MPI_Allreduce (secure-sum verdict)"), "%s", fs_errmsg());
-        if (any[0]) FS_TRY(fs_agree(sa->comm, local, NULL));
-        if (any[0] || any[1]) FS_TRY(agree_canary(sa, ps.decode_rc, ok, round, vid));
-    }
+    FS_TRY(verdict(sa, local, ps.failed, ps.canary, round, vid));
     if (stats) { stats->nclipped += st.nclipped; stats->nnan += st.nnan; }
 done:
+    if (rc != FS_OK) memset(out, 0, n * sizeof *out);   // never a wrong sum
     {
         fs_secagg_profile *pr = &sa->last_profile;
         pr->encode_s = mt.encode_s;
@@ -682,25 +713,29 @@ fs_err fs_secagg_sum_f64(fs_secagg *sa, uint64_t round, uint32_t vid, const doub
                          double *out, size_t n, fs_fixed_stats *stats)
 {
     fs_err rc = FS_OK;
-    const size_t words = fs_masker_words(n);
+    const size_t words = fs_masker_words(n) + 1;   // values, canary, flag word (see sum_f32)
     fs_fixed_stats st = { 0, 0 };
     int ok = 0;
-    fs_err local = ensure_words(sa, words * 8);
-    if (local == FS_OK) local = fs_masker_encode_mask_f64(sa->mmet, round, vid, in, n, sa->words, &st);
+    fs_err local = FS_OK;
+    if (words * 8 > sa->cap_bytes) {
+        // agreed growth, as in fs_secagg_sum_f32
+        rc = fs_agree(sa->comm, ensure_words(sa, words * 8), NULL);
+        if (rc != FS_OK) { free_buffers(sa); goto done; }
+    }
+    uint64_t *w = sa->words;
+    local = fs_masker_encode_mask_f64(sa->mmet, round, vid, in, n, w, &st);
     /* A statistic must never be silently clipped or zeroed: out of range
-     * or NaN is an error on every rank (the masked words are not sent). */
+     * or NaN is an error on every rank.  Such a rank sends zeros instead
+     * of its masked words, and the flag word 1. */
     if (local == FS_OK && (st.nclipped || st.nnan))
         local = fs_error_set(FS_ERR_NUMERIC, "rank %d: a statistic in round %llu (vector %u) is %s "
                              "and cannot enter the secure sum", sa->rank, (unsigned long long)round,
                              vid, st.nnan ? "NaN" : "beyond +-2^31");
-    rc = fs_agree(sa->comm, local, NULL);
-    if (rc != FS_OK) {
-        free_buffers(sa);   // equal capacities on every rank again (see sum_f32)
-        goto done;
-    }
+    if (local != FS_OK) fs_secure_zero(w, (words - 1) * 8);
+    w[n + 1] = local != FS_OK;
     FS_TRY(reduce_words(sa, 64, words));
-    fs_err drc = fs_masker_decode_f64(&sa->met, sa->words, n, out, &ok);
-    FS_TRY(agree_canary(sa, drc, ok, round, vid));
+    FS_TRY(verdict(sa, local, w[n + 1], w[n], round, vid));
+    FS_TRY(fs_masker_decode_f64(&sa->met, w, n, out, &ok));
     if (stats) { stats->nclipped += st.nclipped; stats->nnan += st.nnan; }
 done:
     return rc;

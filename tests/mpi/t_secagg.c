@@ -34,6 +34,29 @@ static void fill(float *x, size_t n, int rank, uint32_t salt)
     }
 }
 
+/* Every rank must get FS_ERR_ARG naming the last rank and the reuse, and
+ * the next sum must work. */
+static void failure_path(fs_secagg *sa, size_t n, uint64_t *round, int rank, int size, int ring)
+{
+    float *x = calloc(n, sizeof *x), *y = malloc(n * sizeof *y);
+    uint64_t r = rank == size - 1 ? 1 : *round;
+    fs_err rc = fs_secagg_sum_f32(sa, r, 1, x, y, n, NULL);
+    EXPECT(rc == FS_ERR_ARG, "rank %d ring %d n %zu: nonce reuse on the last rank gave %d (%s)",
+           rank, ring, n, (int)rc, fs_errmsg());
+    char want[32];
+    snprintf(want, sizeof want, "rank %d: ", size - 1);
+    EXPECT(strncmp(fs_errmsg(), want, strlen(want)) == 0 && strstr(fs_errmsg(), "reused"),
+           "rank %d n %zu: message '%s' does not name rank %d and the reuse", rank, n, fs_errmsg(),
+           size - 1);
+    (*round)++;
+    for (size_t k = 0; k < n; k++) x[k] = 0.25f;
+    rc = fs_secagg_sum_f32(sa, (*round)++, 1, x, y, n, NULL);
+    EXPECT(rc == FS_OK && y[0] == 0.25f * (float)size && y[n - 1] == y[0],
+           "rank %d ring %d n %zu: sum after the failure: %d, %g", rank, ring, n, (int)rc, y[0]);
+    free(x);
+    free(y);
+}
+
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
@@ -86,27 +109,12 @@ int main(int argc, char **argv)
             free(x); free(y); free(ref); free(w);
         }
         /* failure path: the last rank reuses round 1 (already masked) on a
-         * multi-chunk vector; every rank must get FS_ERR_ARG, then go on */
-        size_t n = 600000;
-        float *x = calloc(n, sizeof *x), *y = malloc(n * sizeof *y);
-        uint64_t r = rank == size - 1 ? 1 : round;
-        fs_err rc = fs_secagg_sum_f32(sa, r, 1, x, y, n, NULL);
-        EXPECT(rc == FS_ERR_ARG, "rank %d ring %d: nonce reuse on the last rank gave %d (%s)", rank,
-               ring, (int)rc, fs_errmsg());
-        char want[32];
-        snprintf(want, sizeof want, "rank %d: ", size - 1);
-        EXPECT(strncmp(fs_errmsg(), want, strlen(want)) == 0 && strstr(fs_errmsg(), "reused"),
-               "rank %d: message '%s' does not name rank %d and the reuse", rank, fs_errmsg(),
-               size - 1);
-        round++;
-        for (size_t k = 0; k < n; k++) x[k] = 0.25f;
-        rc = fs_secagg_sum_f32(sa, round++, 1, x, y, n, NULL);
-        EXPECT(rc == FS_OK && y[0] == 0.25f * (float)size && y[n - 1] == y[0],
-               "rank %d ring %d: sum after the failure: %d, %g", rank, ring, (int)rc, y[0]);
-        free(x); free(y);
+         * vector of one blocking reduction and on a multi-chunk one */
+        failure_path(sa, 1000, &round, rank, size, ring);
+        failure_path(sa, 600000, &round, rank, size, ring);
         /* a schedule that differs between ranks is refused everywhere */
         const fs_secagg_pipeline odd = { rank == 0 ? 65536u : 131072u, 2, 0 };
-        rc = fs_secagg_set_pipeline(sa, &odd);
+        fs_err rc = fs_secagg_set_pipeline(sa, &odd);
         EXPECT(rc == FS_ERR_ARG && strstr(fs_errmsg(), "differs"),
                "rank %d: mismatched pipeline settings gave %d (%s)", rank, (int)rc, fs_errmsg());
         fs_secagg_destroy(&sa);
