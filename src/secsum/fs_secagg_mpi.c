@@ -415,9 +415,11 @@ static fs_err verdict(fs_secagg *sa, fs_err local, uint64_t failed, uint64_t can
  * is masked whole and reduced with one blocking MPI_Allreduce, the fastest
  * plain way for such sizes there.  The schedule is a function of the word
  * count, ring and the session's pipeline setting only, so every rank posts
- * the same reductions.  The canary is the last word of the last chunk; it
- * is checked after everything arrived, and on failure the decoded output
- * is wiped (nothing wrong is returned).
+ * the same reductions.  The canary and the flag word are the last two
+ * words; they are checked after everything arrived (verdict above), and on
+ * failure the decoded output is wiped (nothing wrong is returned).  The
+ * masked words live in a ring of depth + 1 chunk slots
+ * (fs_masker_encode_mask_ring), never in a buffer of the whole vector.
  */
 #define PIPE_CHUNK_BYTES ((size_t)256 << 10)
 #define PIPE_DEPTH 2
