@@ -60,8 +60,9 @@ run() {
   grep -E '^(secsum:|d=|  best plain:|  breakdown|  secure sum,)' "$f" | sed 's/(|secure - plain|.*//'
 }
 
-for np in 4 6; do run "$np" clean "${FS_BENCH_REPS:-5}"; done
+for np in 4 6; do run "$np" clean "${FS_BENCH_REPS:-5}" --pipeline 256x2s; done
 for h in 1 2 3; do timeout 30 bash "$INFRA/netns-cluster.sh" impair "$FS_NETNS_SUBNET.$h" "$DELAY" 0; done
-# Under delay more reductions in flight may pay: time two deeper schedules too.
-for np in 4 6; do run "$np" "delay${DELAY}ms" "${FS_BENCH_REPS:-3}" --pipeline 256x8,1024x4; done
+# Under delay more reductions in flight may pay: time deeper schedules too,
+# and separate receive buffers (reduce-scatter + allgather inside Open MPI).
+for np in 4 6; do run "$np" "delay${DELAY}ms" "${FS_BENCH_REPS:-3}" --pipeline 256x2s,256x8,1024x4; done
 echo "secsum_netns: full outputs in $OUT"
