@@ -131,6 +131,7 @@ static int have_candidate(const candidate *c, int nc, int kind, size_t chunk, in
 }
 
 #define MAX_CANDIDATES 40
+#define MAX_DEPTH 64           /* reductions in flight, at most (--pipeline) */
 #define MAX_SCHEDULES 16
 
 /* The candidates for a vector of `bytes` bytes of words; the secure sum's
@@ -262,14 +263,16 @@ static fs_err bench_size(fs_secagg *sa, size_t n, int ring, int reps, int all,
 {
     fs_err rc = FS_OK;
     candidate c[MAX_CANDIDATES];
-    bench_bufs b = { n, n + 1, (size_t)ring / 8, ring == 32 ? MPI_UINT32_T : MPI_UINT64_T,
+    // the plain candidates reduce as many words as the secure sum: the n
+    // values, the canary and the flag word
+    bench_bufs b = { n, n + 2, (size_t)ring / 8, ring == 32 ? MPI_UINT32_T : MPI_UINT64_T,
                      NULL, NULL, NULL, NULL, NULL };
     fs_secagg_pipeline plan;
     fs_secagg_pipeline_plan(sa, n, &plan);
     int nc = make_candidates(c, b.words * b.wb, &plan, sched, nsched);
     int ok = (b.x = malloc(n * sizeof *b.x)) && (b.y = malloc(n * sizeof *b.y)) &&
              (b.w = calloc(b.words, b.wb)) && (b.s = calloc(b.words, b.wb)) &&
-             (b.req = malloc(8 * sizeof *b.req));
+             (b.req = malloc(MAX_DEPTH * sizeof *b.req));
     for (int i = 0; ok && i < nc; i++)
         ok = (c[i].wall = malloc((size_t)reps * sizeof(double))) &&
              (c[i].cpu = malloc((size_t)reps * sizeof(double)));
@@ -410,7 +413,7 @@ int fs_cmd_bench(int argc, char **argv)
                 int sep = 0;
                 if (end && *end == 'x') d = strtoul(end + 1, &end, 10);
                 if (end && *end == 's') { sep = 1; end++; }
-                if (!kib || kib > (1ul << 20) || d < 1 || d > 64 || (*end && *end != ',') ||
+                if (!kib || kib > (1ul << 20) || d < 1 || d > MAX_DEPTH || (*end && *end != ',') ||
                     nsched == MAX_SCHEDULES)
                     return fs_cli_usage_error("bench", "--pipeline wants up to %d schedules "
                                               "KIBxDEPTH[s], e.g. 256x2,64x4s", MAX_SCHEDULES);
