@@ -122,7 +122,8 @@ typedef struct {
     int separate;           /* 1: reduce each chunk from its send slot into a
                                separate receive slot (for N >= 4 Open MPI's
                                libnbc then runs reduce-scatter + allgather
-                               instead of a binomial tree); 0: in place     */
+                               instead of a binomial tree); -1: in place;
+                               0 = automatic: separate except for N = 3, 4 */
 } fs_secagg_pipeline;
 
 /*
@@ -139,7 +140,8 @@ FS_EXPORT fs_err fs_secagg_set_pipeline(fs_secagg *sa,
  * fs_secagg_pipeline_plan - the schedule fs_secagg_sum_f32 uses for n
  * values: chunk_bytes per reduction (the whole reduced vector of n + 2
  * words, values, canary and flag word, when it is one blocking reduction;
- * then depth = 0 and separate = 0).  Not
+ * then depth = 0), depth, and separate = 1 (separate receive slots) or 0
+ * (in place).  Not
  * collective; the same on every rank.
  */
 FS_EXPORT void fs_secagg_pipeline_plan(const fs_secagg *sa, size_t n, fs_secagg_pipeline *out);

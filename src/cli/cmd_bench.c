@@ -190,8 +190,9 @@ static fs_err run_one(fs_secagg *sa, const candidate *c, bench_bufs *b, uint64_t
 {
     fs_err rc = FS_OK;
     int mrc = MPI_SUCCESS;
-    const fs_secagg_pipeline pl = { c->chunk, c->depth, c->sendbuf };
-    if (c->kind == SECURE && (rc = fs_secagg_set_pipeline(sa, &pl)) != FS_OK)
+    // a secure candidate: its explicit schedule, or (chunk 0) the automatic one
+    const fs_secagg_pipeline pl = { c->chunk, c->depth, c->sendbuf ? 1 : -1 };
+    if (c->kind == SECURE && (rc = fs_secagg_set_pipeline(sa, c->chunk ? &pl : NULL)) != FS_OK)
         return rc;
     MPI_Barrier(MPI_COMM_WORLD);
     const double t0 = fs_now(), c0 = cpu_now();

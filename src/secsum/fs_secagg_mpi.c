@@ -433,7 +433,7 @@ fs_err fs_secagg_set_pipeline(fs_secagg *sa, const fs_secagg_pipeline *p)
     const fs_secagg_pipeline none = { 0, 0, 0 }, *q = p ? p : &none;
     // collective: the schedule must be the same on every rank
     unsigned long long mine[3] = { q->chunk_bytes, (unsigned long long)(q->depth < 0 ? 0 : q->depth),
-                                   (unsigned long long)(q->separate != 0) };
+                                   (unsigned long long)(q->separate + 1) };
     unsigned long long lo[3], hi[3];
     int mrc = MPI_Allreduce(mine, lo, 3, MPI_UNSIGNED_LONG_LONG, MPI_MIN, sa->comm);
     if (mrc == MPI_SUCCESS)
@@ -442,11 +442,11 @@ fs_err fs_secagg_set_pipeline(fs_secagg *sa, const fs_secagg_pipeline *p)
     if (memcmp(lo, hi, sizeof lo) != 0)
         FS_FAIL(FS_ERR_ARG, "secure-sum pipeline setting differs between ranks");
     if (q->depth < 0 || (q->chunk_bytes != 0 && q->chunk_bytes < 64) ||
-        q->chunk_bytes > ((size_t)1 << 30))
+        q->chunk_bytes > ((size_t)1 << 30) || q->separate < -1 || q->separate > 1)
         FS_FAIL(FS_ERR_ARG, "secure-sum pipeline: chunk of %zu bytes (0 = automatic, else "
-                "64 B .. 1 GiB) or depth %d (>= 0) out of range", q->chunk_bytes, q->depth);
+                "64 B .. 1 GiB), depth %d (>= 0) or separate %d (-1, 0, 1) out of range",
+                q->chunk_bytes, q->depth, q->separate);
     sa->pipe = *q;
-    sa->pipe.separate = q->separate != 0;
 done:
     return rc;
 }
@@ -464,7 +464,15 @@ void fs_secagg_pipeline_plan(const fs_secagg *sa, size_t n, fs_secagg_pipeline *
     if (c > bytes) c = bytes;
     out->chunk_bytes = c;
     out->depth = c >= bytes ? 0 : sa->pipe.depth > 0 ? sa->pipe.depth : PIPE_DEPTH;
-    out->separate = out->depth > 0 && sa->pipe.separate;
+    /* Automatic: separate receive slots except for N = 3 and 4.  Open MPI
+     * 4.1's libnbc reduces an in-place chunk over a binomial tree, copying
+     * it first when ceil(log2 N) is odd (N = 2, 5..8, ...); with a send
+     * buffer it runs the same tree without that copy for N < 4 and
+     * reduce-scatter + allgather (bandwidth-optimal, no root bottleneck)
+     * for N >= 4.  Measured on 2 cores: separate faster at N = 2 and 8, in
+     * place faster at N = 4 (docs/testing.md, "Benchmarks"). */
+    const int sep = sa->pipe.separate ? sa->pipe.separate > 0 : sa->size != 3 && sa->size != 4;
+    out->separate = out->depth > 0 && sep;
 }
 
 typedef struct {

@@ -5,8 +5,9 @@
  * 1, one chunk - 1 .. + 1 words, several chunks, a vector past the
  * streaming-decode threshold), both rings and several schedules (the
  * automatic one: one blocking reduction up to 1 MiB, then 256 KiB chunks;
- * 16 KiB chunks one at a time; 20 KiB rounded up to 32 KiB chunks, three
- * in flight, each summed into a separate receive slot), the secure sum is bit for bit the decoded plain integer sum
+ * 16 KiB chunks one at a time, in place; 20 KiB rounded up to 32 KiB
+ * chunks, three in flight, each summed into a separate receive slot), the
+ * secure sum is bit for bit the decoded plain integer sum
  * of the same fixed-point encodings (fs_fixed_encode_f32 + MPI_Allreduce
  * on the words), in place (in == out) and out of place.  Failure paths: a
  * rank that reuses a nonce makes every rank return FS_ERR_ARG (no hang:
@@ -66,7 +67,7 @@ int main(int argc, char **argv)
     fs_log_set_handler(NULL, NULL, FS_LOG_ERROR);    /* no unauthenticated warning */
     const size_t sizes[] = { 0, 1, 2047, 2048, 2049, 4095, 4096, 4097, 32767, 32768, 32769,
                              65535, 65536, 65537, 1000003, 4194400 };
-    const fs_secagg_pipeline sched[] = { { 0, 0, 0 }, { 16384, 1, 0 }, { 20480, 3, 1 } };
+    const fs_secagg_pipeline sched[] = { { 0, 0, 0 }, { 16384, 1, -1 }, { 20480, 3, 1 } };
     uint64_t round = 1;
     for (int cfg = 0; cfg < 6; cfg++) {
         const int ring = cfg % 2 ? 64 : 32, si = cfg / 2;
