@@ -74,9 +74,9 @@ FS_EXPORT void fs_secagg_destroy(fs_secagg **sa);
  * summed with MPI_Iallreduce(MPI_SUM) on uint32/uint64 in chunks pipelined
  * with the masking (chunks k..k+depth-1 are reduced while chunk k+depth is
  * being masked and chunk k-1 decoded; fs_secagg_pipeline_plan), or, for a
- * vector of at most 1 MiB of words, with one blocking MPI_Allreduce after
- * masking, then checked.  (round, vector_id) must be
- * fresh for this session (enforced).  in and out may alias.  Returns the
+ * vector of at most 1 MiB of words (4 MiB beyond 8 ranks), with one
+ * blocking MPI_Allreduce after masking, then checked.  (round, vector_id)
+ * must be fresh for this session (enforced).  in and out may alias.  Returns the
  * same code on every rank: FS_OK, FS_ERR_AUTH if the canary shows the masks
  * did not cancel (out is then all zeros), FS_ERR_ARG (nonce reuse; the
  * rank sends zeros, nothing unmasked), FS_ERR_NOMEM, FS_ERR_MPI.
@@ -116,14 +116,16 @@ FS_EXPORT fs_err fs_secagg_sum_words(fs_secagg *sa, uint64_t round, uint32_t vec
 typedef struct {
     size_t chunk_bytes;     /* words per MPI_Iallreduce, in bytes; 0 = automatic:
                                one blocking reduction up to 1 MiB of words,
-                               else 256 KiB chunks (rounded up to whole
+                               else 256 KiB chunks; beyond 8 ranks 4 MiB and
+                               1 MiB chunks (rounded up to whole
                                16 KiB masking blocks)                       */
-    int depth;              /* reductions in flight; 0 = automatic (2)      */
+    int depth;              /* reductions in flight; 0 = automatic (2; 4
+                               beyond 8 ranks)                              */
     int separate;           /* 1: reduce each chunk from its send slot into a
                                separate receive slot (for N >= 4 Open MPI's
                                libnbc then runs reduce-scatter + allgather
                                instead of a binomial tree); -1: in place;
-                               0 = automatic: separate except for N = 3, 4 */
+                               0 = automatic: separate for N = 2 and 5..8  */
 } fs_secagg_pipeline;
 
 /*

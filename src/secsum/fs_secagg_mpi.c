@@ -413,17 +413,24 @@ static fs_err verdict(fs_secagg *sa, fs_err local, uint64_t failed, uint64_t can
  * than two 256 KiB chunks in flight on the 2-core test machine (docs/
  * testing.md, "Benchmarks").  A vector of at most PIPE_BLOCKING_MAX bytes
  * is masked whole and reduced with one blocking MPI_Allreduce, the fastest
- * plain way for such sizes there.  The schedule is a function of the word
- * count, ring and the session's pipeline setting only, so every rank posts
- * the same reductions.  The canary and the flag word are the last two
+ * plain way for such sizes there.  Beyond PIPE_SMALL_N ranks each
+ * reduction has more rounds (about log2 N steps, each waiting for a
+ * partner), so fewer, larger chunks with more in flight pay: 1 MiB chunks,
+ * 4 in flight, blocking up to 4 MiB (measured at N = 16 and 64).  The
+ * schedule is a function of the word count, ring, N and the session's
+ * pipeline setting only, so every rank posts the same reductions.  The canary and the flag word are the last two
  * words; they are checked after everything arrived (verdict above), and on
  * failure the decoded output is wiped (nothing wrong is returned).  The
  * masked words live in a ring of depth + 1 chunk slots
  * (fs_masker_encode_mask_ring), never in a buffer of the whole vector.
  */
-#define PIPE_CHUNK_BYTES ((size_t)256 << 10)
-#define PIPE_DEPTH 2
-#define PIPE_BLOCKING_MAX ((size_t)1 << 20)
+#define PIPE_SMALL_N 8                          /* up to 8 ranks:           */
+#define PIPE_CHUNK_BYTES ((size_t)256 << 10)     /*   chunks of 256 KiB,     */
+#define PIPE_DEPTH 2                             /*   2 in flight,           */
+#define PIPE_BLOCKING_MAX ((size_t)1 << 20)      /*   blocking up to 1 MiB;  */
+#define PIPE_CHUNK_BYTES_LARGE ((size_t)1 << 20) /* beyond: 1 MiB chunks,    */
+#define PIPE_DEPTH_LARGE 4                       /*   4 in flight,           */
+#define PIPE_BLOCKING_MAX_LARGE ((size_t)4 << 20) /*  blocking up to 4 MiB   */
 #define PIPE_TEST_EVERY 4             /* masking blocks between MPI_Test calls */
 #define PIPE_STREAM_MIN ((size_t)16 << 20)  /* decode larger outputs past the caches */
 
@@ -455,23 +462,29 @@ void fs_secagg_pipeline_plan(const fs_secagg *sa, size_t n, fs_secagg_pipeline *
 {
     // the reduced words: n values, the canary and the flag word
     const size_t wb = fs_fixed_word_bytes(sa->vec.ring_bits), bytes = (n + 2) * wb;
+    const int small = sa->size <= PIPE_SMALL_N;
     size_t c = sa->pipe.chunk_bytes;
-    if (c == 0) c = bytes <= PIPE_BLOCKING_MAX ? bytes : PIPE_CHUNK_BYTES;
+    if (c == 0)
+        c = bytes <= (small ? PIPE_BLOCKING_MAX : PIPE_BLOCKING_MAX_LARGE) ? bytes
+            : small ? PIPE_CHUNK_BYTES : PIPE_CHUNK_BYTES_LARGE;
     // A pipelined chunk is whole masking blocks (the ring of
     // fs_masker_encode_mask_ring); one covering the vector is blocking.
     const size_t blk = fs_masker_block_words(sa->mvec) * wb;
     c = c < bytes ? (c + blk - 1) / blk * blk : bytes;
     if (c > bytes) c = bytes;
     out->chunk_bytes = c;
-    out->depth = c >= bytes ? 0 : sa->pipe.depth > 0 ? sa->pipe.depth : PIPE_DEPTH;
-    /* Automatic: separate receive slots except for N = 3 and 4.  Open MPI
+    out->depth = c >= bytes ? 0 : sa->pipe.depth > 0 ? sa->pipe.depth
+                                : small ? PIPE_DEPTH : PIPE_DEPTH_LARGE;
+    /* Automatic: separate receive slots for N = 2 and 5..8.  Open MPI
      * 4.1's libnbc reduces an in-place chunk over a binomial tree, copying
      * it first when ceil(log2 N) is odd (N = 2, 5..8, ...); with a send
      * buffer it runs the same tree without that copy for N < 4 and
      * reduce-scatter + allgather (bandwidth-optimal, no root bottleneck)
      * for N >= 4.  Measured on 2 cores: separate faster at N = 2 and 8, in
-     * place faster at N = 4 (docs/testing.md, "Benchmarks"). */
-    const int sep = sa->pipe.separate ? sa->pipe.separate > 0 : sa->size != 3 && sa->size != 4;
+     * place faster at N = 4 and, with 1 MiB chunks, at N = 16
+     * (docs/testing.md, "Benchmarks"). */
+    const int sep = sa->pipe.separate ? sa->pipe.separate > 0
+                                      : small && sa->size != 3 && sa->size != 4;
     out->separate = out->depth > 0 && sep;
 }
 
