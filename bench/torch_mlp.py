@@ -4,7 +4,9 @@
 Same workload as the C bench: MLP d-256-128-k (default 784-256-128-10) (ReLU, softmax
 cross-entropy), minibatch 64 drawn by a fresh permutation each epoch,
 SGD lr 0.1 momentum 0.9, one thread, synthetic data of the same shape.
-Prints exactly one result line: "torch: N samples/s".
+Prints exactly one result line: "torch: N samples/s, M per CPU second"
+(wall-clock rate, and the rate per second of this process's CPU time, which
+a loaded machine distorts less).
 
 With --serve it sets up and warms up, prints "ready", then reads commands
 from stdin, one per line: "run S" trains for S seconds and prints one
@@ -63,13 +65,15 @@ def main():
 
     def timed(seconds):
         samples = 0
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         while True:
             samples += step(next(it))
             elapsed = time.perf_counter() - t0
             if elapsed >= seconds:
                 break
-        print("torch: %.0f samples/s" % (samples / elapsed), flush=True)
+        cpu = time.process_time() - c0
+        print("torch: %.0f samples/s, %.0f per CPU second"
+              % (samples / elapsed, samples / cpu if cpu > 0 else 0.0), flush=True)
 
     if not args.serve:
         timed(args.seconds)
