@@ -47,12 +47,26 @@ need_fmnist() {
 
 # need_sklearn: sets PY (python3 with sklearn, h5py, numpy) and SK (the
 # directory of scikit-learn's bundled CSVs); skip outside CI when missing.
+# The modules are looked up, not imported (importing sklearn takes a second).
 need_sklearn() {
   PY=/usr/bin/python3
   SK=/usr/lib/python3/dist-packages/sklearn/datasets/data
-  if [ ! -r "$SK/breast_cancer.csv" ] || ! $PY -c 'import sklearn, h5py, numpy' 2>/dev/null; then
+  if [ ! -r "$SK/breast_cancer.csv" ] || ! $PY -c 'import importlib.util as u, sys
+sys.exit(not all(u.find_spec(m) for m in ("sklearn", "h5py", "numpy")))' 2>/dev/null; then
     [ "${CI:-}" = true ] && hard "python3-sklearn/python3-h5py missing in CI (scripts/install-deps.sh)"
     echo "skip: python3 with sklearn, h5py and numpy, or $SK/breast_cancer.csv, not found"; exit 77
+  fi
+}
+
+# need_rdata: Rscript with R's modeldata and mlbench dataset packages, and
+# PY (python3 with h5py, numpy); skip outside CI when missing.
+need_rdata() {
+  PY=/usr/bin/python3
+  if ! command -v Rscript >/dev/null 2>&1 ||
+     ! Rscript -e 'library(modeldata); library(mlbench)' >/dev/null 2>&1 ||
+     ! $PY -c 'import h5py, numpy' 2>/dev/null; then
+    [ "${CI:-}" = true ] && hard "Rscript, r-cran-modeldata, r-cran-mlbench or python3-h5py missing in CI (scripts/install-deps.sh data)"
+    echo "skip: Rscript with modeldata and mlbench, or python3 with h5py and numpy, not found"; exit 77
   fi
 }
 

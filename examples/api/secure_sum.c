@@ -38,24 +38,26 @@ int main(int argc, char **argv)
     MPI_Comm_size(MPI_COMM_WORLD, &size);
 
     /* 1. Codec and key setup: identical options on every rank. */
-    fs_secagg_opts opts = { 0 };
+    fs_secagg_opts opts;
+    fs_secagg_opts_default(&opts, size);        /* full mesh: every pair of ranks masks */
     opts.vec.ring_bits = 32;
     opts.vec.clip = CLIP;
-    opts.vec.rounding = FS_FIXED_ROUND_NEAREST;
     /* The headroom rule: the most fractional bits f for which the sum of
      * `size` values in [-CLIP, CLIP] cannot wrap around in Z_2^32. */
     opts.vec.frac_bits = fs_fixed_suggest(opts.vec.ring_bits, size, CLIP);
-    opts.mask_degree = 0;                       /* every pair of ranks masks */
+    char identity[4096] = "";
+    fs_err prc = FS_OK;
     if (argc >= 3) {
-        char identity[4096];
-        snprintf(identity, sizeof identity, argv[2], rank);   /* %d -> rank */
+        /* "%d" -> rank; the pattern is copied, never used as a printf format */
+        prc = fs_path_expand_rank(identity, sizeof identity, argv[2], rank);
         opts.roster_path = argv[1];
         opts.identity_path = identity;
     } else {
         opts.allow_unauthenticated = 1;         /* demo only: no roster */
     }
     fs_secagg *sa = NULL;
-    if (opts.vec.frac_bits < 0 || fs_secagg_create(MPI_COMM_WORLD, &opts, &sa) != FS_OK) {
+    if (prc != FS_OK || opts.vec.frac_bits < 0 ||
+        fs_secagg_create(MPI_COMM_WORLD, &opts, &sa) != FS_OK) {
         if (rank == 0) fprintf(stderr, "secure_sum: key setup failed: %s\n", fs_errmsg());
         MPI_Finalize();
         return 1;

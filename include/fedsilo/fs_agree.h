@@ -1,5 +1,5 @@
 /*
- * fs_agree.h - collective agreement on errors (STYLE.md P5).
+ * fs_agree.h - collective agreement on errors.
  *
  * Rank-local work (reading a shard, local SGD, checking a signature) can fail
  * on one rank only.  Before the next collective call every rank calls
@@ -25,9 +25,11 @@ extern "C" {
  * returns the most severe code (numeric MAX), and *bad_rank (may be NULL)
  * receives the lowest rank that reported it (-1 if all are FS_OK).  When the
  * result is not FS_OK, the failing rank's fs_errmsg() is broadcast and
- * becomes the message on every rank, prefixed with "rank R: " unless the
- * message already starts with "rank ".  Ranks that did not fail therefore
- * report the same sentence as the rank that did.
+ * becomes the message on every rank, prefixed with "rank R: ".  fs_agree
+ * owns that prefix: callers never write the rank into a message that they
+ * pass to it.  A message that an earlier fs_agree produced (an agreed error
+ * handed on as `local`) keeps its one prefix.  Ranks that did not fail
+ * therefore report the same sentence as the rank that did.
  *
  * comm should have MPI_ERRORS_RETURN set; if the reduction itself fails,
  * FS_ERR_MPI is returned locally (the communicator is then unusable and

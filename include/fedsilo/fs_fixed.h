@@ -1,7 +1,7 @@
 /*
  * fs_fixed.h - fixed-point codec between real vectors and the ring Z_2^b
- * (b = 32 or 64) in which the secure sum is computed (DESIGN.md section 3,
- * step 1 of a round).
+ * (b = 32 or 64) in which the secure sum is computed (docs/protocol.md,
+ * encoding).
  *
  * Encoding of one real x with parameters (b, f, c):
  *
@@ -23,7 +23,7 @@
  *
  *     N * max_weight * M < 2^(b-1)           (M = ceil(c * 2^f))
  *
- * which is the rule "N * w * c * 2^f < 2^(b-1)" of DESIGN.md with c * 2^f
+ * which is the headroom rule "N * w * c * 2^f < 2^(b-1)" with c * 2^f
  * rounded up to the integer the encoder can actually produce.
  *
  * Precision bound: for inputs inside [-c, c], each encoded coordinate is

@@ -1,17 +1,21 @@
 /*
- * fs_fl.h - the federation: the round loop over MPI, checkpoints, metrics.
+ * fs_fl.h - the FedAvg program: the round loop of `fedsilo train`.
  *
- * fl layer.  One MPI job is one federation; rank i is institution i and
- * reads only its own shard.  Each round:
+ * A program of the federation core (fs_fed.h).  One MPI job is one
+ * federation; rank i is institution i and reads only its own shard.  Each
+ * round r, from the global model w:
  *
- *   local SGD from the global model w          (fs_sgd_train, per rank)
- *   u_k = (n_k / n) (w_k - w), n = sum_k n_k   (weighted update)
- *   U = sum_k u_k                              (aggregation: collective)
- *   w <- w + server_lr * U                     (FedAvg, McMahan et al. 2017)
- *   metrics: sums of train loss, validation and test sums across ranks
- *   model-hash check across ranks, checkpoint (rank 0, atomic)
+ *   budget       stop (with a checkpoint) before a round that would take a
+ *                DP accountant past --dp-epsilon (fs_ledger.h)
+ *   local        w_k = LocalSGD(w, shard_k; seed, k, r), or DP-SGD
+ *   weigh        u_k = (n_k / n) (w_k - w),  n = sum_k n_k
+ *   aggregate    U = sum_k u_k (plain, secure, or distributed DP)
+ *   server       w <- w + ServerOpt(U)   (FedAvg: w += server_lr U)
+ *   account      training-loss sums; charge the round to the ledger
+ *   evaluate     validation parts and slices of the global test file
+ *   round end    model-hash check and stop flag, metrics line, checkpoint
  *
- * Every exchange goes through one aggregation function, so the plain
+ * Every exchange goes through the core's sum session, so the plain
  * baseline and the secure sum are interchangeable.
  */
 #ifndef FEDSILO_FS_FL_H
@@ -24,40 +28,13 @@
 #include "fs_error.h"
 #include "fs_config.h"
 #include "fs_data.h"
+#include "fs_metrics.h"
+#include "fs_ckpt.h"
+#include "fs_fed.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/*
- * Evaluation report of a model on data (possibly spread over ranks: every
- * field is derived from sums, so the report of the securely summed sums
- * equals the centralized one).  Classification: accuracy, confusion matrix
- * (row = true class, column = predicted) and per-class precision, recall
- * and F1 for up to FS_METRICS_MAX_CLASSES classes, macro F1 over classes
- * that occur or are predicted; ROC AUC for binary tasks from a histogram of
- * the positive-class score with FS_METRICS_ROC_BINS bins (pairs whose
- * scores fall in the same bin count 1/2, so the AUC is exact to within the
- * fraction of such pairs; resolution 1/FS_METRICS_ROC_BINS in score).
- * Regression: RMSE, MAE, R^2 = 1 - SSE/SST.  Undefined values are NaN.
- */
-#define FS_METRICS_MAX_CLASSES 32
-#define FS_METRICS_ROC_BINS 1000
-
-typedef struct {
-    double count;          /* rows evaluated (0: nothing evaluated)          */
-    double loss;           /* mean loss                                      */
-    int is_regression;
-    int num_classes;
-    double accuracy;       /* classification                                 */
-    double macro_f1;
-    double auc;            /* binary classification only, else NaN          */
-    double precision[FS_METRICS_MAX_CLASSES], recall[FS_METRICS_MAX_CLASSES],
-           f1[FS_METRICS_MAX_CLASSES];
-    double confusion[FS_METRICS_MAX_CLASSES][FS_METRICS_MAX_CLASSES];
-    int has_confusion;     /* num_classes <= FS_METRICS_MAX_CLASSES          */
-    double rmse, mae, r2;  /* regression                                     */
-} fs_eval_report;
 
 /* Metrics of one round (identical on every rank after the round). */
 typedef struct {
@@ -83,98 +60,36 @@ typedef struct {
     double ddp_clipped;    /* institutions whose update was norm-clipped     */
     int evaluated;         /* eval metrics were computed this round           */
     int checkpointed;      /* checkpoint written this round                   */
+    double t_local, t_aggregate, t_evaluate, t_round_end;
+                           /* wall seconds of the phases of this round
+                              (monotonic clock): local training, aggregation
+                              with the server step and accounting,
+                              evaluation, round end                         */
 } fs_round_metrics;
 
 /* Called on every rank after each round; the CLI prints on rank 0. */
 typedef void (*fs_round_fn)(const fs_round_metrics *m, void *user);
 
 /*
- * fs_fl_train - run the federation described by cfg.
+ * fs_fl_train - run the FedAvg federation configured by cfg (a train
+ * configuration, fs_config_create).
  *
  * Collective on comm (duplicated internally, with MPI_ERRORS_RETURN; the
- * caller keeps comm).  Checks that every rank has the same configuration,
- * opens this rank's shard, agrees collectively that feature count, task
- * and class count match (a mismatch names the rank and file), resumes from
+ * caller keeps comm).  Opens the federation core (options and
+ * configuration agreed, OUT/config.ini, this rank's shard, shapes and
+ * ownership agreed), sets up the model and the sum session, resumes from
  * OUT/checkpoint.h5 if asked, then runs the remaining rounds, writing
- * OUT/metrics.jsonl and OUT/config.ini (rank 0) and checkpoints.
+ * OUT/metrics.jsonl (rank 0) and checkpoints.  ctl (may be NULL) receives
+ * progress and carries stop requests (fs_run_ctl_request_stop); on_round
+ * (may be NULL) is called on every rank after each round.
  *
- * Returns the same code on every rank: FS_OK; FS_ERR_INTERRUPTED if
- * fs_fl_request_stop was called on any rank (the current round finished
- * and a checkpoint was written); otherwise an error whose fs_errmsg names
- * the failing rank and file.
+ * Returns the same code on every rank: FS_OK; FS_ERR_INTERRUPTED if a stop
+ * was requested on any rank (the current round finished and a checkpoint
+ * was written); otherwise an error whose fs_errmsg names the failing rank
+ * and file.
  */
-FS_EXPORT fs_err fs_fl_train(MPI_Comm comm, const fs_config *cfg, fs_round_fn on_round,
-                             void *user) FS_WARN_UNUSED;
-
-/*
- * fs_fl_request_stop - ask the running federation to stop after the
- * current round, with a checkpoint.  Async-signal-safe (sets a
- * sig_atomic_t): call it from a SIGUSR1/SIGTERM handler.  Ranks agree on
- * the request at the end of each round, so one signalled rank suffices.
- */
-FS_EXPORT void fs_fl_request_stop(void);
-
-/*
- * fs_fl_progress - for a watchdog thread: seconds since the federation on
- * this rank last completed a step (a collective or a local phase), the
- * name of the phase it is in ("local training", "aggregation", ...) and
- * the 1-based round (0 before the first).  Not collective; thread-safe
- * (lock-free reads of values written by fs_fl_train).  Returns -1 seconds
- * when no federation is running.
- */
-FS_EXPORT double fs_fl_progress(const char **phase, int *round);
-
-/*
- * fs_fl_local_progress - for a progress display: local SGD steps done and
- * planned in this rank's current local-training phase (*total is 0 outside
- * that phase, or when the count is not known in advance, as with DP-SGD's
- * Poisson-sampled batches).  Not collective; thread-safe (lock-free reads).
- */
-FS_EXPORT void fs_fl_local_progress(long *done, long *total);
-
-/* A checkpoint's contents (see docs/formats.md). */
-typedef struct {
-    int round;              /* completed rounds                              */
-    char model[128];        /* model spec                                    */
-    size_t d;               /* features                                      */
-    fs_task task;
-    int num_classes;
-    size_t nparams;
-    float *params;          /* (nparams) global model, owned                 */
-    uint64_t config_hash;   /* fs_config_hash of the run that wrote it       */
-    uint64_t model_hash;    /* fingerprint of params                         */
-    uint64_t seed;          /* master seed (RNG streams are keyed by it)     */
-    int nsilos;             /* ranks in the federation that wrote it        */
-    char server_opt[32];    /* server optimizer ("fedavg", "fedadam", ...)   */
-    long server_steps;      /* server optimizer steps taken                  */
-    float *server_m;        /* (nparams) first moment / momentum, or NULL    */
-    float *server_v;        /* (nparams) second moment, or NULL              */
-    double *std_mean;       /* (d) --standardize feature means, or NULL      */
-    double *std_scale;      /* (d) --standardize feature std devs, or NULL   */
-    double *dp_rdp;         /* serialized RDP accountant of DP-SGD
-                               (fs_rdp_serialize), or NULL without it        */
-    size_t dp_rdp_len;
-    double *ddp_rdp;        /* serialized accountant of distributed DP, or NULL */
-    size_t ddp_rdp_len;
-} fs_checkpoint;
-
-/*
- * fs_checkpoint_read - load and verify a checkpoint file (layout, sizes,
- * model hash).  Not collective.  Caller owns *out (fs_checkpoint_free).
- * Returns FS_ERR_IO or FS_ERR_DATA with a message naming the file.
- */
-FS_EXPORT fs_err fs_checkpoint_read(const char *path, fs_checkpoint **out) FS_WARN_UNUSED;
-
-/* fs_checkpoint_free - NULL-safe; sets *ck = NULL. */
-FS_EXPORT void fs_checkpoint_free(fs_checkpoint **ck);
-
-/*
- * fs_checkpoint_evaluate - evaluate a checkpoint's model on every row of a
- * dataset file and fill *report, applying the checkpoint's standardization
- * (if the run used --standardize) to the rows first.  Not collective.
- */
-FS_EXPORT fs_err fs_checkpoint_evaluate(const fs_checkpoint *ck, const char *data_path,
-                                        fs_eval_report *report) FS_WARN_UNUSED;
+FS_EXPORT fs_err fs_fl_train(MPI_Comm comm, const fs_config *cfg, fs_run_ctl *ctl,
+                             fs_round_fn on_round, void *user) FS_WARN_UNUSED;
 
 #ifdef __cplusplus
 }

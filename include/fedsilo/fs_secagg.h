@@ -30,6 +30,10 @@ extern "C" {
 
 typedef struct fs_secagg fs_secagg;
 
+/* How a program sums across ranks: the secure sum, or the insecure
+ * MPI_Allreduce baseline that exists for comparison only. */
+typedef enum { FS_AGG_SECURE = 0, FS_AGG_PLAIN = 1 } fs_agg_mode;
+
 /* Options; must be identical on every rank (checked collectively). */
 typedef struct {
     fs_fixed_params vec;         /* codec of float vectors (model updates)  */
@@ -41,6 +45,16 @@ typedef struct {
 } fs_secagg_opts;
 
 /*
+ * fs_secagg_opts_default - o = 64-bit ring, clip 1, nearest rounding, the
+ * largest fractional bits the headroom rule allows for nranks parties
+ * (fs_fixed_suggest), full-mesh masks, no roster (authentication required
+ * unless allow_unauthenticated is set), rounding seed 1.  Set roster_path
+ * and identity_path (or allow_unauthenticated) before fs_secagg_create.
+ * Not collective.
+ */
+FS_EXPORT void fs_secagg_opts_default(fs_secagg_opts *o, int nranks);
+
+/*
  * fs_secagg_create - per-job key setup (collective on comm).
  *
  * comm is duplicated (MPI_ERRORS_RETURN); the caller keeps it.  Steps:
@@ -50,8 +64,9 @@ typedef struct {
  * ffdhe2048) signed over (nonces, roster, parameters, rank, A_i) and
  * allgathered; every signature and group membership verified; session id
  * = SHA-256 of the whole transcript; pairwise seeds
- * s_ij = HKDF-SHA256(g^(a_i a_j), salt = session id, info = label||min||max);
- * DH secrets wiped.  Returns the same code on every rank: FS_OK,
+ * s_ij = HKDF-SHA256(g^(a_i a_j), salt = session id, info = label||min||max)
+ * for the mask-graph neighbours, and the root of fs_secagg_pair_key for
+ * every pair (one DH per peer); DH secrets wiped.  Returns the same code on every rank: FS_OK,
  * FS_ERR_ARG (parameters/roster mismatch, no roster without
  * allow_unauthenticated), FS_ERR_IO (unreadable roster/key),
  * FS_ERR_AUTH (a signature, key or group element did not verify: the
@@ -61,8 +76,10 @@ typedef struct {
 FS_EXPORT fs_err fs_secagg_create(MPI_Comm comm, const fs_secagg_opts *opts,
                                   fs_secagg **out) FS_WARN_UNUSED;
 
-/* fs_secagg_destroy - wipe keys, free the communicator; NULL-safe. Not
- * collective (MPI_Comm_free is local in effect). */
+/* fs_secagg_destroy - wipe keys, free the duplicated communicator; NULL-safe.
+ * Collective on the communicator of fs_secagg_create (MPI_Comm_free is
+ * collective): every rank destroys its context, in the same order relative
+ * to its other communicator operations. */
 FS_EXPORT void fs_secagg_destroy(fs_secagg **sa);
 
 /*
@@ -88,9 +105,10 @@ FS_EXPORT fs_err fs_secagg_sum_f32(fs_secagg *sa, uint64_t round, uint32_t vecto
 /*
  * fs_secagg_sum_f64 - the same for small double vectors of statistics
  * (counts, loss sums), with the statistics codec: 64-bit ring, clip 2^31,
- * the largest fractional bits the headroom rule allows for N ranks (29 for
- * N <= 4; exact for integers below 2^31).  A value beyond +-2^31 or NaN is
- * never clipped silently: every rank returns FS_ERR_NUMERIC.
+ * the largest fractional bits the headroom rule allows for N ranks (30 for
+ * N = 2, 3; 29 for N = 4, 5; exact for integers up to 2^31).  A value
+ * beyond +-2^31 or NaN is never clipped silently: every rank returns
+ * FS_ERR_NUMERIC.
  */
 FS_EXPORT fs_err fs_secagg_sum_f64(fs_secagg *sa, uint64_t round, uint32_t vector_id,
                                    const double *in, double *out, size_t n,
@@ -174,6 +192,27 @@ FS_EXPORT void fs_secagg_profile_enable(fs_secagg *sa, int on);
 /* fs_secagg_last_profile - the profile of the last fs_secagg_sum_f32 call
  * on this rank.  Not collective. */
 FS_EXPORT void fs_secagg_last_profile(const fs_secagg *sa, fs_secagg_profile *out);
+/*
+ * fs_secagg_pair_key - a 32-byte key shared by this rank and `peer` only,
+ * for point-to-point protection (e.g. AES-256-GCM channels) bound to this
+ * session.
+ *
+ * Not collective.  out = HKDF-SHA256(prk, salt = session id, info = label
+ * || min(rank, peer) || max(rank, peer)) with prk = HKDF(g^(a_rank a_peer),
+ * session id, "fedsilo pair" || min || max) from the key setup; prk exists
+ * for every pair, whatever the mask graph.  Both ranks of the pair obtain
+ * the same key for the same label, so a per-direction key is the pair key
+ * of a label that names the direction (e.g. "vfl 2->0"); different labels
+ * give independent keys.  With a roster the DH values are signed, so only
+ * the two institutions can compute the key; without one
+ * (allow_unauthenticated) a man in the middle can share a key with each
+ * side and the key protects only against passive observers.
+ * in:  label (1..256 bytes of text), peer (0..size-1, not this rank)
+ * out: out (32 bytes, secret: the caller wipes it)
+ * returns FS_OK, FS_ERR_ARG (peer or label out of range), FS_ERR_CRYPTO.
+ */
+FS_EXPORT fs_err fs_secagg_pair_key(const fs_secagg *sa, int peer, const char *label,
+                                    uint8_t out[32]) FS_WARN_UNUSED;
 
 /* Wall time of the key setup on this rank, in seconds. */
 FS_EXPORT double fs_secagg_setup_seconds(const fs_secagg *sa);

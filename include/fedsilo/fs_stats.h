@@ -1,6 +1,7 @@
 /*
  * fs_stats.h - federated analytics: descriptive statistics and exact ridge
- * regression from secure sums (fl layer; MPI).
+ * regression from secure sums (the stats program of the federation core;
+ * MPI).
  *
  * Every quantity that leaves a rank is a sum over its rows, and it leaves
  * only through fs_secagg_sum_f64 (the masked 64-bit-ring secure sum): no
@@ -38,28 +39,13 @@
 #include "fs_error.h"
 #include "fs_data.h"
 #include "fs_secagg.h"
+#include "fs_opts.h"
+#include "fs_config.h"
+#include "fs_metrics.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* Default refusal limit of fs_stats_opts.max_cov_features. */
-#define FS_STATS_MAX_COV_FEATURES 256u
-/* Largest number of histogram bins. */
-#define FS_STATS_MAX_BINS 1024
-
-/* Options of fs_stats_compute; identical on every rank (checked). */
-typedef struct {
-    int bins;                 /* histogram bins per feature, 0 = none         */
-    int have_range;           /* 1: histogram range [lo, hi) for every feature */
-    double lo, hi;            /*    (lo < hi, finite); 0: mean +- 4 std        */
-    int covariance;           /* 1: covariance and correlation matrices        */
-    size_t max_cov_features;  /* refuse covariance above this d (0: default)  */
-    double dp_epsilon;        /* > 0: release (epsilon, dp_delta)-DP statistics:
-                                 needs have_range; every value is clipped to
-                                 [lo, hi]; no covariance                      */
-    double dp_delta;          /* delta of the DP release (e.g. 1e-5)           */
-} fs_stats_opts;
 
 /* fs_stats_opts_default - no histogram, no covariance, default limits. */
 FS_EXPORT void fs_stats_opts_default(fs_stats_opts *o);
@@ -123,14 +109,6 @@ FS_EXPORT fs_err fs_stats_compute(MPI_Comm comm, fs_secagg *sa, const fs_dataset
 /* fs_stats_free - free a result; NULL-safe; sets *r = NULL. */
 FS_EXPORT void fs_stats_free(fs_stats_result **r);
 
-/* Options of fs_ridge_fit; identical on every rank (checked). */
-typedef struct {
-    double lambda;            /* L2 penalty >= 0 (not applied to the intercept) */
-    int standardize;          /* 1: penalize standardized coefficients (global
-                                 mean / population std from the same sums); the
-                                 returned model still acts on raw features    */
-} fs_ridge_opts;
-
 /* Fitted model and fit statistics (identical on every rank). */
 typedef struct {
     size_t d;
@@ -174,16 +152,25 @@ FS_EXPORT fs_err fs_ridge_write_checkpoint(const fs_ridge_result *r, int nsilos,
                                            const char *path) FS_WARN_UNUSED;
 
 /*
- * fs_stats_secagg_create - create the secure-sum session for analytics
- * with the train command's conventions: roster (NULL/"" = none),
- * identity_pattern with an optional "%d" replaced by this rank,
- * allow_unauthenticated as --insecure-no-auth yes, full mask graph.
- * Collective on comm; same return codes as fs_secagg_create.
+ * fs_stats_run - `fedsilo stats`: open the federation core from cfg (a
+ * stats configuration: shards, roster, aggregation), compute the
+ * statistics and, with --json, write them to that file (rank 0, durable).
+ * Collective on comm.  *out (identical on every rank) is owned by the
+ * caller (fs_stats_free).  Returns the same code on every rank.
  */
-FS_EXPORT fs_err fs_stats_secagg_create(MPI_Comm comm, const char *roster,
-                                        const char *identity_pattern,
-                                        int allow_unauthenticated,
-                                        fs_secagg **out) FS_WARN_UNUSED;
+FS_EXPORT fs_err fs_stats_run(MPI_Comm comm, const fs_config *cfg, fs_stats_result **out)
+    FS_WARN_UNUSED;
+
+/*
+ * fs_ridge_run - `fedsilo ridge`: open the federation core from cfg (a
+ * ridge configuration), fit, then on rank 0 write OUT/checkpoint.h5 (a
+ * "linear" model), evaluate it on --test (if given) into *test (count 0
+ * otherwise), and write OUT/ridge.json; the outcome is agreed.
+ * Collective on comm.  *out owned by the caller (fs_ridge_free); *test is
+ * filled on rank 0 only.
+ */
+FS_EXPORT fs_err fs_ridge_run(MPI_Comm comm, const fs_config *cfg, fs_ridge_result **out,
+                              fs_eval_report *test) FS_WARN_UNUSED;
 
 #ifdef __cplusplus
 }

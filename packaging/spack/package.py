@@ -59,8 +59,10 @@ class Fedsilo(AutotoolsPackage):
     depends_on("blas", when="~openblas")
     depends_on("gmp")
     depends_on("openssl@3:")
+    depends_on("libsodium@1.0.18:")
     depends_on("libinih")
     depends_on("zlib-api")
+    depends_on("jansson")
     depends_on("check@0.11:", type="test")
 
     def _flags(self, name):
@@ -76,6 +78,7 @@ class Fedsilo(AutotoolsPackage):
             ("GMP", "gmp"),
             ("CRYPTO", "openssl"),
             ("ZLIB", "zlib-api"),
+            ("JANSSON", "jansson"),
         ):
             cflags, libs = self._flags(name)
             env.set(var + "_CFLAGS", cflags or " ")

@@ -1,34 +1,131 @@
 /*
- * cli.h - subcommand entry points of the fedsilo command-line tool.
+ * cli.h - the fedsilo command-line tool: subcommand entry points and the
+ * helpers they share.
  *
- * CLI layer: the only code that owns argv, stdout, exit status and
- * MPI_Init/MPI_Finalize.  Each fs_cmd_* receives the arguments after the
+ * CLI layer: the only code that owns argv, stdout, exit status and the MPI
+ * process lifetime.  Each fs_cmd_* receives the arguments after the
  * subcommand name (argv[0] is the subcommand) and returns the process exit
  * status: 0 success, 1 runtime failure (message already printed to stderr
- * as "fedsilo <cmd>: error: ..."), 2 usage error (bad/unknown flag),
- * 3 interrupted after a clean checkpoint (walltime signal).
- * Subcommands that need MPI call fs_cli_mpi_init()/fs_cli_mpi_finalize().
- * Uses only the public API (<fedsilo.h>).
+ * as "fedsilo <cmd>: error: ..."), 2 usage error (bad/unknown flag, bad
+ * option or configuration), 3 interrupted after a clean checkpoint
+ * (walltime signal).  Uses only the public API (<fedsilo.h>).
  */
 #ifndef FEDSILO_CLI_H
 #define FEDSILO_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <mpi.h>
+#include <fedsilo.h>
 
 #define FS_EXIT_OK 0
 #define FS_EXIT_FAIL 1
 #define FS_EXIT_USAGE 2
 #define FS_EXIT_INTERRUPTED 3
 
-int fs_cmd_import(int argc, char **argv);   /* fedsilo import idx|csv ...  */
-int fs_cmd_split(int argc, char **argv);    /* fedsilo split ...           */
-int fs_cmd_inspect(int argc, char **argv);  /* fedsilo inspect FILE        */
-int fs_cmd_train(int argc, char **argv);    /* fedsilo train (MPI)         */
-int fs_cmd_eval(int argc, char **argv);     /* fedsilo eval CKPT DATA      */
-int fs_cmd_keygen(int argc, char **argv);   /* fedsilo keygen              */
-int fs_cmd_bench(int argc, char **argv);    /* fedsilo bench secsum (MPI)  */
+int fs_cmd_import(int argc, char **argv);     /* fedsilo import idx|csv ...  (cmd_data.c) */
+int fs_cmd_split(int argc, char **argv);      /* fedsilo split ...                        */
+int fs_cmd_inspect(int argc, char **argv);    /* fedsilo inspect FILE                     */
+int fs_cmd_vfl_split(int argc, char **argv);  /* fedsilo vfl-split (= split --vertical)   */
+int fs_cmd_train(int argc, char **argv);      /* fedsilo train (MPI)     (cmd_train.c)    */
+int fs_cmd_eval(int argc, char **argv);       /* fedsilo eval                             */
+int fs_cmd_predict(int argc, char **argv);    /* fedsilo predict (no MPI)                 */
+int fs_cmd_keygen(int argc, char **argv);     /* fedsilo keygen          (cmd_keygen.c)   */
+int fs_cmd_bench(int argc, char **argv);      /* fedsilo bench secsum (MPI) (cmd_bench.c) */
+int fs_cmd_plot(int argc, char **argv);       /* fedsilo plot RUNDIR     (cmd_plot.c)     */
+int fs_cmd_dp(int argc, char **argv);         /* fedsilo dp epsilon|calibrate (cmd_dp.c)  */
+int fs_cmd_stats(int argc, char **argv);      /* fedsilo stats (MPI)     (cmd_stats.c)    */
+int fs_cmd_ridge(int argc, char **argv);      /* fedsilo ridge (MPI)                      */
+int fs_cmd_vfl_train(int argc, char **argv);  /* fedsilo vfl-train (MPI) (cmd_vfl.c)      */
+int fs_cmd_psi(int argc, char **argv);        /* fedsilo psi (MPI)                        */
 
 /* Print "fedsilo <cmd>: error: <msg>" to stderr; returns FS_EXIT_FAIL. */
-int fs_cli_fail(const char *cmd, const char *fmt, ...);
-/* Print "fedsilo <cmd>: <msg>\nTry 'fedsilo <cmd> --help'." ; returns FS_EXIT_USAGE. */
-int fs_cli_usage_error(const char *cmd, const char *fmt, ...);
+int fs_cli_fail(const char *cmd, const char *fmt, ...) FS_PRINTF(2, 3);
+/* Print "fedsilo <cmd>: <msg>\nTry 'fedsilo <cmd> --help'."; returns FS_EXIT_USAGE. */
+int fs_cli_usage_error(const char *cmd, const char *fmt, ...) FS_PRINTF(2, 3);
+
+/* The exit status of a library outcome: 0, 2 (FS_ERR_ARG), 3 (interrupted), 1. */
+int fs_cli_exit_status(fs_err rc);
+
+// ---------------------------------------------------------------- options (cli_opts.c)
+
+/*
+ * fs_cli_parse_config - the one option parser of the table-driven commands
+ * (train, stats, ridge, vfl-train, psi, dp): `--help`/`-h` anywhere prints
+ * usage(stdout) and returns 0; every `--config FILE` is applied first, then
+ * every `--key value`, `--key=value` or bare yes/no flag in command-line
+ * order; `--quiet` sets *quiet (may be NULL: then it is an unknown option).
+ * Arguments start at argv[1].  Returns -1 to go on, or the exit status
+ * (0 after help, 2 after a usage error, already printed).
+ */
+int fs_cli_parse_config(const char *cmd, int argc, char **argv, fs_config *cfg, int *quiet,
+                        void (*usage)(FILE *out, const fs_config *cfg));
+
+/* Shared number parsing: the whole string, finite, in range; 0 or -1. */
+int fs_cli_parse_u64(const char *s, uint64_t *out);
+int fs_cli_parse_long(const char *s, long lo, long hi, long *out);
+int fs_cli_parse_double(const char *s, double *out);
+
+/* For getopt_long loops: report the rejected option (c == ':' missing
+ * argument, else unknown); returns FS_EXIT_USAGE. */
+int fs_cli_bad_option(const char *cmd, int c, char **argv);
+/* Reset getopt so each subcommand parses its own vector from the start. */
+void fs_cli_getopt_reset(void);
+
+// ---------------------------------------------------------------- MPI lifecycle (cli_mpi.c)
+
+/*
+ * One MPI process lifetime of an MPI subcommand: MPI_Init (threaded for
+ * train, whose watchdog and progress threads never call MPI), the
+ * rank-prefixed log handler ("fedsilo[rank R]: level: ..." on stderr,
+ * messages below `level` dropped), a private duplicate of MPI_COMM_WORLD
+ * with MPI_ERRORS_RETURN for the command's own collectives, and at the end
+ * the exit-status mapping: rank 0 prints the agreed error, an interrupted
+ * run is reported without "error:", and a broken communicator (FS_ERR_MPI)
+ * aborts the job (every rank prints) instead of waiting for peers.
+ */
+typedef struct {
+    const char *cmd;
+    int rank, size;
+    MPI_Comm comm;     /* private, MPI_ERRORS_RETURN                        */
+    fs_config *cfg;    /* the command's configuration (fs_cli_mpi_begin)    */
+    fs_opts o;         /* its typed options, for the command's own lines    */
+    int quiet;         /* --quiet                                           */
+} fs_cli_mpi;
+
+/* Returns 0, or an exit status (already printed) if MPI could not start. */
+int fs_cli_mpi_start(fs_cli_mpi *m, const char *cmd, int *argc, char ***argv, int threads,
+                     fs_log_level level);
+
+/*
+ * fs_cli_mpi_begin - the start of a table-driven MPI command: the
+ * configuration of `command` from argv (fs_cli_parse_config; --quiet is an
+ * option when quiet_ok), its typed options in m->o, then fs_cli_mpi_start.
+ * Option errors, and for every command but train an invalid combination of
+ * options (fs_opts_check), are usage errors found identically on every rank
+ * (same argv), so every rank exits with status 2 before MPI starts.  Train
+ * refuses an invalid combination inside its run instead, agreed on every
+ * rank ("rank 0: ..."), with its other start-up errors.
+ * Returns -1 to go on, or the exit status (help, usage error, no MPI).
+ */
+int fs_cli_mpi_begin(fs_cli_mpi *m, const char *cmd, fs_command command, int *argc, char ***argv,
+                     int quiet_ok, void (*usage)(FILE *out, const fs_config *cfg), int threads,
+                     fs_log_level level);
+
+/* Report rc as above, free m->cfg, finalize (or abort), return the exit status. */
+int fs_cli_mpi_finish(fs_cli_mpi *m, fs_err rc);
+
+/* `fedsilo schema draft|check` and the schema half of `import csv --schema`
+ * (cmd_schema.c; no MPI). */
+int fs_cmd_schema(int argc, char **argv);   /* fedsilo schema draft|check ... */
+/* Parse a --delimiter argument into *out: FS_EXIT_OK, or FS_EXIT_USAGE
+ * after printing the usage error of cmd. */
+int fs_cli_delimiter(const char *cmd, const char *arg, char *out);
+/* Load the schema at schema_path and import input with it (FS_OK, or the
+ * library's error with its message). */
+fs_err fs_cli_import_schema(const char *input, const char *schema_path, char delim,
+                            fs_dataset **out);
+/* Print the one-line summary of a schema import of ds written to path. */
+void fs_cli_import_schema_summary(const fs_dataset *ds, const char *path);
 
 #endif

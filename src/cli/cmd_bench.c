@@ -69,10 +69,12 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+static MPI_Comm bench_comm;
+
 static double max_over_ranks(double t)
 {
     double m = t;
-    MPI_Allreduce(&t, &m, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+    MPI_Allreduce(&t, &m, 1, MPI_DOUBLE, MPI_MAX, bench_comm);
     return m;
 }
 
@@ -80,8 +82,8 @@ static double mean_over_ranks(double t)
 {
     double s = t;
     int size;
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
-    MPI_Allreduce(&t, &s, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+    MPI_Comm_size(bench_comm, &size);
+    MPI_Allreduce(&t, &s, 1, MPI_DOUBLE, MPI_SUM, bench_comm);
     return s / size;
 }
 
@@ -123,7 +125,7 @@ static int chunked_allreduce(const void *send, void *buf, size_t words, size_t w
             size_t off = posted * cw, m = words - off < cw ? words - off : cw;
             mrc = MPI_Iallreduce(send ? (const unsigned char *)send + off * wb : MPI_IN_PLACE,
                                  (unsigned char *)buf + off * wb, (int)m, t, MPI_SUM,
-                                 MPI_COMM_WORLD, &req[posted % (size_t)depth]);
+                                 bench_comm, &req[posted % (size_t)depth]);
             posted++;
         }
         if (mrc == MPI_SUCCESS) mrc = MPI_Wait(&req[done % (size_t)depth], MPI_STATUS_IGNORE);
@@ -205,14 +207,14 @@ static fs_err run_one(fs_secagg *sa, const candidate *c, bench_bufs *b, uint64_t
     const fs_secagg_pipeline pl = { c->chunk, c->depth, c->sendbuf ? 1 : -1 };
     if (c->kind == SECURE && (rc = fs_secagg_set_pipeline(sa, c->chunk ? &pl : NULL)) != FS_OK)
         return rc;
-    MPI_Barrier(MPI_COMM_WORLD);
+    MPI_Barrier(bench_comm);
     const double t0 = fs_now(), c0 = cpu_now();
     switch (c->kind) {
     case NAIVE:
-        mrc = MPI_Allreduce(b->x, b->y, (int)b->n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+        mrc = MPI_Allreduce(b->x, b->y, (int)b->n, MPI_FLOAT, MPI_SUM, bench_comm);
         break;
     case BLOCKING:
-        mrc = MPI_Allreduce(MPI_IN_PLACE, b->w, (int)b->words, b->type, MPI_SUM, MPI_COMM_WORLD);
+        mrc = MPI_Allreduce(MPI_IN_PLACE, b->w, (int)b->words, b->type, MPI_SUM, bench_comm);
         break;
     case CHUNKED:
         mrc = chunked_allreduce(c->sendbuf ? b->s : NULL, b->w, b->words, b->wb, b->type,
@@ -229,17 +231,17 @@ static fs_err run_one(fs_secagg *sa, const candidate *c, bench_bufs *b, uint64_t
 }
 
 /* Cores per rank on rank 0's node: min(1, online CPUs / ranks on the
- * node).  Collective over MPI_COMM_WORLD. */
+ * node).  Collective over bench_comm. */
 static double cores_per_rank(void)
 {
     MPI_Comm node = MPI_COMM_NULL;
     int local = 1;
-    if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) ==
+    if (MPI_Comm_split_type(bench_comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) ==
         MPI_SUCCESS) {
         MPI_Comm_size(node, &local);
         MPI_Comm_free(&node);
     }
-    MPI_Bcast(&local, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    MPI_Bcast(&local, 1, MPI_INT, 0, bench_comm);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     if (cores < 1) cores = 1;
     return local <= cores ? 1.0 : (double)cores / local;
@@ -258,7 +260,7 @@ static fs_err secure_breakdown(fs_secagg *sa, bench_bufs *b, uint64_t *round, in
     if (!v) return fs_error_set(FS_ERR_NOMEM, "out of memory for the breakdown");
     fs_secagg_profile_enable(sa, 1);
     for (int r = 0; r < reps && rc == FS_OK; r++) {
-        MPI_Barrier(MPI_COMM_WORLD);
+        MPI_Barrier(bench_comm);
         rc = fs_secagg_sum_f32(sa, (*round)++, 7, b->x, b->y, b->n, NULL);
         fs_secagg_last_profile(sa, &pr);
         const double parts[6] = { pr.encode_s, pr.keystream_s, pr.reduce_s, pr.decode_s,
@@ -401,11 +403,11 @@ static fs_err bench_stats(fs_secagg *sa, uint64_t *round, int rank)
     fs_err rc = FS_OK;
     for (int i = 0; i < NS; i++) in[i] = (double)(rank + i);
     for (int r = -1; r < R && rc == FS_OK; r++) {
-        MPI_Barrier(MPI_COMM_WORLD);
+        MPI_Barrier(bench_comm);
         double t0 = fs_now();
-        MPI_Allreduce(in, out, NS, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+        MPI_Allreduce(in, out, NS, MPI_DOUBLE, MPI_SUM, bench_comm);
         double t1 = max_over_ranks(fs_now() - t0);
-        MPI_Barrier(MPI_COMM_WORLD);
+        MPI_Barrier(bench_comm);
         t0 = fs_now();
         rc = fs_secagg_sum_f64(sa, (*round)++, 8, in, out, NS, NULL);
         double t2 = max_over_ranks(fs_now() - t0);
@@ -430,7 +432,8 @@ int fs_cmd_bench(int argc, char **argv)
     }
     char sizes_arg[512] = "100000,1000000,10000000";
     const char *roster = NULL, *identity = NULL;
-    int ring = 32, reps = 7, degree = 0, setup_only = 0, all = 0, nsched = 0;
+    long ring = 32, reps = 7, degree = 0;
+    int setup_only = 0, all = 0, nsched = 0;
     fs_secagg_pipeline sched[MAX_SCHEDULES];
     static const struct option lo[] = {
         { "sizes", required_argument, 0, 's' }, { "ring-bits", required_argument, 0, 'b' },
@@ -445,9 +448,18 @@ int fs_cmd_bench(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
         case 's': snprintf(sizes_arg, sizeof sizes_arg, "%s", optarg); break;
-        case 'b': ring = atoi(optarg); break;
-        case 'r': reps = atoi(optarg); break;
-        case 'k': degree = atoi(optarg); break;
+        case 'b':
+            if (fs_cli_parse_long(optarg, 32, 64, &ring) || (ring != 32 && ring != 64))
+                return fs_cli_usage_error("bench", "--ring-bits must be 32 or 64, got '%s'", optarg);
+            break;
+        case 'r':
+            if (fs_cli_parse_long(optarg, 1, 1000, &reps))
+                return fs_cli_usage_error("bench", "--reps must be 1..1000, got '%s'", optarg);
+            break;
+        case 'k':
+            if (fs_cli_parse_long(optarg, 0, 1000000, &degree))
+                return fs_cli_usage_error("bench", "--mask-degree must be >= 0, got '%s'", optarg);
+            break;
         case 'R': roster = optarg; break;
         case 'I': identity = optarg; break;
         case 'S': setup_only = 1; break;
@@ -468,36 +480,35 @@ int fs_cmd_bench(int argc, char **argv)
             }
             break;
         case 'h': bench_usage(stdout); return 0;
-        default: return fs_cli_usage_error("bench", "unknown option '%s'", argv[optind - 1]);
+        default: return fs_cli_bad_option("bench", c, argv);
         }
     }
-    if ((ring != 32 && ring != 64) || reps < 1 || reps > 1000 || degree < 0)
-        return fs_cli_usage_error("bench", "--ring-bits must be 32 or 64, --reps 1..1000, --mask-degree >= 0");
 
-    MPI_Init(&argc, &argv);
-    int rank, size;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    fs_cli_mpi mpi;
+    memset(&mpi, 0, sizeof mpi);
+    int status = fs_cli_mpi_start(&mpi, "bench", &argc, &argv, 0, FS_LOG_INFO);
+    if (status != 0) return status;
+    const int rank = mpi.rank, size = mpi.size;
+    bench_comm = mpi.comm;
     fs_secagg *sa = NULL;
     char idpath[4096] = "";
-    if (identity) {
-        const char *pct = strstr(identity, "%d");
-        if (pct) snprintf(idpath, sizeof idpath, "%.*s%d%s", (int)(pct - identity), identity, rank, pct + 2);
-        else snprintf(idpath, sizeof idpath, "%s", identity);
-    }
-    fs_secagg_opts o = { { ring, 0, 1.0, FS_FIXED_ROUND_NEAREST }, degree, roster, idpath, 1, 1 };
-    o.vec.frac_bits = fs_fixed_suggest(ring, size, 1.0);
-    if (rank == 0 && !roster) fs_log_set_handler(NULL, NULL, FS_LOG_ERROR); /* bench: no auth warning */
-    fs_err rc = fs_secagg_create(MPI_COMM_WORLD, &o, &sa);
-    if (rc != FS_OK) {
-        if (rank == 0) fs_cli_fail("bench", "%s", fs_errmsg());
-        MPI_Finalize();
-        return FS_EXIT_FAIL;
-    }
+    fs_err rc = identity ? fs_path_expand_rank(idpath, sizeof idpath, identity, rank) : FS_OK;
+    fs_secagg_opts o;
+    fs_secagg_opts_default(&o, size);
+    o.vec.ring_bits = (int)ring;
+    o.vec.frac_bits = fs_fixed_suggest((int)ring, size, 1.0);
+    o.mask_degree = (int)degree;
+    o.roster_path = roster ? roster : "";
+    o.identity_path = idpath;
+    o.allow_unauthenticated = 1;
+    if (!roster) fs_log_set_handler(NULL, NULL, FS_LOG_ERROR); /* bench: no auth warning */
+    rc = fs_agree(mpi.comm, rc, NULL);
+    if (rc == FS_OK) rc = fs_secagg_create(mpi.comm, &o, &sa);
+    if (rc != FS_OK) return fs_cli_mpi_finish(&mpi, rc);
     double setup = max_over_ranks(fs_secagg_setup_seconds(sa));
     double setup_cpu = max_over_ranks(fs_secagg_setup_cpu_seconds(sa));
     if (rank == 0) {
-        printf("secsum: N=%d ranks, ring %d, %d fractional bits, mask graph degree %d, %s\n", size,
+        printf("secsum: N=%d ranks, ring %ld, %d fractional bits, mask graph degree %d, %s\n", size,
                ring, o.vec.frac_bits, fs_secagg_degree(sa),
                roster ? "authenticated (roster)" : "unauthenticated bench session");
         printf("key setup: %.3f s wall, %.3f s CPU per rank (max over ranks; %d DH shared "
@@ -506,13 +517,12 @@ int fs_cmd_bench(int argc, char **argv)
         fflush(stdout);
     }
     uint64_t round = 1;
-    int status = 0;
     const double cpr = cores_per_rank();
     for (char *tok = setup_only || status ? NULL : strtok(sizes_arg, ","); tok;
          tok = strtok(NULL, ",")) {
         size_t n = (size_t)strtod(tok, NULL);
         if (n == 0) continue;
-        if (bench_size(sa, n, ring, reps, all, sched, nsched, &round, rank, size, cpr) != FS_OK) {
+        if (bench_size(sa, n, (int)ring, (int)reps, all, sched, nsched, &round, rank, size, cpr) != FS_OK) {
             if (rank == 0) fs_cli_fail("bench", "%s", fs_errmsg());
             status = 1;
             break;
@@ -525,8 +535,8 @@ int fs_cmd_bench(int argc, char **argv)
     if (status == 0 && rank == 0 && !setup_only) {
         fs_secsum_bench_result br;
         int nb = fs_secagg_degree(sa) > 0 ? fs_secagg_degree(sa) : 1;
-        if (fs_secsum_bench_maskgen(ring, (size_t)1 << 20, nb, 0.5, &br) == FS_OK) {
-            printf("mask generation (%d neighbours, ring %d, %s kernel): %.2f GB/s keystream+add; "
+        if (fs_secsum_bench_maskgen((int)ring, (size_t)1 << 20, nb, 0.5, &br) == FS_OK) {
+            printf("mask generation (%d neighbours, ring %ld, %s kernel): %.2f GB/s keystream+add; "
                    "OpenSSL AES-128-CTR in-process: %.2f GB/s; ratio %.0f%% (target >= 80%%)\n", nb,
                    ring, br.prg_kernel, br.mask_rate / 1e9, br.openssl_rate / 1e9,
                    100.0 * br.mask_rate / br.openssl_rate);
@@ -537,6 +547,6 @@ int fs_cmd_bench(int argc, char **argv)
         }
     }
     fs_secagg_destroy(&sa);
-    MPI_Finalize();
+    fs_cli_mpi_finish(&mpi, FS_OK);
     return status;
 }

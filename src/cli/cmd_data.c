@@ -9,10 +9,11 @@
  *
  *   fedsilo import idx --images FILE --labels FILE [--limit N] --out FILE.h5
  *   fedsilo import csv --input FILE [--label COLUMN] [--id-column COLUMN]
- *                      [--task classification|regression] --out FILE.h5
+ *                      [--task classification|regression] [--delimiter C] --out FILE.h5
+ *   fedsilo import csv --input FILE --schema SCHEMA.ini [--delimiter C] --out FILE.h5
  *   fedsilo split --input FILE.h5 --silos N [--method iid|dirichlet|quantity]
  *                 [--alpha A] [--seed S] [--val-fraction F] [--min-rows N] --outdir DIR
- *   fedsilo split --vertical ...   (vertical FL: the vfl-split of cmd_vfl.c)
+ *   fedsilo split --vertical ...   (vertical FL; also `fedsilo vfl-split`)
  *   fedsilo inspect FILE.h5
  */
 #include <errno.h>
@@ -25,53 +26,7 @@
 #include <string.h>
 #include <fedsilo.h>
 #include "cli.h"
-#include "cmd_vfl.h"
 #include "progress.h"
-
-// ---------------------------------------------------------------- helpers
-
-/* Parse a non-negative decimal integer (no sign, no trailing text). */
-static int parse_u64(const char *s, uint64_t *out)
-{
-    char *end;
-    if (!s || !*s || *s == '-' || *s == '+') return -1;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end) return -1;
-    *out = (uint64_t)v;
-    return 0;
-}
-
-/* Parse a finite floating-point number (no trailing text). */
-static int parse_double(const char *s, double *out)
-{
-    char *end;
-    if (!s || !*s) return -1;
-    errno = 0;
-    *out = strtod(s, &end);
-    if (errno || *end || !isfinite(*out)) return -1;
-    return 0;
-}
-
-/*
- * Report the option getopt_long rejected: c == ':' means a missing
- * argument, anything else an unknown flag.  Returns FS_EXIT_USAGE.
- */
-static int bad_option(const char *cmd, int c, char **argv)
-{
-    const char *arg = argv[optind - 1];
-    if (c == ':') return fs_cli_usage_error(cmd, "option '%s' needs an argument", arg);
-    if (optopt && !(arg[0] == '-' && arg[1] == '-'))
-        return fs_cli_usage_error(cmd, "unknown option '-%c'", optopt);
-    return fs_cli_usage_error(cmd, "unknown option '%s'", arg);
-}
-
-/* Reset getopt so each subcommand parses its own vector from the start. */
-static void getopt_reset(void)
-{
-    optind = 0;   /* glibc: 0 also reinitializes the internal state */
-    opterr = 0;   /* we print our own messages */
-}
 
 // ---------------------------------------------------------------- import
 
@@ -82,13 +37,23 @@ static void import_usage(FILE *out)
         "       fedsilo import csv --input FILE --label COLUMN [--id-column COLUMN]\n"
         "                          [--task classification|regression] --out FILE.h5\n"
         "       fedsilo import csv --input FILE --id-column COLUMN --out FILE.h5\n"
+        "       fedsilo import csv --input FILE --schema SCHEMA.ini --out FILE.h5\n"
         "Convert a dataset to the fedsilo HDF5 layout (see docs/formats.md).\n\n"
         "idx (MNIST / Fashion-MNIST; gzipped or plain):\n"
         "  --images FILE   idx3-ubyte image file [n, rows, cols]; pixels scaled to [0, 1]\n"
         "  --labels FILE   idx1-ubyte label file [n]\n"
         "  --limit N       keep only the first N rows (default: all)\n"
-        "csv (header row required, comma separated):\n"
-        "  --input FILE    CSV file; every column except the label must be numeric\n"
+        "csv (header row required; RFC 4180 quoting):\n"
+        "  --input FILE    CSV file; without --schema every column except the label (and\n"
+        "                  the id column) must be numeric\n"
+        "  --schema FILE   consortium schema (docs/formats.md; draft one with 'fedsilo\n"
+        "                  schema draft'): columns matched by name in any order, text\n"
+        "                  categories one-hot encoded, missing cells stored as NaN (not\n"
+        "                  imputed), labels in the schema's class order; the schema and\n"
+        "                  its hash are stored in the file.  The label, id column and task\n"
+        "                  come from the schema (no --label/--id-column/--task)\n"
+        "  --delimiter C   field delimiter: ',' (default), ';', tab, '|' (or the words\n"
+        "                  comma, semicolon, tab, pipe)\n"
         "  --label COLUMN  name of the label/target column (optional with --id-column:\n"
         "                  a feature-only party of vertical FL; labels stored as zeros\n"
         "                  and marked absent)\n"
@@ -116,7 +81,8 @@ static void import_summary(const fs_dataset *ds, const char *path)
 int fs_cmd_import(int argc, char **argv)
 {
     static const char *cmd = "import";
-    enum { O_IMAGES = 256, O_LABELS, O_LIMIT, O_OUT, O_INPUT, O_LABEL, O_TASK, O_IDCOL };
+    enum { O_IMAGES = 256, O_LABELS, O_LIMIT, O_OUT, O_INPUT, O_LABEL, O_TASK, O_IDCOL, O_SCHEMA,
+           O_DELIM };
     static const struct option longopts[] = {
         { "images", required_argument, NULL, O_IMAGES },
         { "labels", required_argument, NULL, O_LABELS },
@@ -126,11 +92,15 @@ int fs_cmd_import(int argc, char **argv)
         { "label", required_argument, NULL, O_LABEL },
         { "task", required_argument, NULL, O_TASK },
         { "id-column", required_argument, NULL, O_IDCOL },
+        { "schema", required_argument, NULL, O_SCHEMA },
+        { "delimiter", required_argument, NULL, O_DELIM },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     const char *images = NULL, *labels = NULL, *out = NULL, *input = NULL, *label = NULL,
-               *idcol = NULL;
+               *idcol = NULL, *schema = NULL;
+    char delim = ',';
+    int have_task = 0, have_delim = 0;
     uint64_t limit = 0;
     fs_task task = FS_TASK_CLASSIFICATION;
     fs_dataset *ds = NULL;
@@ -149,7 +119,7 @@ int fs_cmd_import(int argc, char **argv)
 
     argc--;
     argv++;
-    getopt_reset();
+    fs_cli_getopt_reset();
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
         case 'h': import_usage(stdout); return FS_EXIT_OK;
@@ -159,8 +129,13 @@ int fs_cmd_import(int argc, char **argv)
         case O_INPUT: input = optarg; break;
         case O_LABEL: label = optarg; break;
         case O_IDCOL: idcol = optarg; break;
+        case O_SCHEMA: schema = optarg; break;
+        case O_DELIM:
+            if (fs_cli_delimiter(cmd, optarg, &delim) != FS_EXIT_OK) return FS_EXIT_USAGE;
+            have_delim = 1;
+            break;
         case O_LIMIT:
-            if (parse_u64(optarg, &limit) != 0 || limit > SIZE_MAX)
+            if (fs_cli_parse_u64(optarg, &limit) != 0 || limit > SIZE_MAX)
                 return fs_cli_usage_error(cmd, "--limit needs a non-negative integer, got '%s'",
                                           optarg);
             break;
@@ -169,15 +144,17 @@ int fs_cmd_import(int argc, char **argv)
             else if (!strcmp(optarg, "regression")) task = FS_TASK_REGRESSION;
             else return fs_cli_usage_error(cmd, "--task must be 'classification' or "
                                            "'regression', got '%s'", optarg);
+            have_task = 1;
             break;
-        default: return bad_option(cmd, c, argv);
+        default: return fs_cli_bad_option(cmd, c, argv);
         }
     }
     if (optind < argc) return fs_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
     if (!out) return fs_cli_usage_error(cmd, "--out FILE.h5 is required");
     if (is_idx) {
-        if (input || label || idcol)
-            return fs_cli_usage_error(cmd, "--input/--label/--id-column are for 'import csv'");
+        if (input || label || idcol || schema || have_delim)
+            return fs_cli_usage_error(cmd, "--input/--label/--id-column/--schema/--delimiter "
+                                      "are for 'import csv'");
         if (!images || !labels)
             return fs_cli_usage_error(cmd, "import idx needs --images FILE and --labels FILE");
         pg = cli_progress_begin(cmd, 2, "steps");
@@ -186,6 +163,16 @@ int fs_cmd_import(int argc, char **argv)
     } else {
         if (images || labels || limit)
             return fs_cli_usage_error(cmd, "--images/--labels/--limit are for 'import idx'");
+        if (schema) {
+            if (!input) return fs_cli_usage_error(cmd, "import csv needs --input FILE");
+            if (label || idcol || have_task)
+                return fs_cli_usage_error(cmd, "--label, --id-column and --task come from the "
+                                          "schema with --schema");
+            pg = cli_progress_begin(cmd, 2, "steps");
+            cli_progress_phase(pg, 0, "reading %s with schema %s", input, schema);
+            if (fs_cli_import_schema(input, schema, delim, &ds) != FS_OK) goto fail;
+            goto write;
+        }
         if (!input || (!label && !idcol))
             return fs_cli_usage_error(cmd, "import csv needs --input FILE and --label COLUMN "
                                       "(--label may be left out with --id-column)");
@@ -197,14 +184,17 @@ int fs_cmd_import(int argc, char **argv)
         co.label_column = label;
         co.id_column = idcol;
         co.task = task;
+        co.delimiter = delim;
         pg = cli_progress_begin(cmd, 2, "steps");
         cli_progress_phase(pg, 0, "reading %s", input);
         if (fs_import_csv_ex(input, &co, &ds) != FS_OK) goto fail;
     }
+write:
     cli_progress_phase(pg, 1, "writing %zu rows to %s", ds->n, out);
     if (fs_dataset_write(ds, NULL, out) != FS_OK) goto fail;
     cli_progress_end(&pg, 1);
-    import_summary(ds, out);
+    if (schema) fs_cli_import_schema_summary(ds, out);
+    else import_summary(ds, out);
     goto done;
 fail:
     cli_progress_end(&pg, 0);   /* the error goes on a clean line */
@@ -215,6 +205,83 @@ done:
     return status;
 }
 
+// ---------------------------------------------------------------- split --vertical
+
+static void vsplit_usage(FILE *out, const char *cmd)
+{
+    int alias = !strcmp(cmd, "vfl-split");
+    fprintf(out,
+        "Usage: fedsilo %s --input FILE.h5 --parts N --label-rank R --outdir DIR\n"
+        "       %*s [--test-fraction F] [--seed S]\n\n"
+        "Cut a dataset by feature columns into N contiguous blocks for vertical federated\n"
+        "learning: DIR/part-<k>.h5 (training rows) and DIR/test-<k>.h5 (test rows), with\n"
+        "the same rows in the same order in every part (record ids, if any, are kept).\n"
+        "Only part R keeps the labels; the other parts store zeros, set the attribute\n"
+        "labels_absent = 1 and say 'labels withheld' in their provenance.%s\n\n"
+        "  --input FILE.h5     dataset written by 'fedsilo import'\n"
+        "  --parts N           number of column blocks (institutions)\n"
+        "  --label-rank R      part that keeps the labels (0 .. N-1)\n"
+        "  --outdir DIR        output directory (created if missing)\n"
+        "  --test-fraction F   share of rows held out as test rows (default 0.2; 0 = none)\n"
+        "  --seed S            row shuffle before the train/test cut (default 1)\n",
+        alias ? "vfl-split" : "split --vertical", alias ? 17 : 24, "",
+        alias ? "\n'fedsilo vfl-split' is another name for 'fedsilo split --vertical'." : "");
+}
+
+/* The vertical split behind both `vfl-split` and `split --vertical`: cmd
+ * names the command in messages and help; `--vertical` is accepted and
+ * ignored. */
+static int split_vertical(const char *cmd, int argc, char **argv)
+{
+    const char *input = NULL, *outdir = NULL;
+    long parts = 0, label_rank = -1, seed = 1;
+    fs_vsplit_opts vo;
+    fs_vsplit_opts_default(&vo);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { vsplit_usage(stdout, cmd); return 0; }
+        if (!strcmp(a, "--vertical")) continue;
+        if (i + 1 >= argc) return fs_cli_usage_error(cmd, "unexpected argument '%s'", a);
+        const char *v = argv[++i];
+        if (!strcmp(a, "--input")) input = v;
+        else if (!strcmp(a, "--outdir")) outdir = v;
+        else if (!strcmp(a, "--parts")) {
+            if (fs_cli_parse_long(v, 1, 1024, &parts)) return fs_cli_usage_error(cmd, "--parts must be 1..1024");
+        } else if (!strcmp(a, "--label-rank")) {
+            if (fs_cli_parse_long(v, 0, 1023, &label_rank)) return fs_cli_usage_error(cmd, "bad --label-rank '%s'", v);
+        } else if (!strcmp(a, "--seed")) {
+            if (fs_cli_parse_long(v, 0, 0x7fffffffL, &seed)) return fs_cli_usage_error(cmd, "bad --seed '%s'", v);
+        } else if (!strcmp(a, "--test-fraction")) {
+            if (fs_cli_parse_double(v, &vo.test_fraction) || vo.test_fraction < 0 || vo.test_fraction >= 1)
+                return fs_cli_usage_error(cmd, "--test-fraction must be in [0, 1)");
+        } else return fs_cli_usage_error(cmd, "unknown option '%s'", a);
+    }
+    if (!input || !outdir || parts < 1 || label_rank < 0)
+        return fs_cli_usage_error(cmd, "--input, --outdir, --parts and --label-rank are required");
+    if (label_rank >= parts)
+        return fs_cli_usage_error(cmd, "--label-rank %ld must be below --parts %ld", label_rank, parts);
+    vo.parts = (int)parts;
+    vo.label_rank = (int)label_rank;
+    vo.seed = (uint64_t)seed;
+    fs_dataset *src = NULL;
+    fs_vsplit_part *info = NULL;
+    int status = 0;
+    if (fs_dataset_read(input, FS_PART_TRAIN, &src) != FS_OK ||
+        !(info = calloc((size_t)parts, sizeof *info)) ||
+        fs_split_vertical(src, input, &vo, outdir, info) != FS_OK) {
+        status = fs_cli_fail(cmd, "%s", info || !src ? fs_errmsg() : "out of memory");
+    } else {
+        for (long k = 0; k < parts; k++)
+            printf("part %ld: columns %zu..%zu, %zu train rows, %zu test rows%s\n", k, info[k].c0,
+                   info[k].c1 - 1, info[k].ntrain, info[k].ntest, k == label_rank ? ", labels" : "");
+    }
+    free(info);
+    fs_dataset_destroy(&src);
+    return status;
+}
+
+int fs_cmd_vfl_split(int argc, char **argv) { return split_vertical("vfl-split", argc, argv); }
+
 // ---------------------------------------------------------------- split
 
 static void split_usage(FILE *out)
@@ -224,7 +291,9 @@ static void split_usage(FILE *out)
         "                     [--alpha A] [--seed S] [--val-fraction F] [--min-rows N]\n"
         "                     --outdir DIR\n"
         "Partition a dataset into N institution shards DIR/site-<i>.h5 plus\n"
-        "DIR/manifest.json.  The same input, options and seed give identical shards.\n\n"
+        "DIR/manifest.json.  The same input, options and seed give identical shards.\n"
+        "Shards keep the feature and class names, the id column and the schema (and\n"
+        "its missing cells, as NaN) of the input.\n\n"
         "  --input FILE.h5     dataset written by 'fedsilo import' (training part is split)\n"
         "  --silos N           number of institutions (shards), >= 1\n"
         "  --method M          iid (default): shuffle and deal evenly;\n"
@@ -272,17 +341,17 @@ int fs_cmd_split(int argc, char **argv)
 
     /* Vertical split: one implementation, shared with `fedsilo vfl-split`. */
     for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--vertical")) return fs_cmd_split_vertical(cmd, argc, argv);
+        if (!strcmp(argv[i], "--vertical")) return split_vertical(cmd, argc, argv);
 
     fs_split_opts_default(&o);
-    getopt_reset();
+    fs_cli_getopt_reset();
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
         case 'h': split_usage(stdout); return FS_EXIT_OK;
         case O_INPUT: input = optarg; break;
         case O_OUTDIR: outdir = optarg; break;
         case O_SILOS:
-            if (parse_u64(optarg, &u) != 0 || u < 1 || u > INT_MAX)
+            if (fs_cli_parse_u64(optarg, &u) != 0 || u < 1 || u > INT_MAX)
                 return fs_cli_usage_error(cmd, "--silos needs an integer >= 1, got '%s'", optarg);
             o.nsilos = (int)u;
             have_silos = 1;
@@ -295,27 +364,27 @@ int fs_cmd_split(int argc, char **argv)
                                            "got '%s'", optarg);
             break;
         case O_ALPHA:
-            if (parse_double(optarg, &o.alpha) != 0 || o.alpha <= 0)
+            if (fs_cli_parse_double(optarg, &o.alpha) != 0 || o.alpha <= 0)
                 return fs_cli_usage_error(cmd, "--alpha needs a number > 0, got '%s'", optarg);
             break;
         case O_SEED:
-            if (parse_u64(optarg, &o.seed) != 0)
+            if (fs_cli_parse_u64(optarg, &o.seed) != 0)
                 return fs_cli_usage_error(cmd, "--seed needs a non-negative integer, got '%s'",
                                           optarg);
             break;
         case O_VAL:
-            if (parse_double(optarg, &o.val_fraction) != 0 || o.val_fraction < 0 ||
+            if (fs_cli_parse_double(optarg, &o.val_fraction) != 0 || o.val_fraction < 0 ||
                 o.val_fraction >= 1)
                 return fs_cli_usage_error(cmd, "--val-fraction needs a number in [0, 1), got "
                                           "'%s'", optarg);
             break;
         case O_MIN:
-            if (parse_u64(optarg, &u) != 0 || u > SIZE_MAX)
+            if (fs_cli_parse_u64(optarg, &u) != 0 || u > SIZE_MAX)
                 return fs_cli_usage_error(cmd, "--min-rows needs a non-negative integer, got "
                                           "'%s'", optarg);
             o.min_rows = (size_t)u;
             break;
-        default: return bad_option(cmd, c, argv);
+        default: return fs_cli_bad_option(cmd, c, argv);
         }
     }
     if (optind < argc) return fs_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
@@ -325,7 +394,7 @@ int fs_cmd_split(int argc, char **argv)
 
     pg = cli_progress_begin(cmd, 3, "steps");
     cli_progress_phase(pg, 0, "reading %s", input);
-    if (fs_dataset_read(input, FS_PART_TRAIN, &ds) != FS_OK) goto fail;
+    if (fs_dataset_read_ex(input, FS_PART_TRAIN, FS_READ_ALLOW_MISSING, &ds) != FS_OK) goto fail;
     cli_progress_phase(pg, 1, "writing %d shards of %zu rows to %s", o.nsilos, ds->n, outdir);
     if (fs_split_write(ds, &o, outdir) != FS_OK) goto fail;
     cli_progress_phase(pg, 2, "counting rows per shard");
@@ -369,7 +438,8 @@ static void inspect_usage(FILE *out)
     fprintf(out,
         "Usage: fedsilo inspect FILE.h5\n"
         "Show the layout, class histogram (or target summary), feature ranges,\n"
-        "attributes and validation part of a fedsilo dataset file.\n\n"
+        "attributes (schema hash, id column), missing values per feature and\n"
+        "validation part of a fedsilo dataset file.\n\n"
         "  -h, --help   show this help\n");
 }
 
@@ -382,11 +452,11 @@ int fs_cmd_inspect(int argc, char **argv)
     };
     int c;
 
-    getopt_reset();
+    fs_cli_getopt_reset();
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
         case 'h': inspect_usage(stdout); return FS_EXIT_OK;
-        default: return bad_option(cmd, c, argv);
+        default: return fs_cli_bad_option(cmd, c, argv);
         }
     }
     if (optind >= argc) return fs_cli_usage_error(cmd, "missing FILE.h5");

@@ -8,8 +8,6 @@
  * Uses only the public API (fedsilo/fs_dp.h).
  */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +15,6 @@
 #include <fedsilo.h>
 #include "fedsilo/fs_dp.h"
 #include "cli.h"
-#include "cmd_dp.h"
 
 static const char usage_dp[] =
     "Usage: fedsilo dp epsilon|calibrate [OPTIONS]\n"
@@ -30,76 +27,39 @@ static const char usage_dp[] =
     "\n"
     "Run 'fedsilo dp epsilon --help' or 'fedsilo dp calibrate --help'.\n";
 
-static const char usage_eps[] =
-    "Usage: fedsilo dp epsilon --sampling-rate Q --noise-multiplier S --steps T\n"
-    "                          --delta D [--conversion improved|classic]\n"
-    "\n"
-    "Print the epsilon of T steps of DP-SGD with Poisson sampling rate Q\n"
-    "(batch size / rows) and noise multiplier S (noise std / clipping norm)\n"
-    "at the given delta.  The last output line is just the number (inf when\n"
-    "S is 0).\n"
-    "\n"
-    "  --sampling-rate Q      in (0, 1]\n"
-    "  --noise-multiplier S   >= 0\n"
-    "  --steps T              number of noisy steps, >= 1\n"
-    "  --delta D              in (0, 1), e.g. 1e-5\n"
-    "  --conversion C         RDP to (eps, delta) conversion: improved (default;\n"
-    "                         Balle et al. 2020, as Opacus) or classic\n"
-    "                         (Mironov 2017, as TF-Privacy's compute_dp_sgd_privacy)\n"
-    "  -h, --help             show this help\n";
-
-static const char usage_cal[] =
-    "Usage: fedsilo dp calibrate --sampling-rate Q --steps T --delta D\n"
-    "                            --target-epsilon E [--conversion improved|classic]\n"
-    "\n"
-    "Print the smallest noise multiplier (relative precision 1e-9) for which T\n"
-    "steps with Poisson sampling rate Q are (E, D)-DP.  The last output line is\n"
-    "just the number.\n"
-    "\n"
-    "  --sampling-rate Q      in (0, 1]\n"
-    "  --steps T              number of noisy steps, >= 1\n"
-    "  --delta D              in (0, 1)\n"
-    "  --target-epsilon E     > 0\n"
-    "  --conversion C         improved (default) or classic\n"
-    "  -h, --help             show this help\n";
-
-/* Parse a finite double; 0 on success. */
-static int parse_double(const char *s, double *out)
+static void usage_eps(FILE *out, const fs_config *cfg)
 {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !isfinite(v)) return -1;
-    *out = v;
-    return 0;
+    fprintf(out,
+        "Usage: fedsilo dp epsilon --dp-sampling-rate Q --dp-noise S --steps T --dp-delta D\n"
+        "                          [--conversion improved|classic]\n"
+        "\n"
+        "Print the epsilon of T steps of DP-SGD with Poisson sampling rate Q\n"
+        "(batch size / rows) and noise multiplier S (noise std / clipping norm)\n"
+        "at the given delta.  The last output line is just the number (inf when\n"
+        "S is 0).  The flags are those of 'fedsilo train'; the older spellings\n"
+        "--sampling-rate, --noise-multiplier and --delta are accepted too.\n\n");
+    fs_config_print_help(cfg, out);
+    fprintf(out, "  -h, --help           show this help\n");
 }
 
-static int parse_long(const char *s, long *out)
+static void usage_cal(FILE *out, const fs_config *cfg)
 {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end) return -1;
-    *out = v;
-    return 0;
+    fprintf(out,
+        "Usage: fedsilo dp calibrate --dp-sampling-rate Q --steps T --dp-delta D\n"
+        "                            --dp-epsilon E [--conversion improved|classic]\n"
+        "\n"
+        "Print the smallest noise multiplier (relative precision 1e-9) for which T\n"
+        "steps with Poisson sampling rate Q are (E, D)-DP.  The last output line is\n"
+        "just the number.  --target-epsilon is another spelling of --dp-epsilon.\n\n");
+    fs_config_print_help(cfg, out);
+    fprintf(out, "  -h, --help           show this help\n");
 }
 
 int fs_cmd_dp(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        { "sampling-rate", required_argument, NULL, 'q' },
-        { "noise-multiplier", required_argument, NULL, 's' },
-        { "steps", required_argument, NULL, 't' },
-        { "delta", required_argument, NULL, 'd' },
-        { "target-epsilon", required_argument, NULL, 'e' },
-        { "conversion", required_argument, NULL, 'c' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    double q = NAN, sigma = NAN, delta = NAN, target = NAN;
-    long steps = -1;
-    fs_dp_conversion conv = FS_DP_CONV_IMPROVED;
-    int c, calibrate;
+    fs_config *cfg = NULL;
+    fs_opts o;
+    int calibrate, status;
     const char *cmd;
 
     if (argc < 2) return fs_cli_usage_error("dp", "missing action: epsilon or calibrate");
@@ -111,60 +71,21 @@ int fs_cmd_dp(int argc, char **argv)
     else if (!strcmp(argv[1], "calibrate")) { calibrate = 1; cmd = "dp calibrate"; }
     else return fs_cli_usage_error("dp", "unknown action '%s' (expected epsilon or calibrate)",
                                    argv[1]);
-
-    opterr = 0;
-    optind = 0;  /* glibc: full reinitialization; parsing starts at argv[1] of the shifted vector */
-    argc--;
-    argv++;
-    while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'h': fputs(calibrate ? usage_cal : usage_eps, stdout); return FS_EXIT_OK;
-        case 'q':
-            if (parse_double(optarg, &q) || !(q > 0 && q <= 1))
-                return fs_cli_usage_error(cmd, "--sampling-rate needs a number in (0, 1], got '%s'",
-                                          optarg);
-            break;
-        case 's':
-            if (calibrate)
-                return fs_cli_usage_error(cmd, "--noise-multiplier is an output of calibrate");
-            if (parse_double(optarg, &sigma) || sigma < 0)
-                return fs_cli_usage_error(cmd, "--noise-multiplier needs a number >= 0, got '%s'",
-                                          optarg);
-            break;
-        case 't':
-            if (parse_long(optarg, &steps) || steps < 1)
-                return fs_cli_usage_error(cmd, "--steps needs an integer >= 1, got '%s'", optarg);
-            break;
-        case 'd':
-            if (parse_double(optarg, &delta) || !(delta > 0 && delta < 1))
-                return fs_cli_usage_error(cmd, "--delta needs a number in (0, 1), got '%s'", optarg);
-            break;
-        case 'e':
-            if (!calibrate)
-                return fs_cli_usage_error(cmd, "--target-epsilon belongs to 'fedsilo dp calibrate'");
-            if (parse_double(optarg, &target) || !(target > 0))
-                return fs_cli_usage_error(cmd, "--target-epsilon needs a number > 0, got '%s'",
-                                          optarg);
-            break;
-        case 'c':
-            if (!strcmp(optarg, "improved")) conv = FS_DP_CONV_IMPROVED;
-            else if (!strcmp(optarg, "classic")) conv = FS_DP_CONV_CLASSIC;
-            else return fs_cli_usage_error(cmd, "--conversion must be improved or classic, got '%s'",
-                                           optarg);
-            break;
-        case ':': return fs_cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
-        default: return fs_cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind < argc) return fs_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-    if (isnan(q)) return fs_cli_usage_error(cmd, "--sampling-rate is required");
-    if (steps < 1) return fs_cli_usage_error(cmd, "--steps is required");
-    if (isnan(delta)) return fs_cli_usage_error(cmd, "--delta is required");
+    if (fs_config_create_for(calibrate ? FS_CMD_DP_CALIBRATE : FS_CMD_DP_EPSILON, &cfg) != FS_OK)
+        return fs_cli_fail(cmd, "%s", fs_errmsg());
+    status = fs_cli_parse_config(cmd, argc - 1, argv + 1, cfg, NULL,
+                                 calibrate ? usage_cal : usage_eps);
+    if (status < 0 && fs_config_options(cfg, &o) != FS_OK)
+        status = fs_cli_usage_error(cmd, "%s", fs_errmsg());
+    fs_config_destroy(&cfg);
+    if (status >= 0) return status;
+    const double q = o.dp.sampling_rate, delta = o.dp.delta;
+    const long steps = o.dp.steps;
+    const fs_dp_conversion conv = o.dp.conversion;
     const char *cname = conv == FS_DP_CONV_CLASSIC ? "classic" : "improved";
 
     if (!calibrate) {
-        double eps = NAN, order = NAN;
-        if (isnan(sigma)) return fs_cli_usage_error(cmd, "--noise-multiplier is required");
+        double eps = NAN, order = NAN, sigma = o.dp.noise;
         fs_err rc = fs_dp_epsilon_ex(q, sigma, steps, delta, conv, &eps, &order);
         if (rc != FS_OK) return fs_cli_fail(cmd, "%s", fs_errmsg());
         if (isinf(eps)) {
@@ -178,8 +99,7 @@ int fs_cmd_dp(int argc, char **argv)
             printf("%.12g\n", eps);
         }
     } else {
-        double s = NAN;
-        if (isnan(target)) return fs_cli_usage_error(cmd, "--target-epsilon is required");
+        double s = NAN, target = o.dp.epsilon;
         fs_err rc = fs_dp_calibrate_ex(q, steps, delta, target, conv, &s);
         if (rc != FS_OK) return fs_cli_fail(cmd, "%s", fs_errmsg());
         printf("smallest noise multiplier for (%g, %g)-DP over %ld steps at sampling rate %g "

@@ -3,9 +3,10 @@
  *
  *   fedsilo plot RUNDIR [--out FILE.png] [--size WxH]
  *
- * Reads RUNDIR/metrics.jsonl (one JSON object per round, written by
- * `fedsilo train`), writes the columns to a temporary data file and pipes a
- * script to gnuplot (popen), which draws one panel per quantity:
+ * Reads RUNDIR/metrics.jsonl with the library's reader (fs_run_log_read,
+ * next to its writer), writes the columns to a temporary data file and
+ * pipes a script to gnuplot (started with posix_spawnp: no shell), which
+ * draws one panel per quantity:
  *   loss      train_loss, val_loss, test_loss
  *   accuracy  val_accuracy, test_accuracy (or val_rmse, test_rmse for a
  *             regression task)
@@ -25,6 +26,7 @@
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,26 +34,29 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "cli.h"
-#include "cmd_plot.h"
 #include "progress.h"
 
 static const char *cmd = "plot";
 
-/* Columns of the data file handed to gnuplot (column k+1 in gnuplot). */
+extern char **environ;
+
+/* Columns of the data file handed to gnuplot (column k+1 in gnuplot), in
+ * the order of the fields of fs_run_point. */
 enum { C_ROUND, C_TRAIN_LOSS, C_VAL_LOSS, C_VAL_METRIC, C_TEST_LOSS, C_TEST_METRIC, C_EPSILON,
        C_DDP_EPSILON, NCOL };
 
-typedef struct { double v[NCOL]; } plot_row;
-
+/* metrics.jsonl as read by the library, plus which columns have data. */
 typedef struct {
-    plot_row *rows;
-    size_t n, cap;
+    fs_run_log *log;
     int has[NCOL];           /* some row has a finite value in column k   */
-    int regression;          /* *_rmse keys instead of *_accuracy          */
-    char aggregation[32];    /* of the last round                          */
-    size_t skipped;          /* malformed lines                            */
-    size_t first_bad_line;
 } plot_data;
+
+static double col(const fs_run_point *p, int k)
+{
+    const double v[NCOL] = { p->round, p->train_loss, p->val_loss, p->val_metric, p->test_loss,
+                             p->test_metric, p->epsilon, p->ddp_epsilon };
+    return v[k];
+}
 
 static void plot_usage(FILE *out)
 {
@@ -69,149 +74,6 @@ static void plot_usage(FILE *out)
         "validation and test curves, not zeros.\n");
 }
 
-// ---------------------------------------------------------------- metrics.jsonl
-
-/* Replace control bytes (terminal escapes from a hostile file) with '?'. */
-static void sanitize(char *s)
-{
-    for (; *s; s++)
-        if (((unsigned char)*s < 0x20 && *s != '\n' && *s != '\t') || *s == 0x7f) *s = '?';
-}
-
-static const char *skip_ws(const char *s)
-{
-    while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n') s++;
-    return s;
-}
-
-/* Skip a JSON string starting at the opening quote; copy up to n-1 bytes of
- * its raw contents to buf (if buf).  Returns the char after the closing
- * quote, or NULL if unterminated. */
-static const char *read_string(const char *s, char *buf, size_t n)
-{
-    size_t k = 0;
-    for (s++; *s && *s != '"'; s++) {
-        if (*s == '\\' && s[1]) s++;
-        if (buf && k + 1 < n) buf[k++] = *s;
-    }
-    if (buf && n) buf[k] = '\0';
-    return *s == '"' ? s + 1 : NULL;
-}
-
-/* Skip one JSON value of any kind (nested arrays/objects included). */
-static const char *skip_value(const char *s)
-{
-    int depth = 0;
-    do {
-        s = skip_ws(s);
-        if (*s == '"') {
-            if (!(s = read_string(s, NULL, 0))) return NULL;
-        } else if (*s == '[' || *s == '{') {
-            depth++;
-            s++;
-        } else if (*s == ']' || *s == '}') {
-            if (--depth < 0) return NULL;
-            s++;
-        } else if (*s == ',' || *s == ':') {
-            if (!depth) return NULL;
-            s++;
-        } else if (*s) {
-            while (*s && !strchr(" \t\r\n,]}:", *s)) s++;
-        } else {
-            return NULL;
-        }
-    } while (depth > 0);
-    return s;
-}
-
-static int column_of(const char *key, int *regression)
-{
-    static const struct { const char *key; int col, rmse; } map[] = {
-        { "round", C_ROUND, 0 },           { "train_loss", C_TRAIN_LOSS, 0 },
-        { "val_loss", C_VAL_LOSS, 0 },     { "val_accuracy", C_VAL_METRIC, 0 },
-        { "val_rmse", C_VAL_METRIC, 1 },   { "test_loss", C_TEST_LOSS, 0 },
-        { "test_accuracy", C_TEST_METRIC, 0 }, { "test_rmse", C_TEST_METRIC, 1 },
-        { "epsilon", C_EPSILON, 0 },       { "ddp_epsilon", C_DDP_EPSILON, 0 },
-    };
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (!strcmp(key, map[i].key)) {
-            if (map[i].rmse) *regression = 1;
-            return map[i].col;
-        }
-    return -1;
-}
-
-/* Parse one line into r.  Returns 0, or -1 if it is not a flat JSON object
- * with a numeric "round". */
-static int parse_line(const char *s, plot_row *r, plot_data *pd)
-{
-    for (int k = 0; k < NCOL; k++) r->v[k] = NAN;
-    s = skip_ws(s);
-    if (*s++ != '{') return -1;
-    s = skip_ws(s);
-    if (*s == '}') return -1;
-    for (;;) {
-        char key[64];
-        s = skip_ws(s);
-        if (*s != '"' || !(s = read_string(s, key, sizeof key))) return -1;
-        s = skip_ws(s);
-        if (*s++ != ':') return -1;
-        s = skip_ws(s);
-        int col = column_of(key, &pd->regression);
-        if (*s == '"' && !strcmp(key, "aggregation")) {
-            if (!(s = read_string(s, pd->aggregation, sizeof pd->aggregation))) return -1;
-            sanitize(pd->aggregation);
-        } else if (col >= 0 && (*s == '-' || (*s >= '0' && *s <= '9'))) {
-            char *end;
-            double v = strtod(s, &end);
-            if (end == s) return -1;
-            r->v[col] = v;
-            s = end;
-        } else if (!(s = skip_value(s))) {
-            return -1;   /* null and strings leave the column missing */
-        }
-        s = skip_ws(s);
-        if (*s == '}') break;
-        if (*s++ != ',') return -1;
-    }
-    s = skip_ws(s + 1);
-    if (*s) return -1;
-    return isfinite(r->v[C_ROUND]) ? 0 : -1;
-}
-
-static int read_metrics(const char *path, plot_data *pd)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) return -1;
-    char *line = NULL;
-    size_t cap = 0, lineno = 0;
-    ssize_t len;
-    int rc = 0;
-    while ((len = getline(&line, &cap, f)) >= 0) {
-        lineno++;
-        if (*skip_ws(line) == '\0') continue;
-        plot_row r;
-        if (parse_line(line, &r, pd) != 0) {
-            if (!pd->skipped++) pd->first_bad_line = lineno;
-            continue;
-        }
-        if (pd->n == pd->cap) {
-            size_t nc = pd->cap ? 2 * pd->cap : 64;
-            plot_row *nr = realloc(pd->rows, nc * sizeof *nr);
-            if (!nr) { rc = -2; break; }
-            pd->rows = nr;
-            pd->cap = nc;
-        }
-        pd->rows[pd->n++] = r;
-        for (int k = 0; k < NCOL; k++)
-            if (isfinite(r.v[k])) pd->has[k] = 1;
-    }
-    if (ferror(f) && rc == 0) rc = -1;
-    free(line);
-    fclose(f);
-    return rc;
-}
-
 // ---------------------------------------------------------------- gnuplot
 
 /* Append s to a gnuplot single-quoted string literal ('' escapes '). */
@@ -225,26 +87,66 @@ static void gp_quoted(FILE *out, const char *s)
     fputc('\'', out);
 }
 
-/* s quoted for sh (single quotes; ' becomes '\''), into buf. */
-static int sh_quote(char *buf, size_t n, const char *s)
+/* Replace control bytes (terminal escapes from gnuplot's log) with '?'. */
+static void sanitize(char *s)
 {
-    size_t k = 0;
-    if (k + 1 >= n) return -1;
-    buf[k++] = '\'';
-    for (; *s; s++) {
-        if (*s == '\'') {
-            if (k + 4 >= n) return -1;
-            memcpy(buf + k, "'\\''", 4);
-            k += 4;
-        } else {
-            if (k + 1 >= n) return -1;
-            buf[k++] = *s;
-        }
+    for (; *s; s++)
+        if (((unsigned char)*s < 0x20 && *s != '\n' && *s != '\t') || *s == 0x7f) *s = '?';
+}
+
+/*
+ * Start prog with argv (no shell).  Its stdin is the write end returned in
+ * *in_fd (or /dev/null when in_fd is NULL); its stdout and stderr go to the
+ * file log (or, when log is NULL, to the read end returned in *out_fd).
+ * Returns the child's pid, or -1 (errno set).
+ */
+static pid_t spawn(const char *prog, char *const argv[], int *in_fd, const char *log, int *out_fd)
+{
+    int pin[2] = { -1, -1 }, pout[2] = { -1, -1 };
+    posix_spawn_file_actions_t fa;
+    pid_t pid = -1;
+    if (in_fd && pipe(pin) != 0) return -1;
+    if (!log && pipe(pout) != 0) goto fail;
+    posix_spawn_file_actions_init(&fa);
+    if (in_fd) {
+        posix_spawn_file_actions_adddup2(&fa, pin[0], 0);
+        posix_spawn_file_actions_addclose(&fa, pin[1]);
+    } else {
+        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     }
-    if (k + 2 > n) return -1;
-    buf[k++] = '\'';
-    buf[k] = '\0';
-    return 0;
+    if (log) {
+        posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    } else {
+        posix_spawn_file_actions_adddup2(&fa, pout[1], 1);
+        posix_spawn_file_actions_adddup2(&fa, pout[1], 2);
+        posix_spawn_file_actions_addclose(&fa, pout[0]);
+    }
+    int err = posix_spawnp(&pid, prog, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (err != 0) {
+        errno = err;
+        pid = -1;
+        goto fail;
+    }
+    if (in_fd) { close(pin[0]); *in_fd = pin[1]; }
+    if (!log) { close(pout[1]); *out_fd = pout[0]; }
+    return pid;
+fail:
+    for (int i = 0; i < 2; i++) {
+        if (pin[i] >= 0) close(pin[i]);
+        if (pout[i] >= 0) close(pout[i]);
+    }
+    return -1;
+}
+
+/* Wait for pid; 0 if it exited with status 0. */
+static int wait_ok(pid_t pid)
+{
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR) return -1;
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }
 
 /* The gnuplot program: FEDSILO_GNUPLOT or "gnuplot", if it can be run. */
@@ -270,22 +172,24 @@ static int find_gnuplot(const char **prog)
 }
 
 /* Which PNG terminal this gnuplot has: "pngcairo", "png", or NULL. */
-static const char *png_terminal(const char *qprog)
+static const char *png_terminal(const char *prog)
 {
-    char command[4300];
-    snprintf(command, sizeof command, "%s -e 'set terminal' 2>&1 </dev/null", qprog);
-    FILE *f = popen(command, "r");
-    if (!f) return NULL;
+    char *const argv[] = { (char *)prog, "-e", "set terminal", NULL };
+    int fd = -1;
+    pid_t pid = spawn(prog, argv, NULL, NULL, &fd);
+    if (pid < 0) return NULL;
+    FILE *f = fdopen(fd, "r");
     char line[512];
     int cairo = 0, gd = 0;
-    while (fgets(line, sizeof line, f)) {
+    while (f && fgets(line, sizeof line, f)) {
         char name[64];
         if (sscanf(line, " %63s", name) != 1) continue;
         if (!strcmp(name, "pngcairo")) cairo = 1;
         if (!strcmp(name, "png")) gd = 1;
     }
-    int st = pclose(f);
-    if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) return NULL;
+    if (f) fclose(f);
+    else close(fd);
+    if (wait_ok(pid) != 0) return NULL;
     return cairo ? "pngcairo" : gd ? "png" : NULL;
 }
 
@@ -311,9 +215,10 @@ static void write_value(FILE *f, double v)
 static int write_data(FILE *f, const plot_data *pd)
 {
     fputs("# round train_loss val_loss val_metric test_loss test_metric epsilon ddp_epsilon\n", f);
-    for (size_t i = 0; i < pd->n; i++) {
-        fprintf(f, "%.17g", pd->rows[i].v[C_ROUND]);
-        for (int k = 1; k < NCOL; k++) write_value(f, pd->rows[i].v[k]);
+    for (size_t i = 0; i < pd->log->n; i++) {
+        const fs_run_point *p = &pd->log->points[i];
+        fprintf(f, "%.17g", col(p, C_ROUND));
+        for (int k = 1; k < NCOL; k++) write_value(f, col(p, k));
         fputc('\n', f);
     }
     return ferror(f) ? -1 : 0;
@@ -333,7 +238,7 @@ static void gp_panel(FILE *gp, const char *data, const char *title, const char *
         gp_quoted(gp, data);
         /* A plain column number: a missing value (?) is skipped, the line goes on. */
         fprintf(gp, " using 1:%d with linespoints lw 2 pt 7 ps %s lc rgb '%s' title '%s'",
-                s[i].col + 1, pd->n > 60 ? "0.3" : "0.8", s[i].color, s[i].title);
+                s[i].col + 1, pd->log->n > 60 ? "0.3" : "0.8", s[i].color, s[i].title);
         first = 0;
     }
     fputc('\n', gp);
@@ -346,9 +251,10 @@ static void gp_script(FILE *gp, const char *term, int w, int h, const char *out,
     int has_eps = pd->has[C_EPSILON] || pd->has[C_DDP_EPSILON];
     int panels = 1 + has_metric + has_eps;
     int fontsize = h / 70 < 8 ? 8 : h / 70 > 28 ? 28 : h / 70;
-    double x0 = pd->rows[0].v[C_ROUND], x1 = x0;
-    for (size_t i = 1; i < pd->n; i++) {
-        double x = pd->rows[i].v[C_ROUND];
+    const fs_run_log *log = pd->log;
+    double x0 = log->points[0].round, x1 = x0;
+    for (size_t i = 1; i < log->n; i++) {
+        double x = log->points[i].round;
         if (x < x0) x0 = x;
         if (x > x1) x1 = x;
     }
@@ -370,9 +276,9 @@ static void gp_script(FILE *gp, const char *term, int w, int h, const char *out,
     fputs("set format x '%g'\nset mxtics\nset lmargin 10\nset rmargin 3\n", gp);
     /* Title: the run directory, rounds, aggregation. */
     char title[600];
-    snprintf(title, sizeof title, "fedsilo run %s: %zu round%s%s%s", rundir, pd->n,
-             pd->n == 1 ? "" : "s",
-             pd->aggregation[0] ? ", aggregation " : "", pd->aggregation);
+    snprintf(title, sizeof title, "fedsilo run %s: %zu round%s%s%s", rundir, log->n,
+             log->n == 1 ? "" : "s",
+             log->aggregation[0] ? ", aggregation " : "", log->aggregation);
     fprintf(gp, "set multiplot layout %d,1 title ", panels);
     gp_quoted(gp, title);
     fputc('\n', gp);
@@ -392,9 +298,9 @@ static void gp_script(FILE *gp, const char *term, int w, int h, const char *out,
     };
     gp_panel(gp, data, "loss", "loss", "top right", loss, 3, pd);
     if (has_metric) {
-        const char *name = pd->regression ? "RMSE" : "accuracy";
+        const char *name = log->regression ? "RMSE" : "accuracy";
         /* Accuracy rises to the top right, RMSE falls to the bottom right. */
-        const char *key = pd->regression ? "top right" : "bottom right";
+        const char *key = log->regression ? "top right" : "bottom right";
         gp_panel(gp, data, name, name, key, metric, 2, pd);
     }
     if (has_eps) {
@@ -443,8 +349,7 @@ int fs_cmd_plot(int argc, char **argv)
     const char *out = NULL;
     int w = 1200, h = 800, c;
 
-    optind = 0;   /* glibc: reinitialize getopt for this vector */
-    opterr = 0;
+    fs_cli_getopt_reset();
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
         case 'h': plot_usage(stdout); return FS_EXIT_OK;
@@ -454,10 +359,7 @@ int fs_cmd_plot(int argc, char **argv)
                 return fs_cli_usage_error(cmd, "--size needs WIDTHxHEIGHT in pixels (200..10000 "
                                           "x 150..10000), e.g. 1200x800; got '%s'", optarg);
             break;
-        case ':':
-            return fs_cli_usage_error(cmd, "option '%s' needs an argument", argv[optind - 1]);
-        default:
-            return fs_cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+        default: return fs_cli_bad_option(cmd, c, argv);
         }
     }
     if (optind >= argc) return fs_cli_usage_error(cmd, "missing RUNDIR (a directory written by "
@@ -484,7 +386,6 @@ int fs_cmd_plot(int argc, char **argv)
 
     /* gnuplot first: no point in parsing when it cannot be drawn. */
     const char *prog;
-    char qprog[4200];
     if (find_gnuplot(&prog) != 0) {
         if (strchr(prog, '/'))
             return fs_cli_fail(cmd, "gnuplot program %s (FEDSILO_GNUPLOT) cannot be run; unset "
@@ -492,8 +393,7 @@ int fs_cmd_plot(int argc, char **argv)
         return fs_cli_fail(cmd, "gnuplot is not installed (no '%s' in PATH); install it with "
                            "'apt-get install gnuplot-nox' (Debian package gnuplot-nox)", prog);
     }
-    if (sh_quote(qprog, sizeof qprog, prog) != 0) return fs_cli_fail(cmd, "gnuplot path too long");
-    const char *term = png_terminal(qprog);
+    const char *term = png_terminal(prog);
     if (!term)
         return fs_cli_fail(cmd, "%s has neither the pngcairo nor the png terminal; install "
                            "Debian's gnuplot-nox", prog);
@@ -502,21 +402,22 @@ int fs_cmd_plot(int argc, char **argv)
     memset(&pd, 0, sizeof pd);
     cli_progress *pg = cli_progress_begin(cmd, 2, NULL);
     cli_progress_phase(pg, 0, "reading %s", metrics);
-    int rrc = read_metrics(metrics, &pd);
     int status = FS_EXIT_OK;
     char data[4200] = "", log[4200] = "", tmpout[4300] = "";
     FILE *df = NULL;
-    if (rrc != 0) {
+    if (fs_run_log_read(metrics, &pd.log) != FS_OK) {
         cli_progress_end(&pg, 0);
-        status = rrc == -2 ? fs_cli_fail(cmd, "out of memory reading %s", metrics)
-                           : fs_cli_fail(cmd, "cannot read %s: %s", metrics, strerror(errno));
+        status = fs_cli_fail(cmd, "%s", fs_errmsg());
         goto done;
     }
-    if (pd.n == 0) {
+    for (size_t i = 0; i < pd.log->n; i++)
+        for (int k = 0; k < NCOL; k++)
+            if (isfinite(col(&pd.log->points[i], k))) pd.has[k] = 1;
+    if (pd.log->n == 0) {
         cli_progress_end(&pg, 0);
-        if (pd.skipped)
+        if (pd.log->skipped)
             status = fs_cli_fail(cmd, "%s has no valid rounds (%zu malformed lines, the first at "
-                                 "line %zu)", metrics, pd.skipped, pd.first_bad_line);
+                                 "line %zu)", metrics, pd.log->skipped, pd.log->first_bad_line);
         else
             status = fs_cli_fail(cmd, "%s has no rounds yet (the run has not finished its first "
                                  "round)", metrics);
@@ -539,7 +440,12 @@ int fs_cmd_plot(int argc, char **argv)
     df = NULL;
     /* Create the temporary image ourselves: if gnuplot cannot open its
      * output it would draw to stdout instead. */
-    snprintf(tmpout, sizeof tmpout, "%s.tmp.%ld", out, (long)getpid());
+    if (fs_file_tmp_name(tmpout, sizeof tmpout, out) != FS_OK) {
+        cli_progress_end(&pg, 0);
+        status = fs_cli_fail(cmd, "%s", fs_errmsg());
+        tmpout[0] = '\0';
+        goto done;
+    }
     int ofd = open(tmpout, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (ofd < 0) {
         cli_progress_end(&pg, 0);
@@ -549,16 +455,13 @@ int fs_cmd_plot(int argc, char **argv)
     }
     close(ofd);
 
-    char qlog[4300], command[8600];
-    if (sh_quote(qlog, sizeof qlog, log) != 0) {
-        cli_progress_end(&pg, 0);
-        status = fs_cli_fail(cmd, "temporary path too long");
-        goto done;
-    }
-    snprintf(command, sizeof command, "exec %s >%s 2>&1", qprog, qlog);
     fflush(stdout);
-    FILE *gp = popen(command, "w");
+    int gfd = -1;
+    char *const gargv[] = { (char *)prog, NULL };
+    pid_t gpid = spawn(prog, gargv, &gfd, log, NULL);
+    FILE *gp = gpid > 0 ? fdopen(gfd, "w") : NULL;
     if (!gp) {
+        if (gpid > 0) { close(gfd); wait_ok(gpid); }
         cli_progress_end(&pg, 0);
         status = fs_cli_fail(cmd, "cannot run %s: %s", prog, strerror(errno));
         goto done;
@@ -570,46 +473,47 @@ int fs_cmd_plot(int argc, char **argv)
     sigemptyset(&ign.sa_mask);
     sigaction(SIGPIPE, &ign, &old);
     gp_script(gp, term, w, h, tmpout, data, rundir, &pd);
-    int gst = pclose(gp);
+    fclose(gp);
+    int gst = wait_ok(gpid);
     sigaction(SIGPIPE, &old, NULL);
-    if (gst == -1 || !WIFEXITED(gst) || WEXITSTATUS(gst) != 0 || stat(tmpout, &st) != 0 ||
-        st.st_size == 0) {
+    if (gst != 0 || stat(tmpout, &st) != 0 || st.st_size == 0) {
         cli_progress_end(&pg, 0);
         show_log(log);
         status = fs_cli_fail(cmd, "gnuplot (%s) failed to render %s", prog, out);
         goto done;
     }
-    if (rename(tmpout, out) != 0) {
+    if (fs_file_commit(tmpout, out) != FS_OK) {
         cli_progress_end(&pg, 0);
-        status = fs_cli_fail(cmd, "cannot write %s: %s", out, strerror(errno));
+        status = fs_cli_fail(cmd, "%s", fs_errmsg());
         goto done;
     }
     tmpout[0] = '\0';
     cli_progress_end(&pg, 1);
 
-    if (pd.skipped)
+    const fs_run_log *rl = pd.log;
+    if (rl->skipped)
         fprintf(stderr, "fedsilo plot: warning: skipped %zu malformed lines of %s (first: line "
-                "%zu)\n", pd.skipped, metrics, pd.first_bad_line);
-    printf("plotted %zu round%s of %s (loss%s%s) -> %s (%dx%d)\n", pd.n, pd.n == 1 ? "" : "s",
+                "%zu)\n", rl->skipped, metrics, rl->first_bad_line);
+    printf("plotted %zu round%s of %s (loss%s%s) -> %s (%dx%d)\n", rl->n, rl->n == 1 ? "" : "s",
            rundir,
-           pd.has[C_VAL_METRIC] || pd.has[C_TEST_METRIC] ? (pd.regression ? ", rmse" : ", accuracy")
+           pd.has[C_VAL_METRIC] || pd.has[C_TEST_METRIC] ? (rl->regression ? ", rmse" : ", accuracy")
                                                          : "",
            pd.has[C_EPSILON] || pd.has[C_DDP_EPSILON] ? ", epsilon" : "", out, w, h);
     /* The last evaluated value of the headline metric, and the best one. */
-    int col = pd.has[C_TEST_METRIC] ? C_TEST_METRIC : pd.has[C_VAL_METRIC] ? C_VAL_METRIC : -1;
-    if (col >= 0) {
+    int mc = pd.has[C_TEST_METRIC] ? C_TEST_METRIC : pd.has[C_VAL_METRIC] ? C_VAL_METRIC : -1;
+    if (mc >= 0) {
         double last = NAN, best = NAN, best_round = 0;
-        for (size_t i = 0; i < pd.n; i++) {
-            double v = pd.rows[i].v[col];
+        for (size_t i = 0; i < rl->n; i++) {
+            double v = col(&rl->points[i], mc);
             if (!isfinite(v)) continue;
             last = v;
-            if (!isfinite(best) || (pd.regression ? v < best : v > best)) {
+            if (!isfinite(best) || (rl->regression ? v < best : v > best)) {
                 best = v;
-                best_round = pd.rows[i].v[C_ROUND];
+                best_round = rl->points[i].round;
             }
         }
         printf("%s_%s: last %.4f, best %.4f (round %.0f)\n",
-               col == C_TEST_METRIC ? "test" : "val", pd.regression ? "rmse" : "accuracy", last,
+               mc == C_TEST_METRIC ? "test" : "val", rl->regression ? "rmse" : "accuracy", last,
                best, best_round);
     }
     if (fflush(stdout) != 0) status = fs_cli_fail(cmd, "cannot write to stdout");
@@ -619,6 +523,6 @@ done:
     if (data[0]) unlink(data);
     if (log[0]) unlink(log);
     if (tmpout[0]) unlink(tmpout);
-    free(pd.rows);
+    fs_run_log_free(&pd.log);
     return status;
 }

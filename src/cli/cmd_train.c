@@ -20,22 +20,18 @@
 #include "cli.h"
 #include "progress.h"
 
+/* The run control of this process's run: the signal handler and the
+ * watchdog and progress threads reach it here. */
+static fs_run_ctl *run_ctl;
 static int cli_rank;
-
-static void log_with_rank(fs_log_level level, const char *line, void *user)
-{
-    (void)user;
-    static const char *names[] = { "debug", "info", "warning", "error" };
-    fprintf(stderr, "fedsilo[rank %d]: %s: %s\n", cli_rank, names[level], line);
-}
 
 static void on_stop_signal(int sig)
 {
     (void)sig;
-    fs_fl_request_stop();
+    fs_run_ctl_request_stop(run_ctl);
 }
 
-static void train_usage(FILE *out)
+static void train_usage(FILE *out, const fs_config *cfg)
 {
     fprintf(out,
         "Usage: mpirun -np N fedsilo train [--config FILE] [--KEY VALUE ...]\n"
@@ -48,7 +44,7 @@ static void train_usage(FILE *out)
         "  --quiet              no per-round progress lines\n"
         "  --help               this text\n\n"
         "Options (INI key in [section] = flag without the dashes, '-' for '_'):\n");
-    fs_config_print_help(out);
+    fs_config_print_help(cfg, out);
     fprintf(out,
         "\nSignals: SIGUSR1 or SIGTERM makes every rank finish the current round, write the\n"
         "checkpoint and exit with status 3; rerun with --resume auto to continue.\n"
@@ -74,7 +70,7 @@ static void *watchdog_main(void *arg)
         sleep(1);
         const char *phase = "";
         int round = 0;
-        double idle = fs_fl_progress(&phase, &round);
+        double idle = fs_run_ctl_progress(run_ctl, &phase, &round);
         if (idle >= (double)watchdog_timeout) {
             fprintf(stderr, "fedsilo train: error: rank %d: no progress for %.0f s in %s (round %d): "
                     "another rank or its node stopped answering; ending this rank (--timeout %ld)\n",
@@ -88,7 +84,7 @@ static void *watchdog_main(void *arg)
 
 /*
  * Local-training bar of rank 0 (issue: long local phases show progress).
- * A thread polls fs_fl_local_progress every 100 ms; while this rank is in
+ * A thread polls fs_run_ctl_local_progress every 100 ms; while this rank is in
  * local training it keeps a transient cli_progress on stdout (a bar on a
  * terminal; in logs a line only for a phase longer than
  * FEDSILO_PROGRESS_INTERVAL).  print_round ends the bar before printing,
@@ -113,8 +109,8 @@ static void *bar_main(void *arg)
         nanosleep(&ts, NULL);
         long done = 0, total = 0;
         int round = 0;
-        fs_fl_local_progress(&done, &total);
-        fs_fl_progress(NULL, &round);
+        fs_run_ctl_local_progress(run_ctl, &done, &total);
+        fs_run_ctl_progress(run_ctl, NULL, &round);
         pthread_mutex_lock(&bar_mu);
         if (!bar && total > 0) {
             char label[64];
@@ -154,74 +150,16 @@ static void print_round(const fs_round_metrics *m, void *user)
     fflush(stdout);
 }
 
-/* Apply --config then --key value flags.  Returns an exit status or -1 to go on. */
-static int parse_train_args(int argc, char **argv, fs_config *cfg, int *quiet)
-{
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { train_usage(stdout); return 0; }
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strncmp(a, "--config=", 9) || !strcmp(a, "--config")) {
-            const char *path = a[8] == '=' ? a + 9 : (i + 1 < argc ? argv[++i] : NULL);
-            if (!path) return fs_cli_usage_error("train", "--config needs a file");
-            if (fs_config_load_ini(cfg, path) != FS_OK)
-                return fs_cli_usage_error("train", "%s", fs_errmsg());
-        }
-    }
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--config")) { i++; continue; }
-        if (!strncmp(a, "--config=", 9)) continue;
-        if (!strcmp(a, "--quiet")) { *quiet = 1; continue; }
-        if (strncmp(a, "--", 2) != 0 || !a[2])
-            return fs_cli_usage_error("train", "unexpected argument '%s'", a);
-        char key[128];
-        const char *eq = strchr(a, '=');
-        const char *val;
-        if (eq) {
-            snprintf(key, sizeof key, "%.*s", (int)(eq - a - 2), a + 2);
-            val = eq + 1;
-        } else {
-            snprintf(key, sizeof key, "%s", a + 2);
-            if (i + 1 >= argc) return fs_cli_usage_error("train", "option '%s' needs a value", a);
-            val = argv[++i];
-        }
-        char origin[160];
-        snprintf(origin, sizeof origin, "--%s", key);
-        if (fs_config_set(cfg, key, val, origin) != FS_OK)
-            return fs_cli_usage_error("train", "%s", fs_errmsg());
-    }
-    return -1;
-}
-
-static int exit_status(fs_err rc)
-{
-    switch (rc) {
-    case FS_OK: return FS_EXIT_OK;
-    case FS_ERR_ARG: return FS_EXIT_USAGE;
-    case FS_ERR_INTERRUPTED: return FS_EXIT_INTERRUPTED;
-    default: return FS_EXIT_FAIL;
-    }
-}
-
 int fs_cmd_train(int argc, char **argv)
 {
-    fs_config *cfg = NULL;
-    int quiet = 0, status;
-    if (fs_config_create(&cfg) != FS_OK) return fs_cli_fail("train", "%s", fs_errmsg());
-    /* Option errors are detected identically on every rank (same argv), so
-     * every rank exits with status 2 before MPI starts. */
-    status = parse_train_args(argc, argv, cfg, &quiet);
-    if (status >= 0) { fs_config_destroy(&cfg); return status; }
-
-    int provided = 0;
-    if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
-        fs_config_destroy(&cfg);
-        return fs_cli_fail("train", "MPI_Init failed");
-    }
-    MPI_Comm_rank(MPI_COMM_WORLD, &cli_rank);
-    fs_log_set_handler(log_with_rank, NULL, FS_LOG_INFO);
-
+    fs_cli_mpi mpi;
+    int status = fs_cli_mpi_begin(&mpi, "train", FS_CMD_TRAIN, &argc, &argv, 1, train_usage, 1,
+                                  FS_LOG_INFO);
+    if (status >= 0) return status;
+    const fs_opts *o = &mpi.o;
+    cli_rank = mpi.rank;
+    fs_err rc = fs_agree(mpi.comm, fs_run_ctl_create(&run_ctl), NULL);
+    if (rc != FS_OK) return fs_cli_mpi_finish(&mpi, rc);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop_signal;
@@ -229,44 +167,28 @@ int fs_cmd_train(int argc, char **argv)
     sigaction(SIGUSR1, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    int size = 1;
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
-    if (cli_rank == 0 && !quiet) {
-        printf("fedsilo %s: %d institutions, model %s, %ld rounds, aggregation %s, data %s\n",
-               fs_version_string(), size, fs_config_str(cfg, "model"), fs_config_int(cfg, "rounds"),
-               fs_config_str(cfg, "aggregation"), fs_config_str(cfg, "data"));
+    if (cli_rank == 0 && !mpi.quiet) {
+        printf("fedsilo %s: %d institutions, model %s, %d rounds, aggregation %s, data %s\n",
+               fs_version_string(), mpi.size, o->fl.model, o->fl.rounds,
+               o->fed.aggregation == FS_AGG_PLAIN ? "plain" : "secure", o->fed.data);
         fflush(stdout);
     }
-    watchdog_timeout = fs_config_int(cfg, "timeout");
+    watchdog_timeout = o->fed.timeout;
     pthread_t wd;
     if (watchdog_timeout > 0 && pthread_create(&wd, NULL, watchdog_main, NULL) == 0)
         pthread_detach(wd);
-    progress_ctx pc = { quiet };
-    bar_rounds = fs_config_int(cfg, "rounds");
+    progress_ctx pc = { mpi.quiet };
+    bar_rounds = o->fl.rounds;
     pthread_t bt;
-    if (cli_rank == 0 && !quiet && pthread_create(&bt, NULL, bar_main, NULL) == 0)
+    if (cli_rank == 0 && !mpi.quiet && pthread_create(&bt, NULL, bar_main, NULL) == 0)
         pthread_detach(bt);
-    fs_err rc = fs_fl_train(MPI_COMM_WORLD, cfg, print_round, &pc);
+    rc = fs_fl_train(mpi.comm, mpi.cfg, run_ctl, print_round, &pc);
     end_bar();
-    status = exit_status(rc);
-    if (rc == FS_OK) {
-        if (cli_rank == 0 && !quiet)
-            printf("done: checkpoint %s/checkpoint.h5, metrics %s/metrics.jsonl\n",
-                   fs_config_str(cfg, "out"), fs_config_str(cfg, "out"));
-    } else if (rc == FS_ERR_INTERRUPTED) {
-        if (cli_rank == 0) fprintf(stderr, "fedsilo train: %s\n", fs_errmsg());
-    } else if (cli_rank == 0) {
-        fs_cli_fail("train", "%s", fs_errmsg());
-    }
-    fflush(stdout);
-    fs_config_destroy(&cfg);
-    if (rc == FS_ERR_MPI) {
-        /* The communicator is broken: peers may be gone; do not wait for them. */
-        if (cli_rank != 0) fs_cli_fail("train", "%s", fs_errmsg());
-        MPI_Abort(MPI_COMM_WORLD, status);
-    }
-    MPI_Finalize();
-    return status;
+    if (rc == FS_OK && cli_rank == 0 && !mpi.quiet)
+        printf("done: checkpoint %s/checkpoint.h5, metrics %s/metrics.jsonl\n", o->fed.out,
+               o->fed.out);
+    /* The threads may still read run_ctl: it lives until the process ends. */
+    return fs_cli_mpi_finish(&mpi, rc);
 }
 
 static void eval_usage(FILE *out)
@@ -274,7 +196,65 @@ static void eval_usage(FILE *out)
     fprintf(out,
         "Usage: fedsilo eval --checkpoint FILE --data FILE.h5\n\n"
         "Evaluate a checkpoint's global model on every row of a dataset file and print\n"
-        "rows, mean loss and accuracy (classification) or RMSE (regression).\n");
+        "rows, mean loss and accuracy (classification) or RMSE (regression).  The run's\n"
+        "pipeline is applied first: the fill values of --impute (missing cells of a file\n"
+        "imported with the run's schema), then the standardization of --standardize.  A\n"
+        "file imported with another schema is refused.\n");
+}
+
+static void predict_usage(FILE *out)
+{
+    fprintf(out,
+        "Usage: fedsilo predict --checkpoint FILE --input FILE.csv|FILE.h5 --out PREDS.csv\n"
+        "                       [--delimiter D] [--on-error fail|skip]\n\n"
+        "Apply a training run's whole pipeline to raw rows, in one process (no MPI): a CSV\n"
+        "is encoded with the schema stored in the checkpoint (columns by name, any order;\n"
+        "the label column is not needed), missing cells get the run's --impute fill values,\n"
+        "features the run's --standardize moments, then the model predicts.  PREDS.csv has\n"
+        "one line per input row: row (the file row, header = 1), the id column if the\n"
+        "schema has one, prediction (the class name, or the value) and, for\n"
+        "classification, p(CLASS) for every class.\n\n"
+        "  --delimiter D      field delimiter of the CSV (, ; tab |); default ','\n"
+        "  --on-error fail    a row with an unknown category or an invalid value stops\n"
+        "                     with exit 1, naming the row, the column and the value (default)\n"
+        "  --on-error skip    such rows are left out of PREDS.csv, one message each on stderr\n"
+        "A schema column with unknown = other maps unknown categories to NAME=(other) instead.\n");
+}
+
+int fs_cmd_predict(int argc, char **argv)
+{
+    static const char *cmd = "predict";
+    const char *ckpt = NULL, *onerr = "fail", *delim = NULL;
+    fs_predict_opts po;
+    memset(&po, 0, sizeof po);
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { predict_usage(stdout); return 0; }
+        if (!strcmp(argv[i], "--checkpoint") && i + 1 < argc) ckpt = argv[++i];
+        else if (!strcmp(argv[i], "--input") && i + 1 < argc) po.input = argv[++i];
+        else if (!strcmp(argv[i], "--out") && i + 1 < argc) po.out = argv[++i];
+        else if (!strcmp(argv[i], "--delimiter") && i + 1 < argc) delim = argv[++i];
+        else if (!strcmp(argv[i], "--on-error") && i + 1 < argc) onerr = argv[++i];
+        else return fs_cli_usage_error(cmd, "unexpected argument '%s'", argv[i]);
+    }
+    if (!ckpt || !po.input || !po.out)
+        return fs_cli_usage_error(cmd, "--checkpoint, --input and --out are required");
+    if (strcmp(onerr, "fail") != 0 && strcmp(onerr, "skip") != 0)
+        return fs_cli_usage_error(cmd, "--on-error: '%s' is not fail or skip", onerr);
+    if (delim && fs_csv_delimiter_parse(delim, &po.delimiter) != FS_OK)
+        return fs_cli_usage_error(cmd, "--delimiter: %s", fs_errmsg());
+    po.skip_bad_rows = !strcmp(onerr, "skip");
+    po.skipped = stderr;
+    fs_checkpoint *ck = NULL;
+    fs_predict_summary sum;
+    if (fs_checkpoint_read(ckpt, &ck) != FS_OK) return fs_cli_fail(cmd, "%s", fs_errmsg());
+    if (fs_predict_checkpoint(ck, &po, &sum) != FS_OK) {
+        fs_checkpoint_free(&ck);
+        return fs_cli_fail(cmd, "%s", fs_errmsg());
+    }
+    printf("predicted %zu rows of %s with %s (round %d, model %s) -> %s\n", sum.rows, po.input,
+           ckpt, ck->round, ck->model, po.out);
+    fs_checkpoint_free(&ck);
+    return 0;
 }
 
 int fs_cmd_eval(int argc, char **argv)

@@ -5,6 +5,8 @@
  * process lifetime (MPI_Init is called only by the subcommands that run
  * under mpirun/srun: train, bench).
  */
+#include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,10 +14,6 @@
 #include <mpi.h>
 #include <fedsilo.h>
 #include "cli.h"
-#include "cmd_plot.h"
-#include "cmd_dp.h"
-#include "cmd_stats.h"
-#include "cmd_vfl.h"
 
 int fs_cli_fail(const char *cmd, const char *fmt, ...)
 {
@@ -61,8 +59,11 @@ static void usage(FILE *out)
         "  split            partition a dataset into per-institution shards (iid, dirichlet, quantity;\n"
         "                   --vertical: by feature columns for vertical FL)\n"
         "  inspect FILE     show shapes, class histogram and attributes of a dataset file\n"
+        "  schema draft     draft a consortium schema from an institution's CSV file\n"
+        "  schema check     report every mismatch between a CSV file and the schema\n"
         "  train            run the federation (under mpirun or srun: one rank per institution)\n"
         "  eval             evaluate a checkpoint on a dataset file\n"
+        "  predict          apply a checkpoint's whole pipeline and model to raw CSV rows\n"
         "  keygen           create an institution's identity key pair\n"
         "  bench            micro-benchmarks with ratios against baselines\n"
         "  plot RUNDIR      draw the loss/accuracy curves of a run to a PNG (gnuplot)\n"
@@ -93,7 +94,8 @@ int main(int argc, char **argv)
     }
     static const struct { const char *name; int (*fn)(int, char **); } cmds[] = {
         { "import", fs_cmd_import }, { "split", fs_cmd_split }, { "inspect", fs_cmd_inspect },
-        { "train", fs_cmd_train }, { "eval", fs_cmd_eval }, { "keygen", fs_cmd_keygen },
+        { "schema", fs_cmd_schema },
+        { "train", fs_cmd_train }, { "eval", fs_cmd_eval }, { "predict", fs_cmd_predict }, { "keygen", fs_cmd_keygen },
         { "bench", fs_cmd_bench }, { "plot", fs_cmd_plot }, { "dp", fs_cmd_dp },
         { "stats", fs_cmd_stats }, { "ridge", fs_cmd_ridge },
         { "vfl-split", fs_cmd_vfl_split }, { "vfl-train", fs_cmd_vfl_train }, { "psi", fs_cmd_psi },

@@ -1,8 +1,8 @@
 /*
  * fs_agree.c - collective error agreement (core layer; the only core file
- * that uses MPI).  Implements STYLE.md P5: a MAXLOC allreduce of
- * (code, rank), then a broadcast of the worst rank's message so that every
- * rank exits with one identical sentence.
+ * that uses MPI): a MAXLOC allreduce of (code, rank), then a broadcast of
+ * the worst rank's message, prefixed once with "rank R: ", so that every
+ * rank exits with one identical sentence naming the failing rank.
  */
 #include <stdio.h>
 #include <string.h>
@@ -49,7 +49,7 @@ fs_err fs_agree(MPI_Comm comm, fs_err local, int *bad_rank)
     char msg[AGREE_MSG_CAP];
     if (rank == worst) {
         const char *m = fs_errmsg();
-        if (strncmp(m, "rank ", 5) == 0) snprintf(msg, sizeof msg, "%s", m);
+        if (fs_error_is_agreed()) snprintf(msg, sizeof msg, "%s", m);
         else snprintf(msg, sizeof msg, "rank %d: %s", worst, m[0] ? m : fs_strerror(local));
     }
     mrc = MPI_Bcast(msg, AGREE_MSG_CAP, MPI_CHAR, worst, comm);
@@ -59,6 +59,7 @@ fs_err fs_agree(MPI_Comm comm, fs_err local, int *bad_rank)
     }
     msg[AGREE_MSG_CAP - 1] = '\0';
     fs_error_set((fs_err)out.code, "%s", msg);
+    fs_error_mark_agreed();
     return (fs_err)out.code;
 }
 

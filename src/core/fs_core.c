@@ -17,6 +17,9 @@
 
 #define FS_MSG_CAP 1024
 static _Thread_local char fs_msg[FS_MSG_CAP];
+/* 1 while fs_msg is a sentence agreed by fs_agree (it names the failing
+ * rank already); any new fs_error_set clears it. */
+static _Thread_local int fs_msg_agreed;
 
 const char *fs_strerror(fs_err code)
 {
@@ -37,11 +40,16 @@ const char *fs_strerror(fs_err code)
 
 const char *fs_errmsg(void) { return fs_msg; }
 
-void fs_error_clear(void) { fs_msg[0] = '\0'; }
+void fs_error_clear(void) { fs_msg[0] = '\0'; fs_msg_agreed = 0; }
+
+void fs_error_mark_agreed(void) { fs_msg_agreed = 1; }
+
+int fs_error_is_agreed(void) { return fs_msg_agreed; }
 
 fs_err fs_error_vset(fs_err code, const char *fmt, va_list ap)
 {
     vsnprintf(fs_msg, sizeof fs_msg, fmt, ap);
+    fs_msg_agreed = 0;
     /* Messages quote file contents (keys, cells, names): never let them
      * carry terminal control sequences to the user's terminal or logs. */
     for (char *c = fs_msg; *c; c++)

@@ -1,7 +1,7 @@
 /*
  * fs_impl.h - internal helpers shared by every libfedsilo source file.
  *
- * Not installed.  Defines the propagation macros of STYLE.md P3/P4 and the
+ * Not installed.  Defines the error propagation macros and the
  * allocation wrappers.  Every function that uses FS_TRY/FS_FAIL needs a local
  * `fs_err rc = FS_OK;` and a `done:` label that frees everything.
  */
@@ -14,6 +14,7 @@
 #include "fedsilo/fs_export.h"
 #include "fedsilo/fs_error.h"
 #include "fedsilo/fs_core.h"
+#include "fedsilo/fs_file.h"
 
 /* Jump to done: with rc set when expr fails. */
 #define FS_TRY(expr)                                                       \
@@ -39,6 +40,16 @@
 FS_INTERN fs_err fs_alloc(void *out, size_t n, size_t size, const char *what);
 /* fs_zalloc - like fs_alloc but zero-filled (calloc). */
 FS_INTERN fs_err fs_zalloc(void *out, size_t n, size_t size, const char *what);
+
+/*
+ * The "agreed" mark of this thread's message: fs_agree sets it on the
+ * sentence it distributes (which already starts "rank R: "), fs_error_set
+ * and fs_error_clear reset it, fs_error_prefix keeps it.  fs_agree uses it
+ * to name the failing rank exactly once when an agreed error is agreed
+ * again by an outer phase.
+ */
+FS_INTERN void fs_error_mark_agreed(void);
+FS_INTERN int fs_error_is_agreed(void);
 
 /* fs_strdup - strdup that reports FS_ERR_NOMEM; caller owns *out. */
 FS_INTERN fs_err fs_strdup(char **out, const char *s);

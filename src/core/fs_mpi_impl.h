@@ -1,6 +1,7 @@
 /*
  * fs_mpi_impl.h - internal MPI helpers of the core layer (only for files
- * that bind to MPI: fs_agree.c, the secure-sum binding, the fl layer).
+ * that bind to MPI: fs_agree.c, the secure-sum binding, the federation core
+ * and the programs).
  */
 #ifndef FEDSILO_FS_MPI_IMPL_H
 #define FEDSILO_FS_MPI_IMPL_H

@@ -38,7 +38,7 @@
  * which is wiped before returning.
  */
 #include <string.h>
-#include "crypto/fs_prg.h"
+#include "crypto/fs_prg_impl.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && \
     (defined(__clang__) || __GNUC__ >= 9)

@@ -6,8 +6,8 @@
  * order q (the quadratic residues), which is where all public values and
  * shared secrets live.
  *
- * Crypto layer, no MPI.  Used by the per-job key setup of DESIGN.md
- * section 3: each rank draws an ephemeral a_i, publishes A_i = g^a_i mod p
+ * Crypto layer, no MPI.  Used by the per-job key setup of
+ * docs/protocol.md: each rank draws an ephemeral a_i, publishes A_i = g^a_i mod p
  * (signed with its identity key), validates every A_j and computes
  * Z_ij = A_j^a_i mod p, from which HKDF derives the pairwise mask seeds.
  *
@@ -190,7 +190,7 @@ static int subgroup_legendre(const mpz_t x, const mpz_t p)
     return mpz_legendre(x, p) == 1;
 }
 
-/* The same test computed as written in DESIGN.md: x^q mod p == 1. */
+/* The same test computed by the definition: x^q mod p == 1. */
 static int subgroup_powm(const mpz_t x, const mpz_t p)
 {
     mpz_t q, r;

@@ -7,7 +7,7 @@
  * 0600; the public key travels as 32 raw bytes (RFC 8032 section 5.1.5
  * encoding) or as the text "ed25519:<base64>" (RFC 4648 base64, padded)
  * used by the roster file and `fedsilo keygen`.  In the key setup of
- * DESIGN.md section 3 each rank signs its ephemeral DH public value (plus
+ * docs/protocol.md each rank signs its ephemeral DH public value (plus
  * the session context) with this key, and peers verify against the roster.
  */
 #define _GNU_SOURCE
@@ -143,7 +143,9 @@ fs_err fs_identity_verify(const uint8_t pub[FS_ED25519_PUBBYTES], const void *ms
  * must not exist (O_EXCL, and O_NOFOLLOW so a planted symlink is never
  * followed).  With force the data goes to a temporary file in the same
  * directory that is then renamed over path, so a reader never sees a half
- * written key and the final file has exactly `mode`.
+ * written key and the final file has exactly `mode`.  Either way the data is
+ * fsync'd and so is the directory (the durable publish of core, with the
+ * exclusive create and the mode a private key needs).
  */
 static fs_err write_new_file(const char *path, const void *data, size_t len, mode_t mode,
                              int force, const char *what)
@@ -188,6 +190,7 @@ static fs_err write_new_file(const char *path, const void *data, size_t len, mod
     if (force && rename(tmp, path) != 0)
         FS_FAIL(FS_ERR_IO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
     created = NULL;  /* committed */
+    FS_TRY(fs_file_sync_dir(path));   /* the new name survives a power loss */
 done:
     if (fd >= 0) close(fd);
     if (created) (void)unlink(created);

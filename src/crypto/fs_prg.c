@@ -1,7 +1,7 @@
 /*
  * fs_prg.c - the mask PRG of the secure sum: AES-128-CTR keystream from a
- * 32-byte pairwise seed (crypto layer; no MPI).  DESIGN.md section 3,
- * round step 2: "AES-CTR(s_ij, nonce = round || vector id)".
+ * 32-byte pairwise seed (crypto layer; no MPI): the masks of
+ * docs/protocol.md are AES-CTR(s_ij, nonce = round || vector id).
  *
  * Key: the seed s_ij is an HKDF-SHA256 output (uniform), so the AES-128
  * key is simply seed[0..15]; seed[16..31] is unused.  Both ends of a pair
@@ -33,7 +33,7 @@
 #include <string.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include "crypto/fs_prg.h"
+#include "crypto/fs_prg_impl.h"
 
 #define RATE_BUF  ((size_t)16 << 10)    /* 16 KiB, like `openssl speed`   */
 #define RATE_SLICE 64                   /* RATE_BUF calls per timed slice */
@@ -42,7 +42,7 @@
 
 static const uint8_t zeros[ZERO_BYTES];   /* (ZERO_BYTES) all 0, read only */
 
-/* libcrypto success is exactly 1 (STYLE.md P4, P15.5); needs rc and done:. */
+/* libcrypto success is exactly 1 (not a boolean); needs rc and done:. */
 #define PRG_SSL(call, what)                                                \
     do { if ((call) != 1) { rc = ssl_fail(what); goto done; } } while (0)
 
@@ -58,7 +58,7 @@ struct fs_prg {
     int have_nonce;         /* 0 until a nonce (or KAT key/IV) is set        */
 };
 
-/* Drain the OpenSSL error queue into the message buffer (STYLE.md P4). */
+/* Drain the OpenSSL error queue into the message buffer. */
 static fs_err ssl_fail(const char *what)
 {
     char buf[256] = "no OpenSSL error queued";

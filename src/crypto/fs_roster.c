@@ -1,7 +1,7 @@
 /*
  * fs_roster.c - the consortium roster file: who the institutions are, which
  * MPI rank each one runs as, and the Ed25519 public key that authenticates
- * its ephemeral DH value in the key setup (DESIGN.md section 3, step 1).
+ * its ephemeral DH value in the key setup (docs/protocol.md, key setup).
  *
  * Crypto layer, no MPI.  Format (docs/keys.md), INI parsed by libinih:
  *
@@ -16,13 +16,12 @@
  *   role = label                      ; optional, on at most one institution:
  *                                     ; the label holder of vertical FL
  *
- * Parsing happens in two passes.  libinih reads the file through our line
- * reader (which counts lines, strips indentation, rejects over-long lines
- * and records each section header with its line number) and our handler
- * only collects (section instance, key, value, line) entries.  The second
- * pass validates everything with messages of the form "FILE:LINE: ...".
- * Recording section *instances* (not names) is what lets us detect a
- * repeated section, which libinih would silently merge.
+ * Parsing happens in two passes.  fs_ini_parse (core layer) collects the
+ * section instances and (section instance, key, value, line) entries, with
+ * line numbers, indentation stripped and over-long lines refused; the second
+ * pass here validates everything with messages of the form "FILE:LINE: ...".
+ * Seeing section *instances* (not names) is what lets us detect a repeated
+ * section, which libinih would silently merge.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -31,38 +30,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <ini.h>
+#include "fs_ini_impl.h"
 #include "crypto/fs_crypto_impl.h"
 
-/* libinih's default line buffer (INI_MAX_LINE) is 200 bytes including the
- * newline and NUL, so a line may hold at most 198 characters. */
-#define ROSTER_MAX_LINE 198
 #define ROSTER_MAX_RANK 1000000
-
-typedef struct {
-    char *name;      /* text between '[' and ']' */
-    int line;
-} section_inst;
-
-typedef struct {
-    int sect;        /* index into sections */
-    int line;
-    char *key, *value;
-} entry;
-
-typedef struct {
-    FILE *f;
-    int lineno;          /* line of the chunk most recently read */
-    int at_line_start;   /* next chunk starts a new line */
-    int long_line;       /* first over-long line, 0 if none */
-    int err_line;        /* first handler error, 0 if none */
-    const char *err_what;
-    int oom;
-    section_inst *sects;
-    int nsects, capsects;
-    entry *ents;
-    int nents, capents;
-} parse_state;
 
 typedef struct {
     char *name;
@@ -92,120 +63,10 @@ int fs_roster_valid_name(const char *name)
     return 1;
 }
 
-// ---------------------------------------------------------------- pass 1: collect
-
-static int grow(void **arr, int *cap, int need, size_t elem)
-{
-    if (need <= *cap) return 1;
-    int nc = *cap ? *cap * 2 : 16;
-    while (nc < need) nc *= 2;
-    void *p = realloc(*arr, (size_t)nc * elem);
-    if (!p) return 0;
-    *arr = p;
-    *cap = nc;
-    return 1;
-}
-
-/* ini_reader: fgets plus line counting, indentation stripping (so indented
- * keys are never read as continuation lines) and section recording. */
-static char *roster_reader(char *str, int num, void *stream)
-{
-    parse_state *st = stream;
-    char *r = fgets(str, num, st->f);
-    int start;
-    size_t n;
-    if (!r) return NULL;
-    start = st->at_line_start;
-    n = strlen(str);
-    st->at_line_start = n > 0 && str[n - 1] == '\n';
-    if (!st->at_line_start && !feof(st->f) && !st->long_line) st->long_line = st->lineno + start;
-    if (!start) {
-        /* Tail of an over-long line: blank it so libinih ignores it. */
-        str[0] = '\0';
-        return str;
-    }
-    st->lineno++;
-    char *s = str;
-    if (st->lineno == 1 && (unsigned char)s[0] == 0xEF && (unsigned char)s[1] == 0xBB &&
-        (unsigned char)s[2] == 0xBF)
-        s += 3;
-    while (*s == ' ' || *s == '\t') s++;
-    if (s != str) memmove(str, s, strlen(s) + 1);
-    if (str[0] == '[') {
-        char *close = strchr(str, ']');
-        if (close) {
-            if (!grow((void **)&st->sects, &st->capsects, st->nsects + 1, sizeof *st->sects)) {
-                st->oom = 1;
-                return str;
-            }
-            section_inst *si = &st->sects[st->nsects];
-            si->name = strndup(str + 1, (size_t)(close - str - 1));
-            si->line = st->lineno;
-            if (!si->name) st->oom = 1;
-            else st->nsects++;
-        }
-    }
-    return str;
-}
-
-static int roster_handler(void *user, const char *section, const char *name, const char *value)
-{
-    parse_state *st = user;
-    if (st->oom || st->err_line) return 1;
-    if (st->nsects == 0) {
-        st->err_line = st->lineno;
-        st->err_what = "key outside any section";
-        return 1;
-    }
-    /* libinih truncates section names to 49 characters (MAX_SECTION);
-     * over-long names are reported by pass 2. */
-    if (strncmp(section, st->sects[st->nsects - 1].name, 49) != 0) {
-        st->err_line = st->lineno;
-        st->err_what = "malformed section header";
-        return 1;
-    }
-    if (!grow((void **)&st->ents, &st->capents, st->nents + 1, sizeof *st->ents)) {
-        st->oom = 1;
-        return 0;
-    }
-    entry *e = &st->ents[st->nents];
-    e->sect = st->nsects - 1;
-    e->line = st->lineno;
-    e->key = strdup(name);
-    e->value = strdup(value);
-    if (!e->key || !e->value) {
-        free(e->key);
-        free(e->value);
-        st->oom = 1;
-        return 0;
-    }
-    st->nents++;
-    return 1;
-}
-
-static void free_state(parse_state *st)
-{
-    for (int i = 0; i < st->nsects; i++) free(st->sects[i].name);
-    for (int i = 0; i < st->nents; i++) { free(st->ents[i].key); free(st->ents[i].value); }
-    free(st->sects);
-    free(st->ents);
-}
-
 // ---------------------------------------------------------------- pass 2: validate
 
-static fs_err bad(const char *path, int line, const char *fmt, ...) FS_PRINTF(3, 4);
-
-/* Record "PATH:LINE: <message>" (or "PATH: ..." for line 0) as FS_ERR_DATA. */
-static fs_err bad(const char *path, int line, const char *fmt, ...)
-{
-    char msg[768];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (line > 0) return fs_error_set(FS_ERR_DATA, "roster %s:%d: %s", path, line, msg);
-    return fs_error_set(FS_ERR_DATA, "roster %s: %s", path, msg);
-}
+/* Record "roster PATH:LINE: <message>" (or "roster PATH: ..." for line 0). */
+#define ROSTER_BAD(path, line, ...) fs_ini_fail("roster", (path), (line), __VA_ARGS__)
 
 /* Strict non-negative decimal integer below ROSTER_MAX_RANK. */
 static int parse_rank(const char *s, int *out)
@@ -249,7 +110,7 @@ static void free_pending(pending *p, int n)
 }
 
 /* Validate the collected sections into a roster (pass 2). */
-static fs_err build_roster(const char *path, const parse_state *st, fs_roster *r)
+static fs_err build_roster(const char *path, const fs_ini_doc *st, fs_roster *r)
 {
     fs_err rc = FS_OK;
     pending *inst = NULL;
@@ -261,7 +122,7 @@ static fs_err build_roster(const char *path, const parse_state *st, fs_roster *r
     r->label_rank = -1;
 
     for (int s = 0; s < st->nsects; s++) {
-        const section_inst *si = &st->sects[s];
+        const fs_ini_section *si = &st->sects[s];
         size_t nlen = 0;
         const char *iname = institution_name(si->name, &nlen);
         pending *p = NULL;
@@ -269,7 +130,7 @@ static fs_err build_roster(const char *path, const parse_state *st, fs_roster *r
 
         if (is_cons) {
             if (consortium_line)
-                FS_TRY(bad(path, si->line, "duplicate [consortium] section (first at line %d)",
+                FS_TRY(ROSTER_BAD(path, si->line, "duplicate [consortium] section (first at line %d)",
                            consortium_line));
             consortium_line = si->line;
         } else if (iname) {
@@ -280,46 +141,46 @@ static fs_err build_roster(const char *path, const parse_state *st, fs_roster *r
             p->line = si->line;
             p->rank = -1;
             if (!fs_roster_valid_name(p->name))
-                FS_TRY(bad(path, si->line, "invalid institution name \"%s\" (1-32 characters "
+                FS_TRY(ROSTER_BAD(path, si->line, "invalid institution name \"%s\" (1-32 characters "
                            "from A-Z a-z 0-9 . _ -, starting with a letter or digit)", p->name));
             for (int k = 0; k < ninst - 1; k++)
                 if (strcmp(inst[k].name, p->name) == 0)
-                    FS_TRY(bad(path, si->line, "duplicate institution \"%s\" (first defined at "
+                    FS_TRY(ROSTER_BAD(path, si->line, "duplicate institution \"%s\" (first defined at "
                                "line %d)", p->name, inst[k].line));
         } else {
-            FS_TRY(bad(path, si->line, "unknown section [%s] (expected [consortium] or "
+            FS_TRY(ROSTER_BAD(path, si->line, "unknown section [%s] (expected [consortium] or "
                        "[institution \"NAME\"])", si->name));
         }
 
         for (int e = 0; e < st->nents; e++) {
-            const entry *en = &st->ents[e];
+            const fs_ini_entry *en = &st->ents[e];
             if (en->sect != s) continue;
             /* A key may appear once per section instance. */
             for (int e2 = 0; e2 < e; e2++)
                 if (st->ents[e2].sect == s && strcmp(st->ents[e2].key, en->key) == 0)
-                    FS_TRY(bad(path, en->line, "duplicate key '%s' in [%s] (first at line %d)",
+                    FS_TRY(ROSTER_BAD(path, en->line, "duplicate key '%s' in [%s] (first at line %d)",
                                en->key, si->name, st->ents[e2].line));
             if (!en->value[0])
-                FS_TRY(bad(path, en->line, "empty value for '%s' in [%s]", en->key, si->name));
+                FS_TRY(ROSTER_BAD(path, en->line, "empty value for '%s' in [%s]", en->key, si->name));
             if (is_cons) {
                 if (strcmp(en->key, "name") == 0) {
                     FS_TRY(fs_strdup(&r->consortium, en->value));
                 } else if (strcmp(en->key, "dh_group") == 0) {
                     if (fs_dh_group_from_name(en->value, &r->group) != FS_OK)
-                        FS_TRY(bad(path, en->line, "unknown dh_group '%s' (use ffdhe2048, "
+                        FS_TRY(ROSTER_BAD(path, en->line, "unknown dh_group '%s' (use ffdhe2048, "
                                    "ffdhe3072 or modp2048)", en->value));
                 } else {
-                    FS_TRY(bad(path, en->line, "unknown key '%s' in [consortium] (expected name, "
+                    FS_TRY(ROSTER_BAD(path, en->line, "unknown key '%s' in [consortium] (expected name, "
                                "dh_group)", en->key));
                 }
             } else if (strcmp(en->key, "rank") == 0) {
                 if (!parse_rank(en->value, &p->rank))
-                    FS_TRY(bad(path, en->line, "rank '%s' of institution \"%s\" is not a "
+                    FS_TRY(ROSTER_BAD(path, en->line, "rank '%s' of institution \"%s\" is not a "
                                "non-negative integer", en->value, p->name));
                 p->rank_line = en->line;
             } else if (strcmp(en->key, "public_key") == 0) {
                 if (fs_pubkey_from_text(en->value, p->pub) != FS_OK)
-                    FS_TRY(bad(path, en->line, "bad public_key of institution \"%s\": %s",
+                    FS_TRY(ROSTER_BAD(path, en->line, "bad public_key of institution \"%s\": %s",
                                p->name, fs_errmsg()));
                 p->has_pub = 1;
                 p->pub_line = en->line;
@@ -327,26 +188,26 @@ static fs_err build_roster(const char *path, const parse_state *st, fs_roster *r
                 FS_TRY(fs_strdup(&p->data, en->value));
             } else if (strcmp(en->key, "role") == 0) {
                 if (strcmp(en->value, "label") != 0)
-                    FS_TRY(bad(path, en->line, "unknown role '%s' of institution \"%s\" (the only "
+                    FS_TRY(ROSTER_BAD(path, en->line, "unknown role '%s' of institution \"%s\" (the only "
                                "role is 'label': the label holder of vertical FL)", en->value,
                                p->name));
                 for (int k = 0; k < ninst - 1; k++)
                     if (inst[k].role_line)
-                        FS_TRY(bad(path, en->line, "institution \"%s\" has role = label, but so "
+                        FS_TRY(ROSTER_BAD(path, en->line, "institution \"%s\" has role = label, but so "
                                    "has \"%s\" (line %d): exactly one institution may hold the "
                                    "labels", p->name, inst[k].name, inst[k].role_line));
                 p->role_line = en->line;
             } else {
-                FS_TRY(bad(path, en->line, "unknown key '%s' in [%s] (expected rank, public_key, "
+                FS_TRY(ROSTER_BAD(path, en->line, "unknown key '%s' in [%s] (expected rank, public_key, "
                            "data, role)", en->key, si->name));
             }
         }
         if (p && p->rank < 0)
-            FS_TRY(bad(path, p->line, "institution \"%s\" has no rank", p->name));
+            FS_TRY(ROSTER_BAD(path, p->line, "institution \"%s\" has no rank", p->name));
         if (p && !p->has_pub)
-            FS_TRY(bad(path, p->line, "institution \"%s\" has no public_key", p->name));
+            FS_TRY(ROSTER_BAD(path, p->line, "institution \"%s\" has no public_key", p->name));
     }
-    if (ninst == 0) FS_TRY(bad(path, 0, "no [institution \"NAME\"] sections"));
+    if (ninst == 0) FS_TRY(ROSTER_BAD(path, 0, "no [institution \"NAME\"] sections"));
 
     /* Ranks: no duplicates, and with N institutions exactly 0..N-1. */
     FS_TRY(fs_alloc(&by_rank, (size_t)ninst, sizeof *by_rank, "roster rank table"));
@@ -354,7 +215,7 @@ static fs_err build_roster(const char *path, const parse_state *st, fs_roster *r
     for (int i = 0; i < ninst; i++) {
         for (int k = 0; k < i; k++)
             if (inst[k].rank == inst[i].rank)
-                FS_TRY(bad(path, inst[i].rank_line, "rank %d of institution \"%s\" is already "
+                FS_TRY(ROSTER_BAD(path, inst[i].rank_line, "rank %d of institution \"%s\" is already "
                            "used by \"%s\" (line %d)", inst[i].rank, inst[i].name, inst[k].name,
                            inst[k].rank_line));
     }
@@ -363,7 +224,7 @@ static fs_err build_roster(const char *path, const parse_state *st, fs_roster *r
             int missing = 0;
             for (int k = 0; k < ninst; k++) if (inst[k].rank < ninst) by_rank[inst[k].rank] = k;
             while (missing < ninst && by_rank[missing] >= 0) missing++;
-            FS_TRY(bad(path, inst[i].rank_line, "rank %d of institution \"%s\" is out of range: "
+            FS_TRY(ROSTER_BAD(path, inst[i].rank_line, "rank %d of institution \"%s\" is out of range: "
                        "%d institutions need ranks 0..%d exactly (rank %d is missing)",
                        inst[i].rank, inst[i].name, ninst, ninst - 1, missing));
         }
@@ -372,7 +233,7 @@ static fs_err build_roster(const char *path, const parse_state *st, fs_roster *r
     for (int i = 0; i < ninst; i++)
         for (int k = 0; k < i; k++)
             if (memcmp(inst[k].pub, inst[i].pub, FS_ED25519_PUBBYTES) == 0)
-                FS_TRY(bad(path, inst[i].pub_line, "institution \"%s\" has the same public_key "
+                FS_TRY(ROSTER_BAD(path, inst[i].pub_line, "institution \"%s\" has the same public_key "
                            "as \"%s\" (line %d)", inst[i].name, inst[k].name, inst[k].pub_line));
 
     FS_TRY(fs_zalloc(&r->m, (size_t)ninst, sizeof *r->m, "roster members"));
@@ -397,43 +258,26 @@ done:
 fs_err fs_roster_load(const char *path, fs_roster **out)
 {
     fs_err rc = FS_OK;
-    parse_state st;
+    fs_ini_doc doc;
     fs_roster *r = NULL;
-    int pr;
+    FILE *f = NULL;
 
-    memset(&st, 0, sizeof st);
+    memset(&doc, 0, sizeof doc);
     *out = NULL;
     if (!path) return fs_error_set(FS_ERR_ARG, "fs_roster_load: NULL path");
-    st.f = fopen(path, "re");
-    if (!st.f) {
+    f = fopen(path, "re");
+    if (!f) {
         if (errno == ENOENT) FS_FAIL(FS_ERR_IO, "roster file '%s' does not exist", path);
         FS_FAIL(FS_ERR_IO, "cannot open roster file '%s': %s", path, strerror(errno));
     }
-    st.at_line_start = 1;
-    /* Returns 0, the first line with a syntax error, or -2 on allocation
-     * failure (-1, cannot open, does not apply to a stream). */
-    pr = ini_parse_stream(roster_reader, &st, roster_handler, &st);
-    if (ferror(st.f)) FS_FAIL(FS_ERR_IO, "cannot read roster file '%s'", path);
-    if (st.oom || pr == -2) FS_FAIL(FS_ERR_NOMEM, "out of memory reading roster %s", path);
-    {
-        /* Report the earliest of: over-long line, syntax error, handler error. */
-        int line = 0;
-        const char *what = NULL;
-        if (st.long_line) { line = st.long_line; what = "line is longer than 198 characters"; }
-        if (pr > 0 && (!line || pr < line)) {
-            line = pr;
-            what = "syntax error (expected [section], key = value, or a ; or # comment)";
-        }
-        if (st.err_line && (!line || st.err_line < line)) { line = st.err_line; what = st.err_what; }
-        if (line) FS_TRY(bad(path, line, "%s", what));
-    }
+    FS_TRY(fs_ini_parse(f, "roster", path, &doc));
     FS_TRY(fs_zalloc(&r, 1, sizeof *r, "roster"));
-    FS_TRY(build_roster(path, &st, r));
+    FS_TRY(build_roster(path, &doc, r));
     *out = r;
     r = NULL;
 done:
-    if (st.f) fclose(st.f);
-    free_state(&st);
+    if (f) fclose(f);
+    fs_ini_doc_free(&doc);
     fs_roster_destroy(&r);
     return rc;
 }

@@ -11,11 +11,12 @@
  *   /X               float32 [n, d]  contiguous, uncompressed (one H5Dwrite)
  *   /y               int32 [n] (classification) or float32 [n] (regression)
  *   /feature_names   vlen UTF-8 strings [d]   (optional)
+ *   /class_names     vlen UTF-8 strings [num_classes]   (optional)
  *   /ids             vlen UTF-8 strings [n]   (optional record ids)
  *   /validation/X, /validation/y              (optional held-out part)
  *   root attributes  fedsilo_format, format_version, task, num_classes,
  *                    provenance, institution, shard_index, num_shards,
- *                    labels_absent (optional)
+ *                    labels_absent, id_column, schema, schema_hash (optional)
  *
  * Files are opened with the default serial (sec2) driver; file locking is
  * kept but tolerated where the file system lacks it.
@@ -23,10 +24,13 @@
  * Object modification times are not recorded (H5Pset_obj_track_times off),
  * so writing the same dataset twice gives byte-identical files.
  *
- * HDF5 errors are converted once, at this boundary (STYLE.md P4): automatic
+ * HDF5 errors are converted once, at this boundary: automatic
  * stack printing is switched off for the duration of each public call and
  * the innermost HDF5 message is appended to our own, which always names the
  * file and the object.
+ *
+ * The in-memory half (create, copy, validate, subset, standardize, impute)
+ * is in fs_dataset_mem.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -42,210 +46,10 @@
 #include "fs_impl.h"
 #include "fs_h5_impl.h"
 #include "fedsilo/fs_data.h"
+#include "fedsilo/fs_schema.h"
 
 #define FORMAT_NAME "fedsilo-dataset"
 #define FORMAT_VERSION 1
-
-// ---------------------------------------------------------------- in memory
-
-fs_err fs_dataset_create(size_t n, size_t d, fs_task task, int num_classes, fs_dataset **out)
-{
-    fs_err rc = FS_OK;
-    fs_dataset *ds = NULL;
-
-    FS_CHECK_ARG(out != NULL, "fs_dataset_create: out is NULL");
-    *out = NULL;
-    FS_CHECK_ARG(task == FS_TASK_CLASSIFICATION || task == FS_TASK_REGRESSION,
-                 "fs_dataset_create: unknown task %d", (int)task);
-    FS_CHECK_ARG(task != FS_TASK_CLASSIFICATION || num_classes >= 2,
-                 "fs_dataset_create: classification needs num_classes >= 2, got %d",
-                 num_classes);
-    FS_CHECK_ARG(d == 0 || n <= SIZE_MAX / d, "fs_dataset_create: %zu x %zu overflows", n, d);
-
-    FS_TRY(fs_zalloc(&ds, 1, sizeof *ds, "dataset"));
-    ds->n = n;
-    ds->d = d;
-    ds->task = task;
-    ds->num_classes = task == FS_TASK_CLASSIFICATION ? num_classes : 0;
-    ds->shard_index = -1;
-    ds->num_shards = 0;
-    FS_TRY(fs_zalloc(&ds->X, n * d, sizeof(float), "feature matrix X"));
-    if (task == FS_TASK_CLASSIFICATION)
-        FS_TRY(fs_zalloc(&ds->y_class, n, sizeof(int32_t), "labels y"));
-    else
-        FS_TRY(fs_zalloc(&ds->y_reg, n, sizeof(float), "targets y"));
-    *out = ds;
-    ds = NULL;
-done:
-    fs_dataset_destroy(&ds);
-    return rc;
-}
-
-void fs_dataset_destroy(fs_dataset **p)
-{
-    if (!p || !*p) return;
-    fs_dataset *ds = *p;
-    if (ds->feature_names) {
-        for (size_t j = 0; j < ds->d; j++) free(ds->feature_names[j]);
-        free(ds->feature_names);
-    }
-    free(ds->X);
-    free(ds->y_class);
-    free(ds->y_reg);
-    if (ds->ids) {
-        for (size_t i = 0; i < ds->n; i++) free(ds->ids[i]);
-        free(ds->ids);
-    }
-    free(ds->provenance);
-    free(ds->institution);
-    free(ds);
-    *p = NULL;
-}
-
-/* One id and its position, for finding repeats by sorting. */
-typedef struct {
-    const char *id;
-    size_t row;
-} id_ref;
-
-static int cmp_id_ref(const void *a, const void *b)
-{
-    const id_ref *x = a, *y = b;
-    int c = strcmp(x->id, y->id);
-    return c ? c : (x->row > y->row) - (x->row < y->row);
-}
-
-fs_err fs_ids_find_repeat(char *const *ids, size_t n, int *found, size_t *first, size_t *second)
-{
-    fs_err rc = FS_OK;
-    id_ref *refs = NULL;   /* (n) sorted by id, then position */
-    *found = 0;
-    FS_TRY(fs_alloc(&refs, n, sizeof *refs, "id index"));
-    for (size_t i = 0; i < n; i++) {
-        refs[i].id = ids[i];
-        refs[i].row = i;
-    }
-    qsort(refs, n, sizeof *refs, cmp_id_ref);
-    for (size_t i = 1; i < n; i++) {
-        if (strcmp(refs[i].id, refs[i - 1].id) == 0) {
-            *found = 1;
-            *first = refs[i - 1].row;
-            *second = refs[i].row;
-            break;
-        }
-    }
-done:
-    free(refs);
-    return rc;
-}
-
-/* ids (n, borrowed) are non-empty and pairwise distinct; messages name rows
- * as 0-based indices into /X. */
-static fs_err validate_ids(char *const *ids, size_t n, const char *name)
-{
-    fs_err rc = FS_OK;
-    int found = 0;
-    size_t a = 0, b = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!ids[i]) FS_FAIL(FS_ERR_ARG, "%s: id of row %zu is NULL", name, i);
-        if (!ids[i][0]) FS_FAIL(FS_ERR_DATA, "%s: row %zu: empty id in /ids", name, i);
-    }
-    FS_TRY(fs_ids_find_repeat(ids, n, &found, &a, &b));
-    if (found)
-        FS_FAIL(FS_ERR_DATA, "%s: rows %zu and %zu have the same id '%s' in /ids (ids must be "
-                "unique)", name, a, b, ids[b]);
-done:
-    return rc;
-}
-
-fs_err fs_dataset_validate(const fs_dataset *ds, const char *name)
-{
-    fs_err rc = FS_OK;
-    if (!name) name = "dataset";
-
-    FS_CHECK_ARG(ds != NULL, "%s: dataset is NULL", name);
-    if (ds->n == 0) FS_FAIL(FS_ERR_DATA, "%s: dataset is empty (0 rows)", name);
-    if (ds->d == 0) FS_FAIL(FS_ERR_DATA, "%s: dataset has no features (d == 0)", name);
-    FS_CHECK_ARG(ds->X != NULL, "%s: feature matrix X is NULL", name);
-
-    /* X is (n, d) row-major; report the first non-finite value. */
-    for (size_t i = 0; i < ds->n; i++) {
-        const float *row = ds->X + i * ds->d;
-        for (size_t j = 0; j < ds->d; j++) {
-            if (isfinite(row[j])) continue;
-            const char *fname = ds->feature_names ? ds->feature_names[j] : NULL;
-            FS_FAIL(FS_ERR_DATA, "%s: row %zu, column %zu%s%s%s: feature value %s is not finite",
-                    name, i, j, fname ? " ('" : "", fname ? fname : "", fname ? "')" : "",
-                    isnan(row[j]) ? "nan" : (row[j] > 0 ? "inf" : "-inf"));
-        }
-    }
-
-    if (ds->task == FS_TASK_CLASSIFICATION) {
-        if (ds->num_classes < 2)
-            FS_FAIL(FS_ERR_DATA, "%s: num_classes is %d; classification needs at least 2",
-                    name, ds->num_classes);
-        FS_CHECK_ARG(ds->y_class != NULL, "%s: labels y_class are NULL", name);
-        for (size_t i = 0; i < ds->n; i++)
-            if (ds->y_class[i] < 0 || ds->y_class[i] >= ds->num_classes)
-                FS_FAIL(FS_ERR_DATA, "%s: row %zu: label %d is out of range [0, %d)",
-                        name, i, (int)ds->y_class[i], ds->num_classes);
-    } else if (ds->task == FS_TASK_REGRESSION) {
-        FS_CHECK_ARG(ds->y_reg != NULL, "%s: targets y_reg are NULL", name);
-        for (size_t i = 0; i < ds->n; i++)
-            if (!isfinite(ds->y_reg[i]))
-                FS_FAIL(FS_ERR_DATA, "%s: row %zu: target %g is not finite",
-                        name, i, (double)ds->y_reg[i]);
-    } else {
-        FS_FAIL(FS_ERR_ARG, "%s: unknown task %d", name, (int)ds->task);
-    }
-    if (ds->ids) FS_TRY(validate_ids(ds->ids, ds->n, name));
-done:
-    return rc;
-}
-
-fs_err fs_dataset_subset(const fs_dataset *src, const size_t *rows, size_t nr, size_t c0,
-                         size_t c1, fs_dataset **out)
-{
-    fs_err rc = FS_OK;
-    fs_dataset *ds = NULL;
-
-    FS_CHECK_ARG(out != NULL, "fs_dataset_subset: out is NULL");
-    *out = NULL;
-    FS_CHECK_ARG(src != NULL && (rows != NULL || nr == 0), "fs_dataset_subset: NULL argument");
-    FS_CHECK_ARG(c0 < c1 && c1 <= src->d, "fs_dataset_subset: columns %zu..%zu are not a "
-                 "non-empty range of the %zu features", c0, c1, src->d);
-    for (size_t i = 0; i < nr; i++)
-        FS_CHECK_ARG(rows[i] < src->n, "fs_dataset_subset: row %zu is out of range (%zu rows)",
-                     rows[i], src->n);
-
-    FS_TRY(fs_dataset_create(nr, c1 - c0, src->task, src->num_classes, &ds));
-    /* X is (nr, c1 - c0): row i is columns [c0, c1) of source row rows[i]. */
-    for (size_t i = 0; i < nr; i++) {
-        memcpy(ds->X + i * ds->d, src->X + rows[i] * src->d + c0, ds->d * sizeof *ds->X);
-        if (src->task == FS_TASK_CLASSIFICATION) ds->y_class[i] = src->y_class[rows[i]];
-        else ds->y_reg[i] = src->y_reg[rows[i]];
-    }
-    if (src->ids) {
-        FS_TRY(fs_zalloc(&ds->ids, nr ? nr : 1, sizeof *ds->ids, "ids"));
-        for (size_t i = 0; i < nr; i++) FS_TRY(fs_strdup(&ds->ids[i], src->ids[rows[i]]));
-    }
-    if (src->feature_names) {
-        FS_TRY(fs_zalloc(&ds->feature_names, ds->d, sizeof *ds->feature_names, "feature names"));
-        for (size_t j = 0; j < ds->d; j++)
-            FS_TRY(fs_strdup(&ds->feature_names[j],
-                             src->feature_names[c0 + j] ? src->feature_names[c0 + j] : ""));
-    }
-    if (src->provenance) FS_TRY(fs_strdup(&ds->provenance, src->provenance));
-    if (src->institution) FS_TRY(fs_strdup(&ds->institution, src->institution));
-    ds->shard_index = src->shard_index;
-    ds->num_shards = src->num_shards;
-    ds->labels_absent = src->labels_absent;
-    *out = ds;
-    ds = NULL;
-done:
-    fs_dataset_destroy(&ds);
-    return rc;
-}
 
 // ---------------------------------------------------------------- HDF5 boundary
 
@@ -278,7 +82,8 @@ done:
     return rc;
 }
 
-/* Write X, y (and feature_names and ids when with_names) of ds into group loc. */
+/* Write X, y (and feature_names, ids and class_names when with_names) of ds
+ * into group loc. */
 static fs_err write_part(hid_t loc, const char *path, const fs_dataset *ds, int with_names)
 {
     fs_err rc = FS_OK;
@@ -304,6 +109,12 @@ static fs_err write_part(hid_t loc, const char *path, const fs_dataset *ds, int 
         if (stype < 0) stype = fs_h5_vlen_utf8_type();
         if (stype < 0) FS_FAIL(FS_ERR_IO, "%s: cannot create string type", path);
         FS_TRY(write_dataset(loc, path, "ids", stype, stype, 1, ydims, ds->ids));
+    }
+    if (with_names && ds->class_names && !ds->labels_absent) {   /* zeros have no classes */
+        hsize_t cdims[1] = { (hsize_t)ds->num_classes };
+        if (stype < 0) stype = fs_h5_vlen_utf8_type();
+        if (stype < 0) FS_FAIL(FS_ERR_IO, "%s: cannot create string type", path);
+        FS_TRY(write_dataset(loc, path, "class_names", stype, stype, 1, cdims, ds->class_names));
     }
 done:
     fs_h5_close_id(&stype, H5Tclose);
@@ -362,6 +173,11 @@ fs_err fs_dataset_write(const fs_dataset *ds, const fs_dataset *val, const char 
         FS_TRY(fs_h5_write_int_attr(root, path, "num_shards", ds->num_shards));
     }
     if (ds->labels_absent) FS_TRY(fs_h5_write_int_attr(root, path, "labels_absent", 1));
+    if (ds->id_column) FS_TRY(fs_h5_write_str_attr(root, path, "id_column", ds->id_column));
+    if (ds->schema) {
+        FS_TRY(fs_h5_write_str_attr(root, path, "schema", ds->schema));
+        FS_TRY(fs_h5_write_str_attr(root, path, "schema_hash", ds->schema_hash));
+    }
     if (val) {
         gcpl = H5Pcreate(H5P_GROUP_CREATE);
         if (gcpl < 0 || H5Pset_obj_track_times(gcpl, 0) < 0)
@@ -379,7 +195,7 @@ fs_err fs_dataset_write(const fs_dataset *ds, const fs_dataset *val, const char 
     file = H5I_INVALID_HID;
     if (cst < 0) H5_FAIL(FS_ERR_IO, "%s: cannot close", tmp);
 
-    FS_TRY(fs_h5_publish(tmp, path));
+    FS_TRY(fs_file_commit(tmp, path));
     created = 0;
 done:
     if (fd >= 0) close(fd);
@@ -520,6 +336,45 @@ done:
 
 fs_err fs_dataset_read(const char *path, fs_part part, fs_dataset **out)
 {
+    return fs_dataset_read_ex(path, part, 0, out);
+}
+
+fs_err fs_dataset_count_missing(const fs_dataset *ds, size_t *per_feature, size_t *total)
+{
+    size_t all = 0;
+    if (!ds || (ds->n * ds->d > 0 && !ds->X))
+        return fs_error_set(FS_ERR_ARG, "fs_dataset_count_missing: NULL dataset");
+    if (per_feature)
+        for (size_t j = 0; j < ds->d; j++) per_feature[j] = 0;
+    for (size_t i = 0; i < ds->n; i++) {
+        const float *row = ds->X + i * ds->d;
+        for (size_t j = 0; j < ds->d; j++)
+            if (isnan(row[j])) {
+                all++;
+                if (per_feature) per_feature[j]++;
+            }
+    }
+    if (total) *total = all;
+    return FS_OK;
+}
+
+/* Refuse missing values (NaN) for a reader that needs complete rows. */
+static fs_err refuse_missing(const fs_dataset *ds, const char *name)
+{
+    for (size_t k = 0; k < ds->n * ds->d; k++) {
+        if (!isnan(ds->X[k])) continue;
+        const size_t j = k % ds->d;
+        return fs_error_set(FS_ERR_DATA, "%s: feature %zu ('%s') has missing values (NaN, as "
+                            "'import csv --schema' stores missing cells) and this reader needs "
+                            "complete rows: missing values are not imputed here (fedsilo train: --impute "
+                            "yes fills them from secure sums)", name, j,
+                            ds->feature_names ? ds->feature_names[j] : "?");
+    }
+    return FS_OK;
+}
+
+fs_err fs_dataset_read_ex(const char *path, fs_part part, unsigned flags, fs_dataset **out)
+{
     fs_err rc = FS_OK;
     hid_t file = H5I_INVALID_HID, root = H5I_INVALID_HID, xset = H5I_INVALID_HID,
           yset = H5I_INVALID_HID, tset = H5I_INVALID_HID, fapl = H5I_INVALID_HID;
@@ -534,6 +389,8 @@ fs_err fs_dataset_read(const char *path, fs_part part, fs_dataset **out)
     FS_CHECK_ARG(out != NULL, "fs_dataset_read: out is NULL");
     *out = NULL;
     FS_CHECK_ARG(path != NULL, "fs_dataset_read: path is NULL");
+    FS_CHECK_ARG((flags & ~FS_READ_ALLOW_MISSING) == 0, "fs_dataset_read: unknown flags 0x%x",
+                 flags);
     FS_CHECK_ARG(part == FS_PART_TRAIN || part == FS_PART_VALIDATION,
                  "fs_dataset_read: unknown part %d", (int)part);
     if (stat(path, &st) != 0) FS_FAIL(FS_ERR_IO, "cannot open %s: %s", path, strerror(errno));
@@ -631,6 +488,16 @@ fs_err fs_dataset_read(const char *path, fs_part part, fs_dataset **out)
     if (hn > 0)
         FS_TRY(read_strings(file, path, "/feature_names", ds->d, "columns",
                             &ds->feature_names));
+    htri_t hc = H5Lexists(file, "/class_names", H5P_DEFAULT);
+    if (hc < 0) H5_FAIL(FS_ERR_IO, "%s: cannot look up /class_names", path);
+    if (hc > 0 && t != FS_TASK_CLASSIFICATION)
+        FS_FAIL(FS_ERR_DATA, "%s: /class_names in a regression dataset", path);
+    if (hc > 0)
+        FS_TRY(read_strings(file, path, "/class_names", (size_t)num_classes,
+                            "classes (num_classes)", &ds->class_names));
+    FS_TRY(fs_h5_read_str_attr(root, path, "id_column", 0, &ds->id_column));
+    FS_TRY(fs_h5_read_str_attr(root, path, "schema", 0, &ds->schema));
+    FS_TRY(fs_h5_read_str_attr(root, path, "schema_hash", 0, &ds->schema_hash));
     if (part == FS_PART_TRAIN) {
         htri_t hi = H5Lexists(file, "/ids", H5P_DEFAULT);
         if (hi < 0) H5_FAIL(FS_ERR_IO, "%s: cannot look up /ids", path);
@@ -653,6 +520,7 @@ fs_err fs_dataset_read(const char *path, fs_part part, fs_dataset **out)
                 ds->shard_index, ds->num_shards);
 
     FS_TRY(fs_dataset_validate(ds, name));
+    if (!(flags & FS_READ_ALLOW_MISSING)) FS_TRY(refuse_missing(ds, name));
     *out = ds;
     ds = NULL;
 done:
@@ -683,9 +551,12 @@ static void print_labels(FILE *out, const fs_dataset *ds, const char *indent)
         }
         for (size_t i = 0; i < ds->n; i++) count[ds->y_class[i]]++;
         fprintf(out, "%sclass histogram:\n", indent);
-        for (int c = 0; c < ds->num_classes; c++)
-            fprintf(out, "%s  class %-4d %10zu  %6.2f%%\n", indent, c, count[c],
+        for (int c = 0; c < ds->num_classes; c++) {
+            fprintf(out, "%s  class %-4d %10zu  %6.2f%%", indent, c, count[c],
                     100.0 * (double)count[c] / (double)ds->n);
+            if (ds->class_names) fprintf(out, "  '%s'", ds->class_names[c]);
+            fputc('\n', out);
+        }
         free(count);
     } else {
         double sum = 0, sq = 0, lo = INFINITY, hi = -INFINITY;
@@ -702,20 +573,64 @@ static void print_labels(FILE *out, const fs_dataset *ds, const char *indent)
     }
 }
 
-/* Print the global min/max/mean over all n*d feature values. */
+/* Print the global min/max/mean over the n*d feature values (NaN, a
+ * missing cell, left out). */
 static void print_features(FILE *out, const fs_dataset *ds, const char *indent)
 {
     double sum = 0;
     float lo = INFINITY, hi = -INFINITY;
-    size_t nd = ds->n * ds->d;
+    size_t nd = ds->n * ds->d, seen = 0;
     for (size_t k = 0; k < nd; k++) {
         float v = ds->X[k];
+        if (isnan(v)) continue;
+        seen++;
         sum += v;
         if (v < lo) lo = v;
         if (v > hi) hi = v;
     }
-    fprintf(out, "%sfeatures:       min %.6g  max %.6g  mean %.6g  (over all %zu values)\n",
-            indent, (double)lo, (double)hi, sum / (double)nd, nd);
+    if (seen == nd)
+        fprintf(out, "%sfeatures:       min %.6g  max %.6g  mean %.6g  (over all %zu values)\n",
+                indent, (double)lo, (double)hi, sum / (double)nd, nd);
+    else
+        fprintf(out, "%sfeatures:       min %.6g  max %.6g  mean %.6g  (over the %zu of %zu values "
+                "that are not missing)\n", indent, (double)lo, (double)hi,
+                seen ? sum / (double)seen : NAN, seen, nd);
+}
+
+/* Print the schema line and the missing values per feature. */
+static fs_err print_schema(FILE *out, const fs_dataset *ds, const char *path)
+{
+    fs_err rc = FS_OK;
+    fs_schema *sc = NULL;
+    size_t *miss = NULL;   /* (d) missing values per feature */
+    size_t total = 0;
+
+    if (ds->schema) {
+        FS_TRY(fs_schema_parse(ds->schema, strlen(ds->schema), path, &sc));
+        fprintf(out, "schema:         %s%s%s%s (%zu columns -> %zu features)\n", ds->schema_hash,
+                fs_schema_name(sc) ? " '" : "", fs_schema_name(sc) ? fs_schema_name(sc) : "",
+                fs_schema_name(sc) ? "'" : "", fs_schema_num_columns(sc),
+                fs_schema_num_features(sc));
+    } else {
+        fprintf(out, "schema:         (none)\n");
+    }
+    if (ds->id_column) fprintf(out, "id column:      %s\n", ds->id_column);
+    FS_TRY(fs_alloc(&miss, ds->d, sizeof *miss, "missing-value counts"));
+    FS_TRY(fs_dataset_count_missing(ds, miss, &total));
+    if (total == 0) {
+        fprintf(out, "missing values: none\n");
+    } else {
+        fprintf(out, "missing values: %zu (NaN; to be imputed), per feature:\n", total);
+        for (size_t j = 0; j < ds->d; j++)
+            if (miss[j])
+                fprintf(out, "  %-28s %10zu  %6.2f%%\n",
+                        ds->feature_names ? ds->feature_names[j] : "?", miss[j],
+                        100.0 * (double)miss[j] / (double)ds->n);
+    }
+done:
+    free(miss);
+    fs_schema_destroy(&sc);
+    return rc;
 }
 
 fs_err fs_dataset_inspect(const char *path, FILE *out)
@@ -725,8 +640,8 @@ fs_err fs_dataset_inspect(const char *path, FILE *out)
     int cls;
 
     FS_CHECK_ARG(path != NULL && out != NULL, "fs_dataset_inspect: NULL path or stream");
-    FS_TRY(fs_dataset_read(path, FS_PART_TRAIN, &ds));
-    FS_TRY(fs_dataset_read(path, FS_PART_VALIDATION, &val));
+    FS_TRY(fs_dataset_read_ex(path, FS_PART_TRAIN, FS_READ_ALLOW_MISSING, &ds));
+    FS_TRY(fs_dataset_read_ex(path, FS_PART_VALIDATION, FS_READ_ALLOW_MISSING, &val));
     cls = ds->task == FS_TASK_CLASSIFICATION;
 
     fprintf(out, "file:           %s\n", path);
@@ -751,6 +666,7 @@ fs_err fs_dataset_inspect(const char *path, FILE *out)
         fprintf(out, "shard:          (not a shard)\n");
     fprintf(out, "provenance:     %s\n",
             ds->provenance && ds->provenance[0] ? ds->provenance : "(none)");
+    FS_TRY(print_schema(out, ds, path));
     print_features(out, ds, "");
     if (ds->labels_absent)
         fprintf(out, "labels:         absent (/y holds zeros; attribute labels_absent = 1)\n");

@@ -1,14 +1,14 @@
 /*
  * fs_h5.c - the HDF5 boundary of the library (data layer), shared by the
- * dataset files (fs_dataset.c) and the checkpoints (fl/fs_ckpt.c).
+ * dataset files (fs_dataset.c) and the checkpoints (fed/fs_ckpt.c).
  *
- * HDF5 errors are converted once, here (STYLE.md P4): callers switch the
+ * HDF5 errors are converted once, here: callers switch the
  * automatic stack printing off for the duration of a public call
  * (fs_h5_quiet_begin/end) and fs_h5_fail appends the innermost HDF5 message
  * to ours, which always names the file and the object.  Strings are
  * variable-length UTF-8 so h5py reads them as str.  Files are published
- * atomically: written under a temporary name, fsync'd, renamed, and the
- * directory fsync'd (fs_h5_publish).
+ * atomically: written under a temporary name, then published with
+ * fs_file_commit (fsync, rename, fsync of the directory).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -147,28 +147,6 @@ fs_err fs_h5_write_u64_attr(hid_t obj, const char *path, const char *name, uint6
     return write_num_attr(obj, path, name, H5T_STD_U64LE, H5T_NATIVE_UINT64, &value);
 }
 
-/* fsync the directory holding path so a rename into it is durable. */
-fs_err fs_h5_fsync_parent_dir(const char *path)
-{
-    fs_err rc = FS_OK;
-    char *dir = NULL;
-    int fd = -1;
-
-    FS_TRY(fs_strdup(&dir, path));
-    char *slash = strrchr(dir, '/');
-    if (!slash) strcpy(dir, ".");
-    else if (slash == dir) dir[1] = '\0';
-    else *slash = '\0';
-    fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (fd < 0) FS_FAIL(FS_ERR_IO, "cannot open directory %s: %s", dir, strerror(errno));
-    if (fsync(fd) != 0 && errno != EINVAL && errno != EROFS)
-        FS_FAIL(FS_ERR_IO, "cannot fsync directory %s: %s", dir, strerror(errno));
-done:
-    if (fd >= 0) close(fd);
-    free(dir);
-    return rc;
-}
-
 /*
  * Read string attribute `name` of obj into *out (owned by the caller).
  * Accepts variable- and fixed-length strings, scalar or one element.
@@ -279,19 +257,3 @@ fs_err fs_h5_read_u64_attr(hid_t obj, const char *path, const char *name, uint64
     return read_num_attr(obj, path, name, 1, H5T_NATIVE_UINT64, value, &found);
 }
 
-fs_err fs_h5_publish(const char *tmp, const char *path)
-{
-    fs_err rc = FS_OK;
-    int fd = open(tmp, O_RDONLY);
-    /* Make the bytes durable before the rename publishes them. */
-    if (fd < 0) FS_FAIL(FS_ERR_IO, "cannot reopen %s: %s", tmp, strerror(errno));
-    if (fsync(fd) != 0) FS_FAIL(FS_ERR_IO, "cannot fsync %s: %s", tmp, strerror(errno));
-    close(fd);
-    fd = -1;
-    if (rename(tmp, path) != 0)
-        FS_FAIL(FS_ERR_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-    FS_TRY(fs_h5_fsync_parent_dir(path));
-done:
-    if (fd >= 0) close(fd);
-    return rc;
-}

@@ -1,6 +1,6 @@
 /*
  * fs_h5_impl.h - internal HDF5 helpers of the data layer (not installed).
- * Used by fs_dataset.c and by the checkpoint code of the fl layer.  All are
+ * Used by fs_dataset.c and by the checkpoint file of the fed layer.  All are
  * Not collective; every message names `path` and the object.
  */
 #ifndef FEDSILO_FS_H5_IMPL_H
@@ -56,15 +56,5 @@ FS_INTERN fs_err fs_h5_read_int_attr(hid_t obj, const char *path, const char *na
 /* Required; FS_ERR_DATA when absent or not one integer. */
 FS_INTERN fs_err fs_h5_read_u64_attr(hid_t obj, const char *path, const char *name,
                                      uint64_t *value);
-
-/* fsync the directory holding path so a rename into it is durable. */
-FS_INTERN fs_err fs_h5_fsync_parent_dir(const char *path);
-
-/*
- * Publish a finished (closed) temporary file: fsync it, rename it over
- * path, fsync the directory.  On failure path is untouched (the caller
- * removes tmp).
- */
-FS_INTERN fs_err fs_h5_publish(const char *tmp, const char *path);
 
 #endif

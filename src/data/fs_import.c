@@ -8,9 +8,10 @@
  * Files are read through zlib's gzopen/gzread, which reads gzipped and
  * plain files transparently.  Pixels are scaled to [0, 1] by /255.
  *
- * CSV: one header row, comma separated, cells optionally surrounded by
- * whitespace and/or double quotes ("" inside quotes is a literal quote;
- * cells may not contain newlines).  See docs/formats.md for the label rules.
+ * CSV (without a schema; fs_schema_import.c reads CSV with one): the file
+ * is read by fs_csv_read (RFC 4180 quoting, any delimiter); every column but
+ * the label and id columns must be numeric.  See docs/formats.md for the
+ * label rules.
  * An optional id column becomes the dataset's record ids (/ids) instead of
  * a feature; without a label column the labels are zeros and marked absent
  * (feature-only parties of vertical federated learning).
@@ -18,6 +19,7 @@
  * No MPI; runs on one process (the CLI's import subcommand).
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <float.h>
 #include <math.h>
@@ -184,107 +186,6 @@ done:
 
 // ---------------------------------------------------------------- CSV
 
-/* Read the whole file into a NUL-terminated buffer (caller frees). */
-static fs_err slurp(const char *path, char **out, size_t *len)
-{
-    fs_err rc = FS_OK;
-    FILE *f = NULL;
-    char *buf = NULL;
-    size_t cap = 1 << 16, used = 0;
-    *out = NULL;
-
-    f = fopen(path, "rb");
-    if (!f) FS_FAIL(FS_ERR_IO, "cannot open %s: %s", path, strerror(errno));
-    FS_TRY(fs_alloc(&buf, cap, 1, "CSV file buffer"));
-    for (;;) {
-        if (cap - used < 2) {
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) FS_FAIL(FS_ERR_NOMEM, "out of memory reading %s", path);
-            buf = nb;
-            cap *= 2;
-        }
-        size_t r = fread(buf + used, 1, cap - used - 1, f);
-        used += r;
-        if (r == 0) break;
-    }
-    if (ferror(f)) FS_FAIL(FS_ERR_IO, "cannot read %s: %s", path, strerror(errno));
-    buf[used] = '\0';
-    *out = buf;
-    *len = used;
-    buf = NULL;
-done:
-    if (f) fclose(f);
-    free(buf);
-    return rc;
-}
-
-static int is_blank(char c) { return c == ' ' || c == '\t'; }
-
-/*
- * Split one line in place into cells (trimmed, unquoted, NUL-terminated).
- * *cells grows as needed (capacity *cap).  Returns FS_OK, or FS_ERR_DATA
- * for malformed quoting, naming path and row.
- */
-static fs_err split_cells(char *line, const char *path, size_t row, char ***cells, size_t *ncells,
-                          size_t *cap)
-{
-    fs_err rc = FS_OK;
-    char *r = line;
-    *ncells = 0;
-    for (;;) {
-        if (*ncells == *cap) {
-            size_t ncap = *cap ? *cap * 2 : 16;
-            char **nc = realloc(*cells, ncap * sizeof *nc);
-            if (!nc) FS_FAIL(FS_ERR_NOMEM, "out of memory parsing %s", path);
-            *cells = nc;
-            *cap = ncap;
-        }
-        while (is_blank(*r)) r++;
-        char *start = r, *w = r;
-        if (*r == '"') {
-            r++;
-            start = w = r;
-            for (;;) {
-                if (*r == '\0')
-                    FS_FAIL(FS_ERR_DATA, "%s: row %zu: unterminated quoted field", path, row);
-                if (*r == '"') {
-                    if (r[1] == '"') { *w++ = '"'; r += 2; continue; }
-                    r++;
-                    break;
-                }
-                *w++ = *r++;
-            }
-            while (is_blank(*r)) r++;
-            if (*r != ',' && *r != '\0')
-                FS_FAIL(FS_ERR_DATA, "%s: row %zu: unexpected text after a closing quote", path,
-                        row);
-        } else {
-            while (*r != ',' && *r != '\0') r++;
-            w = r;
-            while (w > start && is_blank(w[-1])) w--;
-        }
-        char sep = *r;
-        *w = '\0';
-        (*cells)[(*ncells)++] = start;
-        if (sep == '\0') break;
-        r++;   /* past the comma */
-    }
-done:
-    return rc;
-}
-
-/* Parse a whole cell as a finite double; 0 on success, -1 otherwise. */
-static int parse_number(const char *s, double *v)
-{
-    char *end;
-    if (*s == '\0') return -1;
-    errno = 0;
-    *v = strtod(s, &end);
-    if (*end != '\0' || end == s) return -1;
-    if (!isfinite(*v)) return -1;
-    return 0;
-}
-
 /* One label cell with its parsed value and source row, for sorting. */
 typedef struct {
     const char *s;
@@ -303,17 +204,44 @@ static int cmp_label_str(const void *a, const void *b)
     return strcmp(((const label_ref *)a)->s, ((const label_ref *)b)->s);
 }
 
+/* The hint after "'x' is not a number" for a cell that is text, not a
+ * malformed number: categorical and missing cells need a schema. */
+static const char *number_hint(const char *cell)
+{
+    const unsigned char c = (unsigned char)cell[0];
+    if (c == '\0' || !(isdigit(c) || c == '-' || c == '+' || c == '.'))
+        return " (text categories and missing cells need a schema: see 'fedsilo schema draft "
+               "--help' and 'import csv --schema')";
+    return "";
+}
+
+/* Set ds->class_names[k] to the decimal k, for k < ds->num_classes. */
+static fs_err name_integer_classes(fs_dataset *ds)
+{
+    fs_err rc = FS_OK;
+    FS_TRY(fs_zalloc(&ds->class_names, (size_t)ds->num_classes, sizeof(char *), "class names"));
+    for (int k = 0; k < ds->num_classes; k++)
+        if (asprintf(&ds->class_names[k], "%d", k) < 0) {
+            ds->class_names[k] = NULL;
+            FS_FAIL(FS_ERR_NOMEM, "out of memory naming classes");
+        }
+done:
+    return rc;
+}
+
 /*
  * Turn the label cells (n, borrowed) into classes.  Integers 0..65535 are
- * used as-is (num_classes = max + 1); anything else is mapped to classes
- * 0..K-1 in sorted order (numeric when every label is a number, else
- * byte-wise), and the mapping is appended to *prov (a memstream).
+ * used as-is (num_classes = max + 1; class k is named "k"); anything else is
+ * mapped to classes 0..K-1 in sorted order (numeric when every label is a
+ * number, else byte-wise), class k named by its label text.  The mapping is
+ * also appended to *prov (a memstream).
  */
-static fs_err csv_class_labels(const char *path, const char *col, char **labels, size_t n,
+static fs_err csv_class_labels(const char *path, const char *col, const char **labels, size_t n,
                                fs_dataset *ds, FILE *prov)
 {
     fs_err rc = FS_OK;
     label_ref *refs = NULL;   /* (n) */
+    char **names = NULL;      /* (K) class names, K <= n */
     int all_num = 1, all_int = 1;
     double maxv = 0;
 
@@ -322,7 +250,7 @@ static fs_err csv_class_labels(const char *path, const char *col, char **labels,
         refs[i].s = labels[i];
         refs[i].row = i;
         refs[i].v = 0;
-        if (parse_number(labels[i], &refs[i].v) != 0) {
+        if (fs_csv_parse_number(labels[i], &refs[i].v) != 0) {
             all_num = all_int = 0;
             continue;
         }
@@ -337,11 +265,13 @@ static fs_err csv_class_labels(const char *path, const char *col, char **labels,
                     "needs at least 2", path, col);
         ds->num_classes = (int)maxv + 1;
         for (size_t i = 0; i < n; i++) ds->y_class[i] = (int32_t)refs[i].v;
+        FS_TRY(name_integer_classes(ds));
         fprintf(prov, " labels=integer classes 0..%d", ds->num_classes - 1);
         goto done;
     }
 
     qsort(refs, n, sizeof *refs, all_num ? cmp_label_num : cmp_label_str);
+    FS_TRY(fs_zalloc(&names, n, sizeof *names, "class names"));
     int k = -1;
     fprintf(prov, " labels=mapped (%s order):", all_num ? "numeric" : "sorted string");
     for (size_t i = 0; i < n; i++) {
@@ -351,6 +281,7 @@ static fs_err csv_class_labels(const char *path, const char *col, char **labels,
             if (k == INT32_MAX - 1)
                 FS_FAIL(FS_ERR_DATA, "%s: label column '%s' has too many classes", path, col);
             k++;
+            FS_TRY(fs_strdup(&names[k], refs[i].s));
             fprintf(prov, "%s %d='%s'", k ? "," : "", k, refs[i].s);
         }
         ds->y_class[refs[i].row] = k;
@@ -359,54 +290,11 @@ static fs_err csv_class_labels(const char *path, const char *col, char **labels,
         FS_FAIL(FS_ERR_DATA, "%s: label column '%s' has a single class ('%s'); classification "
                 "needs at least 2", path, col, refs[0].s);
     ds->num_classes = k + 1;
+    ds->class_names = names;
+    names = NULL;
 done:
+    fs_strv_free(names, n);
     free(refs);
-    return rc;
-}
-
-/* Index of the header cell named `want` in header[0..H), or FS_ERR_DATA
- * listing the columns. */
-static fs_err find_column(const char *path, char **header, size_t H, const char *want,
-                          size_t *col)
-{
-    for (size_t j = 0; j < H; j++)
-        if (strcmp(header[j], want) == 0) {
-            *col = j;
-            return FS_OK;
-        }
-    char cols[256] = "";
-    size_t used = 0;
-    for (size_t j = 0; j < H && used < sizeof cols; j++)
-        used += (size_t)snprintf(cols + used, sizeof cols - used, "%s'%s'", j ? ", " : "",
-                                 header[j]);
-    return fs_error_set(FS_ERR_DATA, "%s: no column named '%s' in the header (columns: %s)", path,
-                        want, cols);
-}
-
-/*
- * Check the id cells (n, borrowed) of column `col`: non-empty, no comma or
- * control character, no repeats.  Messages use 1-based file rows (header =
- * row 1), like every other CSV message.
- */
-static fs_err csv_check_ids(const char *path, const char *col, char **ids, size_t n)
-{
-    fs_err rc = FS_OK;
-    int found = 0;
-    size_t a = 0, b = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!ids[i][0])
-            FS_FAIL(FS_ERR_DATA, "%s: row %zu, column '%s': empty id", path, i + 2, col);
-        for (const unsigned char *c = (const unsigned char *)ids[i]; *c; c++)
-            if (*c == ',' || *c < 0x20 || *c == 0x7f)
-                FS_FAIL(FS_ERR_DATA, "%s: row %zu, column '%s': id '%s' contains a %s (ids are "
-                        "any text without commas or control characters)", path, i + 2, col,
-                        ids[i], *c == ',' ? "comma" : "control character");
-    }
-    FS_TRY(fs_ids_find_repeat(ids, n, &found, &a, &b));
-    if (found)
-        FS_FAIL(FS_ERR_DATA, "%s: row %zu, column '%s': duplicate id '%s' (first in row %zu)",
-                path, b + 2, col, ids[b], a + 2);
-done:
     return rc;
 }
 
@@ -416,6 +304,7 @@ void fs_csv_opts_default(fs_csv_opts *o)
     o->label_column = NULL;
     o->id_column = NULL;
     o->task = FS_TASK_CLASSIFICATION;
+    o->delimiter = ',';
 }
 
 fs_err fs_import_csv(const char *path, const char *label_column, fs_task task, fs_dataset **out)
@@ -434,120 +323,75 @@ fs_err fs_import_csv(const char *path, const char *label_column, fs_task task, f
 fs_err fs_import_csv_ex(const char *path, const fs_csv_opts *opts, fs_dataset **out)
 {
     fs_err rc = FS_OK;
-    char *text = NULL, *provbuf = NULL;
-    char **lines = NULL;      /* (nlines) pointers into text, NUL-terminated */
-    char **cells = NULL;      /* (ncap) cells of the current line */
-    char **header = NULL;     /* (H) header cells (point into text) */
-    char **labels = NULL;     /* (n) label cells (point into text) */
-    char **idcells = NULL;    /* (n) id cells (point into text) */
-    size_t len = 0, nlines = 0, lcap = 0, ncells = 0, ncap = 0, H = 0, n, nfeat;
+    fs_csv csv;
+    char *provbuf = NULL;
+    const char **labels = NULL;   /* (n) label cells (borrowed from csv) */
+    size_t provlen = 0, n, nfeat, H;
     size_t label = SIZE_MAX, idcol = SIZE_MAX;   /* column indices; SIZE_MAX = none */
-    size_t provlen = 0;
     FILE *prov = NULL;
     fs_dataset *ds = NULL;
+    char rowbuf[FS_CSV_ROW_CAP], q[FS_QUOTE_CAP];
 
+    memset(&csv, 0, sizeof csv);
     FS_CHECK_ARG(out != NULL, "fs_import_csv: out is NULL");
     *out = NULL;
     FS_CHECK_ARG(path && opts, "fs_import_csv: NULL path or options");
     const char *label_column = opts->label_column, *id_column = opts->id_column;
     const fs_task task = opts->task;
+    const char delim = opts->delimiter ? opts->delimiter : ',';
     FS_CHECK_ARG(label_column || id_column, "fs_import_csv: a label column is required unless "
                  "an id column is given");
     FS_CHECK_ARG(!label_column || !id_column || strcmp(label_column, id_column) != 0,
                  "fs_import_csv: the label column and the id column are both '%s'", label_column);
     FS_CHECK_ARG(task == FS_TASK_CLASSIFICATION || task == FS_TASK_REGRESSION,
                  "fs_import_csv: unknown task %d", (int)task);
+    FS_TRY(fs_csv_delimiter_check(delim));
 
-    FS_TRY(slurp(path, &text, &len));
-    if (len != strlen(text)) FS_FAIL(FS_ERR_DATA, "%s: contains a NUL byte (not a text file)", path);
-
-    /* Lines: split at '\n', strip '\r', skip a UTF-8 byte-order mark. */
-    char *p = text;
-    if ((unsigned char)p[0] == 0xEF && (unsigned char)p[1] == 0xBB && (unsigned char)p[2] == 0xBF)
-        p += 3;
-    while (*p) {
-        if (nlines == lcap) {
-            size_t nc = lcap ? lcap * 2 : 1024;
-            char **nl = realloc(lines, nc * sizeof *nl);
-            if (!nl) FS_FAIL(FS_ERR_NOMEM, "out of memory parsing %s", path);
-            lines = nl;
-            lcap = nc;
-        }
-        lines[nlines++] = p;
-        char *e = strchr(p, '\n');
-        char *next = e ? e + 1 : p + strlen(p);
-        if (e) *e = '\0';
-        else e = next;
-        if (e > p && e[-1] == '\r') e[-1] = '\0';
-        p = next;
-    }
-    /* Empty (or whitespace-only) lines at the end are ignored. */
-    while (nlines > 0) {
-        const char *s = lines[nlines - 1];
-        while (is_blank(*s)) s++;
-        if (*s) break;
-        nlines--;
-    }
-    if (nlines == 0) FS_FAIL(FS_ERR_DATA, "%s: empty file (a header row is required)", path);
-
-    FS_TRY(split_cells(lines[0], path, 1, &cells, &H, &ncap));
-    FS_TRY(fs_alloc(&header, H, sizeof *header, "CSV header"));
-    memcpy(header, cells, H * sizeof *header);
-    /* A repeated name would make the second column of that name silently
-     * a feature (e.g. a second label column: label leakage). */
-    for (size_t j = 0; j < H; j++)
-        for (size_t k = j + 1; k < H; k++)
-            if (strcmp(header[j], header[k]) == 0)
-                FS_FAIL(FS_ERR_DATA, "%s: column '%s' appears more than once in the header "
-                        "(columns %zu and %zu)", path, header[j], j + 1, k + 1);
-    if (label_column) FS_TRY(find_column(path, header, H, label_column, &label));
-    if (id_column) FS_TRY(find_column(path, header, H, id_column, &idcol));
+    FS_TRY(fs_csv_read(path, delim, &csv));
+    H = csv.ncols;
+    FS_TRY(fs_csv_check_header(&csv, path));
+    if (label_column) FS_TRY(fs_csv_find_column(&csv, path, delim, label_column, &label));
+    if (id_column) FS_TRY(fs_csv_find_column(&csv, path, delim, id_column, &idcol));
     nfeat = H - (label_column ? 1 : 0) - (id_column ? 1 : 0);
     if (nfeat == 0)
         FS_FAIL(FS_ERR_DATA, "%s: the header has only the %s column%s; need at least one feature "
-                "column", path, label_column && id_column ? "label and id" :
-                label_column ? "label" : "id", label_column && id_column ? "s" : "");
-    n = nlines - 1;
+                "column%s", path, label_column && id_column ? "label and id" :
+                label_column ? "label" : "id", label_column && id_column ? "s" : "",
+                fs_csv_header_hint(&csv, delim));
+    n = csv.nrec - 1;
     if (n == 0) FS_FAIL(FS_ERR_DATA, "%s: no data rows after the header", path);
 
     FS_TRY(fs_dataset_create(n, nfeat, task, 2, &ds));
     if (label_column) FS_TRY(fs_alloc(&labels, n, sizeof *labels, "CSV labels"));
-    if (id_column) FS_TRY(fs_alloc(&idcells, n, sizeof *idcells, "CSV ids"));
 
-    /* Data rows: row r (1-based, header = 1) is lines[r - 1]; X is (n, nfeat). */
+    /* Data row i is record i + 1; X is (n, nfeat). */
     for (size_t i = 0; i < n; i++) {
-        size_t row = i + 2;
-        const char *s = lines[i + 1];
-        while (is_blank(*s)) s++;
-        if (*s == '\0') FS_FAIL(FS_ERR_DATA, "%s: row %zu is empty", path, row);
-        FS_TRY(split_cells(lines[i + 1], path, row, &cells, &ncells, &ncap));
-        if (ncells != H)
-            FS_FAIL(FS_ERR_DATA, "%s: row %zu has %zu fields, header has %zu", path, row, ncells,
-                    H);
         float *x = ds->X + i * nfeat;
         for (size_t j = 0, f = 0; j < H; j++) {
+            const char *cell = fs_csv_cell(&csv, i + 1, j);
             if (j == label) {
-                labels[i] = cells[j];
+                labels[i] = cell;
                 continue;
             }
-            if (j == idcol) {
-                idcells[i] = cells[j];
-                continue;
-            }
+            if (j == idcol) continue;
             double v;
-            if (parse_number(cells[j], &v) != 0)
-                FS_FAIL(FS_ERR_DATA, "%s: row %zu, column '%s': '%s' is not a number", path, row,
-                        header[j], cells[j]);
+            if (fs_csv_parse_number(cell, &v) != 0)
+                FS_FAIL(FS_ERR_DATA, "%s: %s, column '%s': '%s' is not a number%s", path,
+                        fs_csv_row(&csv, i + 1, rowbuf), fs_csv_cell(&csv, 0, j),
+                        fs_quote_value(cell, q),
+                        number_hint(cell));
             if (fabs(v) > FLT_MAX)
-                FS_FAIL(FS_ERR_DATA, "%s: row %zu, column '%s': '%s' is out of float32 range",
-                        path, row, header[j], cells[j]);
+                FS_FAIL(FS_ERR_DATA, "%s: %s, column '%s': '%s' is out of float32 range",
+                        path, fs_csv_row(&csv, i + 1, rowbuf), fs_csv_cell(&csv, 0, j),
+                        fs_quote_value(cell, q));
             x[f++] = (float)v;
         }
     }
     if (id_column) {
-        FS_TRY(csv_check_ids(path, id_column, idcells, n));
+        FS_TRY(fs_csv_check_ids(&csv, path, idcol));
         FS_TRY(fs_zalloc(&ds->ids, n, sizeof *ds->ids, "ids"));
-        for (size_t i = 0; i < n; i++) FS_TRY(fs_strdup(&ds->ids[i], idcells[i]));
+        for (size_t i = 0; i < n; i++) FS_TRY(fs_strdup(&ds->ids[i], fs_csv_cell(&csv, i + 1, idcol)));
+        FS_TRY(fs_strdup(&ds->id_column, id_column));
     }
 
     prov = open_memstream(&provbuf, &provlen);
@@ -561,9 +405,10 @@ fs_err fs_import_csv_ex(const char *path, const fs_csv_opts *opts, fs_dataset **
     } else if (task == FS_TASK_REGRESSION) {
         for (size_t i = 0; i < n; i++) {
             double v;
-            if (parse_number(labels[i], &v) != 0 || fabs(v) > FLT_MAX)
-                FS_FAIL(FS_ERR_DATA, "%s: row %zu, column '%s': '%s' is not a number", path,
-                        i + 2, label_column, labels[i]);
+            if (fs_csv_parse_number(labels[i], &v) != 0 || fabs(v) > FLT_MAX)
+                FS_FAIL(FS_ERR_DATA, "%s: %s, column '%s': '%s' is not a number", path,
+                        fs_csv_row(&csv, i + 1, rowbuf), label_column,
+                        fs_quote_value(labels[i], q));
             ds->y_reg[i] = (float)v;
         }
     } else {
@@ -579,19 +424,16 @@ fs_err fs_import_csv_ex(const char *path, const fs_csv_opts *opts, fs_dataset **
 
     FS_TRY(fs_zalloc(&ds->feature_names, nfeat, sizeof(char *), "feature names"));
     for (size_t j = 0, f = 0; j < H; j++)
-        if (j != label && j != idcol) FS_TRY(fs_strdup(&ds->feature_names[f++], header[j]));
+        if (j != label && j != idcol)
+            FS_TRY(fs_strdup(&ds->feature_names[f++], fs_csv_cell(&csv, 0, j)));
     FS_TRY(fs_dataset_validate(ds, path));
     *out = ds;
     ds = NULL;
 done:
     if (prov) fclose(prov);
     free(provbuf);
-    free(idcells);
     free(labels);
-    free(header);
-    free(cells);
-    free(lines);
-    free(text);
+    fs_csv_free(&csv);
     fs_dataset_destroy(&ds);
     return rc;
 }

@@ -28,7 +28,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "fs_impl.h"
+#include "fs_json_impl.h"
 #include "fedsilo/fs_data.h"
+#include "fs_data_impl.h"
 
 /* Stream purposes (the second word of every fs_rng_key tuple). */
 #define PURPOSE_IID       UINT64_C(0x73706c6974494944)   /* "splitIID" */
@@ -319,39 +321,20 @@ done:
     return rc;
 }
 
-/* Write s as a JSON string literal (escaping quotes, backslashes, controls). */
-static void json_str(FILE *f, const char *s)
+/* Counts count[0..k) as a new JSON array (NULL when out of memory). */
+static json_t *json_counts(const size_t *count, int k)
 {
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
-        else if (*p == '\n') fputs("\\n", f);
-        else if (*p == '\t') fputs("\\t", f);
-        else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
-        else fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
-/* Print v as the shortest of %.15g / %.17g that reads back exactly. */
-static void json_double(FILE *f, double v)
-{
-    char buf[40];
-    snprintf(buf, sizeof buf, "%.15g", v);
-    if (strtod(buf, NULL) != v) snprintf(buf, sizeof buf, "%.17g", v);
-    fputs(buf, f);
-}
-
-/* Print count[0..k) as a JSON array. */
-static void json_counts(FILE *f, const size_t *count, int k)
-{
-    fputc('[', f);
-    for (int c = 0; c < k; c++) fprintf(f, "%s%zu", c ? ", " : "", count[c]);
-    fputc(']', f);
+    json_t *a = json_array();
+    for (int c = 0; a && c < k; c++)
+        if (json_array_append_new(a, json_integer((json_int_t)count[c])) != 0) {
+            json_decref(a);
+            a = NULL;
+        }
+    return a;
 }
 
 /*
- * Write outdir/manifest.json atomically.  hist is (nsilos, 2, C): training
+ * Write outdir/manifest.json durably.  hist is (nsilos, 2, C): training
  * and validation class counts per shard (C = 0 for regression); rows and
  * vrows are (nsilos).
  */
@@ -359,56 +342,51 @@ static fs_err write_manifest(const char *outdir, const fs_dataset *src, const fs
                              const size_t *rows, const size_t *vrows, const size_t *hist)
 {
     fs_err rc = FS_OK;
-    char *path = NULL, *tmp = NULL;
-    FILE *f = NULL;
+    char *path = NULL;
     const int C = src->task == FS_TASK_CLASSIFICATION ? src->num_classes : 0;
+    json_t *m = json_object(), *shards = json_array();
+    int bad = !m || !shards;
 
     FS_TRY(xasprintf(&path, "%s/manifest.json", outdir));
-    FS_TRY(xasprintf(&tmp, "%s.tmp.%ld", path, (long)getpid()));
-    f = fopen(tmp, "w");
-    if (!f) FS_FAIL(FS_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
-
-    fprintf(f, "{\n  \"format\": \"fedsilo-split\",\n  \"version\": 1,\n");
-    fprintf(f, "  \"method\": \"%s\",\n", method_name(o->method));
-    if (o->method == FS_SPLIT_IID) fprintf(f, "  \"alpha\": null,\n");
-    else {
-        fprintf(f, "  \"alpha\": ");
-        json_double(f, o->alpha);
-        fprintf(f, ",\n");
+    bad |= fs_json_put(m, "format", json_string("fedsilo-split"));
+    bad |= fs_json_put(m, "version", json_integer(1));
+    bad |= fs_json_put(m, "method", json_string(method_name(o->method)));
+    bad |= fs_json_put(m, "alpha", o->method == FS_SPLIT_IID ? json_null() : json_real(o->alpha));
+    bad |= fs_json_put(m, "seed", o->seed <= (uint64_t)INT64_MAX ? json_integer((json_int_t)o->seed)
+                                                                  : json_real((double)o->seed));
+    bad |= fs_json_put(m, "nsilos", json_integer(o->nsilos));
+    bad |= fs_json_put(m, "val_fraction", json_real(o->val_fraction));
+    bad |= fs_json_put(m, "min_rows", json_integer((json_int_t)o->min_rows));
+    bad |= fs_json_put(m, "task", json_string(src->task == FS_TASK_CLASSIFICATION ? "classification"
+                                                                                   : "regression"));
+    bad |= fs_json_put(m, "num_classes", json_integer(src->num_classes));
+    bad |= fs_json_put(m, "n", json_integer((json_int_t)src->n));
+    bad |= fs_json_put(m, "d", json_integer((json_int_t)src->d));
+    bad |= fs_json_put(m, "schema_hash", src->schema_hash ? json_string(src->schema_hash)
+                                                           : json_null());
+    bad |= fs_json_put(m, "source", fs_json_text(src->provenance));
+    for (int s = 0; !bad && s < o->nsilos; s++) {
+        char inst[32], file[32];
+        json_t *e = json_object();
+        snprintf(inst, sizeof inst, "site-%d", s);
+        snprintf(file, sizeof file, "site-%d.h5", s);
+        bad |= fs_json_put(e, "index", json_integer(s));
+        bad |= fs_json_put(e, "institution", json_string(inst));
+        bad |= fs_json_put(e, "path", json_string(file));
+        bad |= fs_json_put(e, "rows", json_integer((json_int_t)rows[s]));
+        bad |= fs_json_put(e, "val_rows", json_integer((json_int_t)vrows[s]));
+        bad |= fs_json_put(e, "class_counts", json_counts(hist + (size_t)s * 2 * (size_t)C, C));
+        bad |= fs_json_put(e, "val_class_counts",
+                           json_counts(hist + ((size_t)s * 2 + 1) * (size_t)C, C));
+        bad |= !e || json_array_append_new(shards, e) != 0;
     }
-    fprintf(f, "  \"seed\": %llu,\n", (unsigned long long)o->seed);
-    fprintf(f, "  \"nsilos\": %d,\n", o->nsilos);
-    fprintf(f, "  \"val_fraction\": ");
-    json_double(f, o->val_fraction);
-    fprintf(f, ",\n");
-    fprintf(f, "  \"min_rows\": %zu,\n", o->min_rows);
-    fprintf(f, "  \"task\": \"%s\",\n",
-            src->task == FS_TASK_CLASSIFICATION ? "classification" : "regression");
-    fprintf(f, "  \"num_classes\": %d,\n", src->num_classes);
-    fprintf(f, "  \"n\": %zu,\n  \"d\": %zu,\n", src->n, src->d);
-    fprintf(f, "  \"source\": ");
-    json_str(f, src->provenance);
-    fprintf(f, ",\n  \"shards\": [\n");
-    for (int s = 0; s < o->nsilos; s++) {
-        fprintf(f, "    {\"index\": %d, \"institution\": \"site-%d\", \"path\": \"site-%d.h5\", "
-                "\"rows\": %zu, \"val_rows\": %zu, \"class_counts\": ", s, s, s, rows[s], vrows[s]);
-        json_counts(f, hist + (size_t)s * 2 * (size_t)C, C);
-        fprintf(f, ", \"val_class_counts\": ");
-        json_counts(f, hist + ((size_t)s * 2 + 1) * (size_t)C, C);
-        fprintf(f, "}%s\n", s + 1 < o->nsilos ? "," : "");
-    }
-    fprintf(f, "  ]\n}\n");
-    if (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0)
-        FS_FAIL(FS_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
-    int cst = fclose(f);
-    f = NULL;
-    if (cst != 0) FS_FAIL(FS_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
-    if (rename(tmp, path) != 0)
-        FS_FAIL(FS_ERR_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+    bad |= fs_json_put(m, "shards", shards);
+    shards = NULL;
+    if (bad) FS_FAIL(FS_ERR_NOMEM, "out of memory writing %s", path);
+    FS_TRY(fs_json_write_file(path, m));
 done:
-    if (f) fclose(f);
-    if (rc != FS_OK && tmp) unlink(tmp);
-    free(tmp);
+    json_decref(m);
+    json_decref(shards);
     free(path);
     return rc;
 }
@@ -450,10 +428,14 @@ fs_err fs_split_write(const fs_dataset *src, const fs_split_opts *opts, const ch
     for (int s = 0; s < opts->nsilos; s++) {
         FS_TRY(extract(src, shard, is_val, s, 0, rows[s], &tr));
         if (vrows[s]) FS_TRY(extract(src, shard, is_val, s, 1, vrows[s], &va));
-        if (src->feature_names) {
-            FS_TRY(fs_zalloc(&tr->feature_names, src->d, sizeof(char *), "feature names"));
-            for (size_t j = 0; j < src->d; j++)
-                FS_TRY(fs_strdup(&tr->feature_names[j], src->feature_names[j]));
+        /* Names, classes and schema travel with every part (the validation
+         * part is checked against the schema too before it is written). */
+        for (int part = 0; part < 2; part++) {
+            fs_dataset *dst = part ? va : tr;
+            if (!dst) continue;
+            if (src->feature_names)
+                FS_TRY(fs_strv_dup(&dst->feature_names, src->feature_names, src->d));
+            FS_TRY(fs_dataset_copy_meta(dst, src, 1));
         }
         FS_TRY(xasprintf(&tr->provenance, "%s%ssplit method=%s alpha=%g seed=%llu "
                          "val_fraction=%g shard=%d/%d", src->provenance ? src->provenance : "",

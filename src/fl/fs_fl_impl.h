@@ -1,87 +1,88 @@
 /*
- * fs_fl_impl.h - internals of the fl layer: the aggregation interface and
- * checkpoint writing.  Not installed.
+ * fs_fl_impl.h - internals of the FedAvg program (src/fl; not installed):
+ * the state of one run and its phases, one file per job:
+ *
+ *   fs_train.c        fs_fl_train: setup, then the round loop of the phases
+ *   fs_fl_setup.c     model, buffers, server optimizer, DP-SGD and
+ *                     distributed-DP plans, federated standardization
+ *   fs_fl_eval.c      the test slice, evaluation sums, the metrics line
+ *   fs_fl_ckpt.c      checkpoint writing and resume
+ *   fs_server_opt.c   server optimizers
  */
 #ifndef FEDSILO_FS_FL_IMPL_H
 #define FEDSILO_FS_FL_IMPL_H
 
-#include <mpi.h>
-#include "fs_mpi_impl.h"
+#include <stddef.h>
+#include <stdint.h>
+#include "fs_impl.h"
 #include "fedsilo/fs_config.h"
+#include "fedsilo/fs_dpsgd.h"
+#include "fedsilo/fs_fed.h"
 #include "fedsilo/fs_fl.h"
+#include "fedsilo/fs_metrics.h"
 #include "fedsilo/fs_model.h"
-#include "fedsilo/fs_secagg.h"
+#include "fedsilo/fs_prep.h"
+#include "fl/fs_server_opt.h"
+#include "secagg/fs_ddp.h"
 
-/*
- * The aggregator: the single function through which anything leaves a
- * rank.  fs_agg_sum_* returns sum over ranks of `in` in `out` on every
- * rank.  Collective on the aggregator's communicator; every rank returns
- * the same code.  `vector` names the quantity being summed (model update,
- * metric sums); with round it forms the mask nonce of the secure sum, so a
- * (round, vector) pair must be used at most once per job.
- */
-typedef struct fs_agg fs_agg;
-
+/* Vector ids of FedAvg's sums: with the round they form the secure sum's
+ * nonce, so each (round, id) is used once per job. */
 typedef enum {
     FS_VEC_NSAMPLES = 1,  /* sample counts, once per job at round 0        */
     FS_VEC_UPDATE = 2,    /* weighted model update                         */
     FS_VEC_TRAIN = 3,     /* training loss sums                            */
     FS_VEC_EVAL = 4,      /* validation + test metric sums                 */
-    FS_VEC_STD_MEAN = 5,  /* --standardize: feature sums, round 0          */
-    FS_VEC_STD_VAR = 6    /* --standardize: centred squares, round 0       */
+    FS_VEC_PREP = 5       /* --impute, --standardize: the pipeline's sums,
+                             round 0, ids 5..11 (fs_prep_fit)              */
 } fs_vec_id;
 
-/* Collective on comm (which the aggregator borrows; it must outlive it). */
-FS_INTERN fs_err fs_agg_create(MPI_Comm comm, const fs_config *cfg, fs_agg **out);
-/* Key-setup seconds of the secure sum (0 for plain). */
-FS_INTERN double fs_agg_setup_seconds(const fs_agg *agg);
-FS_INTERN void fs_agg_destroy(fs_agg **agg);
-/* Collective.  *nclipped (may be NULL) receives how many of this rank's
- * coordinates the fixed-point codec clipped (0 for plain). */
-FS_INTERN fs_err fs_agg_sum_f32(fs_agg *agg, int round, fs_vec_id vec, const float *in,
-                                float *out, size_t n, size_t *nclipped);
-FS_INTERN fs_err fs_agg_sum_f64(fs_agg *agg, int round, fs_vec_id vec, const double *in,
-                                double *out, size_t n);
-/* The secure-sum context of a secure aggregator (NULL for plain); borrowed. */
-FS_INTERN fs_secagg *fs_agg_secagg(fs_agg *agg);
-/* Name of the aggregation mode ("plain", "secure"). */
-FS_INTERN const char *fs_agg_name(const fs_agg *agg);
+/* Everything one rank holds during a run; freed by fl_run_free. */
+typedef struct {
+    fs_opts o;                /* typed options (strings borrowed from cfg)  */
+    const fs_config *cfg;
+    fs_fed *fed;              /* the federation core                        */
+    int rank, size;
+    fs_dataset *train, *val;  /* this rank's parts (borrowed from fed)      */
+    fs_dataset *test_slice;   /* this rank's rows of --test, or NULL        */
+    fs_model *model;
+    size_t nparams;
+    float *w_global;          /* (nparams) global model at round start      */
+    float *update;            /* (nparams) u_k, then U after aggregation    */
+    fs_server_opt *sopt;      /* server optimizer and its state             */
+    fs_sgd_opts sgd;          /* local SGD of this rank                     */
+    long local_total;         /* planned local steps of this round          */
+    fs_dpsgd_opts dpo;        /* DP-SGD options of this rank (--dp-sgd yes) */
+    uint8_t dp_seed[32];      /* reproducible-noise seed (--dp-seed)        */
+    const uint8_t *dp_seed_p; /* dp_seed or NULL for OS randomness          */
+    fs_ddp *ddp;              /* distributed DP plan and noise stream       */
+    fs_prep *prep;            /* --impute / --standardize pipeline, or NULL */
+    double n_total;           /* n = sum of n_k over ranks                  */
+    char ckpt_path[4300];
+    int last_ckpt;            /* round held by the checkpoint on disk       */
+} fl_run;
 
-/*
- * fs_checkpoint_write - write ck to path atomically (path.tmp.<pid>,
- * fsync, rename, fsync of the directory).  Not collective (rank 0 calls
- * it).  On failure the previous file at path is untouched.
- */
-FS_INTERN fs_err fs_checkpoint_write(const fs_checkpoint *ck, const char *path);
+/* Phase outcome of one round's local training and aggregation. */
+typedef struct {
+    fs_sgd_stats ss;          /* this rank's local training                 */
+    size_t nclip;             /* coordinates clipped by the codec, this rank */
+    int ddp_clipped;          /* this rank's update was norm-clipped        */
+} fl_round;
 
-/*
- * fs_path_expand_rank - copy a path pattern to out, replacing its one
- * optional "%d" by rank (fs_config_check allows at most one placeholder).
- * Truncates to fit cap.  Not collective.
- */
-FS_INTERN void fs_path_expand_rank(char *out, size_t cap, const char *pattern, int rank);
+// setup (fs_fl_setup.c)
+FS_INTERN fs_err fl_setup_local(fl_run *st);      /* rank-local: model, buffers, DP plan */
+FS_INTERN fs_err fl_setup_ddp(fl_run *st);        /* collective */
+FS_INTERN fs_err fl_count_samples(fl_run *st);    /* collective: n */
+FS_INTERN fs_err fl_preprocess(fl_run *st);      /* collective: --impute, --standardize */
+FS_INTERN fs_err fl_note_releases(fl_run *st);     /* rank-local: the ledger's list */
+FS_INTERN void fl_run_free(fl_run *st);
 
-/*
- * Evaluation sums (src/fl/fs_metrics.c).  A vector of fs_metrics_len(task,
- * K) doubles holds additive sums; vectors of different ranks are summed
- * (securely) and turned into a report by fs_metrics_report.  Layout:
- *   [0] count [1] loss sum [2] correct [3] squared error [4] absolute error
- *   [5] sum y [6] sum y^2, then K*K confusion counts (K <= 32), then for
- *   K == 2 the positive and negative score histograms (2 * ROC_BINS).
- */
-FS_INTERN size_t fs_metrics_len(fs_task task, int num_classes);
-/* Adds the sums of model m on all rows of ds to vec.  Not collective. */
-FS_INTERN fs_err fs_metrics_accumulate(fs_model *m, const fs_dataset *ds, double *vec);
-FS_INTERN void fs_metrics_report(const double *vec, fs_task task, int num_classes,
-                                 fs_eval_report *out);
+// evaluation (fs_fl_eval.c)
+FS_INTERN fs_err fl_load_test_slice(fl_run *st);  /* rank-local */
+FS_INTERN fs_err fl_evaluate(fl_run *st, int round, fs_round_metrics *m);   /* collective */
+FS_INTERN fs_err fl_metrics_line(const fl_run *st, const fs_round_metrics *m, char **line);
 
-/*
- * fs_standardize_apply - X[i][j] = (X[i][j] - mean[j]) / scale[j] on all
- * rows of ds (d = ds->d).  Not collective.
- */
-FS_INTERN void fs_standardize_apply(fs_dataset *ds, const double *mean, const double *scale);
+// checkpoints (fs_fl_ckpt.c)
+FS_INTERN fs_err fl_save_checkpoint(fl_run *st, int round);   /* collective */
+FS_INTERN fs_err fl_resume(fl_run *st, int *start);          /* collective */
 
-/* Fingerprint of a parameter vector (bit pattern of the floats). */
-FS_INTERN uint64_t fs_params_hash(const float *p, size_t n);
-
-#endif
+#endif /* FEDSILO_FS_FL_IMPL_H */

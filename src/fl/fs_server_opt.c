@@ -1,6 +1,6 @@
 /*
  * fs_server_opt.c - server optimizers (see fs_server_opt.h for the update
- * rules and references).  fl layer, no MPI.
+ * rules and references).  FedAvg program, no MPI.
  */
 #include <math.h>
 #include <string.h>

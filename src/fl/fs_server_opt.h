@@ -1,5 +1,5 @@
 /*
- * fs_server_opt.h - server optimizers of the federated round (fl layer,
+ * fs_server_opt.h - server optimizers of the federated round (FedAvg program,
  * internal).  The aggregated, weighted mean update of a round is the
  * pseudo-gradient Delta = sum_k (n_k/n)(w_k - w) (it points downhill).
  *

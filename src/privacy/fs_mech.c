@@ -24,7 +24,7 @@
 
 #include "fs_impl.h"
 #include "fedsilo/fs_crypto.h"
-#include "fedsilo/fs_secsum.h"
+#include "fedsilo/fs_prg.h"
 #include "fedsilo/fs_dp.h"
 
 #define DP_RNG_BUFBYTES 4096

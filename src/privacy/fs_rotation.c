@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "fs_impl.h"
-#include "fedsilo/fs_secsum.h"
+#include "fedsilo/fs_prg.h"
 #include "fedsilo/fs_dp.h"
 
 #define ROT_STREAM_ID UINT32_C(0x726f7444)   /* "rotD" */

@@ -1,9 +1,9 @@
 /*
  * fs_fixed.c - fixed-point codec between reals and the ring Z_2^b, b = 32
- * or 64 (secsum layer; no MPI, no OpenSSL).  DESIGN.md section 3, step 1.
+ * or 64 (secsum layer; no MPI, no OpenSSL).  docs/protocol.md, encoding.
  *
  * Secure aggregation needs exact integer arithmetic so that pairwise masks
- * cancel bit for bit (STYLE.md P10, P15.7): reals are clipped to [-c, c],
+ * cancel bit for bit (floats would not): reals are clipped to [-c, c],
  * scaled by 2^f, rounded, and stored in two's complement mod 2^b.  Sums of
  * words wrap mod 2^b; as long as the true integer sum stays inside the
  * signed range (the headroom rule, see fs_fixed.h) decoding is exact up to

@@ -2,8 +2,8 @@
  * fs_fixed_impl.h - internal interface of the fixed-point codec, shared by
  * fs_fixed.c and fs_masker.c (not installed).
  *
- * fs_masker fuses encoding with masking block by block (DESIGN.md section
- * 3, step 2), so it needs the encoder as a kernel that continues one
+ * fs_masker fuses encoding with masking block by block (docs/protocol.md),
+ * so it needs the encoder as a kernel that continues one
  * stochastic-rounding stream across blocks.  Encoding a vector in blocks
  * with one fs_rng gives exactly the words of one fs_fixed_encode_* call.
  */

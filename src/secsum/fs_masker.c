@@ -1,6 +1,6 @@
 /*
  * fs_masker.c - one party's pairwise-masking engine (secsum layer; no MPI).
- * DESIGN.md section 3, round steps 1, 2 and 4.
+ * The encode, mask and unmask steps of a round of docs/protocol.md.
  *
  * Protocol: Bonawitz et al. 2017 ("Practical Secure Aggregation for
  * Privacy-Preserving Machine Learning"), pairwise masks only (the
@@ -40,7 +40,7 @@
  */
 #include <string.h>
 #include "fs_fixed_impl.h"
-#include "crypto/fs_prg.h"
+#include "crypto/fs_prg_impl.h"
 #include "fedsilo/fs_secsum.h"
 
 #define FS_MASKER_BLOCK_BYTES ((size_t)16 << 10)   /* keystream per block */

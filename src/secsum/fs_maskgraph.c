@@ -1,6 +1,6 @@
 /*
  * fs_maskgraph.c - which pairs of parties share a pairwise mask (secsum
- * layer; no MPI).  DESIGN.md section 3, key setup step 3.
+ * layer; no MPI).  docs/protocol.md, key setup.
  *
  * Full mesh (Bonawitz et al. 2017): every pair; privacy against any
  * coalition of up to N - 2 parties, but O(N) PRG work per party.

@@ -18,7 +18,7 @@
 #include <math.h>
 #include <string.h>
 #include "fs_impl.h"
-#include "crypto/fs_prg.h"
+#include "crypto/fs_prg_impl.h"
 #include "fedsilo/fs_secsum.h"
 
 /* Repeat one kind of work for about `seconds` (>= 3 timed calls after one

@@ -11,7 +11,13 @@
  *                  acc += g_i * min(1, C / ||g_i||_2)     (per-example clipping)
  *     acc += N(0, sigma^2 C^2 I)                          (Gaussian mechanism)
  *     g = acc / (q n)                                     (expected batch size)
- *     g += wd w;  v = mu v + g;  w -= lr v                (as fs_sgd_train)
+ *     g += wd w [+ mu_prox (w - w_global)]                (FedProx: after the noise)
+ *     v = mu v + g;  w -= lr v                            (as fs_sgd_train)
+ *
+ * The FedProx term (Li et al. 2020) is the gradient of (mu_prox / 2)
+ * ||w - w_global||^2: a function of the current and the global model only,
+ * never of a record, so adding it after clipping and noising is
+ * post-processing and costs no privacy (the accountant is unchanged).
  *
  * Per-example gradients come from fs_model_forward_backward on one row at a
  * time, which is simple and exactly right for every model but costs one
@@ -27,6 +33,7 @@
 #include "fs_impl.h"
 #include "fs_train_impl.h"
 #include "fedsilo/fs_dp.h"
+#include "fedsilo/fs_dpsgd.h"
 
 /* Copy row r of ds into the model's single-row batch buffers. */
 static void gather_row(fs_model *m, const fs_dataset *ds, size_t r)
@@ -109,6 +116,9 @@ fs_err fs_dpsgd_train(fs_model *m, const fs_dataset *ds, const fs_dpsgd_opts *o,
                  "dpsgd: clipping norm %g must be a finite number > 0", o->clip_norm);
     FS_CHECK_ARG(isfinite(o->noise_multiplier) && o->noise_multiplier >= 0,
                  "dpsgd: noise multiplier %g must be finite and >= 0", o->noise_multiplier);
+    FS_CHECK_ARG(isfinite(s->prox_mu) && s->prox_mu >= 0 && (s->prox_mu == 0 || s->prox_anchor),
+                 "dpsgd: FedProx mu %g must be >= 0 and needs the global model as anchor",
+                 s->prox_mu);
     FS_CHECK_ARG(o->sampling == FS_DPSGD_POISSON || o->sampling == FS_DPSGD_FIXED,
                  "dpsgd: unknown sampling mode %d", (int)o->sampling);
 
@@ -116,7 +126,7 @@ fs_err fs_dpsgd_train(fs_model *m, const fs_dataset *ds, const fs_dpsgd_opts *o,
     const double q = (double)bs / (double)n, C = o->clip_norm;
     const double noise_std = o->noise_multiplier * C;
     const double inv_b = 1.0 / (q * (double)n);     // 1 / expected batch size
-    const double lr = s->lr, mu = s->momentum, wd = s->weight_decay;
+    const double lr = s->lr, mu = s->momentum, wd = s->weight_decay, prox = s->prox_mu;
     if (s->local_steps > 0) nsteps = s->local_steps;
     else nsteps = (long)ceil(1.0 / q) * (long)s->local_epochs;
     st.sample_rate = q;
@@ -162,11 +172,14 @@ fs_err fs_dpsgd_train(fs_model *m, const fs_dataset *ds, const fs_dpsgd_opts *o,
             used++;
         }
         if (noise_std > 0) FS_TRY(fs_dp_gaussian_add(rng, noise_std, acc, np));
-        // w update, as fs_sgd_train: g = acc / (q n) + wd w; v = mu v + g; w -= lr v.
+        // w update, as fs_sgd_train: g = acc / (q n) + wd w [+ prox_mu (w - anchor)];
+        // v = mu v + g; w -= lr v.  The proximal gradient depends on no record, so
+        // adding it after clipping and noising costs no privacy.
         int bad = 0;
         float *w = m->params, *v = m->mom;
         for (size_t j = 0; j < np; j++) {
             double g = acc[j] * inv_b + wd * (double)w[j];
+            if (prox > 0) g += prox * ((double)w[j] - (double)s->prox_anchor[j]);
             float vj = (float)(mu * (double)v[j] + g);
             float wj = (float)((double)w[j] - lr * (double)vj);
             v[j] = vj;

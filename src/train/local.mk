@@ -1,10 +1,7 @@
-# train: models, losses and local SGD on OpenBLAS (no MPI).
-libfedsilo_internal_la_SOURCES += src/train/fs_model.c src/train/fs_sgd.c
+# train: models, losses, local SGD and DP-SGD on OpenBLAS, evaluation-metric
+# sums (no MPI).
+libfedsilo_internal_la_SOURCES += src/train/fs_model.c src/train/fs_sgd.c src/train/fs_dpsgd.c \
+                                  src/train/fs_metrics.c
 noinst_HEADERS += src/train/fs_train_impl.h
-fedsiloinclude_HEADERS += include/fedsilo/fs_model.h
-
-check_PROGRAMS += tests/unit/check_model
-TESTS += tests/unit/check_model
-tests_unit_check_model_SOURCES = tests/unit/check_model.c
-tests_unit_check_model_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_check_model_LDADD = $(UNIT_LIBS)
+fedsiloinclude_HEADERS += include/fedsilo/fs_model.h include/fedsilo/fs_dpsgd.h \
+                          include/fedsilo/fs_metrics.h

@@ -2,7 +2,8 @@
 # Differential privacy end to end: the accountant CLI on Opacus's reference
 # case; DP-SGD training reports per-round epsilon equal to the accountant
 # for the steps taken; a budget stops training cleanly before it would be
-# exceeded; the accountant travels in the checkpoint (resume bit-identical).
+# exceeded; the accountant travels in the checkpoint (resume bit-identical);
+# FedProx under DP-SGD applies its proximal term at no privacy cost.
 . "${FS_SRCDIR:-.}/tests/lib.sh"
 eps=$("$FEDSILO" dp epsilon --sampling-rate 0.04 --noise-multiplier 1.5 --steps 2250 --delta 1e-5 | tail -1)
 note "dp epsilon (Opacus reference 7.32911117143): $eps"
@@ -48,4 +49,19 @@ grep -q "privacy budget: stopping before round 3" "$WORK/b.txt" || fail "no budg
 run_mpi 3 60 "$FEDSILO" train $common --rounds 3 --dp-epsilon 0.001 --out "$WORK/tiny" > "$WORK/t.txt" 2>&1 \
   && fail "tiny budget accepted"
 grep -q "smaller than the epsilon of one round" "$WORK/t.txt" || { cat "$WORK/t.txt"; fail "tiny budget message"; }
+# FedProx under DP-SGD: the proximal term is applied (after the noise, so the
+# epsilon is unchanged), so the model differs from FedAvg's with the same
+# noise stream; mu = 0 is exactly FedAvg (positive control of the comparison).
+run_mpi 3 300 "$FEDSILO" train $common --rounds 2 --algorithm fedprox --prox-mu 1 --out "$WORK/prox" \
+  || fail "FedProx + DP-SGD run failed"
+run_mpi 3 300 "$FEDSILO" train $common --rounds 2 --algorithm fedprox --prox-mu 0 --out "$WORK/prox0" \
+  || fail "FedProx (mu 0) + DP-SGD run failed"
+hp=$(h5attr "$WORK/prox/checkpoint.h5" model_hash); h0=$(h5attr "$WORK/prox0/checkpoint.h5" model_hash)
+run_mpi 3 300 "$FEDSILO" train $common --rounds 2 --out "$WORK/avg2" || fail "FedAvg 2 rounds"
+ha=$(h5attr "$WORK/avg2/checkpoint.h5" model_hash)
+note "model hash FedAvg $ha, FedProx mu 0 $h0, FedProx mu 1 $hp"
+[ "$h0" = "$ha" ] || fail "FedProx with mu 0 differs from FedAvg under DP-SGD"
+[ "$hp" != "$ha" ] || fail "FedProx under DP-SGD ignored the proximal term"
+ep=$(tail -1 "$WORK/prox/metrics.jsonl" | sed 's/.*"epsilon": \([0-9.e+-]*\).*/\1/')
+[ "$ep" = "$e2" ] || fail "FedProx changed the epsilon ($ep, FedAvg $e2)"
 note PASS

@@ -3,9 +3,15 @@
 # roster) on a small Fashion-MNIST slice: trains, writes one
 # metrics line per round, the test accuracy rises well above chance, and
 # `fedsilo eval` of the final checkpoint reproduces the last test accuracy.
+# The federated metrics are also checked independently of fedsilo's metric
+# code (tests/cli/metrics_ref.py): scikit-learn on a numpy forward pass of the
+# final checkpoint over the pooled test file and validation parts (accuracy,
+# confusion matrix, per-class and macro F1 to the printed digits), and, for a
+# binary run (logistic, breast cancer), the ROC AUC within the 1000-bin bound.
 . "${FS_SRCDIR:-.}/tests/lib.sh"
 . "$FS_SRCDIR/tests/keys.sh"
 need_fmnist
+need_sklearn
 make_consortium "$WORK/k" 4
 make_fmnist "$WORK/d" 4000 1000 4 dirichlet --alpha 0.5 --val-fraction 0.1
 run_mpi 4 300 "$FEDSILO" train --data "$WORK/d/shards/site-%d.h5" --test "$WORK/d/test.h5" \
@@ -24,7 +30,8 @@ grep -q '^model = mlp:64' "$WORK/run/config.ini" || fail "config.ini lacks the e
   || fail "eval failed"
 cat "$WORK/eval.txt"
 # The federated metrics come from secure sums of per-rank sums; they must equal
-# a centralized evaluation of the same model on the pooled test file.
+# a centralized evaluation of the same model on the pooled data: by fedsilo's
+# own metric code (`eval`, here) and, independently, by scikit-learn (at the end).
 eacc=$(head -1 "$WORK/eval.txt" | sed 's/.*accuracy \([0-9.]*\).*/\1/')
 ef1=$(head -1 "$WORK/eval.txt" | sed 's/.*macro_f1 \([0-9.]*\).*/\1/')
 f1=$(tail -1 "$WORK/run/metrics.jsonl" | sed 's/.*"test_macro_f1": \([0-9.]*\).*/\1/')
@@ -46,9 +53,41 @@ a=$(h5attr "$WORK/run/checkpoint.h5" model_hash); b=$(h5attr "$WORK/run2/checkpo
 [ "$a" = "$b" ] || fail "roster data paths gave a different model ($a vs $b)"
 # Shard ownership (docs/security.md): roster names that are no shard's
 # institution attribute (site-<i> from fedsilo split) are allowed, and each
-# rank reads its own data = path.
-sed 's/^\[institution "site-\([0-9]*\)"\]/[institution "hospital-\1"]/' "$WORK/k/roster.ini" > "$WORK/k/renamed.ini"
-run_mpi 4 120 "$FEDSILO" train --model softmax --rounds 1 --out "$WORK/run3" \
-    --roster "$WORK/k/renamed.ini" --identity "$WORK/k/site-%d.key" --quiet \
+# rank reads its own data = path.  The shards are a binary task (breast
+# cancer, standardized with the training rows' statistics; logistic model)
+# whose ROC AUC is checked against scikit-learn.
+$PY - "$SK" "$WORK/bc" <<'EOS' || hard "breast cancer conversion failed"
+import os, sys, numpy as np
+sk, out = sys.argv[1], sys.argv[2]
+os.makedirs(out, exist_ok=True)
+a = np.loadtxt(sk + "/breast_cancer.csv", delimiter=",", skiprows=1)
+perm = np.random.RandomState(3).permutation(len(a))
+tr, te = a[perm[:400]], a[perm[400:]]
+mu, sd = tr[:, :30].mean(0), tr[:, :30].std(0)
+for name, part in (("train", tr), ("test", te)):
+    with open("%s/%s.csv" % (out, name), "w") as f:
+        f.write(",".join("f%d" % j for j in range(30)) + ",label\n")
+        for r in part:
+            f.write(",".join("%.9g" % v for v in (r[:30] - mu) / sd) + ",%d\n" % r[30])
+EOS
+for p in train test; do
+  "$FEDSILO" import csv --input "$WORK/bc/$p.csv" --label label --out "$WORK/bc/$p.h5" >/dev/null \
+    || hard "import of breast cancer $p failed"
+done
+"$FEDSILO" split --input "$WORK/bc/train.h5" --silos 4 --seed 7 --outdir "$WORK/bc/shards" \
+    >/dev/null \
+  || hard "split of breast cancer failed"
+sed -e 's/^\[institution "site-\([0-9]*\)"\]/[institution "hospital-\1"]/' \
+    -e "s|^data = $WORK/d/shards/|data = $WORK/bc/shards/|" "$WORK/k/roster.ini" \
+    > "$WORK/k/renamed.ini"
+grep -q "^data = $WORK/bc/shards/site-3.h5" "$WORK/k/renamed.ini" \
+  || hard "roster data paths not rewritten"
+run_mpi 4 120 "$FEDSILO" train --model logistic --rounds 2 --lr 0.05 --test "$WORK/bc/test.h5" \
+    --out "$WORK/run3" --roster "$WORK/k/renamed.ini" --identity "$WORK/k/site-%d.key" --quiet \
   || fail "training with roster names that differ from the shards' institution attributes failed"
+grep -q '"test_auc"' "$WORK/run3/metrics.jsonl" || fail "no test_auc for the binary task"
+# scikit-learn on the pooled data, for both tasks (one process: the import is slow)
+$PY "$FS_SRCDIR/tests/cli/metrics_ref.py" "$WORK/run" "$WORK/d/test.h5" "$WORK"/d/shards/site-*.h5 \
+    -- "$WORK/run3" "$WORK/bc/test.h5" \
+  || fail "federated metrics differ from scikit-learn on the pooled data"
 note PASS

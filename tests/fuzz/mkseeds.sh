@@ -1,10 +1,11 @@
 #!/bin/sh
 # mkseeds.sh SEEDGEN OUTDIR - seed corpora of the fuzz targets, generated
 # (nothing binary is committed): OUTDIR/<target>/ for csv, idx, config,
-# roster, hdf5, checkpoint.  SEEDGEN is tests/fuzz/seedgen.c built by run.sh.
+# roster, hdf5, checkpoint, schema.  SEEDGEN is tests/fuzz/seedgen.c built by
+# run.sh.
 set -eu
 gen=$1; out=$2
-for t in csv idx config roster hdf5 checkpoint; do mkdir -p "$out/$t"; done
+for t in csv idx config roster hdf5 checkpoint schema; do mkdir -p "$out/$t"; done
 # CSV: the first byte of an input selects the task and the label column.
 printf '\000a,b,label\n1,2,0\n3,4,1\n5,6,2\n' > "$out/csv/basic"
 printf '\000\357\273\277"x","y z",label\r\n" 1.5 ","2e3",benign\r\n-1,.5,malignant\r\n' > "$out/csv/quoted-bom-crlf"
@@ -69,5 +70,64 @@ public_key = ed25519:1eymbD7H/0YMJB2rEOVZB2T4jh6UdhfUKCLhOCTDPII=
   public_key: ed25519:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
 INI
 printf '[institution "x"]\nrank = 0\npublic_key = ed25519:Qh1qsVAQqs3p/qdFeiw5lAU3Ve6j7yXR2Ec667FkX3U=\n' > "$out/roster/one.ini"
+# Schema: [mode byte: delimiter][2-byte LE schema length][schema][CSV]
+schema_seed() {  # schema_seed NAME MODE-OCTAL SCHEMA-TEXT CSV-TEXT
+  printf '%s' "$3" > "$out/schema/.s"; n=$(wc -c < "$out/schema/.s")
+  { printf "\\$2\\$(printf %03o $((n % 256)))\\$(printf %03o $((n / 256)))"
+    cat "$out/schema/.s"; printf '%s' "$4"; } > "$out/schema/$1"
+  rm -f "$out/schema/.s"
+}
+schema_seed full 000 '[schema]
+name = fuzz
+missing = "", NA, ?
+extra_columns = ignore
+[column y]
+kind = label
+classes = good, bad
+[column age]
+kind = numeric
+impute = indicator
+range = 0:120
+out_of_range = clip
+[column home]
+kind = categorical
+categories = rent, "own, outright"
+categories += mortgage
+unknown = other
+impute = mode
+[column pid]
+kind = id
+[column notes]
+kind = ignore
+' 'pid,y,age,home,extra
+1,good,30,rent,x
+2,bad,NA,"own, outright",y
+3,good,130,castle,"a
+b"
+4,bad,-1,?,z
+'
+schema_seed semicolon 001 '[column t]
+kind = label
+type = numeric
+[column x]
+kind = numeric
+missing = -
+impute = constant:0
+' 't;x
+1.5;2
+-3;-
+'
+schema_seed errors 000 '[column y]
+kind = label
+classes = a, b
+[column c]
+kind = categorical
+categories = u, v
+impute = none
+' 'y,c
+a,u
+c,w
+b,
+'
 # HDF5 datasets and a checkpoint, written by the library
 "$gen" "$out"

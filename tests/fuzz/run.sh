@@ -22,7 +22,7 @@
 # state left by earlier inputs of the same fork-mode child, e.g. libhdf5's
 # global caches) is reported and kept in $FS_FUZZ_DIR/flaky/<name>/.
 #
-# Usage: tests/fuzz/run.sh [TARGET...]      (default: all six)
+# Usage: tests/fuzz/run.sh [TARGET...]      (default: all seven)
 # Environment:
 #   FS_FUZZ_SECONDS  seconds of fuzzing per target (default 60)
 #   FS_FUZZ_JOBS     targets fuzzed at the same time (default: number of CPUs)
@@ -39,9 +39,9 @@ SECS=${FS_FUZZ_SECONDS:-60}
 JOBS=${FS_FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
 CC=${FS_FUZZ_CC:-clang}
 HERE="$SRC/tests/fuzz"
-ALL="idx csv config roster hdf5 checkpoint"
+ALL="idx csv config roster hdf5 checkpoint schema"
 TARGETS=${*:-$ALL}
-PKGS="hdf5-openmpi openblas gmp libcrypto inih zlib ompi-c"
+PKGS="hdf5-openmpi openblas gmp libcrypto inih zlib jansson libsodium ompi-c"
 t_start=$(date +%s)
 
 missing() {
@@ -81,7 +81,7 @@ for t in $TARGETS; do
       -o "$OUT/bin/fuzz_$t" 2>"$OUT/bin/fuzz_$t.log" || { cat "$OUT/bin/fuzz_$t.log"; exit 99; }
 done
 # the seed writer is linked without the fuzzer runtime (it has a main)
-$CC $CFLAGS -I"$SRC/src/fl" "$HERE/seedgen.c" "$OUT/libfedsilo_fuzz.a" $LIBS -o "$OUT/bin/seedgen" \
+$CC $CFLAGS "$HERE/seedgen.c" "$OUT/libfedsilo_fuzz.a" $LIBS -o "$OUT/bin/seedgen" \
   2>"$OUT/bin/seedgen.log" || { cat "$OUT/bin/seedgen.log"; exit 99; }
 rm -rf "$OUT/seeds"
 ASAN_OPTIONS=detect_leaks=1 sh "$HERE/mkseeds.sh" "$OUT/bin/seedgen" "$OUT/seeds" \

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fedsilo.h>
-#include "fs_fl_impl.h"
+#include "fed/fs_fed_impl.h"
 
 static void fill(fs_dataset *ds, int shift)
 {

@@ -12,6 +12,6 @@ TESTS += tests/hostile/run.sh
 EXTRA_DIST += tests/hostile/cases.txt tests/hostile/mkfixtures.py tests/hostile/rankwrap.sh \
               tests/fuzz/run.sh tests/fuzz/fuzz_common.h tests/fuzz/fuzz_idx.c tests/fuzz/fuzz_csv.c \
               tests/fuzz/fuzz_config.c tests/fuzz/fuzz_roster.c tests/fuzz/fuzz_hdf5.c \
-              tests/fuzz/fuzz_checkpoint.c tests/fuzz/mkseeds.sh tests/fuzz/seedgen.c \
+              tests/fuzz/fuzz_checkpoint.c tests/fuzz/fuzz_schema.c tests/fuzz/mkseeds.sh tests/fuzz/seedgen.c \
               tests/fuzz/lsan.supp tests/fuzz/crashes \
               tests/valgrind.supp scripts/sanitize.sh docs/security.md

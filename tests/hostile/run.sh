@@ -132,6 +132,52 @@ fs() { timeout -k 5 "$TMO" "$FEDSILO" "$@" </dev/null; }
 # mkf NAME CONTENT: write a text fixture (printf format) in W and print its path.
 mkf() { printf "$2" > "$W/$1"; echo "$W/$1"; }
 csv() { mkf "$1.csv" "$2"; }
+ini() { mkf "$1.ini" "$2"; }
+# The schema of the schema cases: a label, a numeric column with a range,
+# a categorical column (written to W/sc.ini; prints its path).
+SCHEMA='[column y]\nkind = label\nclasses = good, bad\n[column age]\nkind = numeric\nrange = 0:120\n[column home]\nkind = categorical\ncategories = rent, own\n'
+sc() { ini sc "$SCHEMA"; }
+# schema_shard NAME CELL: D/base.csv with row 5, column f3 set to CELL,
+# imported with a schema drafted from D/base.csv; prints the .h5 path.
+schema_shard() {
+  [ -r "$D/base-schema.ini" ] || "$FEDSILO" schema draft --input "$D/base.csv" --label label \
+      --out "$D/base-schema.ini" >/dev/null || return 99
+  awk -F, -v OFS=, -v cell="$2" 'NR == 6 { $4 = cell } { print }' "$D/base.csv" > "$W/$1.csv"
+  "$FEDSILO" import csv --input "$W/$1.csv" --schema "$D/base-schema.ini" --out "$W/$1.h5" \
+      >/dev/null || return 99
+  echo "$W/$1.h5"
+}
+# schema_tampered: a schema shard whose schema_hash attribute was edited.
+schema_tampered() {
+  p=$(schema_shard tampered 1.5) || return 99
+  $PY -c 'import h5py, sys
+f = h5py.File(sys.argv[1], "r+"); h = f.attrs["schema_hash"]
+f.attrs["schema_hash"] = ("1" if h[0] == "0" else "0") + h[1:]' "$p" || return 99
+  echo "$p"
+}
+# schema_sites R: a shard pattern where every rank has D/base.csv imported
+# with the drafted schema, but rank R's schema imputes f3 by median (another
+# canonical hash); prints the pattern.
+schema_sites() {
+  p=$(schema_shard sites 1.5) || return 99
+  awk '/^\[column / { c = $2 } c == "f3]" && /^impute/ { $0 = "impute = median" } { print }' \
+      "$D/base-schema.ini" > "$W/other-schema.ini"
+  "$FEDSILO" import csv --input "$W/sites.csv" --schema "$W/other-schema.ini" --out "$W/other.h5" \
+      >/dev/null || return 99
+  dir="$W/sshards"; mkdir -p "$dir"
+  for i in 0 1 2 3; do ln -sf "$p" "$dir/site-$i.h5"; done
+  ln -sf "$W/other.h5" "$dir/site-$1.h5"
+  echo "$dir/site-%d.h5"
+}
+# vocab_shard: D/base.csv with its labels 0/1/2 written as words, imported
+# without a schema (class names high/low/mid, not 0/1/2); prints the path.
+vocab_shard() {
+  awk -F, -v OFS=, 'NR > 1 { $13 = ($13 == 0 ? "low" : $13 == 1 ? "mid" : "high") } { print }' \
+      "$D/base.csv" > "$W/words.csv"
+  "$FEDSILO" import csv --input "$W/words.csv" --label label --out "$W/words.h5" >/dev/null \
+      || return 99
+  echo "$W/words.h5"
+}
 # roster_renamed [I=PATH...]: a copy of the roster whose institutions are
 # named hosp-<i> (so the shards' institution attributes site-<i> name no
 # roster member), with a data = PATH line for each institution I given.
@@ -241,6 +287,7 @@ readonly_out() {
 post_ini_escape_sequence() {
   ! tr -d '\n\t' < "$W/out.txt" | LC_ALL=C grep -q '[[:cntrl:]]' || { echo "raw control bytes in the message"; return 1; }
 }
+post_schema_escape_sequence() { post_ini_escape_sequence; }
 post_resume_bad_shard() { ckpt_unchanged; }
 post_resume_forged() { ckpt_unchanged; }
 post_resume_other_model() { ckpt_unchanged; }

@@ -15,17 +15,41 @@
  * rank that reuses a nonce makes every rank return FS_ERR_ARG (no hang:
  * the failing rank completes the chunk sequence with zeros), and the
  * session stays usable; a schedule that differs between ranks is refused
- * on every rank.  Every rank counts its own errors; all exit with the
- * summed status.
+ * on every rank.  Pair keys (fs_secagg_pair_key): both ranks of every pair
+ * derive the same key for a label, even when the mask graph is sparse and
+ * the pair are not neighbours; other labels, other pairs and other sessions
+ * give other keys; bad peers and labels are refused.  Verdict through
+ * mtest.h: every rank exits with the same status.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <mpi.h>
 #include <fedsilo.h>
+#include "mtest.h"
 
-static int errors;
-#define EXPECT(c, ...) do { if (!(c)) { errors++; fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); } } while (0)
+/* Pair keys of one session: agreement with every peer, independence. */
+static void check_pair_keys(fs_secagg *sa, int rank, int size, uint8_t prev[32])
+{
+    uint8_t mine[32], theirs[32], other[32];
+    for (int p = 0; p < size; p++) {
+        if (p == rank) continue;
+        MT_CHECK(fs_secagg_pair_key(sa, p, "test label", mine) == FS_OK, "pair key: %s",
+                 fs_errmsg());
+        int mrc = MPI_Sendrecv(mine, 32, MPI_BYTE, p, 9, theirs, 32, MPI_BYTE, p, 9,
+                               MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        if (mrc != MPI_SUCCESS) mtest_hard("MPI_Sendrecv with rank %d failed", p);
+        MT_CHECK(memcmp(mine, theirs, 32) == 0, "pair key with %d differs", p);
+        MT_CHECK(fs_secagg_pair_key(sa, p, "test label 2", other) == FS_OK &&
+                 memcmp(mine, other, 32), "two labels give the same key with %d", p);
+        MT_CHECK(memcmp(mine, prev, 32) != 0, "a key repeats across peers or sessions (%d)", p);
+        memcpy(prev, mine, 32);
+    }
+    MT_CHECK(fs_secagg_pair_key(sa, rank, "test label", mine) == FS_ERR_ARG, "own rank accepted");
+    MT_CHECK(fs_secagg_pair_key(sa, size, "test label", mine) == FS_ERR_ARG, "rank N accepted");
+    MT_CHECK(fs_secagg_pair_key(sa, (rank + 1) % size, "", mine) == FS_ERR_ARG || size == 1,
+             "empty label accepted");
+}
 
 /* x[k] in [-1.5, 1.5], some beyond the clip 1 (clipped), rank-dependent */
 static void fill(float *x, size_t n, int rank, uint32_t salt)
@@ -44,17 +68,17 @@ static void failure_path(fs_secagg *sa, size_t n, uint64_t *round, int rank, int
     float *x = calloc(n, sizeof *x), *y = malloc(n * sizeof *y);
     uint64_t r = rank == size - 1 ? 1 : *round;
     fs_err rc = fs_secagg_sum_f32(sa, r, 1, x, y, n, NULL);
-    EXPECT(rc == FS_ERR_ARG, "rank %d ring %d n %zu: nonce reuse on the last rank gave %d (%s)",
+    MT_CHECK(rc == FS_ERR_ARG, "rank %d ring %d n %zu: nonce reuse on the last rank gave %d (%s)",
            rank, ring, n, (int)rc, fs_errmsg());
     char want[32];
     snprintf(want, sizeof want, "rank %d: ", size - 1);
-    EXPECT(strncmp(fs_errmsg(), want, strlen(want)) == 0 && strstr(fs_errmsg(), "reused"),
+    MT_CHECK(strncmp(fs_errmsg(), want, strlen(want)) == 0 && strstr(fs_errmsg(), "reused"),
            "rank %d n %zu: message '%s' does not name rank %d and the reuse", rank, n, fs_errmsg(),
            size - 1);
     (*round)++;
     for (size_t k = 0; k < n; k++) x[k] = 0.25f;
     rc = fs_secagg_sum_f32(sa, (*round)++, 1, x, y, n, NULL);
-    EXPECT(rc == FS_OK && y[0] == 0.25f * (float)size && y[n - 1] == y[0],
+    MT_CHECK(rc == FS_OK && y[0] == 0.25f * (float)size && y[n - 1] == y[0],
            "rank %d ring %d n %zu: sum after the failure: %d, %g", rank, ring, n, (int)rc, y[0]);
     free(x);
     free(y);
@@ -62,10 +86,8 @@ static void failure_path(fs_secagg *sa, size_t n, uint64_t *round, int rank, int
 
 int main(int argc, char **argv)
 {
-    MPI_Init(&argc, &argv);
-    int rank, size;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    mtest_init(&argc, &argv);
+    const int rank = mtest_rank(), size = mtest_size();
     fs_log_set_handler(NULL, NULL, FS_LOG_ERROR);    /* no unauthenticated warning */
     const size_t sizes[] = { 0, 1, 2047, 2048, 2049, 4095, 4096, 4097, 32767, 32768, 32769,
                              65535, 65536, 65537, 1000003, 4194400 };
@@ -77,14 +99,8 @@ int main(int argc, char **argv)
         fs_secagg_opts o = { { ring, 0, 1.0, FS_FIXED_ROUND_NEAREST }, 0, NULL, NULL, 1, 7 };
         o.vec.frac_bits = fs_fixed_suggest(ring, size, 1.0);
         fs_secagg *sa = NULL;
-        if (fs_secagg_create(MPI_COMM_WORLD, &o, &sa) != FS_OK) {
-            fprintf(stderr, "rank %d: setup: %s\n", rank, fs_errmsg());
-            MPI_Abort(MPI_COMM_WORLD, 2);
-        }
-        if (fs_secagg_set_pipeline(sa, &sched[si]) != FS_OK) {
-            fprintf(stderr, "rank %d: set_pipeline: %s\n", rank, fs_errmsg());
-            MPI_Abort(MPI_COMM_WORLD, 2);
-        }
+        if (fs_secagg_create(MPI_COMM_WORLD, &o, &sa) != FS_OK) mtest_hard("%s", fs_errmsg());
+        if (fs_secagg_set_pipeline(sa, &sched[si]) != FS_OK) mtest_hard("set_pipeline: %s", fs_errmsg());
         const size_t wb = (size_t)ring / 8;
         for (size_t t = 0; t < sizeof sizes / sizeof *sizes; t++) {
             size_t n = sizes[t];
@@ -93,22 +109,23 @@ int main(int argc, char **argv)
             float *x = malloc((n + 1) * sizeof *x), *y = malloc((n + 1) * sizeof *y);
             float *ref = malloc((n + 1) * sizeof *ref);
             void *w = malloc((n + 1) * wb);
+            if (!x || !y || !ref || !w) mtest_hard("out of memory");
             fill(x, n, rank, (uint32_t)(n + (size_t)ring));
             /* reference: encode, plain integer allreduce, decode */
             fs_fixed_stats st0 = { 0, 0 }, st1 = { 0, 0 };
-            EXPECT(fs_fixed_encode_f32(&o.vec, x, n, w, 0, &st0) == FS_OK, "encode");
+            MT_CHECK(fs_fixed_encode_f32(&o.vec, x, n, w, 0, &st0) == FS_OK, "encode: %s", fs_errmsg());
             MPI_Allreduce(MPI_IN_PLACE, w, (int)n, ring == 32 ? MPI_UINT32_T : MPI_UINT64_T,
                           MPI_SUM, MPI_COMM_WORLD);
-            EXPECT(fs_fixed_decode_f32(&o.vec, w, n, ref) == FS_OK, "decode");
+            MT_CHECK(fs_fixed_decode_f32(&o.vec, w, n, ref) == FS_OK, "decode: %s", fs_errmsg());
             /* out of place, then in place */
             fs_err rc = fs_secagg_sum_f32(sa, round++, 1, x, y, n, &st1);
-            EXPECT(rc == FS_OK, "rank %d ring %d sched %d n %zu: %s", rank, ring, si, n, fs_errmsg());
-            EXPECT(n == 0 || memcmp(y, ref, n * sizeof *y) == 0,
+            MT_CHECK(rc == FS_OK, "rank %d ring %d sched %d n %zu: %s", rank, ring, si, n, fs_errmsg());
+            MT_CHECK(n == 0 || memcmp(y, ref, n * sizeof *y) == 0,
                    "rank %d ring %d sched %d n %zu: secure sum != plain integer sum", rank, ring, si, n);
-            EXPECT(st1.nclipped == st0.nclipped, "rank %d n %zu: clipped %zu != %zu", rank, n,
+            MT_CHECK(st1.nclipped == st0.nclipped, "rank %d n %zu: clipped %zu != %zu", rank, n,
                    st1.nclipped, st0.nclipped);
             rc = fs_secagg_sum_f32(sa, round++, 1, x, x, n, NULL);
-            EXPECT(rc == FS_OK && (n == 0 || memcmp(x, ref, n * sizeof *x) == 0),
+            MT_CHECK(rc == FS_OK && (n == 0 || memcmp(x, ref, n * sizeof *x) == 0),
                    "rank %d ring %d sched %d n %zu: in-place secure sum differs", rank, ring, si, n);
             free(x); free(y); free(ref); free(w);
         }
@@ -119,13 +136,20 @@ int main(int argc, char **argv)
         /* a schedule that differs between ranks is refused everywhere */
         const fs_secagg_pipeline odd = { rank == 0 ? 65536u : 131072u, 2, 0 };
         fs_err rc = fs_secagg_set_pipeline(sa, &odd);
-        EXPECT(rc == FS_ERR_ARG && strstr(fs_errmsg(), "differs"),
+        MT_CHECK(rc == FS_ERR_ARG && strstr(fs_errmsg(), "differs"),
                "rank %d: mismatched pipeline settings gave %d (%s)", rank, (int)rc, fs_errmsg());
         fs_secagg_destroy(&sa);
     }
-    int total = 0;
-    MPI_Allreduce(&errors, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-    if (rank == 0) printf("t_secagg: %d ranks, %s\n", size, total ? "FAILED" : "all checks passed");
-    MPI_Finalize();
-    return total ? 1 : 0;
+    /* Pair keys with a full mesh and with a sparse graph (degree 2: most
+     * pairs are not neighbours once size >= 5). */
+    uint8_t prev[32] = { 0 };
+    for (int degree = 0; degree <= (size >= 5 ? 2 : 0); degree += 2) {
+        fs_secagg_opts o = { { 32, 0, 1.0, FS_FIXED_ROUND_NEAREST }, degree, NULL, NULL, 1, 7 };
+        o.vec.frac_bits = fs_fixed_suggest(32, size, 1.0);
+        fs_secagg *sa = NULL;
+        if (fs_secagg_create(MPI_COMM_WORLD, &o, &sa) != FS_OK) mtest_hard("%s", fs_errmsg());
+        check_pair_keys(sa, rank, size, prev);
+        fs_secagg_destroy(&sa);
+    }
+    return mtest_finalize();
 }

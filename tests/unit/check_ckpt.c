@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <hdf5.h>
-#include "fs_fl_impl.h"
+#include "fed/fs_fed_impl.h"
 
 static char dir[] = "/tmp/fs-check-ckpt-XXXXXX";
 static char path[256];

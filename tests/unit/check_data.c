@@ -26,52 +26,8 @@
 // ----------------------------------------------------------------------------
 // fixture and helpers
 
-static char tmpdir[4096];
-
-static void setup(void)
-{
-    const char *base = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof tmpdir, "%s/check_data.XXXXXX", base && *base ? base : "/tmp");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st; (void)flag; (void)ftw;
-    return remove(p);
-}
-
-static void teardown(void) { nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
-
-/* tmpdir/name in one of 4 rotating static buffers. */
-static const char *tpath(const char *name)
-{
-    static char buf[4][4200];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-    return buf[k];
-}
-
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "wb");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    ck_assert_int_eq(fclose(f), 0);
-}
-
-/* Assert rc == want and that fs_errmsg() contains both a and b. */
-#define CHECK_ERR(rc_, want, a, b)                                                   \
-    do {                                                                             \
-        fs_err r_ = (rc_);                                                           \
-        ck_assert_msg(r_ == (want), "rc %d (%s), want %d; msg: %s", (int)r_,         \
-                      fs_strerror(r_), (int)(want), fs_errmsg());                    \
-        ck_assert_msg(strstr(fs_errmsg(), (a)) != NULL, "message lacks '%s': %s",    \
-                      (a), fs_errmsg());                                             \
-        ck_assert_msg(strstr(fs_errmsg(), (b)) != NULL, "message lacks '%s': %s",    \
-                      (b), fs_errmsg());                                             \
-    } while (0)
+#define UNIT_TMPDIR_NAME "check_data"
+#include "unit_tmpdir.h"
 
 /*
  * A random classification dataset: X[i, 0] = i (so rows can be traced

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "fedsilo/fs_dp.h"
+#include "fedsilo/fs_dpsgd.h"
 #include "fedsilo/fs_model.h"
 #include "fs_impl.h"
 
@@ -774,6 +775,54 @@ START_TEST(test_dpsgd_equals_full_batch_gd)
 }
 END_TEST
 
+START_TEST(test_dpsgd_fedprox_term)
+{
+    // FedProx with DP-SGD: the proximal gradient mu (w - anchor) is added
+    // after clipping and noise.  Same noise seed, one step, no momentum:
+    //   anchor = w0          -> the prox term is 0: bit-identical to mu = 0;
+    //   anchor = w0 + delta  -> w1 moves by exactly lr mu delta (to float
+    //                           rounding) relative to mu = 0.
+    fs_dataset *ds = ds_random(30, 5, 2, 7);
+    fs_model *m[3];
+    for (int k = 0; k < 3; k++) {
+        m[k] = model_new("logistic", ds, 30);
+        fs_model_init(m[k], 11);
+    }
+    const size_t np = fs_model_nparams(m[0]);
+    const double lr = 0.2, mu = 0.5;
+    float *same = malloc(np * sizeof *same), *moved = malloc(np * sizeof *moved);
+    ck_assert(same && moved);
+    memcpy(same, fs_model_params(m[1]), np * sizeof *same);
+    for (size_t j = 0; j < np; j++) moved[j] = fs_model_params(m[2])[j] + 0.01f * (float)(j + 1);
+    uint8_t seed[FS_DP_SEEDBYTES];
+    for (int k = 0; k < 3; k++) {
+        fs_dpsgd_opts o = dp_opts(lr, 10, 1, 0.5, 1.0);
+        if (k > 0) {
+            o.sgd.prox_mu = mu;
+            o.sgd.prox_anchor = k == 1 ? same : moved;
+        }
+        seed_of(seed, 77);
+        OK(fs_dpsgd_train(m[k], ds, &o, 1, 0, 0, seed, NULL));
+    }
+    const float *w0 = fs_model_params(m[0]), *w1 = fs_model_params(m[1]),
+                *w2 = fs_model_params(m[2]);
+    ck_assert(memcmp(w0, w1, np * sizeof *w0) == 0);
+    for (size_t j = 0; j < np; j++) {
+        const double want = lr * mu * 0.01 * (double)(j + 1);  /* w -= lr mu (w0 - anchor) */
+        ck_assert_msg(fabs((double)w2[j] - (double)w0[j] - want) <= 1e-6 + 1e-5 * want,
+                      "param %zu moved %g, expected %g", j, (double)w2[j] - (double)w0[j], want);
+    }
+    // an anchor is required with mu > 0
+    fs_dpsgd_opts bad = dp_opts(lr, 10, 1, 0.5, 1.0);
+    bad.sgd.prox_mu = mu;
+    ck_assert_int_eq(fs_dpsgd_train(m[0], ds, &bad, 1, 0, 0, seed, NULL), FS_ERR_ARG);
+    free(same);
+    free(moved);
+    for (int k = 0; k < 3; k++) fs_model_destroy(&m[k]);
+    ds_free(ds);
+}
+END_TEST
+
 START_TEST(test_dpsgd_clipping_bounds_outlier)
 {
     // Linear regression, zero weights: rows of zeros have zero gradient; one
@@ -912,6 +961,7 @@ static Suite *dp_suite(void)
 
     TCase *t = tcase_create("dpsgd");
     tcase_add_test(t, test_dpsgd_equals_full_batch_gd);
+    tcase_add_test(t, test_dpsgd_fedprox_term);
     tcase_add_test(t, test_dpsgd_clipping_bounds_outlier);
     tcase_add_test(t, test_dpsgd_noise_std_and_reproducible);
     tcase_add_test(t, test_dpsgd_sampling_and_args);

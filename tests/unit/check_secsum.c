@@ -1,6 +1,6 @@
 /*
  * check_secsum.c - unit tests of the secure-sum engine through its
- * invariants (STYLE.md P11), with N parties simulated in one process:
+ * invariants, with N parties simulated in one process:
  *   - exactness/cancellation: sum of masked vectors == sum of unmasked
  *     encodings, bit for bit, N = 2..9, rings 32/64, full mesh and sparse;
  *   - canary: 0 on success, detected on a wrong seed or nonce;
@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "fs_impl.h"
-#include "crypto/fs_prg.h"
+#include "crypto/fs_prg_impl.h"
 #include "fedsilo/fs_secsum.h"
 
 static void hex(uint8_t *out, const char *h)

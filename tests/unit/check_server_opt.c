@@ -7,7 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "fs_server_opt.h"
+#include "fl/fs_server_opt.h"
 #include "fedsilo/fs_model.h"
 
 static const float w0[3] = { 1.0f, -2.0f, 0.5f };
@@ -102,7 +102,8 @@ START_TEST(fedadam)
     run(FS_SOPT_FEDADAM, w);
     adaptive(2, want);
     expect(w, want);
-    /* a zero coordinate of both updates never moves */
+    /* coordinate 2 is 0 in the first update but not in the second, so it
+     * moves (in round 2 only) */
     ck_assert(w[2] != w0[2]);
 }
 END_TEST

@@ -9,7 +9,7 @@ tests_ux_t_progress_LDADD = -lpthread
 EXTRA_DIST += tests/ux/ux.sh tests/ux/pngcheck.py \
               examples/api/secure_sum.c examples/api/Makefile examples/api/README.md \
               packaging/spack/package.py packaging/debian-build-deps.txt
-dist_check_SCRIPTS += tests/ux/plot.sh tests/ux/progress.sh tests/ux/install.sh \
+dist_check_SCRIPTS += tests/ux/plot.sh tests/ux/progress.sh tests/ux/install.sh tests/ux/layers.sh \
                       tests/ux/pkgconfig.sh tests/ux/api.sh tests/ux/docs.sh tests/ux/train_bar.sh
-TESTS += tests/ux/plot.sh tests/ux/progress.sh tests/ux/install.sh tests/ux/pkgconfig.sh \
+TESTS += tests/ux/plot.sh tests/ux/progress.sh tests/ux/layers.sh tests/ux/install.sh tests/ux/pkgconfig.sh \
          tests/ux/api.sh tests/ux/docs.sh tests/ux/train_bar.sh

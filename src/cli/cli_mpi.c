@@ -1,0 +1,93 @@
+/*
+ * cli_mpi.c - the one MPI process lifetime of the fedsilo MPI subcommands
+ * (see fs_cli_mpi in cli.h).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <mpi.h>
+#include <fedsilo.h>
+#include "cli.h"
+
+static int log_rank;
+
+static void log_with_rank(fs_log_level level, const char *line, void *user)
+{
+    (void)user;
+    static const char *names[] = { "debug", "info", "warning", "error" };
+    fprintf(stderr, "fedsilo[rank %d]: %s: %s\n", log_rank, names[level], line);
+}
+
+int fs_cli_exit_status(fs_err rc)
+{
+    switch (rc) {
+    case FS_OK: return FS_EXIT_OK;
+    case FS_ERR_ARG: return FS_EXIT_USAGE;
+    case FS_ERR_INTERRUPTED: return FS_EXIT_INTERRUPTED;
+    default: return FS_EXIT_FAIL;
+    }
+}
+
+int fs_cli_mpi_start(fs_cli_mpi *m, const char *cmd, int *argc, char ***argv, int threads,
+                     fs_log_level level)
+{
+    int provided = 0, rc;
+    m->cmd = cmd;
+    m->rank = 0;
+    m->size = 1;
+    m->comm = MPI_COMM_NULL;
+    rc = threads ? MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided)
+                 : MPI_Init(argc, argv);
+    if (rc != MPI_SUCCESS) return fs_cli_fail(cmd, "MPI_Init failed");
+    MPI_Comm_rank(MPI_COMM_WORLD, &m->rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &m->size);
+    log_rank = m->rank;
+    fs_log_set_handler(log_with_rank, NULL, level);
+    if (MPI_Comm_dup(MPI_COMM_WORLD, &m->comm) != MPI_SUCCESS) {
+        fs_cli_fail(cmd, "rank %d: MPI_Comm_dup failed", m->rank);
+        MPI_Abort(MPI_COMM_WORLD, FS_EXIT_FAIL);
+    }
+    MPI_Comm_set_errhandler(m->comm, MPI_ERRORS_RETURN);
+    return 0;
+}
+
+int fs_cli_mpi_begin(fs_cli_mpi *m, const char *cmd, fs_command command, int *argc, char ***argv,
+                     int quiet_ok, void (*usage)(FILE *out, const fs_config *cfg), int threads,
+                     fs_log_level level)
+{
+    memset(m, 0, sizeof *m);
+    m->comm = MPI_COMM_NULL;
+    if (fs_config_create_for(command, &m->cfg) != FS_OK) return fs_cli_fail(cmd, "%s", fs_errmsg());
+    int status = fs_cli_parse_config(cmd, *argc, *argv, m->cfg, quiet_ok ? &m->quiet : NULL, usage);
+    if (status < 0 && fs_config_options(m->cfg, &m->o) != FS_OK) {
+        /* train refuses combinations inside the run (agreed, and recorded
+         * with the run's other start-up errors); the other commands before
+         * MPI starts, identically on every rank */
+        if (command == FS_CMD_TRAIN) fs_error_clear();
+        else status = fs_cli_usage_error(cmd, "%s", fs_errmsg());
+    }
+    if (status < 0) {
+        status = fs_cli_mpi_start(m, cmd, argc, argv, threads, level);
+        if (status == 0) return -1;   /* MPI is up: go on */
+    }
+    fs_config_destroy(&m->cfg);
+    return status;
+}
+
+int fs_cli_mpi_finish(fs_cli_mpi *m, fs_err rc)
+{
+    const int status = fs_cli_exit_status(rc);
+    if (rc == FS_ERR_INTERRUPTED) {
+        if (m->rank == 0) fprintf(stderr, "fedsilo %s: %s\n", m->cmd, fs_errmsg());
+    } else if (rc != FS_OK && (m->rank == 0 || rc == FS_ERR_MPI)) {
+        fs_cli_fail(m->cmd, "%s", fs_errmsg());
+    }
+    fflush(stdout);
+    if (rc == FS_ERR_MPI) {
+        /* The communicator is broken: peers may be gone; do not wait for them. */
+        MPI_Abort(MPI_COMM_WORLD, status);
+    }
+    MPI_Comm_free(&m->comm);
+    MPI_Finalize();
+    fs_config_destroy(&m->cfg);
+    return status;
+}

@@ -1,0 +1,125 @@
+/*
+ * fs_fl_ckpt.c - checkpoints of a FedAvg run: writing the global model, the
+ * server optimizer state, the standardization and the privacy ledger's
+ * accountants (rank 0, durable), and resuming from them bit-identically.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "fl/fs_fl_impl.h"
+#include "fed/fs_fed_impl.h"
+
+/* Collective.  Rank 0 writes the checkpoint; everyone agrees on the result. */
+fs_err fl_save_checkpoint(fl_run *st, int round)
+{
+    fs_err local = FS_OK;
+    if (st->rank == 0) {
+        fs_ledger *l = fs_fed_ledger(st->fed);
+        const double *dp = NULL, *ddp = NULL;
+        fs_checkpoint ck;
+        memset(&ck, 0, sizeof ck);
+        ck.round = round;
+        snprintf(ck.model, sizeof ck.model, "%s", fs_model_spec(st->model));
+        ck.d = st->train->d;
+        ck.task = st->train->task;
+        ck.num_classes = st->train->num_classes;
+        ck.nparams = st->nparams;
+        ck.params = fs_model_params(st->model);
+        ck.config_hash = fs_fed_config_hash(st->fed);
+        ck.model_hash = fs_params_hash(ck.params, ck.nparams);
+        ck.seed = st->o.fed.seed;
+        ck.nsilos = st->size;
+        snprintf(ck.server_opt, sizeof ck.server_opt, "%s", fs_server_opt_name(st->sopt->kind));
+        ck.server_steps = st->sopt->steps;
+        ck.server_m = st->sopt->m;
+        ck.server_v = st->sopt->v;
+        if (st->prep) {  /* the writer only reads them */
+            ck.std_mean = (double *)fs_prep_mean(st->prep);
+            ck.std_scale = (double *)fs_prep_scale(st->prep);
+            ck.impute_fill = (double *)fs_prep_fill(st->prep);
+        }
+        ck.schema = st->train->schema;
+        local = fs_ledger_serialize(l, FS_LEDGER_DPSGD, &dp, &ck.dp_rdp_len);
+        if (local == FS_OK) local = fs_ledger_serialize(l, FS_LEDGER_DDP, &ddp, &ck.ddp_rdp_len);
+        ck.dp_rdp = (double *)dp;    /* the writer only reads them */
+        ck.ddp_rdp = (double *)ddp;
+        if (local == FS_OK) local = fs_checkpoint_write(&ck, st->ckpt_path);
+        if (local != FS_OK) fs_error_prefix(local, "checkpoint not written (previous one kept): ");
+    }
+    return fs_fed_agree(st->fed, local);
+}
+
+/* Rank-local: does checkpoint ck fit this run?  FS_OK or FS_ERR_DATA. */
+static fs_err check_fits(const fl_run *st, const fs_checkpoint *ck)
+{
+    const char *path = st->ckpt_path;
+    const fs_ledger *l = fs_fed_ledger(st->fed);
+    const int dp = fs_ledger_enabled(l, FS_LEDGER_DPSGD), ddp = fs_ledger_enabled(l, FS_LEDGER_DDP);
+    const char *sopt = fs_server_opt_name(st->sopt->kind);
+    if (ck->nparams != st->nparams || strcmp(ck->model, fs_model_spec(st->model)) != 0 ||
+        ck->d != st->train->d)
+        return fs_error_set(FS_ERR_DATA, "%s was written for model %s with %zu features; this run "
+                            "has %s with %zu", path, ck->model, ck->d, fs_model_spec(st->model),
+                            st->train->d);
+    if (ck->nsilos != st->size)
+        return fs_error_set(FS_ERR_DATA, "%s was written by %d institutions, this run has %d", path,
+                            ck->nsilos, st->size);
+    if (ck->seed != st->o.fed.seed)
+        return fs_error_set(FS_ERR_DATA, "%s was written with --seed %llu, this run has %ld", path,
+                            (unsigned long long)ck->seed, (long)st->o.fed.seed);
+    if (strcmp(ck->server_opt, sopt) != 0)
+        return fs_error_set(FS_ERR_DATA, "%s was written with --server-opt %s, this run has %s",
+                            path, ck->server_opt, sopt);
+    if ((st->sopt->m && !ck->server_m) || (st->sopt->v && !ck->server_v))
+        return fs_error_set(FS_ERR_DATA, "%s lacks the %s server optimizer state", path,
+                            ck->server_opt);
+    if (!dp != !ck->dp_rdp)
+        return fs_error_set(FS_ERR_DATA, "%s was written %s DP-SGD, this run has --dp-sgd %s",
+                            path, ck->dp_rdp ? "with" : "without", dp ? "yes" : "no");
+    if (!ddp != !ck->ddp_rdp)
+        return fs_error_set(FS_ERR_DATA, "%s was written %s distributed DP, this run has --ddp %s",
+                            path, ck->ddp_rdp ? "with" : "without", ddp ? "yes" : "no");
+    return FS_OK;
+}
+
+/*
+ * Collective.  Resume: every rank reads the checkpoint (shared file system)
+ * and checks it against the run; the model, the server optimizer and the
+ * privacy spent so far travel with it.  *start = its completed round (0
+ * for a fresh start).  metrics.jsonl is then cut to exactly the rounds up
+ * to *start.
+ */
+fs_err fl_resume(fl_run *st, int *start)
+{
+    fs_err local = FS_OK;
+    fs_checkpoint *ck = NULL;
+    const fs_resume_mode mode = st->o.fed.resume;
+    *start = 0;
+    if (mode == FS_RESUME_NO) return fs_fed_metrics_restart(st->fed, 0);
+    int exists = access(st->ckpt_path, F_OK) == 0;
+    if (!exists && mode == FS_RESUME_AUTO) return fs_fed_metrics_restart(st->fed, 0);
+    if (!exists) {
+        local = fs_error_set(FS_ERR_IO, "--resume yes but %s does not exist: %s", st->ckpt_path,
+                             strerror(errno));
+    } else {
+        fs_ledger *l = fs_fed_ledger(st->fed);
+        local = fs_checkpoint_read(st->ckpt_path, &ck);
+        if (local == FS_OK) local = check_fits(st, ck);
+        if (local == FS_OK && ck->dp_rdp)
+            local = fs_ledger_restore(l, FS_LEDGER_DPSGD, ck->dp_rdp, ck->dp_rdp_len);
+        if (local == FS_OK && ck->ddp_rdp)
+            local = fs_ledger_restore(l, FS_LEDGER_DDP, ck->ddp_rdp, ck->ddp_rdp_len);
+        if (local == FS_OK) {
+            memcpy(fs_model_params(st->model), ck->params, st->nparams * sizeof(float));
+            if (st->sopt->m) memcpy(st->sopt->m, ck->server_m, st->nparams * sizeof(float));
+            if (st->sopt->v) memcpy(st->sopt->v, ck->server_v, st->nparams * sizeof(float));
+            st->sopt->steps = ck->server_steps;
+            *start = ck->round;
+        }
+    }
+    fs_checkpoint_free(&ck);
+    fs_err rc = fs_fed_agree(st->fed, local);
+    if (rc != FS_OK) return rc;
+    return fs_fed_metrics_restart(st->fed, *start);
+}

@@ -1,0 +1,207 @@
+/*
+ * fs_fl_setup.c - setting up one FedAvg run on a rank: model and buffers,
+ * server optimizer, the DP-SGD and distributed-DP plans (with their
+ * accountants in the run's privacy ledger), the global sample count and
+ * the preprocessing pipeline (imputation, standardization: fs_prep.h).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include "fl/fs_fl_impl.h"
+#include "fedsilo/fs_crypto.h"
+#include "fedsilo/fs_dp.h"
+
+/* Steps of local SGD report here (the watchdog and the progress bar). */
+static void count_step(void *user, long steps_done)
+{
+    fl_run *st = user;
+    fs_fed_local_progress(st->fed, steps_done, st->local_total);
+}
+
+/*
+ * Rank-local.  DP-SGD plan: every institution samples at the same rate q
+ * (batches of floor(q n_k) rows, so its true rate is <= q) for the same
+ * number of steps per round, so one accountant, identical on all ranks and
+ * revealing no shard size, bounds the privacy loss of every institution's
+ * records.  Needs the model (batch capacity).  With FedProx the options
+ * carry the proximal term, which fs_dpsgd_train adds after clipping and
+ * noise (it depends on no record).
+ */
+static fs_err setup_dp(fl_run *st)
+{
+    fs_err rc = FS_OK;
+    const fs_dp_opts *dp = &st->o.dp;
+    if (!dp->dp_sgd) return FS_OK;
+    const double q = dp->sampling_rate;
+    st->dpo.sgd = st->sgd;
+    st->dpo.clip_norm = dp->clip;
+    st->dpo.noise_multiplier = dp->noise;
+    st->dpo.sampling = dp->sampling;
+    size_t bk = (size_t)floor(q * (double)st->train->n);
+    st->dpo.sgd.batch_size = bk ? bk : 1;
+    const long steps = st->sgd.local_steps > 0 ? st->sgd.local_steps
+                                               : (long)ceil(1.0 / q) * (long)st->sgd.local_epochs;
+    st->dpo.sgd.local_steps = steps;
+    st->dpo.sgd.on_step = NULL;
+    if (st->dpo.sgd.batch_size > fs_model_max_batch(st->model))
+        FS_FAIL(FS_ERR_ARG, "DP-SGD batch of %zu rows (q = %g) exceeds --batch-size %zu; "
+                "raise --batch-size", st->dpo.sgd.batch_size, q, fs_model_max_batch(st->model));
+    /* identical on every rank: same (sigma, q, steps) everywhere */
+    FS_TRY(fs_ledger_enable(fs_fed_ledger(st->fed), FS_LEDGER_DPSGD, dp->noise, q, steps));
+    if (dp->dp_seed != 0) {
+        /* reproducible noise for tests: SHA-256("fedsilo dp seed <seed> rank <rank>") */
+        char lbl[96];
+        int len = snprintf(lbl, sizeof lbl, "fedsilo dp seed %ld rank %d", (long)dp->dp_seed,
+                           st->rank);
+        FS_TRY(fs_sha256(lbl, (size_t)len, st->dp_seed));
+        st->dp_seed_p = st->dp_seed;
+    }
+done:
+    return rc;
+}
+
+fs_err fl_setup_local(fl_run *st)
+{
+    fs_err rc = FS_OK;
+    const fs_fl_opts *fl = &st->o.fl;
+    fs_sgd_opts *sgd = &st->sgd;
+    memset(sgd, 0, sizeof *sgd);
+    sgd->lr = fl->lr;
+    sgd->momentum = fl->momentum;
+    sgd->weight_decay = fl->weight_decay;
+    sgd->batch_size = fl->batch_size;
+    sgd->local_epochs = fl->local_epochs;
+    sgd->local_steps = fl->local_steps;
+    if (fl->algorithm == FS_ALGO_FEDSGD) {
+        /* FedSGD: one gradient step on the whole shard per round */
+        sgd->local_steps = 1;
+        sgd->batch_size = st->train->n;
+        sgd->momentum = 0;
+    }
+    FS_TRY(fs_model_create(fl->model, st->train->d, st->train->task, st->train->num_classes,
+                           sgd->batch_size, &st->model));
+    st->nparams = fs_model_nparams(st->model);
+    fs_model_init(st->model, st->o.fed.seed);
+    FS_TRY(fs_alloc(&st->w_global, st->nparams, sizeof(float), "global model"));
+    FS_TRY(fs_alloc(&st->update, st->nparams, sizeof(float), "model update"));
+    /* The table's server_opt choices are in fs_sopt_kind order. */
+    _Static_assert((int)FS_SERVER_FEDADAM == (int)FS_SOPT_FEDADAM, "server optimizer order");
+    FS_TRY(fs_server_opt_create((fs_sopt_kind)fl->server_opt, fl->server_lr, fl->server_beta1,
+                                fl->server_beta2, fl->server_tau, st->nparams, &st->sopt));
+    if (fl->algorithm == FS_ALGO_FEDPROX) {
+        sgd->prox_mu = fl->prox_mu;
+        sgd->prox_anchor = st->w_global;
+    }
+    sgd->on_step = count_step;
+    sgd->on_step_user = st;
+    FS_TRY(setup_dp(st));
+    if (fl->test[0]) FS_TRY(fl_load_test_slice(st));
+done:
+    return rc;
+}
+
+/*
+ * Collective.  Distributed-DP plan (fs_ddp.h): the same public plan on
+ * every rank (fractional bits, rotation seed from --seed), private noise;
+ * its institution-level accountant in the ledger.
+ */
+fs_err fl_setup_ddp(fl_run *st)
+{
+    fs_err local = FS_OK;
+    const fs_dp_opts *dp = &st->o.dp;
+    if (!dp->ddp) return FS_OK;
+    uint8_t rseed[32], nseed[32];  /* nseed: secret, wiped below */
+    char lbl[96];
+    int len = snprintf(lbl, sizeof lbl, "fedsilo ddp rotation %ld", (long)st->o.fed.seed);
+    local = fs_sha256(lbl, (size_t)len, rseed);
+    if (local == FS_OK && dp->dp_seed != 0) {
+        len = snprintf(lbl, sizeof lbl, "fedsilo ddp noise %ld rank %d", (long)dp->dp_seed,
+                       st->rank);
+        local = fs_sha256(lbl, (size_t)len, nseed);
+    }
+    if (local == FS_OK)
+        local = fs_ddp_create(st->nparams, st->size, st->o.fed.ring_bits, dp->ddp_clip,
+                              dp->ddp_noise, dp->ddp_max_wrap, rseed,
+                              dp->dp_seed != 0 ? nseed : NULL, &st->ddp);
+    fs_secure_zero(nseed, sizeof nseed);
+    /* one Gaussian mechanism on the sum per round: sensitivity c, noise z c */
+    if (local == FS_OK)
+        local = fs_ledger_enable(fs_fed_ledger(st->fed), FS_LEDGER_DDP,
+                                 fs_ddp_noise_multiplier(st->ddp), 1.0, 1);
+    fs_err rc = fs_fed_agree(st->fed, local);  /* collective */
+    if (rc == FS_OK && st->rank == 0)
+        fs_log(FS_LOG_INFO, "distributed DP: clip %g, noise multiplier %.6g (exact), %d fractional "
+               "bits, rotation to %zu coordinates, P(modular wrap per round) <= %.3g",
+               dp->ddp_clip, fs_ddp_noise_multiplier(st->ddp), fs_ddp_frac_bits(st->ddp),
+               fs_ddp_dim(st->ddp), fs_ddp_wrap_bound(st->ddp));
+    return rc;
+}
+
+/* Collective: n = sum of n_k, through the core's sum like every sum. */
+fs_err fl_count_samples(fl_run *st)
+{
+    double nk = (double)st->train->n, ntot = 0;
+    fs_err rc = fs_fed_sum_f64(st->fed, 0, FS_VEC_NSAMPLES, &nk, &ntot, 1);
+    st->n_total = ntot;
+    return rc;
+}
+
+/*
+ * Collective.  The preprocessing pipeline (fs_prep.h): imputation values
+ * and standardization moments from secure sums over the training parts,
+ * applied to this rank's training and validation rows and test slice.
+ * Without --impute, fs_fed_open refused shards with missing cells.
+ */
+fs_err fl_preprocess(fl_run *st)
+{
+    fs_err rc = FS_OK;
+    const fs_prep_opts po = { st->o.fl.impute, st->o.fl.standardize, FS_VEC_PREP };
+    if (!po.impute && !po.standardize) return FS_OK;
+    FS_TRY(fs_prep_fit(st->fed, st->train, &po, &st->prep));
+    const char *path = fs_fed_shard_path(st->fed);
+    fs_err local = fs_prep_apply(st->prep, st->train, path);
+    if (local == FS_OK && st->val) local = fs_prep_apply(st->prep, st->val, path);
+    if (local == FS_OK && st->test_slice) local = fs_prep_apply(st->prep, st->test_slice, st->o.fl.test);
+    FS_TRY(fs_fed_agree(st->fed, local));
+done:
+    return rc;
+}
+
+/*
+ * What a FedAvg run releases to the other institutions, for the ledger:
+ * the summed update is protected by the DP mechanisms in use; every other
+ * sum is exact.  (Descriptive; see fs_ledger.h and docs/privacy.md.)
+ * Rank-local; FS_OK or FS_ERR_NOMEM.
+ */
+fs_err fl_note_releases(fl_run *st)
+{
+    fs_err rc = FS_OK;
+    fs_ledger *l = fs_fed_ledger(st->fed);
+    const fs_dp_opts *dp = &st->o.dp;
+    const char *upd = dp->dp_sgd && dp->ddp ? "DP-SGD (record level) and distributed DP "
+                                              "(institution level)"
+                    : dp->dp_sgd ? "DP-SGD (record level)"
+                    : dp->ddp ? "distributed DP (institution level)" : "public";
+    FS_TRY(fs_ledger_note_release(l, "training rows n (sum)", "public"));
+    FS_TRY(fs_ledger_note_release(l, "weighted model update (sum, every round)", upd));
+    FS_TRY(fs_ledger_note_release(l, "training loss, rows and clip counts (sums, every round)",
+                                  "public"));
+    if (st->val || st->test_slice)
+        FS_TRY(fs_ledger_note_release(l, "evaluation sums (every evaluated round)", "public"));
+    if (st->prep) FS_TRY(fs_prep_note_releases(st->prep, l));
+done:
+    return rc;
+}
+
+void fl_run_free(fl_run *st)
+{
+    fs_server_opt_destroy(&st->sopt);
+    fs_prep_destroy(&st->prep);
+    fs_ddp_destroy(&st->ddp);
+    fs_model_destroy(&st->model);
+    fs_dataset_destroy(&st->test_slice);
+    free(st->w_global);
+    free(st->update);
+    fs_secure_zero(st->dp_seed, sizeof st->dp_seed);
+    fs_fed_close(&st->fed);
+}
