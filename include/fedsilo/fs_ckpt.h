@@ -46,6 +46,12 @@ typedef struct {
     size_t dp_rdp_len;
     double *ddp_rdp;        /* serialized accountant of distributed DP, or NULL */
     size_t ddp_rdp_len;
+    char *membership;       /* which institutions took part in which rounds:
+                               one line "FIRST-LAST name,name,...\n" per
+                               stretch of rounds with one membership, in
+                               round order, names in rank order (roster
+                               names, or "#k" for rank k without a roster);
+                               NULL in checkpoints of older versions      */
 } fs_checkpoint;
 
 /*

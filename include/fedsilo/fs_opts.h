@@ -44,6 +44,9 @@ typedef enum {
 
 typedef enum { FS_RESUME_NO = 0, FS_RESUME_YES = 1, FS_RESUME_AUTO = 2 } fs_resume_mode;
 
+/* --membership: may a resumed run have other members than the checkpoint's? */
+typedef enum { FS_MEMBERSHIP_STRICT = 0, FS_MEMBERSHIP_ELASTIC = 1 } fs_membership_mode;
+
 /* The federation: shards, the sum, the run directory (every MPI program). */
 typedef struct {
     const char *data;            /* --data: this rank's shard, "%d" = rank; ""
@@ -64,6 +67,14 @@ typedef struct {
     long checkpoint_every;       /* --checkpoint-every: 0 = only at the end   */
     fs_resume_mode resume;       /* --resume no|yes|auto                      */
     long timeout;                /* --timeout: watchdog seconds, 0 = off      */
+    fs_membership_mode membership; /* --membership strict|elastic (train)     */
+    const char *exclude;         /* --exclude: comma-separated roster names not
+                                    in this job (train); NULL or "" = none   */
+    int min_institutions;        /* --min-institutions: elastic runs refuse
+                                    fewer members (>= 2)                     */
+    int public_counts;           /* --public-counts yes: shard sizes are
+                                    declared public (a membership change may
+                                    then release them)                       */
 } fs_fed_opts;
 
 typedef enum { FS_ALGO_FEDAVG = 0, FS_ALGO_FEDPROX = 1, FS_ALGO_FEDSGD = 2 } fs_fl_algorithm;

@@ -234,6 +234,22 @@ const fs_opt_def fs_opt_table[] = {
       F(fed.checkpoint_every), NOSET, "write the checkpoint every k rounds (0: only at the end)" },
     { TRAIN, "output", "resume", NULL, FS_OPT_CHOICE, "no", NOLIM, "no|yes|auto", FS_FIELD_ENUM,
       F(fed.resume), NOSET, "continue from OUT/checkpoint.h5: yes (must exist), auto (if present), no" },
+    /* [membership] which roster institutions take part (docs/hpc.md, "Losing an institution") */
+    { TRAIN, "membership", "membership", NULL, FS_OPT_CHOICE, "strict", NOLIM, "strict|elastic",
+      FS_FIELD_ENUM, F(fed.membership), NOSET,
+      "strict: --resume needs the checkpoint's members; elastic: a resumed run may have "
+      "other roster members (needs --roster)" },
+    { TRAIN, "membership", "exclude", NULL, FS_OPT_STR, "", NOLIM, NULL, FS_FIELD_STR,
+      F(fed.exclude), NOSET,
+      "comma-separated roster names not in this job: ranks are the other institutions in "
+      "roster order, %d in --data/--identity is the roster index (needs --roster)" },
+    { TRAIN, "membership", "min_institutions", NULL, FS_OPT_INT, "3", 2, 1e6, NULL, FS_FIELD_INT,
+      F(fed.min_institutions), NOSET,
+      "--membership elastic: refuse to run with fewer institutions (at least 2)" },
+    { TRAIN, "membership", "public_counts", NULL, FS_OPT_FLAG, "no", NOLIM, "no|yes", FS_FIELD_BOOL,
+      F(fed.public_counts), NOSET,
+      "declare shard sizes public: needed to resume with other members, because the change "
+      "of the summed row counts reveals the joining or departed institutions' counts" },
     /* [stats] fedsilo stats */
     { STATS, "stats", "bins", NULL, FS_OPT_INT, "0", 0, FS_STATS_MAX_BINS, NULL, FS_FIELD_INT,
       F(stats.bins), NOSET, "histogram with B bins per feature (0: none)" },
@@ -295,6 +311,9 @@ static fs_err check_train(const fs_opts *o)
     rc = fs_path_check_pattern(f->identity, "--identity");
     if (rc != FS_OK) return rc;
     if (!f->out[0]) return fs_error_set(FS_ERR_ARG, "--out must not be empty");
+    if ((f->membership == FS_MEMBERSHIP_ELASTIC || f->exclude[0]) && !f->roster[0])
+        return fs_error_set(FS_ERR_ARG, "--membership elastic and --exclude name institutions by "
+                            "their roster names: give --roster");
     if (strlen(f->out) >= 3800 || strlen(f->data) >= 3800)
         return fs_error_set(FS_ERR_ARG, "--out or --data path is longer than 3800 bytes");
     return FS_OK;

@@ -5,10 +5,74 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "fl/fs_fl_impl.h"
 #include "fed/fs_fed_impl.h"
+
+/*
+ * Rank-local.  st->members = this job's institutions in rank order, comma-
+ * separated: roster names, or "#k" for rank k without a roster.  Public
+ * (the roster and the job), identical on every rank.
+ */
+fs_err fl_members_init(fl_run *st)
+{
+    fs_err rc = FS_OK;
+    const size_t cap = 1 + 40 * (size_t)st->size;   /* names are <= 32 characters */
+    size_t off = 0;
+    FS_TRY(fs_alloc(&st->members, cap, 1, "member names"));
+    st->members[0] = 0;
+    for (int r = 0; r < st->size; r++) {
+        const char *name = fs_fed_member_name(st->fed, r);
+        int n = name ? snprintf(st->members + off, cap - off, "%s%s", r ? "," : "", name)
+                     : snprintf(st->members + off, cap - off, "%s#%d", r ? "," : "", r);
+        off += (size_t)n;
+    }
+    FS_TRY(fs_strdup(&st->history, ""));
+done:
+    return rc;
+}
+
+/* The member names of the last line of a membership history (copied into
+ * buf), or NULL when the history is absent, empty or malformed. */
+static const char *last_members(const char *history, char *buf, size_t cap)
+{
+    if (!history) return NULL;
+    size_t len = strlen(history);
+    while (len && history[len - 1] == '\n') len--;
+    size_t b = len;
+    while (b && history[b - 1] != '\n') b--;
+    const char *sp = memchr(history + b, ' ', len - b);
+    if (!sp || (size_t)(history + len - sp) > cap) return NULL;
+    snprintf(buf, cap, "%.*s", (int)(history + len - sp - 1), sp + 1);
+    return buf;
+}
+
+/*
+ * Rank-local.  The membership history through `round`: st->history (the
+ * rounds before this job) and this job's stretch (resumed round + 1 ..
+ * round); a stretch continuing the previous line's members extends it.
+ * Caller frees *out.
+ */
+static fs_err history_through(const fl_run *st, int round, char **out)
+{
+    const char *h = st->history;
+    char prev[8192];
+    size_t keep = strlen(h);
+    int first = st->resumed + 1;
+    const char *pm = last_members(h, prev, sizeof prev);
+    if (pm && strcmp(pm, st->members) == 0) {   /* same members: extend the last line */
+        while (keep && h[keep - 1] == '\n') keep--;
+        while (keep && h[keep - 1] != '\n') keep--;
+        first = atoi(h + keep);
+    }
+    size_t cap = keep + strlen(st->members) + 32;
+    fs_err rc = fs_alloc(out, cap, 1, "membership history");
+    if (rc == FS_OK)
+        snprintf(*out, cap, "%.*s%d-%d %s\n", (int)keep, h, first, round, st->members);
+    return rc;
+}
 
 /* Collective.  Rank 0 writes the checkpoint; everyone agrees on the result. */
 fs_err fl_save_checkpoint(fl_run *st, int round)
@@ -30,6 +94,7 @@ fs_err fl_save_checkpoint(fl_run *st, int round)
         ck.model_hash = fs_params_hash(ck.params, ck.nparams);
         ck.seed = st->o.fed.seed;
         ck.nsilos = st->size;
+        local = history_through(st, round, &ck.membership);
         snprintf(ck.server_opt, sizeof ck.server_opt, "%s", fs_server_opt_name(st->sopt->kind));
         ck.server_steps = st->sopt->steps;
         ck.server_m = st->sopt->m;
@@ -40,19 +105,58 @@ fs_err fl_save_checkpoint(fl_run *st, int round)
             ck.impute_fill = (double *)fs_prep_fill(st->prep);
         }
         ck.schema = st->train->schema;
-        local = fs_ledger_serialize(l, FS_LEDGER_DPSGD, &dp, &ck.dp_rdp_len);
+        if (local == FS_OK) local = fs_ledger_serialize(l, FS_LEDGER_DPSGD, &dp, &ck.dp_rdp_len);
         if (local == FS_OK) local = fs_ledger_serialize(l, FS_LEDGER_DDP, &ddp, &ck.ddp_rdp_len);
         ck.dp_rdp = (double *)dp;    /* the writer only reads them */
         ck.ddp_rdp = (double *)ddp;
         if (local == FS_OK) local = fs_checkpoint_write(&ck, st->ckpt_path);
         if (local != FS_OK) fs_error_prefix(local, "checkpoint not written (previous one kept): ");
+        free(ck.membership);
     }
     return fs_fed_agree(st->fed, local);
+}
+
+/*
+ * Rank-local: may this job continue the checkpoint's membership?  The same
+ * members always; other members only with --membership elastic, a
+ * checkpoint that names its members, and --public-counts yes: the new sum
+ * of the row counts n (and of the validation counts and the realized
+ * training samples, released every round) minus the old one is exactly
+ * the departed (or joining) institutions' counts.  Inputs and messages are
+ * public (roster names) and identical on every rank.
+ */
+static fs_err check_members(const fl_run *st, const fs_checkpoint *ck)
+{
+    const char *path = st->ckpt_path;
+    char buf[8192];
+    const char *was = last_members(ck->membership, buf, sizeof buf);
+    if (was ? strcmp(was, st->members) == 0 : ck->nsilos == st->size) return FS_OK;
+    if (st->o.fed.membership != FS_MEMBERSHIP_ELASTIC) {
+        if (!was)
+            return fs_error_set(FS_ERR_DATA, "%s was written by %d institutions, this run has %d",
+                                path, ck->nsilos, st->size);
+        return fs_error_set(FS_ERR_DATA, "%s was written by the institutions %s, this job has %s; "
+                            "--membership elastic continues with other members", path, was,
+                            st->members);
+    }
+    if (!was || was[0] == '#')
+        return fs_error_set(FS_ERR_DATA, "%s does not name its institutions (written without a "
+                            "roster or by an older fedsilo): --membership elastic cannot tell who "
+                            "left", path);
+    if (!st->o.fed.public_counts)
+        return fs_error_set(FS_ERR_ARG, "%s was written by the institutions %s, this job has %s: "
+                            "continuing with other members releases the summed row counts of a "
+                            "second membership, and the difference from the first is the count of "
+                            "the institutions that left or joined; refused unless the consortium "
+                            "declares shard sizes public (--public-counts yes)", path, was,
+                            st->members);
+    return FS_OK;
 }
 
 /* Rank-local: does checkpoint ck fit this run?  FS_OK or FS_ERR_DATA. */
 static fs_err check_fits(const fl_run *st, const fs_checkpoint *ck)
 {
+    fs_err rc = FS_OK;
     const char *path = st->ckpt_path;
     const fs_ledger *l = fs_fed_ledger(st->fed);
     const int dp = fs_ledger_enabled(l, FS_LEDGER_DPSGD), ddp = fs_ledger_enabled(l, FS_LEDGER_DDP);
@@ -62,9 +166,7 @@ static fs_err check_fits(const fl_run *st, const fs_checkpoint *ck)
         return fs_error_set(FS_ERR_DATA, "%s was written for model %s with %zu features; this run "
                             "has %s with %zu", path, ck->model, ck->d, fs_model_spec(st->model),
                             st->train->d);
-    if (ck->nsilos != st->size)
-        return fs_error_set(FS_ERR_DATA, "%s was written by %d institutions, this run has %d", path,
-                            ck->nsilos, st->size);
+    FS_TRY(check_members(st, ck));
     if (ck->seed != st->o.fed.seed)
         return fs_error_set(FS_ERR_DATA, "%s was written with --seed %llu, this run has %ld", path,
                             (unsigned long long)ck->seed, (long)st->o.fed.seed);
@@ -80,7 +182,8 @@ static fs_err check_fits(const fl_run *st, const fs_checkpoint *ck)
     if (!ddp != !ck->ddp_rdp)
         return fs_error_set(FS_ERR_DATA, "%s was written %s distributed DP, this run has --ddp %s",
                             path, ck->ddp_rdp ? "with" : "without", ddp ? "yes" : "no");
-    return FS_OK;
+done:
+    return rc;
 }
 
 /*
@@ -110,12 +213,24 @@ fs_err fl_resume(fl_run *st, int *start)
             local = fs_ledger_restore(l, FS_LEDGER_DPSGD, ck->dp_rdp, ck->dp_rdp_len);
         if (local == FS_OK && ck->ddp_rdp)
             local = fs_ledger_restore(l, FS_LEDGER_DDP, ck->ddp_rdp, ck->ddp_rdp_len);
+        if (local == FS_OK && ck->membership) {
+            free(st->history);
+            st->history = NULL;
+            local = fs_strdup(&st->history, ck->membership);
+        }
         if (local == FS_OK) {
+            char buf[8192];
+            const char *was = last_members(ck->membership, buf, sizeof buf);
+            if (st->rank == 0 && was && strcmp(was, st->members) != 0)
+                fs_log(FS_LOG_INFO, "membership change after round %d: %s -> %s (fresh key "
+                       "setup; FedAvg weights from the new members' summed row counts)",
+                       ck->round, was, st->members);
             memcpy(fs_model_params(st->model), ck->params, st->nparams * sizeof(float));
             if (st->sopt->m) memcpy(st->sopt->m, ck->server_m, st->nparams * sizeof(float));
             if (st->sopt->v) memcpy(st->sopt->v, ck->server_v, st->nparams * sizeof(float));
             st->sopt->steps = ck->server_steps;
             *start = ck->round;
+            st->resumed = ck->round;
         }
     }
     fs_checkpoint_free(&ck);

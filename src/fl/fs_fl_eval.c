@@ -135,6 +135,14 @@ fs_err fl_metrics_line(const fl_run *st, const fs_round_metrics *m, char **line)
     bad |= put_num(o, "", "seconds", m->seconds);
     bad |= put_num(o, "", "samples", m->total_samples);
     bad |= fs_json_put(o, "aggregation", json_string(fs_fed_aggregation_name(st->fed)));
+    json_t *mem = json_array();   /* the round's institutions, in rank order */
+    const int put = fs_json_put(o, "members", mem);   /* o owns mem (or freed it) */
+    bad |= put;
+    for (const char *p = st->members; put == 0 && *p;) {
+        const size_t len = strcspn(p, ",");
+        bad |= json_array_append_new(mem, json_stringn(p, len)) != 0;
+        p += len + (p[len] == ',');
+    }
     if (bad) FS_FAIL(FS_ERR_NOMEM, "out of memory formatting the metrics of round %d", m->round);
     FS_TRY(fs_json_line(o, line));
 done:

@@ -49,10 +49,11 @@ static fs_err setup_dp(fl_run *st)
     /* identical on every rank: same (sigma, q, steps) everywhere */
     FS_TRY(fs_ledger_enable(fs_fed_ledger(st->fed), FS_LEDGER_DPSGD, dp->noise, q, steps));
     if (dp->dp_seed != 0) {
-        /* reproducible noise for tests: SHA-256("fedsilo dp seed <seed> rank <rank>") */
+        /* reproducible noise for tests: SHA-256("fedsilo dp seed <seed> rank <k>"), k the
+         * institution's roster index (its rank when the job is the whole roster) */
         char lbl[96];
         int len = snprintf(lbl, sizeof lbl, "fedsilo dp seed %ld rank %d", (long)dp->dp_seed,
-                           st->rank);
+                           st->member);
         FS_TRY(fs_sha256(lbl, (size_t)len, st->dp_seed));
         st->dp_seed_p = st->dp_seed;
     }
@@ -116,7 +117,7 @@ fs_err fl_setup_ddp(fl_run *st)
     local = fs_sha256(lbl, (size_t)len, rseed);
     if (local == FS_OK && dp->dp_seed != 0) {
         len = snprintf(lbl, sizeof lbl, "fedsilo ddp noise %ld rank %d", (long)dp->dp_seed,
-                       st->rank);
+                       st->member);   /* roster index, as above */
         local = fs_sha256(lbl, (size_t)len, nseed);
     }
     if (local == FS_OK)
@@ -202,6 +203,8 @@ void fl_run_free(fl_run *st)
     fs_dataset_destroy(&st->test_slice);
     free(st->w_global);
     free(st->update);
+    free(st->members);
+    free(st->history);
     fs_secure_zero(st->dp_seed, sizeof st->dp_seed);
     fs_fed_close(&st->fed);
 }

@@ -80,8 +80,8 @@ static fs_err local_train(fl_run *st, int r, fl_round *lr)
     if (st->o.dp.dp_sgd) {
         fs_dpsgd_stats dst;
         memset(&dst, 0, sizeof dst);
-        local = fs_dpsgd_train(st->model, st->train, &st->dpo, seed, st->rank, r, st->dp_seed_p,
-                               &dst);
+        local = fs_dpsgd_train(st->model, st->train, &st->dpo, seed, st->member, r,
+                               st->dp_seed_p, &dst);
         lr->ss = dst.sgd;
     } else {
         /* planned steps: local_steps, or epochs * ceil(n / batch) */
@@ -90,7 +90,7 @@ static fs_err local_train(fl_run *st, int r, fl_round *lr)
                         : (long)s->local_epochs * (long)((st->train->n + s->batch_size - 1) /
                                                          s->batch_size);
         fs_fed_local_progress(st->fed, 0, st->local_total);
-        local = fs_sgd_train(st->model, st->train, s, seed, st->rank, r, &lr->ss);
+        local = fs_sgd_train(st->model, st->train, s, seed, st->member, r, &lr->ss);
         fs_fed_local_progress(st->fed, 0, 0);
     }
     if (local != FS_OK) fs_error_prefix(local, "%s: ", fs_fed_shard_path(st->fed));
@@ -194,9 +194,11 @@ static fs_err setup(fl_run *st, MPI_Comm comm, fs_run_ctl *ctl, int *start)
     FS_TRY(fs_fed_open(comm, &fo, &st->fed));
     st->rank = fs_fed_rank(st->fed);
     st->size = fs_fed_size(st->fed);
+    st->member = fs_fed_member(st->fed, st->rank);
     st->train = fs_fed_train_part(st->fed);
     st->val = fs_fed_validation_part(st->fed);
     fs_err local = fs_fed_run_path(st->fed, "checkpoint.h5", st->ckpt_path, sizeof st->ckpt_path);
+    if (local == FS_OK) local = fl_members_init(st);   /* the members' names */
     if (local == FS_OK) local = fl_setup_local(st);    /* model, buffers, DP plan, test slice */
     FS_TRY(fs_fed_agree(st->fed, local));
     FS_TRY(fs_fed_connect(st->fed));                   /* collective: key setup */
