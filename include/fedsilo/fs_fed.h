@@ -192,9 +192,10 @@ FS_EXPORT fs_err fs_fed_round_end(fs_fed *fed, int round, const float *params, s
  * accountant is enabled, each rank binds the ledger to its own journal
  * OUT/privacy-ledger-rank<k>.txt (fs_ledger_journal_open: created, or
  * replayed when an earlier run in the same directory charged rounds, with
- * --resume no as well), and the ranks agree on the number of charged rounds
- * (a record only some ranks hold, from a crash between their appends, is
- * for a round whose sum never ran: it is dropped).  *ncharges = the rounds
+ * --resume no as well), and the ranks agree on the number of charged rounds:
+ * a rank whose file is one record behind another's (a crash between their
+ * appends) charges that round too, so the count only ever goes up; files
+ * further apart are FS_ERR_DATA.  *ncharges = the rounds
  * charged by earlier runs.  Without accountants nothing is written and
  * *ncharges = 0.  Call after the accountants are enabled, before the first
  * charge.  Collective; same code on every rank.

@@ -189,15 +189,6 @@ FS_EXPORT fs_release_class fs_ledger_release_class(const fs_ledger *l, size_t i)
 FS_EXPORT fs_err fs_ledger_journal_open(fs_ledger *l, const char *path, long *ncharges)
     FS_WARN_UNUSED;
 
-/*
- * fs_ledger_journal_truncate - keep only the first `keep` records of the
- * journal (durably) and rebuild the accountants from them.  For a restart
- * after a crash between institutions' appends: a record that some
- * institution lacks belongs to a round whose sum never ran.  returns FS_OK,
- * FS_ERR_ARG (keep out of range, no journal) or FS_ERR_IO.
- */
-FS_EXPORT fs_err fs_ledger_journal_truncate(fs_ledger *l, long keep) FS_WARN_UNUSED;
-
 /* fs_ledger_charges - rounds charged so far (replayed and new). */
 FS_EXPORT long fs_ledger_charges(const fs_ledger *l);
 

@@ -245,24 +245,34 @@ fs_err fs_fed_ledger_open(fs_fed *fed, long *ncharges)
     if (local == FS_OK) local = fs_mkdir_p(fed->out_dir);  /* a rank without rank 0's disk */
     if (local == FS_OK) local = fs_ledger_journal_open(fed->ledger, path, &n);
     FS_TRY(fs_agree(fed->comm, local, NULL));
-    /* A record some rank lacks is for a round whose sum never ran (each rank
-     * charges before the agreement that precedes the sum): keep the fewest. */
+    /* Each rank charges before the agreement that precedes a round's sum,
+     * so a crash can leave one rank a record ahead of another, for a round
+     * that was never summed.  Nothing is ever dropped from a journal (a
+     * peer could otherwise make an institution forget rounds that did
+     * release its data): a rank behind charges the missing rounds again,
+     * which over-counts, never under-counts.  More than one round apart is
+     * not a crash: refused. */
     long mm[2] = { -n, n };
     int mrc = MPI_Allreduce(MPI_IN_PLACE, mm, 2, MPI_LONG, MPI_MAX, fed->comm);
     if (mrc != MPI_SUCCESS) {
         rc = fs_from_mpi(mrc, "MPI_Allreduce (privacy ledger)");
         goto done;
     }
-    const long lo = -mm[0];
+    const long lo = -mm[0], hi = mm[1];
+    if (hi - lo > 1)
+        FS_FAIL(FS_ERR_DATA, "the institutions' privacy ledger files in %s hold between %ld and "
+                "%ld charged rounds: more than a crash can explain (a file was removed or "
+                "replaced?); refusing to continue with a budget that cannot be trusted",
+                fed->out_dir, lo, hi);  /* the same on every rank: from one allreduce */
     local = FS_OK;
-    if (n > lo) {
+    if (n < hi) {
         fs_log(FS_LOG_WARN, "rank %d: privacy ledger %s holds %ld charged rounds, another "
-               "institution's %ld: the extra records are for a round that was never summed; "
-               "they are dropped", fed->rank, path, n, lo);
-        local = fs_ledger_journal_truncate(fed->ledger, lo);
+               "institution's %ld (a crash between their records): the missing round is charged "
+               "here too", fed->rank, path, n, hi);
+        local = fs_ledger_charge_round(fed->ledger);
     }
     FS_TRY(fs_agree(fed->comm, local, NULL));
-    *ncharges = lo;
+    *ncharges = hi;
 done:
     return rc;
 }

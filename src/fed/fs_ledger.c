@@ -330,41 +330,6 @@ done:
     return rc;
 }
 
-fs_err fs_ledger_journal_truncate(fs_ledger *l, long keep)
-{
-    fs_err rc = FS_OK;
-    FILE *f = NULL;
-    char *line = NULL;
-    size_t cap = 0;
-    fs_rdp *fresh[FS_LEDGER_NACCOUNTANTS] = { NULL };
-    FS_CHECK_ARG(l->journal && keep >= 0 && keep <= l->nch,
-                 "privacy ledger: cannot keep %ld of %ld charges", keep, l->nch);
-    if (keep == l->nch) return FS_OK;
-    /* the byte offset just after the keep-th record */
-    f = fopen(l->journal, "r");
-    if (!f) FS_FAIL(FS_ERR_IO, "cannot read %s: %s", l->journal, strerror(errno));
-    off_t off = 0;
-    long seen = 0;
-    ssize_t n;
-    while (seen < keep && (n = getline(&line, &cap, f)) > 0) {
-        off += n;
-        if (line[0] != '#' && line[0] != '\n') seen++;
-    }
-    FS_TRY(cut_file(l->journal, off));
-    FS_TRY(replay(l, keep, fresh));
-    for (int i = 0; i < FS_LEDGER_NACCOUNTANTS; i++) {
-        fs_rdp_destroy(&l->acc[i].rdp);
-        l->acc[i].rdp = fresh[i];
-        fresh[i] = NULL;
-    }
-    l->nch = keep;
-done:
-    for (int i = 0; i < FS_LEDGER_NACCOUNTANTS; i++) fs_rdp_destroy(&fresh[i]);
-    free(line);
-    if (f) fclose(f);
-    return rc;
-}
-
 fs_err fs_ledger_verify_prefix(const fs_ledger *l, fs_ledger_accountant which, long k,
                                const double *buf, size_t len)
 {
