@@ -52,6 +52,10 @@ typedef struct {
                                round order, names in rank order (roster
                                names, or "#k" for rank k without a roster);
                                NULL in checkpoints of older versions      */
+    long ledger_charges;    /* with an accountant: the rounds charged in the
+                               privacy ledger file (fs_ledger_journal_open)
+                               that the accountants above hold; -1 when
+                               absent (a checkpoint of an older fedsilo)    */
 } fs_checkpoint;
 
 /*
