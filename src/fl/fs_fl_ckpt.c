@@ -11,6 +11,8 @@
 #include <unistd.h>
 #include "fl/fs_fl_impl.h"
 #include "fed/fs_fed_impl.h"
+#include "fedsilo/fs_file.h"
+
 
 /*
  * Rank-local.  st->members = this job's institutions in rank order, comma-
@@ -33,6 +35,61 @@ fs_err fl_members_init(fl_run *st)
     FS_TRY(fs_strdup(&st->history, ""));
 done:
     return rc;
+}
+
+/* path = OUT/round-log-rank<k>.txt of the institution with roster index k. */
+static fs_err round_log_path(const fl_run *st, int k, char *path, size_t cap)
+{
+    char name[64];
+    snprintf(name, sizeof name, "round-log-rank%d.txt", k);
+    return fs_fed_run_path(st->fed, name, path, cap);
+}
+
+/*
+ * Rank-local.  When the run releases exact sums, each institution appends
+ * the round to its OUT/round-log-rank<k>.txt (k its roster index), fsync'd,
+ * before it contributes to the round's first sum.  A sum decodes only with
+ * every member's contribution, so a round missing from one member's log was
+ * decoded by no one: the guard of check_members relies on it.  (Under DP
+ * the privacy ledger's journal is the durable record instead.)
+ */
+fs_err fl_log_round(const fl_run *st, int round)
+{
+    char path[4400], line[32];
+    if (!st->release_public) return FS_OK;
+    fs_err rc = round_log_path(st, st->member, path, sizeof path);
+    snprintf(line, sizeof line, "%d", round);
+    if (rc == FS_OK) rc = fs_file_append_line(path, line);
+    return rc;
+}
+
+/*
+ * Rank-local: the highest round whose sums the members `names` (comma-
+ * separated roster names) may all have entered, by their round logs; -1 when
+ * some member's log cannot be read (a run directory that is not shared).
+ */
+static int entered_round(const fl_run *st, const char *names)
+{
+    const fs_roster *ros = fs_fed_roster(st->fed);
+    char name[64], path[4400], line[64];
+    int lowest = -1;
+    for (const char *p = names; *p;) {
+        const size_t len = strcspn(p, ",");
+        snprintf(name, sizeof name, "%.*s", (int)(len < sizeof name ? len : sizeof name - 1), p);
+        p += len + (p[len] == ',');
+        const int k = ros ? fs_roster_find(ros, name) : -1;
+        FILE *f = NULL;
+        if (k < 0 || round_log_path(st, k, path, sizeof path) != FS_OK || !(f = fopen(path, "r")))
+            return -1;
+        int top = 0;
+        while (fgets(line, sizeof line, f)) {
+            const int r = atoi(line);   /* a torn last line: a prefix of the round */
+            if (r > top) top = r;
+        }
+        fclose(f);
+        if (lowest < 0 || top < lowest) lowest = top;
+    }
+    return lowest;
 }
 
 /* The member names of the last line of a membership history (copied into
@@ -146,6 +203,24 @@ static fs_err check_members(const fl_run *st, const fs_checkpoint *ck)
         return fs_error_set(FS_ERR_DATA, "%s does not name its institutions (written without a "
                             "roster or by an older fedsilo): --membership elastic cannot tell who "
                             "left", path);
+    const int entered = st->release_public ? entered_round(st, was) : 0;
+    if (entered >= 0 && entered < ck->round)
+        return fs_error_set(FS_ERR_DATA, "the round logs of the institutions %s in %s end before "
+                            "the checkpoint's round %d (an older run?): cannot show that no later "
+                            "round was decoded", was, st->o.fed.out, ck->round);
+    if (entered < 0)
+        return fs_error_set(FS_ERR_DATA, "cannot read the round logs (round-log-rank<k>.txt) of "
+                            "the institutions %s in %s (is the run directory shared?): cannot "
+                            "show that no round after %d was decoded", was, st->o.fed.out,
+                            ck->round);
+    if (entered > ck->round)
+        return fs_error_set(FS_ERR_DATA, "%s holds round %d, but the institutions %s had all "
+                            "entered round %d's secure sums when the job stopped: its exact sums "
+                            "may have been decoded, and the same round recomputed by %s from the "
+                            "same model would reveal the update of the institutions that left or "
+                            "joined as the difference; continue with the same members, or run "
+                            "under DP (whose ledger charges both releases)", path, ck->round, was,
+                            entered, st->members);
     if (st->release_public && !st->o.fed.public_counts)
         return fs_error_set(FS_ERR_ARG, "%s was written by the institutions %s, this job has %s: "
                             "continuing with other members releases the summed row counts of a "

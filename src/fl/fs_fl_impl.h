@@ -100,5 +100,6 @@ FS_INTERN void fl_public_list(const fl_run *st, const fs_round_metrics *m, char 
 FS_INTERN fs_err fl_save_checkpoint(fl_run *st, int round);   /* collective */
 FS_INTERN fs_err fl_resume(fl_run *st, int *start);          /* collective */
 FS_INTERN fs_err fl_members_init(fl_run *st);                /* rank-local */
+FS_INTERN fs_err fl_log_round(const fl_run *st, int round);  /* rank-local */
 
 #endif /* FEDSILO_FS_FL_IMPL_H */

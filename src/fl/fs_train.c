@@ -108,6 +108,7 @@ static fs_err local_train(fl_run *st, int r, fl_round *lr)
     if (local != FS_OK) fs_error_prefix(local, "%s: ", fs_fed_shard_path(st->fed));
     /* charged (and on disk) before this rank sends anything of the round */
     if (local == FS_OK) local = fs_ledger_charge_round(fs_fed_ledger(st->fed));
+    if (local == FS_OK) local = fl_log_round(st, round);   /* before any sum of the round */
     fs_fed_mark(st->fed, "aggregation (waiting for the other institutions' local training)", round);
     fs_err rc = fs_fed_agree(st->fed, local);
     fs_fed_mark(st->fed, "secure aggregation", round);

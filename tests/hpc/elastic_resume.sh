@@ -17,7 +17,9 @@
 #   - the guards, on a copy of the killed run's directory: without
 #     --public-counts, with --membership strict, and below
 #     --min-institutions the relaunch is refused (one message, every rank
-#     non-zero) and the checkpoint is untouched.
+#     non-zero) and the checkpoint is untouched; and after a kill right
+#     after round 3's sums were decoded (test hook), other members may not
+#     recompute round 3 (the difference would be site-2's update).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${FS_SRCDIR:-.}/tests/lib.sh"
 . "$FS_SRCDIR/tests/keys.sh"
@@ -39,36 +41,46 @@ trap 'exit 99' INT TERM HUP
 
 make_fmnist "$WORK/d" 1200 300 4 dirichlet --alpha 0.5
 make_consortium "$WORK/k" 4
-# mlp:64 with 30 local epochs: rounds of ~0.15 s, so the kill lands inside
-# round 3 (or just after it: the reference follows the checkpoint).
-common="--data $WORK/d/shards/site-%d.h5 --test $WORK/d/test.h5 --model mlp:64 --local-epochs 30
+# mlp:64 with 60 local epochs: rounds of ~0.3 s, mostly local training, so
+# the kill lands inside round 3 (or just after it: the reference follows the
+# checkpoint).
+common="--data $WORK/d/shards/site-%d.h5 --test $WORK/d/test.h5 --model mlp:64 --local-epochs 60
  --eval-every 1 --roster $WORK/k/roster.ini --identity $WORK/k/site-%d.key --quiet
  --membership elastic"
 three="--exclude site-2 --public-counts yes --resume auto"
 ALL4='site-0,site-1,site-2,site-3' ALL3='site-0,site-1,site-3'
 t0=$(now)
 
-# the run that loses site-2 (rank 2)
-out=$WORK/run tag=$WORK/tag
-# shellcheck disable=SC2086
-FS_KILL_TAG=$tag timeout -k 5 120 "$MPIEXEC" $MPIEXEC_FLAGS -np 4 "$FEDSILO" train $common \
-  --rounds $R --out "$out" </dev/null > "$WORK/killed.txt" 2>&1 &
-mpid=$!
-end=$(( $(date +%s) + 60 ))
-while [ "$(nrounds "$out")" -lt 2 ]; do
-  kill -0 "$mpid" 2>/dev/null || { cat "$WORK/killed.txt"; fail "the run ended before round 2"; }
-  [ "$(date +%s)" -lt "$end" ] || fail "no progress"
-  sleep 0.02
+# the run that loses site-2 (rank 2).  A kill that lands after all four
+# entered round c+1's sums (round-log-rank<k>.txt) makes the guard refuse the
+# relaunch (checked below with the test hook); then the kill is repeated.
+for attempt in 1 2 3 4 5; do
+  out=$WORK/run$attempt tag=$WORK/tag$attempt
+  # shellcheck disable=SC2086
+  FS_KILL_TAG=$tag timeout -k 5 120 "$MPIEXEC" $MPIEXEC_FLAGS -np 4 "$FEDSILO" train $common \
+    --rounds $R --out "$out" </dev/null > "$WORK/killed.txt" 2>&1 &
+  mpid=$!
+  end=$(( $(date +%s) + 60 ))
+  while [ "$(nrounds "$out")" -lt 2 ]; do
+    kill -0 "$mpid" 2>/dev/null || { cat "$WORK/killed.txt"; fail "the run ended before round 2"; }
+    [ "$(date +%s)" -lt "$end" ] || fail "no progress"
+    sleep 0.02
+  done
+  mpirun_pid=$(pgrep -P "$mpid" | head -n 1)         # $mpid is timeout(1)
+  vpid=$(rank_pid "$mpirun_pid" "$tag" 2) || fail "rank 2 not found"
+  kill -9 "$vpid" || fail "kill failed"
+  tk=$(now)
+  wait "$mpid"; rc=$?; mpid=
+  note "killed site-2 (rank 2, pid $vpid) after $(nrounds "$out") metrics lines; mpirun exit $rc after $(since "$tk")s"
+  [ "$rc" != 0 ] && [ "$rc" != 124 ] || { cat "$WORK/killed.txt"; fail "mpirun exit $rc after the kill"; }
+  c=$(h5attr "$out/checkpoint.h5" round)
+  [ "$c" = 2 ] || [ "$c" = 3 ] || fail "checkpoint round '$c', expected 2 or 3"
+  # the round all four had entered (each logs a round before its first sum)
+  entered=$(for k in 0 1 2 3; do sort -n "$out/round-log-rank$k.txt" | tail -1; done | sort -n | head -1)
+  [ "$entered" -le "$c" ] && break
+  note "attempt $attempt: the kill came after all four entered round $entered's sums; again"
+  [ "$attempt" != 5 ] || fail "five kills in a row landed inside the sums"
 done
-mpirun_pid=$(pgrep -P "$mpid" | head -n 1)         # $mpid is timeout(1)
-vpid=$(rank_pid "$mpirun_pid" "$tag" 2) || fail "rank 2 not found"
-kill -9 "$vpid" || fail "kill failed"
-tk=$(now)
-wait "$mpid"; rc=$?; mpid=
-note "killed site-2 (rank 2, pid $vpid) after $(nrounds "$out") metrics lines; mpirun exit $rc after $(since "$tk")s"
-[ "$rc" != 0 ] && [ "$rc" != 124 ] || { cat "$WORK/killed.txt"; fail "mpirun exit $rc after the kill"; }
-c=$(h5attr "$out/checkpoint.h5" round)
-[ "$c" = 2 ] || [ "$c" = 3 ] || fail "checkpoint round '$c', expected 2 or 3"
 cp -a "$out" "$WORK/guard"
 
 # the relaunch without site-2; "training continues" = its first new round
@@ -121,7 +133,7 @@ cmp -s <(sed 's/"seconds": [^,]*,//' "$out/metrics.jsonl") <(sed 's/"seconds": [
 note "final model_hash $h equals the reference (rounds 1-$c with 4, $((c + 1))-$R with 3)"
 
 # the guards refuse, on every rank, and leave the checkpoint alone
-g=$WORK/guard before=$(h5attr "$WORK/guard/checkpoint.h5" model_hash)
+g=$WORK/guard before=$(h5attr "$WORK/guard/checkpoint.h5" model_hash) gc=$c
 refused() {  # refused WHY EXPECTED_TEXT FLAGS...
   why=$1 text=$2; shift 2
   # shellcheck disable=SC2086
@@ -129,7 +141,7 @@ refused() {  # refused WHY EXPECTED_TEXT FLAGS...
     { cat "$WORK/g.txt"; fail "$why: the relaunch was not refused"; }
   grep -q -- "$text" "$WORK/g.txt" || { cat "$WORK/g.txt"; fail "$why: no message '$text'"; }
   [ "$(h5attr "$g/checkpoint.h5" model_hash)" = "$before" ] || fail "$why: the checkpoint changed"
-  [ "$(nrounds "$g")" -ge "$c" ] || fail "$why: metrics.jsonl was cut"
+  [ "$(nrounds "$g")" -ge "$gc" ] || fail "$why: metrics.jsonl was cut"
 }
 refused "counts not public" "declares shard sizes public (--public-counts yes)" --exclude site-2
 refused "strict" "written by the institutions $ALL4, this job has $ALL3; --membership elastic" \
@@ -137,4 +149,14 @@ refused "strict" "written by the institutions $ALL4, this job has $ALL3; --membe
 refused "too few" "fewer than --min-institutions 4" --exclude site-2 --public-counts yes \
   --min-institutions 4
 note "guards: refused without --public-counts, with --membership strict, below --min-institutions"
+# the round in flight: killed right after round 3's sums were decoded (test hook), a
+# relaunch with other members would recompute round 3 from the same model: refused
+h=$WORK/hook
+# shellcheck disable=SC2086
+FEDSILO_TEST_KILL_AFTER_RELEASE=3 run_mpi 4 60 -x FEDSILO_TEST_KILL_AFTER_RELEASE "$FEDSILO" train \
+  $common --rounds $R --out "$h" > "$WORK/hook.txt" 2>&1 && fail "the kill hook did not fire"
+[ "$(h5attr "$h/checkpoint.h5" round)" = 2 ] || fail "hook: the checkpoint is not round 2's"
+g=$h before=$(h5attr "$h/checkpoint.h5" model_hash) gc=2
+refused "round in flight" "the institutions $ALL4 had all entered round 3's secure sums" $three
+note "guard: a round whose sums were decoded is not recomputed by other members"
 note "PASS in $(since "$t0") s"
