@@ -203,6 +203,13 @@ static fs_err check_members(const fl_run *st, const fs_checkpoint *ck)
         return fs_error_set(FS_ERR_DATA, "%s does not name its institutions (written without a "
                             "roster or by an older fedsilo): --membership elastic cannot tell who "
                             "left", path);
+    if (st->o.fl.standardize || st->o.fl.impute)
+        return fs_error_set(FS_ERR_ARG, "%s was written by the institutions %s, this job has %s: "
+                            "--standardize and --impute fit their pipeline from the members' sums "
+                            "at every start, and the difference between two memberships' sums "
+                            "would be the feature sums of the institutions that left or joined; "
+                            "a membership change is not supported with them", path, was,
+                            st->members);
     const int entered = st->release_public ? entered_round(st, was) : 0;
     if (entered >= 0 && entered < ck->round)
         return fs_error_set(FS_ERR_DATA, "the round logs of the institutions %s in %s end before "
