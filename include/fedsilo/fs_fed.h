@@ -2,13 +2,16 @@
  * fs_fed.h - the federation core: what every cross-institution program of
  * fedsilo does before, around and after its secure sums, in one object.
  *
- * One MPI job is one federation; rank i is institution i.  Every program
+ * One MPI job is one federation; rank i is institution i of the roster, or
+ * with --exclude the i-th of the roster's remaining institutions (the
+ * member map, fs_fed_member).  Every program
  * (train, stats, ridge, vfl-train, psi, and later ones) opens one fs_fed
  * and does not repeat any of this:
  *
  *   fs_fed_open       private communicator (MPI_ERRORS_RETURN); pre-flight
  *                     agreement on the configuration hash; the run
- *                     directory with config.ini (rank 0); this rank's shard
+ *                     directory with config.ini (rank 0); the members
+ *                     (--exclude, --min-institutions); this rank's shard
  *                     from the --data pattern or the roster's data = path,
  *                     the parts the program asks for; pre-flight agreement
  *                     on public shard metadata and on shard ownership

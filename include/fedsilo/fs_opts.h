@@ -49,10 +49,12 @@ typedef enum { FS_MEMBERSHIP_STRICT = 0, FS_MEMBERSHIP_ELASTIC = 1 } fs_membersh
 
 /* The federation: shards, the sum, the run directory (every MPI program). */
 typedef struct {
-    const char *data;            /* --data: this rank's shard, "%d" = rank; ""
+    const char *data;            /* --data: this rank's shard, "%d" = rank (its
+                                    roster index with --exclude); ""
                                     = the roster's data = path of this rank  */
     const char *roster;          /* --roster: consortium roster, "" = none    */
-    const char *identity;        /* --identity: private key pattern, "%d" = rank */
+    const char *identity;        /* --identity: private key pattern, "%d" = rank
+                                    (roster index with --exclude)            */
     int insecure_no_auth;        /* --insecure-no-auth yes                    */
     fs_agg_mode aggregation;     /* --aggregation secure|plain                */
     int ring_bits;               /* --ring-bits: 32 or 64 (train)             */
@@ -70,8 +72,8 @@ typedef struct {
     fs_membership_mode membership; /* --membership strict|elastic (train)     */
     const char *exclude;         /* --exclude: comma-separated roster names not
                                     in this job (train); NULL or "" = none   */
-    int min_institutions;        /* --min-institutions: elastic runs refuse
-                                    fewer members (>= 2)                     */
+    int min_institutions;        /* --min-institutions: elastic or --exclude
+                                    jobs refuse fewer members (>= 2)         */
     int public_counts;           /* --public-counts yes: shard sizes are
                                     declared public (a membership change may
                                     then release them)                       */

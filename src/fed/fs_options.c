@@ -37,7 +37,8 @@ enum {
 const fs_opt_def fs_opt_table[] = {
     /* [data] */
     { TRAIN, "data", "data", NULL, FS_OPT_STR, "", NOLIM, NULL, FS_FIELD_STR, F(fed.data), NOSET,
-      "this rank's shard: a path, with %d replaced by the rank (e.g. shards/site-%d.h5); "
+      "this rank's shard: a path, with %d replaced by the rank (with --exclude: the roster "
+      "index) (e.g. shards/site-%d.h5); "
       "empty: the data = path of this rank's institution in the roster" },
     { FEDSUM, "data", "data", NULL, FS_OPT_STR, "", NOLIM, NULL, FS_FIELD_STR, F(fed.data), NOSET,
       "this rank's shard; '%d' is replaced by the rank (default: the data = path of the "
@@ -251,7 +252,7 @@ const fs_opt_def fs_opt_table[] = {
       "roster order, %d in --data/--identity is the roster index (needs --roster)" },
     { TRAIN, "membership", "min_institutions", NULL, FS_OPT_INT, "3", 2, 1e6, NULL, FS_FIELD_INT,
       F(fed.min_institutions), NOSET,
-      "--membership elastic: refuse to run with fewer institutions (at least 2)" },
+      "with --membership elastic or --exclude: refuse a job of fewer institutions (at least 2)" },
     { TRAIN, "membership", "public_counts", NULL, FS_OPT_FLAG, "no", NOLIM, "no|yes", FS_FIELD_BOOL,
       F(fed.public_counts), NOSET,
       "declare shard sizes public: needed to resume with other members, because the change "

@@ -13,7 +13,6 @@
 #include "fed/fs_fed_impl.h"
 #include "fedsilo/fs_file.h"
 
-
 /*
  * Rank-local.  st->members = this job's institutions in rank order, comma-
  * separated: roster names, or "#k" for rank k without a roster.  Public

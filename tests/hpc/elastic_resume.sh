@@ -28,16 +28,6 @@ command -v h5dump >/dev/null || { [ "${CI:-}" = true ] && hard "h5dump missing";
 need_fmnist
 
 R=6
-mpid=
-cleanup() {
-  st=$?
-  # only our own mpirun (and its ranks, which it kills) may still be running
-  if [ -n "$mpid" ] && kill -0 "$mpid" 2>/dev/null; then kill -TERM "$mpid" 2>/dev/null; sleep 1; kill -KILL "$mpid" 2>/dev/null; fi
-  rm -rf "$WORK"
-  exit "$st"
-}
-trap cleanup EXIT
-trap 'exit 99' INT TERM HUP
 
 make_fmnist "$WORK/d" 1200 300 4 dirichlet --alpha 0.5
 make_consortium "$WORK/k" 4

@@ -1,5 +1,16 @@
 # tests/hpc/kill_lib.sh - helpers of the kill -9 tests (sourced after
-# tests/lib.sh): timing and finding one MPI rank's process.
+# tests/lib.sh): timing, finding one MPI rank's process, and an exit trap
+# that ends the test's own background mpirun ($mpid) and removes $WORK.
+mpid=
+cleanup() {
+  st=$?
+  # only our own mpirun (and its ranks, which it kills) may still be running
+  if [ -n "$mpid" ] && kill -0 "$mpid" 2>/dev/null; then kill -TERM "$mpid" 2>/dev/null; sleep 1; kill -KILL "$mpid" 2>/dev/null; fi
+  rm -rf "$WORK"
+  exit "$st"
+}
+trap cleanup EXIT
+trap 'exit 99' INT TERM HUP
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN{printf "%.2f", b-a}'; }
 nrounds() { grep -c '"round"' "$1/metrics.jsonl" 2>/dev/null || echo 0; }

@@ -25,17 +25,6 @@ SEED=${FS_KILL_SEED:-$(( $(date +%s) % 100000 ))}
 RANDOM=$SEED
 note "seed $SEED (rerun with FS_KILL_SEED=$SEED), bound ${BOUND}s"
 
-mpid=
-cleanup() {
-  st=$?
-  # only our own mpirun (and its ranks, which it kills) may still be running
-  if [ -n "$mpid" ] && kill -0 "$mpid" 2>/dev/null; then kill -TERM "$mpid" 2>/dev/null; sleep 1; kill -KILL "$mpid" 2>/dev/null; fi
-  rm -rf "$WORK"
-  exit "$st"
-}
-trap cleanup EXIT
-trap 'exit 99' INT TERM HUP
-
 make_fmnist "$WORK/d" 1200 300 $NP dirichlet --alpha 0.5
 make_consortium "$WORK/k" $NP
 # mlp:64 with 30 local epochs makes a round last ~0.15 s, long enough to be
@@ -52,7 +41,6 @@ round_s=$(awk -v a="$t0" -v b="$(date +%s.%N)" -v r=$ROUNDS 'BEGIN{printf "%.3f"
 h5dump -d /params "$WORK/ref/checkpoint.h5" | grep -v '^HDF5' > "$WORK/ref.params"
 sed 's/"seconds": [^,]*,//' "$WORK/ref/metrics.jsonl" > "$WORK/ref.metrics"
 note "uninterrupted: model_hash $ref, ~${round_s}s per round (incl. start-up)"
-
 
 worst=0
 for it in $(seq 1 "$ITERS"); do
