@@ -157,8 +157,9 @@ const fs_opt_def fs_opt_table[] = {
     { TRAIN, "dp", "ddp", NULL, FS_OPT_CHOICE, "no", NOLIM, "no|yes", FS_FIELD_BOOL, F(dp.ddp),
       NOSET,
       "yes: distributed DP at the aggregation: each institution clips its update to --ddp-clip, "
-      "and adds discrete Gaussian noise in the ring so the secure sum carries noise "
-      "--ddp-noise * --ddp-clip (institution-level DP; needs --aggregation secure)" },
+      "and adds discrete Gaussian noise in the ring so that the shares of any --ddp-min-honest "
+      "institutions carry noise --ddp-noise times the sensitivity (institution-level DP; needs "
+      "--aggregation secure)" },
     { TRAIN, "dp", "ddp_clip", NULL, FS_OPT_REAL, "1.0", 1e-12, 1e9, NULL, FS_FIELD_DOUBLE,
       F(dp.ddp_clip), NOSET, "distributed DP: L2 clipping norm c of each institution's weighted update" },
     { TRAIN, "dp", "ddp_noise", NULL, FS_OPT_REAL, "1.0", 1e-6, 1e6, NULL, FS_FIELD_DOUBLE,
@@ -168,6 +169,11 @@ const fs_opt_def fs_opt_table[] = {
       F(dp.ddp_max_wrap), NOSET,
       "distributed DP: bound on the probability that a coordinate of the noisy sum wraps "
       "around the ring in a round (fixed-point bits are chosen to meet it)" },
+    { TRAIN, "dp", "ddp_min_honest", NULL, FS_OPT_INT, "0", 0, 1e6, NULL, FS_FIELD_INT,
+      F(dp.ddp_min_honest), NOSET,
+      "distributed DP: the noise shares of any H institutions alone reach --ddp-noise, so the "
+      "reported epsilon holds against a coalition of the other N - H (each knows its own share); "
+      "0 (default): N - 1, one curious institution" },
     { TRAIN, "dp", "dp_delta", "delta", FS_OPT_REAL, "1e-5", 1e-300, 0.5, NULL, FS_FIELD_DOUBLE,
       F(dp.delta), NOSET, "delta of the reported (epsilon, delta)" },
     { STATS, "dp", "dp_delta", "delta", FS_OPT_REAL, "1e-5", 1e-300, 0.999999999, NULL,

@@ -103,7 +103,8 @@ done:
 /*
  * Collective.  Distributed-DP plan (fs_ddp.h): the same public plan on
  * every rank (fractional bits, rotation seed from --seed), private noise;
- * its institution-level accountant in the ledger.
+ * its institution-level accountant in the ledger.  H = --ddp-min-honest,
+ * 0 meaning N - 1 (one curious institution; 1 when N = 1).
  */
 fs_err fl_setup_ddp(fl_run *st)
 {
@@ -119,21 +120,26 @@ fs_err fl_setup_ddp(fl_run *st)
                        st->rank);
         local = fs_sha256(lbl, (size_t)len, nseed);
     }
+    const int H = dp->ddp_min_honest > 0 ? dp->ddp_min_honest : st->size > 1 ? st->size - 1 : 1;
     if (local == FS_OK)
-        local = fs_ddp_create(st->nparams, st->size, st->o.fed.ring_bits, dp->ddp_clip,
+        local = fs_ddp_create(st->nparams, st->size, H, st->o.fed.ring_bits, dp->ddp_clip,
                               dp->ddp_noise, dp->ddp_max_wrap, rseed,
                               dp->dp_seed != 0 ? nseed : NULL, &st->ddp);
     fs_secure_zero(nseed, sizeof nseed);
-    /* one Gaussian mechanism on the sum per round: sensitivity c, noise z c */
+    /* one Gaussian mechanism on the sum per round: sensitivity S (ring
+     * units), noise z_eff S from any H honest shares */
     if (local == FS_OK)
         local = fs_ledger_enable(fs_fed_ledger(st->fed), FS_LEDGER_DDP,
                                  fs_ddp_noise_multiplier(st->ddp), 1.0, 1);
     fs_err rc = fs_fed_agree(st->fed, local);  /* collective */
     if (rc == FS_OK && st->rank == 0)
-        fs_log(FS_LOG_INFO, "distributed DP: clip %g, noise multiplier %.6g (exact), %d fractional "
-               "bits, rotation to %zu coordinates, P(modular wrap per round) <= %.3g",
-               dp->ddp_clip, fs_ddp_noise_multiplier(st->ddp), fs_ddp_frac_bits(st->ddp),
-               fs_ddp_dim(st->ddp), fs_ddp_wrap_bound(st->ddp));
+        fs_log(FS_LOG_INFO, "distributed DP: clip %g, noise multiplier %.6g (exact) from the "
+               "shares of any %d of the %d institutions (--ddp-min-honest; epsilon holds against "
+               "a coalition of up to %d), sensitivity c 2^f + sqrt(d')/2 = %.6g ring units, %d "
+               "fractional bits, rotation to %zu coordinates, P(modular wrap per round) <= %.3g",
+               dp->ddp_clip, fs_ddp_noise_multiplier(st->ddp), H, st->size, st->size - H,
+               fs_ddp_sensitivity(st->ddp), fs_ddp_frac_bits(st->ddp), fs_ddp_dim(st->ddp),
+               fs_ddp_wrap_bound(st->ddp));
     return rc;
 }
 
