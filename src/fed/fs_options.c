@@ -146,7 +146,8 @@ const fs_opt_def fs_opt_table[] = {
       F(dp.noise), NOSET, "noise multiplier S (noise std / clipping norm), >= 0" },
     { TRAIN, "dp", "dp_sampling_rate", "sampling_rate", FS_OPT_REAL, "0.01", 1e-9, 1, NULL,
       FS_FIELD_DOUBLE, F(dp.sampling_rate), NOSET,
-      "DP-SGD sampling rate q; institution k uses batches of floor(q n_k) rows" },
+      "DP-SGD sampling rate q: with Poisson sampling every row joins a batch with probability "
+      "exactly q; fixed: batches of floor(q n_k) rows" },
     { DPE | DPC, "dp", "dp_sampling_rate", "sampling_rate", FS_OPT_REAL, NULL, 1e-9, 1, NULL,
       FS_FIELD_DOUBLE, F(dp.sampling_rate), NOSET, "Poisson sampling rate Q in (0, 1]" },
     { DPE | DPC, "dp", "steps", NULL, FS_OPT_INT, NULL, 1, 1e15, NULL, FS_FIELD_LONG, F(dp.steps),
@@ -195,7 +196,8 @@ const fs_opt_def fs_opt_table[] = {
       "(Mironov 2017, as TF-Privacy's compute_dp_sgd_privacy)" },
     { TRAIN, "dp", "dp_seed", NULL, FS_OPT_INT, "0", 0, 4294967295.0, NULL, FS_FIELD_U64,
       F(dp.dp_seed), NOSET,
-      "0: DP noise from the OS CSPRNG; else a reproducible noise stream (testing only)" },
+      "0: DP noise from the OS CSPRNG; else a reproducible noise stream, not private (testing "
+      "only: refused with --roster; metrics say \"not_private\")" },
     { TRAIN, "dp", "dp_public_metrics", NULL, FS_OPT_CHOICE, "no", NOLIM, "no|yes", FS_FIELD_BOOL,
       F(dp.public_metrics), NOSET,
       "under --dp-sgd/--ddp, no (default): release only what epsilon covers (the model; test "
@@ -302,6 +304,10 @@ static fs_err check_train(const fs_opts *o)
     if (o->dp.ddp && f->aggregation != FS_AGG_SECURE)
         return fs_error_set(FS_ERR_ARG, "--ddp yes needs --aggregation secure: with a plain sum "
                             "each institution's small noise share would not protect its update");
+    if (o->dp.dp_seed != 0 && f->roster[0])
+        return fs_error_set(FS_ERR_ARG, "--dp-seed makes the DP noise a function of a seed that "
+                            "anyone who knows it can subtract (for tests only): refused with a "
+                            "--roster; leave it 0 for OS randomness");
     if ((o->dp.dp_sgd || o->dp.ddp) && !o->dp.public_metrics &&
         (o->fl.standardize || o->fl.impute))
         return fs_error_set(FS_ERR_ARG, "--%s yes releases exact sums of the training data "

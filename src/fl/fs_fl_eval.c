@@ -191,6 +191,9 @@ fs_err fl_metrics_line(const fl_run *st, const fs_round_metrics *m, char **line)
     bad |= put_num(o, "", "seconds", m->seconds);
     if (st->release_public) bad |= put_num(o, "", "samples", m->total_samples);
     if (st->dp_on && st->release_public) bad |= fs_json_put(o, "public", list_array(m->public_list));
+    if (m->not_private)
+        bad |= fs_json_put(o, "not_private", json_string("--dp-seed: the DP noise is a function "
+                                                         "of a seed, not private"));
     bad |= fs_json_put(o, "aggregation", json_string(fs_fed_aggregation_name(st->fed)));
     if (bad) FS_FAIL(FS_ERR_NOMEM, "out of memory formatting the metrics of round %d", m->round);
     FS_TRY(fs_json_line(o, line));

@@ -20,10 +20,12 @@ static void count_step(void *user, long steps_done)
 
 /*
  * Rank-local.  DP-SGD plan: every institution samples at the same rate q
- * (batches of floor(q n_k) rows, so its true rate is <= q) for the same
- * number of steps per round, so one accountant, identical on all ranks and
- * revealing no shard size, bounds the privacy loss of every institution's
- * records.  Needs the model (batch capacity).  With FedProx the options
+ * for the same number of steps per round, so one accountant, identical on
+ * all ranks and revealing no shard size, bounds the privacy loss of every
+ * institution's records.  Poisson: every row joins a batch with probability
+ * exactly q, however small the shard (the expected batch q n_k may be below
+ * one row).  Fixed: subsets of floor(q n_k) rows (true rate <= q); a shard
+ * with q n_k < 1 is refused (that refusal tells the others n_k < 1/q).  Needs the model (batch capacity).  With FedProx the options
  * carry the proximal term, which fs_dpsgd_train adds after clipping and
  * noise (it depends on no record).
  */
@@ -38,6 +40,11 @@ static fs_err setup_dp(fl_run *st)
     st->dpo.noise_multiplier = dp->noise;
     st->dpo.sampling = dp->sampling;
     size_t bk = (size_t)floor(q * (double)st->train->n);
+    if (dp->sampling == FS_DPSGD_POISSON) st->dpo.sampling_rate = q;
+    else if (bk == 0)
+        FS_FAIL(FS_ERR_ARG, "--dp-sampling fixed with --dp-sampling-rate %g gives batches of no "
+                "rows on this institution's shard; use --dp-sampling poisson (rate exactly q) or "
+                "a larger q", q);
     st->dpo.sgd.batch_size = bk ? bk : 1;
     const long steps = st->sgd.local_steps > 0 ? st->sgd.local_steps
                                                : (long)ceil(1.0 / q) * (long)st->sgd.local_epochs;
