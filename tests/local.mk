@@ -53,9 +53,9 @@ TESTS += tests/cli/tabular_accept.sh
 
 # Federated analytics (fedsilo stats, ridge) and the examples.
 TESTS += tests/analytics/stats.sh tests/analytics/ridge.sh tests/analytics/examples.sh \
-         tests/analytics/stats_dp.sh
+         tests/analytics/stats_dp.sh tests/analytics/tabular.sh
 dist_check_SCRIPTS += tests/analytics/stats.sh tests/analytics/ridge.sh tests/analytics/stats_dp.sh \
-                      tests/analytics/examples.sh
+                      tests/analytics/examples.sh tests/analytics/tabular.sh
 
 # Vertical FL: PSI (library), PSI and vertical training (CLI), the CSV-to-model
 # pipeline (import --id-column, psi --data, roster role = label) and CLI errors.
