@@ -240,7 +240,9 @@ const fs_opt_def fs_opt_table[] = {
     { TRAIN, "output", "checkpoint_every", NULL, FS_OPT_INT, "1", 0, 1e9, NULL, FS_FIELD_LONG,
       F(fed.checkpoint_every), NOSET, "write the checkpoint every k rounds (0: only at the end)" },
     { TRAIN, "output", "resume", NULL, FS_OPT_CHOICE, "no", NOLIM, "no|yes|auto", FS_FIELD_ENUM,
-      F(fed.resume), NOSET, "continue from OUT/checkpoint.h5: yes (must exist), auto (if present), no" },
+      F(fed.resume), NOSET, "continue from OUT/checkpoint.h5: yes (must exist), auto (if present), "
+      "no. The stored --impute/--standardize pipeline is kept, not refitted; a checkpoint "
+      "fitted under another schema than the shards' is refused" },
     /* [stats] fedsilo stats */
     { STATS, "stats", "bins", NULL, FS_OPT_INT, "0", 0, FS_STATS_MAX_BINS, NULL, FS_FIELD_INT,
       F(stats.bins), NOSET, "histogram with B bins per feature (0: none)" },
