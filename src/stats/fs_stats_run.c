@@ -37,7 +37,7 @@ done:
 
 /*
  * Collective.  --impute yes: fit the fills on the training parts
- * (fs_prep_fit: exact secure sums, listed in the ledger) and fill this
+ * (fs_prep_fit: exact secure sums, registered in the ledger) and fill this
  * rank's rows in place.  *out = the pipeline, or NULL without --impute.
  */
 static fs_err impute_rows(fs_fed *fed, const fs_opts *o, fs_prep **out)
@@ -47,9 +47,7 @@ static fs_err impute_rows(fs_fed *fed, const fs_opts *o, fs_prep **out)
     *out = NULL;
     if (!o->fl.impute) return FS_OK;
     FS_TRY(fs_prep_fit(fed, fs_fed_train_part(fed), &po, out));
-    fs_err local = fs_prep_apply(*out, fs_fed_train_part(fed), fs_fed_shard_path(fed));
-    if (local == FS_OK) local = fs_prep_note_releases(*out, fs_fed_ledger(fed));
-    FS_TRY(fs_fed_agree(fed, local));
+    FS_TRY(fs_fed_agree(fed, fs_prep_apply(*out, fs_fed_train_part(fed), fs_fed_shard_path(fed))));
 done:
     return rc;
 }
@@ -80,9 +78,10 @@ static fs_err table_counts(fs_fed *fed, const fs_opts *o, double **missing, doub
     const size_t d = ds->d;
     local = fs_schema_parse(ds->schema, strlen(ds->schema), "the shard's schema", &s);
     if (local == FS_OK) local = fs_zalloc(&v, 2 * d, sizeof *v, "table counts");
-    if (local == FS_OK) local = fs_ledger_note_release(fs_fed_ledger(fed), "missing cells per "
-                                                       "feature and rows per category (sums)",
-                                                       "public");
+    if (local == FS_OK)
+        local = fs_ledger_register(fs_fed_ledger(fed), VID_STATS_TABLE, "missing cells per "
+                                   "feature and rows per category (sums, round 0)",
+                                   FS_RELEASE_PUBLIC, "exact sum");
     FS_TRY(fs_fed_agree(fed, local));
     for (size_t i = 0; i < ds->n; i++)
         for (size_t j = 0; j < d; j++) {
