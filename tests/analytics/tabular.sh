@@ -6,7 +6,8 @@
 # describe the imputed columns and equal numpy on the pooled rows filled with
 # them, ridge's coefficients equal the pooled closed form on those rows, its
 # checkpoint stores the fills and eval/predict apply them.  Negative controls:
-# missing cells without --impute, --impute with --dp-epsilon.
+# missing cells without --impute, --impute with --dp-epsilon.  Complete
+# schema shards without --impute get the counts too (missing 0, no fills).
 . "${FS_SRCDIR:-.}/tests/lib.sh"
 PY=/usr/bin/python3
 cd "$WORK" || fail "no work directory"
@@ -24,6 +25,11 @@ for k, part in enumerate([rows[:150], rows[150:300], rows[300:450], rows[450:]])
     with open(("site-%d.csv" % k) if k < 3 else "test.csv", "w") as f:
         f.write("id,age,dose,colour,y\n")
         f.writelines(",".join(map(str, r)) + "\n" for r in part)
+for k in range(3):                        # the complete rows: stats without --impute
+    with open("complete-%d.csv" % k, "w") as f:
+        f.write("id,age,dose,colour,y\n")
+        f.writelines(",".join(map(str, r)) + "\n" for r in rows[k * 150:(k + 1) * 150]
+                     if "NA" not in r and "" not in r)
 with open("raw.csv", "w") as f:           # the test rows, other column order, no label
     f.write("colour,id,dose,age\n")
     f.writelines("%s,%s,%s,%s\n" % (r[3], r[0], r[2], r[1]) for r in rows[450:])
@@ -36,7 +42,7 @@ awk '/^\[column / { c = $2 } c == "id]" && /^kind/ { $0 = "kind = ignore" }
      c == "dose]" && /^impute/ { $0 = "impute = median" }
      c == "colour]" && /^categories/ { $0 = "categories = blue, green, red" }
      c == "colour]" && /^unknown/ { $0 = "unknown = other" } { print }' draft.ini > schema.ini
-for f in site-0 site-1 site-2 test; do
+for f in site-0 site-1 site-2 test complete-0 complete-1 complete-2; do
   "$FEDSILO" import csv --input $f.csv --schema schema.ini --out $f.h5 >/dev/null || fail "import $f"
 done
 
@@ -52,6 +58,8 @@ grep -q "not differentially private" dp.txt || { cat dp.txt; fail "stats --imput
 run_mpi 3 60 "$FEDSILO" stats --data site-%d.h5 --impute yes --json stats.json \
     --insecure-no-auth yes > stats.txt 2>&1 || { cat stats.txt; fail "stats --impute yes"; }
 grep -q "colour=(other)" stats.txt || { cat stats.txt; fail "stats: no category counts printed"; }
+run_mpi 3 60 "$FEDSILO" stats --data complete-%d.h5 --json complete.json \
+    --insecure-no-auth yes > complete.txt 2>&1 || { cat complete.txt; fail "stats on complete shards"; }
 run_mpi 3 60 "$FEDSILO" ridge --data site-%d.h5 --impute yes --lambda 1 --test test.h5 --out rr \
     --insecure-no-auth yes > ridge.txt 2>&1 || { cat ridge.txt; fail "ridge --impute yes"; }
 "$FEDSILO" eval --checkpoint rr/checkpoint.h5 --data test.h5 > eval.txt 2>&1 || { cat eval.txt; fail "eval"; }
@@ -103,6 +111,14 @@ w = np.linalg.solve(A.T @ A + P, A.T @ y)
 err = max(np.abs(np.array(r["w"]) - w[:-1]).max(), abs(r["b"] - w[-1]))
 print("ridge max |w - pooled| %.3g, test rmse %.4f" % (err, r["test"]["rmse"]))
 if err > 1e-5: bad.append(("ridge", err))
+# complete shards without --impute: the same category counts, no missing cells, no fills
+Xc = np.concatenate([h5py.File("complete-%d.h5" % k)["X"][:].astype(np.float64) for k in range(3)])
+c = json.load(open("complete.json"))
+if c["imputed"] is not False: bad.append(("complete: imputed", c["imputed"]))
+for j, f in enumerate(c["features"]):
+    if f["missing"] != 0 or "fill" in f: bad.append(("complete", f["name"], f))
+    if "=" in f["name"] and f["category_count"] != Xc[:, j].sum(): bad.append(("complete count", f))
+    if abs(f["mean"] - Xc[:, j].mean()) > 1e-7 * max(1, abs(Xc[:, j].mean())): bad.append(("complete mean", f))
 for b in bad: print("MISMATCH", b)
 raise SystemExit(1 if bad else 0)
 PYEOF
