@@ -69,8 +69,8 @@ FS_EXPORT void fs_checkpoint_free(fs_checkpoint **ck);
  * the checkpoint's schema get the stored fill values), then standardization
  * (--standardize).  A file imported with another schema than the
  * checkpoint's (or without one when the checkpoint has one), or with
- * missing cells the checkpoint cannot fill, is
- * FS_ERR_DATA naming the file.  Not collective.
+ * missing cells the checkpoint cannot fill, is FS_ERR_DATA naming the
+ * file.  Not collective.
  */
 FS_EXPORT fs_err fs_checkpoint_evaluate(const fs_checkpoint *ck, const char *data_path,
                                         fs_eval_report *report) FS_WARN_UNUSED;

@@ -175,8 +175,9 @@ FS_EXPORT fs_err fs_ridge_write_checkpoint(const fs_ridge_result *r, int nsilos,
  * feature and the rows per category (one exact secure sum, before any
  * imputation; not under --dp-epsilon); with --impute yes it fits the
  * fills with fs_prep_fit (exact secure sums), applies them, and the
- * statistics describe the imputed columns.  Collective on comm.  *out (identical on every rank) is owned by the
- * caller (fs_stats_free).  Returns the same code on every rank.
+ * statistics describe the imputed columns.  Collective on comm.  *out
+ * (identical on every rank) is owned by the caller (fs_stats_free).
+ * Returns the same code on every rank.
  */
 FS_EXPORT fs_err fs_stats_run(MPI_Comm comm, const fs_config *cfg, fs_stats_result **out)
     FS_WARN_UNUSED;
@@ -185,9 +186,9 @@ FS_EXPORT fs_err fs_stats_run(MPI_Comm comm, const fs_config *cfg, fs_stats_resu
  * fs_ridge_run - `fedsilo ridge`: open the federation core from cfg (a
  * ridge configuration), with --impute yes fill missing cells with
  * fs_prep_fit's values (stored in the checkpoint), fit, then on rank 0
- * write OUT/checkpoint.h5 (a
- * "linear" model), evaluate it on --test (if given) into *test (count 0
- * otherwise), and write OUT/ridge.json; the outcome is agreed.
+ * write OUT/checkpoint.h5 (a "linear" model, with the shards' schema and
+ * fills in /pipeline), evaluate it on --test (if given) into *test (count
+ * 0 otherwise), and write OUT/ridge.json; the outcome is agreed.
  * Collective on comm.  *out owned by the caller (fs_ridge_free); *test is
  * filled on rank 0 only.
  */

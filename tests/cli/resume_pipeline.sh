@@ -4,7 +4,8 @@
 # values); `--resume yes` continues with the stored fills and scaling, bit for
 # bit, while a fresh run on the changed shards fits other ones (the positive
 # control that the change is visible).  A checkpoint whose pipeline's schema
-# differs from the shards' is refused on resume; a --test file or an eval file
+# differs from the shards', or with other --impute/--standardize settings, is
+# refused on resume; a --test file or an eval file
 # imported with another schema, or without one, is refused.
 . "${FS_SRCDIR:-.}/tests/lib.sh"
 PY=/usr/bin/python3
@@ -65,6 +66,13 @@ grep -q 'rank 0: run/checkpoint.h5 was fitted on shards imported with schema' d.
   || { cat d.txt; fail "resume under another schema: no clear message"; }
 $PY -c 'import h5py, sys; sys.exit(int(h5py.File("run/checkpoint.h5").attrs["round"]) != 4)' \
   || fail "the refused resume changed the checkpoint"
+
+# Other --impute/--standardize settings than the checkpoint's: refused too.
+run_mpi 3 120 "$FEDSILO" train --data site-%d.h5 --model logistic --lr 0.1 --impute yes \
+    --insecure-no-auth yes --rounds 6 --resume yes --out run > f.txt 2>&1 \
+  && fail "resume without --standardize accepted a standardized checkpoint"
+grep -q "was written with --impute yes --standardize yes, this run has --impute yes --standardize no" f.txt \
+  || { cat f.txt; fail "resume with other pipeline settings: no clear message"; }
 
 # Test and eval files must carry the run's schema.
 $PY - <<'PYEOF' || hard "could not write the schema-less test file"
