@@ -75,6 +75,13 @@ const fs_opt_def fs_opt_table[] = {
       "from secure sums and stored in the checkpoint (eval and predict apply it); the "
       "counts, means, histograms and category counts are released to every institution. "
       "no: a shard with missing cells is refused" },
+    { FEDSUM, "data", "impute", NULL, FS_OPT_CHOICE, "no", NOLIM, "no|yes", FS_FIELD_BOOL,
+      F(fl.impute), NOSET,
+      "yes: fill missing cells of shards imported with a schema by the schema's policy, "
+      "exactly as train --impute yes (the same secure sums; the counts, means, histograms "
+      "and category counts are released to every institution); the results then describe "
+      "the imputed columns (ridge: the fills are stored in the checkpoint). no: a shard "
+      "with missing cells is refused" },
     /* [model] */
     { TRAIN, "model", "model", NULL, FS_OPT_STR, "mlp:256,128", NOLIM, NULL, FS_FIELD_STR,
       F(fl.model), NOSET, "linear | logistic | softmax | mlp:H1,H2,... (ReLU hidden layers)" },
@@ -247,7 +254,9 @@ const fs_opt_def fs_opt_table[] = {
     { TRAIN, "output", "checkpoint_every", NULL, FS_OPT_INT, "1", 0, 1e9, NULL, FS_FIELD_LONG,
       F(fed.checkpoint_every), NOSET, "write the checkpoint every k rounds (0: only at the end)" },
     { TRAIN, "output", "resume", NULL, FS_OPT_CHOICE, "no", NOLIM, "no|yes|auto", FS_FIELD_ENUM,
-      F(fed.resume), NOSET, "continue from OUT/checkpoint.h5: yes (must exist), auto (if present), no" },
+      F(fed.resume), NOSET, "continue from OUT/checkpoint.h5: yes (must exist), auto (if present), "
+      "no. The stored --impute/--standardize pipeline is kept, not refitted; a checkpoint "
+      "fitted under another schema than the shards' is refused" },
     /* [stats] fedsilo stats */
     { STATS, "stats", "bins", NULL, FS_OPT_INT, "0", 0, FS_STATS_MAX_BINS, NULL, FS_FIELD_INT,
       F(stats.bins), NOSET, "histogram with B bins per feature (0: none)" },
@@ -341,6 +350,10 @@ fs_err fs_opts_check(const fs_opts *o, const fs_config *cfg)
     case FS_CMD_STATS:
         if (o->stats.have_range && !o->stats.bins && !(o->dp.epsilon > 0))
             return fs_error_set(FS_ERR_ARG, "--range is the histogram range: give --bins too");
+        if (o->fl.impute && o->dp.epsilon > 0)
+            return fs_error_set(FS_ERR_ARG, "--impute yes with --dp-epsilon: the fill values come "
+                                "from exact (not differentially private) sums; impute without DP "
+                                "or give complete shards");
         return check_fed_paths(o);
     case FS_CMD_RIDGE:
         if (!fs_config_is_set(cfg, "out"))

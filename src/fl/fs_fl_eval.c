@@ -9,7 +9,8 @@
 #include "fl/fs_fl_impl.h"
 #include "fs_json_impl.h"
 
-/* Rank-local: read the test file and keep rows [lo, hi) of this rank. */
+/* Rank-local: read the test file (imported with the shards' schema, if
+ * they have one) and keep rows [lo, hi) of this rank. */
 fs_err fl_load_test_slice(fl_run *st)
 {
     fs_err rc = FS_OK;
@@ -23,6 +24,8 @@ fs_err fl_load_test_slice(fl_run *st)
         FS_FAIL(FS_ERR_DATA, "test file %s does not match the shards: %zu features, %d classes "
                 "(shards: %zu features, %d classes)", test_path, test->d, test->num_classes,
                 st->train->d, st->train->num_classes);
+    /* the shards' schema was agreed at pre-flight; the test file must share it */
+    FS_TRY(fs_dataset_check_schema(test, st->train->schema_hash, "the training run", test_path));
     const size_t n = test->n;
     const size_t lo = n * (size_t)st->rank / (size_t)st->size;
     const size_t hi = n * (size_t)(st->rank + 1) / (size_t)st->size;

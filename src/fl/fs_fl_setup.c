@@ -178,18 +178,25 @@ float fl_fedavg_weight(const fl_run *st)
 
 /*
  * Collective.  The preprocessing pipeline (fs_prep.h): imputation values
- * and standardization moments from secure sums over the training parts,
- * applied to this rank's training and validation rows and test slice.
- * Without --impute, fs_fed_open refused shards with missing cells.
+ * and standardization moments from secure sums over the training parts
+ * (a fresh run; a resumed run has the checkpoint's pipeline, fl_resume,
+ * and sums nothing here), applied to this rank's training and validation
+ * rows and test slice.  Without --impute, fs_fed_open refused shards with
+ * missing cells.
  */
 fs_err fl_preprocess(fl_run *st)
 {
     fs_err rc = FS_OK;
     const fs_prep_opts po = { st->o.fl.impute, st->o.fl.standardize, FS_VEC_PREP };
+    int resumed = 1;   /* the checkpoint's pipeline: its sums were made by an earlier run */
     if (!po.impute && !po.standardize) return FS_OK;
-    FS_TRY(fs_prep_fit(st->fed, st->train, &po, &st->prep));
+    if (!st->prep) {
+        FS_TRY(fs_prep_fit(st->fed, st->train, &po, &st->prep));   /* registers its sums */
+        resumed = 0;
+    }
     const char *path = fs_fed_shard_path(st->fed);
-    fs_err local = fs_prep_apply(st->prep, st->train, path);
+    fs_err local = resumed ? fs_prep_note_releases(st->prep, fs_fed_ledger(st->fed)) : FS_OK;
+    if (local == FS_OK) local = fs_prep_apply(st->prep, st->train, path);
     if (local == FS_OK && st->val) local = fs_prep_apply(st->prep, st->val, path);
     if (local == FS_OK && st->test_slice) local = fs_prep_apply(st->prep, st->test_slice, st->o.fl.test);
     FS_TRY(fs_fed_agree(st->fed, local));

@@ -66,6 +66,7 @@ void fs_stats_free(fs_stats_result **r)
     free(s->mean); free(s->var); free(s->std); free(s->class_counts);
     free(s->hist_lo); free(s->hist_hi); free(s->hist); free(s->underflow); free(s->overflow);
     free(s->cov); free(s->corr);
+    free(s->fill); free(s->missing); free(s->category_counts);
     if (s->feature_names) {
         for (size_t j = 0; j < s->d; j++) free(s->feature_names[j]);
         free(s->feature_names);
