@@ -193,8 +193,9 @@ const fs_opt_def fs_opt_table[] = {
       "privacy budget: training stops before a round that would exceed it (0: no budget)" },
     { STATS, "dp", "dp_epsilon", NULL, FS_OPT_REAL, "0", 0, 1e9, NULL, FS_FIELD_DOUBLE,
       F(dp.epsilon), NOSET,
-      "> 0: release (E, delta)-DP statistics: needs --range (values are clipped to it); "
-      "Gaussian noise shared by the institutions" },
+      "> 0: release (E, delta)-DP statistics: needs --range (values are clipped to it) and "
+      "--aggregation secure; discrete Gaussian noise added in the ring, calibrated so that the "
+      "shares of any N - 1 institutions carry it" },
     { DPC, "dp", "dp_epsilon", "target_epsilon", FS_OPT_REAL, NULL, 1e-300, 1e9, NULL,
       FS_FIELD_DOUBLE, F(dp.epsilon), NOSET, "target epsilon E, > 0" },
     { DPE | DPC, "dp", "conversion", NULL, FS_OPT_CHOICE, "improved", NOLIM, "improved|classic",

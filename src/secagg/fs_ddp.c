@@ -64,19 +64,6 @@ struct fs_ddp {
     int64_t *noise;           /* (dpad) secret, wiped after use            */
 };
 
-/* The per-institution variance v as the exact rational num / 2^k that is
- * sampled (k <= 20 fractional bits, num <= 2^62).  0 if v is too large. */
-static int variance_rational(double v, uint64_t *num, int *k)
-{
-    int e = 20;
-    while (e > 0 && v * ldexp(1.0, e) > 0x1p62) e--;
-    if (!(v * ldexp(1.0, e) <= 0x1p62)) return 0;
-    uint64_t q = (uint64_t)llround(v * ldexp(1.0, e));
-    *num = q < 1 ? 1 : q;
-    *k = e;
-    return 1;
-}
-
 /* The union bound of the file header for noiseless magnitude N M and
  * aggregate variance var_total; 1 when the margin is not positive. */
 static double wrap_bound(size_t dpad, int N, int b, double M, double var_total)
@@ -126,7 +113,7 @@ fs_err fs_ddp_create(size_t n, int N, int H, int b, double c, double z, double m
     double wrap = 1.0;
     for (; f >= 0; f--) {
         const double S = sensitivity(c, f, p->dpad);
-        if (!variance_rational(pow(z * S, 2.0) / H, &num, &k)) continue;
+        if (!fs_dgauss_variance_rational(pow(z * S, 2.0) / H, &num, &k)) continue;
         wrap = wrap_bound(p->dpad, N, b, floor(S), (double)N * ldexp((double)num, -k));
         if (wrap <= max_wrap) break;
     }
