@@ -12,6 +12,7 @@
 #include "fl/fs_fl_impl.h"
 #include "fed/fs_fed_impl.h"
 #include "fedsilo/fs_file.h"
+#include "fedsilo/fs_schema.h"
 
 /*
  * Rank-local.  st->members = this job's institutions in rank order, comma-
@@ -202,13 +203,6 @@ static fs_err check_members(const fl_run *st, const fs_checkpoint *ck)
         return fs_error_set(FS_ERR_DATA, "%s does not name its institutions (written without a "
                             "roster or by an older fedsilo): --membership elastic cannot tell who "
                             "left", path);
-    if (st->o.fl.standardize || st->o.fl.impute)
-        return fs_error_set(FS_ERR_ARG, "%s was written by the institutions %s, this job has %s: "
-                            "--standardize and --impute fit their pipeline from the members' sums "
-                            "at every start, and the difference between two memberships' sums "
-                            "would be the feature sums of the institutions that left or joined; "
-                            "a membership change is not supported with them", path, was,
-                            st->members);
     /* without exact sums (DP) the ledger counts a recomputed round twice */
     const int entered = st->release_public ? entered_round(st, was) : ck->round;
     if (entered >= 0 && entered < ck->round)
@@ -236,6 +230,36 @@ static fs_err check_members(const fl_run *st, const fs_checkpoint *ck)
                             "declares shard sizes public (--public-counts yes)", path, was,
                             st->members);
     return FS_OK;
+}
+
+/*
+ * Rank-local: is ck's preprocessing pipeline this run's?  The same steps
+ * (--impute, --standardize) and the same schema as this rank's shard
+ * (both without one, or the same hash: pre-flight agreed that every shard
+ * has the run's schema, so the message names only public hashes).  On
+ * resume the stored pipeline is applied, not refitted (fl_resume).
+ */
+static fs_err check_pipeline(const fl_run *st, const fs_checkpoint *ck)
+{
+    fs_err rc = FS_OK;
+    fs_schema *s = NULL;
+    const char *path = st->ckpt_path, *have = st->train->schema_hash;
+    if (!st->o.fl.impute != !ck->impute_fill || !st->o.fl.standardize != !ck->std_mean)
+        FS_FAIL(FS_ERR_DATA, "%s was written with --impute %s --standardize %s, this run has "
+                "--impute %s --standardize %s", path, ck->impute_fill ? "yes" : "no",
+                ck->std_mean ? "yes" : "no", st->o.fl.impute ? "yes" : "no",
+                st->o.fl.standardize ? "yes" : "no");
+    if (ck->schema) FS_TRY(fs_schema_parse(ck->schema, strlen(ck->schema), path, &s));
+    const char *want = s ? fs_schema_hash_hex(s) : NULL;
+    if (!want != !have || (want && strcmp(want, have) != 0))
+        FS_FAIL(FS_ERR_DATA, "%s was fitted on shards imported with %s%.16s%s, this run's shards "
+                "were imported with %s%.16s%s: its pipeline (fill values, scaling) does not fit; "
+                "start a new --out or re-import with the run's schema", path,
+                want ? "schema " : "no schema", want ? want : "", want ? "..." : "",
+                have ? "schema " : "no schema", have ? have : "", have ? "..." : "");
+done:
+    fs_schema_destroy(&s);
+    return rc;
 }
 
 /* Rank-local: does checkpoint ck fit this run?  FS_OK or FS_ERR_DATA. */
@@ -267,6 +291,7 @@ static fs_err check_fits(const fl_run *st, const fs_checkpoint *ck)
     if (!ddp != !ck->ddp_rdp)
         return fs_error_set(FS_ERR_DATA, "%s was written %s distributed DP, this run has --ddp %s",
                             path, ck->ddp_rdp ? "with" : "without", ddp ? "yes" : "no");
+    FS_TRY(check_pipeline(st, ck));
 done:
     return rc;
 }
@@ -301,9 +326,10 @@ static fs_err check_budget(const fl_run *st, const fs_checkpoint *ck)
 
 /*
  * Collective.  Resume: every rank reads the checkpoint (shared file system)
- * and checks it against the run; the model and the server optimizer travel
- * with it.  The privacy spent comes from the durable privacy ledger files
- * (fs_fed_ledger_open): every round charged by an earlier run in this
+ * and checks it against the run; the model, the server optimizer and the
+ * preprocessing pipeline (st->prep: fill values and scaling, not refitted)
+ * travel with it.  The privacy spent comes from the durable privacy ledger
+ * files (fs_fed_ledger_open): every round charged by an earlier run in this
  * directory, including rounds after the checkpoint and runs with
  * --resume no; the checkpoint's budget state is checked against them.
  * *start = its completed round (0 for a fresh start).  metrics.jsonl is
@@ -333,6 +359,10 @@ fs_err fl_resume(fl_run *st, int *start)
         st->history = NULL;
         local = fs_strdup(&st->history, ck->membership);
     }
+    /* the pipeline fitted before round 1, kept rather than refitted on
+     * shards that may have changed since */
+    if (local == FS_OK && ck && (ck->impute_fill || ck->std_mean))
+        local = fs_prep_from_checkpoint(ck, &st->prep);
     if (local == FS_OK && ck) {
         char buf[8192];
         const char *was = last_members(ck->membership, buf, sizeof buf);

@@ -19,7 +19,7 @@ need_fmnist
 make_fmnist "$WORK/d" 800 200 4 iid
 make_consortium "$WORK/k" 4
 common="--data $WORK/d/shards/site-%d.h5 --test $WORK/d/test.h5 --model softmax --lr 0.1
- --dp-sgd yes --dp-noise 1.1 --dp-clip 1.0 --dp-sampling-rate 0.05 --dp-seed 7
+ --dp-sgd yes --dp-noise 1.1 --dp-clip 1.0 --dp-sampling-rate 0.05
  --roster $WORK/k/roster.ini --identity $WORK/k/site-%d.key --membership elastic --quiet"
 o=$WORK/run
 charges() { grep -c '^charge' "$o/privacy-ledger-rank$1.txt"; }

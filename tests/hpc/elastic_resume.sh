@@ -16,7 +16,7 @@
 #     a fresh 4-institution run of c rounds, resumed by the 3 to round R;
 #   - the guards, on a copy of the killed run's directory: without
 #     --public-counts, with --membership strict, and below
-#     --min-institutions, and with --standardize, the relaunch is refused (one message, every rank
+#     --min-institutions the relaunch is refused (one message, every rank
 #     non-zero) and the checkpoint is untouched; and after a kill right
 #     after round 3's sums were decoded (test hook), other members may not
 #     recompute round 3 (the difference would be site-2's update).
@@ -138,8 +138,7 @@ refused "strict" "written by the institutions $ALL4, this job has $ALL3; --membe
   --exclude site-2 --public-counts yes --membership strict
 refused "too few" "fewer than --min-institutions 4" --exclude site-2 --public-counts yes \
   --min-institutions 4
-refused "standardize" "standardize and --impute fit their pipeline" $three --standardize yes
-note "guards: refused without --public-counts, with --membership strict, below --min-institutions, with --standardize"
+note "guards: refused without --public-counts, with --membership strict, below --min-institutions"
 # the round in flight: killed right after round 3's sums were decoded (test hook), a
 # relaunch with other members would recompute round 3 from the same model: refused
 h=$WORK/hook
