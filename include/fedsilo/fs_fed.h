@@ -172,6 +172,25 @@ FS_EXPORT fs_err fs_fed_sum_f64(fs_fed *fed, uint64_t round, uint32_t vector_id,
 FS_EXPORT fs_err fs_fed_round_end(fs_fed *fed, int round, const float *params, size_t n,
                                   int *stop) FS_WARN_UNUSED;
 
+/*
+ * fs_fed_round_end_hash - fs_fed_round_end for a model that is not a float
+ * vector (trees): h is the caller's fingerprint of its model.  Collective.
+ */
+FS_EXPORT fs_err fs_fed_round_end_hash(fs_fed *fed, int round, uint64_t h, int *stop)
+    FS_WARN_UNUSED;
+
+/*
+ * fs_fed_sum_words - words[0..n) = their sum over ranks mod 2^64, in place
+ * (words has n + 1 slots, words[n] == 0: the canary of
+ * fs_secagg_sum_words).  Secure: fs_secagg_sum_words on the session, whose
+ * ring must be 64 bits; plain: an integer MPI_Allreduce of the same words.
+ * local = this rank's status of preparing the words, agreed first.
+ * (round, vector_id) fresh for the session.  Collective; same code on
+ * every rank.
+ */
+FS_EXPORT fs_err fs_fed_sum_words(fs_fed *fed, uint64_t round, uint32_t vector_id,
+                                  uint64_t *words, size_t n, fs_err local) FS_WARN_UNUSED;
+
 /* Accessors (borrowed; valid until fs_fed_close). */
 FS_EXPORT MPI_Comm fs_fed_comm(const fs_fed *fed);
 FS_EXPORT int fs_fed_rank(const fs_fed *fed);
