@@ -18,7 +18,8 @@ EXTRA_DIST += bench/fmnist8.sh bench/optimizers.sh bench/dp_accuracy.sh
 # Benchmark (never part of make check): ./bench/paillier_bench [BITS [N]].
 noinst_PROGRAMS += bench/paillier_bench
 bench_paillier_bench_SOURCES = bench/paillier_bench.c
-bench_paillier_bench_LDADD = libfedsilo.la
+bench_paillier_bench_LDADD = libfedsilo.la $(GMP_LIBS)
+
 # GBDT engine driver (speed harness bench/gbdt_bench.py, the quality and
 # export tests under tests/gbdt/).  `make bench-gbdt` runs the speed harness.
 noinst_PROGRAMS += bench/gbdt_bench
@@ -28,3 +29,13 @@ EXTRA_DIST += bench/gbdt_bench.py
 .PHONY: bench-gbdt
 bench-gbdt: bench/gbdt_bench$(EXEEXT)
 	OPENBLAS_NUM_THREADS=1 /usr/bin/python3 $(srcdir)/bench/gbdt_bench.py --bench ./bench/gbdt_bench$(EXEEXT) --repeat 3
+
+# PSI speed: `make bench-psi` (3 ranks; BENCH_PSI_FLAGS=--big adds 10^6 ids).
+noinst_PROGRAMS += bench/psi_bench
+bench_psi_bench_SOURCES = bench/psi_bench.c bench/psi_ffdhe.c bench/psi_ffdhe.h
+bench_psi_bench_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/bench
+bench_psi_bench_CFLAGS = $(AM_CFLAGS) $(DEP_CFLAGS)
+bench_psi_bench_LDADD = libfedsilo_internal.la $(DEP_LIBS)
+.PHONY: bench-psi
+bench-psi: bench/psi_bench$(EXEEXT)
+	$(MPIEXEC) $(MPIEXEC_FLAGS) -np 3 ./bench/psi_bench$(EXEEXT) $(BENCH_PSI_FLAGS)

@@ -28,6 +28,7 @@
 #include "fedsilo/fs_ledger.h"
 #include "fedsilo/fs_fed.h"
 #include "fedsilo/fs_ckpt.h"
+#include "fedsilo/fs_prep.h"
 #include "fedsilo/fs_fl.h"
 #include "fedsilo/fs_stats.h"
 #include "fedsilo/fs_psi.h"

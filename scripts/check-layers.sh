@@ -2,7 +2,8 @@
 # check-layers.sh - includes point down the layer stack of docs/design.md:
 #
 #   core < crypto < data < privacy < train < secsum < secagg < fed
-#        < programs (fl, stats, vfl, gbdt, prep) < cli
+#        < prep (the preprocessing pipeline, shared by the programs)
+#        < programs (fl, stats, vfl, gbdt) < cli
 #
 # Every include form is mapped to the layer of the code that declares it:
 #   "fedsilo/fs_x.h", <fedsilo/fs_x.h>, "fs_x.h" inside include/fedsilo:
@@ -25,8 +26,8 @@ inc=$top/include/fedsilo
 rank() {   # rank LAYER: position in the stack (programs share one rank)
   case "$1" in
     core) echo 0 ;; crypto) echo 1 ;; data) echo 2 ;; privacy) echo 3 ;; train) echo 4 ;;
-    secsum) echo 5 ;; secagg) echo 6 ;; fed) echo 7 ;;
-    fl|stats|vfl|gbdt|prep) echo 8 ;; cli) echo 9 ;; *) echo -1 ;;
+    secsum) echo 5 ;; secagg) echo 6 ;; fed) echo 7 ;; prep) echo 8 ;;
+    fl|stats|vfl|gbdt) echo 9 ;; cli) echo 10 ;; *) echo -1 ;;
   esac
 }
 
@@ -44,6 +45,7 @@ public_layer() {   # public_layer NAME (fs_x.h): the folder that implements it
     fs_stats.h) echo stats ;;
     fs_psi.h|fs_vfl.h) echo vfl ;;
     fs_gbdt.h) echo gbdt ;;
+    fs_prep.h) echo prep ;;
     *) echo "" ;;
   esac
 }

@@ -3,7 +3,7 @@
 #
 # Usage:  scripts/install-deps.sh [build] [data] [bench] [slurm] [netns] [fuzz] [all]
 #   build  compilers, autotools, Open MPI, parallel HDF5, OpenBLAS, GMP,
-#          OpenSSL, check, libinih, jansson (default when no set is named)
+#          OpenSSL, libsodium, check, libinih, jansson (default when no set is named)
 #   data   Fashion-MNIST (dataset-fashion-mnist), scikit-learn's bundled
 #          CSVs (python3-sklearn), h5py for format checks, R's table
 #          packages (credit_data, PimaIndiansDiabetes2) for the schema and
@@ -22,12 +22,9 @@ set -euo pipefail
 BUILD_PKGS=(build-essential autoconf automake libtool pkg-config
             libopenmpi-dev openmpi-bin libopenblas-dev
             libhdf5-openmpi-dev hdf5-tools libgmp-dev check libssl-dev
-            libinih-dev zlib1g-dev libjansson-dev)
+            libsodium-dev libinih-dev zlib1g-dev libjansson-dev)
 DATA_PKGS=(dataset-fashion-mnist python3-sklearn python3-h5py python3-numpy gnuplot-nox
-#   data   Fashion-MNIST (dataset-fashion-mnist), scikit-learn's bundled
-#          CSVs (python3-sklearn), h5py for format checks, R's table
-#          packages (credit_data, PimaIndiansDiabetes2) for the schema and
-#          GBDT tests, and python3-xgboost (the GBDT reference and export tests)
+           python3-xgboost r-base-core r-cran-modeldata r-cran-mlbench)
 BENCH_PKGS=(python3-torch)
 # Slurm's mpi_pmix plugin dlopen()s the unversioned libpmix.so that only
 # libpmix-dev ships; without it `srun --mpi=pmix` cannot work.

@@ -43,9 +43,9 @@ EXTRA_DIST += tests/spy/analyze.py tests/spy/nonce_reuse.py tests/keys.sh tests/
               tests/cli/metrics_ref.py
 dist_check_SCRIPTS += tests/cli/secure.sh tests/cli/spy.sh tests/cli/signal.sh tests/cli/watchdog.sh \
                       tests/cli/manpage.sh tests/cli/standardize.sh tests/cli/dp.sh \
-                      tests/cli/ddp.sh tests/cli/resume_keys.sh
+                      tests/cli/ddp.sh tests/cli/resume_keys.sh tests/cli/impute.sh
 TESTS += tests/cli/secure.sh tests/cli/spy.sh tests/cli/resume_keys.sh tests/cli/signal.sh tests/cli/watchdog.sh tests/cli/manpage.sh tests/cli/dp.sh tests/cli/ddp.sh \
-         tests/cli/standardize.sh
+         tests/cli/standardize.sh tests/cli/impute.sh
 
 # Federated analytics (fedsilo stats, ridge) and the examples.
 TESTS += tests/analytics/stats.sh tests/analytics/ridge.sh tests/analytics/examples.sh \
@@ -62,6 +62,44 @@ dist_check_SCRIPTS += tests/vfl/psi.sh tests/vfl/psi_cli.sh tests/vfl/train.sh \
                       tests/vfl/pipeline.sh tests/vfl/cli_errors.sh
 TESTS += tests/vfl/psi.sh tests/vfl/psi_cli.sh tests/vfl/train.sh tests/vfl/pipeline.sh \
          tests/vfl/cli_errors.sh
+
+# PSI leak and tamper tests: the pairwise-leak fixture (new protocol and the
+# old one from bench/psi_ffdhe.c as the positive control) under a PMPI
+# recorder that can also alter one message in transit; psi_leak.py is the
+# curious rank 0 (no FS_SANFLAGS in the preloaded library).
+check_PROGRAMS += tests/vfl/t_psi_leak
+tests_vfl_t_psi_leak_SOURCES = tests/vfl/t_psi_leak.c bench/psi_ffdhe.c bench/psi_ffdhe.h
+tests_vfl_t_psi_leak_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/bench
+tests_vfl_t_psi_leak_CFLAGS = $(AM_CFLAGS) $(DEP_CFLAGS)
+tests_vfl_t_psi_leak_LDADD = libfedsilo_internal.la $(DEP_LIBS)
+check_LTLIBRARIES += tests/vfl/libpsispy.la
+tests_vfl_libpsispy_la_SOURCES = tests/vfl/psi_spy.c
+tests_vfl_libpsispy_la_CFLAGS = -std=gnu11 $(FS_CWFLAGS) $(MPI_CFLAGS) -Wno-missing-prototypes
+tests_vfl_libpsispy_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+tests_vfl_libpsispy_la_LIBADD = $(MPI_LIBS)
+EXTRA_DIST += tests/vfl/psi_leak.py
+dist_check_SCRIPTS += tests/vfl/psi_leak.sh tests/vfl/psi_tamper.sh
+TESTS += tests/vfl/psi_leak.sh tests/vfl/psi_tamper.sh
+
+# Attack tests of vertical training (label theft E3, tail-batch solving E8,
+# the partial-score spy, tampered/replayed/swapped messages): a driver with
+# the TEST-ONLY switches, a PMPI transport attacker and a gradient observer
+# (LD_PRELOAD; no FS_SANFLAGS in preloaded libraries).
+check_PROGRAMS += tests/vfl/t_vfl
+tests_vfl_t_vfl_SOURCES = tests/vfl/t_vfl.c
+tests_vfl_t_vfl_LDADD = libfedsilo.la $(MPI_LIBS)
+check_LTLIBRARIES += tests/vfl/libvflmitm.la tests/vfl/libgradspy.la
+tests_vfl_libvflmitm_la_SOURCES = tests/vfl/mitm.c
+tests_vfl_libvflmitm_la_CFLAGS = -std=gnu11 $(FS_CWFLAGS) $(MPI_CFLAGS) -Wno-missing-prototypes
+tests_vfl_libvflmitm_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+tests_vfl_libvflmitm_la_LIBADD = libfedsilo.la $(MPI_LIBS)
+tests_vfl_libgradspy_la_SOURCES = tests/vfl/gradspy.c
+tests_vfl_libgradspy_la_CFLAGS = -std=gnu11 $(FS_CWFLAGS) -Wno-missing-prototypes
+tests_vfl_libgradspy_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+tests_vfl_libgradspy_la_LIBADD = -ldl
+dist_check_SCRIPTS += tests/vfl/attack.sh tests/vfl/tail.sh tests/vfl/scores.sh
+EXTRA_DIST += tests/vfl/bc.py
+TESTS += tests/vfl/attack.sh tests/vfl/tail.sh tests/vfl/scores.sh
 
 # Raw CSV tables (R's credit_data and PimaIndiansDiabetes2) through schema
 # draft, check and import csv --schema, against a numpy encoding.

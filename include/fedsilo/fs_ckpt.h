@@ -37,6 +37,10 @@ typedef struct {
     float *server_v;        /* (nparams) second moment, or NULL              */
     double *std_mean;       /* (d) --standardize feature means, or NULL      */
     double *std_scale;      /* (d) --standardize feature std devs, or NULL   */
+    double *impute_fill;    /* (d) --impute fill value per feature (NaN: the
+                               feature is never filled), or NULL             */
+    char *schema;           /* INI text of the consortium schema the shards
+                               were imported with, or NULL                   */
     double *dp_rdp;         /* serialized RDP accountant of DP-SGD
                                (fs_rdp_serialize), or NULL without it        */
     size_t dp_rdp_len;
@@ -56,11 +60,23 @@ FS_EXPORT void fs_checkpoint_free(fs_checkpoint **ck);
 
 /*
  * fs_checkpoint_evaluate - evaluate a checkpoint's model on every row of a
- * dataset file and fill *report, applying the checkpoint's standardization
- * (if the run used --standardize) to the rows first.  Not collective.
+ * dataset file and fill *report, applying the checkpoint's pipeline to the
+ * rows first: imputation (--impute: missing cells of a file imported with
+ * the checkpoint's schema get the stored fill values), then standardization
+ * (--standardize).  A file imported with another schema than the
+ * checkpoint's, or with missing cells the checkpoint cannot fill, is
+ * FS_ERR_DATA naming the file.  Not collective.
  */
 FS_EXPORT fs_err fs_checkpoint_evaluate(const fs_checkpoint *ck, const char *data_path,
                                         fs_eval_report *report) FS_WARN_UNUSED;
+
+/*
+ * fs_checkpoint_check_schema - FS_ERR_DATA (naming `name`) when both ck and
+ * ds carry a schema and their hashes differ; FS_OK otherwise.  Not
+ * collective.
+ */
+FS_EXPORT fs_err fs_checkpoint_check_schema(const fs_checkpoint *ck, const fs_dataset *ds,
+                                            const char *name) FS_WARN_UNUSED;
 
 #ifdef __cplusplus
 }

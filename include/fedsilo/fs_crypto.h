@@ -1,15 +1,17 @@
 /*
  * fs_crypto.h - crypto layer of libfedsilo: initialization, OS randomness,
- * SHA-256, HKDF-SHA256, finite-field Diffie-Hellman in standard safe-prime
- * groups, Ed25519 identity keys and the consortium roster file.
+ * SHA-256, HKDF-SHA256, AES-256-GCM authenticated encryption, finite-field
+ * Diffie-Hellman in standard safe-prime groups, Ed25519 identity keys and
+ * the consortium roster file.
  *
  * Crypto layer (no MPI).  Everything here is Not collective: the MPI
  * binding of the secure-sum key setup (allgather of signed DH public
  * values, docs/protocol.md) is built on top of these functions.
  *
  * Standards implemented (details in the .c files):
- *   SHA-256 (FIPS 180-4), HKDF (RFC 5869), MODP group 14 (RFC 3526),
- *   ffdhe2048/ffdhe3072 (RFC 7919), Ed25519 (RFC 8032), PKCS#8 PEM keys.
+ *   SHA-256 (FIPS 180-4), HKDF (RFC 5869), AES-GCM (NIST SP 800-38D),
+ *   MODP group 14 (RFC 3526), ffdhe2048/ffdhe3072 (RFC 7919), Ed25519
+ *   (RFC 8032), PKCS#8 PEM keys.
  *
  * No OpenSSL or GMP type appears in this header: keys are opaque structs,
  * public values and digests are byte arrays.  Secret material held by the
@@ -141,6 +143,44 @@ FS_EXPORT fs_err fs_hkdf_sha256(const uint8_t *ikm, size_t ikm_len,
                                 const uint8_t *salt, size_t salt_len,
                                 const uint8_t *info, size_t info_len,
                                 uint8_t *out, size_t outlen) FS_WARN_UNUSED;
+
+// ---------------------------------------------------------------- AEAD
+
+#define FS_AEAD_KEYBYTES 32    /* AES-256 key                            */
+#define FS_AEAD_NONCEBYTES 12  /* 96-bit GCM nonce                       */
+#define FS_AEAD_TAGBYTES 16    /* 128-bit GCM tag, appended              */
+
+/*
+ * fs_aead_seal - AES-256-GCM (NIST SP 800-38D): out = Enc(in) || tag, i.e.
+ * len + FS_AEAD_TAGBYTES bytes, authenticating aad as well.
+ *
+ * Not collective.  out (caller-allocated) may equal in.  aad may be NULL
+ * when aad_len is 0.  WARNING: never seal two messages with the same
+ * (key, nonce); GCM then leaks the XOR of the plaintexts and lets anyone
+ * forge tags.  Derive one key per link direction and count messages.
+ * returns FS_OK, FS_ERR_ARG (NULL argument, len beyond 2^36 - 32 bytes) or
+ * FS_ERR_CRYPTO.
+ */
+FS_EXPORT fs_err fs_aead_seal(const uint8_t key[FS_AEAD_KEYBYTES],
+                              const uint8_t nonce[FS_AEAD_NONCEBYTES], const void *aad,
+                              size_t aad_len, const void *in, size_t len, uint8_t *out)
+    FS_WARN_UNUSED;
+
+/*
+ * fs_aead_open - verify and decrypt len bytes (ciphertext || tag) sealed by
+ * fs_aead_seal with the same key, nonce and aad; out receives
+ * len - FS_AEAD_TAGBYTES bytes and may equal in.
+ *
+ * Not collective.  On FS_ERR_AUTH out is zeroed: nothing unauthenticated is
+ * returned, and the message says only "authentication failed", never which
+ * byte or field differed.
+ * returns FS_OK, FS_ERR_AUTH (wrong key, nonce, aad, tag, or any modified
+ * or truncated byte), FS_ERR_ARG or FS_ERR_CRYPTO.
+ */
+FS_EXPORT fs_err fs_aead_open(const uint8_t key[FS_AEAD_KEYBYTES],
+                              const uint8_t nonce[FS_AEAD_NONCEBYTES], const void *aad,
+                              size_t aad_len, const uint8_t *in, size_t len, void *out)
+    FS_WARN_UNUSED;
 
 // ---------------------------------------------------------------- Diffie-Hellman
 

@@ -210,6 +210,16 @@ FS_EXPORT fs_err fs_import_csv_ex(const char *path, const fs_csv_opts *opts,
 FS_EXPORT void fs_dataset_standardize(fs_dataset *ds, const double *mean, const double *scale);
 
 /*
+ * fs_dataset_impute - replace every missing value (NaN) X[i][j] of ds by
+ * fill[j] (ds->d doubles, borrowed; NaN = this feature has no fill value).
+ * A missing value in a feature without a fill value is FS_ERR_DATA naming
+ * `name`, the 1-based row and the feature; ds is then partly filled.  Not
+ * collective.  Returns FS_OK or FS_ERR_DATA.
+ */
+FS_EXPORT fs_err fs_dataset_impute(fs_dataset *ds, const double *fill, const char *name)
+    FS_WARN_UNUSED;
+
+/*
  * fs_csv_delimiter_parse - the delimiter named by s: a single character
  * (',' ';' '|' ':' or a tab), or "comma", "semicolon", "tab" or "\t",
  * "pipe".  Letters, digits, blanks, quotes and line breaks cannot

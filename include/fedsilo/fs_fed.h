@@ -92,7 +92,12 @@ typedef struct fs_fed fs_fed;
 
 /* Parts of this rank's shard that fs_fed_open reads (bit set; 0 = no shard:
  * the program reads its own files from its own rank patterns). */
-enum { FS_FED_READ_TRAIN = 1, FS_FED_READ_VALIDATION = 2 };
+enum { FS_FED_READ_TRAIN = 1, FS_FED_READ_VALIDATION = 2,
+       /* with either part: accept missing cells (NaN) of a shard imported
+        * with a schema (fs_dataset_read_ex, FS_READ_ALLOW_MISSING), for a
+        * program that imputes them or handles them natively; without it
+        * such a shard is refused naming the file and the first feature */
+       FS_FED_READ_ALLOW_MISSING = 4 };
 
 /*
  * Pre-flight items (bit set).  Each is agreed across ranks; a mismatch
@@ -105,8 +110,16 @@ enum { FS_FED_READ_TRAIN = 1, FS_FED_READ_VALIDATION = 2 };
  *           the validation part has the training part's features
  *   OWNER   with a roster: this rank does not read another member's shard
  *           (docs/security.md, "Shard ownership")
+ *   SCHEMA  the training part's consortium schema (fs_schema.h) has rank
+ *           0's canonical hash, or, like rank 0's, none; and its label
+ *           vocabulary (the /class_names list, in order) equals rank 0's,
+ *           compared by SHA-256 digest.  A mismatch names the institution
+ *           (roster name, and the rank) and says "schema differs from rank
+ *           0's" or "label vocabulary differs from rank 0's".  Crosses
+ *           ranks: rank 0's schema hash (public) and vocabulary digest.
  */
-enum { FS_PREFLIGHT_CONFIG = 1, FS_PREFLIGHT_SHAPE = 2, FS_PREFLIGHT_OWNER = 4 };
+enum { FS_PREFLIGHT_CONFIG = 1, FS_PREFLIGHT_SHAPE = 2, FS_PREFLIGHT_OWNER = 4,
+       FS_PREFLIGHT_SCHEMA = 8 };
 
 typedef struct {
     const fs_config *cfg;       /* the configuration (hash, config.ini), or

@@ -79,6 +79,7 @@ typedef struct {
     const char *test;            /* --test: global test file, "" = none (ridge:
                                     the file the fit is evaluated on)        */
     int standardize;             /* --standardize yes                          */
+    int impute;                  /* --impute yes: fill missing cells (fs_prep.h) */
     const char *model;           /* --model: linear | logistic | softmax | mlp:H,... */
     double lr;                   /* --lr: local learning rate                 */
     double momentum;             /* --momentum                                 */
@@ -156,17 +157,35 @@ typedef struct {
     double l2;                   /* --l2: L2 penalty on the weights (>= 0)   */
     int epochs;                  /* --epochs: >= 1                           */
     size_t batch_size;           /* --batch-size: >= 1                       */
-    int paillier_bits;           /* --paillier-bits: >= FS_PAILLIER_MIN_BITS */
+    int paillier_bits;           /* --paillier-bits: FS_PAILLIER_MIN_BITS..MAX_BITS,
+                                    even; below FS_PAILLIER_SECURE_BITS only
+                                    with insecure_test_keys                  */
     uint64_t seed;               /* --seed: batch order                      */
-    const char *roster_path;     /* secure-sum roster (NULL/"" = none)       */
+    const char *roster_path;     /* key-setup roster (NULL/"" = none)        */
     const char *identity_path;   /* this rank's identity key                 */
-    int allow_unauthenticated;   /* run the secure sum without a roster      */
+    int allow_unauthenticated;   /* run without a roster (the channels are
+                                    then encrypted but not authenticated)   */
+    int insecure_test_keys;      /* --insecure-test-keys yes: accept Paillier
+                                    keys below 2048 bits                     */
+    /* TEST ONLY, for the positive controls of the attack tests; never set
+     * in production (no option row: the CLI cannot set them):              */
+    int test_plain_channel;      /* point-to-point messages unsealed         */
+    int test_no_score_masks;     /* feature holders send raw z_k             */
+    int test_legacy_batches;     /* short tail batch, no margin check        */
 } fs_vfl_opts;
 
-/* fedsilo psi. */
+/* fedsilo psi and the options of fs_psi_intersect (which reads only the
+ * last four fields).  The paths may differ between ranks;
+ * allow_unauthenticated must not (the secure-sum setup checks it). */
 typedef struct {
     const char *ids;             /* --ids: id-file pattern, "" = use --data   */
     int header;                  /* --header: skip the first line of id files */
+    int threads;                 /* --threads: threads of this rank for the
+                                    group operations; 0 = the node's online
+                                    CPUs divided by its ranks, rounded up    */
+    const char *roster_path;     /* consortium roster; NULL/"" = none        */
+    const char *identity_path;   /* this rank's Ed25519 private key (PEM)    */
+    int allow_unauthenticated;   /* without a roster: 1 to run anyway (warns) */
 } fs_psi_opts;
 
 /* Everything one command's configuration holds, typed. */

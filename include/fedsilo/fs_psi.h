@@ -1,68 +1,114 @@
 /*
  * fs_psi.h - private set intersection of record identifiers across the
  * ranks of a communicator, for aligning the rows of vertical federated
- * learning (docs/vertical.md).
+ * learning.  docs/vertical.md has the protocol, the proof sketch and the
+ * measured costs.
  *
- * Protocol: Diffie-Hellman-based PSI by commutative exponentiation
- * (Meadows 1986; Huberman, Franklin and Hogg 1999), generalized to N
- * parties on a ring.  Group: the order-q subgroup of quadratic residues
- * modulo the RFC 7919 ffdhe2048 safe prime p = 2q + 1.
+ * Output to every rank: the ids that EVERY rank holds (the intersection
+ * I), as indices into its own id list, in the same order on every rank
+ * (sorted by the id bytes).  Released besides I: every rank's number of
+ * ids (set sizes), to every rank and to an observer of the MPI transport
+ * (who also sees |I|).  Nothing else under DDH in ristretto255 and the
+ * PRF security of AES and BLAKE2b, for honest-but-curious ranks: no rank
+ * learns, for an id it holds outside I, whether any particular other rank
+ * holds it, nor the size of any partial intersection.  Coalitions of two
+ * or more ranks can learn sizes of partial intersections (never which
+ * ids, beyond what those sizes imply); see docs/vertical.md.
  *
- *   H(x)  = (SHA-256 expansion of x to |p| + 16 bytes mod p)^2 mod p
- *   rank i draws a secret a_i (256 bits; RFC 7919 section 5.2 short
- *   exponent), shuffles its own ids with a secret permutation and computes
- *   H(x)^a_i; the list then travels N-1 hops around the ring (rank i sends
- *   to i+1), each rank raising every element to its own exponent, until it
- *   holds F(x) = H(x)^(a_0 a_1 ... a_{N-1}).  Every fully exponentiated
- *   list is then broadcast; each rank marks the positions of its own list
- *   that occur in every other list and maps them back through its secret
- *   permutation.
- *
- * What a rank learns (honest-but-curious ranks, DDH in the QR subgroup):
- * the size of every rank's set, which of its own ids are in the all-party
- * intersection, and - because it sees every fully exponentiated list -
- * the size of the intersection of any sub-collection of the sets (for
- * N = 2 that is exactly the intersection's size).  It learns nothing about
- * ids outside the intersection: under DDH the values H(x)^(prod a) of ids
- * it does not hold are indistinguishable from random group elements, and
- * each list is in its owner's secret random order.
+ * Protocol (N ranks, ring i -> i+1):
+ *   1. setup: an authenticated secure-sum session (fs_secagg, full mesh)
+ *      gives a session id and pair keys; each rank draws a secret scalar
+ *      a_i and one secret permutation per ring hop;
+ *   2. tags: rank i maps its ids to H(x) = ristretto255 hash of
+ *      (label, session id, x), multiplies by a_i, shuffles and sends the
+ *      list on; every hop multiplies by its scalar and shuffles again.
+ *      After N-1 hops rank i-1 holds the tags T(x) = (a_0...a_{N-1}) H(x)
+ *      of rank i's ids, in an order no single rank knows.  Tags are never
+ *      sent anywhere;
+ *   3. membership: R rounds of a hashed table of B words per holder, each
+ *      tag contributing a zero share keyed by the pair keys; the tables go
+ *      through the secure sum and a slot sums to 0 exactly when every
+ *      holder wrote the same tag there (fs_psi_match.c).  B and R follow
+ *      from the public sizes so that P(some id of I is missed) <= 2^-40;
+ *   4. flags: each holder sends "in I" bits back along the ring, every hop
+ *      undoing its permutation, so each rank learns which of its own ids
+ *      are in I;
+ *   5. the ranks sort I by id bytes and check, with zero shares of a hash
+ *      of I summed along the ring, that they all hold the same I.
+ * Every ring message carries a BLAKE2b MAC under the pair key of its two
+ * ranks, so a message altered in transit stops every rank (FS_ERR_AUTH,
+ * the message names the link); altered secure sums can only remove ids
+ * from I on every rank alike or stop every rank at step 5.
  */
 #ifndef FEDSILO_FS_PSI_H
 #define FEDSILO_FS_PSI_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <mpi.h>
 #include "fs_export.h"
 #include "fs_error.h"
 #include "fs_config.h"
+#include "fs_opts.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* Bytes of one group element on the wire (ffdhe2048). */
-#define FS_PSI_ELEMBYTES 256
+/* Bytes of one group element on the wire (ristretto255). */
+#define FS_PSI_ELEMBYTES 32
+
+/* fs_psi_opts_default - no roster, authentication required, threads 0
+ * (fs_psi_opts is in fs_opts.h: the CLI's psi options and these). */
+FS_EXPORT void fs_psi_opts_default(fs_psi_opts *o);
+
+/* Measurements of one run on this rank (fs_psi_intersect fills it). */
+typedef struct {
+    double seconds;              /* wall time of the whole call             */
+    double setup_seconds;        /* authenticated key setup                 */
+    double tag_seconds;          /* hashing and the N multiplication hops   */
+    double match_seconds;        /* membership rounds (secure sums)         */
+    double finish_seconds;       /* flags back, sorting, result check       */
+    double cpu_seconds;          /* CPU time of this process (all threads)
+                                  * during the call: with the sum over ranks
+                                  * / seconds, the cores the job got        */
+    uint64_t scalarmults;        /* ristretto255 multiplications here       */
+    uint64_t table_words;        /* B: words per membership round           */
+    uint32_t rounds;             /* R: membership rounds                    */
+    double log2_miss;            /* log2 of the bound on P(an id of I is missed) */
+    int threads;                 /* threads used for the group operations   */
+    uint8_t session_id[32];      /* public id of the job's key setup (zeros
+                                  * when nothing was matched: 1 rank or an
+                                  * empty set); the hash to the group uses it */
+} fs_psi_report;
 
 /*
  * fs_psi_intersect - indices of this rank's ids that every rank holds.
  *
  * Collective on comm (duplicated internally with MPI_ERRORS_RETURN; the
  * caller keeps comm).  ids: n NUL-terminated strings (borrowed; compared
- * as bytes; n may be 0 and may differ between ranks).
+ * as bytes; n may be 0 and may differ between ranks; no id may repeat).
+ * opts: NULL means fs_psi_opts_default (which refuses to run without a
+ * roster on more than one rank).  report: NULL or filled on success.
  * On success *idx_out (owned by the caller, free()) holds *m_out indices
- * into ids, in a COMMON order on every rank: sorted by the fully
- * exponentiated value F(x), so row t on every rank refers to the same id.
- * *m_out is the same on every rank.  On failure *idx_out == NULL and
+ * into ids, sorted by the bytes of ids[idx] (strcmp order), so entry t
+ * names the same id on every rank; *m_out is the same on every rank.  A
+ * single rank gets all its ids, sorted.  On failure *idx_out == NULL and
  * *m_out == 0.
  * returns the same code on every rank: FS_OK, FS_ERR_ARG (NULL argument,
- * NULL id), FS_ERR_DATA (duplicate id on some rank: the message names the
- * rank; a received value outside the group), FS_ERR_NOMEM, FS_ERR_CRYPTO,
- * FS_ERR_MPI.
- * WARNING: secure against honest-but-curious ranks only; see the file top
- * for what every rank learns.
+ * NULL id, more than 2^32 - 2 ids, no roster without
+ * allow_unauthenticated, roster mismatch), FS_ERR_DATA (a repeated id on
+ * some rank: the message names the rank and the two positions, never the
+ * id; a received value outside the group), FS_ERR_IO (roster or key file),
+ * FS_ERR_AUTH (authentication failed: key setup, an altered message, or
+ * the ranks' results differ), FS_ERR_NOMEM, FS_ERR_CRYPTO, FS_ERR_MPI.
+ * WARNING: secure against honest-but-curious ranks; a rank that deviates
+ * can add ids to probe membership (inherent to any PSI) or drop tags to
+ * shrink the result; see docs/vertical.md.
  */
-FS_EXPORT fs_err fs_psi_intersect(MPI_Comm comm, const char *const *ids, size_t n,
-                                  size_t **idx_out, size_t *m_out) FS_WARN_UNUSED;
+FS_EXPORT fs_err fs_psi_intersect(MPI_Comm comm, const fs_psi_opts *opts,
+                                  const char *const *ids, size_t n, size_t **idx_out,
+                                  size_t *m_out, fs_psi_report *report) FS_WARN_UNUSED;
 
 /* The outcome of a `fedsilo psi` run on this rank. */
 typedef struct {

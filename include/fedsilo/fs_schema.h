@@ -210,6 +210,25 @@ FS_EXPORT const char *fs_schema_class_name(const fs_schema *s, int k);
 FS_EXPORT fs_err fs_import_csv_schema(const char *path, const fs_schema *schema, char delimiter,
                                       fs_dataset **out) FS_WARN_UNUSED;
 
+/* Flags of fs_import_csv_schema_ex. */
+#define FS_IMPORT_NO_LABEL 1u   /* rows to predict: the label column is not read
+                                   (it may be absent); y is zeros, labels_absent */
+
+/*
+ * fs_import_csv_schema_ex - fs_import_csv_schema with flags and optional
+ * skipping of bad rows.  skipped NULL: the first bad cell fails (as
+ * fs_import_csv_schema).  skipped set: a row with a bad cell (unknown
+ * category, value out of range, non-numeric cell, ...) is dropped and one
+ * line naming the file, the row, the column and the problem is written to
+ * skipped; header problems and unreadable CSV still fail, and so does a
+ * file whose every row is bad.  rows (may be NULL) receives the 1-based file
+ * row (header = row 1) of each row kept, (*out)->n entries; the caller
+ * frees it.  Not collective.  Returns as fs_import_csv_schema.
+ */
+FS_EXPORT fs_err fs_import_csv_schema_ex(const char *path, const fs_schema *schema,
+                                         char delimiter, unsigned flags, FILE *skipped,
+                                         fs_dataset **out, size_t **rows) FS_WARN_UNUSED;
+
 /*
  * fs_schema_check - compare the CSV file at path with the schema and print
  * every mismatch to report, one line each (not only the first): missing,

@@ -64,8 +64,9 @@ FS_EXPORT void fs_secagg_opts_default(fs_secagg_opts *o, int nranks);
  * ffdhe2048) signed over (nonces, roster, parameters, rank, A_i) and
  * allgathered; every signature and group membership verified; session id
  * = SHA-256 of the whole transcript; pairwise seeds
- * s_ij = HKDF-SHA256(g^(a_i a_j), salt = session id, info = label||min||max);
- * DH secrets wiped.  Returns the same code on every rank: FS_OK,
+ * s_ij = HKDF-SHA256(g^(a_i a_j), salt = session id, info = label||min||max)
+ * for the mask-graph neighbours, and the root of fs_secagg_pair_key for
+ * every pair (one DH per peer); DH secrets wiped.  Returns the same code on every rank: FS_OK,
  * FS_ERR_ARG (parameters/roster mismatch, no roster without
  * allow_unauthenticated), FS_ERR_IO (unreadable roster/key),
  * FS_ERR_AUTH (a signature, key or group element did not verify: the
@@ -126,6 +127,28 @@ FS_EXPORT fs_err fs_secagg_sum_f64(fs_secagg *sa, uint64_t round, uint32_t vecto
  */
 FS_EXPORT fs_err fs_secagg_sum_words(fs_secagg *sa, uint64_t round, uint32_t vector_id,
                                      void *words, size_t n, fs_err local) FS_WARN_UNUSED;
+
+/*
+ * fs_secagg_pair_key - a 32-byte key shared by this rank and `peer` only,
+ * for point-to-point protection (e.g. AES-256-GCM channels) bound to this
+ * session.
+ *
+ * Not collective.  out = HKDF-SHA256(prk, salt = session id, info = label
+ * || min(rank, peer) || max(rank, peer)) with prk = HKDF(g^(a_rank a_peer),
+ * session id, "fedsilo pair" || min || max) from the key setup; prk exists
+ * for every pair, whatever the mask graph.  Both ranks of the pair obtain
+ * the same key for the same label, so a per-direction key is the pair key
+ * of a label that names the direction (e.g. "vfl 2->0"); different labels
+ * give independent keys.  With a roster the DH values are signed, so only
+ * the two institutions can compute the key; without one
+ * (allow_unauthenticated) a man in the middle can share a key with each
+ * side and the key protects only against passive observers.
+ * in:  label (1..256 bytes of text), peer (0..size-1, not this rank)
+ * out: out (32 bytes, secret: the caller wipes it)
+ * returns FS_OK, FS_ERR_ARG (peer or label out of range), FS_ERR_CRYPTO.
+ */
+FS_EXPORT fs_err fs_secagg_pair_key(const fs_secagg *sa, int peer, const char *label,
+                                    uint8_t out[32]) FS_WARN_UNUSED;
 
 /* Wall time of the key setup on this rank, in seconds. */
 FS_EXPORT double fs_secagg_setup_seconds(const fs_secagg *sa);

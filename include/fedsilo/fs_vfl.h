@@ -2,27 +2,28 @@
  * fs_vfl.h - vertical federated learning: logistic and linear regression
  * when every rank holds a different block of features for the same rows
  * (aligned beforehand, e.g. with fs_psi_intersect) and one rank, the label
- * holder, also holds the labels.  See docs/vertical.md for the protocol,
- * its costs and the threat model.
+ * holder L, also holds the labels.  See docs/vertical.md for the protocol,
+ * what each party learns per message, its costs and the threat model.
  *
- * Per minibatch B (the same rows on every rank, from a shared seed):
- *   1. every rank k computes its partial scores z_k = X_k[B] w_k;
- *   2. secure sum of z_k (fs_secagg_sum_words, 64-bit ring) to which the
- *      label holder L adds a uniform 64-bit mask s per row: every rank
- *      receives z + s mod 2^64, only L can remove s.  So only L learns the
- *      total scores z, and nobody learns another rank's z_k (for two ranks
- *      L can of course compute z - z_L = z_1);
- *   3. L computes the residuals r = sigmoid(z) - y (logistic) or z - y
- *      (linear), updates its own block and the bias in plain, encrypts r
- *      under its Paillier key and broadcasts Enc(r);
- *   4. each feature holder k computes Enc(X_k[B]^T r) homomorphically,
- *      adds a uniform mask m_k in Z_n (fs_paillier_add_mask) and sends it
- *      to L, which decrypts g_k + m_k (uniform: L learns nothing) and
- *      returns it; k removes m_k and updates w_k -= lr (g_k / |B| + l2 w_k).
- *
- * Feature holders learn their own gradient g_k = X_k^T r per batch (as in
- * every gradient-based VFL protocol without gradient masking, a sequence
- * of these can leak information about r); they never see z, r or y.
+ * Setup: authenticated key setup (fs_secagg_create); every point-to-point
+ * message afterwards is sealed with AES-256-GCM under a per-link,
+ * per-direction key (fs_secagg_pair_key).  Every feature holder k generates
+ * its own Paillier key and sends L its public key and Enc_k(X_k), its
+ * fixed-point feature rows packed into slots, once.
+ * Per minibatch B (the same rows on every rank, from a shared seed; every
+ * batch has at least FS_VFL_BATCH_MARGIN x max_k d_k rows):
+ *   1. every feature holder k sends L its partial scores z_k = X_k[B] w_k
+ *      plus pairwise masks shared with the other feature holders, which
+ *      cancel in the sum: L learns sum_k z_k (with one feature holder: z_k
+ *      itself) and adds its own part;
+ *   2. L computes the residuals r = sigmoid(z) - y (logistic) or z - y
+ *      (linear), updates its own block and the bias in plain, and computes
+ *      Enc_k(X_k[B]^T r) from k's upload (fs_paillier_lincomb: |r| as
+ *      exponents, one inverse for the negative ones), re-randomized;
+ *   3. k decrypts g_k = X_k[B]^T r with its own key and updates
+ *      w_k -= lr (g_k / |B| + l2 w_k).
+ * L never decrypts anything and nobody decrypts for anybody else: each
+ * feature holder decrypts only results computed for itself.
  */
 #ifndef FEDSILO_FS_VFL_H
 #define FEDSILO_FS_VFL_H
@@ -41,8 +42,21 @@ extern "C" {
 
 /* fs_vfl_opts (fs_opts.h): the options; identical on every rank except the paths. */
 
+/*
+ * Every batch must have at least FS_VFL_BATCH_MARGIN times as many rows as
+ * the largest feature holder's block: a feature holder receives its
+ * gradient g_k = X_k[B]^T r, d_k linear equations in the |B| residuals of
+ * the batch, and with |B| <= d_k it could solve them (and read the labels
+ * from the signs of the residuals).  With the margin, d_k equations leave
+ * at least 3 d_k dimensions of the residuals undetermined in every batch;
+ * this stops exact solving, it does not make the gradients leak-free
+ * (docs/vertical.md).
+ */
+#define FS_VFL_BATCH_MARGIN 4
+
 /* fs_vfl_opts_default - logistic, label rank 0, lr 0.1, l2 0, 10 epochs,
- * batch 64, 2048-bit Paillier, seed 1, no roster, authentication required. */
+ * batch 64, 2048-bit Paillier, seed 1, no roster, authentication required,
+ * no test modes. */
 FS_EXPORT void fs_vfl_opts_default(fs_vfl_opts *o);
 
 /* One rank's rows: X is (n, d) row-major float, borrowed.  y (n targets;
@@ -61,12 +75,28 @@ typedef struct {
     double test_metric;          /* (L) accuracy or RMSE on test; NaN: none */
     double seconds;              /* wall time of training on this rank      */
     double paillier_seconds;     /* time this rank spent in Paillier ops    */
+    double setup_seconds;        /* keys and the encrypted upload (wall)    */
     double secagg_setup_seconds;
     uint64_t n_encrypt, n_decrypt, n_scalar_mul; /* this rank's counts      */
 } fs_vfl_report;
 
 /* Called by fs_vfl_train on every rank after each epoch (may be NULL). */
 typedef void (*fs_vfl_epoch_fn)(int epoch, double train_loss, double test_metric, void *user);
+
+/*
+ * fs_vfl_batch_plan - the minibatches of one epoch of fs_vfl_train (public:
+ * every rank, and anyone who knows the seed, can compute them).
+ *
+ * Not collective.  perm (n, caller-allocated) receives the row order of
+ * epoch `epoch` (a shuffle seeded by (seed, epoch)); batch t is
+ * perm[starts[t] .. starts[t + 1]) for t < *nbatch, with starts
+ * caller-allocated for n / batch + 2 entries.  Every batch has at least
+ * min(batch, n) rows: the n mod batch rows left over join the last batch.
+ * `legacy` (tests only) gives the plan before that rule, with a short tail
+ * batch of n mod batch rows.  n >= 1, batch >= 1.
+ */
+FS_EXPORT void fs_vfl_batch_plan(uint64_t seed, int epoch, size_t n, size_t batch, int legacy,
+                                 uint32_t *perm, size_t *starts, size_t *nbatch);
 
 /*
  * fs_vfl_train - train a vertical logistic or linear model.
@@ -78,10 +108,17 @@ typedef void (*fs_vfl_epoch_fn)(int epoch, double train_loss, double test_metric
  *      (zero-initialized by the call); w[d] is the bias on the label holder
  *      and 0 elsewhere.  rep (may be NULL).
  * After each epoch with test rows, the label holder evaluates (accuracy at
- * threshold 0.5, or RMSE) via a masked secure sum of partial test scores.
+ * threshold 0.5, or RMSE) from the masked partial test scores, and sends
+ * the loss and the metric to every rank over the channel.
+ * Error messages agreed across ranks name the rank and the kind of problem,
+ * never a feature value, score, residual or another site's path (the
+ * failing rank logs the detail locally with fs_log).
  * returns the same code on every rank: FS_OK, FS_ERR_ARG (options differ
- * between ranks, bad values, row counts differ), FS_ERR_NUMERIC, FS_ERR_CRYPTO,
- * FS_ERR_AUTH, FS_ERR_NOMEM, FS_ERR_MPI.
+ * between ranks, bad values, row counts differ, a batch below the margin, a
+ * key below 2048 bits without insecure_test_keys), FS_ERR_NUMERIC (a score
+ * or residual out of range: diverged), FS_ERR_DATA, FS_ERR_CRYPTO,
+ * FS_ERR_AUTH ("message from rank a to rank b failed authentication"),
+ * FS_ERR_NOMEM, FS_ERR_MPI.
  */
 FS_EXPORT fs_err fs_vfl_train(MPI_Comm comm, const fs_vfl_opts *opts, const fs_vfl_part *train,
                               const fs_vfl_part *test, double *w, fs_vfl_report *rep,

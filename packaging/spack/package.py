@@ -59,6 +59,7 @@ class Fedsilo(AutotoolsPackage):
     depends_on("blas", when="~openblas")
     depends_on("gmp")
     depends_on("openssl@3:")
+    depends_on("libsodium@1.0.18:")
     depends_on("libinih")
     depends_on("zlib-api")
     depends_on("jansson")

@@ -196,7 +196,65 @@ static void eval_usage(FILE *out)
     fprintf(out,
         "Usage: fedsilo eval --checkpoint FILE --data FILE.h5\n\n"
         "Evaluate a checkpoint's global model on every row of a dataset file and print\n"
-        "rows, mean loss and accuracy (classification) or RMSE (regression).\n");
+        "rows, mean loss and accuracy (classification) or RMSE (regression).  The run's\n"
+        "pipeline is applied first: the fill values of --impute (missing cells of a file\n"
+        "imported with the run's schema), then the standardization of --standardize.  A\n"
+        "file imported with another schema is refused.\n");
+}
+
+static void predict_usage(FILE *out)
+{
+    fprintf(out,
+        "Usage: fedsilo predict --checkpoint FILE --input FILE.csv|FILE.h5 --out PREDS.csv\n"
+        "                       [--delimiter D] [--on-error fail|skip]\n\n"
+        "Apply a training run's whole pipeline to raw rows, in one process (no MPI): a CSV\n"
+        "is encoded with the schema stored in the checkpoint (columns by name, any order;\n"
+        "the label column is not needed), missing cells get the run's --impute fill values,\n"
+        "features the run's --standardize moments, then the model predicts.  PREDS.csv has\n"
+        "one line per input row: row (the file row, header = 1), the id column if the\n"
+        "schema has one, prediction (the class name, or the value) and, for\n"
+        "classification, p(CLASS) for every class.\n\n"
+        "  --delimiter D      field delimiter of the CSV (, ; tab |); default ','\n"
+        "  --on-error fail    a row with an unknown category or an invalid value stops\n"
+        "                     with exit 1, naming the row, the column and the value (default)\n"
+        "  --on-error skip    such rows are left out of PREDS.csv, one message each on stderr\n"
+        "A schema column with unknown = other maps unknown categories to NAME=(other) instead.\n");
+}
+
+int fs_cmd_predict(int argc, char **argv)
+{
+    static const char *cmd = "predict";
+    const char *ckpt = NULL, *onerr = "fail", *delim = NULL;
+    fs_predict_opts po;
+    memset(&po, 0, sizeof po);
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { predict_usage(stdout); return 0; }
+        if (!strcmp(argv[i], "--checkpoint") && i + 1 < argc) ckpt = argv[++i];
+        else if (!strcmp(argv[i], "--input") && i + 1 < argc) po.input = argv[++i];
+        else if (!strcmp(argv[i], "--out") && i + 1 < argc) po.out = argv[++i];
+        else if (!strcmp(argv[i], "--delimiter") && i + 1 < argc) delim = argv[++i];
+        else if (!strcmp(argv[i], "--on-error") && i + 1 < argc) onerr = argv[++i];
+        else return fs_cli_usage_error(cmd, "unexpected argument '%s'", argv[i]);
+    }
+    if (!ckpt || !po.input || !po.out)
+        return fs_cli_usage_error(cmd, "--checkpoint, --input and --out are required");
+    if (strcmp(onerr, "fail") != 0 && strcmp(onerr, "skip") != 0)
+        return fs_cli_usage_error(cmd, "--on-error: '%s' is not fail or skip", onerr);
+    if (delim && fs_csv_delimiter_parse(delim, &po.delimiter) != FS_OK)
+        return fs_cli_usage_error(cmd, "--delimiter: %s", fs_errmsg());
+    po.skip_bad_rows = !strcmp(onerr, "skip");
+    po.skipped = stderr;
+    fs_checkpoint *ck = NULL;
+    fs_predict_summary sum;
+    if (fs_checkpoint_read(ckpt, &ck) != FS_OK) return fs_cli_fail(cmd, "%s", fs_errmsg());
+    if (fs_predict_checkpoint(ck, &po, &sum) != FS_OK) {
+        fs_checkpoint_free(&ck);
+        return fs_cli_fail(cmd, "%s", fs_errmsg());
+    }
+    printf("predicted %zu rows of %s with %s (round %d, model %s) -> %s\n", sum.rows, po.input,
+           ckpt, ck->round, ck->model, po.out);
+    fs_checkpoint_free(&ck);
+    return 0;
 }
 
 int fs_cmd_eval(int argc, char **argv)

@@ -24,8 +24,15 @@ static void train_usage(FILE *out, const fs_config *cfg)
         "Vertical federated training: rank k reads its feature block from the --data\n"
         "pattern with %%d replaced by k; every part has the same rows in the same order\n"
         "(see 'fedsilo vfl-split' and 'fedsilo psi').  Only the label rank's labels are used.\n"
-        "Partial scores are combined by a masked secure sum that only the label rank can\n"
-        "open; residuals travel Paillier-encrypted; gradients return masked.\n\n");
+        "Every feature rank encrypts its rows once under its own Paillier key; the label\n"
+        "rank computes each feature rank's encrypted gradient, which only that rank can\n"
+        "decrypt (the label rank decrypts nothing).  Partial scores reach the label rank\n"
+        "masked so that it learns only their sum (with ONE feature rank: that rank's\n"
+        "scores).  Every message between two ranks is sealed with AES-256-GCM under keys\n"
+        "from the roster-authenticated key exchange (without a roster: encrypted but NOT\n"
+        "authenticated).  Released: each feature rank learns its own gradient X_k^T r per\n"
+        "batch, the label rank the total scores; every rank the loss, the test metric and\n"
+        "the block sizes.  Details, and what a malicious rank can do: docs/vertical.md.\n\n");
     fs_config_print_help(cfg, out);
     fprintf(out,
         "  --config FILE        INI file of these options (flags override it)\n"
@@ -37,10 +44,14 @@ static void print_start(const fs_vfl_run_info *in, void *user)
 {
     int quiet = *(const int *)user;
     if (cli_rank != 0 || quiet) return;
+    const fs_vfl_opts *o = in->opts;
     printf("fedsilo vfl-train: %d ranks, %zu rows, model %s, labels on rank %d%s, "
-           "Paillier %d bits\n", in->nranks, in->rows,
-           in->opts->model == FS_VFL_LOGISTIC ? "logistic" : "linear", in->opts->label_rank,
-           in->label_from_roster ? " (roster role = label)" : "", in->opts->paillier_bits);
+           "Paillier %d bits%s; messages AES-256-GCM, %s\n", in->nranks, in->rows,
+           o->model == FS_VFL_LOGISTIC ? "logistic" : "linear", o->label_rank,
+           in->label_from_roster ? " (roster role = label)" : "", o->paillier_bits,
+           o->paillier_bits < FS_PAILLIER_SECURE_BITS ? " (INSECURE test keys)" : "",
+           o->roster_path && o->roster_path[0] ? "authenticated (roster)"
+                                               : "NOT authenticated (no roster)");
     fflush(stdout);
 }
 
@@ -70,8 +81,9 @@ int fs_cmd_vfl_train(int argc, char **argv)
     fs_err rc = fs_vfl_run(mpi.comm, mpi.cfg, print_start, print_epoch, &mpi.quiet, &rep);
     if (rc == FS_OK && cli_rank == 0) {
         printf("paillier: %llu encryptions, %llu decryptions, %llu scalar multiplications; "
-               "max per-rank Paillier time %.2f s of %.2f s\n", rep.n_encrypt, rep.n_decrypt,
-               rep.n_scalar_mul, rep.paillier_seconds_max, rep.rep.seconds);
+               "max per-rank Paillier time %.2f s of %.2f s (keys and upload %.2f s)\n",
+               rep.n_encrypt, rep.n_decrypt, rep.n_scalar_mul, rep.paillier_seconds_max,
+               rep.rep.seconds, rep.rep.setup_seconds);
         if (rep.rep.test_metric == rep.rep.test_metric)
             printf("final: train_loss %.6f  test_%s %.6f\n", rep.rep.train_loss,
                    vfl_logistic ? "accuracy" : "rmse", rep.rep.test_metric);
@@ -87,12 +99,20 @@ static void psi_usage(FILE *out, const fs_config *cfg)
 {
     fprintf(out,
         "Usage: mpirun -np N fedsilo psi --ids 'DIR/ids-%%d.txt' --out 'DIR/aligned-%%d.csv'\n"
-        "                               [--header]\n"
-        "       mpirun -np N fedsilo psi --data 'DIR/site-%%d.h5' --out 'DIR/aligned-%%d.h5'\n\n"
+        "                               [--header] AUTH\n"
+        "       mpirun -np N fedsilo psi --data 'DIR/site-%%d.h5' --out 'DIR/aligned-%%d.h5' AUTH\n"
+        "  AUTH: --roster FILE --identity 'KEYS/site-%%d.key'  |  --insecure-no-auth yes\n\n"
         "Private set intersection of record ids: rank k reads its ids (%%d = k), finds the\n"
-        "ids that every rank holds, and writes its part of them in the same order on every\n"
-        "rank: row t of every output names the same id.  Every rank learns the set sizes\n"
-        "and the intersection, nothing about other ids (DDH; see docs/vertical.md).\n\n");
+        "ids that EVERY rank holds, and writes its part of them in the same order on every\n"
+        "rank (sorted by the id bytes): row t of every output names the same id.\n"
+        "Released: every rank's number of ids and the intersection, to every rank; an\n"
+        "observer of the MPI transport sees the numbers of ids and the intersection's\n"
+        "size.  Nothing else for honest-but-curious ranks (DDH on ristretto255): no rank\n"
+        "learns whether another particular rank holds one of its ids outside the\n"
+        "intersection, nor partial-intersection sizes.  Colluding ranks can learn\n"
+        "partial-intersection sizes; a deviating rank can probe ids it adds or shrink\n"
+        "the result.\n"
+        "See docs/vertical.md.\n\n");
     fs_config_print_help(cfg, out);
     fprintf(out,
         "  --config FILE        INI file of these options (flags override it)\n"

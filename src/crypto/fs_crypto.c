@@ -23,6 +23,7 @@
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
+#include <sodium.h>
 #include "crypto/fs_crypto_impl.h"
 
 size_t fs_sha256_bytes(void) { return FS_SHA256_BYTES; }
@@ -138,7 +139,7 @@ static void gmp_free(void *p, size_t n)
 }
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
-static int init_ok;
+static int init_ok, sodium_ok;
 
 static void crypto_init_once(void)
 {
@@ -146,6 +147,8 @@ static void crypto_init_once(void)
     /* OpenSSL 3 initializes itself on first use; doing it here makes the
      * failure visible at a well-defined point.  Returns 1 on success. */
     init_ok = OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CRYPTO_STRINGS, NULL) == 1;
+    /* libsodium (ristretto255, BLAKE2b): 0 = initialized now, 1 = already. */
+    sodium_ok = sodium_init() >= 0;
 }
 
 fs_err fs_crypto_init(void)
@@ -153,6 +156,7 @@ fs_err fs_crypto_init(void)
     if (pthread_once(&init_once, crypto_init_once) != 0)
         return fs_error_set(FS_ERR_CRYPTO, "crypto layer initialization failed (pthread_once)");
     if (!init_ok) return fs_from_ssl("OPENSSL_init_crypto");
+    if (!sodium_ok) return fs_error_set(FS_ERR_CRYPTO, "libsodium failed to initialize (sodium_init)");
     return FS_OK;
 }
 
@@ -173,6 +177,47 @@ fs_err fs_random_bytes(void *buf, size_t n)
         n -= (size_t)chunk;
     }
 done:
+    return rc;
+}
+
+fs_err fs_random_permutation(uint32_t *perm, size_t n)
+{
+    fs_err rc = FS_OK;
+    uint64_t *r = NULL;      /* secret: the draws determine perm; wiped */
+    if (n > UINT32_MAX) return fs_error_set(FS_ERR_ARG, "fs_random_permutation: n > 2^32 - 1");
+    for (size_t i = 0; i < n; i++) perm[i] = (uint32_t)i;
+    if (n < 2) return FS_OK;
+    FS_TRY(fs_alloc(&r, n, sizeof *r, "random permutation"));
+    FS_TRY(fs_random_bytes(r, n * sizeof *r));
+    /* Fisher-Yates: position i - 1 takes a uniform draw from [0, i); the
+     * modulo bias of a 64-bit word is below i / 2^64 <= 2^-32. */
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)(r[i - 1] % i);
+        uint32_t t = perm[i - 1]; perm[i - 1] = perm[j]; perm[j] = t;
+    }
+done:
+    if (r) { fs_secure_zero(r, n * sizeof *r); free(r); }
+    return rc;
+}
+
+// ---------------------------------------------------------------- AES-128-ECB
+
+fs_err fs_aes128_ecb(const uint8_t key[16], const uint8_t *in, uint8_t *out, size_t nblocks)
+{
+    fs_err rc = FS_OK;
+    EVP_CIPHER_CTX *c = NULL;
+    FS_TRY(fs_crypto_init());
+    if (!(c = EVP_CIPHER_CTX_new())) FS_FAIL(FS_ERR_NOMEM, "EVP_CIPHER_CTX_new failed");
+    FS_SSL(EVP_EncryptInit_ex(c, EVP_aes_128_ecb(), NULL, key, NULL));
+    FS_SSL(EVP_CIPHER_CTX_set_padding(c, 0));
+    for (size_t off = 0; off < nblocks;) {
+        size_t m = nblocks - off > ((size_t)1 << 26) ? (size_t)1 << 26 : nblocks - off;
+        int outl = 0;
+        FS_SSL(EVP_EncryptUpdate(c, out + off * 16, &outl, in + off * 16, (int)(m * 16)));
+        off += m;
+    }
+done:
+    EVP_CIPHER_CTX_free(c);   // wipes the key schedule
     return rc;
 }
 

@@ -71,4 +71,63 @@ FS_INTERN fs_err fs_dh_group_prime(fs_dh_group_id group, uint8_t *out, size_t ou
 FS_INTERN int fs_dh_in_subgroup_powm(fs_dh_group_id group, const uint8_t *x, size_t len);
 FS_INTERN int fs_dh_in_subgroup_legendre(fs_dh_group_id group, const uint8_t *x, size_t len);
 
+/*
+ * fs_random_permutation - perm = a uniformly random permutation of
+ * 0..n-1 (Fisher-Yates on CSPRNG words; bias below 2^-32 per draw).
+ * Not collective.  perm: n entries, caller-owned; secret if the caller's
+ * protocol says so (wipe it).  returns FS_OK, FS_ERR_ARG (n > 2^32 - 1),
+ * FS_ERR_NOMEM, FS_ERR_CRYPTO.
+ */
+FS_INTERN fs_err fs_random_permutation(uint32_t *perm, size_t n);
+
+/*
+ * fs_aes128_ecb - out[k] = AES-128_key(in[k]) for nblocks 16-byte blocks
+ * (OpenSSL, AES-NI where available): a pseudo-random permutation used as
+ * a PRF on distinct inputs.  in and out may alias.  Not collective.
+ * returns FS_OK, FS_ERR_NOMEM or FS_ERR_CRYPTO.
+ */
+FS_INTERN fs_err fs_aes128_ecb(const uint8_t key[16], const uint8_t *in, uint8_t *out,
+                               size_t nblocks);
+
+// ---------------------------------------------------------------- ristretto255 (libsodium)
+
+#define FS_RISTRETTO_BYTES 32         /* an encoded group element          */
+#define FS_RISTRETTO_SCALARBYTES 32   /* a scalar mod l, little-endian     */
+
+/* fs_ristretto_scalar_random - s = uniform scalar in [1, l).  Not
+ * collective.  s is secret.  returns FS_OK or FS_ERR_CRYPTO (init). */
+FS_INTERN fs_err fs_ristretto_scalar_random(uint8_t s[FS_RISTRETTO_SCALARBYTES]);
+
+/*
+ * fs_ristretto_hash_mul - out[i] = s * H(ids[order[i]]) for i < n, where
+ * H(x) = from_hash(SHA-512(dom || BE64(strlen(x)) || x)) is RFC 9496's
+ * hash to ristretto255 (order NULL: ids[i]).  Split over `threads`
+ * threads.  Not collective.  ids and order are borrowed; out holds n x 32
+ * bytes (caller-owned).  returns FS_OK, FS_ERR_ARG, FS_ERR_CRYPTO.
+ */
+FS_INTERN fs_err fs_ristretto_hash_mul(const uint8_t *dom, size_t domlen,
+                                       const char *const *ids, const uint32_t *order, size_t n,
+                                       const uint8_t s[FS_RISTRETTO_SCALARBYTES], uint8_t *out,
+                                       int threads);
+
+/*
+ * fs_ristretto_mul - points[i] = s * points[i] in place, i < n, over
+ * `threads` threads.  Not collective.  Every input must decode to a group
+ * element whose product is not the identity; otherwise returns
+ * FS_ERR_DATA with *bad = the smallest failing index (the other points may
+ * or may not have been multiplied).  *bad = SIZE_MAX on success.
+ * returns FS_OK, FS_ERR_DATA, FS_ERR_ARG, FS_ERR_CRYPTO.
+ */
+FS_INTERN fs_err fs_ristretto_mul(const uint8_t s[FS_RISTRETTO_SCALARBYTES], uint8_t *points,
+                                  size_t n, int threads, size_t *bad);
+
+/*
+ * fs_blake2b_keyed - out = BLAKE2b(key; a || b) with outlen bytes (16..64;
+ * libsodium crypto_generichash), key of 0..64 bytes (0: unkeyed).  A MAC
+ * with a secret key, a domain-separated hash with a public one.  Not
+ * collective.  returns FS_OK, FS_ERR_ARG or FS_ERR_CRYPTO.
+ */
+FS_INTERN fs_err fs_blake2b_keyed(uint8_t *out, size_t outlen, const uint8_t *key, size_t keylen,
+                                  const void *a, size_t alen, const void *b, size_t blen);
+
 #endif /* FEDSILO_FS_CRYPTO_IMPL_H */

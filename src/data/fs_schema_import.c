@@ -41,6 +41,9 @@ typedef struct {
     size_t nproblems;
     bad_cell *cells;          /* (ncells) tallied cell problems (check) */
     size_t ncells, cap;
+    FILE *skip;               /* import with skipping: bad rows are reported
+                                 here and dropped (NULL: fail)          */
+    int row_bad;              /* the current row had a bad cell (skip)  */
 } sink;
 
 static fs_err problem(sink *k, const char *fmt, ...) FS_PRINTF(2, 3);
@@ -131,6 +134,15 @@ static fs_err cell_problem(sink *k, const fs_schema *s, const fs_csv *csv, size_
     if (!k->report) {
         char msg[512], rowbuf[FS_CSV_ROW_CAP];
         cell_message(s, col, st, value, msg, sizeof msg);
+        if (k->skip) {
+            for (char *c = msg; *c; c++)
+                if ((unsigned char)*c < 0x20 || (unsigned char)*c == 0x7f) *c = '?';
+            if (!k->row_bad)
+                fprintf(k->skip, "%s: %s, column '%s': %s (row skipped)\n", k->path,
+                        fs_csv_row(csv, rec, rowbuf), fs_schema_column_at(s, col)->name, msg);
+            k->row_bad = 1;
+            return FS_OK;
+        }
         return fs_error_set(FS_ERR_DATA, "%s: %s, column '%s': %s", k->path,
                             fs_csv_row(csv, rec, rowbuf), fs_schema_column_at(s, col)->name, msg);
     }
@@ -154,7 +166,7 @@ static fs_err cell_problem(sink *k, const fs_schema *s, const fs_csv *csv, size_
  * extra_columns = ignore).
  */
 static fs_err map_columns(sink *k, const fs_csv *csv, const fs_schema *s, char delim,
-                          size_t *file_col)
+                          unsigned flags, size_t *file_col)
 {
     fs_err rc = FS_OK;
     const size_t H = csv->ncols, C = fs_schema_num_columns(s);
@@ -175,6 +187,10 @@ static fs_err map_columns(sink *k, const fs_csv *csv, const fs_schema *s, char d
         file_col[i] = SIZE_MAX;
         for (size_t j = 0; j < H && file_col[i] == SIZE_MAX; j++)
             if (!strcmp(fs_csv_cell(csv, 0, j), c->name)) file_col[i] = j;
+        if (c->kind == FS_COLUMN_LABEL && (flags & FS_IMPORT_NO_LABEL)) {
+            file_col[i] = SIZE_MAX;   /* not read; a file column of that name is allowed */
+            continue;
+        }
         if (file_col[i] == SIZE_MAX && c->kind != FS_COLUMN_IGNORE)
             FS_TRY(problem(k, "column '%s' of the schema (line %d, kind = %s) is not in the "
                            "header%s", c->name, c->line,
@@ -204,14 +220,16 @@ done:
  * y, following the schema; bad cells go to the sink.
  */
 static fs_err encode_rows(sink *k, const fs_csv *csv, const fs_schema *s, const size_t *file_col,
-                          fs_dataset *ds, float *scratch)
+                          fs_dataset *ds, float *scratch, size_t *kept)
 {
     fs_err rc = FS_OK;
     const size_t n = csv->nrec - 1, C = fs_schema_num_columns(s), d = fs_schema_num_features(s);
     const long label_col = fs_schema_label_column(s);
+    size_t w = 0;   /* rows written: i, or fewer when bad rows are skipped */
 
     for (size_t i = 0; i < n; i++) {
-        float *x = ds ? ds->X + i * d : scratch;
+        float *x = ds ? ds->X + w * d : scratch;
+        k->row_bad = 0;
         for (size_t c = 0; c < C; c++) {
             const fs_schema_column *sc = fs_schema_column_at(s, c);
             if (file_col[c] == SIZE_MAX) continue;
@@ -223,10 +241,14 @@ static fs_err encode_rows(sink *k, const fs_csv *csv, const fs_schema *s, const 
                 continue;
             }
             if (!ds || (long)c != label_col) continue;
-            if (ds->task == FS_TASK_CLASSIFICATION) ds->y_class[i] = (int32_t)lab;
-            else ds->y_reg[i] = (float)lab;
+            if (ds->task == FS_TASK_CLASSIFICATION) ds->y_class[w] = (int32_t)lab;
+            else ds->y_reg[w] = (float)lab;
         }
+        if (k->row_bad) continue;
+        if (kept) kept[w] = i + 2;   /* file row: the header is row 1 */
+        w++;
     }
+    if (ds) ds->n = w;
 done:
     return rc;
 }
@@ -235,41 +257,56 @@ done:
 
 fs_err fs_import_csv_schema(const char *path, const fs_schema *s, char delimiter, fs_dataset **out)
 {
+    return fs_import_csv_schema_ex(path, s, delimiter, 0, NULL, out, NULL);
+}
+
+fs_err fs_import_csv_schema_ex(const char *path, const fs_schema *s, char delimiter,
+                               unsigned flags, FILE *skipped, fs_dataset **out, size_t **rows)
+{
     fs_err rc = FS_OK;
     fs_csv csv;
     fs_dataset *ds = NULL;
     size_t *file_col = NULL;   /* (ncols) header index of each schema column */
-    sink k = { path, NULL, 0, NULL, 0, 0 };
+    size_t *kept = NULL;       /* (n) file rows of the rows kept */
+    sink k = { path, NULL, 0, NULL, 0, 0, NULL, 0 };
 
     memset(&csv, 0, sizeof csv);
     FS_CHECK_ARG(out != NULL, "fs_import_csv_schema: out is NULL");
     *out = NULL;
+    if (rows) *rows = NULL;
     FS_CHECK_ARG(path != NULL && s != NULL, "fs_import_csv_schema: NULL path or schema");
     if (delimiter == 0) delimiter = ',';
     FS_TRY(fs_csv_delimiter_check(delimiter));
 
     FS_TRY(fs_csv_read(path, delimiter, &csv));
     FS_TRY(fs_alloc(&file_col, fs_schema_num_columns(s), sizeof *file_col, "column map"));
-    FS_TRY(map_columns(&k, &csv, s, delimiter, file_col));
+    FS_TRY(map_columns(&k, &csv, s, delimiter, flags, file_col));
     const size_t n = csv.nrec - 1, d = fs_schema_num_features(s);
     if (n == 0) FS_FAIL(FS_ERR_DATA, "%s: no data rows after the header", path);
 
-    const long label_col = fs_schema_label_column(s), id_col = fs_schema_id_column(s);
+    const long label_col = (flags & FS_IMPORT_NO_LABEL) ? -1 : fs_schema_label_column(s);
+    const long id_col = fs_schema_id_column(s);
     const fs_task task = fs_schema_task(s);
-    const int nclass = task == FS_TASK_CLASSIFICATION && label_col >= 0 ? fs_schema_num_classes(s)
-                                                                        : 2;
+    /* Rows read without their labels (predict) still carry the schema's class list, which
+     * the dataset validator matches with the schema; y stays class 0, flagged absent.  A
+     * schema without a label column (a vertical-FL feature party) has no classes. */
+    const int named = task == FS_TASK_CLASSIFICATION && fs_schema_label_column(s) >= 0;
+    const int nclass = named ? fs_schema_num_classes(s) : 2;
     FS_TRY(fs_dataset_create(n, d, task, nclass, &ds));
-    FS_TRY(encode_rows(&k, &csv, s, file_col, ds, NULL));
+    FS_TRY(fs_alloc(&kept, n, sizeof *kept, "row numbers"));
+    k.skip = skipped;
+    FS_TRY(encode_rows(&k, &csv, s, file_col, ds, NULL, kept));
+    if (ds->n == 0) FS_FAIL(FS_ERR_DATA, "%s: every one of the %zu data rows was skipped", path, n);
     if (id_col >= 0) {
         const size_t j = file_col[id_col];
         FS_TRY(fs_csv_check_ids(&csv, path, j));
-        FS_TRY(fs_zalloc(&ds->ids, n, sizeof *ds->ids, "ids"));
-        for (size_t i = 0; i < n; i++) FS_TRY(fs_strdup(&ds->ids[i], fs_csv_cell(&csv, i + 1, j)));
+        FS_TRY(fs_zalloc(&ds->ids, ds->n, sizeof *ds->ids, "ids"));
+        for (size_t i = 0; i < ds->n; i++)
+            FS_TRY(fs_strdup(&ds->ids[i], fs_csv_cell(&csv, kept[i] - 1, j)));
         FS_TRY(fs_strdup(&ds->id_column, fs_schema_column_at(s, (size_t)id_col)->name));
     }
-    if (label_col < 0) {
-        ds->labels_absent = 1;   /* y stays zero-filled */
-    } else if (task == FS_TASK_CLASSIFICATION) {
+    if (label_col < 0) ds->labels_absent = 1;   /* y stays zero-filled */
+    if (named) {
         FS_TRY(fs_zalloc(&ds->class_names, (size_t)nclass, sizeof(char *), "class names"));
         for (int c = 0; c < nclass; c++)
             FS_TRY(fs_strdup(&ds->class_names[c], fs_schema_class_name(s, c)));
@@ -290,7 +327,9 @@ fs_err fs_import_csv_schema(const char *path, const fs_schema *s, char delimiter
     FS_TRY(fs_dataset_validate(ds, path));
     *out = ds;
     ds = NULL;
+    if (rows) { *rows = kept; kept = NULL; }
 done:
+    free(kept);
     free(file_col);
     fs_csv_free(&csv);
     fs_dataset_destroy(&ds);
@@ -376,7 +415,7 @@ fs_err fs_schema_check(const char *path, const fs_schema *s, char delimiter, FIL
     fs_csv csv;
     size_t *file_col = NULL;   /* (ncols) header index of each schema column */
     float *row = NULL;         /* (d) scratch encoding of one row */
-    sink k = { path, report, 0, NULL, 0, 0 };
+    sink k = { path, report, 0, NULL, 0, 0, NULL, 0 };
 
     memset(&csv, 0, sizeof csv);
     FS_CHECK_ARG(path && s && report && nproblems, "fs_schema_check: NULL argument");
@@ -386,9 +425,9 @@ fs_err fs_schema_check(const char *path, const fs_schema *s, char delimiter, FIL
     FS_TRY(fs_csv_read(path, delimiter, &csv));
     FS_TRY(fs_alloc(&file_col, fs_schema_num_columns(s), sizeof *file_col, "column map"));
     FS_TRY(fs_alloc(&row, fs_schema_num_features(s), sizeof *row, "row"));
-    FS_TRY(map_columns(&k, &csv, s, delimiter, file_col));
+    FS_TRY(map_columns(&k, &csv, s, delimiter, 0, file_col));
     if (csv.nrec < 2) FS_TRY(problem(&k, "no data rows after the header"));
-    FS_TRY(encode_rows(&k, &csv, s, file_col, NULL, row));
+    FS_TRY(encode_rows(&k, &csv, s, file_col, NULL, row, NULL));
     FS_TRY(report_cells(&k, s, &csv));
     const long id_col = fs_schema_id_column(s);
     if (id_col >= 0 && file_col[id_col] != SIZE_MAX && csv.nrec > 1 &&

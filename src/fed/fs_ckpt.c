@@ -5,6 +5,9 @@
  *   /params  float32 [nparams]   global model, slab order of fs_model.h
  *   /server_m, /server_v  float32 [nparams]  server optimizer state (optional)
  *   /standardize_mean, /standardize_scale  float64 [d]  (--standardize only)
+ *   /pipeline  group (runs on shards imported with a schema, or --impute):
+ *              attributes schema, schema_hash (strings);
+ *              /pipeline/impute_fill float64 [d] (--impute only; NaN = no fill)
  *   /dp_rdp  float64  serialized record-level RDP accountant (--dp-sgd yes only)
  *   /ddp_rdp float64  serialized institution-level accountant (--ddp yes only)
  *   root attributes: fedsilo_format = "fedsilo-checkpoint", format_version,
@@ -26,6 +29,7 @@
 #include "fedsilo/fs_metrics.h"
 #include "data/fs_h5_impl.h"
 #include "fedsilo/fs_model.h"
+#include "fedsilo/fs_schema.h"
 
 #define CKPT_FORMAT "fedsilo-checkpoint"
 #define CKPT_VERSION 1
@@ -92,6 +96,27 @@ done:
     return rc;
 }
 
+/* The /pipeline group: the schema (text and hash) and the fill values. */
+static fs_err write_pipeline(hid_t f, const char *tmp, const fs_checkpoint *ck)
+{
+    fs_err rc = FS_OK;
+    fs_schema *s = NULL;
+    hid_t g = H5Gcreate2(f, "pipeline", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0) H5_FAIL(FS_ERR_IO, "cannot create /pipeline in %s", tmp);
+    if (ck->schema) {
+        FS_TRY(fs_schema_parse(ck->schema, strlen(ck->schema), "the run's schema", &s));
+        FS_TRY(fs_h5_write_str_attr(g, tmp, "schema", ck->schema));
+        FS_TRY(fs_h5_write_str_attr(g, tmp, "schema_hash", fs_schema_hash_hex(s)));
+    }
+    if (ck->impute_fill)
+        FS_TRY(write_vec(g, tmp, "impute_fill", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, ck->impute_fill,
+                         ck->d));
+done:
+    fs_schema_destroy(&s);
+    fs_h5_close_id(&g, H5Gclose);
+    return rc;
+}
+
 fs_err fs_checkpoint_write(const fs_checkpoint *ck, const char *path)
 {
     fs_err rc = FS_OK;
@@ -112,6 +137,7 @@ fs_err fs_checkpoint_write(const fs_checkpoint *ck, const char *path)
     if (ck->std_mean) FS_TRY(write_vec(f, tmp, "standardize_mean", F64, M64, ck->std_mean, ck->d));
     if (ck->std_scale)
         FS_TRY(write_vec(f, tmp, "standardize_scale", F64, M64, ck->std_scale, ck->d));
+    if (ck->schema || ck->impute_fill) FS_TRY(write_pipeline(f, tmp, ck));
     if (ck->dp_rdp) FS_TRY(write_vec(f, tmp, "dp_rdp", F64, M64, ck->dp_rdp, ck->dp_rdp_len));
     if (ck->ddp_rdp) FS_TRY(write_vec(f, tmp, "ddp_rdp", F64, M64, ck->ddp_rdp, ck->ddp_rdp_len));
     FS_TRY(fs_h5_write_str_attr(f, tmp, "fedsilo_format", CKPT_FORMAT));
@@ -148,6 +174,8 @@ void fs_checkpoint_free(fs_checkpoint **ck)
     free((*ck)->server_v);
     free((*ck)->std_mean);
     free((*ck)->std_scale);
+    free((*ck)->impute_fill);
+    free((*ck)->schema);
     free((*ck)->dp_rdp);
     free((*ck)->ddp_rdp);
     free((*ck)->params);
@@ -218,6 +246,24 @@ fs_err fs_checkpoint_read(const char *path, fs_checkpoint **out)
     FS_TRY(read_vec(f, path, "standardize_scale", 8, dd, 0, (void **)&ck->std_scale, NULL));
     if (!ck->std_mean != !ck->std_scale)
         FS_FAIL(FS_ERR_DATA, "%s: standardize_mean and standardize_scale must both be present", path);
+    if (H5Lexists(f, "pipeline", H5P_DEFAULT) > 0) {
+        fs_schema *s = NULL;
+        hid_t g = H5Gopen2(f, "pipeline", H5P_DEFAULT);
+        if (g < 0) FS_FAIL(FS_ERR_DATA, "%s: /pipeline is not a group", path);
+        rc = fs_h5_read_str_attr(g, path, "schema", 0, &ck->schema);
+        if (rc == FS_OK)
+            rc = read_vec(g, path, "impute_fill", 8, dd, 0, (void **)&ck->impute_fill, NULL);
+        if (rc == FS_OK && ck->schema) {
+            rc = fs_schema_parse(ck->schema, strlen(ck->schema), path, &s);
+            if (rc == FS_OK && fs_schema_num_features(s) != dd)
+                rc = fs_error_set(FS_ERR_DATA, "%s: the /pipeline schema has %zu features, the "
+                                  "model %llu", path, fs_schema_num_features(s),
+                                  (unsigned long long)dd);
+        }
+        fs_schema_destroy(&s);
+        fs_h5_close_id(&g, H5Gclose);
+        if (rc != FS_OK) goto done;
+    }
     FS_TRY(read_vec(f, path, "dp_rdp", 8, 0, 0, (void **)&ck->dp_rdp, &ck->dp_rdp_len));
     FS_TRY(read_vec(f, path, "ddp_rdp", 8, 0, 0, (void **)&ck->ddp_rdp, &ck->ddp_rdp_len));
     *out = ck;
@@ -233,6 +279,21 @@ done:
     return rc;
 }
 
+fs_err fs_checkpoint_check_schema(const fs_checkpoint *ck, const fs_dataset *ds, const char *name)
+{
+    fs_err rc = FS_OK;
+    fs_schema *s = NULL;
+    if (!ck->schema || !ds->schema_hash) return FS_OK;
+    FS_TRY(fs_schema_parse(ck->schema, strlen(ck->schema), "the checkpoint's schema", &s));
+    if (strcmp(fs_schema_hash_hex(s), ds->schema_hash) != 0)
+        FS_FAIL(FS_ERR_DATA, "%s was imported with another schema (hash %.16s...) than the "
+                "checkpoint's (%.16s...): import it with the run's schema", name, ds->schema_hash,
+                fs_schema_hash_hex(s));
+done:
+    fs_schema_destroy(&s);
+    return rc;
+}
+
 fs_err fs_checkpoint_evaluate(const fs_checkpoint *ck, const char *data_path,
                               fs_eval_report *report)
 {
@@ -240,12 +301,15 @@ fs_err fs_checkpoint_evaluate(const fs_checkpoint *ck, const char *data_path,
     fs_dataset *ds = NULL;
     fs_model *m = NULL;
     double *vec = NULL;
-    FS_TRY(fs_dataset_read(data_path, FS_PART_TRAIN, &ds));
+    FS_TRY(fs_dataset_read_ex(data_path, FS_PART_TRAIN, ck->impute_fill ? FS_READ_ALLOW_MISSING : 0,
+                              &ds));
+    FS_TRY(fs_checkpoint_check_schema(ck, ds, data_path));
     if (ds->d != ck->d || ds->task != ck->task ||
         (ck->task == FS_TASK_CLASSIFICATION && ds->num_classes > ck->num_classes))
         FS_FAIL(FS_ERR_DATA, "%s does not match the checkpoint: %zu features/%d classes, "
                 "model has %zu/%d", data_path, ds->d, ds->num_classes, ck->d, ck->num_classes);
     ds->num_classes = ck->num_classes;
+    if (ck->impute_fill) FS_TRY(fs_dataset_impute(ds, ck->impute_fill, data_path));
     if (ck->std_mean) fs_dataset_standardize(ds, ck->std_mean, ck->std_scale);
     FS_TRY(fs_model_create(ck->model, ck->d, ck->task, ck->num_classes, 1024, &m));
     if (fs_model_nparams(m) != ck->nparams)

@@ -150,10 +150,11 @@ fs_err fs_fed_open(MPI_Comm comm, const fs_fed_open_opts *oo, fs_fed **out)
 
     /* rank-local: this institution's shard and the parts asked for */
     local = oo->read ? resolve_shard(fed) : FS_OK;
+    const unsigned rflags = (oo->read & FS_FED_READ_ALLOW_MISSING) ? FS_READ_ALLOW_MISSING : 0;
     if (local == FS_OK && (oo->read & FS_FED_READ_TRAIN))
-        local = fs_dataset_read(fed->shard_path, FS_PART_TRAIN, &fed->train);
+        local = fs_dataset_read_ex(fed->shard_path, FS_PART_TRAIN, rflags, &fed->train);
     if (local == FS_OK && (oo->read & FS_FED_READ_VALIDATION))
-        local = fs_dataset_read(fed->shard_path, FS_PART_VALIDATION, &fed->val);
+        local = fs_dataset_read_ex(fed->shard_path, FS_PART_VALIDATION, rflags, &fed->val);
     FS_TRY(fs_agree(fed->comm, local, NULL));
     FS_TRY(fs_preflight_shards(fed, oo->preflight));
     *out = fed;

@@ -22,6 +22,7 @@
 #include <string.h>
 #include "fed/fs_fed_impl.h"
 #include "fedsilo/fs_file.h"
+#include "fedsilo/fs_paillier.h"
 
 #define NOLIM -1e300, 1e300
 #define F(field) offsetof(fs_opts, field)
@@ -42,7 +43,7 @@ const fs_opt_def fs_opt_table[] = {
       "this rank's shard; '%d' is replaced by the rank (default: the data = path of the "
       "rank in --roster)" },
     { VFL, "data", "data", NULL, FS_OPT_STR, NULL, NOLIM, NULL, FS_FIELD_STR, F(fed.data), NOSET,
-      "training part of each rank, '%d' = rank (required)" },
+      "training part of each rank, '%d' = rank" },
     { PSI, "data", "data", NULL, FS_OPT_STR, "", NOLIM, NULL, FS_FIELD_STR, F(fed.data), NOSET,
       "fedsilo datasets with record ids (the /ids dataset written by 'fedsilo import csv "
       "--id-column'); --out gets a dataset with only the common rows, reordered into the "
@@ -53,6 +54,9 @@ const fs_opt_def fs_opt_table[] = {
       "0-based data line number)" },
     { PSI, "psi", "header", NULL, FS_OPT_FLAG, "no", NOLIM, "no|yes", FS_FIELD_BOOL, F(psi.header),
       NOSET, "skip the first line of each id file (--ids only)" },
+    { PSI, "psi", "threads", NULL, FS_OPT_INT, "0", 0, 64, NULL, FS_FIELD_INT, F(psi.threads),
+      NOSET, "threads per rank for the group operations (0: the node's CPUs divided by its "
+      "ranks, rounded up)" },
     { TRAIN, "data", "test", NULL, FS_OPT_STR, "", NOLIM, NULL, FS_FIELD_STR, F(fl.test), NOSET,
       "optional global test file (fedsilo layout); evaluated every eval round" },
     { RIDGE, "data", "test", NULL, FS_OPT_STR, "", NOLIM, NULL, FS_FIELD_STR, F(fl.test), NOSET,
@@ -62,7 +66,15 @@ const fs_opt_def fs_opt_table[] = {
     { TRAIN, "data", "standardize", NULL, FS_OPT_CHOICE, "no", NOLIM, "no|yes", FS_FIELD_BOOL,
       F(fl.standardize), NOSET,
       "yes: standardize features with the global mean/std from secure sums (stored in the "
-      "checkpoint; fedsilo eval applies it)" },
+      "checkpoint; fedsilo eval applies it). With a schema only the numeric columns are "
+      "standardized (one-hot and missing-indicator columns are not), after --impute" },
+    { TRAIN, "data", "impute", NULL, FS_OPT_CHOICE, "no", NOLIM, "no|yes", FS_FIELD_BOOL,
+      F(fl.impute), NOSET,
+      "yes: fill missing cells of shards imported with a schema by the schema's policy "
+      "(global mean, median from a two-level secure histogram, mode, constant), computed "
+      "from secure sums and stored in the checkpoint (eval and predict apply it); the "
+      "counts, means, histograms and category counts are released to every institution. "
+      "no: a shard with missing cells is refused" },
     /* [model] */
     { TRAIN, "model", "model", NULL, FS_OPT_STR, "mlp:256,128", NOLIM, NULL, FS_FIELD_STR,
       F(fl.model), NOSET, "linear | logistic | softmax | mlp:H1,H2,... (ReLU hidden layers)" },
@@ -179,15 +191,23 @@ const fs_opt_def fs_opt_table[] = {
       F(dp.dp_seed), NOSET,
       "0: DP noise from the OS CSPRNG; else a reproducible noise stream (testing only)" },
     /* [secagg] the secure sum */
-    { TRAIN | FEDSUM | VFL, "secagg", "roster", NULL, FS_OPT_STR, "", NOLIM, NULL, FS_FIELD_STR,
+    { TRAIN | FEDSUM | VFL | PSI, "secagg", "roster", NULL, FS_OPT_STR, "", NOLIM, NULL, FS_FIELD_STR,
       F(fed.roster), NOSET,
       "consortium roster (institution names, ranks, Ed25519 public keys; see docs/keys.md)" },
-    { TRAIN | FEDSUM | VFL, "secagg", "identity", NULL, FS_OPT_STR, "", NOLIM, NULL, FS_FIELD_STR,
+    { TRAIN | FEDSUM | VFL | PSI, "secagg", "identity", NULL, FS_OPT_STR, "", NOLIM, NULL, FS_FIELD_STR,
       F(fed.identity), NOSET,
       "this institution's private identity key, %d = rank (e.g. keys/site-%d.key)" },
-    { TRAIN | FEDSUM | VFL, "secagg", "insecure_no_auth", NULL, FS_OPT_CHOICE, "no", NOLIM,
+    { TRAIN | FEDSUM, "secagg", "insecure_no_auth", NULL, FS_OPT_CHOICE, "no", NOLIM,
       "no|yes", FS_FIELD_BOOL, F(fed.insecure_no_auth), NOSET,
       "yes: run the secure sum without a roster (unauthenticated key exchange; warns)" },
+    { VFL, "secagg", "insecure_no_auth", NULL, FS_OPT_CHOICE, "no", NOLIM, "no|yes",
+      FS_FIELD_BOOL, F(fed.insecure_no_auth), NOSET,
+      "yes: run without a roster: messages are encrypted but not authenticated (a man in "
+      "the middle can read and change them)" },
+    { PSI, "secagg", "insecure_no_auth", NULL, FS_OPT_CHOICE, "no", NOLIM, "no|yes",
+      FS_FIELD_BOOL, F(fed.insecure_no_auth), NOSET,
+      "yes: run without a roster (unauthenticated: a man in the middle on the transport "
+      "could impersonate ranks; warns)" },
     { TRAIN, "secagg", "ring_bits", NULL, FS_OPT_INT, "32", 32, 64, NULL, FS_FIELD_INT,
       F(fed.ring_bits), NOSET, "ring Z_2^b of the masked sum: 32 or 64" },
     { TRAIN, "secagg", "frac_bits", NULL, FS_OPT_INT, "-1", -1, 62, NULL, FS_FIELD_INT,
@@ -205,11 +225,11 @@ const fs_opt_def fs_opt_table[] = {
     { TRAIN, "output", "out", NULL, FS_OPT_STR, "runs/fedsilo", NOLIM, NULL, FS_FIELD_STR,
       F(fed.out), NOSET, "run directory: metrics.jsonl, config.ini, checkpoint.h5" },
     { RIDGE, "output", "out", NULL, FS_OPT_STR, NULL, NOLIM, NULL, FS_FIELD_STR, F(fed.out), NOSET,
-      "output directory (created): checkpoint.h5 and ridge.json (required)" },
+      "output directory (created): checkpoint.h5 and ridge.json" },
     { VFL, "output", "out", NULL, FS_OPT_STR, "", NOLIM, NULL, FS_FIELD_STR, F(fed.out), NOSET,
       "write DIR/vfl-weights-<rank>.txt" },
     { PSI, "output", "out", NULL, FS_OPT_STR, NULL, NOLIM, NULL, FS_FIELD_STR, F(fed.out), NOSET,
-      "output of rank k, '%d' = k (required)" },
+      "output of rank k, '%d' = k" },
     { TRAIN, "output", "checkpoint_every", NULL, FS_OPT_INT, "1", 0, 1e9, NULL, FS_FIELD_LONG,
       F(fed.checkpoint_every), NOSET, "write the checkpoint every k rounds (0: only at the end)" },
     { TRAIN, "output", "resume", NULL, FS_OPT_CHOICE, "no", NOLIM, "no|yes|auto", FS_FIELD_ENUM,
@@ -245,9 +265,15 @@ const fs_opt_def fs_opt_table[] = {
     { VFL, "vfl", "epochs", NULL, FS_OPT_INT, "10", 1, 1000000, NULL, FS_FIELD_INT, F(vfl.epochs),
       NOSET, "passes over the data" },
     { VFL, "vfl", "batch_size", NULL, FS_OPT_INT, "64", 1, 1048576, NULL, FS_FIELD_SIZE,
-      F(vfl.batch_size), NOSET, "rows per minibatch" },
-    { VFL, "vfl", "paillier_bits", NULL, FS_OPT_INT, "2048", 512, 8192, NULL, FS_FIELD_INT,
-      F(vfl.paillier_bits), NOSET, "Paillier modulus size (even; >= 512 for tests only)" },
+      F(vfl.batch_size), NOSET,
+      "rows per minibatch; the rows left over join the last batch, and every batch must "
+      "have at least 4x the largest feature rank's number of features" },
+    { VFL, "vfl", "paillier_bits", NULL, FS_OPT_INT, "2048", FS_PAILLIER_MIN_BITS,
+      FS_PAILLIER_MAX_BITS, NULL, FS_FIELD_INT, F(vfl.paillier_bits), NOSET,
+      "Paillier modulus size (even; below 2048 only with --insecure-test-keys yes)" },
+    { VFL, "vfl", "insecure_test_keys", NULL, FS_OPT_CHOICE, "no", NOLIM, "no|yes",
+      FS_FIELD_BOOL, F(vfl.insecure_test_keys), NOSET,
+      "yes: accept Paillier keys below 2048 bits (tests only: about 80-bit security)" },
 };
 
 const int fs_opt_count = (int)(sizeof fs_opt_table / sizeof fs_opt_table[0]);
@@ -301,6 +327,10 @@ fs_err fs_opts_check(const fs_opts *o, const fs_config *cfg)
         if (o->vfl.paillier_bits % 2)
             return fs_error_set(FS_ERR_ARG, "--paillier-bits must be even, got %d",
                                 o->vfl.paillier_bits);
+        if (o->vfl.paillier_bits < FS_PAILLIER_SECURE_BITS && !o->vfl.insecure_test_keys)
+            return fs_error_set(FS_ERR_ARG, "--paillier-bits %d is below %d: such keys are for "
+                                "tests only (add --insecure-test-keys yes)",
+                                o->vfl.paillier_bits, FS_PAILLIER_SECURE_BITS);
         rc = check_fed_paths(o);
         if (rc == FS_OK) rc = fs_path_check_pattern(o->fl.test, "--test");
         return rc;
@@ -312,7 +342,7 @@ fs_err fs_opts_check(const fs_opts *o, const fs_config *cfg)
         if (o->fed.data[0] && o->psi.header)
             return fs_error_set(FS_ERR_ARG, "--header is for --ids files");
         rc = fs_path_check_pattern(o->psi.ids, "--ids");
-        if (rc == FS_OK) rc = fs_path_check_pattern(o->fed.data, "--data");
+        if (rc == FS_OK) rc = check_fed_paths(o);
         if (rc == FS_OK) rc = fs_path_check_pattern(o->fed.out, "--out");
         return rc;
     case FS_CMD_DP_EPSILON:

@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include "fed/fs_fed_impl.h"
 #include "fedsilo/fs_agree.h"
+#include "fedsilo/fs_crypto.h"
+#include "fedsilo/fs_schema.h"
 
 fs_err fs_preflight_config(fs_fed *st)
 {
@@ -143,11 +145,98 @@ done:
     return rc;
 }
 
+/* Not collective.  How messages name this institution: its roster name
+ * when a roster of the job's size is loaded, else its rank alone (fs_agree
+ * adds the rank). */
+static const char *self_name(const fs_fed *st, char *buf, size_t cap)
+{
+    if (st->roster && fs_roster_count(st->roster) == st->size)
+        snprintf(buf, cap, "institution '%s'", fs_roster_name(st->roster, st->rank));
+    else
+        snprintf(buf, cap, "this institution");
+    return buf;
+}
+
+/* Not collective.  SHA-256 of the class-name list (count, then each name
+ * with its length), or all zeros when the shard carries no class names. */
+static fs_err vocabulary_digest(const fs_dataset *ds, uint8_t out[32])
+{
+    memset(out, 0, 32);
+    if (!ds->class_names) return FS_OK;
+    size_t len = 8;
+    for (int k = 0; k < ds->num_classes; k++) len += 8 + strlen(ds->class_names[k]);
+    uint8_t *buf = NULL;
+    fs_err rc = fs_alloc(&buf, len, 1, "class-name digest");
+    if (rc != FS_OK) return rc;
+    size_t off = 0;
+    uint64_t v = (uint64_t)ds->num_classes;
+    memcpy(buf + off, &v, 8);
+    off += 8;
+    for (int k = 0; k < ds->num_classes; k++) {
+        v = strlen(ds->class_names[k]);
+        memcpy(buf + off, &v, 8);
+        memcpy(buf + off + 8, ds->class_names[k], v);
+        off += 8 + v;
+    }
+    rc = fs_sha256(buf, len, out);
+    free(buf);
+    return rc;
+}
+
+/*
+ * Collective.  The schema item: rank 0 broadcasts (has schema, its 64-hex
+ * canonical hash, the digest of its class-name list); every rank compares.
+ * Only these public values cross ranks: the schema is public by design,
+ * and the class names are compared as a SHA-256 digest, never sent.
+ * Refused: a shard with a schema when rank 0's has none or the reverse; a
+ * different schema hash; a different label vocabulary (class names, their
+ * order included: the same labels encoded differently), or class names on
+ * one side only.  The validation part was checked against the same file's
+ * schema when it was read.
+ */
+static fs_err check_schema(fs_fed *st)
+{
+    struct {
+        char hash[FS_SCHEMA_HASHHEX + 1];  /* "" without a schema */
+        uint8_t vocab[32];
+        int has_vocab;
+    } me, ref;
+    char who[300];
+    memset(&me, 0, sizeof me);
+    fs_err local = FS_OK;
+    if (st->train->schema_hash)
+        snprintf(me.hash, sizeof me.hash, "%.64s", st->train->schema_hash);
+    me.has_vocab = st->train->class_names != NULL;
+    local = vocabulary_digest(st->train, me.vocab);
+    fs_err rc = fs_agree(st->comm, local, NULL);
+    if (rc != FS_OK) return rc;
+    ref = me;
+    int mrc = MPI_Bcast(&ref, (int)sizeof ref, MPI_BYTE, 0, st->comm);
+    if (mrc != MPI_SUCCESS) return fs_from_mpi(mrc, "MPI_Bcast (schema hash)");
+    self_name(st, who, sizeof who);
+    if (!me.hash[0] != !ref.hash[0])
+        local = fs_error_set(FS_ERR_DATA, "%s: schema differs from rank 0's: this shard was "
+                             "imported %s a consortium schema and rank 0's %s; import every "
+                             "site's table with the same schema (import csv --schema)", who,
+                             me.hash[0] ? "with" : "without", me.hash[0] ? "without" : "with");
+    else if (strcmp(me.hash, ref.hash) != 0)
+        local = fs_error_set(FS_ERR_DATA, "%s: schema differs from rank 0's (schema hash "
+                             "%.16s... here, %.16s... at rank 0): import every site's table "
+                             "with the one agreed schema file", who, me.hash, ref.hash);
+    else if (me.has_vocab != ref.has_vocab || memcmp(me.vocab, ref.vocab, 32) != 0)
+        local = fs_error_set(FS_ERR_DATA, "%s: label vocabulary differs from rank 0's (the "
+                             "class names or their order differ, so the same label would get "
+                             "different class numbers); import every site's table with one "
+                             "schema that lists the classes (import csv --schema)", who);
+    return fs_agree(st->comm, local, NULL);
+}
+
 fs_err fs_preflight_shards(fs_fed *st, unsigned items)
 {
     fs_err rc = FS_OK;
     if ((items & FS_PREFLIGHT_OWNER) && st->train) FS_TRY(check_shard_owner(st));
     if ((items & FS_PREFLIGHT_SHAPE) && st->train) FS_TRY(check_shape(st));
+    if ((items & FS_PREFLIGHT_SCHEMA) && st->train) FS_TRY(check_schema(st));
 done:
     return rc;
 }

@@ -34,8 +34,12 @@ fs_err fl_save_checkpoint(fl_run *st, int round)
         ck.server_steps = st->sopt->steps;
         ck.server_m = st->sopt->m;
         ck.server_v = st->sopt->v;
-        ck.std_mean = st->std_mean;
-        ck.std_scale = st->std_scale;
+        if (st->prep) {  /* the writer only reads them */
+            ck.std_mean = (double *)fs_prep_mean(st->prep);
+            ck.std_scale = (double *)fs_prep_scale(st->prep);
+            ck.impute_fill = (double *)fs_prep_fill(st->prep);
+        }
+        ck.schema = st->train->schema;
         local = fs_ledger_serialize(l, FS_LEDGER_DPSGD, &dp, &ck.dp_rdp_len);
         if (local == FS_OK) local = fs_ledger_serialize(l, FS_LEDGER_DDP, &ddp, &ck.ddp_rdp_len);
         ck.dp_rdp = (double *)dp;    /* the writer only reads them */

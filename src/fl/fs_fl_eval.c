@@ -15,7 +15,9 @@ fs_err fl_load_test_slice(fl_run *st)
     fs_err rc = FS_OK;
     fs_dataset *test = NULL;
     const char *test_path = st->o.fl.test;
-    FS_TRY(fs_dataset_read(test_path, FS_PART_TRAIN, &test));
+    /* missing cells of the test file are imputed with the training pipeline */
+    FS_TRY(fs_dataset_read_ex(test_path, FS_PART_TRAIN, st->o.fl.impute ? FS_READ_ALLOW_MISSING : 0,
+                              &test));
     if (test->d != st->train->d || test->task != st->train->task ||
         (test->task == FS_TASK_CLASSIFICATION && test->num_classes > st->train->num_classes))
         FS_FAIL(FS_ERR_DATA, "test file %s does not match the shards: %zu features, %d classes "

@@ -21,6 +21,7 @@
 #include "fedsilo/fs_fl.h"
 #include "fedsilo/fs_metrics.h"
 #include "fedsilo/fs_model.h"
+#include "fedsilo/fs_prep.h"
 #include "fl/fs_server_opt.h"
 #include "secagg/fs_ddp.h"
 
@@ -31,8 +32,8 @@ typedef enum {
     FS_VEC_UPDATE = 2,    /* weighted model update                         */
     FS_VEC_TRAIN = 3,     /* training loss sums                            */
     FS_VEC_EVAL = 4,      /* validation + test metric sums                 */
-    FS_VEC_STD_MEAN = 5,  /* --standardize: feature sums, round 0          */
-    FS_VEC_STD_VAR = 6    /* --standardize: centred squares, round 0       */
+    FS_VEC_PREP = 5       /* --impute, --standardize: the pipeline's sums,
+                             round 0, ids 5..11 (fs_prep_fit)              */
 } fs_vec_id;
 
 /* Everything one rank holds during a run; freed by fl_run_free. */
@@ -54,8 +55,7 @@ typedef struct {
     uint8_t dp_seed[32];      /* reproducible-noise seed (--dp-seed)        */
     const uint8_t *dp_seed_p; /* dp_seed or NULL for OS randomness          */
     fs_ddp *ddp;              /* distributed DP plan and noise stream       */
-    double *std_mean;         /* (d) global feature means (--standardize)   */
-    double *std_scale;        /* (d) global feature std devs, 1 if constant */
+    fs_prep *prep;            /* --impute / --standardize pipeline, or NULL */
     double n_total;           /* n = sum of n_k over ranks                  */
     char ckpt_path[4300];
     int last_ckpt;            /* round held by the checkpoint on disk       */
@@ -72,7 +72,7 @@ typedef struct {
 FS_INTERN fs_err fl_setup_local(fl_run *st);      /* rank-local: model, buffers, DP plan */
 FS_INTERN fs_err fl_setup_ddp(fl_run *st);        /* collective */
 FS_INTERN fs_err fl_count_samples(fl_run *st);    /* collective: n */
-FS_INTERN fs_err fl_standardize(fl_run *st);      /* collective */
+FS_INTERN fs_err fl_preprocess(fl_run *st);      /* collective: --impute, --standardize */
 FS_INTERN fs_err fl_note_releases(fl_run *st);     /* rank-local: the ledger's list */
 FS_INTERN void fl_run_free(fl_run *st);
 

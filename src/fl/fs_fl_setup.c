@@ -2,7 +2,7 @@
  * fs_fl_setup.c - setting up one FedAvg run on a rank: model and buffers,
  * server optimizer, the DP-SGD and distributed-DP plans (with their
  * accountants in the run's privacy ledger), the global sample count and
- * federated standardization.
+ * the preprocessing pipeline (imputation, standardization: fs_prep.h).
  */
 #include <math.h>
 #include <stdio.h>
@@ -147,42 +147,23 @@ fs_err fl_count_samples(fl_run *st)
 }
 
 /*
- * Collective.  Federated standardization: the global mean of every feature
- * from a secure sum of per-rank feature sums, then the global variance from
- * a secure sum of squared deviations from that mean (two passes: no
- * cancellation of large sums of squares), std = sqrt(var) or 1 for a
- * constant feature.  Applied to this rank's training and validation rows
- * and test slice.  Only the d means and d variances are revealed.
+ * Collective.  The preprocessing pipeline (fs_prep.h): imputation values
+ * and standardization moments from secure sums over the training parts,
+ * applied to this rank's training and validation rows and test slice.
+ * Without --impute, fs_fed_open refused shards with missing cells.
  */
-fs_err fl_standardize(fl_run *st)
+fs_err fl_preprocess(fl_run *st)
 {
     fs_err rc = FS_OK;
-    const size_t d = st->train->d;
-    double *acc = NULL;  /* (d) per-rank sums */
-    fs_err local = fs_zalloc(&acc, d, sizeof *acc, "standardization sums");
-    if (local == FS_OK) local = fs_alloc(&st->std_mean, d, sizeof(double), "feature means");
-    if (local == FS_OK) local = fs_alloc(&st->std_scale, d, sizeof(double), "feature scales");
+    const fs_prep_opts po = { st->o.fl.impute, st->o.fl.standardize, FS_VEC_PREP };
+    if (!po.impute && !po.standardize) return FS_OK;
+    FS_TRY(fs_prep_fit(st->fed, st->train, &po, &st->prep));
+    const char *path = fs_fed_shard_path(st->fed);
+    fs_err local = fs_prep_apply(st->prep, st->train, path);
+    if (local == FS_OK && st->val) local = fs_prep_apply(st->prep, st->val, path);
+    if (local == FS_OK && st->test_slice) local = fs_prep_apply(st->prep, st->test_slice, st->o.fl.test);
     FS_TRY(fs_fed_agree(st->fed, local));
-    const fs_dataset *tr = st->train;
-    for (size_t i = 0; i < tr->n; i++)
-        for (size_t j = 0; j < d; j++) acc[j] += tr->X[i * d + j];
-    FS_TRY(fs_fed_sum_f64(st->fed, 0, FS_VEC_STD_MEAN, acc, st->std_mean, d));
-    for (size_t j = 0; j < d; j++) { st->std_mean[j] /= st->n_total; acc[j] = 0; }
-    for (size_t i = 0; i < tr->n; i++)
-        for (size_t j = 0; j < d; j++) {
-            double z = tr->X[i * d + j] - st->std_mean[j];
-            acc[j] += z * z;
-        }
-    FS_TRY(fs_fed_sum_f64(st->fed, 0, FS_VEC_STD_VAR, acc, st->std_scale, d));
-    for (size_t j = 0; j < d; j++) {
-        double sd = sqrt(st->std_scale[j] / st->n_total);
-        st->std_scale[j] = sd > 1e-12 ? sd : 1.0;
-    }
-    fs_dataset_standardize(st->train, st->std_mean, st->std_scale);
-    if (st->val) fs_dataset_standardize(st->val, st->std_mean, st->std_scale);
-    if (st->test_slice) fs_dataset_standardize(st->test_slice, st->std_mean, st->std_scale);
 done:
-    free(acc);
     return rc;
 }
 
@@ -207,9 +188,7 @@ fs_err fl_note_releases(fl_run *st)
                                   "public"));
     if (st->val || st->test_slice)
         FS_TRY(fs_ledger_note_release(l, "evaluation sums (every evaluated round)", "public"));
-    if (st->o.fl.standardize)
-        FS_TRY(fs_ledger_note_release(l, "feature sums and squared deviations (standardize)",
-                                      "public"));
+    if (st->prep) FS_TRY(fs_prep_note_releases(st->prep, l));
 done:
     return rc;
 }
@@ -217,8 +196,7 @@ done:
 void fl_run_free(fl_run *st)
 {
     fs_server_opt_destroy(&st->sopt);
-    free(st->std_mean);
-    free(st->std_scale);
+    fs_prep_destroy(&st->prep);
     fs_ddp_destroy(&st->ddp);
     fs_model_destroy(&st->model);
     fs_dataset_destroy(&st->test_slice);

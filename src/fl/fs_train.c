@@ -184,9 +184,13 @@ done:
 static fs_err setup(fl_run *st, MPI_Comm comm, fs_run_ctl *ctl, int *start)
 {
     fs_err rc = FS_OK;
-    fs_fed_open_opts fo = { st->cfg, &st->o.fed, FS_FED_READ_TRAIN | FS_FED_READ_VALIDATION,
-                            FS_PREFLIGHT_CONFIG | FS_PREFLIGHT_SHAPE | FS_PREFLIGHT_OWNER, 1, ctl,
-                            fs_config_options(st->cfg, &st->o) };
+    const fs_err optrc = fs_config_options(st->cfg, &st->o);
+    /* missing cells are read only when they will be imputed */
+    const unsigned read = FS_FED_READ_TRAIN | FS_FED_READ_VALIDATION |
+                          (optrc == FS_OK && st->o.fl.impute ? FS_FED_READ_ALLOW_MISSING : 0);
+    fs_fed_open_opts fo = { st->cfg, &st->o.fed, read,
+                            FS_PREFLIGHT_CONFIG | FS_PREFLIGHT_SHAPE | FS_PREFLIGHT_OWNER |
+                            FS_PREFLIGHT_SCHEMA, 1, ctl, optrc };
     FS_TRY(fs_fed_open(comm, &fo, &st->fed));
     st->rank = fs_fed_rank(st->fed);
     st->size = fs_fed_size(st->fed);
@@ -200,7 +204,7 @@ static fs_err setup(fl_run *st, MPI_Comm comm, fs_run_ctl *ctl, int *start)
     FS_TRY(fl_resume(st, start));
     st->last_ckpt = *start;
     FS_TRY(fl_count_samples(st));
-    if (st->o.fl.standardize) FS_TRY(fl_standardize(st));
+    FS_TRY(fl_preprocess(st));                         /* --impute, --standardize */
     FS_TRY(fs_fed_agree(st->fed, fl_note_releases(st)));
 done:
     return rc;

@@ -16,7 +16,9 @@
  *   5. mask graph G(N, k, sid); for each neighbour j:
  *      Z = A_j^a_i mod p;  s_ij = HKDF(Z, salt = sid, info = label||min||max)
  *      (one seed per codec: "vec" for model vectors, "met" for statistics,
- *      so the two maskers never share a (key, nonce));  Z, a_i wiped.
+ *      so the two maskers never share a (key, nonce));  for EVERY peer j
+ *      (neighbour or not) also prk_ij = HKDF(Z, salt = sid, info = "fedsilo
+ *      pair"||min||max), the root of fs_secagg_pair_key;  Z, a_i wiped.
  *
  * Per vector: encode + mask (engine), MPI_Allreduce(MPI_SUM) on uint32 or
  * uint64 in chunks (wrap-around = arithmetic mod 2^b), canary check, decode.
@@ -55,6 +57,8 @@ struct fs_secagg {
     fs_maskgraph *graph;
     int degree, authenticated;
     uint8_t sid[32];          /* session id (public)                           */
+    uint8_t *pair_prk;        /* (size x 32) secret: HKDF(Z_ij, sid, "fedsilo pair")
+                                 for every peer j (zeros at j = rank); wiped  */
     void *words;              /* (cap) ring words of the current vector         */
     size_t cap_bytes;
     double setup_seconds;     /* wall time of the key setup                   */
@@ -159,6 +163,7 @@ fs_err fs_secagg_create(MPI_Comm comm, const fs_secagg_opts *o, fs_secagg **out)
     fs_sha256_ctx *h = NULL;
     uint8_t *nonces = NULL, *blobs = NULL, *msg = NULL;
     uint8_t *seeds_vec = NULL, *seeds_met = NULL;  /* secret: (N x 32), wiped at done: */
+    char *is_nbr = NULL;                            /* (N) 1 for mask-graph neighbours */
     uint8_t z[FS_DH_MAXBYTES];                      /* secret: wiped at done: */
     uint8_t roster_hash[32] = { 0 }, nonce_hash[32];
     size_t seeds_bytes = 0;
@@ -281,14 +286,22 @@ fs_err fs_secagg_create(MPI_Comm comm, const fs_secagg_opts *o, fs_secagg **out)
     seeds_bytes = (size_t)N * FS_PRG_SEEDBYTES;
     if (local == FS_OK) local = fs_zalloc(&seeds_vec, (size_t)N, FS_PRG_SEEDBYTES, "mask seeds");
     if (local == FS_OK) local = fs_zalloc(&seeds_met, (size_t)N, FS_PRG_SEEDBYTES, "mask seeds");
-    for (int t = 0; t < nn && local == FS_OK; t++) {
-        int j = nbrs[t];
+    if (local == FS_OK) local = fs_zalloc(&sa->pair_prk, (size_t)N, 32, "pair keys");
+    if (local == FS_OK) local = fs_zalloc(&is_nbr, (size_t)N, 1, "mask graph");
+    for (int t = 0; t < nn && local == FS_OK; t++) is_nbr[nbrs[t]] = 1;
+    /* Every pair, not only mask-graph neighbours, gets a pair key for the
+     * authenticated point-to-point channels (fs_secagg_pair_key): one DH per
+     * peer, N - 1 in all, as the full mesh needs anyway. */
+    for (int j = 0; j < N && local == FS_OK; j++) {
+        if (j == me) continue;
         const uint8_t *bj = blobs + (size_t)j * blob;
         local = fs_dh_shared_secret(kp, bj, publen, z, publen);
         if (local == FS_OK)
+            local = derive_seed(z, publen, sa->sid, "fedsilo pair", me, j, sa->pair_prk + (size_t)j * 32);
+        if (local == FS_OK && is_nbr[j])
             local = derive_seed(z, publen, sa->sid, "fedsilo mask vec", me, j,
                                 seeds_vec + (size_t)j * FS_PRG_SEEDBYTES);
-        if (local == FS_OK)
+        if (local == FS_OK && is_nbr[j])
             local = derive_seed(z, publen, sa->sid, "fedsilo mask met", me, j,
                                 seeds_met + (size_t)j * FS_PRG_SEEDBYTES);
         fs_secure_zero(z, sizeof z);
@@ -311,6 +324,7 @@ fs_err fs_secagg_create(MPI_Comm comm, const fs_secagg_opts *o, fs_secagg **out)
     sa = NULL;
 done:
     fs_secure_zero(z, sizeof z);
+    free(is_nbr);
     if (seeds_vec) { fs_secure_zero(seeds_vec, seeds_bytes); free(seeds_vec); }
     if (seeds_met) { fs_secure_zero(seeds_met, seeds_bytes); free(seeds_met); }
     fs_dh_keypair_destroy(&kp);
@@ -333,6 +347,8 @@ void fs_secagg_destroy(fs_secagg **p)
     fs_maskgraph_destroy(&sa->graph);
     if (sa->words) fs_secure_zero(sa->words, sa->cap_bytes);
     free(sa->words);
+    if (sa->pair_prk) fs_secure_zero(sa->pair_prk, (size_t)sa->size * 32);
+    free(sa->pair_prk);
     if (sa->comm != MPI_COMM_NULL) MPI_Comm_free(&sa->comm);
     fs_secure_zero(sa, sizeof *sa);
     free(sa);
@@ -525,6 +541,20 @@ fs_err fs_secagg_sum_words(fs_secagg *sa, uint64_t round, uint32_t vid, void *wo
     FS_TRY(agree_canary(sa, FS_OK, ok, round, vid));
 done:
     return rc;
+}
+
+fs_err fs_secagg_pair_key(const fs_secagg *sa, int peer, const char *label, uint8_t out[32])
+{
+    uint8_t info[256 + 8];
+    size_t n = label ? strlen(label) : 0;
+    if (!sa || !out || !label || n == 0 || n > 256 || peer < 0 || peer >= sa->size ||
+        peer == sa->rank)
+        return fs_error_set(FS_ERR_ARG, "fs_secagg_pair_key: bad peer %d or label", peer);
+    int lo = sa->rank < peer ? sa->rank : peer, hi = sa->rank < peer ? peer : sa->rank;
+    memcpy(info, label, n);
+    for (int b = 0; b < 4; b++) info[n + b] = (uint8_t)((unsigned)lo >> (24 - 8 * b));
+    for (int b = 0; b < 4; b++) info[n + 4 + b] = (uint8_t)((unsigned)hi >> (24 - 8 * b));
+    return fs_hkdf_sha256(sa->pair_prk + (size_t)peer * 32, 32, sa->sid, 32, info, n + 8, out, 32);
 }
 
 double fs_secagg_setup_seconds(const fs_secagg *sa) { return sa->setup_seconds; }

@@ -21,7 +21,8 @@
 static fs_err open_run(MPI_Comm comm, const fs_config *cfg, fs_opts *o, fs_fed **fed)
 {
     fs_err rc = FS_OK;
-    fs_fed_open_opts fo = { cfg, &o->fed, FS_FED_READ_TRAIN, FS_PREFLIGHT_CONFIG, 0, NULL,
+    fs_fed_open_opts fo = { cfg, &o->fed, FS_FED_READ_TRAIN, FS_PREFLIGHT_CONFIG | FS_PREFLIGHT_SCHEMA,
+                            0, NULL,
                             fs_config_options(cfg, o) };
     FS_TRY(fs_fed_open(comm, &fo, fed));
     FS_TRY(fs_fed_connect(*fed));

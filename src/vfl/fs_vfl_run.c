@@ -205,10 +205,15 @@ fs_err fs_psi_run(MPI_Comm comm, const fs_config *cfg, fs_psi_run_report *out)
     FS_TRY(open_run(comm, cfg, &o, &fed));
     const int rank = fs_fed_rank(fed), size = fs_fed_size(fed);
     const int by_ids = o.psi.ids[0] != '\0';
-    char path[4096];
+    char path[4096], idpath[4096] = "";
     out->nranks = size;
     out->dataset = !by_ids;
-    local = fs_path_expand_rank(path, sizeof path, by_ids ? o.psi.ids : o.fed.data, rank);
+    o.psi.roster_path = o.fed.roster;
+    o.psi.allow_unauthenticated = o.fed.insecure_no_auth;
+    o.psi.identity_path = idpath;
+    local = fs_path_expand_rank(idpath, sizeof idpath, o.fed.identity, rank);
+    if (local == FS_OK)
+        local = fs_path_expand_rank(path, sizeof path, by_ids ? o.psi.ids : o.fed.data, rank);
     if (local == FS_OK)
         local = fs_path_expand_rank(out->out_path, sizeof out->out_path, o.fed.out, rank);
     if (local == FS_OK && by_ids) {
@@ -223,7 +228,7 @@ fs_err fs_psi_run(MPI_Comm comm, const fs_config *cfg, fs_psi_run_report *out)
     FS_TRY(fs_fed_agree(fed, local));
     const char *const *keys = (const char *const *)(ds ? ds->ids : ids);
     const double t0 = fs_now();
-    FS_TRY(fs_psi_intersect(fs_fed_comm(fed), keys, n, &idx, &m));
+    FS_TRY(fs_psi_intersect(fs_fed_comm(fed), &o.psi, keys, n, &idx, &m, NULL));
     out->seconds = fs_now() - t0;
     out->n = n;
     out->m = m;

@@ -41,7 +41,7 @@ CC=${FS_FUZZ_CC:-clang}
 HERE="$SRC/tests/fuzz"
 ALL="idx csv config roster hdf5 checkpoint schema"
 TARGETS=${*:-$ALL}
-PKGS="hdf5-openmpi openblas gmp libcrypto inih zlib jansson ompi-c"
+PKGS="hdf5-openmpi openblas gmp libcrypto inih zlib jansson libsodium ompi-c"
 t_start=$(date +%s)
 
 missing() {

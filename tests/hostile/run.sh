@@ -155,6 +155,29 @@ f = h5py.File(sys.argv[1], "r+"); h = f.attrs["schema_hash"]
 f.attrs["schema_hash"] = ("1" if h[0] == "0" else "0") + h[1:]' "$p" || return 99
   echo "$p"
 }
+# schema_sites R: a shard pattern where every rank has D/base.csv imported
+# with the drafted schema, but rank R's schema imputes f3 by median (another
+# canonical hash); prints the pattern.
+schema_sites() {
+  p=$(schema_shard sites 1.5) || return 99
+  awk '/^\[column / { c = $2 } c == "f3]" && /^impute/ { $0 = "impute = median" } { print }' \
+      "$D/base-schema.ini" > "$W/other-schema.ini"
+  "$FEDSILO" import csv --input "$W/sites.csv" --schema "$W/other-schema.ini" --out "$W/other.h5" \
+      >/dev/null || return 99
+  dir="$W/sshards"; mkdir -p "$dir"
+  for i in 0 1 2 3; do ln -sf "$p" "$dir/site-$i.h5"; done
+  ln -sf "$W/other.h5" "$dir/site-$1.h5"
+  echo "$dir/site-%d.h5"
+}
+# vocab_shard: D/base.csv with its labels 0/1/2 written as words, imported
+# without a schema (class names high/low/mid, not 0/1/2); prints the path.
+vocab_shard() {
+  awk -F, -v OFS=, 'NR > 1 { $13 = ($13 == 0 ? "low" : $13 == 1 ? "mid" : "high") } { print }' \
+      "$D/base.csv" > "$W/words.csv"
+  "$FEDSILO" import csv --input "$W/words.csv" --label label --out "$W/words.h5" >/dev/null \
+      || return 99
+  echo "$W/words.h5"
+}
 # roster_renamed [I=PATH...]: a copy of the roster whose institutions are
 # named hosp-<i> (so the shards' institution attributes site-<i> name no
 # roster member), with a data = PATH line for each institution I given.

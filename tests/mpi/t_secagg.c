@@ -7,8 +7,12 @@
  * encodings (fs_fixed_encode_f32 + MPI_Allreduce on the words), in place
  * (in == out) and out of place.  Failure path: a rank that reuses a nonce
  * makes every rank return FS_ERR_ARG (no hang: the failing rank completes
- * the chunk sequence with zeros), and the session stays usable.  Verdict
- * through mtest.h: every rank exits with the same status.
+ * the chunk sequence with zeros), and the session stays usable.  Pair keys
+ * (fs_secagg_pair_key): both ranks of every pair derive the same key for a
+ * label, even when the mask graph is sparse and the pair are not
+ * neighbours; other labels, other pairs and other sessions give other
+ * keys; bad peers and labels are refused.  Verdict through mtest.h: every
+ * rank exits with the same status.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +20,29 @@
 #include <mpi.h>
 #include <fedsilo.h>
 #include "mtest.h"
+
+/* Pair keys of one session: agreement with every peer, independence. */
+static void check_pair_keys(fs_secagg *sa, int rank, int size, uint8_t prev[32])
+{
+    uint8_t mine[32], theirs[32], other[32];
+    for (int p = 0; p < size; p++) {
+        if (p == rank) continue;
+        MT_CHECK(fs_secagg_pair_key(sa, p, "test label", mine) == FS_OK, "pair key: %s",
+                 fs_errmsg());
+        int mrc = MPI_Sendrecv(mine, 32, MPI_BYTE, p, 9, theirs, 32, MPI_BYTE, p, 9,
+                               MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        if (mrc != MPI_SUCCESS) mtest_hard("MPI_Sendrecv with rank %d failed", p);
+        MT_CHECK(memcmp(mine, theirs, 32) == 0, "pair key with %d differs", p);
+        MT_CHECK(fs_secagg_pair_key(sa, p, "test label 2", other) == FS_OK &&
+                 memcmp(mine, other, 32), "two labels give the same key with %d", p);
+        MT_CHECK(memcmp(mine, prev, 32) != 0, "a key repeats across peers or sessions (%d)", p);
+        memcpy(prev, mine, 32);
+    }
+    MT_CHECK(fs_secagg_pair_key(sa, rank, "test label", mine) == FS_ERR_ARG, "own rank accepted");
+    MT_CHECK(fs_secagg_pair_key(sa, size, "test label", mine) == FS_ERR_ARG, "rank N accepted");
+    MT_CHECK(fs_secagg_pair_key(sa, (rank + 1) % size, "", mine) == FS_ERR_ARG || size == 1,
+             "empty label accepted");
+}
 
 /* x[k] in [-1.5, 1.5], some beyond the clip 1 (clipped), rank-dependent */
 static void fill(float *x, size_t n, int rank, uint32_t salt)
@@ -84,6 +111,17 @@ int main(int argc, char **argv)
         MT_CHECK(rc == FS_OK && y[0] == 0.25f * (float)size && y[n - 1] == y[0],
                  "ring %d: sum after the failure: %d, %g", ring, (int)rc, y[0]);
         free(x); free(y);
+        fs_secagg_destroy(&sa);
+    }
+    /* Pair keys with a full mesh and with a sparse graph (degree 2: most
+     * pairs are not neighbours once size >= 5). */
+    uint8_t prev[32] = { 0 };
+    for (int degree = 0; degree <= (size >= 5 ? 2 : 0); degree += 2) {
+        fs_secagg_opts o = { { 32, 0, 1.0, FS_FIXED_ROUND_NEAREST }, degree, NULL, NULL, 1, 7 };
+        o.vec.frac_bits = fs_fixed_suggest(32, size, 1.0);
+        fs_secagg *sa = NULL;
+        if (fs_secagg_create(MPI_COMM_WORLD, &o, &sa) != FS_OK) mtest_hard("%s", fs_errmsg());
+        check_pair_keys(sa, rank, size, prev);
         fs_secagg_destroy(&sa);
     }
     return mtest_finalize();

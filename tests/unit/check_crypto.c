@@ -3,7 +3,12 @@
  *
  * Known-answer tests: SHA-256 (FIPS 180-4 / NIST CAVS examples), HKDF
  * (RFC 5869 appendix A, test cases 1-3), Ed25519 (RFC 8032 section 7.1
- * TEST 1).  Property tests: DH agreement in every group, public-value
+ * TEST 1), ristretto255 (RFC 9496 appendix A.1 multiples of the generator,
+ * A.3 hash to the group), AES-128 (FIPS-197 appendix C.1), BLAKE2b
+ * (RFC 7693 appendix A; keyed value from Python's hashlib).  Property
+ * tests: batched ristretto255 products against libsodium one by one, for
+ * 1 and 3 threads, commutativity, refusal of bad encodings (the smallest
+ * bad index is reported), random permutations; DH agreement in every group, public-value
  * validation (range and subgroup, Legendre shortcut vs explicit A^q), the
  * group primes against OpenSSL's built-in copies, roster parsing with every
  * class of error, identity key files and permissions, the wiping GMP
@@ -27,6 +32,7 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <sodium.h>
 #include "crypto/fs_crypto_impl.h"
 
 static const fs_dh_group_id all_groups[] = { FS_DH_FFDHE2048, FS_DH_FFDHE3072, FS_DH_MODP2048 };
@@ -883,6 +889,137 @@ START_TEST(test_roster_errors)
 }
 END_TEST
 
+// ---------------------------------------------------------------- ristretto255, AES, BLAKE2b
+
+START_TEST(test_ristretto_kat)
+{
+    /* RFC 9496 A.1: encodings of B and 2B; multiply B by 2 through the batch. */
+    static const char *b1 = "e2f2ae0a6abc4e71a884a961c500515f58e30b6aa582dd8db6a65945e08d2d76";
+    static const char *b2 = "6a493210f7499cd17fecb510ae0cea23a110e8d5b901f8acadd3095c73a3b919";
+    uint8_t p[3 * 32], want[32], two[32] = { 2 };
+    hex2bin(b1, p, 32);
+    memcpy(p + 32, p, 32);
+    memcpy(p + 64, p, 32);
+    hex2bin(b2, want, 32);
+    size_t bad = 0;
+    ck_assert_int_eq(fs_ristretto_mul(two, p, 3, 2, &bad), FS_OK);
+    ck_assert_uint_eq(bad, SIZE_MAX);
+    for (int k = 0; k < 3; k++) ck_assert_mem_eq(p + 32 * k, want, 32);
+    /* RFC 9496 A.3: the element of SHA-512 of a string (libsodium from_hash). */
+    static const char msg[] = "Ristretto is traditionally a short shot of espresso coffee";
+    uint8_t h[64], e[32];
+    crypto_hash_sha512(h, (const unsigned char *)msg, strlen(msg));
+    crypto_core_ristretto255_from_hash(e, h);
+    hex2bin("3066f82a1a747d45120d1740f14358531a8f04bbffe6a819f86dfe50f44a0a46", want, 32);
+    ck_assert_mem_eq(e, want, 32);
+}
+END_TEST
+
+START_TEST(test_ristretto_batch)
+{
+    enum { N = 37 };
+    char buf[N][16];
+    const char *ids[N];
+    uint32_t order[N];
+    for (int i = 0; i < N; i++) {
+        snprintf(buf[i], sizeof buf[i], "id-%d", i * 7);
+        ids[i] = buf[i];
+        order[i] = (uint32_t)(N - 1 - i);
+    }
+    static const uint8_t dom[] = "dom";
+    uint8_t a[32], b[32], one[32] = { 1 }, h1[N * 32], h3[N * 32], ab[N * 32], ba[N * 32];
+    ck_assert_int_eq(fs_ristretto_scalar_random(a), FS_OK);
+    ck_assert_int_eq(fs_ristretto_scalar_random(b), FS_OK);
+    /* s = 1: exactly from_hash(SHA-512(dom || BE64(len) || id)), in `order`. */
+    ck_assert_int_eq(fs_ristretto_hash_mul(dom, 3, ids, order, N, one, h1, 1), FS_OK);
+    for (int i = 0; i < N; i++) {
+        crypto_hash_sha512_state st;
+        uint8_t len[8] = { 0 }, h[64], e[32];
+        len[7] = (uint8_t)strlen(ids[order[i]]);
+        crypto_hash_sha512_init(&st);
+        crypto_hash_sha512_update(&st, dom, 3);
+        crypto_hash_sha512_update(&st, len, 8);
+        crypto_hash_sha512_update(&st, (const unsigned char *)ids[order[i]], strlen(ids[order[i]]));
+        crypto_hash_sha512_final(&st, h);
+        crypto_core_ristretto255_from_hash(e, h);
+        ck_assert_mem_eq(h1 + 32 * i, e, 32);
+    }
+    /* threads do not change the result; a(bH) == b(aH); one by one equals batch */
+    ck_assert_int_eq(fs_ristretto_hash_mul(dom, 3, ids, NULL, N, a, h1, 1), FS_OK);
+    ck_assert_int_eq(fs_ristretto_hash_mul(dom, 3, ids, NULL, N, a, h3, 3), FS_OK);
+    ck_assert_mem_eq(h1, h3, sizeof h1);
+    ck_assert_int_eq(fs_ristretto_hash_mul(dom, 3, ids, NULL, N, b, ba, 3), FS_OK);
+    memcpy(ab, h1, sizeof ab);
+    size_t bad;
+    ck_assert_int_eq(fs_ristretto_mul(b, ab, N, 3, &bad), FS_OK);
+    for (int i = 0; i < N; i++) {
+        uint8_t q[32];
+        ck_assert_int_eq(crypto_scalarmult_ristretto255(q, a, ba + 32 * i), 0);
+        memcpy(ba + 32 * i, q, 32);
+    }
+    ck_assert_mem_eq(ab, ba, sizeof ab);
+    /* a different domain gives different elements */
+    ck_assert_int_eq(fs_ristretto_hash_mul((const uint8_t *)"doN", 3, ids, NULL, N, a, h3, 2), FS_OK);
+    ck_assert_int_ne(memcmp(h1, h3, 32), 0);
+    /* bad encodings: the identity (zeros) at 30 and a non-canonical value at
+     * 11 (all 0xff: not a field element); the smallest index is reported */
+    memset(ab + 30 * 32, 0, 32);
+    memset(ab + 11 * 32, 0xff, 32);
+    ck_assert_int_eq(fs_ristretto_mul(a, ab, N, 3, &bad), FS_ERR_DATA);
+    ck_assert_uint_eq(bad, 11);
+    ck_assert_int_eq(fs_ristretto_mul(a, ab, 0, 3, &bad), FS_OK);
+}
+END_TEST
+
+START_TEST(test_aes_blake_perm)
+{
+    uint8_t key[16], pt[3 * 16], ct[3 * 16], want[16];
+    hex2bin("000102030405060708090a0b0c0d0e0f", key, 16);
+    hex2bin("00112233445566778899aabbccddeeff", pt, 16);
+    memcpy(pt + 16, pt, 16);
+    memset(pt + 32, 0, 16);
+    hex2bin("69c4e0d86a7b0430d8cdb78070b4c55a", want, 16);   /* FIPS-197 C.1 */
+    ck_assert_int_eq(fs_aes128_ecb(key, pt, ct, 3), FS_OK);
+    ck_assert_mem_eq(ct, want, 16);
+    ck_assert_mem_eq(ct + 16, want, 16);
+    ck_assert_int_ne(memcmp(ct + 32, want, 16), 0);
+    ck_assert_int_eq(fs_aes128_ecb(key, pt, pt, 3), FS_OK);    /* in place */
+    ck_assert_mem_eq(pt, ct, sizeof ct);
+
+    uint8_t h[64], w64[64], k32[32], w32[32];
+    /* RFC 7693 appendix A: BLAKE2b-512("abc"), fed as "ab" || "c" */
+    hex2bin("ba80a53f981c4d0d6a2797b69f12f6e94c212f14685ac4b74b12bb6fdbffa2d1"
+            "7d87c5392aab792dc252d5de4533cc9518d38aa8dbf1925ab92386edd4009923", w64, 64);
+    ck_assert_int_eq(fs_blake2b_keyed(h, 64, NULL, 0, "ab", 2, "c", 1), FS_OK);
+    ck_assert_mem_eq(h, w64, 64);
+    /* keyed, 32-byte output: hashlib.blake2b(b"abc", key=b"k"*32, digest_size=32) */
+    memset(k32, 'k', 32);
+    hex2bin("0a9b1f4f633832a535f3e4539d906998c3814fbcd4cc136e57e8ea742ac36b61", w32, 32);
+    ck_assert_int_eq(fs_blake2b_keyed(h, 32, k32, 32, "a", 1, "bc", 2), FS_OK);
+    ck_assert_mem_eq(h, w32, 32);
+    ck_assert_int_eq(fs_blake2b_keyed(h, 8, k32, 32, "a", 1, NULL, 0), FS_ERR_ARG);
+
+    enum { P = 1000 };
+    uint32_t perm[P], p2[P];
+    int seen[P] = { 0 };
+    ck_assert_int_eq(fs_random_permutation(perm, P), FS_OK);
+    ck_assert_int_eq(fs_random_permutation(p2, P), FS_OK);
+    int fixed = 0;
+    for (int i = 0; i < P; i++) {
+        ck_assert_uint_lt(perm[i], P);
+        seen[perm[i]]++;
+        fixed += perm[i] == (uint32_t)i;
+    }
+    for (int i = 0; i < P; i++) ck_assert_int_eq(seen[i], 1);
+    /* a uniform permutation has Poisson(1) fixed points: P(>= 12) < 1e-8 */
+    ck_assert_int_lt(fixed, 12);
+    ck_assert_int_ne(memcmp(perm, p2, sizeof perm), 0);
+    ck_assert_int_eq(fs_random_permutation(perm, 1), FS_OK);
+    ck_assert_uint_eq(perm[0], 0);
+    ck_assert_int_eq(fs_random_permutation(perm, 0), FS_OK);
+}
+END_TEST
+
 // ---------------------------------------------------------------- suite
 
 static Suite *crypto_suite(void)
@@ -914,6 +1051,12 @@ static Suite *crypto_suite(void)
     tcase_add_test(tc, test_dh_agreement);
     tcase_add_test(tc, test_dh_validation);
     tcase_add_test(tc, test_dh_timing);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("ristretto");
+    tcase_add_test(tc, test_ristretto_kat);
+    tcase_add_test(tc, test_ristretto_batch);
+    tcase_add_test(tc, test_aes_blake_perm);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("gmp");

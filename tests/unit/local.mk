@@ -4,7 +4,8 @@ UNIT_TESTS = tests/unit/check_crypto tests/unit/check_data tests/unit/check_serv
              tests/unit/check_dp tests/unit/check_fixed tests/unit/check_secsum \
              tests/unit/check_model tests/unit/check_paillier tests/unit/check_config \
              tests/unit/check_ckpt tests/unit/check_fed tests/unit/check_metrics \
-             tests/unit/check_ddp tests/unit/check_schema tests/unit/check_gbdt
+             tests/unit/check_ddp tests/unit/check_schema tests/unit/check_gbdt \
+             tests/unit/check_aead tests/unit/check_vfl tests/unit/check_psi
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 tests_unit_check_crypto_SOURCES = tests/unit/check_crypto.c
@@ -52,3 +53,12 @@ tests_unit_check_schema_LDADD = $(UNIT_LIBS)
 tests_unit_check_gbdt_SOURCES = tests/unit/check_gbdt.c
 tests_unit_check_gbdt_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/src/gbdt
 tests_unit_check_gbdt_LDADD = $(UNIT_LIBS)
+tests_unit_check_aead_SOURCES = tests/unit/check_aead.c
+tests_unit_check_aead_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_aead_LDADD = $(UNIT_LIBS)
+tests_unit_check_vfl_SOURCES = tests/unit/check_vfl.c
+tests_unit_check_vfl_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_vfl_LDADD = $(UNIT_LIBS)
+tests_unit_check_psi_SOURCES = tests/unit/check_psi.c
+tests_unit_check_psi_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_psi_LDADD = $(UNIT_LIBS)
