@@ -46,6 +46,10 @@ dist_check_SCRIPTS += tests/cli/secure.sh tests/cli/spy.sh tests/cli/signal.sh t
                       tests/cli/ddp.sh tests/cli/resume_keys.sh tests/cli/impute.sh
 TESTS += tests/cli/secure.sh tests/cli/spy.sh tests/cli/resume_keys.sh tests/cli/signal.sh tests/cli/watchdog.sh tests/cli/manpage.sh tests/cli/dp.sh tests/cli/ddp.sh \
          tests/cli/standardize.sh tests/cli/impute.sh
+# Acceptance on R's credit and Pima tables: federated pipeline vs scikit-learn.
+EXTRA_DIST += tests/cli/tabular_accept.py
+dist_check_SCRIPTS += tests/cli/tabular_accept.sh
+TESTS += tests/cli/tabular_accept.sh
 
 # Federated analytics (fedsilo stats, ridge) and the examples.
 TESTS += tests/analytics/stats.sh tests/analytics/ridge.sh tests/analytics/examples.sh \
