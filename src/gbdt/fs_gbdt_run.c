@@ -189,22 +189,35 @@ static fs_err create_engine(gb_run *st, const fs_gbdt_model *start, int start_ro
     return rc;
 }
 
-/* Rank-local: what the run releases, in the ledger's list. */
-static fs_err note_releases(gb_run *st)
+/*
+ * Rank-local: every cross-rank sum of the run, registered in the ledger
+ * with its class (fs_fed_sum_* refuses an unregistered vector id).  All are
+ * exact sums, released to every institution: class public.
+ */
+static fs_err register_sums(gb_run *st)
 {
     fs_err rc = FS_OK;
     fs_ledger *l = fs_fed_ledger(st->fed);
-    FS_TRY(fs_ledger_note_release(l, "gbdt: training and validation rows (sums)", "public"));
-    FS_TRY(fs_ledger_note_release(l, "gbdt: per feature, pooled counts per binade and fine bin "
-                                  "(sums; the bin edges)", "public"));
-    FS_TRY(fs_ledger_note_release(l, "gbdt: per tree level, every built node's row count, "
-                                  "gradient and hessian sums, in total and per bin of every "
-                                  "sampled feature (sums)", "public"));
-    FS_TRY(fs_ledger_note_release(l, "gbdt: training and validation loss sums (every round)",
-                                  "public"));
-    if (st->val || st->o.fl.test[0])
-        FS_TRY(fs_ledger_note_release(l, "gbdt: evaluation sums (every evaluated round)",
-                                      "public"));
+    const fs_release_class P = FS_RELEASE_PUBLIC;
+    const char *exact = "exact sum";
+    FS_TRY(fs_ledger_register(l, FS_GBDT_VID_COARSE, "gbdt: training and validation rows, and "
+                              "per feature the pooled count of values per binade (sums)", P,
+                              exact));
+    FS_TRY(fs_ledger_register(l, FS_GBDT_VID_FINE, "gbdt: per feature the pooled count of "
+                              "values per fine bin, which give the bin edges (sums)", P, exact));
+    FS_TRY(fs_ledger_register(l, FS_GBDT_VID_RESUME, "gbdt: training and validation rows of a "
+                              "resumed run (sums)", P, exact));
+    for (int lev = 0; lev < st->go.max_depth; lev++) {
+        char name[200];
+        snprintf(name, sizeof name, "gbdt: tree level %d of every tree, each built node's row "
+                 "count and gradient and hessian sums, in total and per bin of every sampled "
+                 "feature (sums)", lev);
+        FS_TRY(fs_ledger_register(l, FS_GBDT_VID_LEVEL + (uint32_t)lev, name, P, exact));
+    }
+    FS_TRY(fs_ledger_register(l, FS_GBDT_VID_EVAL, "gbdt: training and validation loss sums "
+                              "(every round)", P, exact));
+    FS_TRY(fs_ledger_register(l, FS_GBDT_FED_VID_METRICS, "gbdt: validation and test metric "
+                              "sums (every evaluated round)", P, exact));
 done:
     return rc;
 }
@@ -230,7 +243,7 @@ static fs_err setup(gb_run *st, MPI_Comm comm, fs_run_ctl *ctl, int *start)
     if (local == FS_OK && st->o.fl.test[0]) local = load_test_slice(st);
     if (local == FS_OK) local = read_start(st, &from, start);
     if (local == FS_OK) local = create_engine(st, from, *start);
-    if (local == FS_OK) local = note_releases(st);
+    if (local == FS_OK) local = register_sums(st);
     FS_TRY(fs_fed_agree(st->fed, local));
     FS_TRY(fs_fed_connect(st->fed));                   /* collective: key setup */
     FS_TRY(fs_fed_metrics_restart(st->fed, *start));
