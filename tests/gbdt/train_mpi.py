@@ -13,6 +13,10 @@
       on the test rows against xgboost.train(tree_method='hist') with the
       same trees, depth, eta and bins on the pooled training rows; exit 1
       when |difference| > 0.005.
+  train_mpi.py xgbload DIR PREDS.csv MODEL.json
+      MODEL.json (fedsilo export --format xgboost) loaded by
+      xgboost.Booster predicts the test rows as fedsilo predict did: exit 1
+      when the max abs difference of P(y = 1) exceeds 1e-5.
 """
 import csv
 import os
@@ -66,6 +70,17 @@ def cmd_auc(out, preds, trees, depth, eta, bins):
     sys.exit(0 if abs(a - b) <= 0.005 else 1)
 
 
+def cmd_xgbload(out, preds, model):
+    import xgboost as xgb
+    with open(preds, newline="") as f:
+        p = np.array([float(r["p(1)"]) for r in csv.DictReader(f)])
+    Xt, _ = read_h5(os.path.join(out, "test.h5"))
+    px = xgb.Booster(model_file=model).predict(xgb.DMatrix(Xt, missing=np.nan))
+    diff = float(np.max(np.abs(px - p)))
+    print("exported model in xgboost: max |p - p_fedsilo| = %.3g over %d rows" % (diff, len(p)))
+    sys.exit(0 if diff <= 1e-5 else 1)
+
+
 if __name__ == "__main__":
     c = sys.argv[1]
     if c == "data":
@@ -75,5 +90,7 @@ if __name__ == "__main__":
     elif c == "auc":
         cmd_auc(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6]),
                 int(sys.argv[7]))
+    elif c == "xgbload":
+        cmd_xgbload(sys.argv[2], sys.argv[3], sys.argv[4])
     else:
         sys.exit("unknown command " + c)

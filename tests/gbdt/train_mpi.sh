@@ -9,6 +9,8 @@
 #   - test ROC AUC (fedsilo predict on the checkpoint) within 0.005 of
 #     xgboost.train(tree_method='hist') with the same trees/depth/eta/bins
 #     on the pooled rows (tests/gbdt/train_mpi.py runs python3-xgboost);
+#   - fedsilo export --format xgboost: xgboost.Booster loads the file and
+#     predicts the test rows as fedsilo predict did (max abs diff <= 1e-5);
 #   - fedsilo eval on the GBDT checkpoint;
 #   - resume: 12 rounds, then --trees 20 --resume auto: rounds 13..20 are
 #     bit-identical to the uninterrupted 20 rounds (metrics lines 1..20);
@@ -61,6 +63,9 @@ grep -q "\"model_hash\": \"$last\"" "$WORK/central.json" \
 "$FEDSILO" predict --checkpoint "$WORK/sec/checkpoint.h5" --input "$D/test.h5" \
     --out "$WORK/preds.csv" > /dev/null || fail "predict on the GBDT checkpoint failed"
 $PY "$H" auc "$D" "$WORK/preds.csv" 20 3 0.3 256 || fail "test ROC AUC not within 0.005 of xgboost"
+"$FEDSILO" export --checkpoint "$WORK/sec/checkpoint.h5" --format xgboost --out "$WORK/m.json" \
+    > /dev/null || fail "export of the GBDT checkpoint failed"
+$PY "$H" xgbload "$D" "$WORK/preds.csv" "$WORK/m.json" || fail "exported model predicts otherwise"
 "$FEDSILO" eval --checkpoint "$WORK/sec/checkpoint.h5" --data "$D/test.h5" > "$WORK/eval.txt" \
   || fail "eval on the GBDT checkpoint failed"
 grep -q 'model gbdt) on .*: rows 149 .* auc 0\.9' "$WORK/eval.txt" \
