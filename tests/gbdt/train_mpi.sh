@@ -62,10 +62,10 @@ grep -q "\"model_hash\": \"$last\"" "$WORK/central.json" \
 # quality against xgboost hist on the pooled rows, through fedsilo predict
 "$FEDSILO" predict --checkpoint "$WORK/sec/checkpoint.h5" --input "$D/test.h5" \
     --out "$WORK/preds.csv" > /dev/null || fail "predict on the GBDT checkpoint failed"
-$PY "$H" auc "$D" "$WORK/preds.csv" 20 3 0.3 256 || fail "test ROC AUC not within 0.005 of xgboost"
+$PY "$H" auc "$D" "$WORK/preds.csv" "p(1)" 20 3 0.3 256 || fail "test ROC AUC not within 0.005 of xgboost"
 "$FEDSILO" export --checkpoint "$WORK/sec/checkpoint.h5" --format xgboost --out "$WORK/m.json" \
     > /dev/null || fail "export of the GBDT checkpoint failed"
-$PY "$H" xgbload "$D" "$WORK/preds.csv" "$WORK/m.json" || fail "exported model predicts otherwise"
+$PY "$H" xgbload "$D" "$WORK/preds.csv" "p(1)" "$WORK/m.json" || fail "exported model predicts otherwise"
 "$FEDSILO" eval --checkpoint "$WORK/sec/checkpoint.h5" --data "$D/test.h5" > "$WORK/eval.txt" \
   || fail "eval on the GBDT checkpoint failed"
 grep -q 'model gbdt) on .*: rows 149 .* auc 0\.9' "$WORK/eval.txt" \
