@@ -47,19 +47,8 @@ static fs_err class_probabilities(const fs_gbdt_model *m, const float *X, size_t
     const size_t nout = K > 0 ? (size_t)K : 1;
     FS_TRY(fs_alloc(&mg, n ? n * nout : 1, sizeof *mg, "margins"));
     FS_TRY(fs_gbdt_model_predict(m, X, n, d, 1, mg));
-    for (size_t i = 0; i < n; i++) {
-        const float *r = mg + i * nout;
-        double *o = out + i * (nout == 1 ? 2 : nout);
-        if (nout == 1) {
-            o[1] = 1.0 / (1.0 + exp(-(double)r[0]));
-            o[0] = 1.0 - o[1];
-            continue;
-        }
-        double mx = r[0], s = 0;
-        for (size_t k = 1; k < nout; k++) mx = r[k] > mx ? r[k] : mx;
-        for (size_t k = 0; k < nout; k++) s += (o[k] = exp((double)r[k] - mx));
-        for (size_t k = 0; k < nout; k++) o[k] /= s;
-    }
+    for (size_t i = 0; i < n; i++)
+        fs_class_probs(mg + i * nout, nout, out + i * (nout == 1 ? 2 : nout));
 done:
     free(mg);
     return rc;

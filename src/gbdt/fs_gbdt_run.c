@@ -280,14 +280,6 @@ done:
     return rc;
 }
 
-/* pre_name = v (a JSON number; null when not finite). */
-static int put_num(json_t *o, const char *pre, const char *name, double v)
-{
-    char key[64];
-    snprintf(key, sizeof key, "%s%s%s", pre, pre[0] ? "_" : "", name);
-    return fs_json_put(o, key, fs_json_number(v));
-}
-
 /* One metrics.jsonl line (docs/formats.md, "GBDT runs"). */
 static fs_err metrics_line(const gb_run *st, const fs_gbdt_round_info *in, char **line)
 {
@@ -299,21 +291,21 @@ static fs_err metrics_line(const gb_run *st, const fs_gbdt_round_info *in, char 
     snprintf(hash, sizeof hash, "%016llx", (unsigned long long)in->model_hash);
     bad |= fs_json_put(o, "round", json_integer(in->round));
     bad |= fs_json_put(o, "trees", json_integer(in->num_trees));
-    bad |= put_num(o, "", "train_loss", in->train_metric);
-    if (isfinite(in->val_metric)) bad |= put_num(o, "", "val_loss", in->val_metric);
+    bad |= fs_json_put_num(o, "", "train_loss", in->train_metric);
+    if (isfinite(in->val_metric)) bad |= fs_json_put_num(o, "", "val_loss", in->val_metric);
     const fs_eval_report *r[2] = { &in->val, &in->test };
     const char *pre[2] = { "val", "test" };
     for (int p = 0; p < 2 && in->evaluated; p++) {
         if (!(r[p]->count > 0)) continue;
-        if (p == 1) bad |= put_num(o, pre[p], "loss", r[p]->loss);
-        bad |= put_num(o, pre[p], "accuracy", r[p]->accuracy);
-        if (isfinite(r[p]->auc)) bad |= put_num(o, pre[p], "auc", r[p]->auc);
-        if (isfinite(r[p]->macro_f1)) bad |= put_num(o, pre[p], "macro_f1", r[p]->macro_f1);
+        if (p == 1) bad |= fs_json_put_num(o, pre[p], "loss", r[p]->loss);
+        bad |= fs_json_put_num(o, pre[p], "accuracy", r[p]->accuracy);
+        if (isfinite(r[p]->auc)) bad |= fs_json_put_num(o, pre[p], "auc", r[p]->auc);
+        if (isfinite(r[p]->macro_f1)) bad |= fs_json_put_num(o, pre[p], "macro_f1", r[p]->macro_f1);
     }
     bad |= fs_json_put(o, "metric", json_string(in->metric_name));
     bad |= fs_json_put(o, "model_hash", json_string(hash));
-    bad |= put_num(o, "", "seconds", in->seconds);
-    bad |= put_num(o, "", "samples", (double)in->total_rows);
+    bad |= fs_json_put_num(o, "", "seconds", in->seconds);
+    bad |= fs_json_put_num(o, "", "samples", (double)in->total_rows);
     bad |= fs_json_put(o, "aggregation", json_string(fs_fed_aggregation_name(st->fed)));
     if (bad) FS_FAIL(FS_ERR_NOMEM, "out of memory formatting the metrics of round %d", in->round);
     FS_TRY(fs_json_line(o, line));

@@ -184,17 +184,8 @@ static fs_err model_scores(void *user, const float *X, size_t n, double *out)
         for (size_t r = 0; r < b; r++) {
             const float *z = o + r * nout;
             double *pr = out + (start + r) * width;
-            if (mc->task == FS_TASK_REGRESSION) {
-                pr[0] = z[0];
-            } else if (nout == 1) {                  /* logistic: P(class 1) */
-                pr[1] = 1.0 / (1.0 + exp(-(double)z[0]));
-                pr[0] = 1.0 - pr[1];
-            } else {                                 /* softmax */
-                double mx = z[0], tot = 0;
-                for (size_t k = 1; k < nout; k++) mx = z[k] > mx ? z[k] : mx;
-                for (size_t k = 0; k < nout; k++) tot += (pr[k] = exp((double)z[k] - mx));
-                for (size_t k = 0; k < nout; k++) pr[k] /= tot;
-            }
+            if (mc->task == FS_TASK_REGRESSION) pr[0] = z[0];
+            else fs_class_probs(z, nout, pr);        /* logistic or softmax */
         }
     }
 done:
