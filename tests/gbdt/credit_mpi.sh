@@ -12,10 +12,7 @@
 #   - the XGBoost export (with the schema's feature names) predicts the same.
 . "${FS_SRCDIR:-.}/tests/lib.sh"
 need_rdata
-need_sklearn
-$PY -c 'import xgboost' 2>/dev/null || {
-  [ "${CI:-}" = true ] && hard "python3-xgboost missing in CI"
-  echo "skip: /usr/bin/python3 cannot import xgboost"; exit 77; }
+need_xgboost
 H="$FS_SRCDIR/tests/gbdt/train_mpi.py"
 D="$WORK/d"
 mkdir -p "$D"

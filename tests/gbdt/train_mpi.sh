@@ -17,10 +17,7 @@
 #   - SIGUSR1 to mpirun: the round finishes, the checkpoint is written,
 #     exit 3; the resumed run ends bit-identical to an uninterrupted one.
 . "${FS_SRCDIR:-.}/tests/lib.sh"
-need_sklearn
-$PY -c 'import xgboost' 2>/dev/null || {
-  [ "${CI:-}" = true ] && hard "python3-xgboost missing in CI"
-  echo "skip: /usr/bin/python3 cannot import xgboost"; exit 77; }
+need_xgboost
 H="$FS_SRCDIR/tests/gbdt/train_mpi.py"
 D="$WORK/d"
 mkdir -p "$D"
