@@ -127,6 +127,7 @@ typedef struct {
     double ddp_clip;             /* --ddp-clip                                 */
     double ddp_noise;            /* --ddp-noise                                */
     double ddp_max_wrap;         /* --ddp-max-wrap                             */
+    int ddp_min_honest;          /* --ddp-min-honest H (0: N - 1)              */
     double delta;                /* --dp-delta (alias --delta)                 */
     double epsilon;              /* --dp-epsilon (alias --target-epsilon):
                                     train: the budget (0 = none); stats: the

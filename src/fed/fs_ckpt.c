@@ -292,12 +292,9 @@ fs_err fs_checkpoint_check_schema(const fs_checkpoint *ck, const fs_dataset *ds,
 {
     fs_err rc = FS_OK;
     fs_schema *s = NULL;
-    if (!ck->schema || !ds->schema_hash) return FS_OK;
+    if (!ck->schema) return FS_OK;
     FS_TRY(fs_schema_parse(ck->schema, strlen(ck->schema), "the checkpoint's schema", &s));
-    if (strcmp(fs_schema_hash_hex(s), ds->schema_hash) != 0)
-        FS_FAIL(FS_ERR_DATA, "%s was imported with another schema (hash %.16s...) than the "
-                "checkpoint's (%.16s...): import it with the run's schema", name, ds->schema_hash,
-                fs_schema_hash_hex(s));
+    FS_TRY(fs_dataset_check_schema(ds, fs_schema_hash_hex(s), "the checkpoint", name));
 done:
     fs_schema_destroy(&s);
     return rc;

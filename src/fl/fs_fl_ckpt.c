@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "fl/fs_fl_impl.h"
 #include "fed/fs_fed_impl.h"
+#include "fedsilo/fs_schema.h"
 
 /* Collective.  Rank 0 writes the checkpoint; everyone agrees on the result. */
 fs_err fl_save_checkpoint(fl_run *st, int round)
@@ -52,6 +53,36 @@ fs_err fl_save_checkpoint(fl_run *st, int round)
     return fs_fed_agree(st->fed, local);
 }
 
+/*
+ * Rank-local: is ck's preprocessing pipeline this run's?  The same steps
+ * (--impute, --standardize) and the same schema as this rank's shard
+ * (both without one, or the same hash: pre-flight agreed that every shard
+ * has the run's schema, so the message names only public hashes).  On
+ * resume the stored pipeline is applied, not refitted (fl_resume).
+ */
+static fs_err check_pipeline(const fl_run *st, const fs_checkpoint *ck)
+{
+    fs_err rc = FS_OK;
+    fs_schema *s = NULL;
+    const char *path = st->ckpt_path, *have = st->train->schema_hash;
+    if (!st->o.fl.impute != !ck->impute_fill || !st->o.fl.standardize != !ck->std_mean)
+        FS_FAIL(FS_ERR_DATA, "%s was written with --impute %s --standardize %s, this run has "
+                "--impute %s --standardize %s", path, ck->impute_fill ? "yes" : "no",
+                ck->std_mean ? "yes" : "no", st->o.fl.impute ? "yes" : "no",
+                st->o.fl.standardize ? "yes" : "no");
+    if (ck->schema) FS_TRY(fs_schema_parse(ck->schema, strlen(ck->schema), path, &s));
+    const char *want = s ? fs_schema_hash_hex(s) : NULL;
+    if (!want != !have || (want && strcmp(want, have) != 0))
+        FS_FAIL(FS_ERR_DATA, "%s was fitted on shards imported with %s%.16s%s, this run's shards "
+                "were imported with %s%.16s%s: its pipeline (fill values, scaling) does not fit; "
+                "start a new --out or re-import with the run's schema", path,
+                want ? "schema " : "no schema", want ? want : "", want ? "..." : "",
+                have ? "schema " : "no schema", have ? have : "", have ? "..." : "");
+done:
+    fs_schema_destroy(&s);
+    return rc;
+}
+
 /* Rank-local: does checkpoint ck fit this run?  FS_OK or FS_ERR_DATA. */
 static fs_err check_fits(const fl_run *st, const fs_checkpoint *ck)
 {
@@ -82,7 +113,7 @@ static fs_err check_fits(const fl_run *st, const fs_checkpoint *ck)
     if (!ddp != !ck->ddp_rdp)
         return fs_error_set(FS_ERR_DATA, "%s was written %s distributed DP, this run has --ddp %s",
                             path, ck->ddp_rdp ? "with" : "without", ddp ? "yes" : "no");
-    return FS_OK;
+    return check_pipeline(st, ck);
 }
 
 /*
@@ -115,9 +146,10 @@ static fs_err check_budget(const fl_run *st, const fs_checkpoint *ck)
 
 /*
  * Collective.  Resume: every rank reads the checkpoint (shared file system)
- * and checks it against the run; the model and the server optimizer travel
- * with it.  The privacy spent comes from the durable privacy ledger files
- * (fs_fed_ledger_open): every round charged by an earlier run in this
+ * and checks it against the run; the model, the server optimizer and the
+ * preprocessing pipeline (st->prep: fill values and scaling, not refitted)
+ * travel with it.  The privacy spent comes from the durable privacy ledger
+ * files (fs_fed_ledger_open): every round charged by an earlier run in this
  * directory, including rounds after the checkpoint and runs with
  * --resume no; the checkpoint's budget state is checked against them.
  * *start = its completed round (0 for a fresh start).  metrics.jsonl is
@@ -142,6 +174,10 @@ fs_err fl_resume(fl_run *st, int *start)
         fs_log(FS_LOG_INFO, "privacy ledger: %ld rounds charged by earlier runs in %s count "
                "towards this run's epsilon", prior, st->o.fed.out);
     local = ck ? check_budget(st, ck) : FS_OK;
+    /* the pipeline fitted before round 1, kept rather than refitted on
+     * shards that may have changed since */
+    if (local == FS_OK && ck && (ck->impute_fill || ck->std_mean))
+        local = fs_prep_from_checkpoint(ck, &st->prep);
     if (local == FS_OK && ck) {
         memcpy(fs_model_params(st->model), ck->params, st->nparams * sizeof(float));
         if (st->sopt->m) memcpy(st->sopt->m, ck->server_m, st->nparams * sizeof(float));

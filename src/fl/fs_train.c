@@ -196,6 +196,7 @@ static fs_err round_end(fl_run *st, int round, fs_round_metrics *m, double t0, d
     m->seconds = fs_now() - t0;
     m->elapsed = fs_now() - t_start;
     fl_public_list(st, m, m->public_list, sizeof m->public_list);
+    m->not_private = st->dp_on && st->o.dp.dp_seed != 0;
     fs_err local = fl_metrics_line(st, m, &line);
     FS_TRY(fs_fed_agree(st->fed, local));
     FS_TRY(fs_fed_metrics_append(st->fed, line));
