@@ -25,7 +25,7 @@ bench_paillier_bench_LDADD = libfedsilo.la $(GMP_LIBS)
 noinst_PROGRAMS += bench/gbdt_bench
 bench_gbdt_bench_SOURCES = bench/gbdt_bench.c
 bench_gbdt_bench_LDADD = libfedsilo.la -lm
-EXTRA_DIST += bench/gbdt_bench.py
+EXTRA_DIST += bench/gbdt_bench.py bench/gbdt_mpi.py
 .PHONY: bench-gbdt
 bench-gbdt: bench/gbdt_bench$(EXEEXT)
 	OPENBLAS_NUM_THREADS=1 /usr/bin/python3 $(srcdir)/bench/gbdt_bench.py --bench ./bench/gbdt_bench$(EXEEXT) --repeat 3
@@ -39,3 +39,7 @@ bench_psi_bench_LDADD = libfedsilo_internal.la $(DEP_LIBS)
 .PHONY: bench-psi
 bench-psi: bench/psi_bench$(EXEEXT)
 	$(MPIEXEC) $(MPIEXEC_FLAGS) -np 3 ./bench/psi_bench$(EXEEXT) $(BENCH_PSI_FLAGS)
+# `mpirun -np 4 fedsilo train --model gbdt` (secure and plain) against xgboost hist.
+.PHONY: bench-gbdt-mpi
+bench-gbdt-mpi: fedsilo$(EXEEXT)
+	OPENBLAS_NUM_THREADS=1 /usr/bin/python3 $(srcdir)/bench/gbdt_mpi.py --fedsilo ./fedsilo$(EXEEXT)

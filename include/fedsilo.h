@@ -34,5 +34,6 @@
 #include "fedsilo/fs_psi.h"
 #include "fedsilo/fs_vfl.h"
 #include "fedsilo/fs_gbdt.h"
+#include "fedsilo/fs_gbdt_fed.h"
 
 #endif /* FEDSILO_H */

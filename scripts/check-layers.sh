@@ -44,7 +44,7 @@ public_layer() {   # public_layer NAME (fs_x.h): the folder that implements it
     fs_fl.h) echo fl ;;
     fs_stats.h) echo stats ;;
     fs_psi.h|fs_vfl.h) echo vfl ;;
-    fs_gbdt.h) echo gbdt ;;
+    fs_gbdt.h|fs_gbdt_fed.h) echo gbdt ;;
     fs_prep.h) echo prep ;;
     *) echo "" ;;
   esac

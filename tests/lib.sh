@@ -58,6 +58,15 @@ sys.exit(not all(u.find_spec(m) for m in ("sklearn", "h5py", "numpy")))' 2>/dev/
   fi
 }
 
+# need_xgboost: need_sklearn, and /usr/bin/python3 can import xgboost; skip
+# outside CI when it cannot.
+need_xgboost() {
+  need_sklearn
+  $PY -c 'import xgboost' 2>/dev/null || {
+    [ "${CI:-}" = true ] && hard "python3-xgboost missing in CI"
+    echo "skip: /usr/bin/python3 cannot import xgboost"; exit 77; }
+}
+
 # need_rdata: Rscript with R's modeldata and mlbench dataset packages, and
 # PY (python3 with h5py, numpy); skip outside CI when missing.
 need_rdata() {

@@ -115,6 +115,9 @@ TESTS += tests/data/schema_import.sh
 # Gradient-boosted trees: the XGBoost JSON export loaded by python3-xgboost
 # (same predictions) and test quality against xgboost on real tables; both
 # drive bench/gbdt_bench.
-dist_check_SCRIPTS += tests/gbdt/export.sh tests/gbdt/quality.sh
-TESTS += tests/gbdt/export.sh tests/gbdt/quality.sh
-EXTRA_DIST += tests/gbdt/gbdt_data.py tests/gbdt/export.py tests/gbdt/quality.py
+dist_check_SCRIPTS += tests/gbdt/export.sh tests/gbdt/quality.sh tests/gbdt/train_mpi.sh \
+                     tests/gbdt/credit_mpi.sh tests/gbdt/edge_mpi.sh
+TESTS += tests/gbdt/export.sh tests/gbdt/quality.sh tests/gbdt/train_mpi.sh \
+         tests/gbdt/credit_mpi.sh tests/gbdt/edge_mpi.sh
+EXTRA_DIST += tests/gbdt/gbdt_data.py tests/gbdt/export.py tests/gbdt/quality.py \
+              tests/gbdt/train_mpi.py

@@ -191,6 +191,26 @@ FS_EXPORT fs_err fs_fed_round_end(fs_fed *fed, int round, const float *params, s
                                   int *stop) FS_WARN_UNUSED;
 
 /*
+ * fs_fed_round_end_hash - fs_fed_round_end for a model that is not a float
+ * vector (trees): h is the caller's fingerprint of its model.  Collective.
+ */
+FS_EXPORT fs_err fs_fed_round_end_hash(fs_fed *fed, int round, uint64_t h, int *stop)
+    FS_WARN_UNUSED;
+
+/*
+ * fs_fed_sum_words - words[0..n) = their sum over ranks mod 2^64, in place
+ * (words has n + 1 slots, words[n] == 0: the canary of
+ * fs_secagg_sum_words).  Secure: fs_secagg_sum_words on the session, whose
+ * ring must be 64 bits; plain: an integer MPI_Allreduce of the same words.
+ * local = this rank's status of preparing the words, agreed first.
+ * (round, vector_id) fresh for the session; vector_id must be registered in
+ * the run's ledger (fs_ledger_register), else FS_ERR_ARG on every rank
+ * before anything is sent.  Collective; same code on every rank.
+ */
+FS_EXPORT fs_err fs_fed_sum_words(fs_fed *fed, uint64_t round, uint32_t vector_id,
+                                  uint64_t *words, size_t n, fs_err local) FS_WARN_UNUSED;
+
+/*
  * fs_fed_ledger_open - make the run's privacy ledger durable: when an
  * accountant is enabled, each rank binds the ledger to its own journal
  * OUT/privacy-ledger-rank<k>.txt (fs_ledger_journal_open: created, or

@@ -262,8 +262,11 @@ FS_EXPORT void fs_gbdt_get_status(const fs_gbdt *g, fs_gbdt_status *st);
 
 /*
  * fs_gbdt_get_model - the model being trained (borrowed: valid until
- * fs_gbdt_destroy; changes with every applied step).  After DONE it is the
- * final model (truncated to the best round when early stopping ended it).
+ * fs_gbdt_destroy; changes with every applied step).  After the EVAL step
+ * of a round it holds that round's complete trees only (the next round's
+ * first tree is begun by the next fs_gbdt_step_local), so it can be saved
+ * as a checkpoint to continue from.  After DONE it is the final model
+ * (truncated to the best round when early stopping ended it).
  */
 FS_EXPORT const fs_gbdt_model *fs_gbdt_get_model(const fs_gbdt *g);
 

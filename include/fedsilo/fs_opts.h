@@ -111,6 +111,24 @@ typedef struct {
     int eval_every;              /* --eval-every                               */
 } fs_fl_opts;
 
+/* Gradient-boosted trees (fedsilo train --model gbdt; [gbdt]; docs/gbdt.md).
+ * The seed of the sampling streams is fed.seed. */
+typedef struct {
+    const char *objective;       /* --objective: auto | binary:logistic |
+                                    multi:softprob | multi:softmax            */
+    int trees;                   /* --trees: boosting rounds (multi: K trees each) */
+    int max_depth;               /* --max-depth                                */
+    double eta;                  /* --eta                                      */
+    int max_bins;                /* --max-bins                                 */
+    double lambda;               /* --lambda                                   */
+    double gamma;                /* --gamma                                    */
+    double min_child_weight;     /* --min-child-weight                         */
+    double subsample;            /* --subsample                                */
+    double colsample;            /* --colsample (per tree)                     */
+    double base_score;           /* --base-score                               */
+    int early_stopping_rounds;   /* --early-stopping-rounds: 0 = off           */
+} fs_gbdt_cli_opts;
+
 /* Differential privacy (train; dp epsilon / calibrate; stats releases). */
 typedef struct {
     int dp_sgd;                  /* --dp-sgd yes                               */
@@ -211,6 +229,7 @@ typedef struct {
     fs_command cmd;
     fs_fed_opts fed;
     fs_fl_opts fl;
+    fs_gbdt_cli_opts gbdt;
     fs_dp_opts dp;
     fs_stats_opts stats;
     const char *stats_json;      /* --json: stats output file, "" = none      */

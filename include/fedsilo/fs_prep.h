@@ -152,6 +152,10 @@ typedef struct {
                                reported to `skipped`; 0: it fails, naming the
                                row, the column and the value                */
     FILE *skipped;          /* where skipped rows are reported              */
+    int keep_missing;       /* 1: missing cells an HDF5 input may hold (one
+                               imported with a schema) and the pipeline does
+                               not fill reach the model as NaN (trees split
+                               them natively); 0: only with a fill value    */
 } fs_predict_opts;
 
 typedef struct {

@@ -30,6 +30,7 @@ int fs_cmd_vfl_split(int argc, char **argv);  /* fedsilo vfl-split (= split --ve
 int fs_cmd_train(int argc, char **argv);      /* fedsilo train (MPI)     (cmd_train.c)    */
 int fs_cmd_eval(int argc, char **argv);       /* fedsilo eval                             */
 int fs_cmd_predict(int argc, char **argv);    /* fedsilo predict (no MPI)                 */
+int fs_cmd_export(int argc, char **argv);     /* fedsilo export (no MPI)                  */
 int fs_cmd_keygen(int argc, char **argv);     /* fedsilo keygen          (cmd_keygen.c)   */
 int fs_cmd_bench(int argc, char **argv);      /* fedsilo bench secsum (MPI) (cmd_bench.c) */
 int fs_cmd_plot(int argc, char **argv);       /* fedsilo plot RUNDIR     (cmd_plot.c)     */

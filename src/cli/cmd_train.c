@@ -39,7 +39,12 @@ static void train_usage(FILE *out, const fs_config *cfg)
         "Run a federation: MPI rank i is institution i and reads only its own shard.\n"
         "Each round: local SGD -> weighted update -> aggregation -> FedAvg -> evaluation\n"
         "-> checkpoint.  Progress is printed by rank 0, one line per round; metrics go\n"
-        "to OUT/metrics.jsonl, the effective configuration to OUT/config.ini.\n\n"
+        "to OUT/metrics.jsonl, the effective configuration to OUT/config.ini.\n"
+        "--model gbdt trains gradient-boosted trees instead (options of [gbdt], docs/gbdt.md):\n"
+        "each boosting round sums every tree level's gradient/hessian histograms of all\n"
+        "institutions (secure sum, 64-bit ring) and every rank takes the same splits; the\n"
+        "pooled histograms, counts and bin edges are released to every institution (no\n"
+        "DP option); one line per boosting round.\n\n"
         "  --config FILE        INI file with [section] key = value lines (flags override it)\n"
         "  --quiet              no per-round progress lines\n"
         "  --help               this text\n\n"
@@ -156,6 +161,33 @@ static void print_round(const fs_round_metrics *m, void *user)
     fflush(stdout);
 }
 
+/* The progress line of a GBDT round (rank 0). */
+static void print_gbdt_round(const fs_gbdt_round_info *in, void *user)
+{
+    progress_ctx *p = user;
+    if (cli_rank != 0 || p->quiet) return;
+    char line[512];
+    int len = snprintf(line, sizeof line, "round %d/%d  trees %d  train_%s %.4f", in->round,
+                       in->rounds, in->num_trees, in->metric_name, in->train_metric);
+    if (in->val_metric == in->val_metric)
+        len += snprintf(line + len, sizeof line - len, "  val_%s %.4f", in->metric_name,
+                        in->val_metric);
+    const fs_eval_report *r[2] = { &in->val, &in->test };
+    const char *pre[2] = { "val", "test" };
+    for (int k = 0; k < 2 && in->evaluated; k++) {
+        if (!(r[k]->count > 0)) continue;
+        len += snprintf(line + len, sizeof line - len, "  %s_acc %.4f", pre[k], r[k]->accuracy);
+        if (r[k]->auc == r[k]->auc)
+            len += snprintf(line + len, sizeof line - len, "  %s_auc %.4f", pre[k], r[k]->auc);
+    }
+    double eta = in->round > 0 ? in->elapsed / in->round * (in->rounds - in->round) : 0;
+    snprintf(line + len, sizeof line - len, "  %.2fs  ETA %.0fs%s%s", in->seconds,
+             in->stopped_early ? 0 : eta, in->checkpointed ? "  [ckpt]" : "",
+             in->stopped_early ? "  [early stop]" : "");
+    printf("%s\n", line);
+    fflush(stdout);
+}
+
 int fs_cmd_train(int argc, char **argv)
 {
     fs_cli_mpi mpi;
@@ -173,9 +205,11 @@ int fs_cmd_train(int argc, char **argv)
     sigaction(SIGUSR1, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
+    const int gbdt = !strcmp(o->fl.model, "gbdt");
     if (cli_rank == 0 && !mpi.quiet) {
-        printf("fedsilo %s: %d institutions, model %s, %d rounds, aggregation %s, data %s\n",
-               fs_version_string(), mpi.size, o->fl.model, o->fl.rounds,
+        printf("fedsilo %s: %d institutions, model %s, %d %s, aggregation %s, data %s\n",
+               fs_version_string(), mpi.size, o->fl.model, gbdt ? o->gbdt.trees : o->fl.rounds,
+               gbdt ? "boosting rounds" : "rounds",
                o->fed.aggregation == FS_AGG_PLAIN ? "plain" : "secure", o->fed.data);
         fflush(stdout);
     }
@@ -186,9 +220,10 @@ int fs_cmd_train(int argc, char **argv)
     progress_ctx pc = { mpi.quiet };
     bar_rounds = o->fl.rounds;
     pthread_t bt;
-    if (cli_rank == 0 && !mpi.quiet && pthread_create(&bt, NULL, bar_main, NULL) == 0)
+    if (!gbdt && cli_rank == 0 && !mpi.quiet && pthread_create(&bt, NULL, bar_main, NULL) == 0)
         pthread_detach(bt);
-    rc = fs_fl_train(mpi.comm, mpi.cfg, run_ctl, print_round, &pc);
+    rc = gbdt ? fs_gbdt_fed_train(mpi.comm, mpi.cfg, run_ctl, print_gbdt_round, &pc)
+              : fs_fl_train(mpi.comm, mpi.cfg, run_ctl, print_round, &pc);
     end_bar();
     if (rc == FS_OK && cli_rank == 0 && !mpi.quiet)
         printf("done: checkpoint %s/checkpoint.h5, metrics %s/metrics.jsonl\n", o->fed.out,
@@ -252,8 +287,13 @@ int fs_cmd_predict(int argc, char **argv)
     po.skipped = stderr;
     fs_checkpoint *ck = NULL;
     fs_predict_summary sum;
+    fs_gbdt_model *gm = NULL;
     if (fs_checkpoint_read(ckpt, &ck) != FS_OK) return fs_cli_fail(cmd, "%s", fs_errmsg());
-    if (fs_predict_checkpoint(ck, &po, &sum) != FS_OK) {
+    fs_err prc = strcmp(ck->model, "gbdt") != 0 ? fs_predict_checkpoint(ck, &po, &sum)
+               : fs_gbdt_checkpoint_model(ck, ckpt, &gm);
+    if (prc == FS_OK && gm) prc = fs_gbdt_predict_checkpoint(ck, gm, &po, &sum);
+    fs_gbdt_model_destroy(&gm);
+    if (prc != FS_OK) {
         fs_checkpoint_free(&ck);
         return fs_cli_fail(cmd, "%s", fs_errmsg());
     }
@@ -275,8 +315,13 @@ int fs_cmd_eval(int argc, char **argv)
     if (!ckpt || !data) return fs_cli_usage_error("eval", "--checkpoint and --data are required");
     fs_checkpoint *ck = NULL;
     fs_eval_report r;
+    fs_gbdt_model *gm = NULL;
     if (fs_checkpoint_read(ckpt, &ck) != FS_OK) return fs_cli_fail("eval", "%s", fs_errmsg());
-    if (fs_checkpoint_evaluate(ck, data, &r) != FS_OK) {
+    fs_err erc = strcmp(ck->model, "gbdt") != 0 ? fs_checkpoint_evaluate(ck, data, &r)
+               : fs_gbdt_checkpoint_model(ck, ckpt, &gm);
+    if (erc == FS_OK && gm) erc = fs_gbdt_checkpoint_evaluate(ck, gm, data, &r);
+    fs_gbdt_model_destroy(&gm);
+    if (erc != FS_OK) {
         fs_checkpoint_free(&ck);
         return fs_cli_fail("eval", "%s", fs_errmsg());
     }

@@ -64,6 +64,7 @@ static void usage(FILE *out)
         "  train            run the federation (under mpirun or srun: one rank per institution)\n"
         "  eval             evaluate a checkpoint on a dataset file\n"
         "  predict          apply a checkpoint's whole pipeline and model to raw CSV rows\n"
+        "  export           write a GBDT checkpoint's trees as an XGBoost JSON model\n"
         "  keygen           create an institution's identity key pair\n"
         "  bench            micro-benchmarks with ratios against baselines\n"
         "  plot RUNDIR      draw the loss/accuracy curves of a run to a PNG (gnuplot)\n"
@@ -95,7 +96,8 @@ int main(int argc, char **argv)
     static const struct { const char *name; int (*fn)(int, char **); } cmds[] = {
         { "import", fs_cmd_import }, { "split", fs_cmd_split }, { "inspect", fs_cmd_inspect },
         { "schema", fs_cmd_schema },
-        { "train", fs_cmd_train }, { "eval", fs_cmd_eval }, { "predict", fs_cmd_predict }, { "keygen", fs_cmd_keygen },
+        { "train", fs_cmd_train }, { "eval", fs_cmd_eval }, { "predict", fs_cmd_predict },
+        { "export", fs_cmd_export }, { "keygen", fs_cmd_keygen },
         { "bench", fs_cmd_bench }, { "plot", fs_cmd_plot }, { "dp", fs_cmd_dp },
         { "stats", fs_cmd_stats }, { "ridge", fs_cmd_ridge },
         { "vfl-split", fs_cmd_vfl_split }, { "vfl-train", fs_cmd_vfl_train }, { "psi", fs_cmd_psi },

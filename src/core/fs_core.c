@@ -267,3 +267,16 @@ uint64_t fs_hash64(uint64_t h, const void *p, size_t n)
     for (size_t i = 0; i < n; i++) { h ^= b[i]; h *= UINT64_C(0x100000001b3); }
     return h;
 }
+
+void fs_class_probs(const float *z, size_t nout, double *pr)
+{
+    if (nout == 1) {
+        pr[1] = 1.0 / (1.0 + exp(-(double)z[0]));
+        pr[0] = 1.0 - pr[1];
+        return;
+    }
+    double mx = z[0], tot = 0;
+    for (size_t k = 1; k < nout; k++) mx = z[k] > mx ? z[k] : mx;
+    for (size_t k = 0; k < nout; k++) tot += (pr[k] = exp((double)z[k] - mx));
+    for (size_t k = 0; k < nout; k++) pr[k] /= tot;
+}

@@ -87,4 +87,11 @@ FS_INTERN void     fs_rng_shuffle_u32(fs_rng *r, uint32_t *a, size_t n);
 FS_INTERN uint64_t fs_hash64(uint64_t h, const void *p, size_t n);
 #define FS_HASH64_INIT UINT64_C(0xcbf29ce484222325)
 
+/*
+ * fs_class_probs - class probabilities of one row from its margins z:
+ * nout 1 (binary logistic) pr[0..2) = (1 - sigmoid(z), sigmoid(z)); else
+ * pr[0..nout) = softmax(z), computed in double with the maximum subtracted.
+ */
+FS_INTERN void fs_class_probs(const float *z, size_t nout, double *pr);
+
 #endif /* FEDSILO_FS_IMPL_H */

@@ -58,6 +58,13 @@ int fs_json_put(json_t *obj, const char *key, json_t *val)
     return json_object_set_new(obj, key, val) == 0 ? 0 : -1;
 }
 
+int fs_json_put_num(json_t *obj, const char *pre, const char *name, double v)
+{
+    char key[64];
+    snprintf(key, sizeof key, "%s%s%s", pre, pre[0] ? "_" : "", name);
+    return fs_json_put(obj, key, fs_json_number(v));
+}
+
 fs_err fs_json_line(const json_t *root, char **out)
 {
     *out = json_dumps(root, JSON_REAL_PRECISION(FS_JSON_LINE_DIGITS));

@@ -41,6 +41,12 @@ FS_INTERN json_t *fs_json_numbers(const double *v, size_t n);
 FS_INTERN int fs_json_put(json_t *obj, const char *key, json_t *val);
 
 /*
+ * fs_json_put_num - obj["pre_name"] (just "name" when pre is "") = v as a
+ * JSON number, null when v is not finite.  Returns as fs_json_put.
+ */
+FS_INTERN int fs_json_put_num(json_t *obj, const char *pre, const char *name, double v);
+
+/*
  * fs_json_line - *out = root as one line (no newline; ", " and ": "
  * separators, keys in insertion order, FS_JSON_LINE_DIGITS digits), owned
  * by the caller (free).  returns FS_OK or FS_ERR_NOMEM.

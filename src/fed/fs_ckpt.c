@@ -2,7 +2,9 @@
  * fs_ckpt.c - checkpoint files (HDF5, serial driver, written by rank 0).
  *
  * Layout (docs/formats.md, "Checkpoint files"):
- *   /params  float32 [nparams]   global model, slab order of fs_model.h
+ *   /params  float32 [nparams]   global model, slab order of fs_model.h (absent
+ *            for model "gbdt", nparams 0: the trees are the group /gbdt,
+ *            written by the GBDT program, fs_gbdt_fed.h)
  *   /server_m, /server_v  float32 [nparams]  server optimizer state (optional)
  *   /standardize_mean, /standardize_scale  float64 [d]  (--standardize only)
  *   /pipeline  group (runs on shards imported with a schema, or --impute):
@@ -131,7 +133,7 @@ fs_err fs_checkpoint_write(const fs_checkpoint *ck, const char *path)
     created = 1;
     const hid_t F32 = H5T_IEEE_F32LE, F64 = H5T_IEEE_F64LE;
     const hid_t M32 = H5T_NATIVE_FLOAT, M64 = H5T_NATIVE_DOUBLE;
-    FS_TRY(write_vec(f, tmp, "params", F32, M32, ck->params, ck->nparams));
+    if (ck->nparams) FS_TRY(write_vec(f, tmp, "params", F32, M32, ck->params, ck->nparams));
     if (ck->server_m) FS_TRY(write_vec(f, tmp, "server_m", F32, M32, ck->server_m, ck->nparams));
     if (ck->server_v) FS_TRY(write_vec(f, tmp, "server_v", F32, M32, ck->server_v, ck->nparams));
     if (ck->std_mean) FS_TRY(write_vec(f, tmp, "standardize_mean", F64, M64, ck->std_mean, ck->d));
@@ -223,7 +225,9 @@ fs_err fs_checkpoint_read(const char *path, fs_checkpoint **out)
     FS_TRY(fs_h5_read_u64_attr(f, path, "seed", &ck->seed));
     FS_TRY(fs_h5_read_int_attr(f, path, "nsilos", 1, &ns, &found));
     FS_TRY(fs_h5_read_str_attr(f, path, "membership", 0, &ck->membership));
-    if (round < 0 || ns < 1 || dd == 0 || np == 0 || strlen(model) >= sizeof ck->model)
+    /* a tree model (model "gbdt") has no /params: its own group holds it */
+    const int trees = strcmp(model, "gbdt") == 0;
+    if (round < 0 || ns < 1 || dd == 0 || (np == 0) != trees || strlen(model) >= sizeof ck->model)
         FS_FAIL(FS_ERR_DATA, "%s: checkpoint attributes out of range", path);
     snprintf(ck->model, sizeof ck->model, "%s", model);
     ck->round = round;
@@ -234,8 +238,8 @@ fs_err fs_checkpoint_read(const char *path, fs_checkpoint **out)
     if (strcmp(task, "classification") == 0) ck->task = FS_TASK_CLASSIFICATION;
     else if (strcmp(task, "regression") == 0) ck->task = FS_TASK_REGRESSION;
     else FS_FAIL(FS_ERR_DATA, "%s: unknown task '%s'", path, task);
-    FS_TRY(read_vec(f, path, "params", 4, np, 1, (void **)&ck->params, NULL));
-    if (fs_params_hash(ck->params, np) != ck->model_hash)
+    if (!trees) FS_TRY(read_vec(f, path, "params", 4, np, 1, (void **)&ck->params, NULL));
+    if (!trees && fs_params_hash(ck->params, np) != ck->model_hash)
         FS_FAIL(FS_ERR_DATA, "%s: model hash mismatch: the checkpoint is corrupt", path);
     /* optional state: server optimizer, standardization, privacy accountants */
     FS_TRY(fs_h5_read_str_attr(f, path, "server_opt", 0, &sopt));
@@ -306,6 +310,9 @@ fs_err fs_checkpoint_evaluate(const fs_checkpoint *ck, const char *data_path,
     fs_dataset *ds = NULL;
     fs_model *m = NULL;
     double *vec = NULL;
+    if (!ck->params)
+        FS_FAIL(FS_ERR_ARG, "the checkpoint holds a %s model, which fs_checkpoint_evaluate does "
+                "not evaluate (GBDT: fs_gbdt_checkpoint_evaluate)", ck->model);
     FS_TRY(fs_dataset_read_ex(data_path, FS_PART_TRAIN, ck->impute_fill ? FS_READ_ALLOW_MISSING : 0,
                               &ds));
     FS_TRY(fs_checkpoint_check_schema(ck, ds, data_path));

@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <stdio.h>
+#include <limits.h>
 #include <string.h>
 #include "fed/fs_fed_impl.h"
 #include "fedsilo/fs_agree.h"
@@ -289,6 +290,26 @@ fs_err fs_fed_sum_f64(fs_fed *fed, uint64_t round, uint32_t vid, const double *i
     return fs_agg_sum_f64(fed->agg, round, vid, in, out, n);
 }
 
+fs_err fs_fed_sum_words(fs_fed *fed, uint64_t round, uint32_t vid, uint64_t *words, size_t n,
+                        fs_err local)
+{
+    if (!fed->agg) return fs_error_set(FS_ERR_ARG, "fs_fed_sum_words before fs_fed_connect");
+    fs_err rc = fs_ledger_check_sum(fed->ledger, vid, NULL);  /* same on every rank */
+    if (rc != FS_OK) return rc;
+    fs_secagg *sa = fs_agg_secagg(fed->agg);
+    if (sa) {
+        if (fs_secagg_vec_params(sa)->ring_bits != 64)
+            local = fs_error_set(FS_ERR_ARG, "fs_fed_sum_words needs a 64-bit ring session");
+        return fs_secagg_sum_words(sa, round, vid, words, n, local);
+    }
+    rc = fs_agree(fed->comm, local, NULL);   /* plain: integer allreduce, mod 2^64 */
+    if (rc != FS_OK) return rc;
+    if (n > (size_t)INT_MAX) return fs_error_set(FS_ERR_ARG, "fs_fed_sum_words: %zu words", n);
+    int mrc = MPI_Allreduce(MPI_IN_PLACE, words, (int)n, MPI_UINT64_T, MPI_SUM, fed->comm);
+    if (mrc != MPI_SUCCESS) return fs_from_mpi(mrc, "MPI_Allreduce (words)");
+    return FS_OK;
+}
+
 fs_err fs_fed_ledger_open(fs_fed *fed, long *ncharges)
 {
     fs_err rc = FS_OK, local = FS_OK;
@@ -347,7 +368,11 @@ done:
 
 fs_err fs_fed_round_end(fs_fed *fed, int round, const float *params, size_t n, int *stop)
 {
-    uint64_t h = fs_params_hash(params, n);
+    return fs_fed_round_end_hash(fed, round, fs_params_hash(params, n), stop);
+}
+
+fs_err fs_fed_round_end_hash(fs_fed *fed, int round, uint64_t h, int *stop)
+{
     uint64_t v[3] = { h, ~h, (uint64_t)(fed->ctl && fed->ctl->stop) };
     /* collective: MAX of (h, ~h) is (max h, ~min h) */
     int mrc = MPI_Allreduce(MPI_IN_PLACE, v, 3, MPI_UINT64_T, MPI_MAX, fed->comm);

@@ -85,7 +85,8 @@ const fs_opt_def fs_opt_table[] = {
       "with missing cells is refused" },
     /* [model] */
     { TRAIN, "model", "model", NULL, FS_OPT_STR, "mlp:256,128", NOLIM, NULL, FS_FIELD_STR,
-      F(fl.model), NOSET, "linear | logistic | softmax | mlp:H1,H2,... (ReLU hidden layers)" },
+      F(fl.model), NOSET, "linear | logistic | softmax | mlp:H1,H2,... (ReLU hidden layers) | "
+      "gbdt (gradient-boosted trees, options of [gbdt])" },
     { VFL, "vfl", "model", NULL, FS_OPT_CHOICE, "logistic", NOLIM, "logistic|linear",
       FS_FIELD_ENUM, F(vfl.model), NOSET, "logistic (labels 0/1) or linear regression" },
     /* [train] local SGD on each institution */
@@ -142,6 +143,35 @@ const fs_opt_def fs_opt_table[] = {
       F(fed.timeout), NOSET,
       "watchdog: a rank that sees no progress for this many seconds (e.g. a peer or node "
       "died) exits non-zero so the job ends (0: off); must exceed the longest local phase" },
+    /* [gbdt] gradient-boosted trees (--model gbdt; docs/gbdt.md) */
+    { TRAIN, "gbdt", "objective", NULL, FS_OPT_CHOICE, "auto", NOLIM,
+      "auto|binary:logistic|multi:softprob|multi:softmax", FS_FIELD_STR, F(gbdt.objective), NOSET,
+      "gbdt: loss; auto = binary:logistic for 2 classes, multi:softprob for more" },
+    { TRAIN, "gbdt", "trees", NULL, FS_OPT_INT, "10", 1, 100000, NULL, FS_FIELD_INT,
+      F(gbdt.trees), NOSET, "gbdt: boosting rounds (multi:*: one tree per class each)" },
+    { TRAIN, "gbdt", "max_depth", NULL, FS_OPT_INT, "6", 1, 16, NULL,
+      FS_FIELD_INT, F(gbdt.max_depth), NOSET, "gbdt: depth of every tree" },
+    { TRAIN, "gbdt", "eta", NULL, FS_OPT_REAL, "0.3", 1e-9, 1, NULL, FS_FIELD_DOUBLE,
+      F(gbdt.eta), NOSET, "gbdt: learning rate in (0, 1]" },
+    { TRAIN, "gbdt", "max_bins", NULL, FS_OPT_INT, "256", 2, 65535, NULL,
+      FS_FIELD_INT, F(gbdt.max_bins), NOSET,
+      "gbdt: histogram bins per feature (quantile edges of the pooled data)" },
+    { TRAIN, "gbdt", "lambda", NULL, FS_OPT_REAL, "1", 0, 1e9, NULL, FS_FIELD_DOUBLE,
+      F(gbdt.lambda), NOSET, "gbdt: L2 regularization of leaf weights" },
+    { TRAIN, "gbdt", "gamma", NULL, FS_OPT_REAL, "0", 0, 1e9, NULL, FS_FIELD_DOUBLE,
+      F(gbdt.gamma), NOSET, "gbdt: minimum loss reduction to split" },
+    { TRAIN, "gbdt", "min_child_weight", NULL, FS_OPT_REAL, "1", 0, 1e9, NULL, FS_FIELD_DOUBLE,
+      F(gbdt.min_child_weight), NOSET, "gbdt: minimum hessian sum of a child" },
+    { TRAIN, "gbdt", "subsample", NULL, FS_OPT_REAL, "1", 1e-9, 1, NULL, FS_FIELD_DOUBLE,
+      F(gbdt.subsample), NOSET, "gbdt: row sampling rate per tree, (0, 1] (streams of --seed)" },
+    { TRAIN, "gbdt", "colsample", NULL, FS_OPT_REAL, "1", 1e-9, 1, NULL, FS_FIELD_DOUBLE,
+      F(gbdt.colsample), NOSET, "gbdt: feature sampling rate per tree, (0, 1]" },
+    { TRAIN, "gbdt", "base_score", NULL, FS_OPT_REAL, "0.5", 1e-9, 0.999999999, NULL,
+      FS_FIELD_DOUBLE, F(gbdt.base_score), NOSET,
+      "gbdt: initial prediction (binary:logistic: a probability)" },
+    { TRAIN, "gbdt", "early_stopping_rounds", NULL, FS_OPT_INT, "0", 0, 100000, NULL,
+      FS_FIELD_INT, F(gbdt.early_stopping_rounds), NOSET,
+      "gbdt: stop after this many rounds without a lower validation loss (0: off)" },
     /* [dp] differential privacy */
     { TRAIN, "dp", "dp_sgd", NULL, FS_OPT_CHOICE, "no", NOLIM, "no|yes", FS_FIELD_BOOL,
       F(dp.dp_sgd), NOSET,
@@ -328,6 +358,12 @@ static fs_err check_train(const fs_opts *o)
                                         "--roster whose institutions have data = paths)");
     fs_err rc = fs_path_check_pattern(f->data, "--data");
     if (rc != FS_OK) return rc;
+    if (!strcmp(o->fl.model, "gbdt") && (o->dp.ddp || o->dp.dp_sgd || o->fl.impute ||
+                                         o->fl.standardize))
+        return fs_error_set(FS_ERR_ARG, "--model gbdt takes neither --ddp, --dp-sgd (its "
+                            "histograms are summed exactly, without noise) nor --impute or "
+                            "--standardize (trees split missing values natively and do not "
+                            "depend on the scale of a feature)");
     if (o->dp.ddp && f->aggregation != FS_AGG_SECURE)
         return fs_error_set(FS_ERR_ARG, "--ddp yes needs --aggregation secure: with a plain sum "
                             "each institution's small noise share would not protect its update");

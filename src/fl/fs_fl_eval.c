@@ -90,27 +90,19 @@ done:
     return rc;
 }
 
-/* pre_name = v (a JSON number; null when not finite). */
-static int put_num(json_t *o, const char *pre, const char *name, double v)
-{
-    char key[64];
-    snprintf(key, sizeof key, "%s%s%s", pre, pre[0] ? "_" : "", name);
-    return fs_json_put(o, key, fs_json_number(v));
-}
-
 /* The keys of one evaluation report, prefixed "val" or "test". */
 static int put_report(json_t *o, const char *pre, const fs_eval_report *r)
 {
     char key[64];
-    int bad = put_num(o, pre, "loss", r->loss);
+    int bad = fs_json_put_num(o, pre, "loss", r->loss);
     if (r->is_regression) {
-        bad |= put_num(o, pre, "rmse", r->rmse);
-        bad |= put_num(o, pre, "mae", r->mae);
-        return bad | put_num(o, pre, "r2", r->r2);
+        bad |= fs_json_put_num(o, pre, "rmse", r->rmse);
+        bad |= fs_json_put_num(o, pre, "mae", r->mae);
+        return bad | fs_json_put_num(o, pre, "r2", r->r2);
     }
-    bad |= put_num(o, pre, "accuracy", r->accuracy);
-    if (isfinite(r->macro_f1)) bad |= put_num(o, pre, "macro_f1", r->macro_f1);
-    if (isfinite(r->auc)) bad |= put_num(o, pre, "auc", r->auc);
+    bad |= fs_json_put_num(o, pre, "accuracy", r->accuracy);
+    if (isfinite(r->macro_f1)) bad |= fs_json_put_num(o, pre, "macro_f1", r->macro_f1);
+    if (isfinite(r->auc)) bad |= fs_json_put_num(o, pre, "auc", r->auc);
     if (r->has_confusion) {
         json_t *f1 = json_array(), *cm = json_array();
         /* per-class F1 at 6 significant digits, 0 where undefined */
@@ -183,17 +175,17 @@ fs_err fl_metrics_line(const fl_run *st, const fs_round_metrics *m, char **line)
     int bad = !o;
     *line = NULL;
     bad |= fs_json_put(o, "round", json_integer(m->round));
-    if (st->release_public) bad |= put_num(o, "", "train_loss", m->train_loss);
+    if (st->release_public) bad |= fs_json_put_num(o, "", "train_loss", m->train_loss);
     if (m->evaluated && m->has_val) bad |= put_report(o, "val", &m->val);
     if (m->evaluated && m->has_test) bad |= put_report(o, "test", &m->test);
-    if (st->release_public) bad |= put_num(o, "", "clipped", m->clipped);
-    if (isfinite(m->epsilon)) bad |= put_num(o, "", "epsilon", m->epsilon);
+    if (st->release_public) bad |= fs_json_put_num(o, "", "clipped", m->clipped);
+    if (isfinite(m->epsilon)) bad |= fs_json_put_num(o, "", "epsilon", m->epsilon);
     if (isfinite(m->ddp_epsilon)) {
-        bad |= put_num(o, "", "ddp_epsilon", m->ddp_epsilon);
-        if (st->release_public) bad |= put_num(o, "", "ddp_clipped", m->ddp_clipped);
+        bad |= fs_json_put_num(o, "", "ddp_epsilon", m->ddp_epsilon);
+        if (st->release_public) bad |= fs_json_put_num(o, "", "ddp_clipped", m->ddp_clipped);
     }
-    bad |= put_num(o, "", "seconds", m->seconds);
-    if (st->release_public) bad |= put_num(o, "", "samples", m->total_samples);
+    bad |= fs_json_put_num(o, "", "seconds", m->seconds);
+    if (st->release_public) bad |= fs_json_put_num(o, "", "samples", m->total_samples);
     if (st->dp_on && st->release_public)
         bad |= fs_json_put(o, "public", list_array(m->public_list, ", "));
     if (m->not_private)

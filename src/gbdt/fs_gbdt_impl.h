@@ -12,6 +12,7 @@
 #include <string.h>
 #include <hdf5.h>
 #include "fs_impl.h"
+#include "fedsilo/fs_data.h"
 #include "fedsilo/fs_gbdt.h"
 
 /*
@@ -175,5 +176,14 @@ FS_INTERN fs_err fs_gbdt_edges_build(const fs_gbdt_grid *g, const uint64_t *fine
  * the number of interior edges at or below the fine bin's lower boundary. */
 FS_INTERN fs_err fs_gbdt_grid_codes(const fs_gbdt_grid *g, const fs_gbdt_model *m,
                                     uint16_t **out);
+
+/*
+ * fs_gbdt_add_metric_sums - add the metric sums (fs_metrics.h, K classes)
+ * of model m's class probabilities on every row of ds (NULL or empty: no
+ * change) to vec; the loss is the log loss with probabilities clipped at
+ * 1e-16.  Not collective (fs_gbdt_ckpt.c).
+ */
+FS_INTERN fs_err fs_gbdt_add_metric_sums(const fs_gbdt_model *m, const fs_dataset *ds, int K,
+                                         double *vec);
 
 #endif /* FEDSILO_FS_GBDT_IMPL_H */

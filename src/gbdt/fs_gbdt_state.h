@@ -46,6 +46,9 @@ struct fs_gbdt {
     /* Step machine. */
     fs_gbdt_step_kind kind;
     int prepared;         /* step_local filled the words of the current step     */
+    int start_pending;    /* the next round's first tree is started by the next
+                             step_local, so that between rounds the model holds
+                             complete trees only (what a checkpoint saves)      */
     int round, cls, level;
     uint64_t *words;      /* (cap_words + 1) the vector of the current step      */
     size_t nwords, cap_words;

@@ -581,6 +581,10 @@ fs_err fs_gbdt_step_local(fs_gbdt *g, fs_gbdt_step *st)
     fs_err rc = FS_OK;
     memset(st, 0, sizeof *st);
     if (g->broken) FS_FAIL(FS_ERR_ARG, "gbdt: the engine stopped after an error");
+    if (g->start_pending) {
+        FS_TRY(start_round(g));
+        g->start_pending = 0;
+    }
     st->kind = g->kind;
     switch (g->kind) {
     case FS_GBDT_STEP_COARSE: {
@@ -681,7 +685,8 @@ static fs_err apply_eval(fs_gbdt *g)
     }
     g->round++;
     g->kind = FS_GBDT_STEP_LEVEL;
-    return start_round(g);
+    g->start_pending = 1;
+    return FS_OK;
 }
 
 /* After the fine sum: bin edges, then this institution's binned rows. */

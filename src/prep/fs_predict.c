@@ -46,7 +46,8 @@ static fs_err read_rows(const fs_prep *p, const fs_predict_opts *o, fs_dataset *
         *nin = (*ds)->n;
     } else {
         FS_TRY(fs_dataset_read_ex(o->input, FS_PART_TRAIN,
-                                  fs_prep_fill(p) ? FS_READ_ALLOW_MISSING : 0, ds));
+                                  fs_prep_fill(p) || o->keep_missing ? FS_READ_ALLOW_MISSING
+                                                                     : 0, ds));
         FS_TRY(fs_alloc(rows, (*ds)->n, sizeof **rows, "row numbers"));
         for (size_t i = 0; i < (*ds)->n; i++) (*rows)[i] = i + 1;
         *nin = (*ds)->n;
@@ -183,17 +184,8 @@ static fs_err model_scores(void *user, const float *X, size_t n, double *out)
         for (size_t r = 0; r < b; r++) {
             const float *z = o + r * nout;
             double *pr = out + (start + r) * width;
-            if (mc->task == FS_TASK_REGRESSION) {
-                pr[0] = z[0];
-            } else if (nout == 1) {                  /* logistic: P(class 1) */
-                pr[1] = 1.0 / (1.0 + exp(-(double)z[0]));
-                pr[0] = 1.0 - pr[1];
-            } else {                                 /* softmax */
-                double mx = z[0], tot = 0;
-                for (size_t k = 1; k < nout; k++) mx = z[k] > mx ? z[k] : mx;
-                for (size_t k = 0; k < nout; k++) tot += (pr[k] = exp((double)z[k] - mx));
-                for (size_t k = 0; k < nout; k++) pr[k] /= tot;
-            }
+            if (mc->task == FS_TASK_REGRESSION) pr[0] = z[0];
+            else fs_class_probs(z, nout, pr);        /* logistic or softmax */
         }
     }
 done:
@@ -207,6 +199,9 @@ fs_err fs_predict_checkpoint(const fs_checkpoint *ck, const fs_predict_opts *o,
     fs_err rc = FS_OK;
     fs_prep *p = NULL;
     fs_model *m = NULL;
+    if (!ck->params)
+        FS_FAIL(FS_ERR_ARG, "the checkpoint holds a %s model, which fs_predict_checkpoint does "
+                "not score (GBDT: fs_gbdt_predict_checkpoint)", ck->model);
     FS_TRY(fs_prep_from_checkpoint(ck, &p));
     FS_TRY(fs_model_create(ck->model, ck->d, ck->task, ck->num_classes, 1024, &m));
     if (fs_model_nparams(m) != ck->nparams)

@@ -6,7 +6,7 @@ MAN="$FS_SRCDIR/docs/fedsilo.1"
 # Flags as the man page spells them: \-\-name -> --name
 sed 's/\\-/-/g' "$MAN" > "$WORK/man.txt"
 missing=0
-for cmd in "import" "split" "split --vertical" "inspect" "schema" "schema draft" "schema check" "train" "eval" "keygen" "bench secsum" "plot" "dp epsilon" "dp calibrate" "stats" "ridge" "vfl-split" "vfl-train" "psi"; do
+for cmd in "import" "split" "split --vertical" "inspect" "schema" "schema draft" "schema check" "train" "eval" "predict" "export" "keygen" "bench secsum" "plot" "dp epsilon" "dp calibrate" "stats" "ridge" "vfl-split" "vfl-train" "psi"; do
   "$FEDSILO" $cmd --help > "$WORK/help.txt" 2>&1 || fail "fedsilo $cmd --help failed"
   for flag in $(grep -oE -- '--[a-z][a-z0-9-]*' "$WORK/help.txt" | sort -u); do
     case "$flag" in --help|--mpi) continue ;; esac

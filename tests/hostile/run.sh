@@ -203,6 +203,25 @@ key_case() {
 }
 # prev_run: a copy of the finished reference run, to resume from.
 prev_run() { cp -a "$D/prev" "$W/run"; echo "$W/run"; }
+# gbdt_prev: a 2-round GBDT run (train --model gbdt) on the good shards,
+# made once; prints its directory.
+gbdt_prev() {
+  [ -r "$D/gbdt/checkpoint.h5" ] || run_mpi 4 120 "$FEDSILO" train --data "$GOOD" --model gbdt \
+      --trees 2 --max-depth 3 $NOAUTH --quiet --out "$D/gbdt" >/dev/null 2>&1 || return 99
+  echo "$D/gbdt"
+}
+# gbdt_run: a copy of that run directory in W/run; prints it.
+gbdt_run() { p=$(gbdt_prev) || return 99; cp -a "$p" "$W/run"; echo "$W/run"; }
+# gbdt_tampered PY: a copy of its checkpoint edited by the h5py statement PY
+# (f is the file); prints its path.
+gbdt_tampered() {
+  p=$(gbdt_prev) || return 99
+  cp "$p/checkpoint.h5" "$W/gbdt_tampered.h5"
+  $PY -c "import h5py, sys
+f = h5py.File(sys.argv[1], 'r+')
+$1" "$W/gbdt_tampered.h5" || return 99
+  echo "$W/gbdt_tampered.h5"
+}
 # ckpt_unchanged: post-check that the previous checkpoint is byte-identical
 # and still loads and evaluates.
 ckpt_unchanged() {

@@ -1,0 +1,126 @@
+/*
+ * fs_gbdt_ckpt.c - GBDT checkpoints after training: the model of a
+ * checkpoint (its /gbdt group, checked against the root attributes), its
+ * evaluation on a dataset file and its predictions through fs_predict_file.
+ * Not collective; no MPI.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "fs_impl.h"
+#include "fedsilo/fs_gbdt_fed.h"
+#include "gbdt/fs_gbdt_impl.h"
+
+fs_err fs_gbdt_checkpoint_model(const fs_checkpoint *ck, const char *path, fs_gbdt_model **out)
+{
+    fs_err rc = FS_OK;
+    fs_gbdt_model *m = NULL;
+    *out = NULL;
+    if (strcmp(ck->model, "gbdt") != 0)
+        FS_FAIL(FS_ERR_ARG, "%s holds a %s model, not gradient-boosted trees (--model gbdt)",
+                path, ck->model);
+    FS_TRY(fs_gbdt_model_load(path, "gbdt", &m));
+    const int K = fs_gbdt_model_num_class(m) > 0 ? fs_gbdt_model_num_class(m) : 2;
+    if (fs_gbdt_model_hash(m) != ck->model_hash || fs_gbdt_model_num_features(m) != ck->d ||
+        K != ck->num_classes)
+        FS_FAIL(FS_ERR_DATA, "%s: the /gbdt model does not match the checkpoint's attributes "
+                "(model_hash, d, num_classes): the checkpoint is corrupt", path);
+    *out = m;
+    m = NULL;
+done:
+    fs_gbdt_model_destroy(&m);
+    return rc;
+}
+
+/*
+ * Class probabilities of n rows of X into out (n, K) doubles: P(y = 1) of
+ * binary:logistic as (1 - p, p); multi:* the softmax of the margins (also
+ * for multi:softmax, whose predictions are the argmax of these).
+ */
+static fs_err class_probabilities(const fs_gbdt_model *m, const float *X, size_t n, size_t d,
+                                  double *out)
+{
+    fs_err rc = FS_OK;
+    float *mg = NULL;
+    const int K = fs_gbdt_model_num_class(m);
+    const size_t nout = K > 0 ? (size_t)K : 1;
+    FS_TRY(fs_alloc(&mg, n ? n * nout : 1, sizeof *mg, "margins"));
+    FS_TRY(fs_gbdt_model_predict(m, X, n, d, 1, mg));
+    for (size_t i = 0; i < n; i++)
+        fs_class_probs(mg + i * nout, nout, out + i * (nout == 1 ? 2 : nout));
+done:
+    free(mg);
+    return rc;
+}
+
+fs_err fs_gbdt_add_metric_sums(const fs_gbdt_model *m, const fs_dataset *ds, int K, double *vec)
+{
+    fs_err rc = FS_OK;
+    double *prob = NULL;
+    float *p32 = NULL;
+    const size_t n = ds ? ds->n : 0, nk = n * (size_t)K;
+    if (n == 0) return FS_OK;
+    FS_TRY(fs_alloc(&prob, nk, sizeof *prob, "probabilities"));
+    FS_TRY(fs_alloc(&p32, nk, sizeof *p32, "probabilities"));
+    FS_TRY(class_probabilities(m, ds->X, n, ds->d, prob));
+    double loss = 0;   /* log loss, probabilities clipped at 1e-16 as XGBoost's logloss */
+    for (size_t i = 0; i < nk; i++) p32[i] = (float)prob[i];
+    for (size_t i = 0; i < n; i++) {
+        const double py = prob[i * (size_t)K + (size_t)ds->y_class[i]];
+        loss -= log(py < 1e-16 ? 1e-16 : py);
+    }
+    FS_TRY(fs_metrics_add_scores(vec, FS_TASK_CLASSIFICATION, K, n, p32, (size_t)K, ds->y_class,
+                                 NULL, loss));
+done:
+    free(p32);
+    free(prob);
+    return rc;
+}
+
+fs_err fs_gbdt_checkpoint_evaluate(const fs_checkpoint *ck, const fs_gbdt_model *m,
+                                   const char *data_path, fs_eval_report *report)
+{
+    fs_err rc = FS_OK;
+    fs_dataset *ds = NULL;
+    double *vec = NULL;
+    const int K = ck->num_classes;
+    FS_TRY(fs_dataset_read_ex(data_path, FS_PART_TRAIN, FS_READ_ALLOW_MISSING, &ds));
+    FS_TRY(fs_checkpoint_check_schema(ck, ds, data_path));
+    if (ds->d != ck->d || ds->task != FS_TASK_CLASSIFICATION || ds->num_classes > K)
+        FS_FAIL(FS_ERR_DATA, "%s does not match the checkpoint: %zu features/%d classes, "
+                "model has %zu/%d", data_path, ds->d, ds->num_classes, ck->d, K);
+    FS_TRY(fs_zalloc(&vec, fs_metrics_len(FS_TASK_CLASSIFICATION, K), sizeof *vec,
+                     "evaluation sums"));
+    FS_TRY(fs_gbdt_add_metric_sums(m, ds, K, vec));
+    fs_metrics_report(vec, FS_TASK_CLASSIFICATION, K, report);
+done:
+    free(vec);
+    fs_dataset_destroy(&ds);
+    return rc;
+}
+
+typedef struct { const fs_gbdt_model *m; size_t d; } score_ctx;
+
+/* fs_predict_fn: (n, K) class probabilities. */
+static fs_err gbdt_scores(void *ctx, const float *X, size_t n, double *out)
+{
+    const score_ctx *c = ctx;
+    return class_probabilities(c->m, X, n, c->d, out);
+}
+
+fs_err fs_gbdt_predict_checkpoint(const fs_checkpoint *ck, const fs_gbdt_model *m,
+                                  const fs_predict_opts *o, fs_predict_summary *sum)
+{
+    fs_err rc = FS_OK;
+    fs_prep *p = NULL;
+    fs_predict_opts po = *o;
+    score_ctx sc = { m, ck->d };
+    po.keep_missing = 1;   /* trees take NaN as the missing value */
+    FS_TRY(fs_prep_create(ck->d, ck->schema, NULL, NULL, NULL, &p));
+    FS_TRY(fs_predict_file(p, FS_TASK_CLASSIFICATION, ck->num_classes, gbdt_scores, &sc, &po,
+                           sum));
+done:
+    fs_prep_destroy(&p);
+    return rc;
+}
