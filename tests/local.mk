@@ -116,3 +116,13 @@ TESTS += tests/data/schema_import.sh
 dist_check_SCRIPTS += tests/gbdt/export.sh tests/gbdt/quality.sh
 TESTS += tests/gbdt/export.sh tests/gbdt/quality.sh
 EXTRA_DIST += tests/gbdt/gbdt_data.py tests/gbdt/export.py tests/gbdt/quality.py
+# The authenticated round end against an active transport (the review's E7):
+# a PMPI shim that alters one rank's model sum and forges the round-end
+# exchange (LD_PRELOAD into every rank through tests/hostile/rankwrap.sh).
+check_LTLIBRARIES += tests/integrity/libfsforge.la
+tests_integrity_libfsforge_la_SOURCES = tests/integrity/forge.c
+tests_integrity_libfsforge_la_CFLAGS = $(AM_CFLAGS) -Wno-missing-prototypes
+tests_integrity_libfsforge_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+tests_integrity_libfsforge_la_LIBADD = $(MPI_LIBS)
+dist_check_SCRIPTS += tests/integrity/roundend.sh
+TESTS += tests/integrity/roundend.sh
