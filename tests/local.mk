@@ -43,9 +43,9 @@ EXTRA_DIST += tests/spy/analyze.py tests/spy/nonce_reuse.py tests/keys.sh tests/
               tests/cli/metrics_ref.py
 dist_check_SCRIPTS += tests/cli/secure.sh tests/cli/spy.sh tests/cli/signal.sh tests/cli/watchdog.sh \
                       tests/cli/manpage.sh tests/cli/standardize.sh tests/cli/dp.sh \
-                      tests/cli/ddp.sh tests/cli/resume_keys.sh tests/cli/impute.sh
+                      tests/cli/ddp.sh tests/cli/resume_keys.sh tests/cli/impute.sh tests/cli/dp_release.sh
 TESTS += tests/cli/secure.sh tests/cli/spy.sh tests/cli/resume_keys.sh tests/cli/signal.sh tests/cli/watchdog.sh tests/cli/manpage.sh tests/cli/dp.sh tests/cli/ddp.sh \
-         tests/cli/standardize.sh tests/cli/impute.sh
+         tests/cli/standardize.sh tests/cli/impute.sh tests/cli/dp_release.sh
 # Acceptance on R's credit and Pima tables: federated pipeline vs scikit-learn.
 EXTRA_DIST += tests/cli/tabular_accept.py
 dist_check_SCRIPTS += tests/cli/tabular_accept.sh

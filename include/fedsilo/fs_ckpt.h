@@ -46,6 +46,10 @@ typedef struct {
     size_t dp_rdp_len;
     double *ddp_rdp;        /* serialized accountant of distributed DP, or NULL */
     size_t ddp_rdp_len;
+    long ledger_charges;    /* with an accountant: the rounds charged in the
+                               privacy ledger file (fs_ledger_journal_open)
+                               that the accountants above hold; -1 when
+                               absent (a checkpoint of an older fedsilo)    */
 } fs_checkpoint;
 
 /*

@@ -115,6 +115,10 @@ typedef struct {
                                     epsilon of a DP release (0 = exact);
                                     dp calibrate: the target                 */
     uint64_t dp_seed;            /* --dp-seed: 0 = OS randomness (testing only) */
+    int public_metrics;          /* --dp-public-metrics yes: under DP also release
+                                    the exact sums (counts, training loss,
+                                    validation metrics, --standardize/--impute
+                                    statistics), listed as public            */
     long steps;                  /* --steps (dp epsilon / calibrate)           */
     fs_dp_conversion conversion; /* --conversion improved|classic              */
 } fs_dp_opts;

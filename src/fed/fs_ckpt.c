@@ -155,6 +155,8 @@ fs_err fs_checkpoint_write(const fs_checkpoint *ck, const char *path)
     FS_TRY(fs_h5_write_int_attr(f, tmp, "nsilos", ck->nsilos));
     FS_TRY(fs_h5_write_str_attr(f, tmp, "server_opt", ck->server_opt[0] ? ck->server_opt : "fedavg"));
     FS_TRY(fs_h5_write_u64_attr(f, tmp, "server_steps", (uint64_t)ck->server_steps));
+    if (ck->dp_rdp || ck->ddp_rdp)
+        FS_TRY(fs_h5_write_int_attr(f, tmp, "ledger_charges", (int)ck->ledger_charges));
     herr_t cst = H5Fclose(f);
     f = H5I_INVALID_HID;
     if (cst < 0) H5_FAIL(FS_ERR_IO, "closing %s failed (disk full?)", tmp);
@@ -266,6 +268,9 @@ fs_err fs_checkpoint_read(const char *path, fs_checkpoint **out)
     }
     FS_TRY(read_vec(f, path, "dp_rdp", 8, 0, 0, (void **)&ck->dp_rdp, &ck->dp_rdp_len));
     FS_TRY(read_vec(f, path, "ddp_rdp", 8, 0, 0, (void **)&ck->ddp_rdp, &ck->ddp_rdp_len));
+    int charges = -1, have = 0;
+    FS_TRY(fs_h5_read_int_attr(f, path, "ledger_charges", 0, &charges, &have));
+    ck->ledger_charges = have && charges >= 0 ? charges : -1;
     *out = ck;
     ck = NULL;
 done:

@@ -191,6 +191,12 @@ const fs_opt_def fs_opt_table[] = {
     { TRAIN, "dp", "dp_seed", NULL, FS_OPT_INT, "0", 0, 4294967295.0, NULL, FS_FIELD_U64,
       F(dp.dp_seed), NOSET,
       "0: DP noise from the OS CSPRNG; else a reproducible noise stream (testing only)" },
+    { TRAIN, "dp", "dp_public_metrics", NULL, FS_OPT_CHOICE, "no", NOLIM, "no|yes", FS_FIELD_BOOL,
+      F(dp.public_metrics), NOSET,
+      "under --dp-sgd/--ddp, no (default): release only what epsilon covers (the model; test "
+      "metrics on the shared --test file); yes: also release the exact sums of training rows, "
+      "training loss, clip counts, validation metrics and the --standardize/--impute "
+      "statistics, listed as \"public\" (not covered by epsilon) in metrics.jsonl" },
     /* [secagg] the secure sum */
     { TRAIN | FEDSUM | VFL | PSI, "secagg", "roster", NULL, FS_OPT_STR, "", NOLIM, NULL, FS_FIELD_STR,
       F(fed.roster), NOSET,
@@ -293,6 +299,13 @@ static fs_err check_train(const fs_opts *o)
     if (o->dp.ddp && f->aggregation != FS_AGG_SECURE)
         return fs_error_set(FS_ERR_ARG, "--ddp yes needs --aggregation secure: with a plain sum "
                             "each institution's small noise share would not protect its update");
+    if ((o->dp.dp_sgd || o->dp.ddp) && !o->dp.public_metrics &&
+        (o->fl.standardize || o->fl.impute))
+        return fs_error_set(FS_ERR_ARG, "--%s yes releases exact sums of the training data "
+                            "(feature moments, counts) that differential privacy does not cover: "
+                            "pass --dp-public-metrics yes to release them as public, or prepare "
+                            "the features with public constants before training",
+                            o->fl.standardize ? "standardize" : "impute");
     if (f->ring_bits != 32 && f->ring_bits != 64)
         return fs_error_set(FS_ERR_ARG, "--ring-bits must be 32 or 64, got %d", f->ring_bits);
     rc = fs_path_check_pattern(f->identity, "--identity");

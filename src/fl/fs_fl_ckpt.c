@@ -1,7 +1,8 @@
 /*
  * fs_fl_ckpt.c - checkpoints of a FedAvg run: writing the global model, the
  * server optimizer state, the standardization and the privacy ledger's
- * accountants (rank 0, durable), and resuming from them bit-identically.
+ * accountants with their count of charged rounds (rank 0, durable), and
+ * resuming from them bit-identically, the budget from the ledger files.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -42,6 +43,7 @@ fs_err fl_save_checkpoint(fl_run *st, int round)
         ck.schema = st->train->schema;
         local = fs_ledger_serialize(l, FS_LEDGER_DPSGD, &dp, &ck.dp_rdp_len);
         if (local == FS_OK) local = fs_ledger_serialize(l, FS_LEDGER_DDP, &ddp, &ck.ddp_rdp_len);
+        ck.ledger_charges = fs_ledger_charges(l);
         ck.dp_rdp = (double *)dp;    /* the writer only reads them */
         ck.ddp_rdp = (double *)ddp;
         if (local == FS_OK) local = fs_checkpoint_write(&ck, st->ckpt_path);
@@ -84,42 +86,73 @@ static fs_err check_fits(const fl_run *st, const fs_checkpoint *ck)
 }
 
 /*
+ * Rank-local: the checkpoint's budget state must be exactly what the first
+ * ck->ledger_charges records of this institution's privacy ledger file give
+ * (a checkpoint cannot lower the budget spent); the run then continues
+ * from the whole file, which also counts rounds released after it.
+ */
+static fs_err check_budget(const fl_run *st, const fs_checkpoint *ck)
+{
+    const fs_ledger *l = fs_fed_ledger(st->fed);
+    fs_err rc = FS_OK;
+    if (!ck->dp_rdp && !ck->ddp_rdp) return FS_OK;
+    if (ck->ledger_charges < 0)
+        return fs_error_set(FS_ERR_DATA, "%s holds a privacy budget but no count of charged "
+                            "rounds (written by an older fedsilo): the budget spent cannot be "
+                            "checked against the privacy ledger; start a new --out",
+                            st->ckpt_path);
+    if (ck->dp_rdp)
+        rc = fs_ledger_verify_prefix(l, FS_LEDGER_DPSGD, ck->ledger_charges, ck->dp_rdp,
+                                     ck->dp_rdp_len);
+    if (rc == FS_OK && ck->ddp_rdp)
+        rc = fs_ledger_verify_prefix(l, FS_LEDGER_DDP, ck->ledger_charges, ck->ddp_rdp,
+                                     ck->ddp_rdp_len);
+    if (rc != FS_OK)
+        fs_error_prefix(rc, "%s refused (its privacy budget disagrees with this institution's "
+                        "privacy ledger file): ", st->ckpt_path);
+    return rc;
+}
+
+/*
  * Collective.  Resume: every rank reads the checkpoint (shared file system)
- * and checks it against the run; the model, the server optimizer and the
- * privacy spent so far travel with it.  *start = its completed round (0
- * for a fresh start).  metrics.jsonl is then cut to exactly the rounds up
- * to *start.
+ * and checks it against the run; the model and the server optimizer travel
+ * with it.  The privacy spent comes from the durable privacy ledger files
+ * (fs_fed_ledger_open): every round charged by an earlier run in this
+ * directory, including rounds after the checkpoint and runs with
+ * --resume no; the checkpoint's budget state is checked against them.
+ * *start = its completed round (0 for a fresh start).  metrics.jsonl is
+ * then cut to exactly the rounds up to *start.
  */
 fs_err fl_resume(fl_run *st, int *start)
 {
-    fs_err local = FS_OK;
+    fs_err local = FS_OK, rc = FS_OK;
     fs_checkpoint *ck = NULL;
     const fs_resume_mode mode = st->o.fed.resume;
+    long prior = 0;
     *start = 0;
-    if (mode == FS_RESUME_NO) return fs_fed_metrics_restart(st->fed, 0);
-    int exists = access(st->ckpt_path, F_OK) == 0;
-    if (!exists && mode == FS_RESUME_AUTO) return fs_fed_metrics_restart(st->fed, 0);
-    if (!exists) {
+    const int exists = mode != FS_RESUME_NO && access(st->ckpt_path, F_OK) == 0;
+    if (mode == FS_RESUME_YES && !exists)
         local = fs_error_set(FS_ERR_IO, "--resume yes but %s does not exist: %s", st->ckpt_path,
                              strerror(errno));
-    } else {
-        fs_ledger *l = fs_fed_ledger(st->fed);
-        local = fs_checkpoint_read(st->ckpt_path, &ck);
-        if (local == FS_OK) local = check_fits(st, ck);
-        if (local == FS_OK && ck->dp_rdp)
-            local = fs_ledger_restore(l, FS_LEDGER_DPSGD, ck->dp_rdp, ck->dp_rdp_len);
-        if (local == FS_OK && ck->ddp_rdp)
-            local = fs_ledger_restore(l, FS_LEDGER_DDP, ck->ddp_rdp, ck->ddp_rdp_len);
-        if (local == FS_OK) {
-            memcpy(fs_model_params(st->model), ck->params, st->nparams * sizeof(float));
-            if (st->sopt->m) memcpy(st->sopt->m, ck->server_m, st->nparams * sizeof(float));
-            if (st->sopt->v) memcpy(st->sopt->v, ck->server_v, st->nparams * sizeof(float));
-            st->sopt->steps = ck->server_steps;
-            *start = ck->round;
-        }
+    if (local == FS_OK && exists) local = fs_checkpoint_read(st->ckpt_path, &ck);
+    if (local == FS_OK && ck) local = check_fits(st, ck);
+    FS_TRY(fs_fed_agree(st->fed, local));
+    FS_TRY(fs_fed_ledger_open(st->fed, &prior));  /* collective: the budget already spent */
+    if (st->rank == 0 && prior > 0)
+        fs_log(FS_LOG_INFO, "privacy ledger: %ld rounds charged by earlier runs in %s count "
+               "towards this run's epsilon", prior, st->o.fed.out);
+    local = ck ? check_budget(st, ck) : FS_OK;
+    if (local == FS_OK && ck) {
+        memcpy(fs_model_params(st->model), ck->params, st->nparams * sizeof(float));
+        if (st->sopt->m) memcpy(st->sopt->m, ck->server_m, st->nparams * sizeof(float));
+        if (st->sopt->v) memcpy(st->sopt->v, ck->server_v, st->nparams * sizeof(float));
+        st->sopt->steps = ck->server_steps;
+        *start = ck->round;
     }
+    FS_TRY(fs_fed_agree(st->fed, local));
+    rc = fs_fed_metrics_restart(st->fed, *start);
+done:
     fs_checkpoint_free(&ck);
-    fs_err rc = fs_fed_agree(st->fed, local);
-    if (rc != FS_OK) return rc;
-    return fs_fed_metrics_restart(st->fed, *start);
+    if (rc != FS_OK) *start = 0;
+    return rc;
 }

@@ -137,13 +137,30 @@ fs_err fl_setup_ddp(fl_run *st)
     return rc;
 }
 
-/* Collective: n = sum of n_k, through the core's sum like every sum. */
+/* Collective: n = sum of n_k, through the core's sum like every sum; not
+ * released under DP unless exact sums are (n is then NaN: the FedAvg
+ * weights are public, fl_fedavg_weight). */
 fs_err fl_count_samples(fl_run *st)
 {
-    double nk = (double)st->train->n, ntot = 0;
+    double nk = (double)st->train->n, ntot = NAN;
+    st->n_total = NAN;
+    if (!st->release_public) return FS_OK;
     fs_err rc = fs_fed_sum_f64(st->fed, 0, FS_VEC_NSAMPLES, &nk, &ntot, 1);
     st->n_total = ntot;
     return rc;
+}
+
+/*
+ * The FedAvg weight of this institution's update.  Without DP: n_k / n.
+ * Under DP: uniform 1/N, a public weight (n_k / n would depend on every
+ * institution's private count, which DP does not cover, and on the
+ * record added or removed).  This is the one place that DP weighting
+ * (noisy or declared counts) replaces.
+ */
+float fl_fedavg_weight(const fl_run *st)
+{
+    if (st->dp_on) return (float)(1.0 / st->size);
+    return (float)((double)st->train->n / st->n_total);
 }
 
 /*
@@ -168,27 +185,43 @@ done:
 }
 
 /*
- * What a FedAvg run releases to the other institutions, for the ledger:
- * the summed update is protected by the DP mechanisms in use; every other
- * sum is exact.  (Descriptive; see fs_ledger.h and docs/privacy.md.)
- * Rank-local; FS_OK or FS_ERR_NOMEM.
+ * Register every sum a FedAvg run makes in the run's privacy ledger, with
+ * its class, before the first sum (the core refuses unregistered ones).
+ * Identical on every rank: it depends only on agreed options.  The update
+ * is protected by the DP mechanisms in use (public without DP).  Under DP
+ * the exact sums are registered, and so made, only with
+ * --dp-public-metrics yes, as public; the test metric sums are
+ * post-processing (the DP-covered model on the --test file that every
+ * institution reads).  The --impute/--standardize sums are registered by
+ * fs_prep_fit (public; refused under DP without the flag by the option
+ * check).  Rank-local; FS_OK or FS_ERR_NOMEM.
  */
-fs_err fl_note_releases(fl_run *st)
+fs_err fl_register_releases(fl_run *st)
 {
     fs_err rc = FS_OK;
     fs_ledger *l = fs_fed_ledger(st->fed);
     const fs_dp_opts *dp = &st->o.dp;
+    st->dp_on = dp->dp_sgd || dp->ddp;
+    st->release_public = !st->dp_on || dp->public_metrics;
     const char *upd = dp->dp_sgd && dp->ddp ? "DP-SGD (record level) and distributed DP "
                                               "(institution level)"
                     : dp->dp_sgd ? "DP-SGD (record level)"
-                    : dp->ddp ? "distributed DP (institution level)" : "public";
-    FS_TRY(fs_ledger_note_release(l, "training rows n (sum)", "public"));
-    FS_TRY(fs_ledger_note_release(l, "weighted model update (sum, every round)", upd));
-    FS_TRY(fs_ledger_note_release(l, "training loss, rows and clip counts (sums, every round)",
-                                  "public"));
-    if (st->val || st->test_slice)
-        FS_TRY(fs_ledger_note_release(l, "evaluation sums (every evaluated round)", "public"));
-    if (st->prep) FS_TRY(fs_prep_note_releases(st->prep, l));
+                    : dp->ddp ? "distributed DP (institution level)" : "exact sum";
+    FS_TRY(fs_ledger_register(l, FS_VEC_UPDATE, "weighted model update (sum, every round)",
+                              st->dp_on ? FS_RELEASE_DP : FS_RELEASE_PUBLIC, upd));
+    if (st->release_public) {
+        FS_TRY(fs_ledger_register(l, FS_VEC_NSAMPLES, "training rows n (sum, round 0)",
+                                  FS_RELEASE_PUBLIC, "exact sum"));
+        FS_TRY(fs_ledger_register(l, FS_VEC_TRAIN, "training loss, rows and clip counts "
+                                  "(sums, every round)", FS_RELEASE_PUBLIC, "exact sum"));
+        FS_TRY(fs_ledger_register(l, FS_VEC_EVAL, st->dp_on ? "validation metric sums (every "
+                                  "evaluated round)" : "validation and test metric sums (every "
+                                  "evaluated round)", FS_RELEASE_PUBLIC, "exact sum"));
+    }
+    if (st->dp_on && st->o.fl.test[0])
+        FS_TRY(fs_ledger_register(l, FS_VEC_TEST, "test metric sums on the shared --test file "
+                                  "(every evaluated round)", FS_RELEASE_POSTPROC,
+                                  "post-processing of the DP-covered model"));
 done:
     return rc;
 }
