@@ -126,3 +126,7 @@ tests_integrity_libfsforge_la_LDFLAGS = -module -avoid-version -shared -rpath /n
 tests_integrity_libfsforge_la_LIBADD = $(MPI_LIBS)
 dist_check_SCRIPTS += tests/integrity/roundend.sh
 TESTS += tests/integrity/roundend.sh
+# Agreed error messages carry no private value (issue 14, L1): each rank's
+# output kept apart, the detail only in the failing rank's own stream.
+dist_check_SCRIPTS += tests/cli/private_errors.sh
+TESTS += tests/cli/private_errors.sh

@@ -29,7 +29,10 @@ extern "C" {
  * owns that prefix: callers never write the rank into a message that they
  * pass to it.  A message that an earlier fs_agree produced (an agreed error
  * handed on as `local`) keeps its one prefix.  Ranks that did not fail
- * therefore report the same sentence as the rank that did.
+ * therefore report the same sentence as the rank that did.  The message
+ * must carry no private value of the failing institution: such values go
+ * into its detail (fs_error_detail), which every failing rank logs locally
+ * (fs_log, FS_LOG_ERROR) and which is never broadcast.
  *
  * A failing rank never returns less than its own failure: if the reduced
  * (code, rank) is below its own in MAXLOC order (an "all OK", or a milder

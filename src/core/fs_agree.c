@@ -4,6 +4,8 @@
  * the worst rank's message, prefixed once with "rank R: ", so that every
  * rank exits with one identical sentence naming the failing rank.  A rank
  * whose own status is a failure never accepts an agreed result below it.
+ * A failure's private detail (fs_error_detail) is logged on its own rank
+ * and never sent.
  */
 #include <stdio.h>
 #include <string.h>
@@ -42,6 +44,10 @@ fs_err fs_agree(MPI_Comm comm, fs_err local, int *bad_rank)
         if (local != FS_OK) fs_error_prefix(FS_ERR_MPI, "%s; ", prev);
         return FS_ERR_MPI;
     }
+    /* A failing rank's private detail goes to its own log only. */
+    if (local != FS_OK && fs_errdetail()[0])
+        fs_log(FS_LOG_ERROR, "rank %d: %s [this institution only: %s]", rank,
+               fs_errmsg()[0] ? fs_errmsg() : fs_strerror(local), fs_errdetail());
     /* The agreed pair can only be at least this rank's own (code, rank) in
      * MAXLOC order.  Anything lower (e.g. "all OK" while this rank failed)
      * did not come from an honest reduction: the transport altered it.
@@ -63,7 +69,7 @@ fs_err fs_agree(MPI_Comm comm, fs_err local, int *bad_rank)
     int worst = out.rank;
     if (bad_rank) *bad_rank = worst;
 
-    /* Share the failing rank's sentence. */
+    /* Share the failing rank's sentence (never its detail). */
     char msg[AGREE_MSG_CAP];
     if (rank == worst) {
         const char *m = fs_errmsg();

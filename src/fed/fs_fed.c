@@ -102,6 +102,22 @@ static fs_err resolve_shard(fs_fed *fed)
     return FS_OK;
 }
 
+/*
+ * A shard that does not load: the reader's message names the file, and
+ * maybe a row, a column and a cell value, so it stays in this rank's log
+ * (the detail) and the agreed message gives only the kind of file and the
+ * class of problem.
+ */
+static fs_err shard_error(fs_err code, const char *part)
+{
+    const char *what = code == FS_ERR_IO ? "could not be read"
+                     : code == FS_ERR_NOMEM ? "does not fit in memory"
+                     : "is malformed or holds invalid values";
+    return fs_error_privatize(code, "its %s shard (the --data file or roster data = path of "
+                              "this institution) %s; the detail (file, row, value) is in this "
+                              "institution's own log", part, what);
+}
+
 fs_err fs_fed_open(MPI_Comm comm, const fs_fed_open_opts *oo, fs_fed **out)
 {
     fs_err rc = FS_OK, local = FS_OK;
@@ -151,10 +167,14 @@ fs_err fs_fed_open(MPI_Comm comm, const fs_fed_open_opts *oo, fs_fed **out)
     /* rank-local: this institution's shard and the parts asked for */
     local = oo->read ? resolve_shard(fed) : FS_OK;
     const unsigned rflags = (oo->read & FS_FED_READ_ALLOW_MISSING) ? FS_READ_ALLOW_MISSING : 0;
-    if (local == FS_OK && (oo->read & FS_FED_READ_TRAIN))
+    if (local == FS_OK && (oo->read & FS_FED_READ_TRAIN)) {
         local = fs_dataset_read_ex(fed->shard_path, FS_PART_TRAIN, rflags, &fed->train);
-    if (local == FS_OK && (oo->read & FS_FED_READ_VALIDATION))
+        if (local != FS_OK) local = shard_error(local, "training");
+    }
+    if (local == FS_OK && (oo->read & FS_FED_READ_VALIDATION)) {
         local = fs_dataset_read_ex(fed->shard_path, FS_PART_VALIDATION, rflags, &fed->val);
+        if (local != FS_OK) local = shard_error(local, "validation");
+    }
     FS_TRY(fs_agree(fed->comm, local, NULL));
     FS_TRY(fs_preflight_shards(fed, oo->preflight));
     *out = fed;
@@ -378,7 +398,8 @@ static fs_err round_end_verify(fs_fed *fed, fs_secagg *sa, int round, const uint
             return fs_error_set(FS_ERR_AUTH, "the round-end message of rank %d%s failed "
                                 "authentication after round %d: the transport altered it, or "
                                 "rank %d holds another global model or saw other sums or verdicts "
-                                "this round; stopping before writing a checkpoint", j, who, round, j);
+                                "this round; stopping before writing a checkpoint", j, who, round,
+                                j);
         if (memcmp(b, mine, 32) != 0)
             return fs_error_set(FS_ERR_DATA, "global models diverged across ranks after round %d "
                                 "(rank %d%s holds another model); stopping before writing a "
@@ -406,7 +427,8 @@ static fs_err round_end_authenticated(fs_fed *fed, fs_secagg *sa, int round,
     FS_TRY(fs_agree(fed->comm, local, NULL));
     // collective: block j of send goes to rank j, block j of recv comes from it
     int mrc = MPI_Alltoall(send, RE_BYTES, MPI_BYTE, recv, RE_BYTES, MPI_BYTE, fed->comm);
-    if (mrc != MPI_SUCCESS) FS_FAIL(fs_from_mpi(mrc, "MPI_Alltoall (round end)"), "%s", fs_errmsg());
+    if (mrc != MPI_SUCCESS)
+        FS_FAIL(fs_from_mpi(mrc, "MPI_Alltoall (round end)"), "%s", fs_errmsg());
     local = round_end_verify(fed, sa, round, digest, recv, stop);
     /* each detecting rank says so itself: the agreement below names one */
     if (local != FS_OK) fs_log(FS_LOG_WARN, "rank %d: %s", fed->rank, fs_errmsg());
