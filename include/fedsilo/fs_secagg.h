@@ -115,27 +115,6 @@ FS_EXPORT fs_err fs_secagg_sum_f64(fs_secagg *sa, uint64_t round, uint32_t vecto
                                    fs_fixed_stats *stats) FS_WARN_UNUSED;
 
 /*
- * fs_secagg_sum_f64_dgauss - fs_secagg_sum_f64 with distributed discrete
- * Gaussian noise added in the ring: each value is rounded to the grid
- * 2^-grid_bits (nearest), this rank adds an exact discrete Gaussian
- * N_Z(0, (sigma 2^grid_bits)^2) in grid units (fs_dgauss, OS randomness;
- * the variance rounded up to a binary fraction), and the result enters the
- * statistics ring (so values, noise and sum live on one lattice; no
- * floating-point noise ever leaves the rank).  out = sum over ranks of
- * (rounded value + noise) 2^-grid_bits, exactly.  Rounding moves each
- * value by at most 2^-(grid_bits+1): a caller's L2 sensitivity Delta of
- * one rank's vector becomes at most Delta + sqrt(n) 2^-grid_bits.
- * Requires sigma > 0, 0 <= grid_bits <= the codec's fractional bits (29
- * for N <= 5, 20 for N <= 2048) and sigma 2^grid_bits <= 2^31 (else
- * FS_ERR_ARG on every rank).  A value beyond +-2^31, NaN, or a noisy
- * value beyond the codec's range: FS_ERR_NUMERIC on every rank.
- * Collective; same (round, vector_id, n, sigma, grid_bits) on every rank.
- */
-FS_EXPORT fs_err fs_secagg_sum_f64_dgauss(fs_secagg *sa, uint64_t round, uint32_t vector_id,
-                                          const double *in, double *out, size_t n,
-                                          double sigma, int grid_bits) FS_WARN_UNUSED;
-
-/*
  * fs_secagg_sum_words - securely sum words the caller encoded itself (ring
  * of opts.vec.ring_bits; e.g. fixed-point values plus integer noise for
  * distributed DP).  words holds n + 1 ring words: words[n] is the canary

@@ -81,9 +81,6 @@ typedef struct {
     double dp_epsilon;        /* DP release: epsilon of all passes together at
                                  dp_delta (from the RDP accountant), else NaN  */
     double dp_noise;          /* DP release: noise multiplier z of each pass   */
-    double dp_sensitivity[3]; /* DP release: L2 sensitivity Delta' used for
-                                 passes 1-3 (incl. the grid rounding term),
-                                 NaN for a pass not run or without DP         */
 } fs_stats_result;
 
 /*

@@ -180,8 +180,8 @@ const fs_opt_def fs_opt_table[] = {
       "privacy budget: training stops before a round that would exceed it (0: no budget)" },
     { STATS, "dp", "dp_epsilon", NULL, FS_OPT_REAL, "0", 0, 1e9, NULL, FS_FIELD_DOUBLE,
       F(dp.epsilon), NOSET,
-      "> 0: release (E, delta)-DP statistics: needs --range (values are clipped to it) and "
-      "--aggregation secure; discrete Gaussian noise shared by the institutions, in the ring" },
+      "> 0: release (E, delta)-DP statistics: needs --range (values are clipped to it); "
+      "Gaussian noise shared by the institutions" },
     { DPC, "dp", "dp_epsilon", "target_epsilon", FS_OPT_REAL, NULL, 1e-300, 1e9, NULL,
       FS_FIELD_DOUBLE, F(dp.epsilon), NOSET, "target epsilon E, > 0" },
     { DPE | DPC, "dp", "conversion", NULL, FS_OPT_CHOICE, "improved", NOLIM, "improved|classic",
@@ -332,10 +332,6 @@ fs_err fs_opts_check(const fs_opts *o, const fs_config *cfg)
     case FS_CMD_STATS:
         if (o->stats.have_range && !o->stats.bins && !(o->dp.epsilon > 0))
             return fs_error_set(FS_ERR_ARG, "--range is the histogram range: give --bins too");
-        if (o->dp.epsilon > 0 && o->fed.aggregation != FS_AGG_SECURE)
-            return fs_error_set(FS_ERR_ARG, "--dp-epsilon needs --aggregation secure: with a "
-                                "plain sum each institution's sums, carrying only its small "
-                                "share of the noise, would be visible to the other ranks");
         return check_fed_paths(o);
     case FS_CMD_RIDGE:
         if (!fs_config_is_set(cfg, "out"))

@@ -25,7 +25,6 @@
  * Every rank decodes the same words, so the canary verdict is identical on
  * all ranks without another collective.
  */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +34,6 @@
 #include "secsum/fs_fixed_impl.h"
 #include "fedsilo/fs_agree.h"
 #include "fedsilo/fs_crypto.h"
-#include "fedsilo/fs_dp.h"
 #include "fedsilo/fs_secsum.h"
 #include "fedsilo/fs_secagg.h"
 
@@ -792,80 +790,6 @@ fs_err fs_secagg_sum_f64(fs_secagg *sa, uint64_t round, uint32_t vid, const doub
     FS_TRY(verdict(sa, local, w[n + 1], w[n], round, vid));
     FS_TRY(fs_masker_decode_f64(&sa->met, w, n, out, &ok));
     if (stats) { stats->nclipped += st.nclipped; stats->nnan += st.nnan; }
-done:
-    return rc;
-}
-
-/*
- * Rank-local: w[i] = (round(x_i 2^g) + X_i) 2^(f - g) mod 2^64 with X_i ~
- * N_Z(0, (sigma 2^g)^2) (exact sampler, OS randomness), sigma^2 2^(2g)
- * rounded up to a fraction num / 2^s.  Refuses |x_i| > 2^31, NaN, and a
- * noisy value beyond the codec's range.
- */
-static fs_err encode_dgauss(const fs_fixed_params *met, const double *x, size_t n, double sigma,
-                            int g, uint64_t *w)
-{
-    fs_err rc = FS_OK;
-    fs_dgauss *dg = NULL;
-    int64_t *noise = NULL;
-    const double var = sigma * sigma * ldexp(1.0, 2 * g);   /* ring-grid units */
-    int s = 0;
-    while (s < 40 && var * ldexp(1.0, s + 1) < 0x1p62) s++;
-    const double num = ceil(var * ldexp(1.0, s));
-    FS_CHECK_ARG(num >= 1 && num < 0x1p63, "secure sum with noise: variance out of range");
-    FS_TRY(fs_dgauss_create((uint64_t)num, (uint64_t)1 << s, NULL, &dg));
-    FS_TRY(fs_alloc(&noise, n ? n : 1, sizeof *noise, "noise"));
-    FS_TRY(fs_dgauss_sample(dg, noise, n));
-    const double lim = ldexp(METRIC_CLIP, g);
-    const uint64_t scale = (uint64_t)1 << (met->frac_bits - g);
-    for (size_t i = 0; i < n; i++) {
-        const double q = nearbyint(x[i] * ldexp(1.0, g));
-        if (!(fabs(q) <= lim))
-            FS_FAIL(FS_ERR_NUMERIC, "a statistic (value %zu of %zu) is %s and cannot enter the "
-                    "secure sum", i, n, isnan(x[i]) ? "NaN" : "beyond +-2^31");
-        /* |q| <= 2^(31+g) <= 2^60 is an integer-valued double: exact in int64 */
-        const int64_t L = (int64_t)lim, v = (int64_t)q + noise[i];
-        if (noise[i] > L || noise[i] < -L || v > L || v < -L)
-            FS_FAIL(FS_ERR_NUMERIC, "a noisy statistic is beyond +-2^31 and cannot enter the "
-                    "secure sum (lower the noise or the range)");
-        w[i] = (uint64_t)v * scale;              /* two's complement, mod 2^64 */
-    }
-done:
-    if (noise) fs_secure_zero(noise, (n ? n : 1) * sizeof *noise);
-    free(noise);
-    fs_dgauss_destroy(&dg);
-    return rc;
-}
-
-fs_err fs_secagg_sum_f64_dgauss(fs_secagg *sa, uint64_t round, uint32_t vid, const double *in,
-                                double *out, size_t n, double sigma, int grid_bits)
-{
-    fs_err rc = FS_OK, local = FS_OK;
-    const size_t words = fs_masker_words(n) + 1;   // values, canary, flag word (see sum_f32)
-    int ok = 0;
-    /* the same on every rank: public parameters */
-    if (!(isfinite(sigma) && sigma > 0) || grid_bits < 0 || grid_bits > sa->met.frac_bits ||
-        !(sigma * ldexp(1.0, grid_bits) <= 0x1p31))
-        return fs_error_set(FS_ERR_ARG, "secure sum with noise: sigma %g with a 2^-%d grid is "
-                            "outside sigma > 0, grid <= %d fractional bits, sigma 2^grid <= 2^31",
-                            sigma, grid_bits, sa->met.frac_bits);
-    if (words * 8 > sa->cap_bytes) {
-        // agreed growth, as in fs_secagg_sum_f32
-        rc = fs_agree(sa->comm, ensure_words(sa, words * 8), NULL);
-        if (rc != FS_OK) { free_buffers(sa); goto done; }
-    }
-    uint64_t *w = sa->words;
-    local = encode_dgauss(&sa->met, in, n, sigma, grid_bits, w);
-    if (local == FS_OK) {
-        w[n] = 0;                                   // the canary
-        local = fs_masker_mask(sa->mmet, round, vid, w, n);
-    }
-    /* as in fs_secagg_sum_f64: a failed rank sends zeros and the flag 1 */
-    if (local != FS_OK) fs_secure_zero(w, (words - 1) * 8);
-    w[n + 1] = local != FS_OK;
-    FS_TRY(reduce_words(sa, 64, words));
-    FS_TRY(verdict(sa, local, w[n + 1], w[n], round, vid));
-    FS_TRY(fs_masker_decode_f64(&sa->met, w, n, out, &ok));
 done:
     return rc;
 }

@@ -23,49 +23,31 @@
  * Differential privacy of a release (fs_stats_opts.dp_epsilon > 0).  Each
  * pass is a Gaussian mechanism on a vector of sums whose L2 sensitivity
  * (adding or removing one record) Delta is bounded because every value is
- * clipped to the public range [lo, hi].  Every rank adds its share, an
- * exact discrete Gaussian of variance (z Delta')^2 / N on the grid 2^-g,
- * inside the secure sum's ring (fs_secagg_sum_f64_dgauss: no
- * floating-point noise leaves a rank), so the sum carries the sum of N
- * such shares, variance (z Delta')^2, and no rank sees another's noise or
- * data.  Delta' = Delta + sqrt(n) 2^-g covers the rounding of each rank's
- * sums to the grid.  z is the smallest noise multiplier for which the
- * composition of all passes (RDP accountant, q = 1) is (epsilon,
- * delta)-DP, treating the sum of discrete Gaussians as a Gaussian of the
- * summed variance (docs/analytics.md).
+ * clipped to the public range [lo, hi].  Every rank adds its share
+ * N(0, (z Delta)^2 / N) before the secure sum, so the sum carries
+ * N(0, (z Delta)^2) and no rank sees another's noise or data.  z is the
+ * smallest noise multiplier for which the composition of all passes (RDP
+ * accountant, q = 1) is (epsilon, delta)-DP.
  */
 typedef struct {
     int on;
     double z;        /* noise multiplier of every pass           */
     int nranks;
+    fs_dp_rng *rng;  /* secret noise stream (OS CSPRNG)          */
 } dp_release;
 
-/* The noise grid 2^-g: 2^-20 (values and noise at about 1e-6), coarser
- * only when the noise share is so large that sigma 2^g would approach
- * 2^31 (the sampler's range), keeping a factor 2 for the rounding term. */
-static int noise_grid(double sd)
-{
-    int g = 20;
-    while (g > 0 && sd * ldexp(1.0, g + 1) > 0x1p31) g--;
-    return g;
-}
-
 /* Collective: out = sum over ranks of buf (n doubles, in place), plus the
- * distributed discrete Gaussian noise of a pass with L2 sensitivity `sens`
- * when DP is on.  The round of the secure sum is (*step)++, so (round,
- * vid) is fresh. */
+ * distributed Gaussian noise of a pass with L2 sensitivity `sens` when DP is
+ * on.  The round of the secure sum is (*step)++, so (round, vid) is fresh. */
 static fs_err sum_f64_dp(MPI_Comm comm, fs_secagg *sa, uint64_t *step, uint32_t vid, double *buf,
-                         size_t n, const char *what, dp_release *dp, double sens, double *used)
+                         size_t n, const char *what, dp_release *dp, double sens)
 {
-    if (!dp || !dp->on) return fs_stats_sum(comm, sa, step, vid, buf, n, what, FS_OK);
-    const double rn = sqrt((double)dp->nranks);
-    const int g = noise_grid(dp->z * sens / rn);
-    *used = sens + sqrt((double)n) * ldexp(1.0, -g);
-    const double sd = dp->z * *used / rn;
-    uint64_t round = (*step)++;
-    fs_err rc = fs_secagg_sum_f64_dgauss(sa, round, vid, buf, buf, n, sd, g);
-    if (rc != FS_OK) fs_error_prefix(rc, "%s: ", what);
-    return rc;
+    fs_err local = FS_OK;
+    if (dp && dp->on) {
+        const double sd = dp->z * sens / sqrt((double)dp->nranks);
+        local = fs_dp_gaussian_add(dp->rng, sd, buf, n);
+    }
+    return fs_stats_sum(comm, sa, step, vid, buf, n, what, local);
 }
 
 // ---------------------------------------------------------------- statistics
@@ -153,10 +135,6 @@ fs_err fs_stats_compute(MPI_Comm comm, fs_secagg *sa, const fs_dataset *ds,
         local = fs_error_set(FS_ERR_ARG, "DP statistics do not support --covariance");
     else if (o->dp_epsilon > 0 && !(o->dp_delta > 0 && o->dp_delta < 1))
         local = fs_error_set(FS_ERR_ARG, "DP statistics need --dp-delta in (0, 1)");
-    else if (o->dp_epsilon > 0 && !sa)
-        local = fs_error_set(FS_ERR_ARG, "DP statistics need the secure sum: with a plain sum "
-                             "each institution's sums, carrying only its share of the noise, "
-                             "are visible to the other ranks");
     FS_TRY(fs_stats_check_uniform(comm, local, optv, optn, 9, FS_ERR_ARG));
     const double shape[3] = { (double)ds->d, ds->task, ds->num_classes };
     static const char *const shapen[3] = { "features", "task (0 classification, 1 regression)",
@@ -177,6 +155,7 @@ fs_err fs_stats_compute(MPI_Comm comm, fs_secagg *sa, const fs_dataset *ds,
         dp.on = 1;
         MPI_Comm_size(comm, &dp.nranks);
         local = fs_dp_calibrate(1.0, passes, o->dp_delta, o->dp_epsilon, &dp.z);
+        if (local == FS_OK) local = fs_dp_rng_create(NULL, 0, 0, &dp.rng);
         FS_TRY(fs_agree(comm, local, NULL));
     }
     const double clip_lo = dp.on ? o->lo : -INFINITY, clip_hi = dp.on ? o->hi : INFINITY;
@@ -192,7 +171,6 @@ fs_err fs_stats_compute(MPI_Comm comm, fs_secagg *sa, const fs_dataset *ds,
         s->d = d; s->task = ds->task; s->bins = (int)bins;
         s->num_classes = is_class ? ds->num_classes : 0;
         s->target_mean = s->target_std = NAN;
-        s->dp_sensitivity[0] = s->dp_sensitivity[1] = s->dp_sensitivity[2] = NAN;
         MPI_Comm_size(comm, &s->nranks);
         local = stats_alloc(s, ds, o);
     }
@@ -200,11 +178,9 @@ fs_err fs_stats_compute(MPI_Comm comm, fs_secagg *sa, const fs_dataset *ds,
     FS_TRY(fs_agree(comm, local, NULL));
 
     /* Pass 1: vec = [n, sum_i x_ij (d), class counts (K) | sum_i y_i].
-     * DP: values clipped to [lo, hi], B = max(|lo|, |hi|).  Adding or
-     * removing one record changes its count by 1, the d feature sums by at
-     * most B each and either one class count by 1 (classification: L2
-     * sensitivity sqrt(1 + d B^2 + 1)) or the target sum by at most B (a
-     * regression target is clipped the same way: sqrt(1 + (d + 1) B^2)). */
+     * DP: values clipped to [lo, hi]; L2 sensitivity sqrt(1 + d B^2 + 1)
+     * (one record: its count, its d features, its class count), where
+     * B = max(|lo|, |hi|); a regression target is clipped the same way. */
     vec[0] = (double)n;
     for (size_t i = 0; i < n; i++) {
         const float *x = ds->X + i * d;
@@ -213,8 +189,7 @@ fs_err fs_stats_compute(MPI_Comm comm, fs_secagg *sa, const fs_dataset *ds,
         else vec[1 + d] += fmin(fmax(ds->y_reg[i], clip_lo), clip_hi);
     }
     FS_TRY(sum_f64_dp(comm, sa, step, VID_STATS_MOMENT1, vec, 1 + d + K, "pass 1 (count, sums)",
-                      &dp, is_class ? sqrt(2.0 + (double)d * B * B)
-                                    : sqrt(1.0 + (double)(d + 1) * B * B), &s->dp_sensitivity[0]));
+                      &dp, sqrt(2.0 + (double)d * B * B)));
     const double N = dp.on ? fmax(vec[0], 1.0) : vec[0];  /* a noisy count stays >= 1 */
     s->count = vec[0];
     for (size_t j = 0; j < d; j++) {
@@ -251,8 +226,7 @@ fs_err fs_stats_compute(MPI_Comm comm, fs_secagg *sa, const fs_dataset *ds,
         }
     }
     FS_TRY(sum_f64_dp(comm, sa, step, VID_STATS_MOMENT2, vec, 1 + m2,
-                      "pass 2 (sums of squared deviations)", &dp, sqrt(1.0 + (double)d) * W * W,
-                      &s->dp_sensitivity[1]));
+                      "pass 2 (sums of squared deviations)", &dp, sqrt(1.0 + (double)d) * W * W));
     const double den = N - 1;   /* unbiased; NaN results for N < 2 */
     if (!is_class) s->target_std = N > 1 ? sqrt(vec[0] / den) : NAN;
     for (size_t j = 0; j < d; j++) {
@@ -302,7 +276,7 @@ fs_err fs_stats_compute(MPI_Comm comm, fs_secagg *sa, const fs_dataset *ds,
         }
         /* DP: one record adds 1 to one bin of each feature: sensitivity sqrt(d) */
         FS_TRY(sum_f64_dp(comm, sa, step, VID_STATS_HIST, vec, d * (bins + 2),
-                          "pass 3 (histograms)", &dp, sqrt((double)d), &s->dp_sensitivity[2]));
+                          "pass 3 (histograms)", &dp, sqrt((double)d)));
         for (size_t j = 0; j < d; j++) {
             const double *h = vec + j * (bins + 2);
             s->underflow[j] = h[0];
@@ -320,7 +294,7 @@ fs_err fs_stats_compute(MPI_Comm comm, fs_secagg *sa, const fs_dataset *ds,
     *out = s;
     s = NULL;
 done:
-
+    fs_dp_rng_destroy(&dp.rng);
     free(vec);
     fs_stats_free(&s);
     return rc;

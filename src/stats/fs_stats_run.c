@@ -50,11 +50,6 @@ static fs_err write_stats_json(const fs_stats_result *s, const char *path, const
     if (isfinite(s->dp_epsilon)) {
         bad |= fs_json_put(o, "dp_epsilon", fs_json_number(s->dp_epsilon));
         bad |= fs_json_put(o, "dp_noise_multiplier", fs_json_number(s->dp_noise));
-        json_t *sens = json_array();
-        for (int k = 0; k < 3 && sens; k++)
-            if (isfinite(s->dp_sensitivity[k]))
-                bad |= json_array_append_new(sens, fs_json_number(s->dp_sensitivity[k])) != 0;
-        bad |= fs_json_put(o, "dp_sensitivity", sens);
     }
     bad |= fs_json_put(o, "task", json_string(s->task == FS_TASK_REGRESSION ? "regression"
                                                                              : "classification"));
