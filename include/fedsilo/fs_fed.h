@@ -2,13 +2,16 @@
  * fs_fed.h - the federation core: what every cross-institution program of
  * fedsilo does before, around and after its secure sums, in one object.
  *
- * One MPI job is one federation; rank i is institution i.  Every program
+ * One MPI job is one federation; rank i is institution i of the roster, or
+ * with --exclude the i-th of the roster's remaining institutions (the
+ * member map, fs_fed_member).  Every program
  * (train, stats, ridge, vfl-train, psi, and later ones) opens one fs_fed
  * and does not repeat any of this:
  *
  *   fs_fed_open       private communicator (MPI_ERRORS_RETURN); pre-flight
  *                     agreement on the configuration hash; the run
- *                     directory with config.ini (rank 0); this rank's shard
+ *                     directory with config.ini (rank 0); the members
+ *                     (--exclude, --min-institutions); this rank's shard
  *                     from the --data pattern or the roster's data = path,
  *                     the parts the program asks for; pre-flight agreement
  *                     on public shard metadata and on shard ownership
@@ -249,6 +252,17 @@ FS_EXPORT double fs_fed_setup_seconds(const fs_fed *fed);
 FS_EXPORT fs_ledger *fs_fed_ledger(fs_fed *fed);
 /* The configuration hash agreed at open (0 without a configuration). */
 FS_EXPORT uint64_t fs_fed_config_hash(const fs_fed *fed);
+/*
+ * fs_fed_member - the roster index of the institution at MPI rank `rank`
+ * (0 <= rank < size): rank itself, or with --exclude the rank-th of the
+ * roster's remaining institutions in roster order.  Per-institution
+ * streams (local SGD, DP noise) and '%d' in --data/--identity use it, so
+ * an institution keeps them when others leave.  Not collective.
+ */
+FS_EXPORT int fs_fed_member(const fs_fed *fed, int rank);
+/* fs_fed_member_name - roster name of the institution at `rank`, or NULL
+ * without a (matching) roster.  Borrowed.  Not collective. */
+FS_EXPORT const char *fs_fed_member_name(const fs_fed *fed, int rank);
 
 /* fs_fed_mark - record progress: phase name (static string) and round.
  * Not collective; cheap; a no-op without a run control. */

@@ -66,6 +66,8 @@ typedef struct {
                               nothing is covered by an epsilon.  Values
                               not released are NaN (train_loss, clipped,
                               total_samples; has_val = 0)                 */
+    int not_private;       /* DP noise from --dp-seed: reproducible by anyone
+                              who knows the seed, so no DP guarantee         */
     int checkpointed;      /* checkpoint written this round                   */
     double t_local, t_aggregate, t_evaluate, t_round_end;
                            /* wall seconds of the phases of this round

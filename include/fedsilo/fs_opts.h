@@ -44,12 +44,17 @@ typedef enum {
 
 typedef enum { FS_RESUME_NO = 0, FS_RESUME_YES = 1, FS_RESUME_AUTO = 2 } fs_resume_mode;
 
+/* --membership: may a resumed run have other members than the checkpoint's? */
+typedef enum { FS_MEMBERSHIP_STRICT = 0, FS_MEMBERSHIP_ELASTIC = 1 } fs_membership_mode;
+
 /* The federation: shards, the sum, the run directory (every MPI program). */
 typedef struct {
-    const char *data;            /* --data: this rank's shard, "%d" = rank; ""
+    const char *data;            /* --data: this rank's shard, "%d" = rank (its
+                                    roster index with --exclude); ""
                                     = the roster's data = path of this rank  */
     const char *roster;          /* --roster: consortium roster, "" = none    */
-    const char *identity;        /* --identity: private key pattern, "%d" = rank */
+    const char *identity;        /* --identity: private key pattern, "%d" = rank
+                                    (roster index with --exclude)            */
     int insecure_no_auth;        /* --insecure-no-auth yes                    */
     fs_agg_mode aggregation;     /* --aggregation secure|plain                */
     int ring_bits;               /* --ring-bits: 32 or 64 (train)             */
@@ -64,6 +69,14 @@ typedef struct {
     long checkpoint_every;       /* --checkpoint-every: 0 = only at the end   */
     fs_resume_mode resume;       /* --resume no|yes|auto                      */
     long timeout;                /* --timeout: watchdog seconds, 0 = off      */
+    fs_membership_mode membership; /* --membership strict|elastic (train)     */
+    const char *exclude;         /* --exclude: comma-separated roster names not
+                                    in this job (train); NULL or "" = none   */
+    int min_institutions;        /* --min-institutions: elastic or --exclude
+                                    jobs refuse fewer members (>= 2)         */
+    int public_counts;           /* --public-counts yes: shard sizes are
+                                    declared public (a membership change may
+                                    then release them)                       */
 } fs_fed_opts;
 
 typedef enum { FS_ALGO_FEDAVG = 0, FS_ALGO_FEDPROX = 1, FS_ALGO_FEDSGD = 2 } fs_fl_algorithm;
@@ -109,6 +122,7 @@ typedef struct {
     double ddp_clip;             /* --ddp-clip                                 */
     double ddp_noise;            /* --ddp-noise                                */
     double ddp_max_wrap;         /* --ddp-max-wrap                             */
+    int ddp_min_honest;          /* --ddp-min-honest H (0: N - 1)              */
     double delta;                /* --dp-delta (alias --delta)                 */
     double epsilon;              /* --dp-epsilon (alias --target-epsilon):
                                     train: the budget (0 = none); stats: the

@@ -105,9 +105,10 @@ FS_EXPORT fs_err fs_prep_create(size_t d, const char *schema, const double *fill
 
 /*
  * fs_prep_apply - impute, then standardize, every row of ds in place.  ds
- * must have the pipeline's d features; when both carry a schema, its hash
- * must be the pipeline's.  A missing value the pipeline cannot fill is
- * FS_ERR_DATA naming `name`, the row and the feature.  Not collective.
+ * must have the pipeline's d features; when the pipeline has a schema, ds
+ * must have been imported with it (fs_dataset_check_schema).  A missing
+ * value the pipeline cannot fill is FS_ERR_DATA naming `name`, the row and
+ * the feature.  Not collective.
  */
 FS_EXPORT fs_err fs_prep_apply(const fs_prep *p, fs_dataset *ds, const char *name) FS_WARN_UNUSED;
 

@@ -42,6 +42,11 @@ typedef struct {
     const char *identity_path;   /* this rank's Ed25519 private key (PEM)   */
     int allow_unauthenticated;   /* without a roster: 1 to run anyway (warns) */
     uint64_t rounding_seed;      /* stochastic-rounding stream seed         */
+    const int *members;          /* (nranks) roster index of each rank, in
+                                    increasing order: the job is this subset
+                                    of the roster (its hash enters the signed
+                                    context and the session id); NULL = rank
+                                    i is roster entry i, all of them        */
 } fs_secagg_opts;
 
 /*

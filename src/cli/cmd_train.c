@@ -147,6 +147,8 @@ static void print_round(const fs_round_metrics *m, void *user)
     if (m->public_list[0])  /* released exactly under DP (--dp-public-metrics yes) */
         len += snprintf(line + len, sizeof line - len, "  [public, not in eps: %s]",
                         m->public_list);
+    if (m->not_private)
+        len += snprintf(line + len, sizeof line - len, "  [NOT PRIVATE: --dp-seed]");
     double eta = m->round > 0 ? m->elapsed / m->round * (m->rounds - m->round) : 0;
     snprintf(line + len, sizeof line - len, "  %.2fs  ETA %.0fs%s", m->seconds, eta,
              m->checkpointed ? "  [ckpt]" : "");

@@ -12,7 +12,7 @@
  *   /ddp_rdp float64  serialized institution-level accountant (--ddp yes only)
  *   root attributes: fedsilo_format = "fedsilo-checkpoint", format_version,
  *   round, model, d, task, num_classes, nparams, config_hash, model_hash,
- *   seed, nsilos.
+ *   seed, nsilos, membership (the membership history, fs_ckpt.h).
  * Writes are atomic: a temporary file in the same directory is written,
  * flushed, fsync'd and renamed over the target, then the directory is
  * fsync'd.  A crash at any point leaves either the old or the new file.
@@ -153,6 +153,7 @@ fs_err fs_checkpoint_write(const fs_checkpoint *ck, const char *path)
     FS_TRY(fs_h5_write_u64_attr(f, tmp, "model_hash", ck->model_hash));
     FS_TRY(fs_h5_write_u64_attr(f, tmp, "seed", ck->seed));
     FS_TRY(fs_h5_write_int_attr(f, tmp, "nsilos", ck->nsilos));
+    if (ck->membership) FS_TRY(fs_h5_write_str_attr(f, tmp, "membership", ck->membership));
     FS_TRY(fs_h5_write_str_attr(f, tmp, "server_opt", ck->server_opt[0] ? ck->server_opt : "fedavg"));
     FS_TRY(fs_h5_write_u64_attr(f, tmp, "server_steps", (uint64_t)ck->server_steps));
     if (ck->dp_rdp || ck->ddp_rdp)
@@ -180,6 +181,7 @@ void fs_checkpoint_free(fs_checkpoint **ck)
     free((*ck)->schema);
     free((*ck)->dp_rdp);
     free((*ck)->ddp_rdp);
+    free((*ck)->membership);
     free((*ck)->params);
     free(*ck);
     *ck = NULL;
@@ -220,6 +222,7 @@ fs_err fs_checkpoint_read(const char *path, fs_checkpoint **out)
     FS_TRY(fs_h5_read_u64_attr(f, path, "model_hash", &ck->model_hash));
     FS_TRY(fs_h5_read_u64_attr(f, path, "seed", &ck->seed));
     FS_TRY(fs_h5_read_int_attr(f, path, "nsilos", 1, &ns, &found));
+    FS_TRY(fs_h5_read_str_attr(f, path, "membership", 0, &ck->membership));
     if (round < 0 || ns < 1 || dd == 0 || np == 0 || strlen(model) >= sizeof ck->model)
         FS_FAIL(FS_ERR_DATA, "%s: checkpoint attributes out of range", path);
     snprintf(ck->model, sizeof ck->model, "%s", model);
@@ -288,12 +291,9 @@ fs_err fs_checkpoint_check_schema(const fs_checkpoint *ck, const fs_dataset *ds,
 {
     fs_err rc = FS_OK;
     fs_schema *s = NULL;
-    if (!ck->schema || !ds->schema_hash) return FS_OK;
+    if (!ck->schema) return FS_OK;
     FS_TRY(fs_schema_parse(ck->schema, strlen(ck->schema), "the checkpoint's schema", &s));
-    if (strcmp(fs_schema_hash_hex(s), ds->schema_hash) != 0)
-        FS_FAIL(FS_ERR_DATA, "%s was imported with another schema (hash %.16s...) than the "
-                "checkpoint's (%.16s...): import it with the run's schema", name, ds->schema_hash,
-                fs_schema_hash_hex(s));
+    FS_TRY(fs_dataset_check_schema(ds, fs_schema_hash_hex(s), "the checkpoint", name));
 done:
     fs_schema_destroy(&s);
     return rc;

@@ -70,35 +70,90 @@ void fs_fed_local_progress(fs_fed *fed, long done, long total)
 // ---------------------------------------------------------------- open
 
 /*
- * Rank-local: this rank's shard path, from the --data pattern or, without
- * one, from the roster's data = path.  With --data, a roster that does not
- * load is reported later by the key setup (and the ownership check is
- * skipped); without --data the roster is needed here.
+ * Rank-local: the job's members.  Without --exclude rank i is roster entry
+ * i (or there is no roster).  With --exclude the members are the roster's
+ * other institutions in roster order, one per rank.  --membership elastic
+ * and --exclude refuse jobs below --min-institutions.  Every input here is
+ * public and the same on every rank, so every rank reaches the same verdict.
+ */
+static fs_err resolve_members(fs_fed *fed)
+{
+    fs_err rc = FS_OK;
+    const fs_fed_opts *o = fed->o;
+    const char *ex = o->exclude ? o->exclude : "";
+    char name[64];
+    int *excluded = NULL;
+    FS_TRY(fs_alloc(&fed->members, (size_t)fed->size, sizeof *fed->members, "member map"));
+    for (int r = 0; r < fed->size; r++) fed->members[r] = r;
+    const int elastic = o->membership == FS_MEMBERSHIP_ELASTIC;
+    if (!ex[0] && !elastic) goto done;
+    if (!fed->roster) FS_TRY(fs_roster_load(o->roster, &fed->roster));
+    const int count = fs_roster_count(fed->roster);
+    FS_TRY(fs_zalloc(&excluded, (size_t)count, sizeof *excluded, "member map"));
+    int nex = 0;
+    for (const char *p = ex; *p;) {
+        const size_t len = strcspn(p, ",");
+        if (len == 0 || len >= sizeof name)
+            FS_FAIL(FS_ERR_ARG, "--exclude '%.200s': expected comma-separated institution names",
+                    ex);
+        memcpy(name, p, len);
+        name[len] = 0;
+        const int e = fs_roster_find(fed->roster, name);
+        if (e < 0)
+            FS_FAIL(FS_ERR_ARG, "--exclude: '%s' is not an institution of the roster %s", name,
+                    o->roster);
+        if (!excluded[e]) nex++;
+        excluded[e] = 1;
+        p += len + (p[len] == ',');
+    }
+    if (count - nex != fed->size)
+        FS_FAIL(FS_ERR_ARG, "the roster %s lists %d institutions and --exclude removes %d, "
+                "leaving %d, but the job has %d ranks", o->roster, count, nex, count - nex,
+                fed->size);
+    for (int e = 0, r = 0; e < count; e++)
+        if (!excluded[e]) fed->members[r++] = e;
+    fed->member_map = nex > 0;
+    if (fed->size < o->min_institutions)
+        FS_FAIL(FS_ERR_ARG, "the job has %d institutions, fewer than --min-institutions %d: "
+                "with fewer members each sum says more about each of them", fed->size,
+                o->min_institutions);
+done:
+    free(excluded);
+    return rc;
+}
+
+/*
+ * Rank-local: this rank's shard path, from the --data pattern ('%d' = the
+ * roster index of this rank's institution) or, without one, from the
+ * roster's data = path.  With --data, a roster that does not load is
+ * reported later by the key setup (and the ownership check is skipped);
+ * without --data the roster is needed here.
  */
 static fs_err resolve_shard(fs_fed *fed)
 {
     const fs_fed_opts *o = fed->o;
+    const int entry = fed->members[fed->rank];
     fs_err local = FS_OK;
     if (!o->data[0] && !o->roster[0])
         return fs_error_set(FS_ERR_ARG, "no data source: give --data 'dir/site-%%d.h5' (or a "
                             "--roster whose institutions have data = paths)");
-    if (o->roster[0]) {
+    if (o->roster[0] && !fed->roster) {
         local = fs_roster_load(o->roster, &fed->roster);
         if (local != FS_OK && o->data[0]) local = FS_OK;
     }
     if (o->data[0]) return fs_path_expand_rank(fed->shard_path, sizeof fed->shard_path, o->data,
-                                               fed->rank);
+                                               entry);
     if (local != FS_OK) return local;
     const fs_roster *ros = fed->roster;
-    if (fed->rank >= fs_roster_count(ros))
+    if (entry >= fs_roster_count(ros))
         return fs_error_set(FS_ERR_ARG, "roster %s has no institution with rank %d", o->roster,
-                            fed->rank);
-    if (!fs_roster_data_path(ros, fed->rank))
+                            entry);
+    if (!fs_roster_data_path(ros, entry))
         return fs_error_set(FS_ERR_ARG, "no --data given and the roster entry of '%s' (rank %d) "
-                            "in %s has no data = path", fs_roster_name(ros, fed->rank), fed->rank,
+                            "in %s has no data = path", fs_roster_name(ros, entry), fed->rank,
                             o->roster);
     snprintf(fed->shard_path, sizeof fed->shard_path, "%.3800s",
-             fs_roster_data_path(ros, fed->rank));
+             fs_roster_data_path(ros, entry));
     return FS_OK;
 }
 
@@ -164,7 +219,9 @@ fs_err fs_fed_open(MPI_Comm comm, const fs_fed_open_opts *oo, fs_fed **out)
         FS_TRY(fs_rundir_create(fed));
     }
 
-    /* rank-local: this institution's shard and the parts asked for */
+    /* rank-local: the members, this institution's shard and the parts asked for */
+    local = resolve_members(fed);
+    FS_TRY(fs_agree(fed->comm, local, NULL));
     local = oo->read ? resolve_shard(fed) : FS_OK;
     const unsigned rflags = (oo->read & FS_FED_READ_ALLOW_MISSING) ? FS_READ_ALLOW_MISSING : 0;
     if (local == FS_OK && (oo->read & FS_FED_READ_TRAIN)) {
@@ -202,8 +259,9 @@ fs_err fs_fed_connect(fs_fed *fed)
     ao.sa.roster_path = o->roster;
     ao.sa.allow_unauthenticated = o->insecure_no_auth;
     ao.sa.rounding_seed = o->seed;
-    local = fs_path_expand_rank(idpath, sizeof idpath, o->identity, fed->rank);
+    local = fs_path_expand_rank(idpath, sizeof idpath, o->identity, fed->members[fed->rank]);
     ao.sa.identity_path = idpath;
+    ao.sa.members = fed->member_map ? fed->members : NULL;
     FS_TRY(fs_agree(fed->comm, local, NULL));
     FS_TRY(fs_agg_create(fed->comm, &ao, &fed->agg));  /* collective: key setup */
 done:
@@ -216,6 +274,7 @@ void fs_fed_close(fs_fed **pf)
     fs_fed *fed = *pf;
     fs_agg_destroy(&fed->agg);
     fs_roster_destroy(&fed->roster);
+    free(fed->members);
     fs_dataset_destroy(&fed->train);
     fs_dataset_destroy(&fed->val);
     fs_ledger_destroy(&fed->ledger);
@@ -303,7 +362,10 @@ fs_err fs_fed_ledger_open(fs_fed *fed, long *ncharges)
     if (!fs_ledger_enabled(fed->ledger, FS_LEDGER_DPSGD) &&
         !fs_ledger_enabled(fed->ledger, FS_LEDGER_DDP))
         return FS_OK;  /* same on every rank: the accountants are public configuration */
-    int len = snprintf(path, sizeof path, "%s/privacy-ledger-rank%d.txt", fed->out_dir, fed->rank);
+    /* keyed by the institution (its roster index), not the MPI rank: an
+     * institution's budget continues when others leave or it rejoins */
+    int len = snprintf(path, sizeof path, "%s/privacy-ledger-rank%d.txt", fed->out_dir,
+                       fed->members[fed->rank]);
     local = len > 0 && (size_t)len < sizeof path ? FS_OK
           : fs_error_set(FS_ERR_ARG, "run directory path too long for the privacy ledger");
     if (local == FS_OK) local = fs_mkdir_p(fed->out_dir);  /* a rank without rank 0's disk */
@@ -323,6 +385,12 @@ fs_err fs_fed_ledger_open(fs_fed *fed, long *ncharges)
         goto done;
     }
     const long lo = -mm[0], hi = mm[1];
+    if (hi - lo > 1 && fed->o->membership == FS_MEMBERSHIP_ELASTIC)
+        FS_FAIL(FS_ERR_DATA, "the institutions' privacy ledger files in %s hold between %ld and "
+                "%ld charged rounds: an institution rejoining after rounds it missed would have a "
+                "budget of its own, but the run's accountants (and its stopping rule) are one per "
+                "federation; rejoining under DP is not supported (start a new --out)",
+                fed->out_dir, lo, hi);  /* the same on every rank: from one allreduce */
     if (hi - lo > 1)
         FS_FAIL(FS_ERR_DATA, "the institutions' privacy ledger files in %s hold between %ld and "
                 "%ld charged rounds: more than a crash can explain (a file was removed or "
@@ -497,6 +565,14 @@ fs_secagg *fs_fed_secagg(fs_fed *fed) { return fed->agg ? fs_agg_secagg(fed->agg
 double fs_fed_setup_seconds(const fs_fed *fed) { return fed->agg ? fs_agg_setup_seconds(fed->agg) : 0; }
 fs_ledger *fs_fed_ledger(fs_fed *fed) { return fed->ledger; }
 uint64_t fs_fed_config_hash(const fs_fed *fed) { return fed->config_hash; }
+int fs_fed_member(const fs_fed *fed, int rank) { return fed->members[rank]; }
+
+const char *fs_fed_member_name(const fs_fed *fed, int rank)
+{
+    if (!fed->roster || (!fed->member_map && fs_roster_count(fed->roster) != fed->size))
+        return NULL;
+    return fs_roster_name(fed->roster, fed->members[rank]);
+}
 
 const char *fs_fed_aggregation_name(const fs_fed *fed)
 {

@@ -32,6 +32,9 @@ struct fs_fed {
     fs_run_ctl *ctl;          /* borrowed, or NULL                         */
     uint64_t config_hash;
     fs_roster *roster;        /* the roster as loaded here, or NULL        */
+    int *members;             /* (size) roster index of each rank          */
+    int member_map;           /* 1: the job is a subset of the roster
+                                 (--exclude); 0: rank i is entry i        */
     char shard_path[4096];
     fs_dataset *train, *val;  /* the parts asked for (owned)               */
     fs_agg *agg;              /* after fs_fed_connect                      */

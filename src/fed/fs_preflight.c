@@ -119,25 +119,33 @@ static fs_err check_shard_owner(fs_fed *st)
     FS_TRY(fs_agree(st->comm, local, NULL));
     FS_TRY(node_map(st, node_of));  /* collective */
     const fs_roster *ros = st->roster;
-    if (ros && fs_roster_count(ros) == st->size) {
+    if (ros && (st->member_map || fs_roster_count(ros) == st->size)) {
         const char *roster_path = st->o->roster;
-        const char *me = fs_roster_name(ros, st->rank);
+        const int mine = st->members[st->rank];
+        const char *me = fs_roster_name(ros, mine);
         const char *inst = st->train->institution;
-        const char *my_data = fs_roster_data_path(ros, st->rank);
+        const char *my_data = fs_roster_data_path(ros, mine);
         int owner = inst ? fs_roster_find(ros, inst) : -1;
-        if (owner >= 0 && owner != st->rank) {
+        if (owner >= 0 && owner != mine) {
             local = fs_error_set(FS_ERR_DATA, "its shard is the shard of institution '%s' "
                                  "(its institution attribute; rank %d in the roster) but rank %d is "
                                  "'%s' in the roster", inst, owner, st->rank, me);
             fs_error_detail(local, "the shard is %s, the roster %s", st->shard_path, roster_path);
         }
-        for (int j = 0; local == FS_OK && j < st->size; j++) {
-            const char *dj = fs_roster_data_path(ros, j);
-            if (j == st->rank || !dj || !same_file(st->shard_path, dj)) continue;
-            if (node_of[j] != node_of[st->rank] && my_data && strcmp(dj, my_data) == 0) continue;
+        /* every roster entry, members or not: an excluded institution's
+         * shard is no more this rank's than a member's */
+        for (int e = 0, j = 0; local == FS_OK && e < fs_roster_count(ros); e++) {
+            while (j < st->size && st->members[j] < e) j++;
+            const int rank_of_e = j < st->size && st->members[j] == e ? j : -1;
+            const char *dj = fs_roster_data_path(ros, e);
+            if (e == mine || !dj || !same_file(st->shard_path, dj)) continue;
+            /* a site-local path convention: the same data = string on another
+             * node (or at an institution outside the job, whose node is unknown) */
+            const int elsewhere = rank_of_e < 0 || node_of[rank_of_e] != node_of[st->rank];
+            if (elsewhere && my_data && strcmp(dj, my_data) == 0) continue;
             local = fs_error_set(FS_ERR_DATA, "its shard is the shard of institution '%s' "
                                  "(its data = path in the roster) but rank %d is '%s' in the "
-                                 "roster", fs_roster_name(ros, j), st->rank, me);
+                                 "roster", fs_roster_name(ros, e), st->rank, me);
             fs_error_detail(local, "the shard %s is the roster's data = %s, roster %s",
                             st->shard_path, dj, roster_path);
         }
@@ -153,8 +161,8 @@ done:
  * adds the rank). */
 static const char *self_name(const fs_fed *st, char *buf, size_t cap)
 {
-    if (st->roster && fs_roster_count(st->roster) == st->size)
-        snprintf(buf, cap, "institution '%s'", fs_roster_name(st->roster, st->rank));
+    if (fs_fed_member_name(st, st->rank))
+        snprintf(buf, cap, "institution '%s'", fs_fed_member_name(st, st->rank));
     else
         snprintf(buf, cap, "this institution");
     return buf;

@@ -9,7 +9,8 @@
 #include "fl/fs_fl_impl.h"
 #include "fs_json_impl.h"
 
-/* Rank-local: read the test file and keep rows [lo, hi) of this rank. */
+/* Rank-local: read the test file (imported with the shards' schema, if
+ * they have one) and keep rows [lo, hi) of this rank. */
 fs_err fl_load_test_slice(fl_run *st)
 {
     fs_err rc = FS_OK;
@@ -23,6 +24,8 @@ fs_err fl_load_test_slice(fl_run *st)
         FS_FAIL(FS_ERR_DATA, "test file %s does not match the shards: %zu features, %d classes "
                 "(shards: %zu features, %d classes)", test_path, test->d, test->num_classes,
                 st->train->d, st->train->num_classes);
+    /* the shards' schema was agreed at pre-flight; the test file must share it */
+    FS_TRY(fs_dataset_check_schema(test, st->train->schema_hash, "the training run", test_path));
     const size_t n = test->n;
     const size_t lo = n * (size_t)st->rank / (size_t)st->size;
     const size_t hi = n * (size_t)(st->rank + 1) / (size_t)st->size;
@@ -156,18 +159,19 @@ void fl_public_list(const fl_run *st, const fs_round_metrics *m, char *out, size
     }
 }
 
-/* The JSON array of a "k1, k2" list. */
-static json_t *list_array(const char *list)
+/* The JSON array of a list "k1<sep>k2" (sep ", " or ","). */
+static json_t *list_array(const char *list, const char *sep)
 {
     json_t *arr = json_array();
+    const size_t sl = strlen(sep);
     for (const char *p = list; arr && *p;) {
-        const char *e = strstr(p, ", ");
+        const char *e = strstr(p, sep);
         size_t n = e ? (size_t)(e - p) : strlen(p);
         if (json_array_append_new(arr, json_stringn(p, n)) != 0) {
             json_decref(arr);
             return NULL;
         }
-        p += n + (e ? 2 : 0);
+        p += n + (e ? sl : 0);
     }
     return arr;
 }
@@ -190,8 +194,14 @@ fs_err fl_metrics_line(const fl_run *st, const fs_round_metrics *m, char **line)
     }
     bad |= put_num(o, "", "seconds", m->seconds);
     if (st->release_public) bad |= put_num(o, "", "samples", m->total_samples);
-    if (st->dp_on && st->release_public) bad |= fs_json_put(o, "public", list_array(m->public_list));
+    if (st->dp_on && st->release_public)
+        bad |= fs_json_put(o, "public", list_array(m->public_list, ", "));
+    if (m->not_private)
+        bad |= fs_json_put(o, "not_private", json_string("--dp-seed: the DP noise is a function "
+                                                         "of a seed, not private"));
     bad |= fs_json_put(o, "aggregation", json_string(fs_fed_aggregation_name(st->fed)));
+    /* the round's institutions, in rank order */
+    bad |= fs_json_put(o, "members", list_array(st->members, ","));
     if (bad) FS_FAIL(FS_ERR_NOMEM, "out of memory formatting the metrics of round %d", m->round);
     FS_TRY(fs_json_line(o, line));
 done:

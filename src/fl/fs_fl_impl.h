@@ -45,6 +45,12 @@ typedef struct {
     const fs_config *cfg;
     fs_fed *fed;              /* the federation core                        */
     int rank, size;
+    int member;               /* roster index of this rank's institution:
+                                 keys its RNG streams (fs_fed_member)       */
+    char *members;            /* this job's member names, "a,b,c" (rank order) */
+    char *history;            /* membership history (fs_ckpt.h) up to the
+                                 resumed round, "" for a fresh start       */
+    int resumed;              /* the round the run resumed from (0: fresh) */
     fs_dataset *train, *val;  /* this rank's parts (borrowed from fed)      */
     fs_dataset *test_slice;   /* this rank's rows of --test, or NULL        */
     fs_model *model;
@@ -93,5 +99,7 @@ FS_INTERN void fl_public_list(const fl_run *st, const fs_round_metrics *m, char 
 // checkpoints (fs_fl_ckpt.c)
 FS_INTERN fs_err fl_save_checkpoint(fl_run *st, int round);   /* collective */
 FS_INTERN fs_err fl_resume(fl_run *st, int *start);          /* collective */
+FS_INTERN fs_err fl_members_init(fl_run *st);                /* rank-local */
+FS_INTERN fs_err fl_log_round(const fl_run *st, int round);  /* rank-local */
 
 #endif /* FEDSILO_FS_FL_IMPL_H */

@@ -20,10 +20,12 @@ static void count_step(void *user, long steps_done)
 
 /*
  * Rank-local.  DP-SGD plan: every institution samples at the same rate q
- * (batches of floor(q n_k) rows, so its true rate is <= q) for the same
- * number of steps per round, so one accountant, identical on all ranks and
- * revealing no shard size, bounds the privacy loss of every institution's
- * records.  Needs the model (batch capacity).  With FedProx the options
+ * for the same number of steps per round, so one accountant, identical on
+ * all ranks and revealing no shard size, bounds the privacy loss of every
+ * institution's records.  Poisson: every row joins a batch with probability
+ * exactly q, however small the shard (the expected batch q n_k may be below
+ * one row).  Fixed: subsets of floor(q n_k) rows (true rate <= q); a shard
+ * with q n_k < 1 is refused (that refusal tells the others n_k < 1/q).  Needs the model (batch capacity).  With FedProx the options
  * carry the proximal term, which fs_dpsgd_train adds after clipping and
  * noise (it depends on no record).
  */
@@ -38,6 +40,11 @@ static fs_err setup_dp(fl_run *st)
     st->dpo.noise_multiplier = dp->noise;
     st->dpo.sampling = dp->sampling;
     size_t bk = (size_t)floor(q * (double)st->train->n);
+    if (dp->sampling == FS_DPSGD_POISSON) st->dpo.sampling_rate = q;
+    else if (bk == 0)
+        FS_FAIL(FS_ERR_ARG, "--dp-sampling fixed with --dp-sampling-rate %g gives batches of no "
+                "rows on this institution's shard; use --dp-sampling poisson (rate exactly q) or "
+                "a larger q", q);
     st->dpo.sgd.batch_size = bk ? bk : 1;
     const long steps = st->sgd.local_steps > 0 ? st->sgd.local_steps
                                                : (long)ceil(1.0 / q) * (long)st->sgd.local_epochs;
@@ -55,10 +62,11 @@ static fs_err setup_dp(fl_run *st)
     /* identical on every rank: same (sigma, q, steps) everywhere */
     FS_TRY(fs_ledger_enable(fs_fed_ledger(st->fed), FS_LEDGER_DPSGD, dp->noise, q, steps));
     if (dp->dp_seed != 0) {
-        /* reproducible noise for tests: SHA-256("fedsilo dp seed <seed> rank <rank>") */
+        /* reproducible noise for tests: SHA-256("fedsilo dp seed <seed> rank <k>"), k the
+         * institution's roster index (its rank when the job is the whole roster) */
         char lbl[96];
         int len = snprintf(lbl, sizeof lbl, "fedsilo dp seed %ld rank %d", (long)dp->dp_seed,
-                           st->rank);
+                           st->member);
         FS_TRY(fs_sha256(lbl, (size_t)len, st->dp_seed));
         st->dp_seed_p = st->dp_seed;
     }
@@ -109,7 +117,8 @@ done:
 /*
  * Collective.  Distributed-DP plan (fs_ddp.h): the same public plan on
  * every rank (fractional bits, rotation seed from --seed), private noise;
- * its institution-level accountant in the ledger.
+ * its institution-level accountant in the ledger.  H = --ddp-min-honest,
+ * 0 meaning N - 1 (one curious institution; 1 when N = 1).
  */
 fs_err fl_setup_ddp(fl_run *st)
 {
@@ -122,24 +131,29 @@ fs_err fl_setup_ddp(fl_run *st)
     local = fs_sha256(lbl, (size_t)len, rseed);
     if (local == FS_OK && dp->dp_seed != 0) {
         len = snprintf(lbl, sizeof lbl, "fedsilo ddp noise %ld rank %d", (long)dp->dp_seed,
-                       st->rank);
+                       st->member);   /* roster index, as above */
         local = fs_sha256(lbl, (size_t)len, nseed);
     }
+    const int H = dp->ddp_min_honest > 0 ? dp->ddp_min_honest : st->size > 1 ? st->size - 1 : 1;
     if (local == FS_OK)
-        local = fs_ddp_create(st->nparams, st->size, st->o.fed.ring_bits, dp->ddp_clip,
+        local = fs_ddp_create(st->nparams, st->size, H, st->o.fed.ring_bits, dp->ddp_clip,
                               dp->ddp_noise, dp->ddp_max_wrap, rseed,
                               dp->dp_seed != 0 ? nseed : NULL, &st->ddp);
     fs_secure_zero(nseed, sizeof nseed);
-    /* one Gaussian mechanism on the sum per round: sensitivity c, noise z c */
+    /* one Gaussian mechanism on the sum per round: sensitivity S (ring
+     * units), noise z_eff S from any H honest shares */
     if (local == FS_OK)
         local = fs_ledger_enable(fs_fed_ledger(st->fed), FS_LEDGER_DDP,
                                  fs_ddp_noise_multiplier(st->ddp), 1.0, 1);
     fs_err rc = fs_fed_agree(st->fed, local);  /* collective */
     if (rc == FS_OK && st->rank == 0)
-        fs_log(FS_LOG_INFO, "distributed DP: clip %g, noise multiplier %.6g (exact), %d fractional "
-               "bits, rotation to %zu coordinates, P(modular wrap per round) <= %.3g",
-               dp->ddp_clip, fs_ddp_noise_multiplier(st->ddp), fs_ddp_frac_bits(st->ddp),
-               fs_ddp_dim(st->ddp), fs_ddp_wrap_bound(st->ddp));
+        fs_log(FS_LOG_INFO, "distributed DP: clip %g, noise multiplier %.6g (exact) from the "
+               "shares of any %d of the %d institutions (--ddp-min-honest; epsilon holds against "
+               "a coalition of up to %d), sensitivity c 2^f + sqrt(d')/2 = %.6g ring units, %d "
+               "fractional bits, rotation to %zu coordinates, P(modular wrap per round) <= %.3g",
+               dp->ddp_clip, fs_ddp_noise_multiplier(st->ddp), H, st->size, st->size - H,
+               fs_ddp_sensitivity(st->ddp), fs_ddp_frac_bits(st->ddp), fs_ddp_dim(st->ddp),
+               fs_ddp_wrap_bound(st->ddp));
     return rc;
 }
 
@@ -171,18 +185,25 @@ float fl_fedavg_weight(const fl_run *st)
 
 /*
  * Collective.  The preprocessing pipeline (fs_prep.h): imputation values
- * and standardization moments from secure sums over the training parts,
- * applied to this rank's training and validation rows and test slice.
- * Without --impute, fs_fed_open refused shards with missing cells.
+ * and standardization moments from secure sums over the training parts
+ * (a fresh run; a resumed run has the checkpoint's pipeline, fl_resume,
+ * and sums nothing here), applied to this rank's training and validation
+ * rows and test slice.  Without --impute, fs_fed_open refused shards with
+ * missing cells.
  */
 fs_err fl_preprocess(fl_run *st)
 {
     fs_err rc = FS_OK;
     const fs_prep_opts po = { st->o.fl.impute, st->o.fl.standardize, FS_VEC_PREP };
+    int resumed = 1;   /* the checkpoint's pipeline: its sums were made by an earlier run */
     if (!po.impute && !po.standardize) return FS_OK;
-    FS_TRY(fs_prep_fit(st->fed, st->train, &po, &st->prep));
+    if (!st->prep) {
+        FS_TRY(fs_prep_fit(st->fed, st->train, &po, &st->prep));   /* registers its sums */
+        resumed = 0;
+    }
     const char *path = fs_fed_shard_path(st->fed);
-    fs_err local = fs_prep_apply(st->prep, st->train, path);
+    fs_err local = resumed ? fs_prep_note_releases(st->prep, fs_fed_ledger(st->fed)) : FS_OK;
+    if (local == FS_OK) local = fs_prep_apply(st->prep, st->train, path);
     if (local == FS_OK && st->val) local = fs_prep_apply(st->prep, st->val, path);
     if (local == FS_OK && st->test_slice) local = fs_prep_apply(st->prep, st->test_slice, st->o.fl.test);
     FS_TRY(fs_fed_agree(st->fed, local));
@@ -241,6 +262,8 @@ void fl_run_free(fl_run *st)
     fs_dataset_destroy(&st->test_slice);
     free(st->w_global);
     free(st->update);
+    free(st->members);
+    free(st->history);
     fs_secure_zero(st->dp_seed, sizeof st->dp_seed);
     fs_fed_close(&st->fed);
 }

@@ -92,8 +92,8 @@ static fs_err local_train(fl_run *st, int r, fl_round *lr)
     if (st->o.dp.dp_sgd) {
         fs_dpsgd_stats dst;
         memset(&dst, 0, sizeof dst);
-        local = fs_dpsgd_train(st->model, st->train, &st->dpo, seed, st->rank, r, st->dp_seed_p,
-                               &dst);
+        local = fs_dpsgd_train(st->model, st->train, &st->dpo, seed, st->member, r,
+                               st->dp_seed_p, &dst);
         lr->ss = dst.sgd;
     } else {
         /* planned steps: local_steps, or epochs * ceil(n / batch) */
@@ -102,12 +102,13 @@ static fs_err local_train(fl_run *st, int r, fl_round *lr)
                         : (long)s->local_epochs * (long)((st->train->n + s->batch_size - 1) /
                                                          s->batch_size);
         fs_fed_local_progress(st->fed, 0, st->local_total);
-        local = fs_sgd_train(st->model, st->train, s, seed, st->rank, r, &lr->ss);
+        local = fs_sgd_train(st->model, st->train, s, seed, st->member, r, &lr->ss);
         fs_fed_local_progress(st->fed, 0, 0);
     }
     if (local != FS_OK) fs_error_prefix(local, "%s: ", fs_fed_shard_path(st->fed));
     /* charged (and on disk) before this rank sends anything of the round */
     if (local == FS_OK) local = fs_ledger_charge_round(fs_fed_ledger(st->fed));
+    if (local == FS_OK) local = fl_log_round(st, round);   /* before any sum of the round */
     fs_fed_mark(st->fed, "aggregation (waiting for the other institutions' local training)", round);
     fs_err rc = fs_fed_agree(st->fed, local);
     fs_fed_mark(st->fed, "secure aggregation", round);
@@ -196,6 +197,7 @@ static fs_err round_end(fl_run *st, int round, fs_round_metrics *m, double t0, d
     m->seconds = fs_now() - t0;
     m->elapsed = fs_now() - t_start;
     fl_public_list(st, m, m->public_list, sizeof m->public_list);
+    m->not_private = st->dp_on && st->o.dp.dp_seed != 0;
     fs_err local = fl_metrics_line(st, m, &line);
     FS_TRY(fs_fed_agree(st->fed, local));
     FS_TRY(fs_fed_metrics_append(st->fed, line));
@@ -222,9 +224,11 @@ static fs_err setup(fl_run *st, MPI_Comm comm, fs_run_ctl *ctl, int *start)
     FS_TRY(fs_fed_open(comm, &fo, &st->fed));
     st->rank = fs_fed_rank(st->fed);
     st->size = fs_fed_size(st->fed);
+    st->member = fs_fed_member(st->fed, st->rank);
     st->train = fs_fed_train_part(st->fed);
     st->val = fs_fed_validation_part(st->fed);
     fs_err local = fs_fed_run_path(st->fed, "checkpoint.h5", st->ckpt_path, sizeof st->ckpt_path);
+    if (local == FS_OK) local = fl_members_init(st);   /* the members' names */
     if (local == FS_OK) local = fl_setup_local(st);    /* model, buffers, DP plan, test slice */
     FS_TRY(fs_fed_agree(st->fed, local));
     FS_TRY(fs_fed_connect(st->fed));                   /* collective: key setup */

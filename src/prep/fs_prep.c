@@ -380,9 +380,7 @@ fs_err fs_prep_apply(const fs_prep *p, fs_dataset *ds, const char *name)
     fs_err rc = FS_OK;
     if (ds->d != p->d)
         FS_FAIL(FS_ERR_DATA, "%s has %zu features, the pipeline %zu", name, ds->d, p->d);
-    if (p->hash[0] && ds->schema_hash && strcmp(p->hash, ds->schema_hash) != 0)
-        FS_FAIL(FS_ERR_DATA, "%s was imported with another schema (hash %.16s...) than the "
-                "pipeline's (%.16s...)", name, ds->schema_hash, p->hash);
+    FS_TRY(fs_dataset_check_schema(ds, p->hash, "the pipeline", name));
     if (p->fill) FS_TRY(fs_dataset_impute(ds, p->fill, name));
     if (p->mean) fs_dataset_standardize(ds, p->mean, p->scale);
 done:

@@ -5,7 +5,10 @@
  * Key setup (once per job; Bonawitz et al. 2017, rounds 0-1, with
  * authenticated ephemeral DH instead of a server-relayed exchange):
  *   0. parameters and roster hash compared with rank 0's; own identity key
- *      must equal the roster entry for this rank.
+ *      must equal the roster entry for this rank.  A job of a subset of
+ *      the roster (member map: rank r is entry members[r]) uses
+ *      H(label || roster hash || members) as its roster hash, so the
+ *      signatures and the session id bind who is in the job.
  *   1. nonce_i <- 32 random bytes; allgather.        (freshness: replay of
  *      an old signed DH value fails because the nonces differ)
  *   2. a_i random, A_i = g^a_i mod p; sig_i = Sign_i(ctx || A_i) with
@@ -40,6 +43,7 @@
 #define NONCE_BYTES 32
 static const char KEYX_LABEL[] = "fedsilo-keyx-v1";
 static const char SID_LABEL[] = "fedsilo-session-v1";
+static const char MEMBERS_LABEL[] = "fedsilo-members-v1";
 
 /*
  * The statistics codec (docs/protocol.md): 64-bit ring, clip 2^31 (counts
@@ -114,24 +118,53 @@ static void free_buffers(fs_secagg *sa)
     sa->cap_bytes = sa->cap_req = 0;
 }
 
-/* Rank-local: load the roster and our identity, check they agree. */
+/* The roster entry of rank r (the member map, or r itself). */
+static int member_entry(const fs_secagg_opts *o, int r) { return o->members ? o->members[r] : r; }
+
+/*
+ * Rank-local: load the roster and our identity, check they agree.  With a
+ * member map the job is that subset of the roster (rank r is roster entry
+ * members[r]) and the roster hash becomes SHA-256(label || roster hash ||
+ * member indices), so every signature and the session id bind the subset.
+ */
 static fs_err load_identity(const fs_secagg_opts *o, int rank, int size, fs_roster **roster,
                             fs_identity **id, uint8_t roster_hash[32])
 {
     fs_err rc = FS_OK;
     uint8_t mine[FS_ED25519_PUBBYTES];
     FS_TRY(fs_roster_load(o->roster_path, roster));
-    if (fs_roster_count(*roster) != size)
+    const int count = fs_roster_count(*roster);
+    if (!o->members && count != size)
         FS_FAIL(FS_ERR_ARG, "roster %s lists %d institutions but the job has %d ranks",
-                o->roster_path, fs_roster_count(*roster), size);
+                o->roster_path, count, size);
+    for (int r = 0; o->members && r < size; r++)
+        if (o->members[r] < 0 || o->members[r] >= count || (r && o->members[r] <= o->members[r - 1]))
+            FS_FAIL(FS_ERR_ARG, "member map of rank %d is not an increasing list of indices of "
+                    "roster %s", r, o->roster_path);
     FS_TRY(fs_roster_hash(*roster, roster_hash));
+    if (o->members) {
+        fs_sha256_ctx *h = NULL;
+        rc = fs_sha256_init(&h);
+        if (rc == FS_OK) rc = fs_sha256_update_framed(h, MEMBERS_LABEL, sizeof MEMBERS_LABEL);
+        if (rc == FS_OK) rc = fs_sha256_update_framed(h, roster_hash, 32);
+        for (int r = 0; r < size && rc == FS_OK; r++) {
+            const uint32_t v = (uint32_t)o->members[r];
+            const uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8),
+                                   (uint8_t)v };
+            rc = fs_sha256_update_framed(h, b, 4);
+        }
+        if (rc == FS_OK) rc = fs_sha256_final(h, roster_hash);
+        fs_sha256_destroy(&h);
+        if (rc != FS_OK) goto done;
+    }
     if (!o->identity_path || !o->identity_path[0])
         FS_FAIL(FS_ERR_ARG, "a roster is given but no identity key (--identity 'keys/site-%%d.key')");
     FS_TRY(fs_identity_load(o->identity_path, id));
     FS_TRY(fs_identity_public(*id, mine));
-    if (!fs_secure_memeq(mine, fs_roster_public_key(*roster, rank), sizeof mine))
+    const int entry = member_entry(o, rank);
+    if (!fs_secure_memeq(mine, fs_roster_public_key(*roster, entry), sizeof mine))
         FS_FAIL(FS_ERR_AUTH, "identity key %s does not match the roster entry of '%s' (rank %d) "
-                "in %s", o->identity_path, fs_roster_name(*roster, rank), rank, o->roster_path);
+                "in %s", o->identity_path, fs_roster_name(*roster, entry), rank, o->roster_path);
 done:
     return rc;
 }
@@ -283,13 +316,15 @@ fs_err fs_secagg_create(MPI_Comm comm, const fs_secagg_opts *o, fs_secagg **out)
         const uint8_t *bj = blobs + (size_t)j * blob;
         if (have_roster) {
             size_t mlen = keyx_message(msg, nonce_hash, roster_hash, &wp, j, bj, publen);
-            local = fs_identity_verify(fs_roster_public_key(roster, j), msg, mlen, bj + publen);
+            local = fs_identity_verify(fs_roster_public_key(roster, member_entry(o, j)), msg, mlen,
+                                       bj + publen);
         }
         if (local == FS_OK) local = fs_dh_validate_public(group, bj, publen);
         if (local == FS_ERR_AUTH)
             fs_error_set(FS_ERR_AUTH, "authentication of rank %d%s%s%s failed during key "
                          "setup", j, have_roster ? " ('" : "",
-                         have_roster ? fs_roster_name(roster, j) : "", have_roster ? "')" : "");
+                         have_roster ? fs_roster_name(roster, member_entry(o, j)) : "",
+                         have_roster ? "')" : "");
         else if (local != FS_OK)
             fs_error_prefix(local, "verifying rank %d: ", j);
     }

@@ -59,7 +59,7 @@ done
 # session state), and none of the key-exchange bytes (checked below).
 allowed=" params server_m server_v standardize_mean standardize_scale dp_rdp ddp_rdp"
 allowed="$allowed config_hash d fedsilo_format format_version model model_hash nparams nsilos"
-allowed="$allowed num_classes round seed server_opt server_steps task "
+allowed="$allowed num_classes round seed server_opt server_steps task membership "
 for ck in "$WORK/full/checkpoint.h5" "$WORK/part/checkpoint.h5"; do
   names=$(h5dump -H "$ck" | sed -n 's/^ *\(DATASET\|ATTRIBUTE\|GROUP\) "\([^"]*\)".*/\2/p' | grep -v '^/$')
   [ -n "$names" ] || fail "cannot list $ck"

@@ -16,6 +16,7 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${FS_SRCDIR:-.}/tests/lib.sh"
 . "$FS_SRCDIR/tests/keys.sh"
+. "$FS_SRCDIR/tests/hpc/kill_lib.sh"
 command -v h5dump >/dev/null || { [ "${CI:-}" = true ] && hard "h5dump missing"; echo "skip: no h5dump"; exit 77; }
 need_fmnist
 
@@ -23,17 +24,6 @@ NP=4 ROUNDS=12 ITERS=${FS_KILL_ITERS:-3} BOUND=${KILL_BOUND:-30}
 SEED=${FS_KILL_SEED:-$(( $(date +%s) % 100000 ))}
 RANDOM=$SEED
 note "seed $SEED (rerun with FS_KILL_SEED=$SEED), bound ${BOUND}s"
-
-mpid=
-cleanup() {
-  st=$?
-  # only our own mpirun (and its ranks, which it kills) may still be running
-  if [ -n "$mpid" ] && kill -0 "$mpid" 2>/dev/null; then kill -TERM "$mpid" 2>/dev/null; sleep 1; kill -KILL "$mpid" 2>/dev/null; fi
-  rm -rf "$WORK"
-  exit "$st"
-}
-trap cleanup EXIT
-trap 'exit 99' INT TERM HUP
 
 make_fmnist "$WORK/d" 1200 300 $NP dirichlet --alpha 0.5
 make_consortium "$WORK/k" $NP
@@ -51,25 +41,6 @@ round_s=$(awk -v a="$t0" -v b="$(date +%s.%N)" -v r=$ROUNDS 'BEGIN{printf "%.3f"
 h5dump -d /params "$WORK/ref/checkpoint.h5" | grep -v '^HDF5' > "$WORK/ref.params"
 sed 's/"seconds": [^,]*,//' "$WORK/ref/metrics.jsonl" > "$WORK/ref.metrics"
 note "uninterrupted: model_hash $ref, ~${round_s}s per round (incl. start-up)"
-
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN{printf "%.2f", b-a}'; }
-nrounds() { grep -c '"round"' "$1/metrics.jsonl" 2>/dev/null || echo 0; }
-# rank_pid MPIRUN_PID TAG RANK: the fedsilo process (a child of our mpirun,
-# with our tag in its environment) that has that MPI rank; by then the
-# libtool wrapper has exec'd the real binary.
-rank_pid() {
-  for p in $(pgrep -P "$1"); do
-    env=$( { tr '\0' '\n' < "/proc/$p/environ"; } 2>/dev/null) || continue
-    printf '%s\n' "$env" | grep -qx "FS_KILL_TAG=$2" || continue
-    printf '%s\n' "$env" | grep -qx "OMPI_COMM_WORLD_RANK=$3" || continue
-    case "$(readlink "/proc/$p/exe" 2>/dev/null)" in
-      */fedsilo|*/lt-fedsilo) echo "$p"; return 0 ;;
-    esac
-  done
-  return 1
-}
-alive() { [ -d "/proc/$1" ] && ! grep -q '^[^)]*) Z' "/proc/$1/stat" 2>/dev/null; }
 
 worst=0
 for it in $(seq 1 "$ITERS"); do
