@@ -442,12 +442,13 @@ static fs_err round_end_tag(fs_fed *fed, fs_secagg *sa, int from, int to, int ro
     return rc;
 }
 
-/* " ('name')" of rank r from the roster, or "" without one. */
+/* " ('name')" of rank r's roster entry, or "" without a roster. */
 static void peer_label(const fs_fed *fed, int r, char *out, size_t cap)
 {
     out[0] = '\0';
-    if (fed->roster && r < fs_roster_count(fed->roster))
-        snprintf(out, cap, " ('%s')", fs_roster_name(fed->roster, r));
+    const int e = fed->members ? fed->members[r] : r;
+    if (fed->roster && e >= 0 && e < fs_roster_count(fed->roster))
+        snprintf(out, cap, " ('%s')", fs_roster_name(fed->roster, e));
 }
 
 /* Rank-local: check every peer's round-end message (recv, N blocks). */
