@@ -121,3 +121,17 @@ TESTS += tests/gbdt/export.sh tests/gbdt/quality.sh tests/gbdt/train_mpi.sh \
          tests/gbdt/credit_mpi.sh tests/gbdt/edge_mpi.sh
 EXTRA_DIST += tests/gbdt/gbdt_data.py tests/gbdt/export.py tests/gbdt/quality.py \
               tests/gbdt/train_mpi.py
+# The authenticated round end against an active transport (the review's E7):
+# a PMPI shim that alters one rank's model sum and forges the round-end
+# exchange (LD_PRELOAD into every rank through tests/hostile/rankwrap.sh).
+check_LTLIBRARIES += tests/integrity/libfsforge.la
+tests_integrity_libfsforge_la_SOURCES = tests/integrity/forge.c
+tests_integrity_libfsforge_la_CFLAGS = $(AM_CFLAGS) -Wno-missing-prototypes
+tests_integrity_libfsforge_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+tests_integrity_libfsforge_la_LIBADD = $(MPI_LIBS)
+dist_check_SCRIPTS += tests/integrity/roundend.sh
+TESTS += tests/integrity/roundend.sh
+# Agreed error messages carry no private value (issue 14, L1): each rank's
+# output kept apart, the detail only in the failing rank's own stream.
+dist_check_SCRIPTS += tests/cli/private_errors.sh
+TESTS += tests/cli/private_errors.sh

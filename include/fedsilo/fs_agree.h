@@ -29,7 +29,21 @@ extern "C" {
  * owns that prefix: callers never write the rank into a message that they
  * pass to it.  A message that an earlier fs_agree produced (an agreed error
  * handed on as `local`) keeps its one prefix.  Ranks that did not fail
- * therefore report the same sentence as the rank that did.
+ * therefore report the same sentence as the rank that did.  The message
+ * must carry no private value of the failing institution: such values go
+ * into its detail (fs_error_detail), which every failing rank logs locally
+ * (fs_log, FS_LOG_ERROR) and which is never broadcast.
+ *
+ * A failing rank never returns less than its own failure: if the reduced
+ * (code, rank) is below its own in MAXLOC order (an "all OK", or a milder
+ * code, that an honest reduction cannot produce), it returns FS_ERR_MPI
+ * (the ranks are out of step: the caller must abort the job) with its own
+ * message, prefixed "the error agreement returned a result below this
+ * rank's own failure (altered on the transport?), so the ranks are out of
+ * step; ".  The
+ * agreement is not authenticated otherwise: an attacker on the transport
+ * can still make an honest rank fail, or let a failing rank stop alone
+ * (the others then end at their next collective, by MPI error or watchdog).
  *
  * comm should have MPI_ERRORS_RETURN set; if the reduction itself fails,
  * FS_ERR_MPI is returned locally (the communicator is then unusable and

@@ -59,7 +59,37 @@ FS_EXPORT fs_err fs_error_vset(fs_err code, const char *fmt, va_list ap);
  */
 FS_EXPORT fs_err fs_error_prefix(fs_err code, const char *fmt, ...) FS_PRINTF(2, 3);
 
-/* fs_error_clear - reset this thread's message to "". */
+/*
+ * Public message + private detail.  A message that fs_agree distributes is
+ * read by every institution, so it may carry only the failing rank, the
+ * class of problem and public configuration (option values, the kind of
+ * file).  What only the failing institution may see (its row counts, file
+ * paths, cell values, scores) goes into the detail:
+ *
+ *   local = fs_error_set(FS_ERR_DATA, "its shard has too few rows for the "
+ *                        "DP-SGD batch (--dp-sampling-rate %g)", q);
+ *   fs_error_detail(local, "%zu rows give a batch of %zu", n, b);
+ *
+ * fs_error_detail - attach a private detail (printf-style) to the current
+ * message and return code.  Not collective.  Kept by fs_error_prefix,
+ * cleared by fs_error_set and fs_error_clear.  fs_agree logs it on the
+ * failing rank only ("rank R: MESSAGE [this institution only: DETAIL]")
+ * and never sends it; fs_errdetail returns it ("" when none) for callers
+ * that report a failure on the same rank (a single-process command).
+ */
+FS_EXPORT fs_err fs_error_detail(fs_err code, const char *fmt, ...) FS_PRINTF(2, 3);
+FS_EXPORT const char *fs_errdetail(void);
+
+/*
+ * fs_error_privatize - make the current message private: it becomes the
+ * detail (before any detail it had), and the new public message is fmt.
+ * For a boundary where a lower layer's full message (a file path, a row, a
+ * cell value) is about to be agreed across institutions.  Returns code.
+ * Not collective.
+ */
+FS_EXPORT fs_err fs_error_privatize(fs_err code, const char *fmt, ...) FS_PRINTF(2, 3);
+
+/* fs_error_clear - reset this thread's message (and detail) to "". */
 FS_EXPORT void fs_error_clear(void);
 
 #ifdef __cplusplus

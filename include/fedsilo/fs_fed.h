@@ -17,9 +17,9 @@
  *                     on public shard metadata and on shard ownership
  *   fs_fed_connect    the sum session: secure (key setup) or plain
  *   fs_fed_sum_*      every quantity that leaves a rank
- *   fs_fed_round_end  model-hash comparison and the stop flag, in one
- *                     allreduce (the one call a later authentication of the
- *                     consistency check replaces)
+ *   fs_fed_round_end  model-digest comparison, verdict transcript and the
+ *                     stop flag, MACed for every peer with the session's
+ *                     pair keys (one MPI_Alltoall)
  *   fs_fed_close
  *
  * with progress and stop state per run (fs_run_ctl), the run directory's
@@ -162,7 +162,8 @@ FS_EXPORT fs_err fs_fed_connect(fs_fed *fed) FS_WARN_UNUSED;
 /* fs_fed_close - collective (frees the communicators); NULL-safe; *fed = NULL. */
 FS_EXPORT void fs_fed_close(fs_fed **fed);
 
-/* fs_fed_agree - fs_agree on the federation's communicator. Collective. */
+/* fs_fed_agree - fs_agree on the federation's communicator; the outcome
+ * enters the round's verdict transcript (fs_fed_round_end). Collective. */
 FS_EXPORT fs_err fs_fed_agree(fs_fed *fed, fs_err local) FS_WARN_UNUSED;
 
 /*
@@ -171,7 +172,9 @@ FS_EXPORT fs_err fs_fed_agree(fs_fed *fed, fs_err local) FS_WARN_UNUSED;
  * (round, vector_id) must be fresh for the session, and vector_id must be
  * registered in the run's privacy ledger (fs_ledger_register), else
  * FS_ERR_ARG on every rank before anything is sent.  *nclipped (f32; may
- * be NULL) = this rank's clipped coordinates.  Collective.
+ * be NULL) = this rank's clipped coordinates.  The call (vector id, round,
+ * n, outcome) enters the round's verdict transcript (fs_fed_round_end).
+ * Collective.
  */
 FS_EXPORT fs_err fs_fed_sum_f32(fs_fed *fed, uint64_t round, uint32_t vector_id,
                                 const float *in, float *out, size_t n, size_t *nclipped)
@@ -181,18 +184,42 @@ FS_EXPORT fs_err fs_fed_sum_f64(fs_fed *fed, uint64_t round, uint32_t vector_id,
 
 /*
  * fs_fed_round_end - end of a round: the global model must be identical on
- * every rank, and a stop request on any rank stops all.  One allreduce of
- * (h, ~h, stop) with MAX, h = fingerprint of params (n floats): max h and
- * ~min h differ iff some rank holds another model (FS_ERR_DATA, before any
- * checkpoint is written).  *stop = 1 if any rank's run control asked to
- * stop.  Collective.
+ * every rank, every rank must have seen the same sums and verdicts in the
+ * round, and a stop request on any rank stops all.  Collective.
+ *
+ * With a secure-sum session (fs_fed_connect, --aggregation secure): every
+ * rank i sends every peer j its model digest D_i (BLAKE2b-256 of the n
+ * floats' bytes) and stop flag with a tag under the pair key of (i, j)
+ * (fs_secagg_pair_key, label "fedsilo round-end") over the session id, the
+ * round, (i, j), this round's verdict transcript (every fs_fed_sum_* and
+ * fs_fed_agree since the previous round end: kind, round, vector id,
+ * length, outcome), D_i and the flag; one MPI_Alltoall; every rank checks
+ * every peer's tag against its own transcript, then D_j against its own
+ * digest.  A tag that does not verify is FS_ERR_AUTH ("the round-end
+ * message of rank J ('NAME') failed authentication after round R ..."), a
+ * verified other digest FS_ERR_DATA ("global models diverged ..."); either
+ * is agreed, and a rank that detected it stops even if the agreement is
+ * forged (fs_agree).  So if any rank passes, every rank's authentic model
+ * and transcript equal its own; a transport that makes models diverge makes
+ * every rank fail.  With --insecure-no-auth the pair keys come from an
+ * unauthenticated DH: a man in the middle of the key setup holds them and
+ * can forge the tags.
+ * Without a session (plain aggregation): one unauthenticated MPI_Allreduce
+ * MAX of (h, ~h, t, ~t, stop) over the first 8 bytes of the digest and of
+ * the transcript (FS_ERR_DATA on a difference); it detects honest bugs
+ * only, not an active transport.
+ * *stop = 1 if any rank's run control asked to stop.  Either way nothing is
+ * checkpointed after a failure.  Resets the transcript for the next round.
  */
 FS_EXPORT fs_err fs_fed_round_end(fs_fed *fed, int round, const float *params, size_t n,
                                   int *stop) FS_WARN_UNUSED;
 
 /*
  * fs_fed_round_end_hash - fs_fed_round_end for a model that is not a float
- * vector (trees): h is the caller's fingerprint of its model.  Collective.
+ * vector (trees): h is the caller's fingerprint of its model, and the
+ * digest compared and authenticated is BLAKE2b-256 of h (8 bytes, little
+ * endian), with the same verdict transcript (fs_fed_sum_words enters it
+ * too).  Collective.
  */
 FS_EXPORT fs_err fs_fed_round_end_hash(fs_fed *fed, int round, uint64_t h, int *stop)
     FS_WARN_UNUSED;

@@ -2,7 +2,10 @@
  * fs_agree.c - collective error agreement (core layer; the only core file
  * that uses MPI): a MAXLOC allreduce of (code, rank), then a broadcast of
  * the worst rank's message, prefixed once with "rank R: ", so that every
- * rank exits with one identical sentence naming the failing rank.
+ * rank exits with one identical sentence naming the failing rank.  A rank
+ * whose own status is a failure never accepts an agreed result below it.
+ * A failure's private detail (fs_error_detail) is logged on its own rank
+ * and never sent.
  */
 #include <stdio.h>
 #include <string.h>
@@ -41,11 +44,32 @@ fs_err fs_agree(MPI_Comm comm, fs_err local, int *bad_rank)
         if (local != FS_OK) fs_error_prefix(FS_ERR_MPI, "%s; ", prev);
         return FS_ERR_MPI;
     }
+    /* A failing rank's private detail goes to its own log only. */
+    if (local != FS_OK && fs_errdetail()[0])
+        fs_log(FS_LOG_ERROR, "rank %d: %s [this institution only: %s]", rank,
+               fs_errmsg()[0] ? fs_errmsg() : fs_strerror(local), fs_errdetail());
+    /* The agreed pair can only be at least this rank's own (code, rank) in
+     * MAXLOC order.  Anything lower (e.g. "all OK" while this rank failed)
+     * did not come from an honest reduction: the transport altered it.
+     * This rank then stops with its own error instead of believing it, so
+     * a forged "all OK" cannot make a failing rank continue; as FS_ERR_MPI,
+     * because the ranks are out of step (the caller aborts the job rather
+     * than wait in MPI_Finalize for peers in another collective). */
+    if (local != FS_OK && (out.code < in.code || (out.code == in.code && out.rank > rank))) {
+        if (!fs_error_is_agreed() && fs_errmsg()[0])
+            fs_error_prefix(local, "rank %d: ", rank);
+        else if (!fs_errmsg()[0])
+            fs_error_set(local, "rank %d: %s", rank, fs_strerror(local));
+        fs_error_prefix(FS_ERR_MPI, "the error agreement returned a result below this rank's "
+                        "own failure (altered on the transport?), so the ranks are out of step; ");
+        if (bad_rank) *bad_rank = rank;
+        return FS_ERR_MPI;
+    }
     if (out.code == FS_OK) return FS_OK;
     int worst = out.rank;
     if (bad_rank) *bad_rank = worst;
 
-    /* Share the failing rank's sentence. */
+    /* Share the failing rank's sentence (never its detail). */
     char msg[AGREE_MSG_CAP];
     if (rank == worst) {
         const char *m = fs_errmsg();

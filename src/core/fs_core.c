@@ -20,6 +20,9 @@ static _Thread_local char fs_msg[FS_MSG_CAP];
 /* 1 while fs_msg is a sentence agreed by fs_agree (it names the failing
  * rank already); any new fs_error_set clears it. */
 static _Thread_local int fs_msg_agreed;
+/* The private detail of the current failure (fs_error_detail): shown only
+ * on this rank, never agreed; any new fs_error_set clears it. */
+static _Thread_local char fs_msg_detail[FS_MSG_CAP];
 
 const char *fs_strerror(fs_err code)
 {
@@ -40,7 +43,42 @@ const char *fs_strerror(fs_err code)
 
 const char *fs_errmsg(void) { return fs_msg; }
 
-void fs_error_clear(void) { fs_msg[0] = '\0'; fs_msg_agreed = 0; }
+const char *fs_errdetail(void) { return fs_msg_detail; }
+
+void fs_error_clear(void) { fs_msg[0] = '\0'; fs_msg_detail[0] = '\0'; fs_msg_agreed = 0; }
+
+/* Replace terminal control characters (file contents quoted in messages
+ * must not reach the user's terminal or logs as escape sequences). */
+static void sanitize(char *s)
+{
+    for (char *c = s; *c; c++)
+        if (((unsigned char)*c < 0x20 && *c != '\n' && *c != '\t') || (unsigned char)*c == 0x7f)
+            *c = '?';
+}
+
+fs_err fs_error_privatize(fs_err code, const char *fmt, ...)
+{
+    char old[FS_MSG_CAP], det[FS_MSG_CAP];
+    snprintf(old, sizeof old, "%s", fs_msg);
+    snprintf(det, sizeof det, "%s", fs_msg_detail);
+    va_list ap;
+    va_start(ap, fmt);
+    fs_error_vset(code, fmt, ap);
+    va_end(ap);
+    if (det[0]) snprintf(fs_msg_detail, sizeof fs_msg_detail, "%.500s; %.500s", old, det);
+    else snprintf(fs_msg_detail, sizeof fs_msg_detail, "%s", old);
+    return code;
+}
+
+fs_err fs_error_detail(fs_err code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(fs_msg_detail, sizeof fs_msg_detail, fmt, ap);
+    va_end(ap);
+    sanitize(fs_msg_detail);
+    return code;
+}
 
 void fs_error_mark_agreed(void) { fs_msg_agreed = 1; }
 
@@ -50,11 +88,10 @@ fs_err fs_error_vset(fs_err code, const char *fmt, va_list ap)
 {
     vsnprintf(fs_msg, sizeof fs_msg, fmt, ap);
     fs_msg_agreed = 0;
+    fs_msg_detail[0] = '\0';
     /* Messages quote file contents (keys, cells, names): never let them
      * carry terminal control sequences to the user's terminal or logs. */
-    for (char *c = fs_msg; *c; c++)
-        if (((unsigned char)*c < 0x20 && *c != '\n' && *c != '\t') || (unsigned char)*c == 0x7f)
-            *c = '?';
+    sanitize(fs_msg);
     return code;
 }
 

@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <string.h>
 #include "fed/fs_fed_impl.h"
+#include "crypto/fs_crypto_impl.h"
 #include "fedsilo/fs_agree.h"
 #include "fedsilo/fs_file.h"
 
@@ -157,6 +158,22 @@ static fs_err resolve_shard(fs_fed *fed)
     return FS_OK;
 }
 
+/*
+ * A shard that does not load: the reader's message names the file, and
+ * maybe a row, a column and a cell value, so it stays in this rank's log
+ * (the detail) and the agreed message gives only the kind of file and the
+ * class of problem.
+ */
+static fs_err shard_error(fs_err code, const char *part)
+{
+    const char *what = code == FS_ERR_IO ? "could not be read"
+                     : code == FS_ERR_NOMEM ? "does not fit in memory"
+                     : "is malformed or holds invalid values";
+    return fs_error_privatize(code, "its %s shard (the --data file or roster data = path of "
+                              "this institution) %s; the detail (file, row, value) is in this "
+                              "institution's own log", part, what);
+}
+
 fs_err fs_fed_open(MPI_Comm comm, const fs_fed_open_opts *oo, fs_fed **out)
 {
     fs_err rc = FS_OK, local = FS_OK;
@@ -208,10 +225,14 @@ fs_err fs_fed_open(MPI_Comm comm, const fs_fed_open_opts *oo, fs_fed **out)
     FS_TRY(fs_agree(fed->comm, local, NULL));
     local = oo->read ? resolve_shard(fed) : FS_OK;
     const unsigned rflags = (oo->read & FS_FED_READ_ALLOW_MISSING) ? FS_READ_ALLOW_MISSING : 0;
-    if (local == FS_OK && (oo->read & FS_FED_READ_TRAIN))
+    if (local == FS_OK && (oo->read & FS_FED_READ_TRAIN)) {
         local = fs_dataset_read_ex(fed->shard_path, FS_PART_TRAIN, rflags, &fed->train);
-    if (local == FS_OK && (oo->read & FS_FED_READ_VALIDATION))
+        if (local != FS_OK) local = shard_error(local, "training");
+    }
+    if (local == FS_OK && (oo->read & FS_FED_READ_VALIDATION)) {
         local = fs_dataset_read_ex(fed->shard_path, FS_PART_VALIDATION, rflags, &fed->val);
+        if (local != FS_OK) local = shard_error(local, "validation");
+    }
     FS_TRY(fs_agree(fed->comm, local, NULL));
     FS_TRY(fs_preflight_shards(fed, oo->preflight));
     *out = fed;
@@ -270,7 +291,46 @@ void fs_fed_close(fs_fed **pf)
 
 // ---------------------------------------------------------------- collectives
 
-fs_err fs_fed_agree(fs_fed *fed, fs_err local) { return fs_agree(fed->comm, local, NULL); }
+enum { VERDICT_SUM_F32 = 1, VERDICT_SUM_F64 = 2, VERDICT_AGREE = 3, VERDICT_SUM_WORDS = 4 };
+
+/*
+ * Extend this round's verdict transcript with one collective's outcome:
+ * T <- BLAKE2b-256(T || kind || round || vector id || n || code), fields
+ * little-endian.  Every rank runs the same collectives with the same agreed
+ * outcomes, so honest ranks hold the same T at the round end, where it
+ * enters every round-end tag (a rank told "all OK" while another saw a
+ * failure, or that ran other sums, does not verify).
+ */
+static void note_verdict(fs_fed *fed, uint32_t kind, uint64_t round, uint32_t vid, uint64_t n,
+                         fs_err code)
+{
+    uint8_t rec[28], next[32];
+    const uint64_t f[5] = { kind, round, vid, n, (uint64_t)(uint32_t)code };
+    const int width[5] = { 4, 8, 4, 8, 4 };
+    size_t off = 0;
+    for (int k = 0; k < 5; k++)
+        for (int b = 0; b < width[k]; b++) rec[off++] = (uint8_t)(f[k] >> (8 * b));
+    /* the caller's message (and its agreed mark) survives a crypto failure */
+    char keep[2048];
+    const int agreed = fs_error_is_agreed();
+    snprintf(keep, sizeof keep, "%s", fs_errmsg());
+    if (fs_blake2b_keyed(next, sizeof next, NULL, 0, fed->verdicts, sizeof fed->verdicts, rec,
+                         sizeof rec) == FS_OK) {
+        memcpy(fed->verdicts, next, sizeof next);
+        return;
+    }
+    fed->verdicts_bad = 1;
+    if (keep[0]) fs_error_set(code, "%s", keep);
+    else fs_error_clear();
+    if (agreed) fs_error_mark_agreed();
+}
+
+fs_err fs_fed_agree(fs_fed *fed, fs_err local)
+{
+    fs_err rc = fs_agree(fed->comm, local, NULL);
+    note_verdict(fed, VERDICT_AGREE, 0, 0, 0, rc);
+    return rc;
+}
 
 fs_err fs_fed_sum_f32(fs_fed *fed, uint64_t round, uint32_t vid, const float *in, float *out,
                       size_t n, size_t *nclipped)
@@ -278,7 +338,9 @@ fs_err fs_fed_sum_f32(fs_fed *fed, uint64_t round, uint32_t vid, const float *in
     if (!fed->agg) return fs_error_set(FS_ERR_ARG, "fs_fed_sum_f32 before fs_fed_connect");
     fs_err rc = fs_ledger_check_sum(fed->ledger, vid, NULL);  /* same on every rank */
     if (rc != FS_OK) return rc;
-    return fs_agg_sum_f32(fed->agg, round, vid, in, out, n, nclipped);
+    rc = fs_agg_sum_f32(fed->agg, round, vid, in, out, n, nclipped);
+    note_verdict(fed, VERDICT_SUM_F32, round, vid, n, rc);
+    return rc;
 }
 
 fs_err fs_fed_sum_f64(fs_fed *fed, uint64_t round, uint32_t vid, const double *in, double *out,
@@ -287,7 +349,9 @@ fs_err fs_fed_sum_f64(fs_fed *fed, uint64_t round, uint32_t vid, const double *i
     if (!fed->agg) return fs_error_set(FS_ERR_ARG, "fs_fed_sum_f64 before fs_fed_connect");
     fs_err rc = fs_ledger_check_sum(fed->ledger, vid, NULL);  /* same on every rank */
     if (rc != FS_OK) return rc;
-    return fs_agg_sum_f64(fed->agg, round, vid, in, out, n);
+    rc = fs_agg_sum_f64(fed->agg, round, vid, in, out, n);
+    note_verdict(fed, VERDICT_SUM_F64, round, vid, n, rc);
+    return rc;
 }
 
 fs_err fs_fed_sum_words(fs_fed *fed, uint64_t round, uint32_t vid, uint64_t *words, size_t n,
@@ -300,14 +364,18 @@ fs_err fs_fed_sum_words(fs_fed *fed, uint64_t round, uint32_t vid, uint64_t *wor
     if (sa) {
         if (fs_secagg_vec_params(sa)->ring_bits != 64)
             local = fs_error_set(FS_ERR_ARG, "fs_fed_sum_words needs a 64-bit ring session");
-        return fs_secagg_sum_words(sa, round, vid, words, n, local);
+        rc = fs_secagg_sum_words(sa, round, vid, words, n, local);
+    } else {
+        rc = fs_agree(fed->comm, local, NULL);   /* plain: integer allreduce, mod 2^64 */
+        if (rc == FS_OK && n > (size_t)INT_MAX)
+            rc = fs_error_set(FS_ERR_ARG, "fs_fed_sum_words: %zu words", n);  /* same everywhere */
+        if (rc == FS_OK) {
+            int mrc = MPI_Allreduce(MPI_IN_PLACE, words, (int)n, MPI_UINT64_T, MPI_SUM, fed->comm);
+            if (mrc != MPI_SUCCESS) rc = fs_from_mpi(mrc, "MPI_Allreduce (words)");
+        }
     }
-    rc = fs_agree(fed->comm, local, NULL);   /* plain: integer allreduce, mod 2^64 */
-    if (rc != FS_OK) return rc;
-    if (n > (size_t)INT_MAX) return fs_error_set(FS_ERR_ARG, "fs_fed_sum_words: %zu words", n);
-    int mrc = MPI_Allreduce(MPI_IN_PLACE, words, (int)n, MPI_UINT64_T, MPI_SUM, fed->comm);
-    if (mrc != MPI_SUCCESS) return fs_from_mpi(mrc, "MPI_Allreduce (words)");
-    return FS_OK;
+    note_verdict(fed, VERDICT_SUM_WORDS, round, vid, n, rc);
+    return rc;
 }
 
 fs_err fs_fed_ledger_open(fs_fed *fed, long *ncharges)
@@ -366,22 +434,163 @@ done:
     return rc;
 }
 
-fs_err fs_fed_round_end(fs_fed *fed, int round, const float *params, size_t n, int *stop)
+/*
+ * The round-end message of rank i to rank j (docs/protocol.md, "Round end"):
+ * D_i (32-byte BLAKE2b-256 digest of i's global model) || stop_i (1 byte)
+ * || 7 zero bytes || tag_ij, with
+ *   tag_ij = BLAKE2b-256(K_ij; RE_LABEL || sid || round || i || j || T_i ||
+ *                              D_i || stop_i || zeros)
+ * K_ij = fs_secagg_pair_key(sa, j, "fedsilo round-end") (HKDF from the
+ * authenticated DH of i and j, bound to the session id), T_i = i's verdict
+ * transcript of the round.  The receiver j recomputes the tag with its own
+ * T_j, so a tag verifies only if the message is i's, for this session,
+ * round and direction, and i saw the same verdicts as j.
+ */
+#define RE_LABEL "fedsilo round-end v1"
+#define RE_BODY 40                 /* digest, stop byte, padding          */
+#define RE_BYTES (RE_BODY + 32)    /* + tag                               */
+
+static fs_err round_end_tag(fs_fed *fed, fs_secagg *sa, int from, int to, int round,
+                            const uint8_t *body, uint8_t tag[32])
 {
-    return fs_fed_round_end_hash(fed, round, fs_params_hash(params, n), stop);
+    uint8_t key[32], hdr[sizeof RE_LABEL + 32 + 8 + 4 + 4 + 32];
+    size_t off = 0;
+    memcpy(hdr, RE_LABEL, sizeof RE_LABEL); off += sizeof RE_LABEL;
+    memcpy(hdr + off, fs_secagg_session_id(sa), 32); off += 32;
+    for (int b = 0; b < 8; b++) hdr[off++] = (uint8_t)((uint64_t)(unsigned)round >> (8 * b));
+    for (int b = 0; b < 4; b++) hdr[off++] = (uint8_t)((unsigned)from >> (8 * b));
+    for (int b = 0; b < 4; b++) hdr[off++] = (uint8_t)((unsigned)to >> (8 * b));
+    memcpy(hdr + off, fed->verdicts, 32); off += 32;
+    fs_err rc = fs_secagg_pair_key(sa, from == fed->rank ? to : from, "fedsilo round-end", key);
+    if (rc == FS_OK) rc = fs_blake2b_keyed(tag, 32, key, sizeof key, hdr, off, body, RE_BODY);
+    fs_secure_zero(key, sizeof key);
+    return rc;
 }
 
-fs_err fs_fed_round_end_hash(fs_fed *fed, int round, uint64_t h, int *stop)
+/* " ('name')" of rank r's roster entry, or "" without a roster. */
+static void peer_label(const fs_fed *fed, int r, char *out, size_t cap)
 {
-    uint64_t v[3] = { h, ~h, (uint64_t)(fed->ctl && fed->ctl->stop) };
-    /* collective: MAX of (h, ~h) is (max h, ~min h) */
-    int mrc = MPI_Allreduce(MPI_IN_PLACE, v, 3, MPI_UINT64_T, MPI_MAX, fed->comm);
+    out[0] = '\0';
+    const int e = fed->members ? fed->members[r] : r;
+    if (fed->roster && e >= 0 && e < fs_roster_count(fed->roster))
+        snprintf(out, cap, " ('%s')", fs_roster_name(fed->roster, e));
+}
+
+/* Rank-local: check every peer's round-end message (recv, N blocks). */
+static fs_err round_end_verify(fs_fed *fed, fs_secagg *sa, int round, const uint8_t *mine,
+                               const uint8_t *recv, int *stop)
+{
+    uint8_t tag[32];
+    char who[300];
+    for (int j = 0; j < fed->size; j++) {
+        if (j == fed->rank) continue;
+        const uint8_t *b = recv + (size_t)j * RE_BYTES;
+        fs_err rc = round_end_tag(fed, sa, j, fed->rank, round, b, tag);
+        if (rc != FS_OK) return rc;
+        peer_label(fed, j, who, sizeof who);
+        if (!fs_secure_memeq(tag, b + RE_BODY, 32))
+            return fs_error_set(FS_ERR_AUTH, "the round-end message of rank %d%s failed "
+                                "authentication after round %d: the transport altered it, or "
+                                "rank %d holds another global model or saw other sums or verdicts "
+                                "this round; stopping before writing a checkpoint", j, who, round,
+                                j);
+        if (memcmp(b, mine, 32) != 0)
+            return fs_error_set(FS_ERR_DATA, "global models diverged across ranks after round %d "
+                                "(rank %d%s holds another model); stopping before writing a "
+                                "checkpoint", round, j, who);
+        *stop |= b[32] != 0;
+    }
+    return FS_OK;
+}
+
+/* Collective: the authenticated round end over the session's pair keys. */
+static fs_err round_end_authenticated(fs_fed *fed, fs_secagg *sa, int round,
+                                      const uint8_t digest[32], int *stop)
+{
+    fs_err rc = FS_OK, local = FS_OK;
+    uint8_t *send = NULL, *recv = NULL;
+    const size_t N = (size_t)fed->size;
+    local = fs_zalloc(&send, N, RE_BYTES, "round-end messages");
+    if (local == FS_OK) local = fs_zalloc(&recv, N, RE_BYTES, "round-end messages");
+    for (int j = 0; j < fed->size && local == FS_OK; j++) {
+        uint8_t *b = send + (size_t)j * RE_BYTES;
+        memcpy(b, digest, 32);
+        b[32] = (uint8_t)(*stop != 0);
+        if (j != fed->rank) local = round_end_tag(fed, sa, fed->rank, j, round, b, b + RE_BODY);
+    }
+    FS_TRY(fs_agree(fed->comm, local, NULL));
+    // collective: block j of send goes to rank j, block j of recv comes from it
+    int mrc = MPI_Alltoall(send, RE_BYTES, MPI_BYTE, recv, RE_BYTES, MPI_BYTE, fed->comm);
+    if (mrc != MPI_SUCCESS)
+        FS_FAIL(fs_from_mpi(mrc, "MPI_Alltoall (round end)"), "%s", fs_errmsg());
+    local = round_end_verify(fed, sa, round, digest, recv, stop);
+    /* each detecting rank says so itself: the agreement below names one */
+    if (local != FS_OK) fs_log(FS_LOG_WARN, "rank %d: %s", fed->rank, fs_errmsg());
+    FS_TRY(fs_agree(fed->comm, local, NULL));
+done:
+    free(send);
+    free(recv);
+    return rc;
+}
+
+/* Collective: the unauthenticated round end of a session without pair keys
+ * (plain aggregation): MAX of (h, ~h, t, ~t, stop) over the first 8 bytes h
+ * of the model digest and t of the verdict transcript; max x and ~min x
+ * differ iff some rank holds another value. */
+static fs_err round_end_plain(fs_fed *fed, int round, const uint8_t digest[32], int *stop)
+{
+    uint64_t h = 0, t = 0;
+    for (int b = 0; b < 8; b++) {
+        h |= (uint64_t)digest[b] << (8 * b);
+        t |= (uint64_t)fed->verdicts[b] << (8 * b);
+    }
+    uint64_t v[5] = { h, ~h, t, ~t, (uint64_t)(*stop != 0) };
+    int mrc = MPI_Allreduce(MPI_IN_PLACE, v, 5, MPI_UINT64_T, MPI_MAX, fed->comm);
     if (mrc != MPI_SUCCESS) return fs_from_mpi(mrc, "MPI_Allreduce (model hash)");
     if (v[0] != ~v[1])
         return fs_error_set(FS_ERR_DATA, "global models diverged across ranks after round %d "
                             "(model hashes differ); stopping before writing a checkpoint", round);
-    *stop = v[2] != 0;
+    if (v[2] != ~v[3])
+        return fs_error_set(FS_ERR_DATA, "ranks saw different sums or verdicts in round %d; "
+                            "stopping before writing a checkpoint", round);
+    *stop = v[4] != 0;
     return FS_OK;
+}
+
+/* Collective: the round end of a model with digest `digest` (above). */
+static fs_err round_end_digest(fs_fed *fed, int round, const uint8_t digest[32], fs_err local,
+                               int *stop)
+{
+    fs_err rc = FS_OK;
+    int st = fed->ctl && fed->ctl->stop;
+    if (local == FS_OK && fed->verdicts_bad)
+        local = fs_error_set(FS_ERR_CRYPTO, "the verdict transcript of round %d is incomplete",
+                             round);
+    FS_TRY(fs_agree(fed->comm, local, NULL));
+    fs_secagg *sa = fs_fed_secagg(fed);   /* same on every rank: the aggregation mode */
+    if (sa) FS_TRY(round_end_authenticated(fed, sa, round, digest, &st));
+    else FS_TRY(round_end_plain(fed, round, digest, &st));
+    *stop = st;
+done:
+    memset(fed->verdicts, 0, sizeof fed->verdicts);   /* the next round's transcript */
+    fed->verdicts_bad = 0;
+    return rc;
+}
+
+fs_err fs_fed_round_end(fs_fed *fed, int round, const float *params, size_t n, int *stop)
+{
+    uint8_t digest[32];
+    fs_err local = fs_blake2b_keyed(digest, sizeof digest, NULL, 0, params, n * sizeof *params,
+                                    NULL, 0);
+    return round_end_digest(fed, round, digest, local, stop);
+}
+
+fs_err fs_fed_round_end_hash(fs_fed *fed, int round, uint64_t h, int *stop)
+{
+    uint8_t le[8], digest[32];
+    for (int b = 0; b < 8; b++) le[b] = (uint8_t)(h >> (8 * b));
+    fs_err local = fs_blake2b_keyed(digest, sizeof digest, NULL, 0, le, sizeof le, NULL, 0);
+    return round_end_digest(fed, round, digest, local, stop);
 }
 
 // ---------------------------------------------------------------- accessors

@@ -40,6 +40,13 @@ struct fs_fed {
     fs_agg *agg;              /* after fs_fed_connect                      */
     fs_ledger *ledger;
     char out_dir[4096];       /* OUT (run directory or output pattern)     */
+    uint8_t verdicts[32];     /* this round's verdict transcript: a BLAKE2b
+                                 chain over every fs_fed_sum_* and
+                                 fs_fed_agree since the last round end
+                                 (kind, round, vector id, length, outcome);
+                                 zeros at the start of each round          */
+    int verdicts_bad;         /* the chain could not be extended (crypto
+                                 failure): the next round end fails        */
 };
 
 /* Pre-flight items (src/fed/fs_preflight.c).  Collective. */

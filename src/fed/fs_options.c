@@ -135,7 +135,8 @@ const fs_opt_def fs_opt_table[] = {
     { TRAIN, "round", "aggregation", NULL, FS_OPT_CHOICE, "secure", NOLIM, "secure|plain",
       FS_FIELD_ENUM, F(fed.aggregation), NOSET,
       "secure: masked fixed-point secure sum (only sums are revealed); plain: MPI_Allreduce "
-      "of floats, the insecure baseline" },
+      "of floats, the insecure baseline (contributions visible, round-end model check "
+      "unauthenticated)" },
     { FEDSUM, "round", "aggregation", NULL, FS_OPT_CHOICE, "secure", NOLIM, "secure|plain",
       FS_FIELD_ENUM, F(fed.aggregation), NOSET,
       "secure sum (default) or MPI_Allreduce (comparison only)" },
@@ -252,7 +253,9 @@ const fs_opt_def fs_opt_table[] = {
       "this institution's private identity key, %d = rank (e.g. keys/site-%d.key)" },
     { TRAIN | FEDSUM, "secagg", "insecure_no_auth", NULL, FS_OPT_CHOICE, "no", NOLIM,
       "no|yes", FS_FIELD_BOOL, F(fed.insecure_no_auth), NOSET,
-      "yes: run the secure sum without a roster (unauthenticated key exchange; warns)" },
+      "yes: run the secure sum without a roster (warns): the key exchange and the round-end "
+      "check's keys are unauthenticated, so a man in the middle can read inputs and forge "
+      "the check" },
     { VFL, "secagg", "insecure_no_auth", NULL, FS_OPT_CHOICE, "no", NOLIM, "no|yes",
       FS_FIELD_BOOL, F(fed.insecure_no_auth), NOSET,
       "yes: run without a roster: messages are encrypted but not authenticated (a man in "

@@ -44,19 +44,21 @@ static fs_err check_shape(fs_fed *st)
     if (mrc != MPI_SUCCESS) return fs_from_mpi(mrc, "MPI_Bcast (shard metadata)");
     fs_err local = FS_OK;
     static const char *tn[] = { "classification", "regression" };
+    /* Public: feature and class counts, the task.  This rank's path is
+     * its own configuration: in its log only (the detail). */
     if (meta[0] != ref[0])
-        local = fs_error_set(FS_ERR_DATA, "shard mismatch: %s has %ld features but "
-                             "rank 0's %s has %ld", st->shard_path, meta[0], ref_path, ref[0]);
+        local = fs_error_set(FS_ERR_DATA, "shard mismatch: its training shard has %ld features "
+                             "but rank 0's %s has %ld", meta[0], ref_path, ref[0]);
     else if (meta[1] != ref[1])
-        local = fs_error_set(FS_ERR_DATA, "shard mismatch: %s is a %s task but rank 0's "
-                             "%s is %s", st->shard_path, tn[meta[1] != 0], ref_path,
-                             tn[ref[1] != 0]);
+        local = fs_error_set(FS_ERR_DATA, "shard mismatch: its training shard is a %s task but "
+                             "rank 0's %s is %s", tn[meta[1] != 0], ref_path, tn[ref[1] != 0]);
     else if (meta[2] != ref[2])
-        local = fs_error_set(FS_ERR_DATA, "shard mismatch: %s has %ld classes but rank "
-                             "0's %s has %ld", st->shard_path, meta[2], ref_path, ref[2]);
+        local = fs_error_set(FS_ERR_DATA, "shard mismatch: its training shard has %ld classes "
+                             "but rank 0's %s has %ld", meta[2], ref_path, ref[2]);
     else if (st->val && (st->val->d != st->train->d))
-        local = fs_error_set(FS_ERR_DATA, "%s: validation part has %zu features, "
-                             "training part %zu", st->shard_path, st->val->d, st->train->d);
+        local = fs_error_set(FS_ERR_DATA, "its shard's validation part has %zu features, the "
+                             "training part %zu", st->val->d, st->train->d);
+    if (local != FS_OK) fs_error_detail(local, "the shard is %s", st->shard_path);
     return fs_agree(st->comm, local, NULL);
 }
 
@@ -125,10 +127,10 @@ static fs_err check_shard_owner(fs_fed *st)
         const char *my_data = fs_roster_data_path(ros, mine);
         int owner = inst ? fs_roster_find(ros, inst) : -1;
         if (owner >= 0 && owner != mine) {
-            local = fs_error_set(FS_ERR_DATA, "%s is the shard of institution '%s' "
+            local = fs_error_set(FS_ERR_DATA, "its shard is the shard of institution '%s' "
                                  "(its institution attribute; rank %d in the roster) but rank %d is "
-                                 "'%s' in the roster %s", st->shard_path, inst, owner,
-                                 st->rank, me, roster_path);
+                                 "'%s' in the roster", inst, owner, st->rank, me);
+            fs_error_detail(local, "the shard is %s, the roster %s", st->shard_path, roster_path);
         }
         /* every roster entry, members or not: an excluded institution's
          * shard is no more this rank's than a member's */
@@ -141,10 +143,11 @@ static fs_err check_shard_owner(fs_fed *st)
              * node (or at an institution outside the job, whose node is unknown) */
             const int elsewhere = rank_of_e < 0 || node_of[rank_of_e] != node_of[st->rank];
             if (elsewhere && my_data && strcmp(dj, my_data) == 0) continue;
-            local = fs_error_set(FS_ERR_DATA, "%s is the shard of institution '%s' "
-                                 "(its data = path %s in the roster) but rank %d is '%s' in the "
-                                 "roster %s", st->shard_path, fs_roster_name(ros, e), dj,
-                                 st->rank, me, roster_path);
+            local = fs_error_set(FS_ERR_DATA, "its shard is the shard of institution '%s' "
+                                 "(its data = path in the roster) but rank %d is '%s' in the "
+                                 "roster", fs_roster_name(ros, e), st->rank, me);
+            fs_error_detail(local, "the shard %s is the roster's data = %s, roster %s",
+                            st->shard_path, dj, roster_path);
         }
     }
     FS_TRY(fs_agree(st->comm, local, NULL));

@@ -50,9 +50,15 @@ static fs_err setup_dp(fl_run *st)
                                                : (long)ceil(1.0 / q) * (long)st->sgd.local_epochs;
     st->dpo.sgd.local_steps = steps;
     st->dpo.sgd.on_step = NULL;
-    if (st->dpo.sgd.batch_size > fs_model_max_batch(st->model))
-        FS_FAIL(FS_ERR_ARG, "DP-SGD batch of %zu rows (q = %g) exceeds --batch-size %zu; "
-                "raise --batch-size", st->dpo.sgd.batch_size, q, fs_model_max_batch(st->model));
+    if (st->dpo.sgd.batch_size > fs_model_max_batch(st->model)) {
+        /* the batch is ~ q n_k: its size stays in this institution's log */
+        rc = fs_error_set(FS_ERR_ARG, "its DP-SGD batch (--dp-sampling-rate %g times its "
+                          "training rows) exceeds --batch-size %zu; raise --batch-size", q,
+                          fs_model_max_batch(st->model));
+        fs_error_detail(rc, "a batch of %zu rows from %zu training rows", st->dpo.sgd.batch_size,
+                        st->train->n);
+        goto done;
+    }
     /* identical on every rank: same (sigma, q, steps) everywhere */
     FS_TRY(fs_ledger_enable(fs_fed_ledger(st->fed), FS_LEDGER_DPSGD, dp->noise, q, steps));
     if (dp->dp_seed != 0) {

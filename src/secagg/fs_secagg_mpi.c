@@ -277,7 +277,9 @@ fs_err fs_secagg_create(MPI_Comm comm, const fs_secagg_opts *o, fs_secagg **out)
     }
     if (!have_roster && me == 0)
         fs_log(FS_LOG_WARN, "secure aggregation WITHOUT authentication (--insecure-no-auth): "
-               "a man in the middle on the MPI transport could impersonate institutions");
+               "a man in the middle on the MPI transport could impersonate institutions, "
+               "unmask their inputs and forge the end-of-round model check (its MAC keys come "
+               "from this unauthenticated key exchange)");
 
     fs_dh_group_id group = have_roster ? fs_roster_dh_group(roster) : FS_DH_FFDHE2048;
     const size_t publen = fs_dh_group_bytes(group);

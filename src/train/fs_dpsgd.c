@@ -98,8 +98,12 @@ fs_err fs_dpsgd_train(fs_model *m, const fs_dataset *ds, const fs_dpsgd_opts *o,
     if (stats) *stats = st;
     FS_CHECK_ARG(m && ds && o, "fs_dpsgd_train: NULL argument");
     FS_TRY(fs_model_check_data(m, ds, "training data"));
-    FS_CHECK_ARG(ds->n > 0 && ds->n <= UINT32_MAX, "silo %d: training data has %zu rows "
-                 "(need 1..%lu)", silo, ds->n, (unsigned long)UINT32_MAX);
+    if (ds->n == 0 || ds->n > UINT32_MAX) {
+        rc = fs_error_set(FS_ERR_ARG, "its training data has no rows or more than %lu",
+                          (unsigned long)UINT32_MAX);
+        fs_error_detail(rc, "silo %d has %zu training rows", silo, ds->n);
+        goto done;
+    }
     const fs_sgd_opts *s = &o->sgd;
     FS_CHECK_ARG(isfinite(s->lr) && s->lr > 0, "dpsgd: learning rate %g must be a finite "
                  "number > 0", s->lr);
@@ -107,8 +111,11 @@ fs_err fs_dpsgd_train(fs_model *m, const fs_dataset *ds, const fs_dpsgd_opts *o,
                  s->momentum);
     FS_CHECK_ARG(isfinite(s->weight_decay) && s->weight_decay >= 0,
                  "dpsgd: weight decay %g must be >= 0", s->weight_decay);
-    FS_CHECK_ARG(s->batch_size >= 1 && s->batch_size <= ds->n, "dpsgd: batch size %zu must be "
-                 "in 1..%zu (the rows of silo %d)", s->batch_size, ds->n, silo);
+    if (s->batch_size < 1 || s->batch_size > ds->n) {
+        rc = fs_error_set(FS_ERR_ARG, "dpsgd: the batch size must be in 1..(its training rows)");
+        fs_error_detail(rc, "batch size %zu, silo %d has %zu rows", s->batch_size, silo, ds->n);
+        goto done;
+    }
     FS_CHECK_ARG(s->local_steps >= 0, "dpsgd: local steps %ld must be >= 0", s->local_steps);
     FS_CHECK_ARG(s->local_steps > 0 || s->local_epochs >= 1,
                  "dpsgd: local epochs %d must be >= 1 when local steps is 0", s->local_epochs);

@@ -129,9 +129,13 @@ fs_err fs_sgd_train(fs_model *m, const fs_dataset *ds, const fs_sgd_opts *o, uin
     if (stats) memset(stats, 0, sizeof *stats);
     FS_CHECK_ARG(m && ds && o, "fs_sgd_train: NULL argument");
     FS_TRY(fs_model_check_data(m, ds, "training data"));
-    FS_CHECK_ARG(ds->n > 0, "silo %d: training data has no rows", silo);
-    FS_CHECK_ARG(ds->n <= UINT32_MAX, "silo %d: training data has %zu rows (at most %lu)", silo,
-                 ds->n, (unsigned long)UINT32_MAX);
+    FS_CHECK_ARG(ds->n > 0, "its training data has no rows");
+    if (ds->n > UINT32_MAX) {
+        rc = fs_error_set(FS_ERR_ARG, "its training data has more than %lu rows",
+                          (unsigned long)UINT32_MAX);
+        fs_error_detail(rc, "silo %d has %zu training rows", silo, ds->n);
+        goto done;
+    }
     FS_CHECK_ARG(isfinite(o->lr) && o->lr > 0, "sgd: learning rate %g must be a finite number > 0", o->lr);
     FS_CHECK_ARG(o->momentum >= 0 && o->momentum < 1, "sgd: momentum %g must be in [0, 1)",
                  o->momentum);
@@ -163,12 +167,16 @@ fs_err fs_sgd_train(fs_model *m, const fs_dataset *ds, const fs_sgd_opts *o, uin
             gather_batch(m, ds, m->perm + start, b);
             rc = fs_model_forward_backward(m, m->xb, cls ? m->yb_class : NULL,
                                            cls ? NULL : m->yb_reg, b, &loss);
-            if (rc == FS_ERR_NUMERIC)
-                FS_FAIL(FS_ERR_NUMERIC, "silo %d, round %d: loss is not finite at local step %ld "
-                        "(epoch %ld); lower the learning rate", silo, round, st.steps, epoch);
+            /* the step count of an epoch-based round is ~ n_k / B: private */
+            if (rc == FS_ERR_NUMERIC) {
+                rc = fs_error_set(FS_ERR_NUMERIC, "round %d: the loss is not finite during local "
+                                  "training; lower the learning rate", round);
+                fs_error_detail(rc, "silo %d, local step %ld (epoch %ld)", silo, st.steps, epoch);
+                goto done;
+            }
             if (rc != FS_OK) {
-                rc = fs_error_prefix(rc, "silo %d, round %d, local step %ld: ", silo, round,
-                                     st.steps);
+                rc = fs_error_prefix(rc, "round %d, local training: ", round);
+                fs_error_detail(rc, "silo %d, local step %ld", silo, st.steps);
                 goto done;
             }
             if (prox > 0.0f) {
@@ -176,10 +184,12 @@ fs_err fs_sgd_train(fs_model *m, const fs_dataset *ds, const fs_sgd_opts *o, uin
                 for (size_t i = 0; i < m->nparams; i++)
                     m->grads[i] += prox * (m->params[i] - o->prox_anchor[i]);
             }
-            if (sgd_update(m->params, m->mom, m->grads, m->nparams, lr, mu, wd))
-                FS_FAIL(FS_ERR_NUMERIC, "silo %d, round %d: parameters became non-finite at local "
-                        "step %ld (epoch %ld); lower the learning rate", silo, round, st.steps,
-                        epoch);
+            if (sgd_update(m->params, m->mom, m->grads, m->nparams, lr, mu, wd)) {
+                rc = fs_error_set(FS_ERR_NUMERIC, "round %d: the parameters became non-finite "
+                                  "during local training; lower the learning rate", round);
+                fs_error_detail(rc, "silo %d, local step %ld (epoch %ld)", silo, st.steps, epoch);
+                goto done;
+            }
             st.loss_sum += loss * (double)b;
             st.samples += (double)b;
             st.steps++;

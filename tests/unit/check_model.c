@@ -712,8 +712,11 @@ START_TEST(test_sgd_nonfinite)
     fs_sgd_opts o = { .lr = 1e6, .momentum = 0.9, .batch_size = 8, .local_epochs = 50 };
     fs_sgd_stats st;
     ck_assert_int_eq(fs_sgd_train(m, ds, &o, 1, 3, 7, &st), FS_ERR_NUMERIC);
-    ck_assert_msg(strstr(fs_errmsg(), "silo 3, round 7") && strstr(fs_errmsg(), "step"),
-                  "message: %s", fs_errmsg());
+    /* public message: the round; the step (~ n_k / B) only in the detail */
+    ck_assert_msg(strstr(fs_errmsg(), "round 7: the ") &&
+                  strstr(fs_errmsg(), "during local training") &&
+                  !strstr(fs_errmsg(), "step"), "message: %s", fs_errmsg());
+    ck_assert_msg(strstr(fs_errdetail(), "silo 3, local step"), "detail: %s", fs_errdetail());
     ck_assert(st.steps > 0 && st.steps < 50 * 7);
 
     // A NaN feature makes the very first loss non-finite.
@@ -721,8 +724,10 @@ START_TEST(test_sgd_nonfinite)
     for (size_t i = 0; i < 50; i++) ds->X[4 * i] = NAN;
     o.lr = 0.01;
     ck_assert_int_eq(fs_sgd_train(m, ds, &o, 1, 2, 5, &st), FS_ERR_NUMERIC);
-    ck_assert_msg(strstr(fs_errmsg(), "silo 2, round 5: loss is not finite at local step 0"),
+    ck_assert_msg(strstr(fs_errmsg(), "round 5: the loss is not finite during local training"),
                   "message: %s", fs_errmsg());
+    ck_assert_msg(strstr(fs_errdetail(), "silo 2, local step 0 (epoch 0)"), "detail: %s",
+                  fs_errdetail());
     ck_assert_int_eq(st.steps, 0);
     ds_free(ds);
     fs_model_destroy(&m);
