@@ -43,8 +43,9 @@ EXTRA_DIST += tests/spy/analyze.py tests/spy/nonce_reuse.py tests/keys.sh tests/
               tests/cli/metrics_ref.py
 dist_check_SCRIPTS += tests/cli/secure.sh tests/cli/spy.sh tests/cli/signal.sh tests/cli/watchdog.sh \
                       tests/cli/manpage.sh tests/cli/standardize.sh tests/cli/dp.sh \
-                      tests/cli/ddp.sh tests/cli/resume_keys.sh tests/cli/impute.sh
-TESTS += tests/cli/secure.sh tests/cli/spy.sh tests/cli/resume_keys.sh tests/cli/signal.sh tests/cli/watchdog.sh tests/cli/manpage.sh tests/cli/dp.sh tests/cli/ddp.sh \
+                      tests/cli/ddp.sh tests/cli/resume_keys.sh tests/cli/impute.sh \
+                      tests/cli/spy_wrappers.sh
+TESTS += tests/cli/secure.sh tests/cli/spy.sh tests/cli/spy_wrappers.sh tests/cli/resume_keys.sh tests/cli/signal.sh tests/cli/watchdog.sh tests/cli/manpage.sh tests/cli/dp.sh tests/cli/ddp.sh \
          tests/cli/standardize.sh tests/cli/impute.sh
 
 # Federated analytics (fedsilo stats, ridge) and the examples.

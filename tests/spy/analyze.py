@@ -26,11 +26,11 @@ def records(path):
     with open(path, "rb") as f:
         data = f.read()
     off = 0
-    sizes = {0: 4, 1: 4, 2: 8, 3: 8, 4: 1}
-    dts = {0: np.float32, 1: np.uint32, 2: np.uint64, 3: np.float64, 4: np.uint8}
+    sizes = {0: 4, 1: 4, 2: 8, 3: 8, 4: 1, 5: 4, 6: 8}
+    dts = {0: np.float32, 1: np.uint32, 2: np.uint64, 3: np.float64, 4: np.uint8, 5: np.int32, 6: np.int64}
     while off < len(data):
-        kind, dt, count, idx = struct.unpack_from("<IIQQ", data, off)
-        off += 24
+        kind, dt, count, idx, call, peer, tsize, pad = struct.unpack_from("<IIQQIiII", data, off)
+        off += 40
         n = count * sizes[dt]
         buf = np.frombuffer(data[off:off + n], dtype=dts[dt]).copy()
         off += n
