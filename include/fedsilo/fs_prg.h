@@ -17,9 +17,10 @@ extern "C" {
 #endif
 
 /*
- * AES-128-CTR keystream: a VAES + AVX-512 kernel where the CPU has it,
- * else OpenSSL EVP (same keystream bit for bit; environment FEDSILO_PRG =
- * auto | openssl | vaes forces a choice).  The 32-byte seed is a uniformly
+ * AES-128-CTR keystream: a fused VAES (AVX-512 or AVX2) or AES-NI kernel
+ * where the CPU has one, else OpenSSL EVP (same keystream bit for bit;
+ * environment FEDSILO_PRG = auto | openssl | vaes | vaes-avx512 |
+ * vaes-avx2 | aesni forces a choice).  The 32-byte seed is a uniformly
  * random HKDF-SHA256 output (docs/protocol.md, key setup), so its
  * first 16 bytes are used directly as the AES-128 key; bytes 16..31 are
  * unused.  The 16-byte initial counter block for nonce (round, vector_id)

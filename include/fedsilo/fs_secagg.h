@@ -88,10 +88,12 @@ FS_EXPORT void fs_secagg_destroy(fs_secagg **sa);
  * Collective; every rank passes the same (round, vector_id, n).  in is
  * encoded with opts.vec (values outside [-c, c] are clipped and counted in
  * stats->nclipped, NaN counted in stats->nnan and encoded as 0), masked,
- * summed with MPI_Iallreduce(MPI_SUM) on uint32/uint64 in 256 KiB chunks
- * pipelined with the masking (chunk k is reduced while chunk k+1 is being
- * masked and chunk k-1 decoded), then checked.  (round, vector_id) must be
- * fresh for this session (enforced).  in and out may alias.  Returns the
+ * summed with MPI_Iallreduce(MPI_SUM) on uint32/uint64 in chunks pipelined
+ * with the masking (chunks k..k+depth-1 are reduced while chunk k+depth is
+ * being masked and chunk k-1 decoded; fs_secagg_pipeline_plan), or, for a
+ * vector of at most 1 MiB of words (4 MiB beyond 8 ranks), with one
+ * blocking MPI_Allreduce after masking, then checked.  (round, vector_id)
+ * must be fresh for this session (enforced).  in and out may alias.  Returns the
  * same code on every rank: FS_OK, FS_ERR_AUTH if the canary shows the masks
  * did not cancel (out is then all zeros), FS_ERR_ARG (nonce reuse; the
  * rank sends zeros, nothing unmasked), FS_ERR_NOMEM, FS_ERR_MPI.
@@ -128,6 +130,68 @@ FS_EXPORT fs_err fs_secagg_sum_f64(fs_secagg *sa, uint64_t round, uint32_t vecto
 FS_EXPORT fs_err fs_secagg_sum_words(fs_secagg *sa, uint64_t round, uint32_t vector_id,
                                      void *words, size_t n, fs_err local) FS_WARN_UNUSED;
 
+/* The reduction schedule of fs_secagg_sum_f32. */
+typedef struct {
+    size_t chunk_bytes;     /* words per MPI_Iallreduce, in bytes; 0 = automatic:
+                               one blocking reduction up to 1 MiB of words,
+                               else 256 KiB chunks; beyond 8 ranks 4 MiB and
+                               1 MiB chunks (rounded up to whole
+                               16 KiB masking blocks)                       */
+    int depth;              /* reductions in flight; 0 = automatic (2; 4
+                               beyond 8 ranks)                              */
+    int separate;           /* 1: reduce each chunk from its send slot into a
+                               separate receive slot (for N >= 4 Open MPI's
+                               libnbc then runs reduce-scatter + allgather
+                               instead of a binomial tree); -1: in place;
+                               0 = automatic: separate for N = 2 and 5..8  */
+} fs_secagg_pipeline;
+
+/*
+ * fs_secagg_set_pipeline - set the schedule (NULL: automatic).  For
+ * benchmarks and tuning; the result does not depend on it (sums are
+ * exact).  Collective: every rank must pass the same values (checked;
+ * FS_ERR_ARG otherwise, and for chunk_bytes in 1..63 or above 1 GiB, or
+ * depth < 0), FS_ERR_MPI.
+ */
+FS_EXPORT fs_err fs_secagg_set_pipeline(fs_secagg *sa,
+                                        const fs_secagg_pipeline *p) FS_WARN_UNUSED;
+
+/*
+ * fs_secagg_pipeline_plan - the schedule fs_secagg_sum_f32 uses for n
+ * values: chunk_bytes per reduction (the whole reduced vector of n + 2
+ * words, values, canary and flag word, when it is one blocking reduction;
+ * then depth = 0), depth, and separate = 1 (separate receive slots) or 0
+ * (in place).  Not
+ * collective; the same on every rank.
+ */
+FS_EXPORT void fs_secagg_pipeline_plan(const fs_secagg *sa, size_t n, fs_secagg_pipeline *out);
+
+/* Where the time of one fs_secagg_sum_f32 call went on this rank (wall
+ * seconds, monotonic clock).  The parts do not overlap; total_s minus
+ * their sum is the agreement collectives, buffer set-up and callbacks. */
+typedef struct {
+    double encode_s;        /* fixed-point encoding (masker)                 */
+    double keystream_s;     /* AES-CTR keystream added into the words        */
+    double reduce_s;        /* inside MPI: posting, driving, waiting for the
+                               reductions of the masked words                */
+    double decode_s;        /* decoding the summed words into floats         */
+    double total_s;         /* the whole call                                */
+    size_t chunk_bytes;     /* the schedule used (fs_secagg_pipeline_plan)   */
+    int depth;
+    int separate;
+    size_t nchunks;
+    int valid;              /* 1 if profiling was on for that call           */
+} fs_secagg_profile;
+
+/* fs_secagg_profile_enable - time the parts of every later
+ * fs_secagg_sum_f32 call on this rank (on != 0) or not (default; then only
+ * total_s and the schedule are recorded).  Costs a few clock reads per
+ * 16 KiB block.  Not collective. */
+FS_EXPORT void fs_secagg_profile_enable(fs_secagg *sa, int on);
+
+/* fs_secagg_last_profile - the profile of the last fs_secagg_sum_f32 call
+ * on this rank.  Not collective. */
+FS_EXPORT void fs_secagg_last_profile(const fs_secagg *sa, fs_secagg_profile *out);
 /*
  * fs_secagg_pair_key - a 32-byte key shared by this rank and `peer` only,
  * for point-to-point protection (e.g. AES-256-GCM channels) bound to this

@@ -183,6 +183,43 @@ FS_EXPORT fs_err fs_masker_encode_mask_stream(fs_masker *m, uint64_t round, uint
                                               fs_masker_progress_fn on_block,
                                               void *user) FS_WARN_UNUSED;
 
+/*
+ * fs_masker_encode_mask_ring - fs_masker_encode_mask_stream writing word k
+ * of the masked vector to out[k mod ring_words] instead of out[k]: out is
+ * a ring of ring_words words (a multiple of fs_masker_block_words(m)), so
+ * a caller that sends chunks as they become final and then reuses their
+ * space never needs a buffer of the whole vector.  on_block is required,
+ * and before it returns the caller must be done with every word the next
+ * block overwrites: positions [words_done, words_done + block) mod
+ * ring_words.  Same nonce rules, outputs and returns as
+ * fs_masker_encode_mask_stream (FS_ERR_ARG also for a bad ring size).
+ */
+FS_EXPORT fs_err fs_masker_encode_mask_ring(fs_masker *m, uint64_t round, uint32_t vector_id,
+                                            const float *x, size_t n, void *out,
+                                            size_t ring_words, fs_fixed_stats *stats,
+                                            fs_masker_progress_fn on_block,
+                                            void *user) FS_WARN_UNUSED;
+
+/* fs_masker_block_words - words per masking block (16 KiB of words; 0 if m
+ * is NULL): the granularity of fs_masker_progress_fn reports. */
+FS_EXPORT size_t fs_masker_block_words(const fs_masker *m);
+
+/* Time spent inside the masker, in seconds, accumulated by every masking
+ * call while attached with fs_masker_set_timing. */
+typedef struct {
+    double encode_s;        /* fixed-point encoding into the words          */
+    double keystream_s;     /* AES-CTR keystream added into the words       */
+} fs_masker_timing;
+
+/*
+ * fs_masker_set_timing - attach t (caller-owned; NULL detaches): every
+ * later masking call adds its encoding and keystream time to *t, read
+ * from the monotonic clock around each block (a few clock reads per 16 KiB
+ * block; time in on_block callbacks is not counted).  Off by default.  Not
+ * collective.
+ */
+FS_EXPORT void fs_masker_set_timing(fs_masker *m, fs_masker_timing *t);
+
 /* fs_masker_encode_mask_f64 - the same for double inputs (metrics). */
 FS_EXPORT fs_err fs_masker_encode_mask_f64(fs_masker *m, uint64_t round, uint32_t vector_id,
                                            const double *x, size_t n, void *out,
@@ -239,7 +276,8 @@ typedef struct {
     double encode_rate;    /* fs_fixed_encode_f32 alone, input bytes/s     */
     double openssl_rate;   /* fs_prg_openssl_rate, best of 1 MiB samples
                               interleaved with the calls above             */
-    const char *prg_kernel; /* static string: "vaes-avx512" or "openssl"  */
+    const char *prg_kernel; /* static string: "vaes-avx512", "vaes-avx2",
+                               "aesni" or "openssl"                       */
 } fs_secsum_bench_result;
 
 /*

@@ -1,19 +1,25 @@
 /*
- * fs_aesctr.c - AES-128-CTR keystream kernel on VAES + AVX-512 with the
- * secure sum's "add the keystream into the ring words" fused in (crypto
- * layer; no MPI).  Used by fs_prg.c when the CPU has the instructions;
- * otherwise fs_prg.c uses OpenSSL's EVP AES-128-CTR.  Both produce the
- * same keystream, bit for bit (tests/unit/check_secsum.c compares them
- * against OpenSSL for random keys, counters, carries and split points), so
- * parties on different CPUs interoperate.
+ * fs_aesctr.c - AES-128-CTR keystream kernels with the secure sum's "add
+ * the keystream into the ring words" fused in (crypto layer; no MPI).
+ * Three instantiations of one block loop (fs_aesctr_tmpl.h):
+ *
+ *   aesni        AES-NI on xmm, one block per instruction   (AES + AVX)
+ *   vaes-avx2    VAES on ymm, two blocks per instruction    (+ AVX2, VAES)
+ *   vaes-avx512  VAES on zmm, four blocks per instruction   (+ AVX-512F/BW)
+ *
+ * fs_prg.c uses the widest one the CPU and OS support, else OpenSSL's EVP
+ * AES-128-CTR.  All produce the same keystream, bit for bit
+ * (tests/unit/check_secsum.c compares each against OpenSSL for random
+ * keys, counters, carries and split points), so parties on different CPUs
+ * interoperate.
  *
  * Why not OpenSSL alone: OpenSSL 3.0's AES-CTR uses 128-bit AES-NI, one
  * block per instruction, and only XORs into a buffer.  The masker needs
  * out[k] += ks[k] (mod 2^b), so with OpenSSL it must first store the
- * keystream and then add it in a second pass, which costs about a third
- * of OpenSSL's rate (docs/testing.md, "Benchmarks").  Here vaesenc works
- * on four blocks per instruction and the keystream goes straight from
- * registers into the add, never to memory.
+ * keystream and then add it in a second pass (docs/testing.md,
+ * "Benchmarks").  Here the keystream goes straight from registers into the
+ * add, never to memory, and VAES runs an AES round on two or four blocks
+ * per instruction.
  *
  * Not new cryptography: the AES rounds are the hardware's (FIPS-197 by
  * construction: AESENC/AESENCLAST on 128-bit lanes), the key expansion is
@@ -80,45 +86,64 @@ static void counter_at(const uint8_t iv[16], uint64_t b, uint8_t ctr[16])
 
 #if FS_HAVE_VAES_BUILD
 
-#define FS_VAES_TARGET __attribute__((target("aes,avx2,avx512f,avx512bw,vaes")))
+#define FS_AESNI_TARGET __attribute__((target("aes,avx")))
+#define FS_VAES2_TARGET __attribute__((target("aes,avx2,vaes")))
+#define FS_VAES5_TARGET __attribute__((target("aes,avx2,avx512f,avx512bw,vaes")))
 
 /* CPUID feature bits (Intel SDM vol. 2A, CPUID) and the XCR0 state bits
- * the OS must enable for AVX-512: SSE, AVX, opmask, ZMM0-15 upper halves,
- * ZMM16-31.  Read directly because compilers disagree on which names
- * __builtin_cpu_supports knows (clang 14 has no "vaes"). */
+ * the OS must enable: SSE and AVX (YMM upper halves); for AVX-512 also the
+ * opmask, ZMM0-15 upper halves and ZMM16-31.  Read directly because
+ * compilers disagree on which names __builtin_cpu_supports knows (clang 14
+ * has no "vaes"). */
 #define CPUID1_ECX_AES      (1u << 25)
 #define CPUID1_ECX_OSXSAVE  (1u << 27)
+#define CPUID1_ECX_AVX      (1u << 28)
+#define CPUID7_EBX_AVX2     (1u << 5)
 #define CPUID7_EBX_AVX512F  (1u << 16)
 #define CPUID7_EBX_AVX512BW (1u << 30)
 #define CPUID7_ECX_VAES     (1u << 9)
+#define XCR0_AVX_STATE      0x06u
 #define XCR0_AVX512_STATE   0xe6u
 
-static int detect_fast(void)
+static unsigned detect_kernels(void)
 {
-    unsigned a, b, c, d;
-    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & CPUID1_ECX_AES) || !(c & CPUID1_ECX_OSXSAVE))
+    unsigned a, b, c, d, set = 0;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & CPUID1_ECX_AES) || !(c & CPUID1_ECX_OSXSAVE) ||
+        !(c & CPUID1_ECX_AVX))
         return 0;
     unsigned lo, hi;
     __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    if ((lo & XCR0_AVX512_STATE) != XCR0_AVX512_STATE)
+    if ((lo & XCR0_AVX_STATE) != XCR0_AVX_STATE)
         return 0;
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
-        return 0;
-    return (b & CPUID7_EBX_AVX512F) && (b & CPUID7_EBX_AVX512BW) && (c & CPUID7_ECX_VAES);
+    set |= 1u << FS_AESCTR_AESNI;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(c & CPUID7_ECX_VAES) ||
+        !(b & CPUID7_EBX_AVX2))
+        return set;
+    set |= 1u << FS_AESCTR_VAES_AVX2;
+    if ((lo & XCR0_AVX512_STATE) == XCR0_AVX512_STATE && (b & CPUID7_EBX_AVX512F) &&
+        (b & CPUID7_EBX_AVX512BW))
+        set |= 1u << FS_AESCTR_VAES_AVX512;
+    return set;
 }
 
-int fs_aesctr_fast_available(void)
+unsigned fs_aesctr_available(void)
 {
     static int cached = -1;
     if (cached < 0)
-        cached = detect_fast();
-    return cached;
+        cached = (int)detect_kernels();
+    return (unsigned)cached;
 }
 
 /* Zero every vector register: they held round keys and keystream.
- * VZEROALL covers zmm0-15; zmm16-31 need explicit zeroing idioms. */
-FS_VAES_TARGET
-static void clear_vector_registers(void)
+ * VZEROALL covers ymm0-15; zmm16-31 need explicit zeroing idioms. */
+FS_AESNI_TARGET
+static void clear_ymm(void)
+{
+    _mm256_zeroall();
+}
+
+FS_VAES5_TARGET
+static void clear_zmm(void)
 {
     __asm__ volatile("vpxord %%zmm16, %%zmm16, %%zmm16\n\tvpxord %%zmm17, %%zmm17, %%zmm17\n\t"
                      "vpxord %%zmm18, %%zmm18, %%zmm18\n\tvpxord %%zmm19, %%zmm19, %%zmm19\n\t"
@@ -135,7 +160,7 @@ static void clear_vector_registers(void)
 
 /* One AES-128 key-expansion step: w[4i..4i+3] from w[4i-4..4i-1] and
  * gen = AESKEYGENASSIST(prev, rcon) (FIPS-197 section 5.2). */
-FS_VAES_TARGET
+FS_AESNI_TARGET
 static __m128i expand_step(__m128i key, __m128i gen)
 {
     gen = _mm_shuffle_epi32(gen, 0xff);
@@ -145,7 +170,7 @@ static __m128i expand_step(__m128i key, __m128i gen)
     return _mm_xor_si128(key, gen);
 }
 
-FS_VAES_TARGET
+FS_AESNI_TARGET
 void fs_aes128_expand(const uint8_t key[16], fs_aes128_key *ks)
 {
     __m128i k[11];
@@ -164,11 +189,11 @@ void fs_aes128_expand(const uint8_t key[16], fs_aes128_key *ks)
     for (int r = 0; r < 11; r++)
         _mm_storeu_si128((__m128i *)ks->rk[r], k[r]);
     fs_secure_zero(k, sizeof k);
-    clear_vector_registers();
+    clear_ymm();
 }
 
 /* Encrypt one counter block (partial blocks at the ends of a call). */
-FS_VAES_TARGET
+FS_AESNI_TARGET
 static void encrypt_block(const fs_aes128_key *ks, const uint8_t in[16], uint8_t out[16])
 {
     __m128i x = _mm_xor_si128(_mm_loadu_si128((const __m128i *)in),
@@ -179,134 +204,82 @@ static void encrypt_block(const fs_aes128_key *ks, const uint8_t in[16], uint8_t
     _mm_storeu_si128((__m128i *)out, x);
 }
 
-/* out = op(out, keystream) for one 512-bit vector (four blocks); `mask`
- * selects the bytes that exist (all ones except for the last vector). */
-#define APPLY_ZMM(op, ptr, ks, mask)                                                   \
-    do {                                                                               \
-        __m512i o_;                                                                    \
-        if ((op) == FS_KS_STORE) {                                                     \
-            o_ = (ks);                                                                 \
-        } else {                                                                       \
-            o_ = _mm512_maskz_loadu_epi8((mask), (ptr));                               \
-            if ((op) == FS_KS_ADD32) o_ = _mm512_add_epi32(o_, (ks));                  \
-            else if ((op) == FS_KS_SUB32) o_ = _mm512_sub_epi32(o_, (ks));             \
-            else if ((op) == FS_KS_ADD64) o_ = _mm512_add_epi64(o_, (ks));             \
-            else o_ = _mm512_sub_epi64(o_, (ks));                                      \
-        }                                                                              \
-        _mm512_mask_storeu_epi8((ptr), (mask), o_);                                    \
-    } while (0)
+// ---- the block loop, once per vector width (fs_aesctr_tmpl.h)
 
-/* One AES round (k = 1..9) or the last round (k = 10) on x0..x7. */
-#define ROUND8(k)                                                                      \
-    do {                                                                               \
-        x0 = _mm512_aesenc_epi128(x0, rk##k); x1 = _mm512_aesenc_epi128(x1, rk##k);    \
-        x2 = _mm512_aesenc_epi128(x2, rk##k); x3 = _mm512_aesenc_epi128(x3, rk##k);    \
-        x4 = _mm512_aesenc_epi128(x4, rk##k); x5 = _mm512_aesenc_epi128(x5, rk##k);    \
-        x6 = _mm512_aesenc_epi128(x6, rk##k); x7 = _mm512_aesenc_epi128(x7, rk##k);    \
-    } while (0)
-#define LAST8()                                                                        \
-    do {                                                                               \
-        x0 = _mm512_aesenclast_epi128(x0, rk10); x1 = _mm512_aesenclast_epi128(x1, rk10); \
-        x2 = _mm512_aesenclast_epi128(x2, rk10); x3 = _mm512_aesenclast_epi128(x3, rk10); \
-        x4 = _mm512_aesenclast_epi128(x4, rk10); x5 = _mm512_aesenclast_epi128(x5, rk10); \
-        x6 = _mm512_aesenclast_epi128(x6, rk10); x7 = _mm512_aesenclast_epi128(x7, rk10); \
-    } while (0)
-/* x = round-0 whitened next counter vector; advance the counters. */
-#define NEXT_CTR(x)                                                                    \
-    do {                                                                               \
-        (x) = _mm512_xor_si512(_mm512_shuffle_epi8(ctr, bswap), rk0);                  \
-        ctr = _mm512_add_epi32(ctr, four);                                             \
-    } while (0)
-/* All ten rounds on one vector x. */
-#define ROUNDS1(x)                                                                     \
-    do {                                                                               \
-        (x) = _mm512_aesenc_epi128((x), rk1); (x) = _mm512_aesenc_epi128((x), rk2);    \
-        (x) = _mm512_aesenc_epi128((x), rk3); (x) = _mm512_aesenc_epi128((x), rk4);    \
-        (x) = _mm512_aesenc_epi128((x), rk5); (x) = _mm512_aesenc_epi128((x), rk6);    \
-        (x) = _mm512_aesenc_epi128((x), rk7); (x) = _mm512_aesenc_epi128((x), rk8);    \
-        (x) = _mm512_aesenc_epi128((x), rk9); (x) = _mm512_aesenclast_epi128((x), rk10); \
-    } while (0)
+#define KSUFFIX aesni
+#define KTARGET FS_AESNI_TARGET
+#define KBPV 1
+#define VEC __m128i
+#define VLOADU(p) _mm_loadu_si128((const __m128i *)(const void *)(p))
+#define VSTOREU(p, x) _mm_storeu_si128((__m128i *)(void *)(p), (x))
+#define VBCAST(x) (x)
+#define VAESENC _mm_aesenc_si128
+#define VAESLAST _mm_aesenclast_si128
+#define VXOR _mm_xor_si128
+#define VADD32 _mm_add_epi32
+#define VSUB32 _mm_sub_epi32
+#define VADD64 _mm_add_epi64
+#define VSUB64 _mm_sub_epi64
+#define VSHUF _mm_shuffle_epi8
+#include "fs_aesctr_tmpl.h"
 
-/*
- * nblocks whole blocks starting at counter hi12 || lo (lo + nblocks - 1
- * must not wrap 2^32), applied to out with op.  Eight vectors (32 blocks,
- * 512 bytes) per iteration keep enough independent vaesenc in flight to
- * hide their latency.
- */
-static inline __attribute__((always_inline)) FS_VAES_TARGET
-void blocks_op(const fs_aes128_key *ks, const uint8_t hi12[12], uint32_t lo,
-               unsigned char *out, uint64_t nblocks, const int op)
+#define KSUFFIX vaes_avx2
+#define KTARGET FS_VAES2_TARGET
+#define KBPV 2
+#define VEC __m256i
+#define VLOADU(p) _mm256_loadu_si256((const __m256i *)(const void *)(p))
+#define VSTOREU(p, x) _mm256_storeu_si256((__m256i *)(void *)(p), (x))
+#define VBCAST _mm256_broadcastsi128_si256
+#define VAESENC _mm256_aesenc_epi128
+#define VAESLAST _mm256_aesenclast_epi128
+#define VXOR _mm256_xor_si256
+#define VADD32 _mm256_add_epi32
+#define VSUB32 _mm256_sub_epi32
+#define VADD64 _mm256_add_epi64
+#define VSUB64 _mm256_sub_epi64
+#define VSHUF _mm256_shuffle_epi8
+#include "fs_aesctr_tmpl.h"
+
+#define KSUFFIX vaes_avx512
+#define KTARGET FS_VAES5_TARGET
+#define KBPV 4
+#define VEC __m512i
+#define VLOADU(p) _mm512_loadu_si512((const void *)(p))
+#define VSTOREU(p, x) _mm512_storeu_si512((void *)(p), (x))
+#define VBCAST _mm512_broadcast_i32x4
+#define VAESENC _mm512_aesenc_epi128
+#define VAESLAST _mm512_aesenclast_epi128
+#define VXOR _mm512_xor_si512
+#define VADD32 _mm512_add_epi32
+#define VSUB32 _mm512_sub_epi32
+#define VADD64 _mm512_add_epi64
+#define VSUB64 _mm512_sub_epi64
+#define VSHUF _mm512_shuffle_epi8
+#include "fs_aesctr_tmpl.h"
+
+const char *fs_aesctr_name(int kernel)
 {
-    // Round keys and the eight blocks in flight are named registers (the
-    // loops are unrolled by hand: -O2 would keep arrays on the stack).
-#define RK(r) _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)ks->rk[r]))
-    const __m512i rk0 = RK(0), rk1 = RK(1), rk2 = RK(2), rk3 = RK(3), rk4 = RK(4), rk5 = RK(5),
-                  rk6 = RK(6), rk7 = RK(7), rk8 = RK(8), rk9 = RK(9), rk10 = RK(10);
-#undef RK
-    uint8_t first[16];
-    memcpy(first, hi12, 12);
-    memcpy(first + 12, &lo, 4);     // native (little-endian) low word
-    // Lanes hold hi12 || LE32(lo + lane); the shuffle byte-reverses the low
-    // word into the big-endian counter block AES expects.
-    __m512i ctr = _mm512_add_epi32(_mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)first)),
-                                   _mm512_set_epi32(3, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0));
-    const __m512i bswap = _mm512_broadcast_i32x4(
-        _mm_set_epi8(12, 13, 14, 15, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0));
-    const __m512i four = _mm512_broadcast_i32x4(_mm_set_epi32(4, 0, 0, 0));
-    const __mmask64 all = ~(__mmask64)0;
-    while (nblocks >= 32) {
-        __m512i x0, x1, x2, x3, x4, x5, x6, x7;
-        NEXT_CTR(x0); NEXT_CTR(x1); NEXT_CTR(x2); NEXT_CTR(x3);
-        NEXT_CTR(x4); NEXT_CTR(x5); NEXT_CTR(x6); NEXT_CTR(x7);
-        ROUND8(1); ROUND8(2); ROUND8(3); ROUND8(4); ROUND8(5);
-        ROUND8(6); ROUND8(7); ROUND8(8); ROUND8(9); LAST8();
-        APPLY_ZMM(op, out, x0, all);
-        APPLY_ZMM(op, out + 64, x1, all);
-        APPLY_ZMM(op, out + 128, x2, all);
-        APPLY_ZMM(op, out + 192, x3, all);
-        APPLY_ZMM(op, out + 256, x4, all);
-        APPLY_ZMM(op, out + 320, x5, all);
-        APPLY_ZMM(op, out + 384, x6, all);
-        APPLY_ZMM(op, out + 448, x7, all);
-        out += 512;
-        nblocks -= 32;
-    }
-    while (nblocks > 0) {
-        const uint64_t nb = nblocks < 4 ? nblocks : 4;
-        const __mmask64 m = nb == 4 ? all : (((__mmask64)1 << (16 * nb)) - 1);
-        __m512i x;
-        NEXT_CTR(x);
-        ROUNDS1(x);
-        APPLY_ZMM(op, out, x, m);
-        out += 16 * nb;
-        nblocks -= nb;
-    }
-    fs_secure_zero(first, sizeof first);
-}
-
-FS_VAES_TARGET
-static void blocks_any(const fs_aes128_key *ks, const uint8_t hi12[12], uint32_t lo,
-                       unsigned char *out, uint64_t nblocks, int op)
-{
-    switch (op) {   // one specialised copy of the loop per operation
-    case FS_KS_STORE: blocks_op(ks, hi12, lo, out, nblocks, FS_KS_STORE); break;
-    case FS_KS_ADD32: blocks_op(ks, hi12, lo, out, nblocks, FS_KS_ADD32); break;
-    case FS_KS_SUB32: blocks_op(ks, hi12, lo, out, nblocks, FS_KS_SUB32); break;
-    case FS_KS_ADD64: blocks_op(ks, hi12, lo, out, nblocks, FS_KS_ADD64); break;
-    default:          blocks_op(ks, hi12, lo, out, nblocks, FS_KS_SUB64); break;
+    switch (kernel) {
+    case FS_AESCTR_AESNI: return "aesni";
+    case FS_AESCTR_VAES_AVX2: return "vaes-avx2";
+    case FS_AESCTR_VAES_AVX512: return "vaes-avx512";
+    default: return "openssl";
     }
 }
 
-void fs_aesctr_apply(const fs_aes128_key *ks, const uint8_t iv[16], uint64_t pos, void *outv,
-                     size_t nbytes, int op)
+void fs_aesctr_apply(int kernel, const fs_aes128_key *ks, const uint8_t iv[16], uint64_t pos,
+                     void *outv, size_t nbytes, int op)
 {
     unsigned char *out = outv;
     uint8_t ctr[16], kb[16];    // kb: secret keystream of one partial block
+    const size_t vb = kernel == FS_AESCTR_VAES_AVX512 ? 64 : kernel == FS_AESCTR_VAES_AVX2 ? 32
+                                                                                           : 16;
     while (nbytes > 0) {
         const uint64_t b = pos / 16;
         const size_t off = (size_t)(pos % 16);
         counter_at(iv, b, ctr);
-        if (off != 0 || nbytes < 16) {
+        if (off != 0 || nbytes < vb) {
+            // A partial block, or whole blocks fewer than one vector holds.
             const size_t take = nbytes < 16 - off ? nbytes : 16 - off;
             encrypt_block(ks, ctr, kb);
             apply_bytes(out, kb + off, take, op);
@@ -315,24 +288,44 @@ void fs_aesctr_apply(const fs_aes128_key *ks, const uint8_t iv[16], uint64_t pos
             nbytes -= take;
             continue;
         }
-        // Whole blocks up to the next wrap of the low 32-bit counter word.
+        // Whole vectors up to the next wrap of the low 32-bit counter word.
         const uint32_t lo = (uint32_t)ctr[12] << 24 | (uint32_t)ctr[13] << 16 |
                             (uint32_t)ctr[14] << 8 | ctr[15];
         uint64_t nb = nbytes / 16;
         if (nb > (UINT64_C(1) << 32) - lo)
             nb = (UINT64_C(1) << 32) - lo;
-        blocks_any(ks, ctr, lo, out, nb, op);
+        if (kernel == FS_AESCTR_VAES_AVX512)
+            nb = blocks_vaes_avx512(ks, ctr, lo, out, nb, op);
+        else if (kernel == FS_AESCTR_VAES_AVX2)
+            nb = blocks_vaes_avx2(ks, ctr, lo, out, nb, op);
+        else
+            nb = blocks_aesni(ks, ctr, lo, out, nb, op);
+        if (nb == 0) {
+            // Fewer blocks than one vector before the wrap: one at a time.
+            encrypt_block(ks, ctr, kb);
+            apply_bytes(out, kb, 16, op);
+            nb = 1;
+        }
         out += 16 * nb;
         pos += 16 * nb;
         nbytes -= 16 * nb;
     }
     fs_secure_zero(kb, sizeof kb);
-    clear_vector_registers();
+    if (kernel == FS_AESCTR_VAES_AVX512)
+        clear_zmm();
+    else
+        clear_ymm();
 }
 
 #else /* !FS_HAVE_VAES_BUILD */
 
-int fs_aesctr_fast_available(void) { return 0; }
+unsigned fs_aesctr_available(void) { return 0; }
+
+const char *fs_aesctr_name(int kernel)
+{
+    (void)kernel;
+    return "openssl";
+}
 
 void fs_aes128_expand(const uint8_t key[16], fs_aes128_key *ks)
 {
@@ -340,11 +333,11 @@ void fs_aes128_expand(const uint8_t key[16], fs_aes128_key *ks)
     memset(ks, 0, sizeof *ks);
 }
 
-void fs_aesctr_apply(const fs_aes128_key *ks, const uint8_t iv[16], uint64_t pos, void *out,
-                     size_t nbytes, int op)
+void fs_aesctr_apply(int kernel, const fs_aes128_key *ks, const uint8_t iv[16], uint64_t pos,
+                     void *out, size_t nbytes, int op)
 {
-    // Never called: fs_prg.c only calls this when fs_aesctr_fast_available().
-    (void)ks; (void)iv; (void)pos; (void)out; (void)nbytes; (void)op;
+    // Never called: fs_prg.c only calls this for a kernel in fs_aesctr_available().
+    (void)kernel; (void)ks; (void)iv; (void)pos; (void)out; (void)nbytes; (void)op;
     (void)apply_bytes; (void)counter_at;
 }
 

@@ -15,10 +15,13 @@
  * increment never carries into the vector id and distinct nonces give
  * disjoint counter ranges, i.e. independent keystreams.
  *
- * Two implementations of the same keystream, chosen per generator at
- * fs_prg_create (environment FEDSILO_PRG = auto | openssl | vaes):
- *  - "vaes-avx512" (fs_aesctr.c): four blocks per instruction, keystream
- *    added into the ring words straight from registers (fs_prg_apply);
+ * Several implementations of the same keystream, chosen per generator at
+ * fs_prg_create (environment FEDSILO_PRG = auto | openssl | vaes |
+ * vaes-avx512 | vaes-avx2 | aesni; auto and vaes take the widest the CPU
+ * has):
+ *  - "vaes-avx512", "vaes-avx2", "aesni" (fs_aesctr.c): four, two or one
+ *    block per AES instruction, keystream added into the ring words
+ *    straight from registers (fs_prg_apply);
  *  - "openssl": EVP AES-128-CTR encryption of zeros, read from a constant
  *    zero block (ZERO_BYTES) so no memset is needed; fs_prg_apply stores
  *    the keystream in a scratch block and adds it in a second pass.  One
@@ -44,7 +47,7 @@ static const uint8_t zeros[ZERO_BYTES];   /* (ZERO_BYTES) all 0, read only */
     do { if ((call) != 1) { rc = ssl_fail(what); goto done; } } while (0)
 
 struct fs_prg {
-    int fast;               /* 1: fs_aesctr.c kernel; 0: OpenSSL EVP         */
+    int fast;               /* FS_AESCTR_* kernel of fs_aesctr.c; 0: OpenSSL */
     EVP_CIPHER_CTX *ctx;    /* (openssl) secret: key schedule + counter state */
     fs_aes128_key key;      /* (fast) secret: expanded AES-128 key            */
     uint8_t iv[16];         /* (fast) initial counter block of this nonce     */
@@ -78,6 +81,44 @@ void fs_prg_nonce_iv(uint8_t iv[16], uint64_t round, uint32_t vector_id)
     memset(iv + 12, 0, 4);
 }
 
+/* The widest kernel in `set` (bits 1u << FS_AESCTR_*), 0 if none. */
+static int widest(unsigned set)
+{
+    for (int k = FS_AESCTR_VAES_AVX512; k >= FS_AESCTR_AESNI; k--)
+        if (set & (1u << k))
+            return k;
+    return 0;
+}
+
+/* The kernel FEDSILO_PRG asks for (auto: the widest available, else
+ * OpenSSL); FS_ERR_ARG for an unknown name or one this CPU cannot run. */
+static fs_err choose_kernel(int *kernel)
+{
+    fs_err rc = FS_OK;
+    const unsigned have = fs_aesctr_available();
+    const unsigned vaes = (1u << FS_AESCTR_VAES_AVX2) | (1u << FS_AESCTR_VAES_AVX512);
+    const char *impl = getenv("FEDSILO_PRG");
+    if (!impl || !*impl || !strcmp(impl, "auto")) {
+        *kernel = widest(have);
+        goto done;
+    }
+    if (!strcmp(impl, "openssl")) {
+        *kernel = 0;
+        goto done;
+    }
+    *kernel = !strcmp(impl, "vaes") ? widest(have & vaes) : -1;
+    for (int k = FS_AESCTR_AESNI; k <= FS_AESCTR_VAES_AVX512; k++)
+        if (!strcmp(impl, fs_aesctr_name(k)))
+            *kernel = (have & (1u << k)) ? k : 0;
+    FS_CHECK_ARG(*kernel >= 0, "mask PRG: FEDSILO_PRG=%s is not one of auto, openssl, vaes, "
+                 "vaes-avx512, vaes-avx2, aesni", impl);
+    FS_CHECK_ARG(*kernel > 0, "mask PRG: FEDSILO_PRG=%s but this CPU (or OS) lacks the "
+                 "instructions (AES-NI and AVX; VAES and AVX2; AVX-512F/BW); use "
+                 "FEDSILO_PRG=auto", impl);
+done:
+    return rc;
+}
+
 fs_err fs_prg_create(const uint8_t seed[FS_PRG_SEEDBYTES], fs_prg **out)
 {
     fs_err rc = FS_OK;
@@ -85,16 +126,10 @@ fs_err fs_prg_create(const uint8_t seed[FS_PRG_SEEDBYTES], fs_prg **out)
     FS_CHECK_ARG(out, "fs_prg_create: out is NULL");
     *out = NULL;
     FS_CHECK_ARG(seed, "fs_prg_create: seed is NULL");
-    const char *impl = getenv("FEDSILO_PRG");
-    if (!impl || !*impl)
-        impl = "auto";
-    FS_CHECK_ARG(!strcmp(impl, "auto") || !strcmp(impl, "openssl") || !strcmp(impl, "vaes"),
-                 "mask PRG: FEDSILO_PRG=%s is not one of auto, openssl, vaes", impl);
-    FS_CHECK_ARG(strcmp(impl, "vaes") || fs_aesctr_fast_available(),
-                 "mask PRG: FEDSILO_PRG=vaes but this CPU (or OS) lacks AES-NI, VAES or "
-                 "AVX-512F/BW; use FEDSILO_PRG=auto");
+    int kernel = 0;
+    FS_TRY(choose_kernel(&kernel));
     FS_TRY(fs_zalloc(&prg, 1, sizeof *prg, "mask PRG"));
-    prg->fast = strcmp(impl, "openssl") && fs_aesctr_fast_available();
+    prg->fast = kernel;
     if (prg->fast) {
         // Key = seed[0..15]; no IV yet (fs_prg_set_nonce sets it).
         fs_aes128_expand(seed, &prg->key);
@@ -170,7 +205,7 @@ fs_err fs_prg_generate(fs_prg *prg, void *out, size_t nbytes)
                  "one (round, vector id) keystream (%llu bytes already used)",
                  nbytes, (unsigned long long)prg->used);
     if (prg->fast) {
-        fs_aesctr_apply(&prg->key, prg->iv, prg->used, out, nbytes, FS_KS_STORE);
+        fs_aesctr_apply(prg->fast, &prg->key, prg->iv, prg->used, out, nbytes, FS_KS_STORE);
         prg->used += nbytes;
         goto done;
     }
@@ -257,7 +292,7 @@ fs_err fs_prg_apply(fs_prg *prg, void *words, size_t nwords, int ring_bits, int 
     if (prg->fast) {
         const int op = ring_bits == 32 ? (add ? FS_KS_ADD32 : FS_KS_SUB32)
                                        : (add ? FS_KS_ADD64 : FS_KS_SUB64);
-        fs_aesctr_apply(&prg->key, prg->iv, prg->used, words, nwords * wb, op);
+        fs_aesctr_apply(prg->fast, &prg->key, prg->iv, prg->used, words, nwords * wb, op);
         prg->used += nwords * wb;
         goto done;
     }
@@ -286,7 +321,7 @@ void fs_prg_wipe_scratch(fs_prg *prg)
 
 const char *fs_prg_kernel(const fs_prg *prg)
 {
-    return prg && prg->fast ? "vaes-avx512" : "openssl";
+    return fs_aesctr_name(prg ? prg->fast : 0);
 }
 
 fs_err fs_prg_openssl_rate(size_t nbytes, double *bytes_per_sec)

@@ -30,26 +30,35 @@ typedef struct {
     uint8_t rk[11][16];
 } fs_aes128_key;
 
+/* The fused keystream kernels of fs_aesctr.c (0 is OpenSSL's EVP, which
+ * is not one of them). */
+enum { FS_AESCTR_AESNI = 1, FS_AESCTR_VAES_AVX2 = 2, FS_AESCTR_VAES_AVX512 = 3 };
+
 /*
- * fs_aesctr_fast_available - 1 if this CPU and OS run the VAES + AVX-512
- * keystream kernel of fs_aesctr.c, else 0 (then fs_prg uses OpenSSL).
- * Not collective; thread-safe after the first call.
+ * fs_aesctr_available - the set of fs_aesctr.c kernels this CPU and OS run,
+ * as bits (1u << FS_AESCTR_*); 0 if none (then fs_prg uses OpenSSL).  Not
+ * collective; thread-safe after the first call.
  */
-FS_INTERN int fs_aesctr_fast_available(void);
+FS_INTERN unsigned fs_aesctr_available(void);
+
+/* fs_aesctr_name - "aesni", "vaes-avx2", "vaes-avx512", or "openssl" for
+ * any other value; a static string. */
+FS_INTERN const char *fs_aesctr_name(int kernel);
 
 /* fs_aes128_expand - FIPS-197 key expansion of key into *ks (caller-owned,
- * secret).  Only valid when fs_aesctr_fast_available(). */
+ * secret).  Only valid when fs_aesctr_available() != 0. */
 FS_INTERN void fs_aes128_expand(const uint8_t key[16], fs_aes128_key *ks);
 
 /*
  * fs_aesctr_apply - keystream bytes [pos, pos + nbytes) of AES-128-CTR with
  * key ks and initial counter block iv (128-bit big-endian increment, as in
  * NIST SP 800-38A and OpenSSL), applied to out (nbytes, caller-owned) by
- * op (FS_KS_*).  For the word ops, pos and nbytes must be multiples of the
- * word size.  Only valid when fs_aesctr_fast_available().  Not collective.
+ * op (FS_KS_*), with the fs_aesctr.c kernel `kernel` (FS_AESCTR_*; must be
+ * in fs_aesctr_available()).  For the word ops, pos and nbytes must be
+ * multiples of the word size.  Not collective.
  */
-FS_INTERN void fs_aesctr_apply(const fs_aes128_key *ks, const uint8_t iv[16], uint64_t pos,
-                               void *out, size_t nbytes, int op);
+FS_INTERN void fs_aesctr_apply(int kernel, const fs_aes128_key *ks, const uint8_t iv[16],
+                               uint64_t pos, void *out, size_t nbytes, int op);
 
 /*
  * fs_prg_apply - continue the keystream like fs_prg_generate, but apply
@@ -68,9 +77,10 @@ FS_INTERN fs_err fs_prg_apply(fs_prg *prg, void *words, size_t nwords, int ring_
  * (no-op if it was never used).  Call when a vector's masks are done. */
 FS_INTERN void fs_prg_wipe_scratch(fs_prg *prg);
 
-/* fs_prg_kernel - "vaes-avx512" or "openssl": which implementation this
- * generator uses (the choice is made at fs_prg_create from the CPU and the
- * FEDSILO_PRG environment variable; see docs/protocol.md). */
+/* fs_prg_kernel - "vaes-avx512", "vaes-avx2", "aesni" or "openssl": which
+ * implementation this generator uses (the choice is made at fs_prg_create
+ * from the CPU and the FEDSILO_PRG environment variable; see
+ * docs/protocol.md). */
 FS_INTERN const char *fs_prg_kernel(const fs_prg *prg);
 
 #endif /* FEDSILO_FS_PRG_IMPL_H */

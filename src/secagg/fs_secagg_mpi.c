@@ -31,6 +31,7 @@
 #include <time.h>
 #include <mpi.h>
 #include "fs_mpi_impl.h"
+#include "secsum/fs_fixed_impl.h"
 #include "fedsilo/fs_agree.h"
 #include "fedsilo/fs_crypto.h"
 #include "fedsilo/fs_secsum.h"
@@ -61,8 +62,13 @@ struct fs_secagg {
                                  for every peer j (zeros at j = rank); wiped  */
     void *words;              /* (cap) ring words of the current vector         */
     size_t cap_bytes;
+    MPI_Request *req;         /* (cap_req bytes) requests of the pipeline      */
+    size_t cap_req;
     double setup_seconds;     /* wall time of the key setup                   */
     double setup_cpu;         /* CPU time of this process during the setup    */
+    fs_secagg_pipeline pipe;  /* fs_secagg_set_pipeline; zeros = automatic    */
+    int profile_on;           /* fs_secagg_profile_enable                     */
+    fs_secagg_profile last_profile;
 };
 
 static double cpu_now(void)
@@ -78,16 +84,34 @@ typedef struct {
     double clip;
 } wire_params;
 
+/* Grow *buf (capacity *cap bytes; old contents wiped) to at least bytes. */
+static fs_err ensure_buffer(void **buf, size_t *cap, size_t bytes, const char *what)
+{
+    if (bytes <= *cap) return FS_OK;
+    if (*buf) fs_secure_zero(*buf, *cap);
+    free(*buf);
+    *buf = NULL;
+    *cap = 0;
+    fs_err rc = fs_alloc(buf, bytes, 1, what);
+    if (rc == FS_OK) *cap = bytes;
+    return rc;
+}
+
 static fs_err ensure_words(fs_secagg *sa, size_t bytes)
 {
-    if (bytes <= sa->cap_bytes) return FS_OK;
+    return ensure_buffer(&sa->words, &sa->cap_bytes, bytes, "secure-sum buffer");
+}
+
+/* Free the reusable buffers (after an agreed allocation failure, so that
+ * every rank's capacities are equal again, and at destroy). */
+static void free_buffers(fs_secagg *sa)
+{
     if (sa->words) fs_secure_zero(sa->words, sa->cap_bytes);
     free(sa->words);
+    free(sa->req);
     sa->words = NULL;
-    sa->cap_bytes = 0;
-    fs_err rc = fs_alloc(&sa->words, bytes, 1, "secure-sum buffer");
-    if (rc == FS_OK) sa->cap_bytes = bytes;
-    return rc;
+    sa->req = NULL;
+    sa->cap_bytes = sa->cap_req = 0;
 }
 
 /* Rank-local: load the roster and our identity, check they agree. */
@@ -345,8 +369,7 @@ void fs_secagg_destroy(fs_secagg **p)
     fs_masker_destroy(&sa->mvec);
     fs_masker_destroy(&sa->mmet);
     fs_maskgraph_destroy(&sa->graph);
-    if (sa->words) fs_secure_zero(sa->words, sa->cap_bytes);
-    free(sa->words);
+    free_buffers(sa);
     if (sa->pair_prk) fs_secure_zero(sa->pair_prk, (size_t)sa->size * 32);
     free(sa->pair_prk);
     if (sa->comm != MPI_COMM_NULL) MPI_Comm_free(&sa->comm);
@@ -383,124 +406,357 @@ static fs_err agree_canary(fs_secagg *sa, fs_err decode_rc, int ok, uint64_t rou
 }
 
 /*
- * Pipelined secure sum of a float vector.  As soon as PIPE_CHUNK_BYTES of
- * leading words are final (encoded and masked), an MPI_Iallreduce of that
- * chunk starts; between masking blocks MPI_Test drives the outstanding
- * reductions (Open MPI has no progress thread) and decodes each chunk that
- * has arrived, in order, while it is still in cache.  So the AES keystream
- * of chunk k+1, the reduction of chunk k and the decoding of chunk k-1
- * overlap, instead of three full passes over memory.  Every rank posts the
- * same chunk sequence (it depends only on n and the ring).  The canary is
- * the last word of the last chunk; it is checked after everything arrived,
- * and on failure the decoded output is wiped (nothing wrong is returned).
- * Measured with `fedsilo bench secsum` (docs/testing.md, "Benchmarks"): the
- * pipelining took N = 2, 10^7 floats from 1.6-1.8x the plain MPI_Allreduce
- * to 1.22x (1.06-1.13x with the VAES keystream kernel of fs_aesctr.c).
+ * The outcome of a secure sum from its last two summed words: `failed`,
+ * the sum of the flag words (one per rank whose local step failed), and
+ * `canary`.  Every rank holds the same sum, so in an honest run every rank
+ * takes the same branch without another collective: success, or the
+ * agreement that names the failing rank (its local error), or the canary
+ * agreement (FS_ERR_AUTH).  If an attacker on the transport delivers
+ * different sums to different ranks, only some take a failure branch; the
+ * others end by MPI error or the watchdog (docs/threat-model.md).
  */
-#define PIPE_CHUNK_BYTES ((size_t)256 << 10)
+static fs_err verdict(fs_secagg *sa, fs_err local, uint64_t failed, uint64_t canary,
+                      uint64_t round, uint32_t vid)
+{
+    if (failed == 0 && canary == 0) return FS_OK;
+    if (failed != 0) {
+        fs_err rc = fs_agree(sa->comm, local, NULL);   // collective: names the failing rank
+        if (rc != FS_OK) return rc;
+    }
+    return agree_canary(sa, FS_OK, 0, round, vid);
+}
+
+/*
+ * Pipelined secure sum of a float vector.  The words are reduced in chunks
+ * with MPI_Iallreduce (in place), at most `depth` chunks in flight: as soon
+ * as a chunk's words are final (encoded and masked; the masker reports
+ * progress block by block) and a slot is free, its reduction starts;
+ * between masking blocks MPI_Test drives the outstanding reductions (Open
+ * MPI has no progress thread) and decodes each chunk that has arrived, in
+ * order, while it is still in cache.  So the keystream of chunk k+depth,
+ * the reduction of chunks k..k+depth-1 and the decoding of chunk k-1
+ * overlap instead of being three passes over memory.  Bounding the chunks
+ * in flight keeps the reduction's working set in cache: posting every
+ * chunk at once, or one blocking MPI_Allreduce of 40 MB, was 2-3x slower
+ * than two 256 KiB chunks in flight on the 2-core test machine (docs/
+ * testing.md, "Benchmarks").  A vector of at most PIPE_BLOCKING_MAX bytes
+ * is masked whole and reduced with one blocking MPI_Allreduce, the fastest
+ * plain way for such sizes there.  Beyond PIPE_SMALL_N ranks each
+ * reduction has more rounds (about log2 N steps, each waiting for a
+ * partner), so fewer, larger chunks with more in flight pay: 1 MiB chunks,
+ * 4 in flight, blocking up to 4 MiB (measured at N = 16 and 64).  The
+ * schedule is a function of the word count, ring, N and the session's
+ * pipeline setting only, so every rank posts the same reductions.  The canary and the flag word are the last two
+ * words; they are checked after everything arrived (verdict above), and on
+ * failure the decoded output is wiped (nothing wrong is returned).  The
+ * masked words live in a ring of depth + 1 chunk slots
+ * (fs_masker_encode_mask_ring), never in a buffer of the whole vector.
+ */
+#define PIPE_SMALL_N 8                          /* up to 8 ranks:           */
+#define PIPE_CHUNK_BYTES ((size_t)256 << 10)     /*   chunks of 256 KiB,     */
+#define PIPE_DEPTH 2                             /*   2 in flight,           */
+#define PIPE_BLOCKING_MAX ((size_t)1 << 20)      /*   blocking up to 1 MiB;  */
+#define PIPE_CHUNK_BYTES_LARGE ((size_t)1 << 20) /* beyond: 1 MiB chunks,    */
+#define PIPE_DEPTH_LARGE 4                       /*   4 in flight,           */
+#define PIPE_BLOCKING_MAX_LARGE ((size_t)4 << 20) /*  blocking up to 4 MiB   */
 #define PIPE_TEST_EVERY 4             /* masking blocks between MPI_Test calls */
+#define PIPE_STREAM_MIN ((size_t)16 << 20)  /* decode larger outputs past the caches */
+
+fs_err fs_secagg_set_pipeline(fs_secagg *sa, const fs_secagg_pipeline *p)
+{
+    fs_err rc = FS_OK;
+    const fs_secagg_pipeline none = { 0, 0, 0 }, *q = p ? p : &none;
+    // collective: the schedule must be the same on every rank
+    unsigned long long mine[3] = { q->chunk_bytes, (unsigned long long)(q->depth < 0 ? 0 : q->depth),
+                                   (unsigned long long)(q->separate + 1) };
+    unsigned long long lo[3], hi[3];
+    int mrc = MPI_Allreduce(mine, lo, 3, MPI_UNSIGNED_LONG_LONG, MPI_MIN, sa->comm);
+    if (mrc == MPI_SUCCESS)
+        mrc = MPI_Allreduce(mine, hi, 3, MPI_UNSIGNED_LONG_LONG, MPI_MAX, sa->comm);
+    if (mrc != MPI_SUCCESS) FS_FAIL(fs_from_mpi(mrc, "MPI_Allreduce (pipeline setting)"), "%s", fs_errmsg());
+    if (memcmp(lo, hi, sizeof lo) != 0)
+        FS_FAIL(FS_ERR_ARG, "secure-sum pipeline setting differs between ranks");
+    if (q->depth < 0 || (q->chunk_bytes != 0 && q->chunk_bytes < 64) ||
+        q->chunk_bytes > ((size_t)1 << 30) || q->separate < -1 || q->separate > 1)
+        FS_FAIL(FS_ERR_ARG, "secure-sum pipeline: chunk of %zu bytes (0 = automatic, else "
+                "64 B .. 1 GiB), depth %d (>= 0) or separate %d (-1, 0, 1) out of range",
+                q->chunk_bytes, q->depth, q->separate);
+    sa->pipe = *q;
+done:
+    return rc;
+}
+
+void fs_secagg_pipeline_plan(const fs_secagg *sa, size_t n, fs_secagg_pipeline *out)
+{
+    // the reduced words: n values, the canary and the flag word
+    const size_t wb = fs_fixed_word_bytes(sa->vec.ring_bits), bytes = (n + 2) * wb;
+    const int small = sa->size <= PIPE_SMALL_N;
+    size_t c = sa->pipe.chunk_bytes;
+    if (c == 0)
+        c = bytes <= (small ? PIPE_BLOCKING_MAX : PIPE_BLOCKING_MAX_LARGE) ? bytes
+            : small ? PIPE_CHUNK_BYTES : PIPE_CHUNK_BYTES_LARGE;
+    // A pipelined chunk is whole masking blocks (the ring of
+    // fs_masker_encode_mask_ring); one covering the vector is blocking.
+    const size_t blk = fs_masker_block_words(sa->mvec) * wb;
+    c = c < bytes ? (c + blk - 1) / blk * blk : bytes;
+    if (c > bytes) c = bytes;
+    out->chunk_bytes = c;
+    out->depth = c >= bytes ? 0 : sa->pipe.depth > 0 ? sa->pipe.depth
+                                : small ? PIPE_DEPTH : PIPE_DEPTH_LARGE;
+    /* Automatic: separate receive slots for N = 2 and 5..8.  Open MPI
+     * 4.1's libnbc reduces an in-place chunk over a binomial tree, copying
+     * it first when ceil(log2 N) is odd (N = 2, 5..8, ...); with a send
+     * buffer it runs the same tree without that copy for N < 4 and
+     * reduce-scatter + allgather (bandwidth-optimal, no root bottleneck)
+     * for N >= 4.  Measured on 2 cores: separate faster at N = 2 and 8, in
+     * place faster at N = 4 and, with 1 MiB chunks, at N = 16
+     * (docs/testing.md, "Benchmarks"). */
+    const int sep = sa->pipe.separate ? sa->pipe.separate > 0
+                                      : small && sa->size != 3 && sa->size != 4;
+    out->separate = out->depth > 0 && sep;
+}
 
 typedef struct {
     fs_secagg *sa;
     MPI_Datatype type;
-    size_t wb, chunk_words, n, words; /* n values + 1 canary word            */
-    size_t posted, nreq, ndone, calls;
-    MPI_Request *req;                 /* (nreq) chunk k = words [k c, (k+1) c) */
+    size_t wb, chunk_words, n, words; /* n values, the canary, the flag word */
+    size_t nchunks;                   /* chunk k = words [k c, (k+1) c)      */
+    size_t depth;                     /* reductions in flight at most        */
+    size_t nslots;                    /* ring: chunk k in slot k mod nslots;
+                                         0 = one contiguous buffer           */
+    size_t masked;                    /* leading words that are final        */
+    size_t posted, ndone, calls;
+    size_t zero_from;                 /* chunks from here are sent as zeros  */
+    unsigned char *buf;               /* sa->words: the ring or the vector   */
+    unsigned char *sums;              /* (depth x chunk) receive ring after
+                                         buf, or NULL: summed in place in buf */
+    MPI_Request *req;                 /* (depth) ring of outstanding chunks  */
     float *out;                       /* decoded values land here            */
-    fs_err decode_rc;                 /* first decode error (none expected)  */
+    uint64_t canary, failed;          /* summed words n and n + 1 (see below) */
+    int stream_out;                   /* decode with non-temporal stores     */
     int mpi_rc;                       /* first MPI error, MPI_SUCCESS if none */
     const char *mpi_what;
+    int profile;                      /* time reduce / decode below          */
+    double t_reduce, t_decode;
 } pipe_state;
+
+enum { PIPE_POLL, PIPE_ONE, PIPE_ALL };
 
 static void pipe_fail(pipe_state *ps, int mrc, const char *what)
 {
     if (ps->mpi_rc == MPI_SUCCESS) { ps->mpi_rc = mrc; ps->mpi_what = what; }
 }
 
-static void pipe_post(pipe_state *ps, size_t upto)
+static size_t chunk_len(const pipe_state *ps, size_t k)
 {
-    while (ps->posted < upto && ps->mpi_rc == MPI_SUCCESS) {
-        size_t m = upto - ps->posted < ps->chunk_words ? upto - ps->posted : ps->chunk_words;
-        /* collective (nonblocking): same chunk sequence on every rank */
-        int mrc = MPI_Iallreduce(MPI_IN_PLACE, (unsigned char *)ps->sa->words + ps->posted * ps->wb,
-                                 (int)m, ps->type, MPI_SUM, ps->sa->comm, &ps->req[ps->nreq]);
-        if (mrc != MPI_SUCCESS) { pipe_fail(ps, mrc, "MPI_Iallreduce"); return; }
-        ps->nreq++;
-        ps->posted += m;
-    }
+    size_t off = k * ps->chunk_words;
+    return ps->words - off < ps->chunk_words ? ps->words - off : ps->chunk_words;
 }
 
-/* Chunk k has arrived: decode its values (not the canary word). */
+/* Where chunk k's masked words live. */
+static unsigned char *chunk_at(const pipe_state *ps, size_t k)
+{
+    const size_t slot = ps->nslots ? k % ps->nslots : k;
+    return ps->buf + slot * ps->chunk_words * ps->wb;
+}
+
+/* Where chunk k's sum arrives: in place, or in its receive slot. */
+static unsigned char *sum_at(const pipe_state *ps, size_t k)
+{
+    if (!ps->sums) return chunk_at(ps, k);
+    return ps->sums + (k % ps->depth) * ps->chunk_words * ps->wb;
+}
+
+/* Word i of a buffer of ring words, as a 64-bit value. */
+static uint64_t word_at(const unsigned char *w, size_t i, size_t wb)
+{
+    return wb == 4 ? ((const uint32_t *)(const void *)w)[i] : ((const uint64_t *)(const void *)w)[i];
+}
+
+/* Chunk k has arrived: decode its values; the canary (word n) and the
+ * flag word (n + 1) are not values and are kept instead. */
 static void pipe_decode(pipe_state *ps, size_t k)
 {
-    size_t off = k * ps->chunk_words, len = ps->words - off < ps->chunk_words ? ps->words - off
-                                                                                : ps->chunk_words;
-    if (off + len > ps->n) len = ps->n - off;       // the canary is not a value
-    if (len && ps->decode_rc == FS_OK)
-        ps->decode_rc = fs_fixed_decode_f32(&ps->sa->vec,
-                                            (unsigned char *)ps->sa->words + off * ps->wb, len,
-                                            ps->out + off);
+    const double t0 = ps->profile ? fs_now() : 0;
+    const unsigned char *sum = sum_at(ps, k);
+    const size_t off = k * ps->chunk_words, len = chunk_len(ps, k);
+    const size_t nv = off >= ps->n ? 0 : off + len > ps->n ? ps->n - off : len;
+    for (size_t i = ps->n; i < ps->n + 2; i++)
+        if (i >= off && i < off + len) {
+            if (i == ps->n) ps->canary = word_at(sum, i - off, ps->wb);
+            else ps->failed = word_at(sum, i - off, ps->wb);
+        }
+    if (nv) fs_fixed_decode_block(&ps->sa->vec, sum, nv, ps->out + off, ps->stream_out);
+    if (ps->profile) ps->t_decode += fs_now() - t0;
 }
 
-/* Complete (wait != 0) or poll the reductions in order, decoding each. */
-static void pipe_drain(pipe_state *ps, int wait)
+/* Before posting chunk k: chunks of a rank that failed are sent as zeros,
+ * and the last one carries the flag word, 1 on a rank that failed. */
+static void pipe_seal(pipe_state *ps, size_t k, unsigned char *w)
 {
-    while (ps->ndone < ps->nreq && ps->mpi_rc == MPI_SUCCESS) {
-        int flag = 1, mrc;
-        if (wait) mrc = MPI_Wait(&ps->req[ps->ndone], MPI_STATUS_IGNORE);
-        else mrc = MPI_Test(&ps->req[ps->ndone], &flag, MPI_STATUS_IGNORE);
-        if (mrc != MPI_SUCCESS) { pipe_fail(ps, mrc, wait ? "MPI_Wait" : "MPI_Test"); return; }
-        if (!flag) return;
-        pipe_decode(ps, ps->ndone++);
+    const size_t off = k * ps->chunk_words, flag = ps->n + 1;
+    if (k >= ps->zero_from) fs_secure_zero(w, chunk_len(ps, k) * ps->wb);
+    if (flag >= off && flag < off + chunk_len(ps, k)) {
+        const uint64_t f = ps->zero_from < ps->nchunks;
+        if (ps->wb == 4) ((uint32_t *)(void *)w)[flag - off] = (uint32_t)f;
+        else ((uint64_t *)(void *)w)[flag - off] = f;
     }
 }
 
-/* fs_masker_progress_fn: post every full chunk that is final, drive MPI. */
+/*
+ * Post every chunk that is final while fewer than depth are in flight,
+ * then complete the oldest reductions in order, decoding each: mode
+ * PIPE_POLL tests without waiting, PIPE_ONE waits until at least one chunk
+ * arrived (or none is in flight), PIPE_ALL until every chunk arrived;
+ * repeats while completions let more chunks go.  Collective in effect:
+ * every rank posts the same chunks in the same order.
+ */
+static void pipe_advance(pipe_state *ps, int mode)
+{
+    const double t0 = ps->profile ? fs_now() : 0;
+    double dec0 = ps->t_decode;
+    size_t done0 = ps->ndone;
+    while (ps->mpi_rc == MPI_SUCCESS) {
+        while (ps->posted < ps->nchunks && ps->posted - ps->ndone < ps->depth &&
+               ps->posted * ps->chunk_words + chunk_len(ps, ps->posted) <= ps->masked) {
+            const size_t k = ps->posted;
+            unsigned char *w = chunk_at(ps, k);
+            pipe_seal(ps, k, w);
+            // collective (nonblocking): same chunk sequence on every rank
+            int mrc = MPI_Iallreduce(ps->sums ? w : MPI_IN_PLACE, sum_at(ps, k),
+                                     (int)chunk_len(ps, k), ps->type, MPI_SUM, ps->sa->comm,
+                                     &ps->req[k % ps->depth]);
+            if (mrc != MPI_SUCCESS) { pipe_fail(ps, mrc, "MPI_Iallreduce"); break; }
+            ps->posted++;
+        }
+        if (ps->ndone == ps->posted || ps->mpi_rc != MPI_SUCCESS) break;
+        const int wait = mode == PIPE_ALL || (mode == PIPE_ONE && ps->ndone == done0);
+        int flag = 1, mrc;
+        MPI_Request *r = &ps->req[ps->ndone % ps->depth];
+        if (wait) mrc = MPI_Wait(r, MPI_STATUS_IGNORE);
+        else mrc = MPI_Test(r, &flag, MPI_STATUS_IGNORE);
+        if (mrc != MPI_SUCCESS) { pipe_fail(ps, mrc, wait ? "MPI_Wait" : "MPI_Test"); break; }
+        if (!flag) break;
+        pipe_decode(ps, ps->ndone++);
+    }
+    if (ps->profile) ps->t_reduce += fs_now() - t0 - (ps->t_decode - dec0);
+}
+
+/* fs_masker_progress_fn: note the final prefix, post and drive MPI, and
+ * free the ring slot the next block goes to (its old chunk must have been
+ * summed and decoded). */
 static void pipe_on_block(void *user, size_t words_done)
 {
     pipe_state *ps = user;
-    if (words_done - ps->posted >= ps->chunk_words)
-        pipe_post(ps, ps->posted + (words_done - ps->posted) / ps->chunk_words * ps->chunk_words);
-    if (ps->nreq > ps->ndone && ++ps->calls % PIPE_TEST_EVERY == 0) pipe_drain(ps, 0);
+    const int ready = ps->posted < ps->nchunks && ps->posted - ps->ndone < ps->depth &&
+                      ps->posted * ps->chunk_words + chunk_len(ps, ps->posted) <= words_done;
+    ps->masked = words_done;
+    const size_t next = words_done / ps->chunk_words;   // chunk of the next block
+    if (words_done < ps->words && next >= ps->ndone + ps->nslots) {
+        while (next >= ps->ndone + ps->nslots && ps->mpi_rc == MPI_SUCCESS)
+            pipe_advance(ps, PIPE_ONE);
+    } else if (ready || (ps->posted > ps->ndone && ++ps->calls % PIPE_TEST_EVERY == 0)) {
+        pipe_advance(ps, PIPE_POLL);
+    }
 }
 
 fs_err fs_secagg_sum_f32(fs_secagg *sa, uint64_t round, uint32_t vid, const float *in,
                          float *out, size_t n, fs_fixed_stats *stats)
 {
     fs_err rc = FS_OK;
-    const size_t wb = fs_fixed_word_bytes(sa->vec.ring_bits), words = fs_masker_words(n);
+    const double t_start = fs_now();
+    /* The reduced vector: the n + 1 masked words (values and canary) and a
+     * flag word, unmasked, 1 on a rank whose masking failed: the sum tells
+     * every rank whether any rank failed without another collective. */
+    const size_t wb = fs_fixed_word_bytes(sa->vec.ring_bits), words = fs_masker_words(n) + 1;
     fs_fixed_stats st = { 0, 0 };
-    pipe_state ps = { sa, sa->vec.ring_bits == 32 ? MPI_UINT32_T : MPI_UINT64_T, wb,
-                      PIPE_CHUNK_BYTES / wb, n, words, 0, 0, 0, 0, NULL, out, FS_OK,
-                      MPI_SUCCESS, NULL };
+    fs_masker_timing mt = { 0, 0 };
+    fs_secagg_pipeline plan;
+    fs_secagg_pipeline_plan(sa, n, &plan);
+    const size_t chunk_bytes = plan.chunk_bytes;
+    const int depth = plan.depth;
+    pipe_state ps = { 0 };
+    ps.sa = sa;
+    ps.type = sa->vec.ring_bits == 32 ? MPI_UINT32_T : MPI_UINT64_T;
+    ps.wb = wb;
+    ps.chunk_words = chunk_bytes / wb;
+    ps.n = n;
+    ps.words = words;
+    ps.nchunks = (words + ps.chunk_words - 1) / ps.chunk_words;
+    ps.depth = depth > 0 ? (size_t)depth : 1;
+    ps.nslots = depth > 0 ? ps.depth + 1 : 0;  // depth in flight + the one being masked
+    ps.zero_from = ps.nchunks;
+    ps.out = out;
+    ps.mpi_rc = MPI_SUCCESS;
+    ps.profile = sa->profile_on;
+    ps.stream_out = depth > 0 && n * sizeof *out >= PIPE_STREAM_MIN && sa->vec.ring_bits == 32 &&
+                    sa->vec.frac_bits <= 100;
+    // pipelined: nslots send slots (+ depth receive slots); else the vector
+    const size_t buf_bytes = depth > 0 ? (ps.nslots + (plan.separate ? ps.depth : 0)) * chunk_bytes
+                                       : words * wb;
+    fs_err local = FS_OK;
     /* Allocation is the one rank-local step that can fail before anything
-     * is sent; agree on it so nobody posts a reduction alone. */
-    size_t nchunks = (words + ps.chunk_words - 1) / ps.chunk_words;
-    fs_err local = ensure_words(sa, words * wb);
-    if (local == FS_OK) local = fs_alloc(&ps.req, nchunks, sizeof *ps.req, "reduction requests");
-    FS_TRY(fs_agree(sa->comm, local, NULL));
-    local = fs_masker_encode_mask_stream(sa->mvec, round, vid, in, n, sa->words, &st,
-                                         pipe_on_block, &ps);
-    if (local != FS_OK) {
-        /* Past the last posted chunk the buffer may hold unmasked encodings:
-         * send zeros instead, so the chunk sequence completes on every rank;
-         * the error is agreed below and the sum discarded.  (What arrives
-         * is at most the sum of the other ranks' inputs, which this rank
-         * could compute from a correct sum anyway: docs/threat-model.md.) */
-        fs_secure_zero((unsigned char *)sa->words + ps.posted * wb, (words - ps.posted) * wb);
+     * is sent; agree on it so nobody posts a reduction alone.  The buffers
+     * are kept between calls and grow identically on every rank (the same
+     * calls with the same n, and an agreed failure frees them everywhere),
+     * so every rank takes this branch in the same calls. */
+    if (buf_bytes > sa->cap_bytes || ps.depth * sizeof(MPI_Request) > sa->cap_req) {
+        local = ensure_words(sa, buf_bytes);
+        if (local == FS_OK)
+            local = ensure_buffer((void **)&sa->req, &sa->cap_req, ps.depth * sizeof(MPI_Request),
+                                  "reduction requests");
+        rc = fs_agree(sa->comm, local, NULL);
+        if (rc != FS_OK) { free_buffers(sa); goto done; }
     }
-    pipe_post(&ps, words);
-    pipe_drain(&ps, 1);
+    ps.buf = sa->words;
+    ps.sums = plan.separate ? ps.buf + ps.nslots * chunk_bytes : NULL;
+    ps.req = sa->req;
+    fs_masker_set_timing(sa->mvec, sa->profile_on ? &mt : NULL);
+    if (depth > 0)
+        local = fs_masker_encode_mask_ring(sa->mvec, round, vid, in, n, ps.buf,
+                                           ps.nslots * ps.chunk_words, &st, pipe_on_block, &ps);
+    else
+        local = fs_masker_encode_mask(sa->mvec, round, vid, in, n, ps.buf, &st);
+    fs_masker_set_timing(sa->mvec, NULL);
+    if (local != FS_OK) {
+        /* Unposted chunks may hold unmasked encodings: send zeros instead
+         * (and the flag word 1), so the chunk sequence completes on every
+         * rank; the error is agreed below and the sum discarded.  (What
+         * arrives is at most the sum of the other ranks' inputs, which this
+         * rank could compute from a correct sum anyway:
+         * docs/threat-model.md.) */
+        ps.zero_from = ps.posted;
+    }
+    ps.masked = words;
+    if (depth > 0) {
+        pipe_advance(&ps, PIPE_ALL);
+    } else {
+        // one chunk: a blocking reduction of the whole (small) vector
+        const double t0 = sa->profile_on ? fs_now() : 0;
+        pipe_seal(&ps, 0, ps.buf);
+        int mrc = MPI_Allreduce(MPI_IN_PLACE, ps.buf, (int)words, ps.type, MPI_SUM, sa->comm);
+        if (mrc != MPI_SUCCESS) pipe_fail(&ps, mrc, "MPI_Allreduce");
+        if (sa->profile_on) ps.t_reduce += fs_now() - t0;
+        if (mrc == MPI_SUCCESS) pipe_decode(&ps, 0);
+    }
     if (ps.mpi_rc != MPI_SUCCESS) FS_TRY(fs_from_mpi(ps.mpi_rc, ps.mpi_what));
-    FS_TRY(fs_agree(sa->comm, local, NULL));
-    /* Every rank holds the same words: the canary verdict is identical. */
-    int ok = sa->vec.ring_bits == 32 ? ((const uint32_t *)sa->words)[n] == 0
-                                     : ((const uint64_t *)sa->words)[n] == 0;
-    if (!ok || ps.decode_rc != FS_OK) memset(out, 0, n * sizeof *out);   // never a wrong sum
-    FS_TRY(agree_canary(sa, ps.decode_rc, ok, round, vid));
+    FS_TRY(verdict(sa, local, ps.failed, ps.canary, round, vid));
     if (stats) { stats->nclipped += st.nclipped; stats->nnan += st.nnan; }
 done:
-    free(ps.req);
+    if (rc != FS_OK) memset(out, 0, n * sizeof *out);   // never a wrong sum
+    {
+        fs_secagg_profile *pr = &sa->last_profile;
+        pr->encode_s = mt.encode_s;
+        pr->keystream_s = mt.keystream_s;
+        pr->reduce_s = ps.t_reduce;
+        pr->decode_s = ps.t_decode;
+        pr->total_s = fs_now() - t_start;
+        pr->chunk_bytes = chunk_bytes;
+        pr->depth = depth;
+        pr->separate = plan.separate;
+        pr->nchunks = ps.nchunks;
+        pr->valid = sa->profile_on;
+    }
     return rc;
 }
 
@@ -508,21 +764,29 @@ fs_err fs_secagg_sum_f64(fs_secagg *sa, uint64_t round, uint32_t vid, const doub
                          double *out, size_t n, fs_fixed_stats *stats)
 {
     fs_err rc = FS_OK;
-    const size_t words = fs_masker_words(n);
+    const size_t words = fs_masker_words(n) + 1;   // values, canary, flag word (see sum_f32)
     fs_fixed_stats st = { 0, 0 };
     int ok = 0;
-    fs_err local = ensure_words(sa, words * 8);
-    if (local == FS_OK) local = fs_masker_encode_mask_f64(sa->mmet, round, vid, in, n, sa->words, &st);
+    fs_err local = FS_OK;
+    if (words * 8 > sa->cap_bytes) {
+        // agreed growth, as in fs_secagg_sum_f32
+        rc = fs_agree(sa->comm, ensure_words(sa, words * 8), NULL);
+        if (rc != FS_OK) { free_buffers(sa); goto done; }
+    }
+    uint64_t *w = sa->words;
+    local = fs_masker_encode_mask_f64(sa->mmet, round, vid, in, n, w, &st);
     /* A statistic must never be silently clipped or zeroed: out of range
-     * or NaN is an error on every rank (the masked words are not sent). */
+     * or NaN is an error on every rank.  Such a rank sends zeros instead
+     * of its masked words, and the flag word 1. */
     if (local == FS_OK && (st.nclipped || st.nnan))
         local = fs_error_set(FS_ERR_NUMERIC, "a statistic in round %llu (vector %u) is %s "
                              "and cannot enter the secure sum", (unsigned long long)round,
                              vid, st.nnan ? "NaN" : "beyond +-2^31");
-    FS_TRY(fs_agree(sa->comm, local, NULL));
+    if (local != FS_OK) fs_secure_zero(w, (words - 1) * 8);
+    w[n + 1] = local != FS_OK;
     FS_TRY(reduce_words(sa, 64, words));
-    fs_err drc = fs_masker_decode_f64(&sa->met, sa->words, n, out, &ok);
-    FS_TRY(agree_canary(sa, drc, ok, round, vid));
+    FS_TRY(verdict(sa, local, w[n + 1], w[n], round, vid));
+    FS_TRY(fs_masker_decode_f64(&sa->met, w, n, out, &ok));
     if (stats) { stats->nclipped += st.nclipped; stats->nnan += st.nnan; }
 done:
     return rc;
@@ -563,3 +827,7 @@ int fs_secagg_authenticated(const fs_secagg *sa) { return sa->authenticated; }
 int fs_secagg_degree(const fs_secagg *sa) { return sa->degree; }
 const uint8_t *fs_secagg_session_id(const fs_secagg *sa) { return sa->sid; }
 const fs_fixed_params *fs_secagg_vec_params(const fs_secagg *sa) { return &sa->vec; }
+
+void fs_secagg_profile_enable(fs_secagg *sa, int on) { sa->profile_on = on != 0; }
+
+void fs_secagg_last_profile(const fs_secagg *sa, fs_secagg_profile *out) { *out = sa->last_profile; }

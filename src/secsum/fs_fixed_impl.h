@@ -39,4 +39,14 @@ FS_INTERN void fs_fixed_encode_block(const fs_fixed_enc *e, const float *xf,
                                      const double *xd, size_t n, void *out,
                                      fs_rng *rng, fs_fixed_stats *st);
 
+/*
+ * fs_fixed_decode_block - fs_fixed_decode_f32 without its checks: p must
+ * be valid (fs_fixed_check_params) and the buffers non-NULL for n > 0.
+ * stream != 0 writes out with non-temporal stores where the CPU has AVX2
+ * (32-bit ring, f <= 100): for outputs far larger than the caches.  Same
+ * values bit for bit.  Cannot fail.
+ */
+FS_INTERN void fs_fixed_decode_block(const fs_fixed_params *p, const void *words, size_t n,
+                                     float *out, int stream);
+
 #endif /* FEDSILO_FS_FIXED_IMPL_H */

@@ -25,7 +25,7 @@
  * Data flow (no O(N * d) buffers): the vector is processed in blocks of
  * FS_MASKER_BLOCK_BYTES.  For each block we encode into the caller's out
  * buffer, then for each neighbour add or subtract that block of its
- * keystream (fs_prg_apply: fused in registers on VAES CPUs, else through
+ * keystream (fs_prg_apply: fused in registers on AES-NI/VAES CPUs, else through
  * one L1-sized scratch block per generator), so the block stays in L1/L2
  * across all neighbours.  Each neighbour's fs_prg keeps its own stream
  * position across blocks.
@@ -64,6 +64,7 @@ struct fs_masker {
     nonce_rec *nonces;          /* (nnonces of cap_nonces) used nonces     */
     size_t nnonces, cap_nonces;
     uint64_t round_floor;       /* rounds below this are refused           */
+    fs_masker_timing *timing;   /* where to add encode/keystream time, or NULL */
 };
 
 fs_err fs_masker_create(const fs_masker_opts *opts, fs_masker **out)
@@ -123,6 +124,12 @@ void fs_masker_destroy(fs_masker **p)
 
 size_t fs_masker_words(size_t n) { return n + 1; }
 
+void fs_masker_set_timing(fs_masker *m, fs_masker_timing *t)
+{
+    if (m)
+        m->timing = t;
+}
+
 fs_err fs_masker_set_round_floor(fs_masker *m, uint64_t next_round)
 {
     fs_err rc = FS_OK;
@@ -178,8 +185,9 @@ static int canary_is_zero(const void *words, size_t n, int ring_bits)
  * out already holds n + 1 encoded words (canary 0) and only masks are added.
  */
 static fs_err mask_vector(fs_masker *m, uint64_t round, uint32_t vector_id, const float *xf,
-                          const double *xd, size_t n, void *out, fs_fixed_stats *stats,
-                          int encode, fs_masker_progress_fn on_block, void *cb_user)
+                          const double *xd, size_t n, void *out, size_t ring,
+                          fs_fixed_stats *stats, int encode, fs_masker_progress_fn on_block,
+                          void *cb_user)
 {
     fs_err rc = FS_OK;
     fs_fixed_stats st = { 0, 0 };
@@ -193,6 +201,8 @@ static fs_err mask_vector(fs_masker *m, uint64_t round, uint32_t vector_id, cons
                  "the vector over several vector ids", n);
     FS_CHECK_ARG(encode || canary_is_zero(out, n, m->fixed.ring_bits),
                  "masker: canary word %zu must be 0 before masking", n);
+    FS_CHECK_ARG(ring % m->block_words == 0, "masker: ring of %zu words is not a multiple of "
+                 "the %zu-word block", ring, m->block_words);
     FS_TRY(claim_nonce(m, round, vector_id));
 
     for (int t = 0; t < m->nnbrs; t++)
@@ -201,7 +211,9 @@ static fs_err mask_vector(fs_masker *m, uint64_t round, uint32_t vector_id, cons
 
     for (size_t off = 0; off < nwords; off += m->block_words) {
         const size_t len = nwords - off < m->block_words ? nwords - off : m->block_words;
-        unsigned char *ob = (unsigned char *)out + off * wb;   // (len) words of this block
+        // (len) words of this block; word k lives at k mod ring in a ring
+        unsigned char *ob = (unsigned char *)out + (ring ? off % ring : off) * wb;
+        const double t0 = m->timing ? fs_now() : 0;
         if (encode) {
             // Values off..off+nx-1 are real inputs; index n is the canary.
             const size_t nx = off + len <= n ? len : n - off;
@@ -210,12 +222,18 @@ static fs_err mask_vector(fs_masker *m, uint64_t round, uint32_t vector_id, cons
             if (nx < len)
                 memset(ob + nx * wb, 0, wb);
         }
+        const double t1 = m->timing ? fs_now() : 0;
         for (int t = 0; t < m->nnbrs; t++) {
             touched = 1;
             // ob += or -= PRG(s_ij)[off .. off+len) (fused; see fs_prg_apply)
             FS_TRY(fs_prg_apply(m->prg[t], ob, len, m->fixed.ring_bits, m->party < m->nbrs[t]));
         }
+        if (m->timing) {
+            m->timing->encode_s += t1 - t0;
+            m->timing->keystream_s += fs_now() - t1;
+        }
         if (on_block) on_block(cb_user, off + len);   // words [0, off + len) are final
+        // (with a ring, on_block has freed the positions of the next block)
     }
     if (stats) {
         stats->nclipped += st.nclipped;
@@ -232,25 +250,42 @@ done:
 fs_err fs_masker_encode_mask(fs_masker *m, uint64_t round, uint32_t vector_id, const float *x,
                              size_t n, void *out, fs_fixed_stats *stats)
 {
-    return mask_vector(m, round, vector_id, x, NULL, n, out, stats, 1, NULL, NULL);
+    return mask_vector(m, round, vector_id, x, NULL, n, out, 0, stats, 1, NULL, NULL);
 }
 
 fs_err fs_masker_encode_mask_stream(fs_masker *m, uint64_t round, uint32_t vector_id,
                                     const float *x, size_t n, void *out, fs_fixed_stats *stats,
                                     fs_masker_progress_fn on_block, void *user)
 {
-    return mask_vector(m, round, vector_id, x, NULL, n, out, stats, 1, on_block, user);
+    return mask_vector(m, round, vector_id, x, NULL, n, out, 0, stats, 1, on_block, user);
+}
+
+fs_err fs_masker_encode_mask_ring(fs_masker *m, uint64_t round, uint32_t vector_id,
+                                  const float *x, size_t n, void *out, size_t ring_words,
+                                  fs_fixed_stats *stats, fs_masker_progress_fn on_block,
+                                  void *user)
+{
+    fs_err rc = FS_OK;
+    FS_CHECK_ARG(ring_words > 0 && on_block, "masker: a ring needs ring_words > 0 and on_block");
+    rc = mask_vector(m, round, vector_id, x, NULL, n, out, ring_words, stats, 1, on_block, user);
+done:
+    return rc;
+}
+
+size_t fs_masker_block_words(const fs_masker *m)
+{
+    return m ? m->block_words : 0;
 }
 
 fs_err fs_masker_encode_mask_f64(fs_masker *m, uint64_t round, uint32_t vector_id,
                                  const double *x, size_t n, void *out, fs_fixed_stats *stats)
 {
-    return mask_vector(m, round, vector_id, NULL, x, n, out, stats, 1, NULL, NULL);
+    return mask_vector(m, round, vector_id, NULL, x, n, out, 0, stats, 1, NULL, NULL);
 }
 
 fs_err fs_masker_mask(fs_masker *m, uint64_t round, uint32_t vector_id, void *inout, size_t n)
 {
-    return mask_vector(m, round, vector_id, NULL, NULL, n, inout, NULL, 0, NULL, NULL);
+    return mask_vector(m, round, vector_id, NULL, NULL, n, inout, 0, NULL, 0, NULL, NULL);
 }
 
 fs_err fs_masker_unmasked_encode(const fs_fixed_params *p, const float *x, size_t n, void *out,

@@ -1,18 +1,25 @@
 /*
  * t_secagg.c - the pipelined secure sum under MPI (fs_secagg_sum_f32).
  *
- * Invariant: for every length around the 256 KiB pipeline chunk (0, 1, one
- * chunk - 1 .. + 1 words, several chunks) and both rings, the secure sum is
- * bit for bit the decoded plain integer sum of the same fixed-point
- * encodings (fs_fixed_encode_f32 + MPI_Allreduce on the words), in place
- * (in == out) and out of place.  Failure path: a rank that reuses a nonce
- * makes every rank return FS_ERR_ARG (no hang: the failing rank completes
- * the chunk sequence with zeros), and the session stays usable.  Pair keys
- * (fs_secagg_pair_key): both ranks of every pair derive the same key for a
- * label, even when the mask graph is sparse and the pair are not
- * neighbours; other labels, other pairs and other sessions give other
- * keys; bad peers and labels are refused.  Verdict through mtest.h: every
- * rank exits with the same status.
+ * Invariant: for every length around the pipeline's chunk boundaries (0,
+ * 1, one chunk - 1 .. + 1 words, several chunks, a vector past the
+ * streaming-decode threshold), both rings and several schedules (the
+ * automatic one: one blocking reduction up to 1 MiB, then 256 KiB chunks;
+ * 16 KiB chunks one at a time, in place; 20 KiB rounded up to 32 KiB
+ * chunks, three in flight, each summed into a separate receive slot; the
+ * automatic schedule beyond 8 ranks, 1 MiB chunks, four in flight, in
+ * place, over 4 and 16 chunks), the
+ * secure sum is bit for bit the decoded plain integer sum
+ * of the same fixed-point encodings (fs_fixed_encode_f32 + MPI_Allreduce
+ * on the words), in place (in == out) and out of place.  Failure paths: a
+ * rank that reuses a nonce makes every rank return FS_ERR_ARG (no hang:
+ * the failing rank completes the chunk sequence with zeros), and the
+ * session stays usable; a schedule that differs between ranks is refused
+ * on every rank.  Pair keys (fs_secagg_pair_key): both ranks of every pair
+ * derive the same key for a label, even when the mask graph is sparse and
+ * the pair are not neighbours; other labels, other pairs and other sessions
+ * give other keys; bad peers and labels are refused.  Verdict through
+ * mtest.h: every rank exits with the same status.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,21 +61,51 @@ static void fill(float *x, size_t n, int rank, uint32_t salt)
     }
 }
 
+/* Every rank must get FS_ERR_ARG naming the last rank and the reuse, and
+ * the next sum must work. */
+static void failure_path(fs_secagg *sa, size_t n, uint64_t *round, int rank, int size, int ring)
+{
+    float *x = calloc(n, sizeof *x), *y = malloc(n * sizeof *y);
+    uint64_t r = rank == size - 1 ? 1 : *round;
+    fs_err rc = fs_secagg_sum_f32(sa, r, 1, x, y, n, NULL);
+    MT_CHECK(rc == FS_ERR_ARG, "rank %d ring %d n %zu: nonce reuse on the last rank gave %d (%s)",
+           rank, ring, n, (int)rc, fs_errmsg());
+    char want[32];
+    snprintf(want, sizeof want, "rank %d: ", size - 1);
+    MT_CHECK(strncmp(fs_errmsg(), want, strlen(want)) == 0 && strstr(fs_errmsg(), "reused"),
+           "rank %d n %zu: message '%s' does not name rank %d and the reuse", rank, n, fs_errmsg(),
+           size - 1);
+    (*round)++;
+    for (size_t k = 0; k < n; k++) x[k] = 0.25f;
+    rc = fs_secagg_sum_f32(sa, (*round)++, 1, x, y, n, NULL);
+    MT_CHECK(rc == FS_OK && y[0] == 0.25f * (float)size && y[n - 1] == y[0],
+           "rank %d ring %d n %zu: sum after the failure: %d, %g", rank, ring, n, (int)rc, y[0]);
+    free(x);
+    free(y);
+}
+
 int main(int argc, char **argv)
 {
     mtest_init(&argc, &argv);
     const int rank = mtest_rank(), size = mtest_size();
     fs_log_set_handler(NULL, NULL, FS_LOG_ERROR);    /* no unauthenticated warning */
-    const size_t sizes[] = { 0, 1, 32767, 32768, 32769, 65535, 65536, 65537, 1000003 };
+    const size_t sizes[] = { 0, 1, 2047, 2048, 2049, 4095, 4096, 4097, 32767, 32768, 32769,
+                             65535, 65536, 65537, 1000003, 4194400 };
+    const fs_secagg_pipeline sched[] = { { 0, 0, 0 }, { 16384, 1, -1 }, { 20480, 3, 1 },
+                                         { 1 << 20, 4, -1 } };
     uint64_t round = 1;
-    for (int ring = 32; ring <= 64; ring += 32) {
+    for (int cfg = 0; cfg < 8; cfg++) {
+        const int ring = cfg % 2 ? 64 : 32, si = cfg / 2;
         fs_secagg_opts o = { { ring, 0, 1.0, FS_FIXED_ROUND_NEAREST }, 0, NULL, NULL, 1, 7 };
         o.vec.frac_bits = fs_fixed_suggest(ring, size, 1.0);
         fs_secagg *sa = NULL;
         if (fs_secagg_create(MPI_COMM_WORLD, &o, &sa) != FS_OK) mtest_hard("%s", fs_errmsg());
+        if (fs_secagg_set_pipeline(sa, &sched[si]) != FS_OK) mtest_hard("set_pipeline: %s", fs_errmsg());
         const size_t wb = (size_t)ring / 8;
         for (size_t t = 0; t < sizeof sizes / sizeof *sizes; t++) {
             size_t n = sizes[t];
+            if (n > 2000000 && (ring == 64 || (si > 0 && si < 3))) continue;   // streaming cases
+            if (si > 0 && n > 100000 && n < 2000000 && ring == 64) continue;
             float *x = malloc((n + 1) * sizeof *x), *y = malloc((n + 1) * sizeof *y);
             float *ref = malloc((n + 1) * sizeof *ref);
             void *w = malloc((n + 1) * wb);
@@ -82,35 +119,25 @@ int main(int argc, char **argv)
             MT_CHECK(fs_fixed_decode_f32(&o.vec, w, n, ref) == FS_OK, "decode: %s", fs_errmsg());
             /* out of place, then in place */
             fs_err rc = fs_secagg_sum_f32(sa, round++, 1, x, y, n, &st1);
-            MT_CHECK(rc == FS_OK, "ring %d n %zu: %s", ring, n, fs_errmsg());
+            MT_CHECK(rc == FS_OK, "rank %d ring %d sched %d n %zu: %s", rank, ring, si, n, fs_errmsg());
             MT_CHECK(n == 0 || memcmp(y, ref, n * sizeof *y) == 0,
-                     "ring %d n %zu: secure sum != plain integer sum", ring, n);
-            MT_CHECK(st1.nclipped == st0.nclipped, "n %zu: clipped %zu != %zu", n, st1.nclipped,
-                     st0.nclipped);
+                   "rank %d ring %d sched %d n %zu: secure sum != plain integer sum", rank, ring, si, n);
+            MT_CHECK(st1.nclipped == st0.nclipped, "rank %d n %zu: clipped %zu != %zu", rank, n,
+                   st1.nclipped, st0.nclipped);
             rc = fs_secagg_sum_f32(sa, round++, 1, x, x, n, NULL);
             MT_CHECK(rc == FS_OK && (n == 0 || memcmp(x, ref, n * sizeof *x) == 0),
-                     "ring %d n %zu: in-place secure sum differs", ring, n);
+                   "rank %d ring %d sched %d n %zu: in-place secure sum differs", rank, ring, si, n);
             free(x); free(y); free(ref); free(w);
         }
         /* failure path: the last rank reuses round 1 (already masked) on a
-         * multi-chunk vector; every rank must get FS_ERR_ARG, then go on */
-        size_t n = 600000;
-        float *x = calloc(n, sizeof *x), *y = malloc(n * sizeof *y);
-        if (!x || !y) mtest_hard("out of memory");
-        uint64_t r = rank == size - 1 ? 1 : round;
-        fs_err rc = fs_secagg_sum_f32(sa, r, 1, x, y, n, NULL);
-        MT_CHECK(rc == FS_ERR_ARG, "ring %d: nonce reuse on the last rank gave %d (%s)", ring,
-                 (int)rc, fs_errmsg());
-        char want[32];
-        snprintf(want, sizeof want, "rank %d: ", size - 1);
-        MT_CHECK(strncmp(fs_errmsg(), want, strlen(want)) == 0 && strstr(fs_errmsg(), "reused"),
-                 "message '%s' does not name rank %d and the reuse", fs_errmsg(), size - 1);
-        round++;
-        for (size_t k = 0; k < n; k++) x[k] = 0.25f;
-        rc = fs_secagg_sum_f32(sa, round++, 1, x, y, n, NULL);
-        MT_CHECK(rc == FS_OK && y[0] == 0.25f * (float)size && y[n - 1] == y[0],
-                 "ring %d: sum after the failure: %d, %g", ring, (int)rc, y[0]);
-        free(x); free(y);
+         * vector of one blocking reduction and on a multi-chunk one */
+        failure_path(sa, 1000, &round, rank, size, ring);
+        failure_path(sa, 600000, &round, rank, size, ring);
+        /* a schedule that differs between ranks is refused everywhere */
+        const fs_secagg_pipeline odd = { rank == 0 ? 65536u : 131072u, 2, 0 };
+        fs_err rc = fs_secagg_set_pipeline(sa, &odd);
+        MT_CHECK(rc == FS_ERR_ARG && strstr(fs_errmsg(), "differs"),
+               "rank %d: mismatched pipeline settings gave %d (%s)", rank, (int)rc, fs_errmsg());
         fs_secagg_destroy(&sa);
     }
     /* Pair keys with a full mesh and with a sparse graph (degree 2: most

@@ -16,7 +16,9 @@ of ranks; so every proper nonempty subset sum of the recorded masked
 contributions is checked too.  The sum over all ranks is the revealed
 output and must equal sum_k e_k bit for bit (exactness), and a positive
 control shows the detector flags the plain run (its received sum correlates
-with each u_k).  Exit 0 = pass.
+with each u_k).  A secure sum reduces P + 2 words: the P masked values, the
+masked canary (sums to 0) and an unmasked flag word (0 on a rank whose
+masking succeeded).  Exit 0 = pass.
 """
 import itertools, os, struct, sys
 import numpy as np
@@ -59,8 +61,11 @@ def main():
     print("positive control: plain-run received sum vs raw updates, min |r| = %.3f" % pc)
     if pc < 0.1:
         print("FAIL: detector cannot see the plain-run leak"); fails += 1
-    # masked contributions of the secure run: first uint32 allreduce of P + 1 words
-    masked = [next(b for (kind, dt, i, b) in srec[k] if kind == 2 and dt == 1 and len(b) == P + 1) for k in range(N)]
+    # masked contributions of the secure run: first uint32 allreduce of P + 2 words
+    masked = [next(b for (kind, dt, i, b) in srec[k] if kind == 2 and dt == 1 and len(b) == P + 2) for k in range(N)]
+    for k in range(N):
+        if masked[k][P + 1] != 0:
+            print("FAIL: rank %d sent the flag word %d (a failure) in an honest run" % (k, masked[k][P + 1])); fails += 1
     checked = 0
     worst = 0.0
     def check(buf, owner_desc, exclude):
@@ -81,19 +86,19 @@ def main():
     # 1. every buffer each rank received (and its own contribution vs the others)
     for k in range(N):
         for (kind, dt, i, b) in srec[k]:
-            if kind in (1, 3, 4) and dt == 1 and len(b) == P + 1 and kind == 3:
+            if kind in (1, 3, 4) and dt == 1 and len(b) == P + 2 and kind == 3:
                 continue  # the revealed sum, checked for exactness below
             check(b, "rank %d received (kind %d, call %d)" % (k, kind, i), {k})
         check(masked[k], "rank %d masked contribution" % k, set())
     # 2. every proper subset sum (what any message inside the reduction can be)
     for size in range(1, N):
         for S in itertools.combinations(range(N), size):
-            s = np.zeros(P + 1, dtype=np.uint64)
+            s = np.zeros(P + 2, dtype=np.uint64)
             for k in S:
                 s += masked[k]
             check((s & 0xFFFFFFFF).astype(np.uint32), "sum of masked contributions of ranks %s" % (S,), set())
-    # 3. exactness: the full sum equals sum_k e_k bit for bit (canary 0)
-    total = np.zeros(P + 1, dtype=np.uint64)
+    # 3. exactness: the full sum equals sum_k e_k bit for bit (canary 0, flag 0)
+    total = np.zeros(P + 2, dtype=np.uint64)
     for k in range(N):
         total += masked[k]
     total = (total & 0xFFFFFFFF).astype(np.uint32)
@@ -101,9 +106,10 @@ def main():
     for k in range(N):
         esum += e[k]
     esum = (esum & 0xFFFFFFFF).astype(np.uint32)
-    received = next(b for (kind, dt, i, b) in srec[0] if kind == 3 and dt == 1 and len(b) == P + 1)
-    if not (np.array_equal(total, received) and total[P] == 0 and np.array_equal(total[:P], esum)):
-        print("FAIL: masked sum != sum of raw encodings (or canary != 0)"); fails += 1
+    received = next(b for (kind, dt, i, b) in srec[0] if kind == 3 and dt == 1 and len(b) == P + 2)
+    if not (np.array_equal(total, received) and total[P] == 0 and total[P + 1] == 0
+            and np.array_equal(total[:P], esum)):
+        print("FAIL: masked sum != sum of raw encodings (or canary or flag != 0)"); fails += 1
     print("checked %d (buffer, raw update) pairs; worst |r| = %.4f; exact sum: %s" %
           (checked, worst, "yes" if fails == 0 else "see above"))
     print("spy verdict: %s" % ("PASS" if fails == 0 else "FAIL"))

@@ -7,7 +7,7 @@
 Each JOB:FIRST names a spy directory and the first training round that job
 ran (a resumed job starts after its checkpoint).  A secure-sum call is an
 MPI_Allreduce whose contribution differs from its result (masked) and whose
-result ends in the canary word 0; in a job they come in the order
+result ends in the canary and flag words, both 0; in a job they come in the order
 (round 0 sample count), then per round (model update, training sums,
 evaluation sums).  The nonce of a secure sum is (round, vector id), so the
 same position in two jobs of the same rounds is the same nonce.
@@ -17,7 +17,8 @@ For every pair of jobs and every secure sum both ran with the same nonce
 job replays), on every rank:
   - the results (what the sum reveals) are bit-identical: the unmasked
     inputs are the same (deterministic training from a bit-identical model);
-  - the masked contributions differ in (almost) every word.  Had a job
+  - the masked contributions differ in (almost) every masked word (all but
+    the last, the unmasked flag word of the protocol).  Had a job
     reused the other's keys with the same nonce, the masked vectors of
     identical inputs would be identical: this is the check that fails.
 Also every key-exchange nonce (the allgather of N 32-byte blocks) and every
@@ -113,6 +114,9 @@ def main():
                               "the comparison proves nothing)" % (da, db, key, k))
                         fails += 1
                         continue
+                    # the last word is the flag word, unmasked by design (0 in
+                    # an honest run): only the masked words are compared
+                    ca, cb = ca[:-1], cb[:-1]
                     same = int(np.count_nonzero(ca == cb))
                     min_diff = min(min_diff, 1.0 - same / len(ca))
                     if same > len(ca) // 1000:

@@ -8,9 +8,10 @@
  *   - nonce discipline: reuse refused;
  *   - mask graph: regular, symmetric, connected, deterministic;
  *   - PRG known answers: NIST SP 800-38A F.5.1 (CTR-AES128.Encrypt), with
- *     each kernel; the VAES kernel == OpenSSL's keystream for random keys,
- *     counters (including 32/64/96-bit carries) and split points; the
- *     fused keystream add == generate + add.
+ *     each kernel the CPU runs; every fused kernel (aesni, vaes-avx2,
+ *     vaes-avx512) == OpenSSL's keystream for random keys, counters
+ *     (including 32/64/96-bit carries) and split points; the fused
+ *     keystream add == generate + add; parties on different kernels cancel.
  * No MPI.  Test data comes from fs_rng streams with fixed keys.
  */
 #include <check.h>
@@ -33,6 +34,16 @@ static void hex(uint8_t *out, const char *h)
 
 // ---------------------------------------------------------------- PRG
 
+/* Every FEDSILO_PRG kernel name; index = FS_AESCTR_* (0 = OpenSSL). */
+static const char *const KERNELS[] = { "openssl", "aesni", "vaes-avx2", "vaes-avx512" };
+#define NKERNELS 4
+
+/* 1 if this CPU runs kernel k (OpenSSL always). */
+static int kernel_runs(int k)
+{
+    return k == 0 || (fs_aesctr_available() & (1u << k)) != 0;
+}
+
 START_TEST(test_prg_kat)
 {
     // NIST SP 800-38A, F.5.1 CTR-AES128.Encrypt.
@@ -45,9 +56,12 @@ START_TEST(test_prg_kat)
             "5ae4df3edbd5d35e5b4f09020db03eab" "1e031dda2fbe03d1792170a0f3009cee");
     uint8_t seed[32] = { 0 };
     fs_prg *prg = NULL;
-    setenv("FEDSILO_PRG", _i ? "openssl" : "auto", 1);   // _i: 0 default kernel, 1 OpenSSL
+    if (!kernel_runs(_i))               // _i: kernel KERNELS[_i]
+        return;
+    setenv("FEDSILO_PRG", KERNELS[_i], 1);
     ck_assert_int_eq(fs_prg_create(seed, &prg), FS_OK);
     unsetenv("FEDSILO_PRG");
+    ck_assert_str_eq(fs_prg_kernel(prg), KERNELS[_i]);
     ck_assert_int_eq(fs_prg_set_key_iv(prg, key, iv), FS_OK);
     ck_assert_int_eq(fs_prg_generate(prg, ks, 64), FS_OK);
     for (int b = 0; b < 64; b++)
@@ -71,7 +85,7 @@ START_TEST(test_prg_kat)
 }
 END_TEST
 
-/* A generator of the given kernel ("openssl" or "auto") with key/IV. */
+/* A generator of the given kernel (a FEDSILO_PRG value) with key/IV. */
 static fs_prg *prg_with(const char *impl, const uint8_t key[16], const uint8_t iv[16])
 {
     static const uint8_t seed[32] = { 1 };
@@ -101,18 +115,21 @@ static void random_key_iv(fs_rng *rng, int t, uint8_t key[16], uint8_t iv[16])
 
 START_TEST(test_prg_kernels_agree)
 {
-    // The default kernel (VAES where the CPU has it) must produce OpenSSL's
-    // keystream exactly, whatever the split of the stream into calls.
+    // Every fused kernel the CPU runs must produce OpenSSL's keystream
+    // exactly, whatever the split of the stream into calls.
     fs_rng rng;
     fs_rng_seed(&rng, 0x5eed);
     enum { TOTAL = 20000 };
     uint8_t *a = malloc(TOTAL), *b = malloc(TOTAL);
     ck_assert_ptr_nonnull(a);
     ck_assert_ptr_nonnull(b);
-    for (int t = 0; t < 64; t++) {
+    for (int t = 0; t < 64 * (NKERNELS - 1); t++) {
+        const int k = 1 + t % (NKERNELS - 1);
         uint8_t key[16], iv[16];
-        random_key_iv(&rng, t, key, iv);
-        fs_prg *ref = prg_with("openssl", key, iv), *fast = prg_with("auto", key, iv);
+        random_key_iv(&rng, t / (NKERNELS - 1), key, iv);
+        if (!kernel_runs(k))
+            continue;
+        fs_prg *ref = prg_with("openssl", key, iv), *fast = prg_with(KERNELS[k], key, iv);
         ck_assert_int_eq(fs_prg_generate(ref, a, TOTAL), FS_OK);
         for (size_t off = 0; off < TOTAL;) {
             size_t len = (size_t)(fs_rng_u64(&rng) % (t % 2 ? 40 : 3000));
@@ -133,7 +150,7 @@ END_TEST
 
 START_TEST(test_prg_apply)
 {
-    // fs_prg_apply == generate + word-wise add/subtract, for both kernels,
+    // fs_prg_apply == generate + word-wise add/subtract, for every kernel,
     // both rings, after word-aligned stream prefixes of many lengths.
     fs_rng rng;
     fs_rng_seed(&rng, 0xadd);
@@ -142,9 +159,11 @@ START_TEST(test_prg_apply)
     ck_assert_ptr_nonnull(w);
     ck_assert_ptr_nonnull(want);
     ck_assert_ptr_nonnull(ks);
-    for (int t = 0; t < 96; t++) {
-        const int ring = t % 2 ? 64 : 32, add = (t / 2) % 2;
-        const char *impl = (t / 4) % 2 ? "openssl" : "auto";
+    for (int t = 0; t < 48 * NKERNELS; t++) {
+        const int ring = t % 2 ? 64 : 32, add = (t / 2) % 2, kern = (t / 4) % NKERNELS;
+        const char *impl = KERNELS[kern];
+        if (!kernel_runs(kern))
+            continue;
         const size_t wb = (size_t)ring / 8;
         uint8_t key[16], iv[16], skip[64];
         random_key_iv(&rng, t / 8, key, iv);
@@ -177,11 +196,13 @@ START_TEST(test_prg_apply)
         fs_prg_destroy(&g);
         fs_prg_destroy(&p);
     }
-    // Refusals, with both kernels, before any word changes: a stream
+    // Refusals, with every kernel, before any word changes: a stream
     // position that is not word-aligned, a bad ring width, more words than
     // the 64 GiB stream holds, no nonce yet.
-    for (int k = 0; k < 2; k++) {
-        const char *impl = k ? "openssl" : "auto";
+    for (int k = 0; k < NKERNELS; k++) {
+        const char *impl = KERNELS[k];
+        if (!kernel_runs(k))
+            continue;
         uint8_t key[16] = { 0 }, iv[16] = { 0 }, one;
         static const uint8_t seed[32] = { 3 };
         fs_prg *p = prg_with(impl, key, iv);
@@ -222,10 +243,26 @@ START_TEST(test_prg_impl_env)
     ck_assert_int_eq(fs_prg_create(seed, &p), FS_OK);
     ck_assert_str_eq(fs_prg_kernel(p), "openssl");
     fs_prg_destroy(&p);
+    // Each named kernel: that kernel where the CPU runs it, else a clear
+    // refusal.  auto and vaes: the widest (VAES) kernel present.
+    int widest = 0, widest_vaes = 0;
+    for (int k = 1; k < NKERNELS; k++) {
+        setenv("FEDSILO_PRG", KERNELS[k], 1);
+        if (kernel_runs(k)) {
+            ck_assert_int_eq(fs_prg_create(seed, &p), FS_OK);
+            ck_assert_str_eq(fs_prg_kernel(p), KERNELS[k]);
+            fs_prg_destroy(&p);
+            widest = k;
+            widest_vaes = k >= FS_AESCTR_VAES_AVX2 ? k : 0;
+        } else {
+            ck_assert_int_eq(fs_prg_create(seed, &p), FS_ERR_ARG);
+            ck_assert_ptr_nonnull(strstr(fs_errmsg(), "lacks"));
+        }
+    }
     setenv("FEDSILO_PRG", "vaes", 1);
-    if (fs_aesctr_fast_available()) {
+    if (widest_vaes) {
         ck_assert_int_eq(fs_prg_create(seed, &p), FS_OK);
-        ck_assert_str_eq(fs_prg_kernel(p), "vaes-avx512");
+        ck_assert_str_eq(fs_prg_kernel(p), KERNELS[widest_vaes]);
         fs_prg_destroy(&p);
     } else {
         ck_assert_int_eq(fs_prg_create(seed, &p), FS_ERR_ARG);
@@ -233,7 +270,7 @@ START_TEST(test_prg_impl_env)
     }
     unsetenv("FEDSILO_PRG");
     ck_assert_int_eq(fs_prg_create(seed, &p), FS_OK);
-    ck_assert_str_eq(fs_prg_kernel(p), fs_aesctr_fast_available() ? "vaes-avx512" : "openssl");
+    ck_assert_str_eq(fs_prg_kernel(p), KERNELS[widest]);
     fs_prg_destroy(&p);
 }
 END_TEST
@@ -423,6 +460,9 @@ static const uint8_t *seed_row(const federation *f, int i)
     return f->seeds + (size_t)i * f->n * 32;
 }
 
+/* Set by a test: fed_init gives the parties different PRG kernels. */
+static int mixed_kernels;
+
 static void fed_init(federation *f, int n, int degree, const fs_fixed_params *fp, uint64_t key)
 {
     fs_rng r;
@@ -444,8 +484,18 @@ static void fed_init(federation *f, int n, int degree, const fs_fixed_params *fp
     ck_assert_int_eq(fs_maskgraph_create(n, degree, sid, &f->g), FS_OK);
     for (int i = 0; i < n; i++) {
         fs_masker_opts o = { i, f->g, seed_row(f, i), *fp, f->rseed };
+        if (mixed_kernels) {
+            // Party i on the (i mod count)-th kernel this CPU runs.
+            int runs[NKERNELS], count = 0;
+            for (int k = 0; k < NKERNELS; k++)
+                if (kernel_runs(k))
+                    runs[count++] = k;
+            setenv("FEDSILO_PRG", KERNELS[runs[i % count]], 1);
+        }
         ck_assert_int_eq(fs_masker_create(&o, &f->m[i]), FS_OK);
     }
+    if (mixed_kernels)
+        unsetenv("FEDSILO_PRG");
 }
 
 static void fed_free(federation *f)
@@ -534,9 +584,11 @@ START_TEST(test_cancellation)
 {
     static const size_t lens[] = { 1, 4095, 10007 };
     const int b = _i & 1 ? 64 : 32;
-    // _i >> 1: 0 = the default PRG kernel, 1 = OpenSSL's (scratch + add).
-    if (_i >> 1)
+    // _i >> 1: 0 = the default PRG kernel, 1 = OpenSSL's (scratch + add),
+    // 2 = every party on another kernel (all the CPU runs, in turn).
+    if (_i >> 1 == 1)
         setenv("FEDSILO_PRG", "openssl", 1);
+    mixed_kernels = _i >> 1 == 2;
     fs_rng rng;
     fs_rng_seed(&rng, 1234 + (uint64_t)b);
     for (int n = 2; n <= 9; n++) {
@@ -848,7 +900,7 @@ static Suite *secsum_suite(void)
 {
     Suite *s = suite_create("secsum");
     TCase *prg = tcase_create("prg");
-    tcase_add_loop_test(prg, test_prg_kat, 0, 2);
+    tcase_add_loop_test(prg, test_prg_kat, 0, NKERNELS);
     tcase_add_test(prg, test_prg_nonce);
     tcase_add_test(prg, test_prg_kernels_agree);
     tcase_add_test(prg, test_prg_apply);
@@ -861,8 +913,8 @@ static Suite *secsum_suite(void)
     suite_add_tcase(s, graph);
     TCase *mask = tcase_create("masker");
     tcase_set_timeout(mask, 60);
-    // _i: bit 0 = 64-bit ring, bit 1 = OpenSSL PRG kernel
-    tcase_add_loop_test(mask, test_cancellation, 0, 4);
+    // _i: bit 0 = 64-bit ring; _i >> 1: default, OpenSSL, mixed PRG kernels
+    tcase_add_loop_test(mask, test_cancellation, 0, 6);
     tcase_add_test(mask, test_cancellation_variants);
     tcase_add_test(mask, test_canary_detects_mismatch);
     tcase_add_test(mask, test_privacy_smoke);
