@@ -15,7 +15,8 @@ flags=(--oversubscribe); [ "$(id -u)" = 0 ] && flags+=(--allow-run-as-root)
 q=${FS_DP_Q:-0.02}; steps=${FS_DP_STEPS:-50}; rounds=${FS_DP_ROUNDS:-12}
 T=$((steps * rounds))
 common=(--data "$d/shards/site-%d.h5" --test "$d/test.h5" --model "$model" --rounds "$rounds"
-        --roster "$d/keys/roster.ini" --identity "$d/keys/site-%d.key" --standardize yes --quiet)
+        --roster "$d/keys/roster.ini" --identity "$d/keys/site-%d.key" --standardize yes --quiet
+        --dp-public-metrics yes)  # --standardize releases exact feature moments: public, not in eps
 acc() { python3 -c "import json,sys; l=[json.loads(x) for x in open(sys.argv[1])]; print('%.4f %s' % (l[-1]['test_accuracy'], l[-1].get(sys.argv[2], 'nan')))" "$1" "$2"; }
 echo "model $model; DP-SGD: q=$q, $steps steps/round, $rounds rounds (T=$T), clip 1, lr 0.5, momentum 0"
 for eps in 1 3 8; do

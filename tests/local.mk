@@ -43,16 +43,20 @@ EXTRA_DIST += tests/spy/analyze.py tests/spy/nonce_reuse.py tests/keys.sh tests/
               tests/cli/metrics_ref.py
 dist_check_SCRIPTS += tests/cli/secure.sh tests/cli/spy.sh tests/cli/signal.sh tests/cli/watchdog.sh \
                       tests/cli/manpage.sh tests/cli/standardize.sh tests/cli/dp.sh \
-                      tests/cli/ddp.sh tests/cli/resume_keys.sh tests/cli/impute.sh \
-                      tests/cli/spy_wrappers.sh
+                      tests/cli/ddp.sh tests/cli/resume_keys.sh tests/cli/impute.sh tests/cli/dp_release.sh \
+                      tests/cli/resume_pipeline.sh tests/cli/spy_wrappers.sh
 TESTS += tests/cli/secure.sh tests/cli/spy.sh tests/cli/spy_wrappers.sh tests/cli/resume_keys.sh tests/cli/signal.sh tests/cli/watchdog.sh tests/cli/manpage.sh tests/cli/dp.sh tests/cli/ddp.sh \
-         tests/cli/standardize.sh tests/cli/impute.sh
+         tests/cli/standardize.sh tests/cli/impute.sh tests/cli/dp_release.sh tests/cli/resume_pipeline.sh
+# Acceptance on R's credit and Pima tables: federated pipeline vs scikit-learn.
+EXTRA_DIST += tests/cli/tabular_accept.py
+dist_check_SCRIPTS += tests/cli/tabular_accept.sh
+TESTS += tests/cli/tabular_accept.sh
 
 # Federated analytics (fedsilo stats, ridge) and the examples.
 TESTS += tests/analytics/stats.sh tests/analytics/ridge.sh tests/analytics/examples.sh \
-         tests/analytics/stats_dp.sh
+         tests/analytics/stats_dp.sh tests/analytics/tabular.sh
 dist_check_SCRIPTS += tests/analytics/stats.sh tests/analytics/ridge.sh tests/analytics/stats_dp.sh \
-                      tests/analytics/examples.sh
+                      tests/analytics/examples.sh tests/analytics/tabular.sh
 
 # Vertical FL: PSI (library), PSI and vertical training (CLI), the CSV-to-model
 # pipeline (import --id-column, psi --data, roster role = label) and CLI errors.

@@ -46,6 +46,10 @@ typedef struct {
     size_t dp_rdp_len;
     double *ddp_rdp;        /* serialized accountant of distributed DP, or NULL */
     size_t ddp_rdp_len;
+    long ledger_charges;    /* with an accountant: the rounds charged in the
+                               privacy ledger file (fs_ledger_journal_open)
+                               that the accountants above hold; -1 when
+                               absent (a checkpoint of an older fedsilo)    */
 } fs_checkpoint;
 
 /*
@@ -64,16 +68,17 @@ FS_EXPORT void fs_checkpoint_free(fs_checkpoint **ck);
  * rows first: imputation (--impute: missing cells of a file imported with
  * the checkpoint's schema get the stored fill values), then standardization
  * (--standardize).  A file imported with another schema than the
- * checkpoint's, or with missing cells the checkpoint cannot fill, is
- * FS_ERR_DATA naming the file.  Not collective.
+ * checkpoint's (or without one when the checkpoint has one), or with
+ * missing cells the checkpoint cannot fill, is FS_ERR_DATA naming the
+ * file.  Not collective.
  */
 FS_EXPORT fs_err fs_checkpoint_evaluate(const fs_checkpoint *ck, const char *data_path,
                                         fs_eval_report *report) FS_WARN_UNUSED;
 
 /*
- * fs_checkpoint_check_schema - FS_ERR_DATA (naming `name`) when both ck and
- * ds carry a schema and their hashes differ; FS_OK otherwise.  Not
- * collective.
+ * fs_checkpoint_check_schema - FS_ERR_DATA (naming `name`) when ck carries
+ * a schema and ds was imported with another one or without one
+ * (fs_dataset_check_schema); FS_OK otherwise.  Not collective.
  */
 FS_EXPORT fs_err fs_checkpoint_check_schema(const fs_checkpoint *ck, const fs_dataset *ds,
                                             const char *name) FS_WARN_UNUSED;

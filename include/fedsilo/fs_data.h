@@ -220,6 +220,19 @@ FS_EXPORT fs_err fs_dataset_impute(fs_dataset *ds, const double *fill, const cha
     FS_WARN_UNUSED;
 
 /*
+ * fs_dataset_check_schema - was ds imported with the schema whose hash is
+ * `hash` (64 hex digits; the schema a training run or a checkpoint was
+ * fitted on)?  FS_OK when it was, or when hash is NULL or "" (a reference
+ * without a schema accepts any file).  Otherwise FS_ERR_DATA naming `name`,
+ * `what` (the reference, e.g. "the checkpoint") and the first 16 hex digits
+ * of both hashes (public: the schema is); a file imported without a schema
+ * is refused too, since its feature order is not the schema's.  Not
+ * collective.
+ */
+FS_EXPORT fs_err fs_dataset_check_schema(const fs_dataset *ds, const char *hash, const char *what,
+                                         const char *name) FS_WARN_UNUSED;
+
+/*
  * fs_csv_delimiter_parse - the delimiter named by s: a single character
  * (',' ';' '|' ':' or a tab), or "comma", "semicolon", "tab" or "\t",
  * "pipe".  Letters, digits, blanks, quotes and line breaks cannot

@@ -281,6 +281,14 @@ FS_EXPORT fs_err fs_dgauss_create(uint64_t sigma2_num, uint64_t sigma2_den,
 FS_EXPORT fs_err fs_dgauss_create_decimal(const char *sigma2, const uint8_t *seed,
                                           fs_dgauss **out) FS_WARN_UNUSED;
 
+/*
+ * fs_dgauss_variance_rational - the variance v > 0 as the rational num / 2^k
+ * that a sampler can use exactly: k <= 20 fractional bits, 1 <= num <=
+ * 2^62, num / 2^k = v to the nearest 2^-k.  Not collective.  returns 1, or
+ * 0 when v is too large (v > 2^62) or not finite.
+ */
+FS_EXPORT int fs_dgauss_variance_rational(double v, uint64_t *num, int *k);
+
 /* fs_dgauss_destroy - wipe the stream, free, set *p = NULL; NULL-safe. */
 FS_EXPORT void fs_dgauss_destroy(fs_dgauss **p);
 

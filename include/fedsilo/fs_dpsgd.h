@@ -37,13 +37,17 @@ typedef struct {
     double clip_norm;            /* C > 0: per-example L2 clipping bound     */
     double noise_multiplier;     /* sigma >= 0: noise std is sigma * C       */
     fs_dpsgd_sampling sampling;
+    double sampling_rate;        /* Poisson only: the inclusion probability q
+                                    in (0, 1] of every row, exactly (expected
+                                    batch q n may be below one row); 0: q =
+                                    batch_size / n                           */
 } fs_dpsgd_opts;
 
 /* What one DP-SGD call did; steps and sample_rate feed fs_rdp_add_step. */
 typedef struct {
     fs_sgd_stats sgd;            /* loss_sum, samples (rows used), steps     */
     long steps;                  /* noisy steps taken (= sgd.steps)          */
-    double sample_rate;          /* q = batch_size / n                       */
+    double sample_rate;          /* q: sampling_rate, or batch_size / n      */
     double noise_multiplier;     /* sigma actually used                      */
     double clipped;              /* per-example gradients that were clipped  */
 } fs_dpsgd_stats;

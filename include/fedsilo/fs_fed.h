@@ -165,7 +165,9 @@ FS_EXPORT fs_err fs_fed_agree(fs_fed *fed, fs_err local) FS_WARN_UNUSED;
 /*
  * fs_fed_sum_f32 / _f64 - out = sum over ranks of in (n values) through the
  * session of fs_fed_connect; see fs_secagg_sum_f32/_f64 for the codecs.
- * (round, vector_id) must be fresh for the session.  *nclipped (f32; may
+ * (round, vector_id) must be fresh for the session, and vector_id must be
+ * registered in the run's privacy ledger (fs_ledger_register), else
+ * FS_ERR_ARG on every rank before anything is sent.  *nclipped (f32; may
  * be NULL) = this rank's clipped coordinates.  Collective.
  */
 FS_EXPORT fs_err fs_fed_sum_f32(fs_fed *fed, uint64_t round, uint32_t vector_id,
@@ -184,6 +186,21 @@ FS_EXPORT fs_err fs_fed_sum_f64(fs_fed *fed, uint64_t round, uint32_t vector_id,
  */
 FS_EXPORT fs_err fs_fed_round_end(fs_fed *fed, int round, const float *params, size_t n,
                                   int *stop) FS_WARN_UNUSED;
+
+/*
+ * fs_fed_ledger_open - make the run's privacy ledger durable: when an
+ * accountant is enabled, each rank binds the ledger to its own journal
+ * OUT/privacy-ledger-rank<k>.txt (fs_ledger_journal_open: created, or
+ * replayed when an earlier run in the same directory charged rounds, with
+ * --resume no as well), and the ranks agree on the number of charged rounds:
+ * a rank whose file is one record behind another's (a crash between their
+ * appends) charges that round too, so the count only ever goes up; files
+ * further apart are FS_ERR_DATA.  *ncharges = the rounds
+ * charged by earlier runs.  Without accountants nothing is written and
+ * *ncharges = 0.  Call after the accountants are enabled, before the first
+ * charge.  Collective; same code on every rank.
+ */
+FS_EXPORT fs_err fs_fed_ledger_open(fs_fed *fed, long *ncharges) FS_WARN_UNUSED;
 
 /* Accessors (borrowed; valid until fs_fed_close). */
 FS_EXPORT MPI_Comm fs_fed_comm(const fs_fed *fed);

@@ -59,6 +59,15 @@ typedef struct {
                               at dp_delta (NaN without it)                    */
     double ddp_clipped;    /* institutions whose update was norm-clipped     */
     int evaluated;         /* eval metrics were computed this round           */
+    char public_list[160]; /* under DP with --dp-public-metrics yes: the
+                              released exact sums, not covered by epsilon
+                              ("train_loss, clipped, ..."); "" otherwise.
+                              Without DP every value here is exact and
+                              nothing is covered by an epsilon.  Values
+                              not released are NaN (train_loss, clipped,
+                              total_samples; has_val = 0)                 */
+    int not_private;       /* DP noise from --dp-seed: reproducible by anyone
+                              who knows the seed, so no DP guarantee         */
     int checkpointed;      /* checkpoint written this round                   */
     double t_local, t_aggregate, t_evaluate, t_round_end;
                            /* wall seconds of the phases of this round

@@ -16,10 +16,23 @@
  * (fs_ledger_serialize / fs_ledger_restore: the fs_rdp_serialize vectors,
  * unchanged), so a resumed run reports the epsilon of an uninterrupted one.
  *
- * The release list names every quantity that leaves a rank and the
- * mechanism that protects it ("public" when it is released exactly).  It
- * is descriptive: the rules that will act on it (charging before a release
- * is decoded, per-release mechanisms) are not implemented here yet.
+ * The release list is the single source of truth for what a run reveals.
+ * Every quantity a program sums across ranks through the federation core is
+ * registered here, before its first sum, under its vector id with a class
+ * (fs_release_class): protected by a DP mechanism charged to this ledger,
+ * post-processing of such releases and of data every institution holds, or
+ * public (released exactly, not covered by any epsilon).  fs_fed_sum_*
+ * refuse a vector id that is not registered (fs_ledger_check_sum), so a new
+ * sum cannot be released silently.
+ *
+ * Durability (the journal): with fs_ledger_journal_open the ledger is bound
+ * to an append-only file of charges; fs_ledger_charge_round writes and
+ * fsyncs one record per charge before it returns, so a program that charges
+ * a round before it sends the round's contribution never releases anything
+ * the file does not count.  Reopening the file replays every record, so a
+ * restarted run starts from what was actually charged, whatever its
+ * checkpoint says; fs_ledger_verify_prefix checks a checkpoint's budget
+ * state against the file.
  *
  * Every function here is Not collective.
  */
@@ -27,6 +40,7 @@
 #define FEDSILO_FS_LEDGER_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "fs_export.h"
 #include "fs_error.h"
 
@@ -68,7 +82,12 @@ FS_EXPORT int fs_ledger_enabled(const fs_ledger *l, fs_ledger_accountant which);
 FS_EXPORT fs_err fs_ledger_would_exceed(const fs_ledger *l, double budget, double delta,
                                         int *exceed, double *eps_next) FS_WARN_UNUSED;
 
-/* fs_ledger_charge_round - charge one round to every enabled accountant. */
+/*
+ * fs_ledger_charge_round - charge one round to every enabled accountant;
+ * with a journal, the record is written and fsync'd before this returns
+ * (FS_ERR_IO when it cannot be: then nothing is charged in memory either,
+ * and the caller must not release the round).
+ */
 FS_EXPORT fs_err fs_ledger_charge_round(fs_ledger *l) FS_WARN_UNUSED;
 
 /* fs_ledger_epsilon - epsilon spent so far by `which` at delta (improved
@@ -92,21 +111,96 @@ FS_EXPORT fs_err fs_ledger_serialize(fs_ledger *l, fs_ledger_accountant which,
 FS_EXPORT fs_err fs_ledger_restore(fs_ledger *l, fs_ledger_accountant which, const double *buf,
                                    size_t len) FS_WARN_UNUSED;
 
+/* How a released quantity is protected. */
+typedef enum {
+    FS_RELEASE_PUBLIC = 0,    /* an exact sum: NOT covered by any epsilon of
+                                 this ledger (with two institutions each
+                                 learns the other's exact value)            */
+    FS_RELEASE_DP = 1,        /* a DP mechanism charged to this ledger      */
+    FS_RELEASE_POSTPROC = 2   /* a function of DP-covered releases and of data
+                                 every institution holds (e.g. the global
+                                 model on the shared --test file): each
+                                 institution could compute it alone, so it
+                                 reveals nothing more                       */
+} fs_release_class;
+
+/* fs_release_class_name - "public", "dp" or "post-processing". */
+FS_EXPORT const char *fs_release_class_name(fs_release_class c);
+
 /*
- * fs_ledger_note_release - record that the run releases `name` (e.g. "model
- * update") protected by `mechanism` (e.g. "DP-SGD, record level", or
- * "public" for an exact release).  Both strings are copied.  A name noted
- * twice keeps its first entry.  returns FS_OK or FS_ERR_NOMEM.
+ * fs_ledger_register - register the cross-rank sum with vector id
+ * `vector_id` (> 0; the id of fs_fed_sum_*): what it is (`name`, e.g.
+ * "training loss sums (every round)"), its class and `mechanism` (e.g.
+ * "DP-SGD, record level", "exact sum").  Strings are copied.  Registering an
+ * id again with the same class is a no-op; with another class it is
+ * FS_ERR_ARG (one quantity, one protection).  Register identically on every
+ * rank.  returns FS_OK, FS_ERR_ARG or FS_ERR_NOMEM.
+ */
+FS_EXPORT fs_err fs_ledger_register(fs_ledger *l, uint32_t vector_id, const char *name,
+                                    fs_release_class cls, const char *mechanism) FS_WARN_UNUSED;
+
+/*
+ * fs_ledger_check_sum - may vector `vector_id` be summed across ranks?
+ * FS_OK when it was registered, else FS_ERR_ARG ("not registered in the
+ * privacy ledger": a programming error, caught before anything is sent).
+ * *cls (may be NULL) = its class.
+ */
+FS_EXPORT fs_err fs_ledger_check_sum(const fs_ledger *l, uint32_t vector_id,
+                                     fs_release_class *cls) FS_WARN_UNUSED;
+
+/* fs_ledger_vector_class - the class of registered vector `vector_id`, or
+ * -1 when it is not registered (no error is set). */
+FS_EXPORT int fs_ledger_vector_class(const fs_ledger *l, uint32_t vector_id);
+
+/*
+ * fs_ledger_note_release - list a release that does not go through
+ * fs_fed_sum_* (e.g. a program summing with fs_secagg_sum_* directly):
+ * `name` protected by `mechanism` ("public" for an exact release, which
+ * gives class FS_RELEASE_PUBLIC, anything else FS_RELEASE_DP).  A name
+ * noted twice keeps its first entry.  returns FS_OK or FS_ERR_NOMEM.
  */
 FS_EXPORT fs_err fs_ledger_note_release(fs_ledger *l, const char *name, const char *mechanism)
     FS_WARN_UNUSED;
 
 /* fs_ledger_nreleases / fs_ledger_release - the release list in the order
- * noted; the strings are borrowed (valid while l lives).  fs_ledger_release
- * returns 0, or -1 when i is out of range. */
+ * registered or noted; the strings are borrowed (valid while l lives).
+ * fs_ledger_release returns 0, or -1 when i is out of range.
+ * fs_ledger_release_class - the class of entry i (FS_RELEASE_PUBLIC when i
+ * is out of range). */
 FS_EXPORT size_t fs_ledger_nreleases(const fs_ledger *l);
 FS_EXPORT int fs_ledger_release(const fs_ledger *l, size_t i, const char **name,
                                 const char **mechanism);
+FS_EXPORT fs_release_class fs_ledger_release_class(const fs_ledger *l, size_t i);
+
+/*
+ * fs_ledger_journal_open - bind the ledger to its durable journal at
+ * `path` (created if missing, mode 0600), after the accountants are
+ * enabled and before the first charge.  Every complete record already in
+ * the file is replayed into the accountants (a torn last line, from a
+ * crash inside a write, is cut off: its charge was never made durable, so
+ * its round was never sent); *ncharges = the records replayed.  From then
+ * on fs_ledger_charge_round appends and fsyncs one record per charge.  A
+ * record for an accountant this run has not enabled is FS_ERR_DATA (the
+ * budget of an earlier run in the same place would be forgotten).
+ * Not collective (each institution keeps its own file).  returns FS_OK,
+ * FS_ERR_ARG (already open, no accountant), FS_ERR_IO, FS_ERR_DATA (a
+ * malformed record, naming the file and line) or FS_ERR_NOMEM.
+ */
+FS_EXPORT fs_err fs_ledger_journal_open(fs_ledger *l, const char *path, long *ncharges)
+    FS_WARN_UNUSED;
+
+/* fs_ledger_charges - rounds charged so far (replayed and new). */
+FS_EXPORT long fs_ledger_charges(const fs_ledger *l);
+
+/*
+ * fs_ledger_verify_prefix - does the serialized state (buf, len) of
+ * accountant `which` (e.g. from a checkpoint) equal the state after the
+ * first `k` charges of this ledger?  FS_OK if so; FS_ERR_DATA when it
+ * differs or k exceeds the charges (the message says so without values);
+ * FS_ERR_ARG when `which` is not enabled.  The ledger is unchanged.
+ */
+FS_EXPORT fs_err fs_ledger_verify_prefix(const fs_ledger *l, fs_ledger_accountant which, long k,
+                                         const double *buf, size_t len) FS_WARN_UNUSED;
 
 #ifdef __cplusplus
 }

@@ -109,12 +109,17 @@ typedef struct {
     double ddp_clip;             /* --ddp-clip                                 */
     double ddp_noise;            /* --ddp-noise                                */
     double ddp_max_wrap;         /* --ddp-max-wrap                             */
+    int ddp_min_honest;          /* --ddp-min-honest H (0: N - 1)              */
     double delta;                /* --dp-delta (alias --delta)                 */
     double epsilon;              /* --dp-epsilon (alias --target-epsilon):
                                     train: the budget (0 = none); stats: the
                                     epsilon of a DP release (0 = exact);
                                     dp calibrate: the target                 */
     uint64_t dp_seed;            /* --dp-seed: 0 = OS randomness (testing only) */
+    int public_metrics;          /* --dp-public-metrics yes: under DP also release
+                                    the exact sums (counts, training loss,
+                                    validation metrics, --standardize/--impute
+                                    statistics), listed as public            */
     long steps;                  /* --steps (dp epsilon / calibrate)           */
     fs_dp_conversion conversion; /* --conversion improved|classic              */
 } fs_dp_opts;

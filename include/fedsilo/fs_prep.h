@@ -44,8 +44,10 @@
  * (other) and NAME_missing features keep mean 0, scale 1, as in
  * scikit-learn's ColumnTransformer with StandardScaler on numeric columns.
  * Without a schema every feature is.  Released: n, the means and stds.
- * All releases are exact (no DP noise); fs_prep_note_releases lists them in
- * the run's privacy ledger as public releases.
+ * All releases are exact (no DP noise): fs_prep_fit registers its sums
+ * (vector ids vector_id .. vector_id + 6) in the run's privacy ledger as
+ * public (fs_ledger_register) before it sums them; a program under DP must
+ * decide whether it may release them at all.
  */
 #ifndef FEDSILO_FS_PREP_H
 #define FEDSILO_FS_PREP_H
@@ -103,14 +105,17 @@ FS_EXPORT fs_err fs_prep_create(size_t d, const char *schema, const double *fill
 
 /*
  * fs_prep_apply - impute, then standardize, every row of ds in place.  ds
- * must have the pipeline's d features; when both carry a schema, its hash
- * must be the pipeline's.  A missing value the pipeline cannot fill is
- * FS_ERR_DATA naming `name`, the row and the feature.  Not collective.
+ * must have the pipeline's d features; when the pipeline has a schema, ds
+ * must have been imported with it (fs_dataset_check_schema).  A missing
+ * value the pipeline cannot fill is FS_ERR_DATA naming `name`, the row and
+ * the feature.  Not collective.
  */
 FS_EXPORT fs_err fs_prep_apply(const fs_prep *p, fs_dataset *ds, const char *name) FS_WARN_UNUSED;
 
-/* fs_prep_note_releases - list the fit's releases in ledger l (public,
- * exact).  Not collective.  Returns FS_OK or FS_ERR_NOMEM. */
+/* fs_prep_note_releases - list the releases of a pipeline by name in ledger
+ * l (public, exact), for a program that describes a pipeline it did not fit
+ * in this run (fs_prep_fit registers its own sums).  Not collective.
+ * Returns FS_OK or FS_ERR_NOMEM. */
 FS_EXPORT fs_err fs_prep_note_releases(const fs_prep *p, fs_ledger *l) FS_WARN_UNUSED;
 
 /* Accessors (borrowed; NULL when the step is not part of the pipeline). */

@@ -81,6 +81,18 @@ typedef struct {
     double dp_epsilon;        /* DP release: epsilon of all passes together at
                                  dp_delta (from the RDP accountant), else NaN  */
     double dp_noise;          /* DP release: noise multiplier z of each pass   */
+    /* Shards imported with a consortium schema (fs_stats_run only; NULL or 0
+     * otherwise, and under DP, where these exact sums are not released): */
+    int imputed;              /* 1: --impute yes: mean ... cov above describe
+                                 the columns after imputation                 */
+    double *fill;             /* (d) fill values of --impute (NaN: none), or
+                                 NULL                                         */
+    double *missing;          /* (d) missing (NaN) cells per feature over all
+                                 institutions, counted before imputation       */
+    double *category_counts;  /* (d) one-hot features ("Home=rent",
+                                 "Home=(other)"): rows with that category (a
+                                 missing cell counts in no category); NaN for
+                                 numeric and NAME_missing features            */
 } fs_stats_result;
 
 /*
@@ -145,27 +157,38 @@ FS_EXPORT void fs_ridge_free(fs_ridge_result **r);
  * fs_ridge_write_checkpoint - write r as a "linear" model checkpoint
  * (params W (1 x d) then b, float32) to path, atomically, so that
  * `fedsilo eval` and fs_checkpoint_evaluate can use it.  Not collective
- * (call it on one rank).  nsilos is recorded in the file.
- * returns FS_OK, FS_ERR_NOMEM, FS_ERR_IO.
+ * (call it on one rank).  nsilos is recorded in the file.  schema (the
+ * shards' consortium schema, INI text) and fill (d fill values of
+ * --impute, NaN = none) may be NULL; when given they are stored in the
+ * checkpoint's /pipeline group, so eval and predict fill missing cells
+ * the same way.  returns FS_OK, FS_ERR_NOMEM, FS_ERR_IO.
  */
 FS_EXPORT fs_err fs_ridge_write_checkpoint(const fs_ridge_result *r, int nsilos,
+                                           const char *schema, const double *fill,
                                            const char *path) FS_WARN_UNUSED;
 
 /*
  * fs_stats_run - `fedsilo stats`: open the federation core from cfg (a
  * stats configuration: shards, roster, aggregation), compute the
  * statistics and, with --json, write them to that file (rank 0, durable).
- * Collective on comm.  *out (identical on every rank) is owned by the
- * caller (fs_stats_free).  Returns the same code on every rank.
+ * On shards imported with a schema it also sums the missing cells per
+ * feature and the rows per category (one exact secure sum, before any
+ * imputation; not under --dp-epsilon); with --impute yes it fits the
+ * fills with fs_prep_fit (exact secure sums), applies them, and the
+ * statistics describe the imputed columns.  Collective on comm.  *out
+ * (identical on every rank) is owned by the caller (fs_stats_free).
+ * Returns the same code on every rank.
  */
 FS_EXPORT fs_err fs_stats_run(MPI_Comm comm, const fs_config *cfg, fs_stats_result **out)
     FS_WARN_UNUSED;
 
 /*
  * fs_ridge_run - `fedsilo ridge`: open the federation core from cfg (a
- * ridge configuration), fit, then on rank 0 write OUT/checkpoint.h5 (a
- * "linear" model), evaluate it on --test (if given) into *test (count 0
- * otherwise), and write OUT/ridge.json; the outcome is agreed.
+ * ridge configuration), with --impute yes fill missing cells with
+ * fs_prep_fit's values (stored in the checkpoint), fit, then on rank 0
+ * write OUT/checkpoint.h5 (a "linear" model, with the shards' schema and
+ * fills in /pipeline), evaluate it on --test (if given) into *test (count
+ * 0 otherwise), and write OUT/ridge.json; the outcome is agreed.
  * Collective on comm.  *out owned by the caller (fs_ridge_free); *test is
  * filled on rank 0 only.
  */

@@ -35,7 +35,10 @@ static void stats_usage(FILE *out, const fs_config *cfg)
         "optionally, covariance and correlation matrices.  Only sums over each\n"
         "institution's rows leave a rank, through the secure sum.  Exact minima and\n"
         "maxima are not offered: they would reveal one institution's extreme record\n"
-        "(docs/analytics.md); use histograms with --range instead.\n\n");
+        "(docs/analytics.md); use histograms with --range instead.\n"
+        "On shards imported with a schema it also prints the missing cells per feature\n"
+        "and the rows per category (exact secure sums, released to every institution;\n"
+        "not with --dp-epsilon): merge rare categories in the schema before training.\n\n");
     fs_config_print_help(cfg, out);
     fed_usage_common(out);
     fprintf(out, "\nExit status: 0 success, 1 runtime error, 2 bad option.\n");
@@ -74,18 +77,32 @@ static void print_stats(const fs_stats_result *s, const char *agg)
     if (s->dp_epsilon == s->dp_epsilon)
         printf("differentially private release: epsilon %.4g (all passes), noise multiplier "
                "%.4g per pass\n", s->dp_epsilon, s->dp_noise);
+    if (s->imputed)
+        printf("missing cells filled (--impute yes): count, mean and std describe the imputed "
+               "columns; 'missing' counts the cells before filling\n");
     printf("%-24s %10s %14s %14s", "feature", "count", "mean", "std");
+    if (s->missing) printf(" %8s", "missing");
     if (s->bins) printf("  histogram [lo, hi) (under/over)");
     printf("\n");
     for (size_t j = 0; j < s->d; j++) {
         printf("%-24.24s %10.0f %14.6g %14.6g", feature_name(s, j, nb, sizeof nb), s->count,
                s->mean[j], s->std[j]);
+        if (s->missing) printf(" %8.0f", s->missing[j]);
         if (s->bins) {
             sparkline(s->hist + j * (size_t)s->bins, s->bins, line, sizeof line);
             printf("  %s [%.4g, %.4g) (%.0f/%.0f)", line, s->hist_lo[j], s->hist_hi[j],
                    s->underflow[j], s->overflow[j]);
         }
         printf("\n");
+    }
+    if (s->category_counts) {
+        int any = 0;
+        for (size_t j = 0; j < s->d; j++) {
+            if (!isfinite(s->category_counts[j])) continue;
+            if (!any) printf("category counts (rows with the category, before imputation):\n");
+            any = 1;
+            printf("  %-30.30s %10.0f\n", feature_name(s, j, nb, sizeof nb), s->category_counts[j]);
+        }
     }
     if (s->class_counts) {
         printf("class counts:");
@@ -132,7 +149,9 @@ static void ridge_usage(FILE *out, const fs_config *cfg)
         "secure sums of X1^T X1 (X1 = [X, 1]), X1^T y, y^T y and n, then the Cholesky\n"
         "solve of (X1^T X1 + lambda I') w = X1^T y on every rank (no penalty on the\n"
         "intercept).  Writes OUT/checkpoint.h5 (a 'linear' model for 'fedsilo eval')\n"
-        "and OUT/ridge.json (coefficients in double, fit and test metrics).\n\n");
+        "and OUT/ridge.json (coefficients in double, fit and test metrics).  With\n"
+        "--impute yes the missing cells are filled first (fills stored in the checkpoint,\n"
+        "applied by eval and predict).\n\n");
     fs_config_print_help(cfg, out);
     fed_usage_common(out);
     fprintf(out, "\nExit status: 0 success, 1 runtime error, 2 bad option.\n");

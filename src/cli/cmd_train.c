@@ -130,8 +130,9 @@ static void print_round(const fs_round_metrics *m, void *user)
     if (cli_rank != 0 || p->quiet) return;
     end_bar();
     char line[512];
-    int len = snprintf(line, sizeof line, "round %d/%d  train_loss %.4f", m->round, m->rounds,
-                       m->train_loss);
+    int len = snprintf(line, sizeof line, "round %d/%d", m->round, m->rounds);
+    if (m->train_loss == m->train_loss)  /* NaN: not released (DP) */
+        len += snprintf(line + len, sizeof line - len, "  train_loss %.4f", m->train_loss);
     const char *acc = m->is_regression ? "rmse" : "acc";
     if (m->evaluated && m->has_val)
         len += snprintf(line + len, sizeof line - len, "  val_loss %.4f  val_%s %.4f", m->val_loss,
@@ -143,6 +144,11 @@ static void print_round(const fs_round_metrics *m, void *user)
         len += snprintf(line + len, sizeof line - len, "  eps %.3f", m->epsilon);
     if (m->ddp_epsilon == m->ddp_epsilon)  /* distributed DP is on */
         len += snprintf(line + len, sizeof line - len, "  ddp_eps %.3f", m->ddp_epsilon);
+    if (m->public_list[0])  /* released exactly under DP (--dp-public-metrics yes) */
+        len += snprintf(line + len, sizeof line - len, "  [public, not in eps: %s]",
+                        m->public_list);
+    if (m->not_private)
+        len += snprintf(line + len, sizeof line - len, "  [NOT PRIVATE: --dp-seed]");
     double eta = m->round > 0 ? m->elapsed / m->round * (m->rounds - m->round) : 0;
     snprintf(line + len, sizeof line - len, "  %.2fs  ETA %.0fs%s", m->seconds, eta,
              m->checkpointed ? "  [ckpt]" : "");

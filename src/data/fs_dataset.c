@@ -366,8 +366,8 @@ static fs_err refuse_missing(const fs_dataset *ds, const char *name)
         const size_t j = k % ds->d;
         return fs_error_set(FS_ERR_DATA, "%s: feature %zu ('%s') has missing values (NaN, as "
                             "'import csv --schema' stores missing cells) and this reader needs "
-                            "complete rows: missing values are not imputed here (fedsilo train: --impute "
-                            "yes fills them from secure sums)", name, j,
+                            "complete rows: missing values are not imputed here (train, stats, "
+                            "ridge: --impute yes fills them from secure sums)", name, j,
                             ds->feature_names ? ds->feature_names[j] : "?");
     }
     return FS_OK;

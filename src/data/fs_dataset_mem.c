@@ -361,6 +361,21 @@ void fs_dataset_standardize(fs_dataset *ds, const double *mean, const double *sc
     }
 }
 
+fs_err fs_dataset_check_schema(const fs_dataset *ds, const char *hash, const char *what,
+                               const char *name)
+{
+    if (!hash || !hash[0]) return FS_OK;
+    if (!ds->schema_hash)
+        return fs_error_set(FS_ERR_DATA, "%s was imported without a schema, but %s was fitted on "
+                            "data imported with schema %.16s...: import it with that schema "
+                            "(import csv --schema)", name, what, hash);
+    if (strcmp(ds->schema_hash, hash) != 0)
+        return fs_error_set(FS_ERR_DATA, "%s was imported with schema %.16s..., but %s was fitted "
+                            "on data imported with schema %.16s...: import it with that schema",
+                            name, ds->schema_hash, what, hash);
+    return FS_OK;
+}
+
 fs_err fs_dataset_impute(fs_dataset *ds, const double *fill, const char *name)
 {
     for (size_t i = 0; i < ds->n; i++) {

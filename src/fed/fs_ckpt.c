@@ -155,6 +155,8 @@ fs_err fs_checkpoint_write(const fs_checkpoint *ck, const char *path)
     FS_TRY(fs_h5_write_int_attr(f, tmp, "nsilos", ck->nsilos));
     FS_TRY(fs_h5_write_str_attr(f, tmp, "server_opt", ck->server_opt[0] ? ck->server_opt : "fedavg"));
     FS_TRY(fs_h5_write_u64_attr(f, tmp, "server_steps", (uint64_t)ck->server_steps));
+    if (ck->dp_rdp || ck->ddp_rdp)
+        FS_TRY(fs_h5_write_int_attr(f, tmp, "ledger_charges", (int)ck->ledger_charges));
     herr_t cst = H5Fclose(f);
     f = H5I_INVALID_HID;
     if (cst < 0) H5_FAIL(FS_ERR_IO, "closing %s failed (disk full?)", tmp);
@@ -266,6 +268,9 @@ fs_err fs_checkpoint_read(const char *path, fs_checkpoint **out)
     }
     FS_TRY(read_vec(f, path, "dp_rdp", 8, 0, 0, (void **)&ck->dp_rdp, &ck->dp_rdp_len));
     FS_TRY(read_vec(f, path, "ddp_rdp", 8, 0, 0, (void **)&ck->ddp_rdp, &ck->ddp_rdp_len));
+    int charges = -1, have = 0;
+    FS_TRY(fs_h5_read_int_attr(f, path, "ledger_charges", 0, &charges, &have));
+    ck->ledger_charges = have && charges >= 0 ? charges : -1;
     *out = ck;
     ck = NULL;
 done:
@@ -283,12 +288,9 @@ fs_err fs_checkpoint_check_schema(const fs_checkpoint *ck, const fs_dataset *ds,
 {
     fs_err rc = FS_OK;
     fs_schema *s = NULL;
-    if (!ck->schema || !ds->schema_hash) return FS_OK;
+    if (!ck->schema) return FS_OK;
     FS_TRY(fs_schema_parse(ck->schema, strlen(ck->schema), "the checkpoint's schema", &s));
-    if (strcmp(fs_schema_hash_hex(s), ds->schema_hash) != 0)
-        FS_FAIL(FS_ERR_DATA, "%s was imported with another schema (hash %.16s...) than the "
-                "checkpoint's (%.16s...): import it with the run's schema", name, ds->schema_hash,
-                fs_schema_hash_hex(s));
+    FS_TRY(fs_dataset_check_schema(ds, fs_schema_hash_hex(s), "the checkpoint", name));
 done:
     fs_schema_destroy(&s);
     return rc;

@@ -216,6 +216,8 @@ fs_err fs_fed_sum_f32(fs_fed *fed, uint64_t round, uint32_t vid, const float *in
                       size_t n, size_t *nclipped)
 {
     if (!fed->agg) return fs_error_set(FS_ERR_ARG, "fs_fed_sum_f32 before fs_fed_connect");
+    fs_err rc = fs_ledger_check_sum(fed->ledger, vid, NULL);  /* same on every rank */
+    if (rc != FS_OK) return rc;
     return fs_agg_sum_f32(fed->agg, round, vid, in, out, n, nclipped);
 }
 
@@ -223,7 +225,56 @@ fs_err fs_fed_sum_f64(fs_fed *fed, uint64_t round, uint32_t vid, const double *i
                       size_t n)
 {
     if (!fed->agg) return fs_error_set(FS_ERR_ARG, "fs_fed_sum_f64 before fs_fed_connect");
+    fs_err rc = fs_ledger_check_sum(fed->ledger, vid, NULL);  /* same on every rank */
+    if (rc != FS_OK) return rc;
     return fs_agg_sum_f64(fed->agg, round, vid, in, out, n);
+}
+
+fs_err fs_fed_ledger_open(fs_fed *fed, long *ncharges)
+{
+    fs_err rc = FS_OK, local = FS_OK;
+    char path[4200];
+    long n = 0;
+    *ncharges = 0;
+    if (!fs_ledger_enabled(fed->ledger, FS_LEDGER_DPSGD) &&
+        !fs_ledger_enabled(fed->ledger, FS_LEDGER_DDP))
+        return FS_OK;  /* same on every rank: the accountants are public configuration */
+    int len = snprintf(path, sizeof path, "%s/privacy-ledger-rank%d.txt", fed->out_dir, fed->rank);
+    local = len > 0 && (size_t)len < sizeof path ? FS_OK
+          : fs_error_set(FS_ERR_ARG, "run directory path too long for the privacy ledger");
+    if (local == FS_OK) local = fs_mkdir_p(fed->out_dir);  /* a rank without rank 0's disk */
+    if (local == FS_OK) local = fs_ledger_journal_open(fed->ledger, path, &n);
+    FS_TRY(fs_agree(fed->comm, local, NULL));
+    /* Each rank charges before the agreement that precedes a round's sum,
+     * so a crash can leave one rank a record ahead of another, for a round
+     * that was never summed.  Nothing is ever dropped from a journal (a
+     * peer could otherwise make an institution forget rounds that did
+     * release its data): a rank behind charges the missing rounds again,
+     * which over-counts, never under-counts.  More than one round apart is
+     * not a crash: refused. */
+    long mm[2] = { -n, n };
+    int mrc = MPI_Allreduce(MPI_IN_PLACE, mm, 2, MPI_LONG, MPI_MAX, fed->comm);
+    if (mrc != MPI_SUCCESS) {
+        rc = fs_from_mpi(mrc, "MPI_Allreduce (privacy ledger)");
+        goto done;
+    }
+    const long lo = -mm[0], hi = mm[1];
+    if (hi - lo > 1)
+        FS_FAIL(FS_ERR_DATA, "the institutions' privacy ledger files in %s hold between %ld and "
+                "%ld charged rounds: more than a crash can explain (a file was removed or "
+                "replaced?); refusing to continue with a budget that cannot be trusted",
+                fed->out_dir, lo, hi);  /* the same on every rank: from one allreduce */
+    local = FS_OK;
+    if (n < hi) {
+        fs_log(FS_LOG_WARN, "rank %d: privacy ledger %s holds %ld charged rounds, another "
+               "institution's %ld (a crash between their records): the missing round is charged "
+               "here too", fed->rank, path, n, hi);
+        local = fs_ledger_charge_round(fed->ledger);
+    }
+    FS_TRY(fs_agree(fed->comm, local, NULL));
+    *ncharges = hi;
+done:
+    return rc;
 }
 
 fs_err fs_fed_round_end(fs_fed *fed, int round, const float *params, size_t n, int *stop)

@@ -75,6 +75,13 @@ const fs_opt_def fs_opt_table[] = {
       "from secure sums and stored in the checkpoint (eval and predict apply it); the "
       "counts, means, histograms and category counts are released to every institution. "
       "no: a shard with missing cells is refused" },
+    { FEDSUM, "data", "impute", NULL, FS_OPT_CHOICE, "no", NOLIM, "no|yes", FS_FIELD_BOOL,
+      F(fl.impute), NOSET,
+      "yes: fill missing cells of shards imported with a schema by the schema's policy, "
+      "exactly as train --impute yes (the same secure sums; the counts, means, histograms "
+      "and category counts are released to every institution); the results then describe "
+      "the imputed columns (ridge: the fills are stored in the checkpoint). no: a shard "
+      "with missing cells is refused" },
     /* [model] */
     { TRAIN, "model", "model", NULL, FS_OPT_STR, "mlp:256,128", NOLIM, NULL, FS_FIELD_STR,
       F(fl.model), NOSET, "linear | logistic | softmax | mlp:H1,H2,... (ReLU hidden layers)" },
@@ -146,7 +153,8 @@ const fs_opt_def fs_opt_table[] = {
       F(dp.noise), NOSET, "noise multiplier S (noise std / clipping norm), >= 0" },
     { TRAIN, "dp", "dp_sampling_rate", "sampling_rate", FS_OPT_REAL, "0.01", 1e-9, 1, NULL,
       FS_FIELD_DOUBLE, F(dp.sampling_rate), NOSET,
-      "DP-SGD sampling rate q; institution k uses batches of floor(q n_k) rows" },
+      "DP-SGD sampling rate q: with Poisson sampling every row joins a batch with probability "
+      "exactly q; fixed: batches of floor(q n_k) rows" },
     { DPE | DPC, "dp", "dp_sampling_rate", "sampling_rate", FS_OPT_REAL, NULL, 1e-9, 1, NULL,
       FS_FIELD_DOUBLE, F(dp.sampling_rate), NOSET, "Poisson sampling rate Q in (0, 1]" },
     { DPE | DPC, "dp", "steps", NULL, FS_OPT_INT, NULL, 1, 1e15, NULL, FS_FIELD_LONG, F(dp.steps),
@@ -157,8 +165,9 @@ const fs_opt_def fs_opt_table[] = {
     { TRAIN, "dp", "ddp", NULL, FS_OPT_CHOICE, "no", NOLIM, "no|yes", FS_FIELD_BOOL, F(dp.ddp),
       NOSET,
       "yes: distributed DP at the aggregation: each institution clips its update to --ddp-clip, "
-      "and adds discrete Gaussian noise in the ring so the secure sum carries noise "
-      "--ddp-noise * --ddp-clip (institution-level DP; needs --aggregation secure)" },
+      "and adds discrete Gaussian noise in the ring so that the shares of any --ddp-min-honest "
+      "institutions carry noise --ddp-noise times the sensitivity (institution-level DP; needs "
+      "--aggregation secure)" },
     { TRAIN, "dp", "ddp_clip", NULL, FS_OPT_REAL, "1.0", 1e-12, 1e9, NULL, FS_FIELD_DOUBLE,
       F(dp.ddp_clip), NOSET, "distributed DP: L2 clipping norm c of each institution's weighted update" },
     { TRAIN, "dp", "ddp_noise", NULL, FS_OPT_REAL, "1.0", 1e-6, 1e6, NULL, FS_FIELD_DOUBLE,
@@ -168,6 +177,11 @@ const fs_opt_def fs_opt_table[] = {
       F(dp.ddp_max_wrap), NOSET,
       "distributed DP: bound on the probability that a coordinate of the noisy sum wraps "
       "around the ring in a round (fixed-point bits are chosen to meet it)" },
+    { TRAIN, "dp", "ddp_min_honest", NULL, FS_OPT_INT, "0", 0, 1e6, NULL, FS_FIELD_INT,
+      F(dp.ddp_min_honest), NOSET,
+      "distributed DP: the noise shares of any H institutions alone reach --ddp-noise, so the "
+      "reported epsilon holds against a coalition of the other N - H (each knows its own share); "
+      "0 (default): N - 1, one curious institution" },
     { TRAIN, "dp", "dp_delta", "delta", FS_OPT_REAL, "1e-5", 1e-300, 0.5, NULL, FS_FIELD_DOUBLE,
       F(dp.delta), NOSET, "delta of the reported (epsilon, delta)" },
     { STATS, "dp", "dp_delta", "delta", FS_OPT_REAL, "1e-5", 1e-300, 0.999999999, NULL,
@@ -179,8 +193,9 @@ const fs_opt_def fs_opt_table[] = {
       "privacy budget: training stops before a round that would exceed it (0: no budget)" },
     { STATS, "dp", "dp_epsilon", NULL, FS_OPT_REAL, "0", 0, 1e9, NULL, FS_FIELD_DOUBLE,
       F(dp.epsilon), NOSET,
-      "> 0: release (E, delta)-DP statistics: needs --range (values are clipped to it); "
-      "Gaussian noise shared by the institutions" },
+      "> 0: release (E, delta)-DP statistics: needs --range (values are clipped to it) and "
+      "--aggregation secure; discrete Gaussian noise added in the ring, calibrated so that the "
+      "shares of any N - 1 institutions carry it" },
     { DPC, "dp", "dp_epsilon", "target_epsilon", FS_OPT_REAL, NULL, 1e-300, 1e9, NULL,
       FS_FIELD_DOUBLE, F(dp.epsilon), NOSET, "target epsilon E, > 0" },
     { DPE | DPC, "dp", "conversion", NULL, FS_OPT_CHOICE, "improved", NOLIM, "improved|classic",
@@ -189,7 +204,14 @@ const fs_opt_def fs_opt_table[] = {
       "(Mironov 2017, as TF-Privacy's compute_dp_sgd_privacy)" },
     { TRAIN, "dp", "dp_seed", NULL, FS_OPT_INT, "0", 0, 4294967295.0, NULL, FS_FIELD_U64,
       F(dp.dp_seed), NOSET,
-      "0: DP noise from the OS CSPRNG; else a reproducible noise stream (testing only)" },
+      "0: DP noise from the OS CSPRNG; else a reproducible noise stream, not private (testing "
+      "only: refused with --roster; metrics say \"not_private\")" },
+    { TRAIN, "dp", "dp_public_metrics", NULL, FS_OPT_CHOICE, "no", NOLIM, "no|yes", FS_FIELD_BOOL,
+      F(dp.public_metrics), NOSET,
+      "under --dp-sgd/--ddp, no (default): release only what epsilon covers (the model; test "
+      "metrics on the shared --test file); yes: also release the exact sums of training rows, "
+      "training loss, clip counts, validation metrics and the --standardize/--impute "
+      "statistics, listed as \"public\" (not covered by epsilon) in metrics.jsonl" },
     /* [secagg] the secure sum */
     { TRAIN | FEDSUM | VFL | PSI, "secagg", "roster", NULL, FS_OPT_STR, "", NOLIM, NULL, FS_FIELD_STR,
       F(fed.roster), NOSET,
@@ -233,7 +255,9 @@ const fs_opt_def fs_opt_table[] = {
     { TRAIN, "output", "checkpoint_every", NULL, FS_OPT_INT, "1", 0, 1e9, NULL, FS_FIELD_LONG,
       F(fed.checkpoint_every), NOSET, "write the checkpoint every k rounds (0: only at the end)" },
     { TRAIN, "output", "resume", NULL, FS_OPT_CHOICE, "no", NOLIM, "no|yes|auto", FS_FIELD_ENUM,
-      F(fed.resume), NOSET, "continue from OUT/checkpoint.h5: yes (must exist), auto (if present), no" },
+      F(fed.resume), NOSET, "continue from OUT/checkpoint.h5: yes (must exist), auto (if present), "
+      "no. The stored --impute/--standardize pipeline is kept, not refitted; a checkpoint "
+      "fitted under another schema than the shards' is refused" },
     /* [stats] fedsilo stats */
     { STATS, "stats", "bins", NULL, FS_OPT_INT, "0", 0, FS_STATS_MAX_BINS, NULL, FS_FIELD_INT,
       F(stats.bins), NOSET, "histogram with B bins per feature (0: none)" },
@@ -290,6 +314,17 @@ static fs_err check_train(const fs_opts *o)
     if (o->dp.ddp && f->aggregation != FS_AGG_SECURE)
         return fs_error_set(FS_ERR_ARG, "--ddp yes needs --aggregation secure: with a plain sum "
                             "each institution's small noise share would not protect its update");
+    if (o->dp.dp_seed != 0 && f->roster[0])
+        return fs_error_set(FS_ERR_ARG, "--dp-seed makes the DP noise a function of a seed that "
+                            "anyone who knows it can subtract (for tests only): refused with a "
+                            "--roster; leave it 0 for OS randomness");
+    if ((o->dp.dp_sgd || o->dp.ddp) && !o->dp.public_metrics &&
+        (o->fl.standardize || o->fl.impute))
+        return fs_error_set(FS_ERR_ARG, "--%s yes releases exact sums of the training data "
+                            "(feature moments, counts) that differential privacy does not cover: "
+                            "pass --dp-public-metrics yes to release them as public, or prepare "
+                            "the features with public constants before training",
+                            o->fl.standardize ? "standardize" : "impute");
     if (f->ring_bits != 32 && f->ring_bits != 64)
         return fs_error_set(FS_ERR_ARG, "--ring-bits must be 32 or 64, got %d", f->ring_bits);
     rc = fs_path_check_pattern(f->identity, "--identity");
@@ -316,6 +351,10 @@ fs_err fs_opts_check(const fs_opts *o, const fs_config *cfg)
     case FS_CMD_STATS:
         if (o->stats.have_range && !o->stats.bins && !(o->dp.epsilon > 0))
             return fs_error_set(FS_ERR_ARG, "--range is the histogram range: give --bins too");
+        if (o->fl.impute && o->dp.epsilon > 0)
+            return fs_error_set(FS_ERR_ARG, "--impute yes with --dp-epsilon: the fill values come "
+                                "from exact (not differentially private) sums; impute without DP "
+                                "or give complete shards");
         return check_fed_paths(o);
     case FS_CMD_RIDGE:
         if (!fs_config_is_set(cfg, "out"))

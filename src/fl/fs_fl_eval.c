@@ -9,7 +9,8 @@
 #include "fl/fs_fl_impl.h"
 #include "fs_json_impl.h"
 
-/* Rank-local: read the test file and keep rows [lo, hi) of this rank. */
+/* Rank-local: read the test file (imported with the shards' schema, if
+ * they have one) and keep rows [lo, hi) of this rank. */
 fs_err fl_load_test_slice(fl_run *st)
 {
     fs_err rc = FS_OK;
@@ -23,6 +24,8 @@ fs_err fl_load_test_slice(fl_run *st)
         FS_FAIL(FS_ERR_DATA, "test file %s does not match the shards: %zu features, %d classes "
                 "(shards: %zu features, %d classes)", test_path, test->d, test->num_classes,
                 st->train->d, st->train->num_classes);
+    /* the shards' schema was agreed at pre-flight; the test file must share it */
+    FS_TRY(fs_dataset_check_schema(test, st->train->schema_hash, "the training run", test_path));
     const size_t n = test->n;
     const size_t lo = n * (size_t)st->rank / (size_t)st->size;
     const size_t hi = n * (size_t)(st->rank + 1) / (size_t)st->size;
@@ -43,8 +46,11 @@ done:
 /*
  * Collective.  Evaluate the current global model: each rank adds the
  * metric sums of its validation part and of its slice of the test file;
- * both vectors are summed through the core (securely by default) and every
- * rank computes the same reports from the sums.
+ * the vectors are summed through the core (securely by default) and every
+ * rank computes the same reports from the sums.  Without DP both go in one
+ * sum (FS_VEC_EVAL).  Under DP the test sums go alone (FS_VEC_TEST,
+ * post-processing) and the validation sums only with --dp-public-metrics
+ * yes (FS_VEC_EVAL, public).
  */
 fs_err fl_evaluate(fl_run *st, int round, fs_round_metrics *m)
 {
@@ -53,13 +59,20 @@ fs_err fl_evaluate(fl_run *st, int round, fs_round_metrics *m)
     const fs_task task = st->train->task;
     const int K = st->train->num_classes;
     const size_t len = fs_metrics_len(task, K);
+    const int want_val = st->release_public, want_test = !st->dp_on || st->o.fl.test[0];
     local = fs_zalloc(&vec, 2 * len, sizeof *vec, "evaluation sums");
-    if (local == FS_OK && st->val) local = fs_metrics_accumulate(st->model, st->val, vec);
+    if (local == FS_OK && st->val && want_val) local = fs_metrics_accumulate(st->model, st->val, vec);
     if (local == FS_OK && st->test_slice)
         local = fs_metrics_accumulate(st->model, st->test_slice, vec + len);
     if (local != FS_OK) fs_error_prefix(local, "evaluation: ");
     FS_TRY(fs_fed_agree(st->fed, local));
-    FS_TRY(fs_fed_sum_f64(st->fed, (uint64_t)round, FS_VEC_EVAL, vec, vec, 2 * len));
+    if (!st->dp_on) {
+        FS_TRY(fs_fed_sum_f64(st->fed, (uint64_t)round, FS_VEC_EVAL, vec, vec, 2 * len));
+    } else {
+        if (want_val) FS_TRY(fs_fed_sum_f64(st->fed, (uint64_t)round, FS_VEC_EVAL, vec, vec, len));
+        if (want_test)
+            FS_TRY(fs_fed_sum_f64(st->fed, (uint64_t)round, FS_VEC_TEST, vec + len, vec + len, len));
+    }
     fs_metrics_report(vec, task, K, &m->val);
     fs_metrics_report(vec + len, task, K, &m->test);
     const int reg = task == FS_TASK_REGRESSION;
@@ -116,6 +129,52 @@ static int put_report(json_t *o, const char *pre, const fs_eval_report *r)
     return bad;
 }
 
+/*
+ * Under DP with --dp-public-metrics yes: the keys of round m's line (and
+ * the round-0 releases) that are exact sums, not covered by epsilon, from
+ * the classes registered in the ledger, as "k1, k2, ..." in out ("" when
+ * none or without DP).
+ */
+void fl_public_list(const fl_run *st, const fs_round_metrics *m, char *out, size_t cap)
+{
+    static const struct { uint32_t vid; const char *keys[3]; } map[] = {
+        { FS_VEC_NSAMPLES, { "samples" } },
+        { FS_VEC_TRAIN, { "train_loss", "clipped", "ddp_clipped" } },
+        { FS_VEC_EVAL, { "val_*" } },
+        { FS_VEC_PREP, { "impute (round 0)" } },
+        { FS_VEC_PREP + 4, { "standardize (round 0)" } } };
+    const fs_ledger *l = fs_fed_ledger(st->fed);
+    size_t len = 0;
+    out[0] = '\0';
+    if (!st->dp_on) return;
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+        if (fs_ledger_vector_class(l, map[i].vid) != (int)FS_RELEASE_PUBLIC) continue;
+        if (map[i].vid == FS_VEC_EVAL && !(m->evaluated && m->has_val)) continue;
+        for (int k = 0; k < 3 && map[i].keys[k]; k++) {
+            const char *key = map[i].keys[k];
+            if (!strcmp(key, "ddp_clipped") && !isfinite(m->ddp_epsilon)) continue;
+            int w = snprintf(out + len, cap - len, "%s%s", len ? ", " : "", key);
+            if (w > 0 && (size_t)w < cap - len) len += (size_t)w;
+        }
+    }
+}
+
+/* The JSON array of a "k1, k2" list. */
+static json_t *list_array(const char *list)
+{
+    json_t *arr = json_array();
+    for (const char *p = list; arr && *p;) {
+        const char *e = strstr(p, ", ");
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (json_array_append_new(arr, json_stringn(p, n)) != 0) {
+            json_decref(arr);
+            return NULL;
+        }
+        p += n + (e ? 2 : 0);
+    }
+    return arr;
+}
+
 fs_err fl_metrics_line(const fl_run *st, const fs_round_metrics *m, char **line)
 {
     fs_err rc = FS_OK;
@@ -123,17 +182,21 @@ fs_err fl_metrics_line(const fl_run *st, const fs_round_metrics *m, char **line)
     int bad = !o;
     *line = NULL;
     bad |= fs_json_put(o, "round", json_integer(m->round));
-    bad |= put_num(o, "", "train_loss", m->train_loss);
+    if (st->release_public) bad |= put_num(o, "", "train_loss", m->train_loss);
     if (m->evaluated && m->has_val) bad |= put_report(o, "val", &m->val);
     if (m->evaluated && m->has_test) bad |= put_report(o, "test", &m->test);
-    bad |= put_num(o, "", "clipped", m->clipped);
+    if (st->release_public) bad |= put_num(o, "", "clipped", m->clipped);
     if (isfinite(m->epsilon)) bad |= put_num(o, "", "epsilon", m->epsilon);
     if (isfinite(m->ddp_epsilon)) {
         bad |= put_num(o, "", "ddp_epsilon", m->ddp_epsilon);
-        bad |= put_num(o, "", "ddp_clipped", m->ddp_clipped);
+        if (st->release_public) bad |= put_num(o, "", "ddp_clipped", m->ddp_clipped);
     }
     bad |= put_num(o, "", "seconds", m->seconds);
-    bad |= put_num(o, "", "samples", m->total_samples);
+    if (st->release_public) bad |= put_num(o, "", "samples", m->total_samples);
+    if (st->dp_on && st->release_public) bad |= fs_json_put(o, "public", list_array(m->public_list));
+    if (m->not_private)
+        bad |= fs_json_put(o, "not_private", json_string("--dp-seed: the DP noise is a function "
+                                                         "of a seed, not private"));
     bad |= fs_json_put(o, "aggregation", json_string(fs_fed_aggregation_name(st->fed)));
     if (bad) FS_FAIL(FS_ERR_NOMEM, "out of memory formatting the metrics of round %d", m->round);
     FS_TRY(fs_json_line(o, line));

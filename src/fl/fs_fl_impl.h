@@ -32,8 +32,11 @@ typedef enum {
     FS_VEC_UPDATE = 2,    /* weighted model update                         */
     FS_VEC_TRAIN = 3,     /* training loss sums                            */
     FS_VEC_EVAL = 4,      /* validation + test metric sums                 */
-    FS_VEC_PREP = 5       /* --impute, --standardize: the pipeline's sums,
+    FS_VEC_PREP = 5,      /* --impute, --standardize: the pipeline's sums,
                              round 0, ids 5..11 (fs_prep_fit)              */
+    FS_VEC_TEST = 12      /* under DP: test metric sums alone (the
+                             validation sums, FS_VEC_EVAL, only with
+                             --dp-public-metrics yes)                      */
 } fs_vec_id;
 
 /* Everything one rank holds during a run; freed by fl_run_free. */
@@ -56,7 +59,11 @@ typedef struct {
     const uint8_t *dp_seed_p; /* dp_seed or NULL for OS randomness          */
     fs_ddp *ddp;              /* distributed DP plan and noise stream       */
     fs_prep *prep;            /* --impute / --standardize pipeline, or NULL */
-    double n_total;           /* n = sum of n_k over ranks                  */
+    double n_total;           /* n = sum of n_k over ranks; NaN when it is
+                                 not released (DP without public metrics)   */
+    int dp_on;                /* --dp-sgd or --ddp                          */
+    int release_public;       /* exact sums are released: no DP, or
+                                 --dp-public-metrics yes                     */
     char ckpt_path[4300];
     int last_ckpt;            /* round held by the checkpoint on disk       */
 } fl_run;
@@ -73,13 +80,15 @@ FS_INTERN fs_err fl_setup_local(fl_run *st);      /* rank-local: model, buffers,
 FS_INTERN fs_err fl_setup_ddp(fl_run *st);        /* collective */
 FS_INTERN fs_err fl_count_samples(fl_run *st);    /* collective: n */
 FS_INTERN fs_err fl_preprocess(fl_run *st);      /* collective: --impute, --standardize */
-FS_INTERN fs_err fl_note_releases(fl_run *st);     /* rank-local: the ledger's list */
+FS_INTERN fs_err fl_register_releases(fl_run *st); /* rank-local: the ledger's list */
+FS_INTERN float fl_fedavg_weight(const fl_run *st);
 FS_INTERN void fl_run_free(fl_run *st);
 
 // evaluation (fs_fl_eval.c)
 FS_INTERN fs_err fl_load_test_slice(fl_run *st);  /* rank-local */
 FS_INTERN fs_err fl_evaluate(fl_run *st, int round, fs_round_metrics *m);   /* collective */
 FS_INTERN fs_err fl_metrics_line(const fl_run *st, const fs_round_metrics *m, char **line);
+FS_INTERN void fl_public_list(const fl_run *st, const fs_round_metrics *m, char *out, size_t cap);
 
 // checkpoints (fs_fl_ckpt.c)
 FS_INTERN fs_err fl_save_checkpoint(fl_run *st, int round);   /* collective */

@@ -20,10 +20,12 @@ static void count_step(void *user, long steps_done)
 
 /*
  * Rank-local.  DP-SGD plan: every institution samples at the same rate q
- * (batches of floor(q n_k) rows, so its true rate is <= q) for the same
- * number of steps per round, so one accountant, identical on all ranks and
- * revealing no shard size, bounds the privacy loss of every institution's
- * records.  Needs the model (batch capacity).  With FedProx the options
+ * for the same number of steps per round, so one accountant, identical on
+ * all ranks and revealing no shard size, bounds the privacy loss of every
+ * institution's records.  Poisson: every row joins a batch with probability
+ * exactly q, however small the shard (the expected batch q n_k may be below
+ * one row).  Fixed: subsets of floor(q n_k) rows (true rate <= q); a shard
+ * with q n_k < 1 is refused (that refusal tells the others n_k < 1/q).  Needs the model (batch capacity).  With FedProx the options
  * carry the proximal term, which fs_dpsgd_train adds after clipping and
  * noise (it depends on no record).
  */
@@ -38,6 +40,11 @@ static fs_err setup_dp(fl_run *st)
     st->dpo.noise_multiplier = dp->noise;
     st->dpo.sampling = dp->sampling;
     size_t bk = (size_t)floor(q * (double)st->train->n);
+    if (dp->sampling == FS_DPSGD_POISSON) st->dpo.sampling_rate = q;
+    else if (bk == 0)
+        FS_FAIL(FS_ERR_ARG, "--dp-sampling fixed with --dp-sampling-rate %g gives batches of no "
+                "rows on this institution's shard; use --dp-sampling poisson (rate exactly q) or "
+                "a larger q", q);
     st->dpo.sgd.batch_size = bk ? bk : 1;
     const long steps = st->sgd.local_steps > 0 ? st->sgd.local_steps
                                                : (long)ceil(1.0 / q) * (long)st->sgd.local_epochs;
@@ -103,7 +110,8 @@ done:
 /*
  * Collective.  Distributed-DP plan (fs_ddp.h): the same public plan on
  * every rank (fractional bits, rotation seed from --seed), private noise;
- * its institution-level accountant in the ledger.
+ * its institution-level accountant in the ledger.  H = --ddp-min-honest,
+ * 0 meaning N - 1 (one curious institution; 1 when N = 1).
  */
 fs_err fl_setup_ddp(fl_run *st)
 {
@@ -119,47 +127,76 @@ fs_err fl_setup_ddp(fl_run *st)
                        st->rank);
         local = fs_sha256(lbl, (size_t)len, nseed);
     }
+    const int H = dp->ddp_min_honest > 0 ? dp->ddp_min_honest : st->size > 1 ? st->size - 1 : 1;
     if (local == FS_OK)
-        local = fs_ddp_create(st->nparams, st->size, st->o.fed.ring_bits, dp->ddp_clip,
+        local = fs_ddp_create(st->nparams, st->size, H, st->o.fed.ring_bits, dp->ddp_clip,
                               dp->ddp_noise, dp->ddp_max_wrap, rseed,
                               dp->dp_seed != 0 ? nseed : NULL, &st->ddp);
     fs_secure_zero(nseed, sizeof nseed);
-    /* one Gaussian mechanism on the sum per round: sensitivity c, noise z c */
+    /* one Gaussian mechanism on the sum per round: sensitivity S (ring
+     * units), noise z_eff S from any H honest shares */
     if (local == FS_OK)
         local = fs_ledger_enable(fs_fed_ledger(st->fed), FS_LEDGER_DDP,
                                  fs_ddp_noise_multiplier(st->ddp), 1.0, 1);
     fs_err rc = fs_fed_agree(st->fed, local);  /* collective */
     if (rc == FS_OK && st->rank == 0)
-        fs_log(FS_LOG_INFO, "distributed DP: clip %g, noise multiplier %.6g (exact), %d fractional "
-               "bits, rotation to %zu coordinates, P(modular wrap per round) <= %.3g",
-               dp->ddp_clip, fs_ddp_noise_multiplier(st->ddp), fs_ddp_frac_bits(st->ddp),
-               fs_ddp_dim(st->ddp), fs_ddp_wrap_bound(st->ddp));
+        fs_log(FS_LOG_INFO, "distributed DP: clip %g, noise multiplier %.6g (exact) from the "
+               "shares of any %d of the %d institutions (--ddp-min-honest; epsilon holds against "
+               "a coalition of up to %d), sensitivity c 2^f + sqrt(d')/2 = %.6g ring units, %d "
+               "fractional bits, rotation to %zu coordinates, P(modular wrap per round) <= %.3g",
+               dp->ddp_clip, fs_ddp_noise_multiplier(st->ddp), H, st->size, st->size - H,
+               fs_ddp_sensitivity(st->ddp), fs_ddp_frac_bits(st->ddp), fs_ddp_dim(st->ddp),
+               fs_ddp_wrap_bound(st->ddp));
     return rc;
 }
 
-/* Collective: n = sum of n_k, through the core's sum like every sum. */
+/* Collective: n = sum of n_k, through the core's sum like every sum; not
+ * released under DP unless exact sums are (n is then NaN: the FedAvg
+ * weights are public, fl_fedavg_weight). */
 fs_err fl_count_samples(fl_run *st)
 {
-    double nk = (double)st->train->n, ntot = 0;
+    double nk = (double)st->train->n, ntot = NAN;
+    st->n_total = NAN;
+    if (!st->release_public) return FS_OK;
     fs_err rc = fs_fed_sum_f64(st->fed, 0, FS_VEC_NSAMPLES, &nk, &ntot, 1);
     st->n_total = ntot;
     return rc;
 }
 
 /*
+ * The FedAvg weight of this institution's update.  Without DP: n_k / n.
+ * Under DP: uniform 1/N, a public weight (n_k / n would depend on every
+ * institution's private count, which DP does not cover, and on the
+ * record added or removed).  This is the one place that DP weighting
+ * (noisy or declared counts) replaces.
+ */
+float fl_fedavg_weight(const fl_run *st)
+{
+    if (st->dp_on) return (float)(1.0 / st->size);
+    return (float)((double)st->train->n / st->n_total);
+}
+
+/*
  * Collective.  The preprocessing pipeline (fs_prep.h): imputation values
- * and standardization moments from secure sums over the training parts,
- * applied to this rank's training and validation rows and test slice.
- * Without --impute, fs_fed_open refused shards with missing cells.
+ * and standardization moments from secure sums over the training parts
+ * (a fresh run; a resumed run has the checkpoint's pipeline, fl_resume,
+ * and sums nothing here), applied to this rank's training and validation
+ * rows and test slice.  Without --impute, fs_fed_open refused shards with
+ * missing cells.
  */
 fs_err fl_preprocess(fl_run *st)
 {
     fs_err rc = FS_OK;
     const fs_prep_opts po = { st->o.fl.impute, st->o.fl.standardize, FS_VEC_PREP };
+    int resumed = 1;   /* the checkpoint's pipeline: its sums were made by an earlier run */
     if (!po.impute && !po.standardize) return FS_OK;
-    FS_TRY(fs_prep_fit(st->fed, st->train, &po, &st->prep));
+    if (!st->prep) {
+        FS_TRY(fs_prep_fit(st->fed, st->train, &po, &st->prep));   /* registers its sums */
+        resumed = 0;
+    }
     const char *path = fs_fed_shard_path(st->fed);
-    fs_err local = fs_prep_apply(st->prep, st->train, path);
+    fs_err local = resumed ? fs_prep_note_releases(st->prep, fs_fed_ledger(st->fed)) : FS_OK;
+    if (local == FS_OK) local = fs_prep_apply(st->prep, st->train, path);
     if (local == FS_OK && st->val) local = fs_prep_apply(st->prep, st->val, path);
     if (local == FS_OK && st->test_slice) local = fs_prep_apply(st->prep, st->test_slice, st->o.fl.test);
     FS_TRY(fs_fed_agree(st->fed, local));
@@ -168,27 +205,43 @@ done:
 }
 
 /*
- * What a FedAvg run releases to the other institutions, for the ledger:
- * the summed update is protected by the DP mechanisms in use; every other
- * sum is exact.  (Descriptive; see fs_ledger.h and docs/privacy.md.)
- * Rank-local; FS_OK or FS_ERR_NOMEM.
+ * Register every sum a FedAvg run makes in the run's privacy ledger, with
+ * its class, before the first sum (the core refuses unregistered ones).
+ * Identical on every rank: it depends only on agreed options.  The update
+ * is protected by the DP mechanisms in use (public without DP).  Under DP
+ * the exact sums are registered, and so made, only with
+ * --dp-public-metrics yes, as public; the test metric sums are
+ * post-processing (the DP-covered model on the --test file that every
+ * institution reads).  The --impute/--standardize sums are registered by
+ * fs_prep_fit (public; refused under DP without the flag by the option
+ * check).  Rank-local; FS_OK or FS_ERR_NOMEM.
  */
-fs_err fl_note_releases(fl_run *st)
+fs_err fl_register_releases(fl_run *st)
 {
     fs_err rc = FS_OK;
     fs_ledger *l = fs_fed_ledger(st->fed);
     const fs_dp_opts *dp = &st->o.dp;
+    st->dp_on = dp->dp_sgd || dp->ddp;
+    st->release_public = !st->dp_on || dp->public_metrics;
     const char *upd = dp->dp_sgd && dp->ddp ? "DP-SGD (record level) and distributed DP "
                                               "(institution level)"
                     : dp->dp_sgd ? "DP-SGD (record level)"
-                    : dp->ddp ? "distributed DP (institution level)" : "public";
-    FS_TRY(fs_ledger_note_release(l, "training rows n (sum)", "public"));
-    FS_TRY(fs_ledger_note_release(l, "weighted model update (sum, every round)", upd));
-    FS_TRY(fs_ledger_note_release(l, "training loss, rows and clip counts (sums, every round)",
-                                  "public"));
-    if (st->val || st->test_slice)
-        FS_TRY(fs_ledger_note_release(l, "evaluation sums (every evaluated round)", "public"));
-    if (st->prep) FS_TRY(fs_prep_note_releases(st->prep, l));
+                    : dp->ddp ? "distributed DP (institution level)" : "exact sum";
+    FS_TRY(fs_ledger_register(l, FS_VEC_UPDATE, "weighted model update (sum, every round)",
+                              st->dp_on ? FS_RELEASE_DP : FS_RELEASE_PUBLIC, upd));
+    if (st->release_public) {
+        FS_TRY(fs_ledger_register(l, FS_VEC_NSAMPLES, "training rows n (sum, round 0)",
+                                  FS_RELEASE_PUBLIC, "exact sum"));
+        FS_TRY(fs_ledger_register(l, FS_VEC_TRAIN, "training loss, rows and clip counts "
+                                  "(sums, every round)", FS_RELEASE_PUBLIC, "exact sum"));
+        FS_TRY(fs_ledger_register(l, FS_VEC_EVAL, st->dp_on ? "validation metric sums (every "
+                                  "evaluated round)" : "validation and test metric sums (every "
+                                  "evaluated round)", FS_RELEASE_PUBLIC, "exact sum"));
+    }
+    if (st->dp_on && st->o.fl.test[0])
+        FS_TRY(fs_ledger_register(l, FS_VEC_TEST, "test metric sums on the shared --test file "
+                                  "(every evaluated round)", FS_RELEASE_POSTPROC,
+                                  "post-processing of the DP-covered model"));
 done:
     return rc;
 }

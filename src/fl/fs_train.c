@@ -6,11 +6,16 @@
  *   budget   stop, with a checkpoint, before a round that would exceed
  *            --dp-epsilon                                    identical on all ranks
  *   w_k   = LocalSGD(w, shard_k; seed, k, r)                  rank-local
- *   u_k   = (n_k / n) (w_k - w),  n = sum_k n_k               (nparams) floats
+ *   charge: under DP the round is charged to the privacy ledger, durably
+ *            (fsync'd journal), before anything of the round is sent
+ *   u_k   = p_k (w_k - w),  p_k = n_k / n, n = sum_k n_k      (nparams) floats
+ *            (under DP p_k = 1/N, public: fl_fedavg_weight)
  *   U     = sum_k u_k                                         collective: aggregation
  *   w     = w + ServerOpt(U)   (FedAvg: w += server_lr U)     identical on all ranks
- *   account: summed training loss; the round charged to the privacy ledger
+ *   account: summed training loss (not released under DP unless
+ *            --dp-public-metrics yes); the epsilon spent
  *   evaluate: validation parts and slices of the global test file, summed
+ *            (under DP: the test slices only, unless --dp-public-metrics)
  *   round end: cross-rank model-hash check and stop flag, metrics line,
  *            checkpoint (rank 0, durable)
  *
@@ -24,7 +29,9 @@
  * message naming the failing rank and file.
  */
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "fl/fs_fl_impl.h"
 
@@ -57,6 +64,11 @@ static fs_err budget_exhausted(fl_run *st, int r, int *stop_now)
     FS_TRY(fs_ledger_would_exceed(fs_fed_ledger(st->fed), budget, st->o.dp.delta, &exceed,
                                   &eps_next));
     if (!exceed) goto done;
+    if (r == 0 && fs_ledger_charges(fs_fed_ledger(st->fed)) > 0)
+        FS_FAIL(FS_ERR_ARG, "--dp-epsilon %g: the privacy ledger of %s already holds %ld rounds "
+                "charged by earlier runs; one more would reach epsilon %g (use a new --out only "
+                "for new data)", budget, st->o.fed.out, fs_ledger_charges(fs_fed_ledger(st->fed)),
+                eps_next);
     if (r == 0)
         FS_FAIL(FS_ERR_ARG, "--dp-epsilon %g is smaller than the epsilon of one round (%g); "
                 "raise the budget or the noise", budget, eps_next);
@@ -94,23 +106,27 @@ static fs_err local_train(fl_run *st, int r, fl_round *lr)
         fs_fed_local_progress(st->fed, 0, 0);
     }
     if (local != FS_OK) fs_error_prefix(local, "%s: ", fs_fed_shard_path(st->fed));
+    /* charged (and on disk) before this rank sends anything of the round */
+    if (local == FS_OK) local = fs_ledger_charge_round(fs_fed_ledger(st->fed));
     fs_fed_mark(st->fed, "aggregation (waiting for the other institutions' local training)", round);
     fs_err rc = fs_fed_agree(st->fed, local);
     fs_fed_mark(st->fed, "secure aggregation", round);
     return rc;
 }
 
-/* u_k = (n_k / n) (w_k - w): this rank's weighted update. */
+/* u_k = p_k (w_k - w): this rank's weighted update. */
 static void weigh_update(fl_run *st)
 {
     const float *w = fs_model_params(st->model);
-    const float pk = (float)((double)st->train->n / st->n_total);
+    const float pk = fl_fedavg_weight(st);
     for (size_t i = 0; i < st->nparams; i++) st->update[i] = pk * (w[i] - st->w_global[i]);
 }
 
 /* Collective: U = sum_k u_k, the FedAvg mean update, in place of u_k. */
 static fs_err aggregate_update(fl_run *st, int round, fl_round *lr)
 {
+    fs_err rc = fs_ledger_check_sum(fs_fed_ledger(st->fed), FS_VEC_UPDATE, NULL);
+    if (rc != FS_OK) return rc;
     if (st->ddp)  /* clipped, rotated, noised in the ring, securely summed */
         return fs_ddp_sum(st->ddp, fs_fed_secagg(st->fed), (uint64_t)round, FS_VEC_UPDATE,
                           st->update, st->update, &lr->ddp_clipped);
@@ -126,23 +142,34 @@ static void server_step(fl_run *st)
     fs_server_opt_step(st->sopt, w, st->update);
 }
 
-/* Collective: the summed training loss and clip counts; the round charged
- * to the privacy ledger (identical on every rank). */
+/* Collective: the summed training loss and clip counts (when exact sums
+ * are released); the epsilon spent, charged before the round's sum. */
 static fs_err account(fl_run *st, int round, const fl_round *lr, fs_round_metrics *m)
 {
     fs_err rc = FS_OK;
     fs_ledger *l = fs_fed_ledger(st->fed);
     double tl[4] = { lr->ss.loss_sum, lr->ss.samples, (double)lr->nclip, (double)lr->ddp_clipped };
-    double tls[4];
-    FS_TRY(fs_fed_sum_f64(st->fed, (uint64_t)round, FS_VEC_TRAIN, tl, tls, 4));
+    double tls[4] = { NAN, NAN, NAN, NAN };
+    if (st->release_public) FS_TRY(fs_fed_sum_f64(st->fed, (uint64_t)round, FS_VEC_TRAIN, tl, tls, 4));
     m->train_loss = tls[1] > 0 ? tls[0] / tls[1] : NAN;
     m->clipped = tls[2];
     m->ddp_clipped = tls[3];
-    FS_TRY(fs_ledger_charge_round(l));
     FS_TRY(fs_ledger_epsilon(l, FS_LEDGER_DDP, st->o.dp.delta, &m->ddp_epsilon));
     FS_TRY(fs_ledger_epsilon(l, FS_LEDGER_DPSGD, st->o.dp.delta, &m->epsilon));
 done:
     return rc;
+}
+
+/*
+ * Test hook (tests/cli/ledger_crash.sh): FEDSILO_TEST_KILL_AFTER_RELEASE=R
+ * kills every rank with SIGKILL right after round R's sum was decoded,
+ * before its metrics line and checkpoint: a power cut at the worst moment
+ * for the privacy ledger.
+ */
+static void test_kill_point(int round)
+{
+    const char *v = getenv("FEDSILO_TEST_KILL_AFTER_RELEASE");
+    if (v && atoi(v) == round) raise(SIGKILL);
 }
 
 static int eval_due(const fl_run *st, int round)
@@ -168,6 +195,8 @@ static fs_err round_end(fl_run *st, int round, fs_round_metrics *m, double t0, d
     m->checkpointed = ckpt;
     m->seconds = fs_now() - t0;
     m->elapsed = fs_now() - t_start;
+    fl_public_list(st, m, m->public_list, sizeof m->public_list);
+    m->not_private = st->dp_on && st->o.dp.dp_seed != 0;
     fs_err local = fl_metrics_line(st, m, &line);
     FS_TRY(fs_fed_agree(st->fed, local));
     FS_TRY(fs_fed_metrics_append(st->fed, line));
@@ -201,11 +230,11 @@ static fs_err setup(fl_run *st, MPI_Comm comm, fs_run_ctl *ctl, int *start)
     FS_TRY(fs_fed_agree(st->fed, local));
     FS_TRY(fs_fed_connect(st->fed));                   /* collective: key setup */
     FS_TRY(fl_setup_ddp(st));
-    FS_TRY(fl_resume(st, start));
+    FS_TRY(fs_fed_agree(st->fed, fl_register_releases(st)));  /* before any sum */
+    FS_TRY(fl_resume(st, start));                      /* and the durable ledger */
     st->last_ckpt = *start;
     FS_TRY(fl_count_samples(st));
     FS_TRY(fl_preprocess(st));                         /* --impute, --standardize */
-    FS_TRY(fs_fed_agree(st->fed, fl_note_releases(st)));
 done:
     return rc;
 }
@@ -236,6 +265,7 @@ fs_err fs_fl_train(MPI_Comm comm, const fs_config *cfg, fs_run_ctl *ctl, fs_roun
         FS_TRY(aggregate_update(st, round, &lr));          /* collective: U = sum_k u_k   */
         server_step(st);                                   /* w = w_global + ServerOpt(U) */
         FS_TRY(account(st, round, &lr, &m));               /* losses; epsilon spent       */
+        test_kill_point(round);
         const double t2 = fs_now();
         fs_fed_mark(st->fed, "evaluation", round);
         if (eval_due(st, round)) FS_TRY(fl_evaluate(st, round, &m));   /* collective      */

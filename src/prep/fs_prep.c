@@ -276,6 +276,26 @@ done:
     return rc;
 }
 
+/* Register the fit's sums (vector ids vid..vid+6) in the run's privacy
+ * ledger: all exact, hence public.  Identical on every rank. */
+static fs_err register_sums(fs_fed *fed, const fs_prep_opts *o)
+{
+    static const char *const what[7] = {
+        "imputation: rows and non-missing cells per feature (sums, round 0)",
+        "imputation: feature sums and per-category counts (sums, round 0)",
+        "imputation: median histograms, first level (sums, round 0)",
+        "imputation: median histograms, second level (sums, round 0)",
+        "standardization: training rows n (sum, round 0)",
+        "standardization: feature means (sums, round 0)",
+        "standardization: feature variances (sums, round 0)" };
+    fs_err rc = FS_OK;
+    fs_ledger *l = fs_fed_ledger(fed);
+    for (uint32_t i = o->impute ? 0 : 4; i < (o->standardize ? 7u : 4u); i++)
+        FS_TRY(fs_ledger_register(l, o->vector_id + i, what[i], FS_RELEASE_PUBLIC, "exact sum"));
+done:
+    return rc;
+}
+
 fs_err fs_prep_fit(fs_fed *fed, const fs_dataset *tr, const fs_prep_opts *o, fs_prep **out)
 {
     fs_err rc = FS_OK, local = FS_OK;
@@ -283,7 +303,8 @@ fs_err fs_prep_fit(fs_fed *fed, const fs_dataset *tr, const fs_prep_opts *o, fs_
     fs_prep *p = NULL;
     *out = NULL;
     const size_t d = tr->d;
-    local = fs_zalloc(&p, 1, sizeof *p, "pipeline");
+    local = register_sums(fed, o);
+    if (local == FS_OK) local = fs_zalloc(&p, 1, sizeof *p, "pipeline");
     if (local == FS_OK) p->d = d;
     if (local == FS_OK && tr->schema) {
         local = fs_schema_parse(tr->schema, strlen(tr->schema), "the shard's schema", &s);
@@ -359,9 +380,7 @@ fs_err fs_prep_apply(const fs_prep *p, fs_dataset *ds, const char *name)
     fs_err rc = FS_OK;
     if (ds->d != p->d)
         FS_FAIL(FS_ERR_DATA, "%s has %zu features, the pipeline %zu", name, ds->d, p->d);
-    if (p->hash[0] && ds->schema_hash && strcmp(p->hash, ds->schema_hash) != 0)
-        FS_FAIL(FS_ERR_DATA, "%s was imported with another schema (hash %.16s...) than the "
-                "pipeline's (%.16s...)", name, ds->schema_hash, p->hash);
+    FS_TRY(fs_dataset_check_schema(ds, p->hash, "the pipeline", name));
     if (p->fill) FS_TRY(fs_dataset_impute(ds, p->fill, name));
     if (p->mean) fs_dataset_standardize(ds, p->mean, p->scale);
 done:

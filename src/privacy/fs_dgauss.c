@@ -27,6 +27,7 @@
  */
 #include <gmp.h>
 #include <limits.h>
+#include <math.h>
 #include <string.h>
 
 #include "fs_impl.h"
@@ -184,6 +185,18 @@ done:
 }
 
 // ---------------------------------------------------------------- public API
+
+int fs_dgauss_variance_rational(double v, uint64_t *num, int *k)
+{
+    int e = 20;
+    if (!(v > 0) || !isfinite(v)) return 0;
+    while (e > 0 && v * ldexp(1.0, e) > 0x1p62) e--;
+    if (!(v * ldexp(1.0, e) <= 0x1p62)) return 0;
+    uint64_t q = (uint64_t)llround(v * ldexp(1.0, e));
+    *num = q < 1 ? 1 : q;
+    *k = e;
+    return 1;
+}
 
 fs_err fs_dgauss_create(uint64_t sigma2_num, uint64_t sigma2_den, const uint8_t *seed,
                         fs_dgauss **out)

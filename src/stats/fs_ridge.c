@@ -168,7 +168,8 @@ done:
     return rc;
 }
 
-fs_err fs_ridge_write_checkpoint(const fs_ridge_result *r, int nsilos, const char *path)
+fs_err fs_ridge_write_checkpoint(const fs_ridge_result *r, int nsilos, const char *schema,
+                                 const double *fill, const char *path)
 {
     fs_err rc = FS_OK;
     fs_checkpoint ck;
@@ -186,6 +187,8 @@ fs_err fs_ridge_write_checkpoint(const fs_ridge_result *r, int nsilos, const cha
     ck.model_hash = fs_params_hash(ck.params, ck.nparams);
     ck.nsilos = nsilos;
     snprintf(ck.server_opt, sizeof ck.server_opt, "closed-form");
+    ck.schema = (char *)schema;        /* the writer only reads them */
+    ck.impute_fill = (double *)fill;
     FS_TRY(fs_checkpoint_write(&ck, path));
 done:
     free(ck.params);

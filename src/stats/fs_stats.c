@@ -16,6 +16,8 @@
 #include "fedsilo/fs_agree.h"
 #include "fedsilo/fs_stats.h"
 #include "fedsilo/fs_dp.h"
+#include "fedsilo/fs_fixed.h"
+#include "fedsilo/fs_crypto.h"
 
 // ---------------------------------------------------------------- helpers
 
@@ -23,31 +25,99 @@
  * Differential privacy of a release (fs_stats_opts.dp_epsilon > 0).  Each
  * pass is a Gaussian mechanism on a vector of sums whose L2 sensitivity
  * (adding or removing one record) Delta is bounded because every value is
- * clipped to the public range [lo, hi].  Every rank adds its share
- * N(0, (z Delta)^2 / N) before the secure sum, so the sum carries
- * N(0, (z Delta)^2) and no rank sees another's noise or data.  z is the
- * smallest noise multiplier for which the composition of all passes (RDP
- * accountant, q = 1) is (epsilon, delta)-DP.
+ * clipped to the public range [lo, hi].  The noise lives in the 64-bit ring
+ * of the secure sum, drawn with the exact discrete Gaussian sampler (no
+ * floating point): each rank encodes its sums with g fractional bits
+ * (rounding to nearest, so one record moves the encoding by at most
+ * Delta_g = Delta 2^g + sqrt(n)/2 ring units), adds an integer share of
+ * variance (z Delta_g)^2 / H, H = max(N - 1, 1), and joins the secure sum.
+ * Any H shares carry noise z Delta_g, so the release is z-noisy against
+ * one curious institution, which knows and can subtract its own share
+ * (the calibration of distributed DP in train, --ddp-min-honest N - 1).  z
+ * is the smallest noise multiplier for which the composition of all passes
+ * (RDP accountant, q = 1) is (epsilon, delta)-DP; the epsilon reported is
+ * that of the smallest multiplier actually sampled.  DP needs the secure
+ * sum: with a plain MPI_Allreduce every rank would see the others' shares.
  */
 typedef struct {
     int on;
-    double z;        /* noise multiplier of every pass           */
+    double z;        /* target noise multiplier of every pass     */
+    double z_min;    /* smallest multiplier actually sampled      */
     int nranks;
-    fs_dp_rng *rng;  /* secret noise stream (OS CSPRNG)          */
 } dp_release;
 
-/* Collective: out = sum over ranks of buf (n doubles, in place), plus the
- * distributed Gaussian noise of a pass with L2 sensitivity `sens` when DP is
- * on.  The round of the secure sum is (*step)++, so (round, vid) is fresh. */
+/*
+ * Rank-local: encode buf (n values) into words (n + 1, canary 0) with the
+ * statistics codec's grid 2^-g, lowered until the per-rank variance
+ * (z Delta_g)^2 / H fits the sampler, and add this rank's discrete Gaussian
+ * share.  *p = the codec used (for decoding); *z_eff = the multiplier of
+ * the H honest shares, sqrt(H v) / Delta_g, from the rational v sampled.
+ */
+static fs_err dp_encode_noise(const dp_release *dp, double sens, const double *buf, size_t n,
+                              uint64_t *words, fs_fixed_params *p, double *z_eff)
+{
+    fs_err rc = FS_OK;
+    fs_dgauss *g = NULL;
+    int64_t *noise = NULL;
+    const int H = dp->nranks > 1 ? dp->nranks - 1 : 1;
+    uint64_t num = 0;
+    /* one bit below the codec's headroom rule: the noise (std <= 2^31 sqrt(H)
+     * ring units, the sampler's limit) then never reaches the wrap */
+    int k = 0, f = fs_fixed_suggest(64, dp->nranks, 0x1p31) - 1;
+    double sg = 0;
+    for (; f >= 0; f--) {
+        sg = ldexp(sens, f) + 0.5 * sqrt((double)n);
+        if (fs_dgauss_variance_rational(pow(dp->z * sg, 2.0) / H, &num, &k)) break;
+    }
+    if (f < 0) FS_FAIL(FS_ERR_ARG, "DP statistics: noise %g times the sensitivity %g is too "
+                       "large for the sampler; raise --dp-epsilon or narrow --range", dp->z, sens);
+    *p = (fs_fixed_params){ 64, f, 0x1p31, FS_FIXED_ROUND_NEAREST };
+    *z_eff = sqrt(ldexp((double)num, -k) * H) / sg;
+    fs_fixed_stats st = { 0, 0 };
+    FS_TRY(fs_fixed_encode_f64(p, buf, n, words, 0, &st));
+    if (st.nclipped || st.nnan)
+        FS_FAIL(FS_ERR_NUMERIC, "DP statistics: a sum is NaN or beyond +-2^31 on this rank");
+    words[n] = 0;
+    FS_TRY(fs_alloc(&noise, n, sizeof *noise, "DP noise"));
+    FS_TRY(fs_dgauss_create(num, (uint64_t)1 << k, NULL, &g));
+    FS_TRY(fs_dgauss_sample(g, noise, n));
+    for (size_t i = 0; i < n; i++) words[i] += (uint64_t)noise[i];  /* mod 2^64 */
+done:
+    if (noise) fs_secure_zero(noise, n * sizeof *noise);
+    free(noise);
+    fs_dgauss_destroy(&g);
+    return rc;
+}
+
+/* Collective: out = sum over ranks of buf (n doubles, in place); when DP is
+ * on, plus the distributed discrete Gaussian noise of a pass with L2
+ * sensitivity `sens`, added in the ring.  The round of the secure sum is
+ * (*step)++, so (round, vid) is fresh. */
 static fs_err sum_f64_dp(MPI_Comm comm, fs_secagg *sa, uint64_t *step, uint32_t vid, double *buf,
                          size_t n, const char *what, dp_release *dp, double sens)
 {
-    fs_err local = FS_OK;
-    if (dp && dp->on) {
-        const double sd = dp->z * sens / sqrt((double)dp->nranks);
-        local = fs_dp_gaussian_add(dp->rng, sd, buf, n);
+    fs_err rc = FS_OK, local = FS_OK;
+    uint64_t *words = NULL;
+    if (!dp || !dp->on) return fs_stats_sum(comm, sa, step, vid, buf, n, what, FS_OK);
+    fs_fixed_params p;
+    double z_eff = 0;
+    local = sa ? fs_alloc(&words, n + 1, sizeof *words, "DP statistics words")
+               : fs_error_set(FS_ERR_ARG, "DP statistics need --aggregation secure");
+    if (local == FS_OK) local = dp_encode_noise(dp, sens, buf, n, words, &p, &z_eff);
+    if (local != FS_OK) fs_error_prefix(local, "%s: ", what);
+    FS_TRY(fs_agree(comm, local, NULL));
+    const uint64_t round = (*step)++;
+    rc = fs_secagg_sum_words(sa, round, vid, words, n, FS_OK);
+    if (rc != FS_OK) {
+        fs_error_prefix(rc, "%s: ", what);
+        goto done;
     }
-    return fs_stats_sum(comm, sa, step, vid, buf, n, what, local);
+    FS_TRY(fs_fixed_decode_f64(&p, words, n, buf));
+    dp->z_min = dp->z_min > 0 ? fmin(dp->z_min, z_eff) : z_eff;  /* same on every rank */
+done:
+    if (words) fs_secure_zero(words, (n + 1) * sizeof *words);
+    free(words);
+    return rc;
 }
 
 // ---------------------------------------------------------------- statistics
@@ -66,6 +136,7 @@ void fs_stats_free(fs_stats_result **r)
     free(s->mean); free(s->var); free(s->std); free(s->class_counts);
     free(s->hist_lo); free(s->hist_hi); free(s->hist); free(s->underflow); free(s->overflow);
     free(s->cov); free(s->corr);
+    free(s->fill); free(s->missing); free(s->category_counts);
     if (s->feature_names) {
         for (size_t j = 0; j < s->d; j++) free(s->feature_names[j]);
         free(s->feature_names);
@@ -135,6 +206,9 @@ fs_err fs_stats_compute(MPI_Comm comm, fs_secagg *sa, const fs_dataset *ds,
         local = fs_error_set(FS_ERR_ARG, "DP statistics do not support --covariance");
     else if (o->dp_epsilon > 0 && !(o->dp_delta > 0 && o->dp_delta < 1))
         local = fs_error_set(FS_ERR_ARG, "DP statistics need --dp-delta in (0, 1)");
+    else if (o->dp_epsilon > 0 && !sa)
+        local = fs_error_set(FS_ERR_ARG, "DP statistics need --aggregation secure: with a plain "
+                             "sum every institution would see the others' noise shares");
     FS_TRY(fs_stats_check_uniform(comm, local, optv, optn, 9, FS_ERR_ARG));
     const double shape[3] = { (double)ds->d, ds->task, ds->num_classes };
     static const char *const shapen[3] = { "features", "task (0 classification, 1 regression)",
@@ -155,7 +229,6 @@ fs_err fs_stats_compute(MPI_Comm comm, fs_secagg *sa, const fs_dataset *ds,
         dp.on = 1;
         MPI_Comm_size(comm, &dp.nranks);
         local = fs_dp_calibrate(1.0, passes, o->dp_delta, o->dp_epsilon, &dp.z);
-        if (local == FS_OK) local = fs_dp_rng_create(NULL, 0, 0, &dp.rng);
         FS_TRY(fs_agree(comm, local, NULL));
     }
     const double clip_lo = dp.on ? o->lo : -INFINITY, clip_hi = dp.on ? o->hi : INFINITY;
@@ -178,9 +251,10 @@ fs_err fs_stats_compute(MPI_Comm comm, fs_secagg *sa, const fs_dataset *ds,
     FS_TRY(fs_agree(comm, local, NULL));
 
     /* Pass 1: vec = [n, sum_i x_ij (d), class counts (K) | sum_i y_i].
-     * DP: values clipped to [lo, hi]; L2 sensitivity sqrt(1 + d B^2 + 1)
-     * (one record: its count, its d features, its class count), where
-     * B = max(|lo|, |hi|); a regression target is clipped the same way. */
+     * DP: values clipped to [lo, hi], B = max(|lo|, |hi|).  One record adds
+     * its count 1, its d features and either 1 to one class count
+     * (classification: L2 sensitivity sqrt(2 + d B^2)) or its target,
+     * clipped the same way (regression: sqrt(1 + (d + 1) B^2)). */
     vec[0] = (double)n;
     for (size_t i = 0; i < n; i++) {
         const float *x = ds->X + i * d;
@@ -189,7 +263,8 @@ fs_err fs_stats_compute(MPI_Comm comm, fs_secagg *sa, const fs_dataset *ds,
         else vec[1 + d] += fmin(fmax(ds->y_reg[i], clip_lo), clip_hi);
     }
     FS_TRY(sum_f64_dp(comm, sa, step, VID_STATS_MOMENT1, vec, 1 + d + K, "pass 1 (count, sums)",
-                      &dp, sqrt(2.0 + (double)d * B * B)));
+                      &dp, is_class ? sqrt(2.0 + (double)d * B * B)
+                                    : sqrt(1.0 + (double)(d + 1) * B * B)));
     const double N = dp.on ? fmax(vec[0], 1.0) : vec[0];  /* a noisy count stays >= 1 */
     s->count = vec[0];
     for (size_t j = 0; j < d; j++) {
@@ -288,13 +363,12 @@ fs_err fs_stats_compute(MPI_Comm comm, fs_secagg *sa, const fs_dataset *ds,
     s->dp_epsilon = s->dp_noise = NAN;
     if (dp.on) {
         /* the epsilon actually spent by the calibrated z over the passes */
-        FS_TRY(fs_dp_epsilon(1.0, dp.z, bins ? 3 : 2, o->dp_delta, &s->dp_epsilon));
-        s->dp_noise = dp.z;
+        FS_TRY(fs_dp_epsilon(1.0, dp.z_min, bins ? 3 : 2, o->dp_delta, &s->dp_epsilon));
+        s->dp_noise = dp.z_min;
     }
     *out = s;
     s = NULL;
 done:
-    fs_dp_rng_destroy(&dp.rng);
     free(vec);
     fs_stats_free(&s);
     return rc;

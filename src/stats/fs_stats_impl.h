@@ -14,8 +14,12 @@
 #include "fedsilo/fs_secagg.h"
 #include "fedsilo/fs_stats.h"
 
-/* Vector ids of the secure sums (the nonce is (step, id); step is fresh). */
-enum { VID_STATS_MOMENT1 = 0x5301, VID_STATS_MOMENT2, VID_STATS_HIST, VID_RIDGE = 0x5201 };
+/* Vector ids of the secure sums (the nonce is (step, id); step is fresh).
+ * The runs' sums through the federation core use round 0: the table
+ * counts (VID_STATS_TABLE) and the --impute fit (fs_prep_fit, ids
+ * VID_PREP .. VID_PREP + 6). */
+enum { VID_STATS_MOMENT1 = 0x5301, VID_STATS_MOMENT2, VID_STATS_HIST, VID_STATS_TABLE,
+       VID_RIDGE = 0x5201, VID_PREP = 0x5310 };
 
 /*
  * fs_stats_sum - collective: agree on `local` (this rank's status of

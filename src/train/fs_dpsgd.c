@@ -123,7 +123,12 @@ fs_err fs_dpsgd_train(fs_model *m, const fs_dataset *ds, const fs_dpsgd_opts *o,
                  "dpsgd: unknown sampling mode %d", (int)o->sampling);
 
     const size_t n = ds->n, np = m->nparams, bs = s->batch_size;
-    const double q = (double)bs / (double)n, C = o->clip_norm;
+    FS_CHECK_ARG(o->sampling_rate == 0 || (o->sampling == FS_DPSGD_POISSON &&
+                 o->sampling_rate > 0 && o->sampling_rate <= 1),
+                 "dpsgd: sampling rate %g must be in (0, 1] and needs Poisson sampling",
+                 o->sampling_rate);
+    const double q = o->sampling_rate > 0 ? o->sampling_rate : (double)bs / (double)n;
+    const double C = o->clip_norm;
     const double noise_std = o->noise_multiplier * C;
     const double inv_b = 1.0 / (q * (double)n);     // 1 / expected batch size
     const double lr = s->lr, mu = s->momentum, wd = s->weight_decay, prox = s->prox_mu;

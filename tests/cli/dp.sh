@@ -26,6 +26,14 @@ ref=$("$FEDSILO" dp epsilon --sampling-rate 0.05 --noise-multiplier 1.1 --steps 
 note "epsilon after 4 rounds x 20 steps: training $e4, accountant CLI $ref"
 awk -v a="$e4" -v b="$ref" 'BEGIN { d = (a - b) / b; if (d < 0) d = -d; exit !(d <= 1e-9) }' \
   || fail "training epsilon $e4 != accountant $ref"
+# --dp-seed: no DP guarantee, said in every metrics line and refused with a roster
+grep -q '"not_private": "--dp-seed' "$WORK/full/metrics.jsonl" || fail "--dp-seed run not tagged not_private"
+run_mpi 3 300 "$FEDSILO" train $common --rounds 1 --dp-seed 0 --out "$WORK/os" || fail "DP-SGD, OS noise"
+grep -q 'not_private' "$WORK/os/metrics.jsonl" && fail "an OS-noise run tagged not_private"
+"$FEDSILO" train --data "$WORK/d/shards/site-%d.h5" --dp-sgd yes --dp-seed 7 --roster /nonexistent \
+    --out "$WORK/r" > "$WORK/r.txt" 2>&1
+[ $? -eq 2 ] && grep -q -- '--dp-seed makes the DP noise .* refused with a --roster' "$WORK/r.txt" \
+  || { cat "$WORK/r.txt"; fail "--dp-seed with a roster not refused"; }
 # resume: 2 rounds, then 2 more, bit-identical model and the same epsilon
 run_mpi 3 300 "$FEDSILO" train $common --rounds 2 --out "$WORK/part" || fail "DP first half"
 run_mpi 3 300 "$FEDSILO" train $common --rounds 4 --out "$WORK/part" --resume yes || fail "DP resume"

@@ -107,7 +107,7 @@ static void check_ddp(int b)
     size_t D = 0;
     for (int r = 0; r < size; r++) {
         uint8_t nseed[32] = { (uint8_t)(r + 1) };
-        if (fs_ddp_create(N_DDP, size, b, 0.5, 0.5, 1e-9, rseed, nseed, &plans[r]) != FS_OK)
+        if (fs_ddp_create(N_DDP, size, size, b, 0.5, 0.5, 1e-9, rseed, nseed, &plans[r]) != FS_OK)
             mtest_hard("ddp plan (ring %d): %s", b, fs_errmsg());
         if (!w) {
             D = fs_ddp_dim(plans[r]);
@@ -139,7 +139,7 @@ static void check_ddp(int b)
      * simulation used for this rank), through the secure sum */
     fs_ddp *p = NULL;
     uint8_t nseed[32] = { (uint8_t)(rank + 1) };
-    if (fs_ddp_create(N_DDP, size, b, 0.5, 0.5, 1e-9, rseed, nseed, &p) != FS_OK)
+    if (fs_ddp_create(N_DDP, size, size, b, 0.5, 0.5, 1e-9, rseed, nseed, &p) != FS_OK)
         mtest_hard("ddp plan: %s", fs_errmsg());
     int clipped = -1;
     fs_err rc = fs_ddp_sum(p, fs_agg_secagg(agg), 5, FS_VEC_UPDATE, mine, out, &clipped);

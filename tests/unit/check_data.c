@@ -191,6 +191,30 @@ START_TEST(test_create_args)
 }
 END_TEST
 
+/* fs_dataset_check_schema: a reference without a schema accepts any file;
+ * one with a schema accepts only files imported with the same hash. */
+START_TEST(test_check_schema_hash)
+{
+    fs_dataset *ds = NULL;
+    char a[65], b[65];
+    memset(a, 'a', 64); a[64] = '\0';
+    memset(b, 'b', 64); b[64] = '\0';
+    ck_assert_int_eq(fs_dataset_create(3, 2, FS_TASK_REGRESSION, 0, &ds), FS_OK);
+    ck_assert_int_eq(fs_dataset_check_schema(ds, NULL, "the run", "f.h5"), FS_OK);
+    ck_assert_int_eq(fs_dataset_check_schema(ds, "", "the run", "f.h5"), FS_OK);
+    CHECK_ERR(fs_dataset_check_schema(ds, a, "the checkpoint", "f.h5"), FS_ERR_DATA,
+              "f.h5 was imported without a schema", "the checkpoint was fitted on data "
+              "imported with schema aaaaaaaaaaaaaaaa...:");
+    ck_assert_int_eq(fs_strdup(&ds->schema_hash, b), FS_OK);
+    ck_assert_int_eq(fs_dataset_check_schema(ds, NULL, "the run", "f.h5"), FS_OK);
+    ck_assert_int_eq(fs_dataset_check_schema(ds, b, "the run", "f.h5"), FS_OK);
+    CHECK_ERR(fs_dataset_check_schema(ds, a, "the run", "f.h5"), FS_ERR_DATA,
+              "f.h5 was imported with schema bbbbbbbbbbbbbbbb...,", "the run was fitted on data "
+              "imported with schema aaaaaaaaaaaaaaaa...:");
+    fs_dataset_destroy(&ds);
+}
+END_TEST
+
 // ----------------------------------------------------------------------------
 // validation
 
@@ -896,6 +920,7 @@ static Suite *data_suite(void)
     tc = tcase_create("hdf5");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_create_args);
+    tcase_add_test(tc, test_check_schema_hash);
     tcase_add_test(tc, test_roundtrip_classification);
     tcase_add_test(tc, test_roundtrip_regression_no_validation);
     tcase_add_test(tc, test_write_errors);

@@ -5,21 +5,27 @@
  * words of simulated ranks (the masks cancel exactly, so this is what the
  * secure sum returns).
  *
- *   plan      f is the largest number of fractional bits whose union bound
- *             d' * 2 exp(-(2^(b-1) - N M)^2 / (2 (z c 2^f)^2)), M = ceil(c 2^f),
- *             is <= max_wrap (recomputed here from the formula), within the
- *             sampler's variance limit; infeasible plans are refused, and
- *             the 64-bit ring gives a plan where the 32-bit one cannot.
+ *   plan      with the sensitivity S = c 2^f + sqrt(d')/2 and H honest
+ *             institutions, f is the largest number of fractional bits whose
+ *             union bound d' * 2 exp(-(2^(b-1) - N M)^2 / (2 N (z S)^2 / H)),
+ *             M = floor(S), is <= max_wrap (recomputed here from the
+ *             formula), within the sampler's variance limit; infeasible
+ *             plans are refused, and the 64-bit ring gives a plan where the
+ *             32-bit one cannot.
  *   exactness clipping is the identity below norm c; rotation, encoding,
  *             the sum of ranks and decoding are exact for dyadic inputs
  *             (d' a power of 4), and within the stated rounding otherwise.
- *   norm      an institution's clipped contribution has L2 norm c (the
- *             sensitivity the accountant uses) before encoding, and at most
- *             c 2^f + sqrt(d')/2 in ring units after rounding.
- *   noise     the share of one rank has mean 0 and variance (z c 2^f)^2 / N,
- *             the sum of N shares decodes to noise of std z c; checked with
- *             z-tests at 4 standard errors on fixed seeds (deterministic),
- *             and the same tests reject a 10% or an N-fold miscalibration
+ *   norm      an institution's clipped contribution has L2 norm c before
+ *             encoding and at most S = c 2^f + sqrt(d')/2 in ring units after
+ *             it, for every input; the worst case (every rotated coordinate
+ *             just above a half-integer) exceeds c 2^f, so S, not c 2^f, is
+ *             the sensitivity the accountant must use.
+ *   noise     with H = N - 1 the share of one rank has mean 0 and variance
+ *             (z S)^2 / H, and the H shares a curious institution does not
+ *             know decode to noise of std z S / 2^f: the multiplier z
+ *             holds against it; checked with z-tests at 4 standard errors
+ *             on fixed seeds (deterministic), and the same tests reject a
+ *             10% miscalibration and the calibration to all N shares
  *             (positive controls through the same test).
  */
 #include <check.h>
@@ -33,11 +39,23 @@
 
 static uint8_t ROT_SEED[32] = { 1, 2, 3 };
 
-static fs_ddp *plan(size_t n, int N, int b, double c, double z, const uint8_t *noise_seed)
+/* A plan whose noise any H of N shares carry (H = N: all of them). */
+static fs_ddp *plan_h(size_t n, int N, int H, int b, double c, double z, const uint8_t *noise_seed)
 {
     fs_ddp *p = NULL;
-    OK(fs_ddp_create(n, N, b, c, z, 1e-9, ROT_SEED, noise_seed, &p));
+    OK(fs_ddp_create(n, N, H, b, c, z, 1e-9, ROT_SEED, noise_seed, &p));
     return p;
+}
+
+static fs_ddp *plan(size_t n, int N, int b, double c, double z, const uint8_t *noise_seed)
+{
+    return plan_h(n, N, N, b, c, z, noise_seed);
+}
+
+/* The sensitivity in ring units, from its definition. */
+static double sens_of(double c, int f, size_t D)
+{
+    return ldexp(c, f) + sqrt((double)D) / 2;
 }
 
 /* Ring word i as a signed integer. */
@@ -96,15 +114,18 @@ START_TEST(test_plan)
         size_t D = 1;
         while (D < n) D <<= 1;
         fs_ddp *p = NULL;
-        fs_err rc = fs_ddp_create(n, N, b, c, z, mw, ROT_SEED, NULL, &p);
-        /* the noise of f bits: variance (z c 2^f)^2 in total, (.)^2 / N <= 2^62 each */
-        #define VAR(f) pow(z * ldexp(c, (f)), 2.0)
-        #define FITS(f) (VAR(f) / N <= 0x1p62)
+        const int H = 1 + (int)(k % (size_t)N);  /* 1..N honest */
+        fs_err rc = fs_ddp_create(n, N, H, b, c, z, mw, ROT_SEED, NULL, &p);
+        /* the noise of f bits: variance (z S)^2 from any H shares, so
+         * (z S)^2 / H <= 2^62 each and N (z S)^2 / H in the whole sum */
+        #define VAR(f) pow(z * sens_of(c, (f), D), 2.0)
+        #define FITS(f) (VAR(f) / H <= 0x1p62)
+        #define WRAP(f) union_bound(D, N, b, floor(sens_of(c, (f), D)), N * VAR(f) / H)
         if (rc != FS_OK) {
             ck_assert_int_eq(rc, FS_ERR_ARG);
             ck_assert_ptr_null(p);
             /* refused only if f = 0 is infeasible too */
-            ck_assert_msg(!FITS(0) || union_bound(D, N, b, ceil(c), VAR(0)) > mw,
+            ck_assert_msg(!FITS(0) || WRAP(0) > mw,
                           "b %d n %zu N %d c %g z %g: refused (%s) but f = 0 fits", b, n, N, c, z,
                           fs_errmsg());
             if (b == 32 && FITS(0)) ck_assert(strstr(fs_errmsg(), "--ring-bits 64"));
@@ -118,20 +139,23 @@ START_TEST(test_plan)
         ck_assert(f >= 0 && f <= 62);
         /* the multiplier the accountant gets is that of the sampled rational */
         ck_assert_msg(fabs(ze / z - 1) <= 1e-6, "z_eff %.9g for z %g (f %d)", ze, z, f);
-        const double var = pow(ze * ldexp(c, f), 2.0);
-        ck_assert(var / N <= 0x1p62);
-        const double w = union_bound(D, N, b, ceil(ldexp(c, f)), var);
+        ck_assert(fs_ddp_sensitivity(p) == sens_of(c, f, D));
+        ck_assert_int_eq(fs_ddp_min_honest(p), H);
+        const double var = pow(ze * sens_of(c, f, D), 2.0) / H;  /* per rank, as sampled */
+        ck_assert(var <= 0x1p62);
+        const double w = union_bound(D, N, b, floor(sens_of(c, f, D)), N * var);
         ck_assert_msg(w <= mw, "b %d n %zu N %d c %g z %g: f %d gives wrap bound %g > %g", b, n,
                       N, c, z, f, w, mw);
         ck_assert_msg(fabs(fs_ddp_wrap_bound(p) - w) <= 1e-9 * w + 1e-300,
                       "reported wrap bound %g, recomputed %g", fs_ddp_wrap_bound(p), w);
         /* and f is the largest such: f + 1 breaks the bound or the sampler */
         if (f < 62 && FITS(f + 1))
-            ck_assert_msg(union_bound(D, N, b, ceil(ldexp(c, f + 1)), VAR(f + 1)) > mw,
+            ck_assert_msg(WRAP(f + 1) > mw,
                           "b %d n %zu N %d c %g z %g: f %d + 1 would fit too", b, n, N, c, z, f);
         fs_ddp_destroy(&p);
         #undef VAR
         #undef FITS
+        #undef WRAP
     }
     ck_assert(feasible > 300 && refused > 10);  // the grid exercises both outcomes
 }
@@ -143,7 +167,7 @@ END_TEST
 START_TEST(test_ring64)
 {
     fs_ddp *p = NULL;
-    ck_assert_int_eq(fs_ddp_create(7850, 3, 32, 1e3, 1e6, 1e-9, ROT_SEED, NULL, &p), FS_ERR_ARG);
+    ck_assert_int_eq(fs_ddp_create(7850, 3, 3, 32, 1e3, 1e6, 1e-9, ROT_SEED, NULL, &p), FS_ERR_ARG);
     ck_assert(strstr(fs_errmsg(), "use --ring-bits 64"));
     p = plan(7850, 3, 64, 1e3, 1e6, NULL);
     ck_assert_int_ge(fs_ddp_frac_bits(p), 0);
@@ -156,12 +180,16 @@ START_TEST(test_ring64)
     ck_assert_int_gt(fs_ddp_frac_bits(p), f32);
     fs_ddp_destroy(&p);
     /* beyond the sampler in any ring */
-    ck_assert_int_eq(fs_ddp_create(100, 4, 64, 1.0, 1e15, 1e-9, ROT_SEED, NULL, &p), FS_ERR_ARG);
+    ck_assert_int_eq(fs_ddp_create(100, 4, 4, 64, 1.0, 1e15, 1e-9, ROT_SEED, NULL, &p), FS_ERR_ARG);
     ck_assert(strstr(fs_errmsg(), "too large for the sampler"));
-    ck_assert_int_eq(fs_ddp_create(100, 4, 32, 1.0, 0.5, 1.0, ROT_SEED, NULL, &p), FS_ERR_ARG);
-    ck_assert_int_eq(fs_ddp_create(0, 4, 32, 1.0, 0.5, 1e-9, ROT_SEED, NULL, &p), FS_ERR_ARG);
-    ck_assert_int_eq(fs_ddp_create(10, 4, 48, 1.0, 0.5, 1e-9, ROT_SEED, NULL, &p), FS_ERR_ARG);
-    ck_assert_int_eq(fs_ddp_create(10, 4, 32, -1.0, 0.5, 1e-9, ROT_SEED, NULL, &p), FS_ERR_ARG);
+    ck_assert_int_eq(fs_ddp_create(100, 4, 4, 32, 1.0, 0.5, 1.0, ROT_SEED, NULL, &p), FS_ERR_ARG);
+    ck_assert_int_eq(fs_ddp_create(0, 4, 4, 32, 1.0, 0.5, 1e-9, ROT_SEED, NULL, &p), FS_ERR_ARG);
+    ck_assert_int_eq(fs_ddp_create(10, 4, 4, 48, 1.0, 0.5, 1e-9, ROT_SEED, NULL, &p), FS_ERR_ARG);
+    ck_assert_int_eq(fs_ddp_create(10, 4, 4, 32, -1.0, 0.5, 1e-9, ROT_SEED, NULL, &p), FS_ERR_ARG);
+    /* H outside 1..N */
+    ck_assert_int_eq(fs_ddp_create(10, 4, 0, 32, 1.0, 0.5, 1e-9, ROT_SEED, NULL, &p), FS_ERR_ARG);
+    ck_assert_int_eq(fs_ddp_create(10, 4, 5, 32, 1.0, 0.5, 1e-9, ROT_SEED, NULL, &p), FS_ERR_ARG);
+    ck_assert(strstr(fs_errmsg(), "--ddp-min-honest 5"));
 }
 END_TEST
 
@@ -294,13 +322,13 @@ START_TEST(test_clip_and_norm)
         int clipped = -1;
         OK(fs_ddp_encode(p, (uint64_t)t + 1, u, b.w, &clipped));
         ck_assert_int_eq(clipped, t != 0);
-        /* ring units: |round(y 2^f)| <= |y 2^f| + sqrt(d')/2 (triangle inequality) */
+        /* ring units: |round(y 2^f)| <= |y 2^f| + sqrt(d')/2 (triangle
+         * inequality), enforced: never above S */
         double n2 = 0;
         for (size_t i = 0; i < D; i++) n2 += pow((double)word_at(b.w, 32, i), 2.0);
         const double sens = fmin(want, c) * ldexp(1.0, b.f);
-        ck_assert_msg(sqrt(n2) <= sens * (1 + 1e-6) + sqrt((double)D) / 2,
-                      "case %d: integer norm %.6g > %.6g + %.3g", t, sqrt(n2), sens,
-                      sqrt((double)D) / 2);
+        ck_assert_msg(sqrt(n2) <= fs_ddp_sensitivity(p), "case %d: integer norm %.9g > S %.9g",
+                      t, sqrt(n2), fs_ddp_sensitivity(p));
         ck_assert(sqrt(n2) >= sens * (1 - 1e-6) - sqrt((double)D) / 2);
         /* decoded: norm min(|u|, c), direction kept */
         OK(fs_ddp_decode(p, (uint64_t)t + 1, b.w, out));
@@ -316,6 +344,64 @@ START_TEST(test_clip_and_norm)
      * over the sensitivity c: (z_eff c 2^f)^2 = N * per-rank variance, the
      * variance measured in test_noise */
     ring32_free(&b);
+}
+END_TEST
+
+/* The worst case of the rounding: a clipped update whose rotated
+ * coordinates all sit just above a half-integer in ring units, |y_j| 2^f =
+ * m + 0.51, rounds every coordinate up by 0.49, so its encoding has norm
+ * sqrt(d') (m + 1) > c 2^f when c 2^f / sqrt(d') has a fractional part
+ * above 0.51: the old sensitivity c 2^f is exceeded, S = c 2^f +
+ * sqrt(d')/2 is not.  A large noise
+ * multiplier keeps f small, so that the half-integers are representable
+ * in float after the rotation. */
+START_TEST(test_sensitivity_worst_case)
+{
+    const size_t D = 4096;
+    const double z = 1e5;
+    const double rD = sqrt((double)D);
+    /* a clip c whose c 2^f / sqrt(d') has a fractional part >= 0.6, so that
+     * m + 1 > c 2^f / sqrt(d') below */
+    fs_ddp *p = NULL;
+    double c = 1.0, c2f = 0;
+    int f = 0;
+    for (int j = 0; j < 20; j++, c += 0.05) {
+        fs_ddp_destroy(&p);
+        p = plan_h(D, 2, 1, 32, c, z, NULL);
+        f = fs_ddp_frac_bits(p);
+        c2f = ldexp(c, f);
+        if (c2f / rD - floor(c2f / rD) >= 0.6) break;
+    }
+    ck_assert_uint_eq(fs_ddp_dim(p), D);
+    ck_assert_msg(c2f / rD > 4 && c2f / rD < 1e5 && c2f / rD - floor(c2f / rD) >= 0.6,
+                  "f %d, c %g: the grid is not testable", f, c);
+    const double m = floor(c2f / rD - 0.51);
+    float *y = malloc(D * sizeof *y);
+    uint32_t *w = malloc((D + 1) * sizeof *w);
+    ck_assert(y && w);
+    fs_rng r;
+    fs_rng_seed(&r, 77);
+    for (size_t i = 0; i < D; i++)
+        y[i] = (float)ldexp((fs_rng_below(&r, 2) ? 1 : -1) * (m + 0.51), -f);
+    OK(fs_dp_unrotate_f32(ROT_SEED, 9, y, D));  /* the update whose rotation is y */
+    int clipped = -1;
+    OK(fs_ddp_encode(p, 9, y, w, &clipped));
+    ck_assert_int_eq(clipped, 0);               /* |y| 2^f = sqrt(d') (m + 0.51) <= c 2^f */
+    double n2 = 0;
+    for (size_t i = 0; i < D; i++) {
+        const double e = (double)(int32_t)w[i];
+        ck_assert_msg(fabs(e) == m + 1, "coordinate %zu: %g, not +-%g", i, e, m + 1);
+        n2 += e * e;
+    }
+    const double S = fs_ddp_sensitivity(p);
+    ck_assert(S == c2f + rD / 2);
+    ck_assert_msg(sqrt(n2) > c2f, "norm %.6g does not exceed c 2^f %.6g", sqrt(n2), c2f);
+    ck_assert(sqrt(n2) <= S);
+    /* the accountant's multiplier is relative to S, from the sampled variance */
+    ck_assert(fabs(fs_ddp_noise_multiplier(p) / z - 1) <= 1e-6);
+    free(y);
+    free(w);
+    fs_ddp_destroy(&p);
 }
 END_TEST
 
@@ -346,11 +432,12 @@ START_TEST(test_noise)
     for (int r = 0; r < N; r++) {
         memset(nseed[r], 0, 32);
         nseed[r][0] = (uint8_t)(0x40 + r);  // one noise seed per rank
-        p[r] = plan(n, N, b, c, z, nseed[r]);
+        p[r] = plan_h(n, N, N - 1, b, c, z, nseed[r]);  /* the default H = N - 1 */
     }
     const size_t D = fs_ddp_dim(p[0]);
     const int f = fs_ddp_frac_bits(p[0]);
-    const double v = pow(z * ldexp(c, f), 2.0) / N;  // calibrated per-rank variance
+    const double S = fs_ddp_sensitivity(p[0]);
+    const double v = pow(z * S, 2.0) / (N - 1);  // calibrated per-rank variance
     float *zero = calloc(n, sizeof *zero), *out = malloc(n * sizeof *out);
     uint32_t *w = malloc((D + 1) * 4), *w2 = malloc((D + 1) * 4), *acc = calloc(D + 1, 4);
     double *x = malloc(D * sizeof *x);
@@ -366,10 +453,11 @@ START_TEST(test_noise)
     zstats(x, D, v, &zm, &zv);
     ck_assert_msg(fabs(zm) <= 4 && fabs(zv) <= 4, "share: z(mean) %.2f, z(var) %.2f", zm, zv);
     /* positive controls through the same test: 10% too much variance, and
-     * the full sigma^2 on every rank instead of sigma^2 / N */
+     * the calibration to all N shares, (z S)^2 / N, which leaves a curious
+     * institution (it subtracts its own) only (N - 1) / N of the variance */
     zstats(x, D, 1.1 * v, &zm, &zv);
     ck_assert_msg(fabs(zv) > 4, "a 10%% miscalibration passes: z(var) %.2f", zv);
-    zstats(x, D, N * v, &zm, &zv);
+    zstats(x, D, v * (N - 1) / N, &zm, &zv);
     ck_assert(fabs(zv) > 4);
     /* seeded: the same round draws the same noise, another round other noise */
     memset(w2, 0, (D + 1) * 4);
@@ -378,8 +466,9 @@ START_TEST(test_noise)
     memset(w2, 0, (D + 1) * 4);
     OK(fs_ddp_add_noise(p[0], 4, w2));
     ck_assert(memcmp(w, w2, D * 4) != 0);
-    /* N ranks: the decoded, unrotated sum carries noise of std z c */
-    for (int r = 0; r < N; r++) {
+    /* the N - 1 shares rank 0 does not know: the decoded, unrotated sum
+     * carries noise of std z S / 2^f (~ z c) */
+    for (int r = 1; r < N; r++) {
         memset(w, 0, (D + 1) * 4);
         OK(fs_ddp_encode(p[r], 5, zero, w, &clipped));
         OK(fs_ddp_add_noise(p[r], 5, w));
@@ -387,11 +476,12 @@ START_TEST(test_noise)
     }
     OK(fs_ddp_decode(p[0], 5, acc, out));
     for (size_t i = 0; i < n; i++) x[i] = out[i];
-    zstats(x, n, pow(z * c, 2.0), &zm, &zv);
-    ck_assert_msg(fabs(zm) <= 4 && fabs(zv) <= 4, "sum: z(mean) %.2f, z(var) %.2f", zm, zv);
-    zstats(x, n, pow(1.1 * z * c, 2.0), &zm, &zv);  // 10% more std: rejected
+    const double sd = z * S / ldexp(1.0, f);
+    zstats(x, n, sd * sd, &zm, &zv);
+    ck_assert_msg(fabs(zm) <= 4 && fabs(zv) <= 4, "honest sum: z(mean) %.2f, z(var) %.2f", zm, zv);
+    zstats(x, n, pow(1.1 * sd, 2.0), &zm, &zv);  // 10% more std: rejected
     ck_assert(fabs(zv) > 4);
-    /* the accountant's multiplier: aggregate std / c */
+    /* the accountant's multiplier: the honest shares' std / S */
     ck_assert(fabs(fs_ddp_noise_multiplier(p[0]) / z - 1) <= 1e-6);
     for (int r = 0; r < N; r++) fs_ddp_destroy(&p[r]);
     free(zero); free(out); free(w); free(w2); free(acc); free(x);
@@ -409,6 +499,7 @@ static Suite *ddp_suite(void)
     tcase_add_test(e, test_roundtrip_exact);
     tcase_add_test(e, test_roundtrip_rounding);
     tcase_add_test(e, test_clip_and_norm);
+    tcase_add_test(e, test_sensitivity_worst_case);
     suite_add_tcase(s, e);
     TCase *z = tcase_create("noise");
     tcase_set_timeout(z, 60);

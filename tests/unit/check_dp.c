@@ -883,6 +883,41 @@ START_TEST(test_dpsgd_noise_std_and_reproducible)
 }
 END_TEST
 
+START_TEST(test_dpsgd_small_shard_true_rate)
+{
+    // A 50-row shard at q = 0.01 (the review's M2): the expected batch
+    // q n = 0.5 row.  With the exact rate every row joins with probability
+    // q: over 2000 steps the rows used are Binomial(100000, 0.01), mean
+    // 1000, sd 31.5.  The old plan (a batch of floor(q n) = 0 -> 1 row, so
+    // rate 1/n = 0.02, accounted as 0.01) uses 2000: rejected by the same
+    // check (positive control).
+    fs_dataset *ds = ds_random(50, 3, 2, 8);
+    fs_model *m = model_new("logistic", ds, 1);
+    uint8_t seed[FS_DP_SEEDBYTES];
+    seed_of(seed, 71);
+    fs_model_init(m, 1);
+    fs_dpsgd_opts o = dp_opts(0.01, 1, 2000, 1.0, 1.0);
+    o.sampling_rate = 0.01;
+    fs_dpsgd_stats st;
+    OK(fs_dpsgd_train(m, ds, &o, 0, 0, 0, seed, &st));
+    ck_assert(st.sample_rate == 0.01);
+    ck_assert_msg(fabs(st.sgd.samples - 1000) <= 5 * 31.5, "rows used %g", st.sgd.samples);
+    fs_dpsgd_opts old = dp_opts(0.01, 1, 2000, 1.0, 1.0);  // batch_size 1: rate 1/50
+    OK(fs_dpsgd_train(m, ds, &old, 0, 0, 0, seed, &st));
+    ck_assert(st.sample_rate == 0.02);
+    ck_assert_msg(fabs(st.sgd.samples - 1000) > 5 * 31.5, "the old plan is not detected: %g",
+                  st.sgd.samples);
+    // a rate outside (0, 1], or with fixed-size sampling: refused
+    o.sampling_rate = 1.5;
+    ck_assert_int_eq(fs_dpsgd_train(m, ds, &o, 0, 0, 0, seed, NULL), FS_ERR_ARG);
+    o.sampling_rate = 0.01;
+    o.sampling = FS_DPSGD_FIXED;
+    ck_assert_int_eq(fs_dpsgd_train(m, ds, &o, 0, 0, 0, seed, NULL), FS_ERR_ARG);
+    fs_model_destroy(&m);
+    ds_free(ds);
+}
+END_TEST
+
 START_TEST(test_dpsgd_sampling_and_args)
 {
     fs_dataset *ds = ds_random(200, 3, 2, 7);
@@ -965,6 +1000,7 @@ static Suite *dp_suite(void)
     tcase_add_test(t, test_dpsgd_clipping_bounds_outlier);
     tcase_add_test(t, test_dpsgd_noise_std_and_reproducible);
     tcase_add_test(t, test_dpsgd_sampling_and_args);
+    tcase_add_test(t, test_dpsgd_small_shard_true_rate);
     suite_add_tcase(s, t);
     return s;
 }

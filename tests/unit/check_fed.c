@@ -2,7 +2,8 @@
  * check_fed.c - unit tests of the federation core's pieces that need no
  * MPI: the privacy ledger (its per-round charge equals the accountant of
  * the whole run, the budget question, serialization and restore, the
- * release list), the JSON number format, the metrics.jsonl reader (torn
+ * release list; the registry of summed vectors and the durable journal:
+ * replay, torn records, refused records, checkpoint states), the JSON number format, the metrics.jsonl reader (torn
  * and foreign lines), durable publishing and rank-path expansion, and the
  * score-based metric sums (fs_metrics_add_scores) against the model-based
  * ones.
@@ -96,6 +97,88 @@ START_TEST(ledger_matches_accountant)
     fs_ledger_destroy(&l);
     fs_ledger_destroy(&m);
     ck_assert_ptr_null(l);
+}
+END_TEST
+
+START_TEST(ledger_registry_and_journal)
+{
+    // The registry: an unregistered vector may not be summed; one quantity,
+    // one class.
+    fs_ledger *l = NULL, *m = NULL;
+    fs_release_class cls = FS_RELEASE_DP;
+    OK(fs_ledger_create(&l));
+    ck_assert_int_eq(fs_ledger_check_sum(l, 7, NULL), FS_ERR_ARG);
+    ck_assert_int_eq(fs_ledger_vector_class(l, 7), -1);
+    OK(fs_ledger_register(l, 7, "loss sums", FS_RELEASE_PUBLIC, "exact sum"));
+    OK(fs_ledger_register(l, 7, "loss sums", FS_RELEASE_PUBLIC, "exact sum"));  /* no-op */
+    ck_assert_int_eq(fs_ledger_register(l, 7, "loss sums", FS_RELEASE_DP, "x"), FS_ERR_ARG);
+    ck_assert_int_eq(fs_ledger_register(l, 0, "reserved", FS_RELEASE_DP, "x"), FS_ERR_ARG);
+    OK(fs_ledger_check_sum(l, 7, &cls));
+    ck_assert_int_eq(cls, FS_RELEASE_PUBLIC);
+    ck_assert_int_eq(fs_ledger_check_sum(l, 8, NULL), FS_ERR_ARG);
+    ck_assert_uint_eq(fs_ledger_nreleases(l), 1);
+    ck_assert_str_eq(fs_release_class_name(fs_ledger_release_class(l, 0)), "public");
+    // The journal: three charges survive a restart; a torn last record is
+    // cut (its round was never sent); the replayed epsilon is the
+    // accountant's; a checkpoint state is checked against the file.
+    char path[200];
+    long n = -1;
+    snprintf(path, sizeof path, "%s/ledger.txt", tmpdir);
+    ck_assert_int_eq(fs_ledger_journal_open(l, path, &n), FS_ERR_ARG);  /* no accountant */
+    OK(fs_ledger_enable(l, FS_LEDGER_DPSGD, 1.1, 0.05, 20));
+    OK(fs_ledger_journal_open(l, path, &n));
+    ck_assert_int_eq(n, 0);
+    OK(fs_ledger_charge_round(l));
+    OK(fs_ledger_charge_round(l));
+    const double *buf = NULL;
+    size_t len = 0;
+    OK(fs_ledger_serialize(l, FS_LEDGER_DPSGD, &buf, &len));
+    double *after2 = malloc(len * sizeof *after2);
+    ck_assert_ptr_nonnull(after2);
+    memcpy(after2, buf, len * sizeof *after2);
+    OK(fs_ledger_charge_round(l));
+    fs_ledger_destroy(&l);
+    FILE *f = fopen(path, "a");
+    ck_assert_ptr_nonnull(f);
+    fputs("charge 4 dpsgd 1.1 0.0", f);  /* torn: no newline */
+    fclose(f);
+    OK(fs_ledger_create(&m));
+    OK(fs_ledger_enable(m, FS_LEDGER_DPSGD, 1.1, 0.05, 20));
+    OK(fs_ledger_journal_open(m, path, &n));
+    ck_assert_int_eq(n, 3);
+    ck_assert_int_eq(fs_ledger_charges(m), 3);
+    double e = 0, want = 0;
+    OK(fs_ledger_epsilon(m, FS_LEDGER_DPSGD, 1e-5, &e));
+    OK(fs_dp_epsilon(0.05, 1.1, 60, 1e-5, &want));
+    ck_assert_msg(fabs(e - want) <= 1e-12 * want, "replayed %.17g vs %.17g", e, want);
+    OK(fs_ledger_verify_prefix(m, FS_LEDGER_DPSGD, 2, after2, len));
+    ck_assert_int_eq(fs_ledger_verify_prefix(m, FS_LEDGER_DPSGD, 1, after2, len), FS_ERR_DATA);
+    ck_assert_int_eq(fs_ledger_verify_prefix(m, FS_LEDGER_DPSGD, 4, after2, len), FS_ERR_DATA);
+    ck_assert_int_eq(fs_ledger_verify_prefix(m, FS_LEDGER_DDP, 2, after2, len), FS_ERR_ARG);
+    fs_ledger_destroy(&m);
+    // the torn record was cut from the file: 1 header + 3 records
+    f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    int lines = 0, c;
+    long bytes = 0;
+    while ((c = fgetc(f)) != EOF) { bytes++; lines += c == '\n'; }
+    fclose(f);
+    ck_assert_int_eq(lines, 4);
+    ck_assert(bytes > 0);
+    // a record for an accountant this run does not use, and garbage: refused
+    OK(fs_ledger_create(&m));
+    OK(fs_ledger_enable(m, FS_LEDGER_DDP, 2.0, 1.0, 1));
+    ck_assert_int_eq(fs_ledger_journal_open(m, path, &n), FS_ERR_DATA);
+    fs_ledger_destroy(&m);
+    f = fopen(path, "a");
+    ck_assert_ptr_nonnull(f);
+    fputs("charge 4 dpsgd one 0.05 20\n", f);
+    fclose(f);
+    OK(fs_ledger_create(&m));
+    OK(fs_ledger_enable(m, FS_LEDGER_DPSGD, 1.1, 0.05, 20));
+    ck_assert_int_eq(fs_ledger_journal_open(m, path, &n), FS_ERR_DATA);
+    fs_ledger_destroy(&m);
+    free(after2);
 }
 END_TEST
 
@@ -249,6 +332,7 @@ int main(void)
     Suite *s = suite_create("fed");
     TCase *tc = tcase_create("fed");
     tcase_add_test(tc, ledger_matches_accountant);
+    tcase_add_test(tc, ledger_registry_and_journal);
     tcase_add_test(tc, json_numbers);
     tcase_add_test(tc, run_log_reader);
     tcase_add_test(tc, files_and_paths);
