@@ -54,11 +54,14 @@
  * Only the recording rank's own view is written: what it sent or
  * contributed and what it received.
  */
+#define _GNU_SOURCE
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <mpi.h>
+#include <fedsilo/fs_secagg.h>
 
 enum {
     SPY_SEND = 1, SPY_SSEND, SPY_BSEND, SPY_RSEND, SPY_ISEND, SPY_ISSEND, SPY_RECV, SPY_IRECV,
@@ -199,6 +202,300 @@ static void spy_completed(const MPI_Request *before, const MPI_Request *after, i
     }
 }
 
+/* ---- Ground truth and mutations (the secure-sum entry points) ----------
+ *
+ * The spy also wraps the three exported secure-sum entry points of
+ * libfedsilo, fs_secagg_sum_f32 / _f64 / _words (every cross-rank sum of
+ * every program goes through one of them: fs_fed_sum_* and the DDP path
+ * call them through the PLT, so LD_PRELOAD interposes), and
+ * fs_secagg_create (to learn the codecs).  Around each sum it writes, into
+ * the same record stream, what this rank holds raw (never sent):
+ *   kind 11  the raw input (float or double values as given), idx = round,
+ *            call = vector id, peer = ring bits
+ *   kind 12  the raw fixed-point words before masking (n words, encoded
+ *            with the library's own fs_fixed_encode_* and the codec and
+ *            rounding key the masker uses), same idx/call/peer
+ *   kind 13  end of the sum (idx = round, call = vector id)
+ * The MPI records between kind 12 and kind 13 are that sum's reductions.
+ * Nothing in the library changes: the production build has no hook.
+ *
+ * FS_SPY_MUTATE=mode injects one leak into what THIS program sends, so the
+ * detector (analyze.py) can be shown to flag it (positive controls); every
+ * rank must run with the same mode (the modes keep the sum exact):
+ *   raw_float       after each float sum, an MPI_Allgather of the raw input
+ *   partial_unmask  in float sums, every 100th coordinate is sent unmasked
+ *                   (all ranks drop the mask on the same coordinates, so the
+ *                   masks of the others still cancel)
+ *   stats_unmasked  in statistics (double) sums, every value sent unmasked
+ *   nonce_reuse     a later sum of a vector id reuses the masks of its
+ *                   first sum (as if its (key, nonce) were used again)
+ *   public_key      masks derived from public values only (round, vector
+ *                   id, ranks), pairwise cancelling
+ *   sendrecv        after each float sum, the raw input is sent to the next
+ *                   rank with MPI_Isend and received with MPI_Recv
+ */
+static struct {
+    int ready, rank, size;
+    fs_fixed_params vec, met;
+    uint64_t rounding_seed;
+    MPI_Comm comm;                 /* the spy's own duplicate, for mutations */
+} truth;
+
+static struct {                    /* the sum in progress on this rank      */
+    int active, ring, is_f64;
+    uint64_t round;
+    uint32_t vid;
+    size_t n, off;                 /* raw words; words reduced so far        */
+    void *words;                   /* n raw words (ring_bits/8 bytes each)   */
+    int reuse, reuse_fresh;        /* nonce_reuse: slot of reuse[], first sum */
+} cur;
+
+#define SPY_MAXVID 64
+static struct { uint32_t vid; int ring; size_t len; uint64_t *mask; } reuse[SPY_MAXVID];
+static int nreuse;
+
+static const char *mutation(void)
+{
+    const char *m = getenv("FS_SPY_MUTATE");
+    return m && *m ? m : NULL;
+}
+
+static int mutating(const char *mode)
+{
+    const char *m = mutation();
+    return m && strcmp(m, mode) == 0;
+}
+
+static void *real_fn(const char *name)
+{
+    void *f = dlsym(RTLD_NEXT, name);
+    if (!f) f = dlsym(RTLD_DEFAULT, name);
+    return f;
+}
+
+typedef fs_err (*create_fn)(MPI_Comm, const fs_secagg_opts *, fs_secagg **);
+typedef fs_err (*sum32_fn)(fs_secagg *, uint64_t, uint32_t, const float *, float *, size_t,
+                           fs_fixed_stats *);
+typedef fs_err (*sum64_fn)(fs_secagg *, uint64_t, uint32_t, const double *, double *, size_t,
+                           fs_fixed_stats *);
+typedef fs_err (*sumw_fn)(fs_secagg *, uint64_t, uint32_t, void *, size_t, fs_err);
+typedef fs_err (*enc32_fn)(const fs_fixed_params *, const float *, size_t, void *, uint64_t,
+                           fs_fixed_stats *);
+typedef fs_err (*enc64_fn)(const fs_fixed_params *, const double *, size_t, void *, uint64_t,
+                           fs_fixed_stats *);
+typedef uint64_t (*rkey_fn)(uint64_t, int, uint64_t, uint32_t);
+typedef int (*suggest_fn)(int, int, double);
+
+fs_err fs_secagg_create(MPI_Comm comm, const fs_secagg_opts *o, fs_secagg **out)
+{
+    create_fn real = (create_fn)real_fn("fs_secagg_create");
+    suggest_fn suggest = (suggest_fn)real_fn("fs_fixed_suggest");
+    if (!real || !suggest) { spy_rec(10, 0, MPI_BYTE, NULL, 0, -1); return FS_ERR_ARG; }
+    fs_err rc = real(comm, o, out);
+    if (rc == FS_OK && !truth.ready) {
+        truth.ready = 1;
+        truth.rank = comm_rank(comm);
+        truth.size = comm_size(comm);
+        truth.vec = o->vec;
+        truth.rounding_seed = o->rounding_seed;
+        /* the statistics codec of fs_secagg_create: 64-bit ring, clip 2^31, nearest */
+        truth.met.ring_bits = 64;
+        truth.met.clip = 2147483648.0;
+        truth.met.rounding = FS_FIXED_ROUND_NEAREST;
+        truth.met.frac_bits = suggest(64, truth.size, truth.met.clip);
+        PMPI_Comm_dup(comm, &truth.comm);
+    }
+    return rc;
+}
+
+static uint64_t splitmix(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+/* Mask of coordinate p for the pair (i < j) from public values only. */
+static uint64_t public_mask(int i, int j, uint64_t round, uint32_t vid, size_t p)
+{
+    return splitmix(splitmix(splitmix(((uint64_t)i << 32) | (uint64_t)j) ^ round) ^
+                    (((uint64_t)vid << 40) ^ (uint64_t)p));
+}
+
+static uint64_t word_at(const void *b, int ring, size_t i)
+{
+    return ring == 32 ? ((const uint32_t *)b)[i] : ((const uint64_t *)b)[i];
+}
+
+static void set_word(void *b, int ring, size_t i, uint64_t v)
+{
+    if (ring == 32) ((uint32_t *)b)[i] = (uint32_t)v;
+    else ((uint64_t *)b)[i] = v;
+}
+
+/* The mask reuse table entry of vector id vid (created on first use). */
+static int reuse_slot(uint32_t vid, int ring, size_t len, int *fresh)
+{
+    for (int k = 0; k < nreuse; k++)
+        if (reuse[k].vid == vid && reuse[k].ring == ring && reuse[k].len == len) {
+            *fresh = 0;
+            return k;
+        }
+    if (nreuse >= SPY_MAXVID) return -1;
+    reuse[nreuse].mask = calloc(len ? len : 1, sizeof(uint64_t));
+    if (!reuse[nreuse].mask) return -1;
+    reuse[nreuse].vid = vid;
+    reuse[nreuse].ring = ring;
+    reuse[nreuse].len = len;
+    *fresh = 1;
+    return nreuse++;
+}
+
+/* A reduction of `count` words of type t inside a secure sum: apply the
+ * mutation to the words this rank is about to send (buf, the library's own
+ * buffer of masked words), then advance the offset.  Words n and n + 1 are
+ * the canary and the flag (raw value 0). */
+static void spy_mutate(void *buf, int count, MPI_Datatype t)
+{
+    if (!cur.active || count <= 0) return;
+    int ring = t == MPI_UINT32_T ? 32 : t == MPI_UINT64_T ? 64 : 0;
+    if (ring != cur.ring) return;
+    const char *m = mutation();
+    size_t off = cur.off, len = cur.n + 2;
+    cur.off += (size_t)count;
+    if (!m || !buf) return;
+    uint64_t mod = ring == 32 ? 0xFFFFFFFFULL : ~0ULL;
+    for (size_t i = 0; i < (size_t)count && off + i < len; i++) {
+        size_t p = off + i;
+        uint64_t e = p < cur.n ? word_at(cur.words, ring, p) : 0, w = word_at(buf, ring, i);
+        if (strcmp(m, "partial_unmask") == 0 && !cur.is_f64 && p < cur.n && p % 100 == 0) {
+            set_word(buf, ring, i, e);
+        } else if (strcmp(m, "stats_unmasked") == 0 && cur.is_f64 && p < cur.n) {
+            set_word(buf, ring, i, e);
+        } else if (strcmp(m, "public_key") == 0) {
+            uint64_t v = e;
+            for (int j = 0; j < truth.size; j++) {
+                if (j == truth.rank) continue;
+                uint64_t pm = public_mask(j < truth.rank ? j : truth.rank,
+                                          j < truth.rank ? truth.rank : j, cur.round, cur.vid, p);
+                v = truth.rank < j ? v + pm : v - pm;
+            }
+            set_word(buf, ring, i, v & mod);
+        } else if (strcmp(m, "nonce_reuse") == 0 && !cur.is_f64 && cur.reuse >= 0) {
+            uint64_t *mask = reuse[cur.reuse].mask;
+            if (cur.reuse_fresh) mask[p] = (w - e) & mod;        /* first sum: keep its mask */
+            else set_word(buf, ring, i, (e + mask[p]) & mod);    /* later: the same mask again */
+        }
+    }
+}
+
+/* Begin a secure sum: record the raw input and its raw words (kinds 11,
+ * 12) and make it the sum in progress.  x: n floats (is_f64 = 0), n
+ * doubles (is_f64 = 1) or NULL (words given: fs_secagg_sum_words). */
+static void sum_begin(uint64_t round, uint32_t vid, int is_f64, const void *x, size_t n,
+                      const void *given_words)
+{
+    const fs_fixed_params *p = is_f64 ? &truth.met : &truth.vec;
+    int ring = p->ring_bits;
+    size_t wb = (size_t)ring / 8;
+    void *words = malloc((n ? n : 1) * wb);
+    if (!words || !truth.ready) { spy_rec(10, 0, MPI_BYTE, NULL, 0, -1); free(words); return; }
+    if (given_words) {
+        memcpy(words, given_words, n * wb);
+    } else if (is_f64) {
+        enc64_fn enc = (enc64_fn)real_fn("fs_fixed_encode_f64");
+        if (!enc || enc(p, x, n, words, 0, &(fs_fixed_stats){0}) != FS_OK)
+            spy_rec(10, 0, MPI_BYTE, NULL, 0, -1);
+    } else {
+        enc32_fn enc = (enc32_fn)real_fn("fs_fixed_encode_f32");
+        rkey_fn rkey = (rkey_fn)real_fn("fs_fixed_rounding_key");
+        uint64_t key = rkey ? rkey(truth.rounding_seed, truth.rank, round, vid) : 0;
+        if (!enc || !rkey || enc(p, x, n, words, key, &(fs_fixed_stats){0}) != FS_OK)
+            spy_rec(10, 0, MPI_BYTE, NULL, 0, -1);
+    }
+    if (x) spy_record_full(11, is_f64 ? MPI_DOUBLE : MPI_FLOAT, x, n, round, vid, ring);
+    spy_record_full(12, ring == 32 ? MPI_UINT32_T : MPI_UINT64_T, words, n, round, vid, ring);
+    cur.active = 1;
+    cur.ring = ring;
+    cur.is_f64 = is_f64;
+    cur.round = round;
+    cur.vid = vid;
+    cur.n = n;
+    cur.off = 0;
+    cur.words = words;
+    cur.reuse = -1;
+    cur.reuse_fresh = 0;
+    if (mutating("nonce_reuse") && !is_f64) cur.reuse = reuse_slot(vid, ring, n + 2, &cur.reuse_fresh);
+}
+
+static void sum_end(void)
+{
+    if (!cur.active) return;
+    spy_record_full(13, MPI_BYTE, NULL, 0, cur.round, cur.vid, cur.ring);
+    free(cur.words);
+    cur.active = 0;
+    cur.words = NULL;
+}
+
+/* raw_float and sendrecv: send the raw input x (n floats) as well. */
+static void leak_raw(const float *x, size_t n)
+{
+    if (!truth.ready || n > (size_t)INT32_MAX / (size_t)truth.size) return;
+    if (mutating("raw_float")) {
+        float *all = malloc(n * (size_t)truth.size * sizeof *all);
+        if (all) MPI_Allgather(x, (int)n, MPI_FLOAT, all, (int)n, MPI_FLOAT, truth.comm);
+        free(all);
+    } else if (mutating("sendrecv") && truth.size > 1) {
+        float *got = malloc((n ? n : 1) * sizeof *got);
+        MPI_Request r;
+        if (!got) return;
+        MPI_Isend(x, (int)n, MPI_FLOAT, (truth.rank + 1) % truth.size, 77, truth.comm, &r);
+        MPI_Recv(got, (int)n, MPI_FLOAT, (truth.rank + truth.size - 1) % truth.size, 77,
+                 truth.comm, MPI_STATUS_IGNORE);
+        MPI_Wait(&r, MPI_STATUS_IGNORE);
+        free(got);
+    }
+}
+
+fs_err fs_secagg_sum_f32(fs_secagg *sa, uint64_t round, uint32_t vid, const float *in, float *out,
+                         size_t n, fs_fixed_stats *st)
+{
+    sum32_fn real = (sum32_fn)real_fn("fs_secagg_sum_f32");
+    if (!real) { spy_rec(10, 0, MPI_BYTE, NULL, 0, -1); return FS_ERR_ARG; }
+    float *raw = in == out ? malloc((n ? n : 1) * sizeof *raw) : NULL;
+    if (raw) memcpy(raw, in, n * sizeof *raw);
+    const float *x = raw ? raw : in;
+    sum_begin(round, vid, 0, x, n, NULL);
+    fs_err rc = real(sa, round, vid, in, out, n, st);
+    sum_end();
+    leak_raw(x, n);
+    free(raw);
+    return rc;
+}
+
+fs_err fs_secagg_sum_f64(fs_secagg *sa, uint64_t round, uint32_t vid, const double *in,
+                         double *out, size_t n, fs_fixed_stats *st)
+{
+    sum64_fn real = (sum64_fn)real_fn("fs_secagg_sum_f64");
+    if (!real) { spy_rec(10, 0, MPI_BYTE, NULL, 0, -1); return FS_ERR_ARG; }
+    sum_begin(round, vid, 1, in, n, NULL);
+    fs_err rc = real(sa, round, vid, in, out, n, st);
+    sum_end();
+    return rc;
+}
+
+fs_err fs_secagg_sum_words(fs_secagg *sa, uint64_t round, uint32_t vid, void *words, size_t n,
+                           fs_err local)
+{
+    sumw_fn real = (sumw_fn)real_fn("fs_secagg_sum_words");
+    if (!real) { spy_rec(10, 0, MPI_BYTE, NULL, 0, -1); return FS_ERR_ARG; }
+    sum_begin(round, vid, 0, NULL, n, words);
+    fs_err rc = real(sa, round, vid, words, n, local);
+    sum_end();
+    return rc;
+}
+
 /* Parse FS_SPY_TAMPER; returns 1 if `what` is active on this rank. */
 static int tamper_for(const char *what, int *peer, int *peer2)
 {
@@ -248,6 +545,7 @@ int MPI_Allgather(const void *sbuf, int scount, MPI_Datatype stype, void *rbuf, 
 int MPI_Allreduce(const void *sbuf, void *rbuf, int count, MPI_Datatype t, MPI_Op op,
                   MPI_Comm comm)
 {
+    spy_mutate(sbuf == MPI_IN_PLACE ? rbuf : (void *)sbuf, count, t);
     spy_rec(2, SPY_ALLREDUCE, t, sbuf == MPI_IN_PLACE ? rbuf : sbuf, (uint64_t)count, -1);
     int rc = PMPI_Allreduce(sbuf, rbuf, count, t, op, comm);
     spy_rec(3, SPY_ALLREDUCE, t, rbuf, (uint64_t)count, -1);
@@ -258,6 +556,7 @@ int MPI_Allreduce(const void *sbuf, void *rbuf, int count, MPI_Datatype t, MPI_O
 int MPI_Iallreduce(const void *sbuf, void *rbuf, int count, MPI_Datatype t, MPI_Op op,
                    MPI_Comm comm, MPI_Request *req)
 {
+    spy_mutate(sbuf == MPI_IN_PLACE ? rbuf : (void *)sbuf, count, t);
     spy_rec(2, SPY_IALLREDUCE, t, sbuf == MPI_IN_PLACE ? rbuf : sbuf, (uint64_t)count, -1);
     int rc = PMPI_Iallreduce(sbuf, rbuf, count, t, op, comm, req);
     if (rc == MPI_SUCCESS) spy_pending(*req, rbuf, count, t, 3, SPY_IALLREDUCE, -1);
