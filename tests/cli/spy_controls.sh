@@ -9,9 +9,10 @@
 #   public_key     (d) masks keyed by public values (two identical jobs)
 #   nonce_reuse    (e) a (key, nonce) reused in a later round
 #   sendrecv       (f) the raw update over MPI_Isend/MPI_Recv
-# The honest runs pass the same detector in tests/cli/spy.sh.  The controls
-# use a smaller model (mlp:16) to keep the test fast; every mutated run must
-# still finish (the mutations keep the sums exact).
+# The honest runs pass the same detector in tests/cli/spy.sh.  partial_unmask
+# runs the pipelined model of spy.sh (the mutation follows the chunks of
+# MPI_Iallreduce); the other controls use mlp:16 to keep the test fast.
+# Every mutated run must still finish (the mutations keep the sums exact).
 . "${FS_SRCDIR:-.}/tests/lib.sh"
 . "$FS_SRCDIR/tests/keys.sh"
 . "$FS_SRCDIR/tests/spy/spylib.sh"
@@ -24,8 +25,9 @@ expect() {
   tail -1 "$1/../verdict.txt" | grep -q " $cls:" || { cat "$1/../verdict.txt"; fail "$name: not flagged as $cls"; }
 }
 for m in raw_float:raw-equal partial_unmask:subset nonce_reuse:nonce-reuse sendrecv:raw-equal; do
+  args=$train; [ "${m%%:*}" = partial_unmask ] && args=$SPY_TRAIN
   # shellcheck disable=SC2086
-  spy_run "$WORK/${m%%:*}" "${m%%:*}" $train --out "$WORK/${m%%:*}/run"
+  spy_run "$WORK/${m%%:*}" "${m%%:*}" $args --out "$WORK/${m%%:*}/run"
   expect "${m%%:*}" "${m#*:}" "$WORK/${m%%:*}/spy"
 done
 # shellcheck disable=SC2086

@@ -4,7 +4,8 @@
 # (nm -D) is either wrapped by the spy library (defined in libfsspy.so) or in
 # the list below of calls that carry no caller data (environment, sizes,
 # error handling, communicator management). A new MPI communication call in
-# fedsilo without a spy wrapper fails this test.
+# fedsilo without a spy wrapper fails this test.  Also: neither the library
+# nor the binary contains a spy hook (no FS_SPY_ variable).
 . "${FS_SRCDIR:-.}/tests/lib.sh"
 SPY="$FS_BUILDDIR/tests/spy/.libs/libfsspy.so"
 LIB="$FS_BUILDDIR/.libs/libfedsilo.so"
@@ -34,5 +35,10 @@ for s in $used; do
   bad=1
 done
 [ $bad = 0 ] || fail "spy wrapper list incomplete"
+# The spy's ground truth and mutations live in the preloaded test library
+# only: the library and the binary never read its environment variables.
+for f in "$LIB" "$BIN"; do
+  if grep -aq 'FS_SPY_' "$f"; then fail "$f mentions FS_SPY_: a test hook in the product"; fi
+done
 note "$(echo "$used" | wc -l) MPI symbols imported, $(echo "$wrapped" | wc -l) wrapped"
 note PASS
