@@ -9,6 +9,7 @@
 #   public_key     (d) masks keyed by public values (two identical jobs)
 #   nonce_reuse    (e) a (key, nonce) reused in a later round
 #   sendrecv       (f) the raw update over MPI_Isend/MPI_Recv
+#   secret_leak    a key derived in the key exchange sent (MPI_Allgather)
 # The honest runs pass the same detector in tests/cli/spy.sh.  partial_unmask
 # runs the pipelined model of spy.sh (the mutation follows the chunks of
 # MPI_Iallreduce); the other controls use mlp:16 to keep the test fast.
@@ -38,4 +39,7 @@ spy_run "$WORK/pk1" public_key $SPY_STATS
 # shellcheck disable=SC2086
 spy_run "$WORK/pk2" public_key $SPY_STATS
 expect public_key public-key "$WORK/pk1/spy" "$WORK/pk2/spy"
+# shellcheck disable=SC2086
+spy_run "$WORK/secret_leak" secret_leak $SPY_STATS
+expect secret_leak secret "$WORK/secret_leak/spy"
 note PASS

@@ -7,7 +7,7 @@ sent or received (records of kind 1-9; kind 10 = a call the spy could not
 record, a failure), and, around every secure sum, the ground truth this rank
 held raw and never sent (kind 11: the float/double input; kind 12: its
 fixed-point words before masking, encoded by the library's own encoder;
-kind 13: end of the sum).  Checks, each naming its leak class:
+kind 13: end of the sum; kind 14: a key-exchange secret).  Checks, each naming its leak class:
 
   unknown     any kind-10 record.
   raw-equal   every buffer of every call (every datatype; read as 32-bit
@@ -40,6 +40,9 @@ kind 13: end of the sum).  Checks, each naming its leak class:
               same data and seeds): for every (rank, round, vector) the same
               test across the two jobs.  Masks keyed only by public values
               repeat across jobs; keys from fresh DH do not.
+  secret      no buffer of any call (reduction results included) holds an
+              8-byte window of a key-exchange secret (kind 14: every DH
+              shared secret and every HKDF output: mask seeds, pair keys).
   exact       the sum over ranks of the masked contributions equals the sum
               of the raw words (mod 2^b), canary and flag word 0, and each
               rank received exactly that.
@@ -59,7 +62,7 @@ ALPHA = 1e-9
 def read_rank(path):
     """(transcript records, sums) of one rank's file."""
     data = open(path, "rb").read()
-    off, recs, sums, cur = 0, [], [], None
+    off, recs, sums, secrets, cur = 0, [], [], [], None
     while off < len(data):
         kind, dt, count, idx, call, peer, tsize, _ = HDR.unpack_from(data, off)
         off += HDR.size
@@ -72,6 +75,8 @@ def read_rank(path):
             if cur is None or cur["round"] != idx or cur["vid"] != call:
                 cur = {"round": idx, "vid": call, "ring": peer, "raw": None, "contrib": [], "result": []}
             cur["words"] = buf.view(DT[dt])
+        elif kind == 14:
+            secrets.append(buf.copy())
         elif kind == 13:
             if cur is not None:
                 sums.append(cur)
@@ -83,7 +88,21 @@ def read_rank(path):
     for s in sums:
         s["contrib"] = np.concatenate(s["contrib"]) if s["contrib"] else np.zeros(0, DT[1 if s["ring"] == 32 else 2])
         s["result"] = np.concatenate(s["result"]) if s["result"] else np.zeros(0, s["contrib"].dtype)
-    return recs, sums
+    return recs, sums, secrets
+
+
+def secret_words(secrets):
+    """Every 8-byte window (at every byte offset) of every secret, as sorted
+    informative 64-bit words: a copy of a secret at any offset of a buffer
+    puts one of them on the buffer's 8-byte grid."""
+    parts = []
+    for b in secrets:
+        for s in range(min(8, len(b))):
+            parts.append(b[s:s + (len(b) - s) // 8 * 8].view(np.uint64))
+    if not parts:
+        return np.zeros(0, np.uint64)
+    u = np.unique(np.concatenate(parts))
+    return u[informative(u)]
 
 
 def poisson_sf(m, lam):
@@ -193,7 +212,9 @@ def positional(a, b, ring):
 def main():
     d, N = sys.argv[1], int(sys.argv[2])
     d2 = sys.argv[3] if len(sys.argv) > 3 else None
-    ranks = [read_rank(os.path.join(d, "spy-%d.bin" % k)) for k in range(N)]
+    files = [read_rank(os.path.join(d, "spy-%d.bin" % k)) for k in range(N)]
+    ranks = [(r, s) for (r, s, _) in files]
+    secret = secret_words([b for (_, _, sec) in files for b in sec])
     V = Verdict()
     nrec = sum(len(r) for r, _ in ranks)
     nsums = [len(s) for _, s in ranks]
@@ -222,6 +243,16 @@ def main():
                         V.rare("raw-equal", count_in(u32, s32), len(u32) * len(s32) / 2.0 ** 32, where + " (32-bit)")
                     if len(u64):
                         V.rare("raw-equal", count_in(u64, s64), len(u64) * len(s64) / 2.0 ** 64, where + " (64-bit)")
+    # secret: no key-exchange secret in any buffer (reduction results included)
+    if len(secret) == 0:
+        V.flag("secret", "no key-exchange secret recorded: the secret test would be vacuous")
+    for k, (recs, _) in enumerate(ranks):
+        for (kind, dt, idx, call, peer, buf) in recs:
+            if len(buf) < 8:
+                continue
+            u64 = buf[:len(buf) // 8 * 8].view(np.uint64)
+            V.rare("secret", count_in(u64, secret), len(u64) * len(secret) / 2.0 ** 64,
+                   "rank %d kind %d call %d (%d bytes) vs every DH secret and derived key" % (k, kind, call, len(buf)))
     # per secure sum: exact, correlate, subset
     mods = {32: np.uint64(0xFFFFFFFF), 64: None}
     nsum = min(nsums) if nsums else 0

@@ -61,6 +61,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <mpi.h>
+#include <fedsilo/fs_crypto.h>
 #include <fedsilo/fs_secagg.h>
 
 enum {
@@ -77,7 +78,9 @@ static int spy_init_done, tamper_done;
 
 static void spy_open(void)
 {
+    int up = 0;
     if (spy_init_done) return;
+    if (PMPI_Initialized(&up) != MPI_SUCCESS || !up) return;   /* before MPI_Init: not yet */
     spy_init_done = 1;
     const char *dir = getenv("FS_SPY_DIR");
     if (!dir) return;
@@ -216,6 +219,9 @@ static void spy_completed(const MPI_Request *before, const MPI_Request *after, i
  *            with the library's own fs_fixed_encode_* and the codec and
  *            rounding key the masker uses), same idx/call/peer
  *   kind 13  end of the sum (idx = round, call = vector id)
+ *   kind 14  a key-exchange secret: every DH shared secret Z
+ *            (fs_dh_shared_secret) and every key derived from one
+ *            (fs_hkdf_sha256: mask seeds, pair keys), as bytes
  * The MPI records between kind 12 and kind 13 are that sum's reductions.
  * Nothing in the library changes: the production build has no hook.
  *
@@ -233,6 +239,8 @@ static void spy_completed(const MPI_Request *before, const MPI_Request *after, i
  *                   id, ranks), pairwise cancelling
  *   sendrecv        after each float sum, the raw input is sent to the next
  *                   rank with MPI_Isend and received with MPI_Recv
+ *   secret_leak     after the key setup, an MPI_Allgather of the first key
+ *                   this rank derived
  */
 static struct {
     int ready, rank, size;
@@ -286,6 +294,42 @@ typedef fs_err (*enc64_fn)(const fs_fixed_params *, const double *, size_t, void
 typedef uint64_t (*rkey_fn)(uint64_t, int, uint64_t, uint32_t);
 typedef int (*suggest_fn)(int, int, double);
 
+static uint8_t first_secret[32];
+static int have_secret;
+
+static void record_secret(const uint8_t *b, size_t n)
+{
+    spy_record_full(14, MPI_BYTE, b, n, spy_calls, 0, -1);
+    if (!have_secret && n >= sizeof first_secret) {
+        memcpy(first_secret, b, sizeof first_secret);
+        have_secret = 1;
+    }
+}
+
+typedef fs_err (*hkdf_fn)(const uint8_t *, size_t, const uint8_t *, size_t, const uint8_t *,
+                          size_t, uint8_t *, size_t);
+typedef fs_err (*dh_fn)(const fs_dh_keypair *, const uint8_t *, size_t, uint8_t *, size_t);
+
+fs_err fs_hkdf_sha256(const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, size_t salt_len,
+                      const uint8_t *info, size_t info_len, uint8_t *out, size_t outlen)
+{
+    hkdf_fn real = (hkdf_fn)real_fn("fs_hkdf_sha256");
+    if (!real) { spy_rec(10, 0, MPI_BYTE, NULL, 0, -1); return FS_ERR_ARG; }
+    fs_err rc = real(ikm, ikm_len, salt, salt_len, info, info_len, out, outlen);
+    if (rc == FS_OK) record_secret(out, outlen);
+    return rc;
+}
+
+fs_err fs_dh_shared_secret(const fs_dh_keypair *kp, const uint8_t *peer_pub, size_t peer_len,
+                           uint8_t *out, size_t outlen)
+{
+    dh_fn real = (dh_fn)real_fn("fs_dh_shared_secret");
+    if (!real) { spy_rec(10, 0, MPI_BYTE, NULL, 0, -1); return FS_ERR_ARG; }
+    fs_err rc = real(kp, peer_pub, peer_len, out, outlen);
+    if (rc == FS_OK) spy_record_full(14, MPI_BYTE, out, outlen, spy_calls, 0, -1);
+    return rc;
+}
+
 fs_err fs_secagg_create(MPI_Comm comm, const fs_secagg_opts *o, fs_secagg **out)
 {
     create_fn real = (create_fn)real_fn("fs_secagg_create");
@@ -304,6 +348,13 @@ fs_err fs_secagg_create(MPI_Comm comm, const fs_secagg_opts *o, fs_secagg **out)
         truth.met.rounding = FS_FIXED_ROUND_NEAREST;
         truth.met.frac_bits = suggest(64, truth.size, truth.met.clip);
         PMPI_Comm_dup(comm, &truth.comm);
+        if (mutating("secret_leak") && have_secret) {
+            uint8_t *all = malloc(sizeof first_secret * (size_t)truth.size);
+            if (all)
+                MPI_Allgather(first_secret, (int)sizeof first_secret, MPI_BYTE, all,
+                              (int)sizeof first_secret, MPI_BYTE, truth.comm);
+            free(all);
+        }
     }
     return rc;
 }
