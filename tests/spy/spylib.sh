@@ -36,5 +36,7 @@ spy_verdict() {
 # features, 305 290 parameters = 1.2 MB of 32-bit words) is larger than the
 # 1 MiB of words below which a secure sum is one blocking MPI_Allreduce, so
 # its sum is pipelined (MPI_Iallreduce chunks completed by MPI_Test/Wait).
+# shellcheck disable=SC2034
 SPY_TRAIN="train --data $WORK/d/shards/site-%d.h5 --test $WORK/d/test.h5 --model mlp:384 --rounds 2 --lr 0.05 --standardize yes"
+# shellcheck disable=SC2034
 SPY_STATS="stats --data $WORK/d/shards/site-%d.h5 --bins 8"
