@@ -60,7 +60,7 @@ ALPHA = 1e-9
 
 
 def read_rank(path):
-    """(transcript records, sums) of one rank's file."""
+    """(transcript records, secure sums, key-exchange secrets) of one rank's file."""
     data = open(path, "rb").read()
     off, recs, sums, secrets, cur = 0, [], [], [], None
     while off < len(data):
