@@ -38,14 +38,15 @@ check_LTLIBRARIES += tests/spy/libfsspy.la
 tests_spy_libfsspy_la_SOURCES = tests/spy/fs_mpispy.c
 tests_spy_libfsspy_la_CFLAGS = $(AM_CFLAGS) -Wno-missing-prototypes
 tests_spy_libfsspy_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
-tests_spy_libfsspy_la_LIBADD = $(MPI_LIBS)
-EXTRA_DIST += tests/spy/analyze.py tests/spy/nonce_reuse.py tests/keys.sh tests/slurm.sh \
+tests_spy_libfsspy_la_LIBADD = $(MPI_LIBS) -ldl
+EXTRA_DIST += tests/spy/analyze.py tests/spy/spylib.sh tests/spy/e1_synthetic.py tests/spy/nonce_reuse.py tests/keys.sh tests/slurm.sh \
               tests/cli/metrics_ref.py
 dist_check_SCRIPTS += tests/cli/secure.sh tests/cli/spy.sh tests/cli/signal.sh tests/cli/watchdog.sh \
                       tests/cli/manpage.sh tests/cli/standardize.sh tests/cli/dp.sh \
                       tests/cli/ddp.sh tests/cli/resume_keys.sh tests/cli/impute.sh tests/cli/dp_release.sh \
-                      tests/cli/resume_pipeline.sh tests/cli/elastic_dp.sh
-TESTS += tests/cli/secure.sh tests/cli/spy.sh tests/cli/resume_keys.sh tests/cli/signal.sh tests/cli/watchdog.sh tests/cli/manpage.sh tests/cli/dp.sh tests/cli/ddp.sh \
+                      tests/cli/resume_pipeline.sh tests/cli/elastic_dp.sh tests/cli/spy_wrappers.sh \
+                      tests/cli/spy_controls.sh tests/cli/spy_e1.sh
+TESTS += tests/cli/secure.sh tests/cli/spy.sh tests/cli/spy_controls.sh tests/cli/spy_e1.sh tests/cli/spy_wrappers.sh tests/cli/resume_keys.sh tests/cli/signal.sh tests/cli/watchdog.sh tests/cli/manpage.sh tests/cli/dp.sh tests/cli/ddp.sh \
          tests/cli/standardize.sh tests/cli/impute.sh tests/cli/dp_release.sh tests/cli/resume_pipeline.sh \
          tests/cli/elastic_dp.sh
 # Acceptance on R's credit and Pima tables: federated pipeline vs scikit-learn.

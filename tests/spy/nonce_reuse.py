@@ -33,8 +33,8 @@ separated).  Exit 0 = pass, 1 = a check failed.
 import os, struct, sys
 import numpy as np
 
-SIZES = {0: 4, 1: 4, 2: 8, 3: 8, 4: 1}
-DTS = {0: np.float32, 1: np.uint32, 2: np.uint64, 3: np.float64, 4: np.uint8}
+SIZES = {0: 4, 1: 4, 2: 8, 3: 8, 4: 1, 5: 4, 6: 8}
+DTS = {0: np.float32, 1: np.uint32, 2: np.uint64, 3: np.float64, 4: np.uint8, 5: np.int32, 6: np.int64}
 
 
 def records(path):
@@ -43,8 +43,8 @@ def records(path):
         data = f.read()
     off = 0
     while off < len(data):
-        kind, dt, count, idx = struct.unpack_from("<IIQQ", data, off)
-        off += 24
+        kind, dt, count, idx, call, peer, tsize, pad = struct.unpack_from("<IIQQIiII", data, off)
+        off += 40
         n = count * SIZES[dt]
         out.append((kind, dt, idx, np.frombuffer(data[off:off + n], dtype=DTS[dt]).copy()))
         off += n
