@@ -7,7 +7,8 @@
 # correlation, subset sums, mask reuse across sums and across two identical
 # jobs, and the exactness of every revealed sum (see its docstring).  Runs:
 # `fedsilo train` with a pipelined model over 4 ranks (2 rounds, test and
-# validation evaluation, --standardize yes), and `fedsilo stats` twice.  The
+# validation evaluation, --standardize yes), `fedsilo stats` twice, and
+# `fedsilo train --model gbdt` (every histogram sum, 64-bit ring words).  The
 # positive controls (the same detector flagging injected leaks) are
 # tests/cli/spy_controls.sh.  To spy on another program, add a spy_run line.
 . "${FS_SRCDIR:-.}/tests/lib.sh"
@@ -24,5 +25,10 @@ spy_run "$WORK/stats1" "" $SPY_STATS
 spy_run "$WORK/stats2" "" $SPY_STATS
 spy_verdict stats "$WORK/stats1/spy" "$WORK/stats2/spy" \
   || { cat "$WORK/stats1/verdict.txt"; fail "spy flagged the honest stats runs"; }
+# shellcheck disable=SC2086
+spy_run "$WORK/gbdt" "" train --data "$WORK/d/shards/site-%d.h5" --test "$WORK/d/test.h5" \
+    --model gbdt --trees 3 --max-depth 3 --max-bins 16 --out "$WORK/gbdt/run"
+grep -q "round 3/3" "$WORK/gbdt/log.txt" || fail "gbdt did not finish 3 rounds"
+spy_verdict gbdt "$WORK/gbdt/spy" || { cat "$WORK/gbdt/verdict.txt"; fail "spy flagged the honest gbdt run"; }
 grep -q "secure sums per rank" "$WORK/train/verdict.txt" || fail "no detector summary"
 note PASS
