@@ -1,0 +1,111 @@
+#!/bin/bash
+# HPC tier: losing an institution under Slurm costs one round, not the job,
+# and nobody has to act.  jobs/federation-elastic.sbatch is submitted
+# unchanged with sbatch on a private single-host cluster: 4 institutions,
+# secure aggregation (roster-authenticated), a checkpoint every round.  The
+# test hook FEDSILO_TEST_KILL_MEMBER=2:3 makes site-2's rank kill itself with
+# SIGKILL at the start of round 3.  Asserts:
+#   - the job exits 0 by itself (sbatch --wait): the script identified site-2
+#     from the exit records (exit/step-0/site-2: signal=KILL), relaunched once
+#     in the same allocation with --exclude site-2 and 3 tasks, and logged
+#     the relaunch and the time from the failure to its first round;
+#   - metrics.jsonl names 4 members in rounds 1..c and 3 after (c = the
+#     checkpoint the relaunch resumed from, 2); the checkpoint's membership
+#     history is "1-c all four", "c+1-R three";
+#   - the final model (model_hash, parameter bytes) and metrics.jsonl (minus
+#     timings) equal a reference under plain mpirun with the same memberships
+#     per round: 4 institutions for c rounds, resumed by the 3 to round R;
+#   - the same job with --min-institutions 4: the relaunch is refused by
+#     fedsilo, the job ends with status 2 and a message naming the guard, and
+#     the checkpoint is still round c's with the four members only.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "${FS_SRCDIR:-.}/tests/lib.sh"
+. "$FS_SRCDIR/tests/keys.sh"
+
+SLURM_SHOW_LOGS="$WORK/ok/job.out $WORK/ok-run/job.txt $WORK/few/job.out $WORK/few-run/job.txt"
+. "$FS_SRCDIR/tests/slurm.sh"
+t0=$(date +%s)
+slurm_up 14000 19999
+
+R=5
+make_fmnist "$WORK/d" 1200 300 4 dirichlet --alpha 0.5
+make_consortium "$WORK/k" 4
+common="--local-epochs 2 --eval-every 1 --quiet --public-counts yes"
+export FEDSILO DATA="$WORK/d/shards/site-%d.h5" TEST="$WORK/d/test.h5" \
+       ROSTER="$WORK/k/roster.ini" IDENTITY="$WORK/k/site-%d.key" MODEL=mlp:16 ROUNDS=$R \
+       FEDSILO_TEST_KILL_MEMBER=2:3 MAX_RELAUNCHES=2
+unset CONFIG EXCLUDE
+ALL4='site-0,site-1,site-2,site-3' ALL3='site-0,site-1,site-3'
+
+# both jobs at once (3 virtual nodes): the one that continues, and the one
+# whose relaunch the --min-institutions guard refuses
+submit() {  # submit NAME EXTRA_ARGS
+  mkdir -p "$WORK/$1"
+  (cd "$WORK/$1" && RUN_DIR=$WORK/$1-run EXTRA_ARGS="$common $2" timeout -k 5 150 \
+     sbatch --wait --export=ALL -O --ntasks=4 -o job.out "$FS_SRCDIR/jobs/federation-elastic.sbatch" \
+     </dev/null) > "$WORK/$1.sbatch" 2>&1
+}
+submit ok "" & p1=$!
+submit few "--min-institutions 4" & p2=$!
+wait $p1; rc1=$?
+wait $p2; rc2=$?
+
+# 1. the job that continues without site-2
+RUN=$WORK/ok-run
+[ "$rc1" = 0 ] || { cat "$WORK/ok.sbatch" "$WORK/ok/job.out" "$RUN/job.txt"; fail "elastic job: sbatch --wait gave $rc1, want 0"; }
+grep -q 'signal=KILL' "$RUN/exit/step-0/site-2" || { cat "$RUN"/exit/step-0/*; fail "no SIGKILL record for site-2"; }
+grep -q 'institution site-2 failed (task ended by a signal' "$RUN/job.txt" || fail "job.txt does not name site-2 as failed"
+grep -q "relaunch 1 of at most 2: without site-2 (--exclude site-2), 3 institutions" "$RUN/job.txt" ||
+  { cat "$RUN/job.txt"; fail "no relaunch line"; }
+grep -q "step 1: 3 institutions: $ALL3" "$RUN/job.txt" || fail "step 1 does not run the three others"
+[ "$(grep -c '^relaunch [0-9]' "$RUN/job.txt")" = 1 ] || fail "not exactly one relaunch"
+grep -q 'fedsilo exit status 0 (step 1)' "$RUN/job.txt" || fail "step 1 did not finish"
+line=$(grep '^relaunch 1: round' "$RUN/job.txt") || { cat "$RUN/job.txt"; fail "no relaunch timing line"; }
+c=$(echo "$line" | sed -n 's/.*resumed from round \([0-9]*\).*/\1/p')
+dt=$(echo "$line" | sed -n 's/.* completed \([0-9.]*\) s after .*/\1/p')
+[ "$c" = 2 ] || fail "the relaunch resumed from round '$c', want 2 (site-2 died at the start of round 3)"
+grep -q "membership change after round $c: $ALL4 -> $ALL3" "$RUN/exit/step-1.out" || fail "no membership change log"
+
+r=0
+while IFS= read -r l; do
+  r=$((r + 1))
+  if [ $r -le "$c" ]; then want='"site-0", "site-1", "site-2", "site-3"'; else want='"site-0", "site-1", "site-3"'; fi
+  case $l in
+    *"\"round\": $r,"*"\"members\": [$want]"*) ;;
+    *) fail "metrics line $r: expected members [$want]: $l" ;;
+  esac
+done < "$RUN/metrics.jsonl"
+[ $r = $R ] || fail "$r metrics lines, expected $R"
+hist=$(h5dump -e -a /membership "$RUN/checkpoint.h5" | sed -n 's/^ *(0): *"\(.*\)"$/\1/p')
+[ "$hist" = "1-$c $ALL4\\n$((c + 1))-$R $ALL3\\n" ] || fail "membership history '$hist'"
+
+# the reference: the same memberships per round, under mpirun, no kill
+unset FEDSILO_TEST_KILL_MEMBER
+ref="--data $DATA --test $TEST --model $MODEL --roster $ROSTER --identity $IDENTITY --membership elastic
+ --checkpoint-every 1 --resume auto $common --out $WORK/ref"
+# shellcheck disable=SC2086
+run_mpi 4 120 "$FEDSILO" train $ref --rounds "$c" > "$WORK/ref4.txt" 2>&1 ||
+  { cat "$WORK/ref4.txt"; fail "reference rounds 1-$c (4 institutions) failed"; }
+# shellcheck disable=SC2086
+run_mpi 3 120 "$FEDSILO" train $ref --rounds $R --exclude site-2 > "$WORK/ref3.txt" 2>&1 ||
+  { cat "$WORK/ref3.txt"; fail "reference rounds $((c + 1))-$R (3 institutions) failed"; }
+h=$(h5attr "$RUN/checkpoint.h5" model_hash); hr=$(h5attr "$WORK/ref/checkpoint.h5" model_hash)
+[ -n "$h" ] && [ "$h" = "$hr" ] || fail "model_hash $h of the relaunched job != reference $hr"
+cmp -s <(h5dump -d /params "$RUN/checkpoint.h5" | grep -v '^HDF5') \
+       <(h5dump -d /params "$WORK/ref/checkpoint.h5" | grep -v '^HDF5') || fail "parameter bytes differ"
+cmp -s <(sed 's/"seconds": [^,]*,//' "$RUN/metrics.jsonl") <(sed 's/"seconds": [^,]*,//' "$WORK/ref/metrics.jsonl") ||
+  { diff <(sed 's/"seconds": [^,]*,//' "$RUN/metrics.jsonl") <(sed 's/"seconds": [^,]*,//' "$WORK/ref/metrics.jsonl")
+    fail "metrics.jsonl differs from the reference's"; }
+note "site-2 SIGKILLed at the start of round 3; relaunched with 3 from round $c; first new round ${dt}s after the failure; final model_hash $h = reference"
+
+# 2. the relaunch that --min-institutions 4 refuses
+RUN=$WORK/few-run
+[ "$rc2" = 2 ] || { cat "$WORK/few.sbatch" "$WORK/few/job.out" "$RUN/job.txt"; fail "guarded job: sbatch --wait gave $rc2, want 2"; }
+grep -q 'institution site-2 failed' "$RUN/job.txt" || fail "guarded job: site-2 not identified"
+grep -q 'fedsilo refused the relaunch without site-2 (status 2): .*fewer than --min-institutions 4' "$RUN/job.txt" ||
+  { cat "$RUN/job.txt" "$RUN/exit/step-1.out"; fail "guarded job: no refusal message naming --min-institutions"; }
+[ "$(h5attr "$RUN/checkpoint.h5" round)" = "$c" ] || fail "guarded job: checkpoint not at round $c"
+hist=$(h5dump -e -a /membership "$RUN/checkpoint.h5" | sed -n 's/^ *(0): *"\(.*\)"$/\1/p')
+[ "$hist" = "1-$c $ALL4\\n" ] || fail "guarded job: membership history '$hist'"
+note "--min-institutions 4: relaunch refused, job status 2: $(grep -m1 'refused the relaunch' "$RUN/job.txt")"
+note "PASS in $(( $(date +%s) - t0 )) s"
