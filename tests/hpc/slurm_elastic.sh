@@ -6,11 +6,12 @@
 # test hook FEDSILO_TEST_KILL_MEMBER=2:3 makes site-2's rank kill itself with
 # SIGKILL at the start of round 3.  Asserts:
 #   - the job exits 0 by itself (sbatch --wait): the script identified site-2
-#     from the exit records (exit/step-0/site-2: signal=KILL), relaunched once
+#     from the exit records (exit/step-0/site-2: SIGKILL, no signal from the
+#     launcher; the others' wrappers got srun's SIGTERM), relaunched once
 #     in the same allocation with --exclude site-2 and 3 tasks, and logged
-#     the relaunch and the time from the failure to its first round;
-#   - metrics.jsonl names 4 members in rounds 1..c and 3 after (c = the
-#     checkpoint the relaunch resumed from, 2); the checkpoint's membership
+#     the relaunch and the time from the failure to its first round (the
+#     first metrics line without site-2: round c+1 = 3);
+#   - metrics.jsonl names 4 members in rounds 1..c and 3 after; the checkpoint's membership
 #     history is "1-c all four", "c+1-R three";
 #   - the final model (model_hash, parameter bytes) and metrics.jsonl (minus
 #     timings) equal a reference under plain mpirun with the same memberships
@@ -53,17 +54,18 @@ wait $p2; rc2=$?
 # 1. the job that continues without site-2
 RUN=$WORK/ok-run
 [ "$rc1" = 0 ] || { cat "$WORK/ok.sbatch" "$WORK/ok/job.out" "$RUN/job.txt"; fail "elastic job: sbatch --wait gave $rc1, want 0"; }
-grep -q 'signal=KILL' "$RUN/exit/step-0/site-2" || { cat "$RUN"/exit/step-0/*; fail "no SIGKILL record for site-2"; }
-grep -q 'institution site-2 failed (task ended by a signal' "$RUN/job.txt" || fail "job.txt does not name site-2 as failed"
+grep -q 'signal=KILL launcher_signal=none' "$RUN/exit/step-0/site-2" || { cat "$RUN"/exit/step-0/*; fail "no SIGKILL record for site-2"; }
+grep -q 'institution site-2 failed (its fedsilo was ended by a signal' "$RUN/job.txt" || fail "job.txt does not name site-2 as failed"
 grep -q "relaunch 1 of at most 2: without site-2 (--exclude site-2), 3 institutions" "$RUN/job.txt" ||
   { cat "$RUN/job.txt"; fail "no relaunch line"; }
 grep -q "step 1: 3 institutions: $ALL3" "$RUN/job.txt" || fail "step 1 does not run the three others"
 [ "$(grep -c '^relaunch [0-9]' "$RUN/job.txt")" = 1 ] || fail "not exactly one relaunch"
 grep -q 'fedsilo exit status 0 (step 1)' "$RUN/job.txt" || fail "step 1 did not finish"
-line=$(grep '^relaunch 1: round' "$RUN/job.txt") || { cat "$RUN/job.txt"; fail "no relaunch timing line"; }
-c=$(echo "$line" | sed -n 's/.*resumed from round \([0-9]*\).*/\1/p')
+line=$(grep '^relaunch 1: round [0-9]*, the first without site-2, completed' "$RUN/job.txt") ||
+  { cat "$RUN/job.txt"; fail "no relaunch timing line"; }
+c=$(( $(echo "$line" | sed -n 's/^relaunch 1: round \([0-9]*\),.*/\1/p') - 1 ))
 dt=$(echo "$line" | sed -n 's/.* completed \([0-9.]*\) s after .*/\1/p')
-[ "$c" = 2 ] || fail "the relaunch resumed from round '$c', want 2 (site-2 died at the start of round 3)"
+[ "$c" = 2 ] || fail "the relaunch's first round is $((c + 1)), want 3 (site-2 died at the start of round 3)"
 grep -q "membership change after round $c: $ALL4 -> $ALL3" "$RUN/exit/step-1.out" || fail "no membership change log"
 
 r=0
@@ -96,6 +98,7 @@ cmp -s <(h5dump -d /params "$RUN/checkpoint.h5" | grep -v '^HDF5') \
 cmp -s <(sed 's/"seconds": [^,]*,//' "$RUN/metrics.jsonl") <(sed 's/"seconds": [^,]*,//' "$WORK/ref/metrics.jsonl") ||
   { diff <(sed 's/"seconds": [^,]*,//' "$RUN/metrics.jsonl") <(sed 's/"seconds": [^,]*,//' "$WORK/ref/metrics.jsonl")
     fail "metrics.jsonl differs from the reference's"; }
+grep -v '^srun\|^OPENBLAS' "$RUN/job.txt" | sed 's/^/  job.txt: /'; sed 's/^/  /' "$RUN"/exit/step-0/*
 note "site-2 SIGKILLed at the start of round 3; relaunched with 3 from round $c; first new round ${dt}s after the failure; final model_hash $h = reference"
 
 # 2. the relaunch that --min-institutions 4 refuses
