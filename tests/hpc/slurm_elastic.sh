@@ -18,12 +18,15 @@
 #     per round: 4 institutions for c rounds, resumed by the 3 to round R;
 #   - the same job with --min-institutions 4: the relaunch is refused by
 #     fedsilo, the job ends with status 2 and a message naming the guard, and
-#     the checkpoint is still round c's with the four members only.
+#     the checkpoint is still round c's with the four members only;
+#   - with MAX_RELAUNCHES=0 the job names site-2 and ends with status 4;
+#     with a bad option (every rank exits 2 by itself, no signal) it is not
+#     relaunched and ends with fedsilo's status 2.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${FS_SRCDIR:-.}/tests/lib.sh"
 . "$FS_SRCDIR/tests/keys.sh"
 
-SLURM_SHOW_LOGS="$WORK/ok/job.out $WORK/ok-run/job.txt $WORK/few/job.out $WORK/few-run/job.txt"
+SLURM_SHOW_LOGS="$WORK/ok/job.out $WORK/ok-run/job.txt $WORK/few-run/job.txt $WORK/max-run/job.txt $WORK/bad-run/job.txt"
 . "$FS_SRCDIR/tests/slurm.sh"
 t0=$(date +%s)
 slurm_up 14000 19999
@@ -38,18 +41,23 @@ export FEDSILO DATA="$WORK/d/shards/site-%d.h5" TEST="$WORK/d/test.h5" \
 unset CONFIG EXCLUDE
 ALL4='site-0,site-1,site-2,site-3' ALL3='site-0,site-1,site-3'
 
-# both jobs at once (3 virtual nodes): the one that continues, and the one
-# whose relaunch the --min-institutions guard refuses
-submit() {  # submit NAME EXTRA_ARGS
+# four jobs at once (3 virtual nodes): the one that continues, the one whose
+# relaunch the --min-institutions guard refuses, one with MAX_RELAUNCHES=0,
+# one with a bad option
+submit() {  # submit NAME EXTRA_ARGS [MAX_RELAUNCHES]
   mkdir -p "$WORK/$1"
-  (cd "$WORK/$1" && RUN_DIR=$WORK/$1-run EXTRA_ARGS="$common $2" timeout -k 5 150 \
+  (cd "$WORK/$1" && RUN_DIR=$WORK/$1-run EXTRA_ARGS="$common $2" MAX_RELAUNCHES=${3:-2} timeout -k 5 150 \
      sbatch --wait --export=ALL -O --ntasks=4 -o job.out "$FS_SRCDIR/jobs/federation-elastic.sbatch" \
      </dev/null) > "$WORK/$1.sbatch" 2>&1
 }
 submit ok "" & p1=$!
 submit few "--min-institutions 4" & p2=$!
+submit max "" 0 & p3=$!
+submit bad "--lr -1" & p4=$!
 wait $p1; rc1=$?
 wait $p2; rc2=$?
+wait $p3; rc3=$?
+wait $p4; rc4=$?
 
 # 1. the job that continues without site-2
 RUN=$WORK/ok-run
@@ -111,4 +119,20 @@ grep -q 'fedsilo refused the relaunch without site-2 (status 2): .*fewer than --
 hist=$(h5dump -e -a /membership "$RUN/checkpoint.h5" | sed -n 's/^ *(0): *"\(.*\)"$/\1/p')
 [ "$hist" = "1-$c $ALL4\\n" ] || fail "guarded job: membership history '$hist'"
 note "--min-institutions 4: relaunch refused, job status 2: $(grep -m1 'refused the relaunch' "$RUN/job.txt")"
+
+# 3. MAX_RELAUNCHES=0: site-2 is identified, nothing is relaunched, status 4
+RUN=$WORK/max-run
+[ "$rc3" = 4 ] || { cat "$WORK/max.sbatch" "$RUN/job.txt"; fail "MAX_RELAUNCHES=0: sbatch --wait gave $rc3, want 4"; }
+grep -q 'institution site-2 failed; not relaunching: MAX_RELAUNCHES=0 reached' "$RUN/job.txt" ||
+  { cat "$RUN/job.txt"; fail "MAX_RELAUNCHES=0: no message"; }
+! grep -q '^== .* step 1' "$RUN/job.txt" || fail "MAX_RELAUNCHES=0: a step 1 ran"
+
+# 4. a bad option: every rank exits 2 by itself; that is no lost institution
+RUN=$WORK/bad-run
+[ "$rc4" = 2 ] || { cat "$WORK/bad.sbatch" "$RUN/job.txt"; fail "bad option: sbatch --wait gave $rc4, want 2"; }
+grep -q 'fedsilo stopped the federation itself (status 2): .*lr.*; not relaunching' "$RUN/job.txt" ||
+  { cat "$RUN/job.txt"; fail "bad option: no 'not relaunching' message naming --lr"; }
+grep -q 'status=2 signal=none' "$RUN"/exit/step-0/* || fail "bad option: no record of fedsilo's status 2"
+! grep -q ' signal=[A-Z]' "$RUN"/exit/step-0/* || fail "bad option: a record shows a signal"
+note "MAX_RELAUNCHES=0: status 4, not relaunched; a bad option: status 2, not relaunched"
 note "PASS in $(( $(date +%s) - t0 )) s"
