@@ -6,7 +6,7 @@
 # test hook FEDSILO_TEST_KILL_MEMBER=2:3 makes site-2's rank kill itself with
 # SIGKILL at the start of round 3.  Asserts:
 #   - the job exits 0 by itself (sbatch --wait): the script identified site-2
-#     from the exit records (exit/step-0/site-2: SIGKILL, no signal from the
+#     from the exit records (exit/JOB/step-0/site-2: SIGKILL, no signal from the
 #     launcher; the others' wrappers got srun's SIGTERM), relaunched once
 #     in the same allocation with --exclude site-2 and 3 tasks, and logged
 #     the relaunch and the time from the failure to its first round (the
@@ -16,6 +16,7 @@
 #   - the final model (model_hash, parameter bytes) and metrics.jsonl (minus
 #     timings) equal a reference under plain mpirun with the same memberships
 #     per round: 4 institutions for c rounds, resumed by the 3 to round R;
+#     a resubmission with the same RUN_DIR keeps site-2 out (RUN_DIR/excluded);
 #   - the same job with --min-institutions 4: the relaunch is refused by
 #     fedsilo, the job ends with status 2 and a message naming the guard, and
 #     the checkpoint is still round c's with the four members only;
@@ -59,10 +60,13 @@ wait $p2; rc2=$?
 wait $p3; rc3=$?
 wait $p4; rc4=$?
 
+# jobid: the Slurm job of the run directory $RUN (exit records are per job)
+jobid() { ls "$RUN/exit"; }
+
 # 1. the job that continues without site-2
 RUN=$WORK/ok-run
 [ "$rc1" = 0 ] || { cat "$WORK/ok.sbatch" "$WORK/ok/job.out" "$RUN/job.txt"; fail "elastic job: sbatch --wait gave $rc1, want 0"; }
-grep -q 'signal=KILL launcher_signal=none' "$RUN/exit/step-0/site-2" || { cat "$RUN"/exit/step-0/*; fail "no SIGKILL record for site-2"; }
+grep -q 'signal=KILL launcher_signal=none' "$RUN/exit/$(jobid)/step-0/site-2" || { cat "$RUN/exit/$(jobid)"/step-0/*; fail "no SIGKILL record for site-2"; }
 grep -q 'institution site-2 failed (its fedsilo was ended by a signal' "$RUN/job.txt" || fail "job.txt does not name site-2 as failed"
 grep -q "relaunch 1 of at most 2: without site-2 (--exclude site-2), 3 institutions" "$RUN/job.txt" ||
   { cat "$RUN/job.txt"; fail "no relaunch line"; }
@@ -74,7 +78,7 @@ line=$(grep '^relaunch 1: round [0-9]*, the first without site-2, completed' "$R
 c=$(( $(echo "$line" | sed -n 's/^relaunch 1: round \([0-9]*\),.*/\1/p') - 1 ))
 dt=$(echo "$line" | sed -n 's/.* completed \([0-9.]*\) s after .*/\1/p')
 [ "$c" = 2 ] || fail "the relaunch's first round is $((c + 1)), want 3 (site-2 died at the start of round 3)"
-grep -q "membership change after round $c: $ALL4 -> $ALL3" "$RUN/exit/step-1.out" || fail "no membership change log"
+grep -q "membership change after round $c: $ALL4 -> $ALL3" "$RUN/exit/$(jobid)/step-1.out" || fail "no membership change log"
 
 r=0
 while IFS= read -r l; do
@@ -106,15 +110,25 @@ cmp -s <(h5dump -d /params "$RUN/checkpoint.h5" | grep -v '^HDF5') \
 cmp -s <(sed 's/"seconds": [^,]*,//' "$RUN/metrics.jsonl") <(sed 's/"seconds": [^,]*,//' "$WORK/ref/metrics.jsonl") ||
   { diff <(sed 's/"seconds": [^,]*,//' "$RUN/metrics.jsonl") <(sed 's/"seconds": [^,]*,//' "$WORK/ref/metrics.jsonl")
     fail "metrics.jsonl differs from the reference's"; }
-grep -v '^srun\|^OPENBLAS' "$RUN/job.txt" | sed 's/^/  job.txt: /'; sed 's/^/  /' "$RUN"/exit/step-0/*
+grep -v '^srun\|^OPENBLAS' "$RUN/job.txt" | sed 's/^/  job.txt: /'; sed 's/^/  /' "$RUN/exit/$(jobid)"/step-0/*
 note "site-2 SIGKILLed at the start of round 3; relaunched with 3 from round $c; first new round ${dt}s after the failure; final model_hash $h = reference"
+
+# a resubmission with the same RUN_DIR (one more round) keeps site-2 out:
+# RUN_DIR/excluded, written by the relaunch
+[ "$(cat "$RUN/excluded")" = site-2 ] || fail "RUN_DIR/excluded is not 'site-2'"
+ROUNDS=$((R + 1)) submit ok "" || { cat "$RUN/job.txt"; fail "resubmission failed"; }
+grep -q "excluding site-2 (lost in an earlier job)" "$RUN/job.txt" || fail "resubmission: no excluded line"
+case $(sed -n "$((R + 1))p" "$RUN/metrics.jsonl") in
+  *"\"round\": $((R + 1)),"*'"members": ["site-0", "site-1", "site-3"]'*) ;;
+  *) fail "resubmission: round $((R + 1)) not trained by the three" ;;
+esac
 
 # 2. the relaunch that --min-institutions 4 refuses
 RUN=$WORK/few-run
 [ "$rc2" = 2 ] || { cat "$WORK/few.sbatch" "$WORK/few/job.out" "$RUN/job.txt"; fail "guarded job: sbatch --wait gave $rc2, want 2"; }
 grep -q 'institution site-2 failed' "$RUN/job.txt" || fail "guarded job: site-2 not identified"
 grep -q 'fedsilo refused the relaunch without site-2 (status 2): .*fewer than --min-institutions 4' "$RUN/job.txt" ||
-  { cat "$RUN/job.txt" "$RUN/exit/step-1.out"; fail "guarded job: no refusal message naming --min-institutions"; }
+  { cat "$RUN/job.txt" "$RUN/exit/$(jobid)/step-1.out"; fail "guarded job: no refusal message naming --min-institutions"; }
 [ "$(h5attr "$RUN/checkpoint.h5" round)" = "$c" ] || fail "guarded job: checkpoint not at round $c"
 hist=$(h5dump -e -a /membership "$RUN/checkpoint.h5" | sed -n 's/^ *(0): *"\(.*\)"$/\1/p')
 [ "$hist" = "1-$c $ALL4\\n" ] || fail "guarded job: membership history '$hist'"
@@ -132,7 +146,7 @@ RUN=$WORK/bad-run
 [ "$rc4" = 2 ] || { cat "$WORK/bad.sbatch" "$RUN/job.txt"; fail "bad option: sbatch --wait gave $rc4, want 2"; }
 grep -q 'fedsilo stopped the federation itself (status 2): .*lr.*; not relaunching' "$RUN/job.txt" ||
   { cat "$RUN/job.txt"; fail "bad option: no 'not relaunching' message naming --lr"; }
-grep -q 'status=2 signal=none' "$RUN"/exit/step-0/* || fail "bad option: no record of fedsilo's status 2"
-! grep -q ' signal=[A-Z]' "$RUN"/exit/step-0/* || fail "bad option: a record shows a signal"
+grep -q 'status=2 signal=none' "$RUN/exit/$(jobid)"/step-0/* || fail "bad option: no record of fedsilo's status 2"
+! grep -q ' signal=[A-Z]' "$RUN/exit/$(jobid)"/step-0/* || fail "bad option: a record shows a signal"
 note "MAX_RELAUNCHES=0: status 4, not relaunched; a bad option: status 2, not relaunched"
 note "PASS in $(( $(date +%s) - t0 )) s"
