@@ -26,6 +26,7 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${FS_SRCDIR:-.}/tests/lib.sh"
 . "$FS_SRCDIR/tests/keys.sh"
+. "$FS_SRCDIR/tests/hpc/membership_lib.sh"
 
 SLURM_SHOW_LOGS="$WORK/ok/job.out $WORK/ok-run/job.txt $WORK/few-run/job.txt $WORK/max-run/job.txt $WORK/bad-run/job.txt"
 . "$FS_SRCDIR/tests/slurm.sh"
@@ -80,18 +81,7 @@ dt=$(echo "$line" | sed -n 's/.* completed \([0-9.]*\) s after .*/\1/p')
 [ "$c" = 2 ] || fail "the relaunch's first round is $((c + 1)), want 3 (site-2 died at the start of round 3)"
 grep -q "membership change after round $c: $ALL4 -> $ALL3" "$RUN/exit/$(jobid)/step-1.out" || fail "no membership change log"
 
-r=0
-while IFS= read -r l; do
-  r=$((r + 1))
-  if [ $r -le "$c" ]; then want='"site-0", "site-1", "site-2", "site-3"'; else want='"site-0", "site-1", "site-3"'; fi
-  case $l in
-    *"\"round\": $r,"*"\"members\": [$want]"*) ;;
-    *) fail "metrics line $r: expected members [$want]: $l" ;;
-  esac
-done < "$RUN/metrics.jsonl"
-[ $r = $R ] || fail "$r metrics lines, expected $R"
-hist=$(h5dump -e -a /membership "$RUN/checkpoint.h5" | sed -n 's/^ *(0): *"\(.*\)"$/\1/p')
-[ "$hist" = "1-$c $ALL4\\n$((c + 1))-$R $ALL3\\n" ] || fail "membership history '$hist'"
+check_membership "$RUN" "$c" "$R" "$ALL4" "$ALL3"
 
 # the reference: the same memberships per round, under mpirun, no kill
 unset FEDSILO_TEST_KILL_MEMBER
