@@ -7,7 +7,8 @@
 # SIGKILL at the start of round 3.  Asserts:
 #   - the job exits 0 by itself (sbatch --wait): the script identified site-2
 #     from the exit records (exit/JOB/step-0/site-2: SIGKILL, no signal from the
-#     launcher; the others' wrappers got srun's SIGTERM), relaunched once
+#     launcher; the others' wrappers got srun's SIGTERM and ended their
+#     fedsilo with SIGKILL at once), relaunched once
 #     in the same allocation with --exclude site-2 and 3 tasks, and logged
 #     the relaunch and the time from the failure to its first round (the
 #     first metrics line without site-2: round c+1 = 3);
@@ -68,6 +69,10 @@ jobid() { ls "$RUN/exit"; }
 RUN=$WORK/ok-run
 [ "$rc1" = 0 ] || { cat "$WORK/ok.sbatch" "$WORK/ok/job.out" "$RUN/job.txt"; fail "elastic job: sbatch --wait gave $rc1, want 0"; }
 grep -q 'signal=KILL launcher_signal=none' "$RUN/exit/$(jobid)/step-0/site-2" || { cat "$RUN/exit/$(jobid)"/step-0/*; fail "no SIGKILL record for site-2"; }
+for k in 0 1 3; do   # the survivors: srun's SIGTERM, then their wrappers' SIGKILL (not KillWait's)
+  grep -q 'signal=KILL launcher_signal=TERM sent=KILL' "$RUN/exit/$(jobid)/step-0/site-$k" ||
+    { cat "$RUN/exit/$(jobid)"/step-0/*; fail "site-$k was not ended by its wrapper after srun's SIGTERM"; }
+done
 grep -q 'institution site-2 failed (its fedsilo was ended by a signal' "$RUN/job.txt" || fail "job.txt does not name site-2 as failed"
 grep -q "relaunch 1 of at most 2: without site-2 (--exclude site-2), 3 institutions" "$RUN/job.txt" ||
   { cat "$RUN/job.txt"; fail "no relaunch line"; }
