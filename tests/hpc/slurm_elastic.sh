@@ -23,13 +23,17 @@
 #     the checkpoint is still round c's with the four members only;
 #   - with MAX_RELAUNCHES=0 the job names site-2 and ends with status 4;
 #     with a bad option (every rank exits 2 by itself, no signal) it is not
-#     relaunched and ends with fedsilo's status 2.
+#     relaunched and ends with fedsilo's status 2;
+#   - SIGUSR1 to the batch shell (the walltime signal) reaches every fedsilo
+#     through srun and the wrappers: checkpoint, status 3, and with
+#     MAX_RESTARTS=0 no requeue (the requeue itself is the code of
+#     federation-requeue.sbatch, tested by slurm_walltime.sh).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${FS_SRCDIR:-.}/tests/lib.sh"
 . "$FS_SRCDIR/tests/keys.sh"
 . "$FS_SRCDIR/tests/hpc/membership_lib.sh"
 
-SLURM_SHOW_LOGS="$WORK/ok/job.out $WORK/ok-run/job.txt $WORK/few-run/job.txt $WORK/max-run/job.txt $WORK/bad-run/job.txt"
+SLURM_SHOW_LOGS="$WORK/ok/job.out $WORK/ok-run/job.txt $WORK/few-run/job.txt $WORK/max-run/job.txt $WORK/bad-run/job.txt $WORK/stop-run/job.txt"
 . "$FS_SRCDIR/tests/slurm.sh"
 t0=$(date +%s)
 slurm_up 14000 19999
@@ -44,12 +48,13 @@ export FEDSILO DATA="$WORK/d/shards/site-%d.h5" TEST="$WORK/d/test.h5" \
 unset CONFIG EXCLUDE
 ALL4='site-0,site-1,site-2,site-3' ALL3='site-0,site-1,site-3'
 
-# four jobs at once (3 virtual nodes): the one that continues, the one whose
+# five jobs at once (3 virtual nodes): the one that continues, the one whose
 # relaunch the --min-institutions guard refuses, one with MAX_RELAUNCHES=0,
-# one with a bad option
-submit() {  # submit NAME EXTRA_ARGS [MAX_RELAUNCHES]
+# one with a bad option, one stopped by USR1
+submit() {  # submit NAME EXTRA_ARGS [MAX_RELAUNCHES [VAR=VALUE...]]
   mkdir -p "$WORK/$1"
-  (cd "$WORK/$1" && RUN_DIR=$WORK/$1-run EXTRA_ARGS="$common $2" MAX_RELAUNCHES=${3:-2} timeout -k 5 150 \
+  # shellcheck disable=SC2086
+  (cd "$WORK/$1" && env RUN_DIR="$WORK/$1-run" EXTRA_ARGS="$common $2" MAX_RELAUNCHES="${3:-2}" ${4:-} timeout -k 5 150 \
      sbatch --wait --export=ALL -O --ntasks=4 -o job.out "$FS_SRCDIR/jobs/federation-elastic.sbatch" \
      </dev/null) > "$WORK/$1.sbatch" 2>&1
 }
@@ -57,10 +62,18 @@ submit ok "" & p1=$!
 submit few "--min-institutions 4" & p2=$!
 submit max "" 0 & p3=$!
 submit bad "--lr -1" & p4=$!
+# the walltime signal (as --signal=B:USR1 sends it) through the task wrappers
+submit stop "" 2 "FEDSILO_TEST_KILL_MEMBER= MAX_RESTARTS=0 ROUNDS=60" & p5=$!
+until sjid=$(sed -n 's/^Submitted batch job //p' "$WORK/stop.sbatch" 2>/dev/null) && [ -n "$sjid" ] &&
+      [ "$(grep -c '"round"' "$WORK/stop-run/metrics.jsonl" 2>/dev/null)" -ge 2 ]; do
+  kill -0 $p5 2>/dev/null || break; sleep 0.2
+done
+timeout 10 scancel --batch --signal=USR1 "$sjid" || note "scancel --batch -s USR1 $sjid failed"
 wait $p1; rc1=$?
 wait $p2; rc2=$?
 wait $p3; rc3=$?
 wait $p4; rc4=$?
+wait $p5; rc5=$?
 
 # jobid: the Slurm job of the run directory $RUN (exit records are per job)
 jobid() { ls "$RUN/exit"; }
@@ -144,4 +157,15 @@ grep -q 'fedsilo stopped the federation itself (status 2): .*lr.*; not relaunchi
 grep -q 'status=2 signal=none' "$RUN/exit/$(jobid)"/step-0/* || fail "bad option: no record of fedsilo's status 2"
 ! grep -q ' signal=[A-Z]' "$RUN/exit/$(jobid)"/step-0/* || fail "bad option: a record shows a signal"
 note "MAX_RELAUNCHES=0: status 4, not relaunched; a bad option: status 2, not relaunched"
+
+# 5. USR1 to the batch shell: forwarded to srun and by the wrappers to
+# fedsilo, which checkpoints and exits 3; MAX_RESTARTS=0: no requeue, status 3
+RUN=$WORK/stop-run
+[ "$rc5" = 3 ] || { cat "$WORK/stop.sbatch" "$RUN/job.txt"; fail "USR1: sbatch --wait gave $rc5, want 3"; }
+grep -q 'not requeueing: MAX_RESTARTS=0 reached' "$RUN/job.txt" || { cat "$RUN/job.txt"; fail "USR1: no requeue message"; }
+[ "$(cat "$RUN/exit/$(jobid)"/step-0/* | grep -c 'status=3 signal=none launcher_signal=USR1 sent=USR1')" = 4 ] ||
+  { cat "$RUN/exit/$(jobid)"/step-0/*; fail "USR1: not every task forwarded the signal and ended with 3"; }
+c=$(h5attr "$RUN/checkpoint.h5" round)
+[ "$c" = "$(grep -c '"round"' "$RUN/metrics.jsonl")" ] && [ "$c" -lt 60 ] || fail "USR1: checkpoint round $c"
+note "USR1 to the batch shell: every task stopped after the checkpoint of round $c, status 3, not requeued (MAX_RESTARTS=0)"
 note "PASS in $(( $(date +%s) - t0 )) s"
