@@ -125,7 +125,7 @@ note "site-2 SIGKILLed at the start of round 3; relaunched with 3 from round $c;
 # RUN_DIR/excluded, written by the relaunch
 [ "$(cat "$RUN/excluded")" = site-2 ] || fail "RUN_DIR/excluded is not 'site-2'"
 ROUNDS=$((R + 1)) submit ok "" || { cat "$RUN/job.txt"; fail "resubmission failed"; }
-grep -q "excluding site-2 (lost in an earlier job)" "$RUN/job.txt" || fail "resubmission: no excluded line"
+grep -q "excluding site-2 (lost earlier in this run directory)" "$RUN/job.txt" || fail "resubmission: no excluded line"
 case $(sed -n "$((R + 1))p" "$RUN/metrics.jsonl") in
   *"\"round\": $((R + 1)),"*'"members": ["site-0", "site-1", "site-3"]'*) ;;
   *) fail "resubmission: round $((R + 1)) not trained by the three" ;;
