@@ -6,14 +6,14 @@
 # test hook FEDSILO_TEST_KILL_MEMBER=2:3 makes site-2's rank kill itself with
 # SIGKILL at the start of round 3.  Asserts:
 #   - the job exits 0 by itself (sbatch --wait): the script identified site-2
-#     from the exit records (exit/JOB/step-0/site-2: SIGKILL, no signal from the
+#     from the exit records (exit/JOB-R/step-0/site-2: SIGKILL, no signal from the
 #     launcher; the others' wrappers got srun's SIGTERM and ended their
 #     fedsilo with SIGKILL at once), relaunched once
 #     in the same allocation with --exclude site-2 and 3 tasks, and logged
 #     the relaunch and the time from the failure to its first round (the
 #     first metrics line without site-2: round c+1 = 3);
-#   - metrics.jsonl names 4 members in rounds 1..c and 3 after; the checkpoint's membership
-#     history is "1-c all four", "c+1-R three";
+#   - metrics.jsonl names 4 members in rounds 1..c and 3 after; the
+#     checkpoint's membership history is "1-c all four", "c+1-R three";
 #   - the final model (model_hash, parameter bytes) and metrics.jsonl (minus
 #     timings) equal a reference under plain mpirun with the same memberships
 #     per round: 4 institutions for c rounds, resumed by the 3 to round R;
@@ -78,8 +78,13 @@ wait $p5; rc5=$?
 # jobid: the Slurm job of the run directory $RUN (exit records are per job)
 jobid() { ls "$RUN/exit"; }
 
-# 1. the job that continues without site-2
+# 1. the job that continues without site-2.  Open MPI 4.1.4's TCP wire-up
+# race between virtual nodes (see slurm_jobs.sh) is retried once, loudly.
 RUN=$WORK/ok-run
+if [ "$rc1" != 0 ] && grep -q 'failed to TCP connect' "$WORK/ok/job.out" 2>/dev/null; then
+  note "RETRY ok: Open MPI TCP wire-up race (exit $rc1)"
+  rm -rf "$RUN"; submit ok ""; rc1=$?
+fi
 [ "$rc1" = 0 ] || { cat "$WORK/ok.sbatch" "$WORK/ok/job.out" "$RUN/job.txt"; fail "elastic job: sbatch --wait gave $rc1, want 0"; }
 grep -q 'signal=KILL launcher_signal=none' "$RUN/exit/$(jobid)/step-0/site-2" || { cat "$RUN/exit/$(jobid)"/step-0/*; fail "no SIGKILL record for site-2"; }
 for k in 0 1 3; do   # the survivors: srun's SIGTERM, then their wrappers' SIGKILL (not KillWait's)
