@@ -173,6 +173,19 @@ static void test_kill_point(int round)
     if (v && atoi(v) == round) raise(SIGKILL);
 }
 
+/*
+ * Test hook (tests/hpc/slurm_elastic.sh): FEDSILO_TEST_KILL_MEMBER=K:R makes
+ * the rank of the institution with roster index K kill itself with SIGKILL
+ * at the start of round R, before its local training and before it enters
+ * any of round R's secure sums: one institution's node dying mid-run.
+ */
+static void test_kill_member_point(int member, int round)
+{
+    const char *v = getenv("FEDSILO_TEST_KILL_MEMBER");
+    int k = -1, r = -1;
+    if (v && sscanf(v, "%d:%d", &k, &r) == 2 && k == member && r == round) raise(SIGKILL);
+}
+
 static int eval_due(const fl_run *st, int round)
 {
     return round % st->o.fl.eval_every == 0 || round == st->o.fl.rounds;
@@ -259,6 +272,7 @@ fs_err fs_fl_train(MPI_Comm comm, const fs_config *cfg, fs_run_ctl *ctl, fs_roun
         fl_round lr;
         const double t0 = fs_now();
         int stop_now = 0;
+        test_kill_member_point(st->member, round);
         begin_round(st, r, &m);                            /* w_global = w                */
         FS_TRY(budget_exhausted(st, r, &stop_now));        /* the next round's epsilon    */
         if (stop_now) break;

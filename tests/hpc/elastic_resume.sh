@@ -24,6 +24,7 @@
 . "${FS_SRCDIR:-.}/tests/lib.sh"
 . "$FS_SRCDIR/tests/keys.sh"
 . "$FS_SRCDIR/tests/hpc/kill_lib.sh"
+. "$FS_SRCDIR/tests/hpc/membership_lib.sh"
 command -v h5dump >/dev/null || { [ "${CI:-}" = true ] && hard "h5dump missing"; echo "skip: no h5dump"; exit 77; }
 need_fmnist
 
@@ -93,19 +94,7 @@ n3=$(sed -n ${R}p "$out/metrics.jsonl" | sed 's/.*"samples": \([0-9.e+]*\).*/\1/
 n2=$(h5dump -H -d /X "$WORK/d/shards/site-2.h5" | sed -n 's/.*DATASPACE *SIMPLE { ( \([0-9]*\),.*/\1/p')
 [ -n "$n2" ] && [ $((n4 - n3)) = "$n2" ] ||
   fail "summed rows $n4 (4 members) - $n3 (3 members) != site-2's $n2 rows"
-r=0
-while IFS= read -r line; do
-  r=$((r + 1))
-  if [ $r -le "$c" ]; then want='"site-0", "site-1", "site-2", "site-3"' nw=$n4
-  else want='"site-0", "site-1", "site-3"' nw=$n3; fi
-  case $line in
-    *"\"round\": $r,"*"\"samples\": $nw,"*"\"members\": [$want]"*) ;;
-    *) fail "metrics line $r: expected members [$want] and samples $nw: $line" ;;
-  esac
-done < "$out/metrics.jsonl"
-[ $r = $R ] || fail "$r metrics lines, expected $R"
-hist=$(h5dump -e -a /membership "$out/checkpoint.h5" | sed -n 's/^ *(0): *"\(.*\)"$/\1/p')
-[ "$hist" = "1-$c $ALL4\\n$((c + 1))-$R $ALL3\\n" ] || fail "membership history '$hist'"
+SAMPLES_OLD=$n4 SAMPLES_NEW=$n3 check_membership "$out" "$c" "$R" "$ALL4" "$ALL3"
 
 # the reference: the same memberships per round, without a kill
 # shellcheck disable=SC2086
