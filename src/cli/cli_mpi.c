@@ -4,6 +4,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <mpi.h>
 #include <fedsilo.h>
 #include "cli.h"
@@ -56,8 +57,18 @@ int fs_cli_mpi_begin(fs_cli_mpi *m, const char *cmd, fs_command command, int *ar
 {
     memset(m, 0, sizeof *m);
     m->comm = MPI_COMM_NULL;
+    fs_cli_site site;
+    int status = fs_cli_site_take(cmd, argc, *argv, &site);
+    if (status >= 0) return status;
     if (fs_config_create_for(command, &m->cfg) != FS_OK) return fs_cli_fail(cmd, "%s", fs_errmsg());
-    int status = fs_cli_parse_config(cmd, *argc, *argv, m->cfg, quiet_ok ? &m->quiet : NULL, usage);
+    for (int i = 1; i < *argc; i++)
+        if (!strcmp((*argv)[i], "--help") || !strcmp((*argv)[i], "-h")) {
+            usage(stdout, m->cfg);
+            fs_cli_site_help(stdout);
+            fs_config_destroy(&m->cfg);
+            return FS_EXIT_OK;
+        }
+    status = fs_cli_parse_config(cmd, *argc, *argv, m->cfg, quiet_ok ? &m->quiet : NULL, usage);
     if (status < 0 && fs_config_options(m->cfg, &m->o) != FS_OK) {
         /* train refuses combinations inside the run (agreed, and recorded
          * with the run's other start-up errors); the other commands before
@@ -67,6 +78,20 @@ int fs_cli_mpi_begin(fs_cli_mpi *m, const char *cmd, fs_command command, int *ar
     }
     if (status < 0) {
         status = fs_cli_mpi_start(m, cmd, argc, argv, threads, level);
+        if (status == 0 && site.rendezvous) {
+            status = fs_cli_site_join(m, &site, m->o.fed.roster, m->o.fed.exclude);
+            log_rank = m->rank;
+            if (status == FS_EXIT_USAGE) {   /* refused before connecting to any site */
+                MPI_Comm_free(&m->comm);
+                MPI_Finalize();
+            } else if (status != 0) {
+                /* Other sites may be connected and failing too: do not
+                 * wait for them in MPI_Finalize. */
+                fflush(stdout);
+                fflush(stderr);
+                _exit(status);
+            }
+        }
         if (status == 0) return -1;   /* MPI is up: go on */
     }
     fs_config_destroy(&m->cfg);
