@@ -92,6 +92,8 @@ typedef struct {
     fs_config *cfg;    /* the command's configuration (fs_cli_mpi_begin)    */
     fs_opts o;         /* its typed options, for the command's own lines    */
     int quiet;         /* --quiet                                           */
+    int site_lead;     /* world rank 0 of one site's job (--site-rendezvous):
+                          prints the agreed error for its site, as rank 0 does */
 } fs_cli_mpi;
 
 /* Returns 0, or an exit status (already printed) if MPI could not start. */

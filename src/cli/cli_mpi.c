@@ -79,6 +79,7 @@ int fs_cli_mpi_begin(fs_cli_mpi *m, const char *cmd, fs_command command, int *ar
     if (status < 0) {
         status = fs_cli_mpi_start(m, cmd, argc, argv, threads, level);
         if (status == 0 && site.rendezvous) {
+            m->site_lead = m->rank == 0;   /* world rank, before the join renumbers */
             status = fs_cli_site_join(m, &site, m->o.fed.roster, m->o.fed.exclude);
             log_rank = m->rank;
             if (status == FS_EXIT_USAGE) {   /* refused before connecting to any site */
@@ -101,9 +102,10 @@ int fs_cli_mpi_begin(fs_cli_mpi *m, const char *cmd, fs_command command, int *ar
 int fs_cli_mpi_finish(fs_cli_mpi *m, fs_err rc)
 {
     const int status = fs_cli_exit_status(rc);
+    const int lead = m->rank == 0 || m->site_lead;
     if (rc == FS_ERR_INTERRUPTED) {
-        if (m->rank == 0) fprintf(stderr, "fedsilo %s: %s\n", m->cmd, fs_errmsg());
-    } else if (rc != FS_OK && (m->rank == 0 || rc == FS_ERR_MPI)) {
+        if (lead) fprintf(stderr, "fedsilo %s: %s\n", m->cmd, fs_errmsg());
+    } else if (rc != FS_OK && (lead || rc == FS_ERR_MPI)) {
         fs_cli_fail(m->cmd, "%s", fs_errmsg());
     }
     fflush(stdout);

@@ -49,6 +49,7 @@ typedef struct {
     int nmembers;
     char *joined;            /* joined[k]: member k is in the group     */
     int done;                /* the rendezvous finished (ok or not)     */
+    int found;               /* this site looked the port up            */
     int rank;                /* this process's world rank               */
     const char *self;        /* this rank's institution name            */
     long timeout;
@@ -74,7 +75,9 @@ static void *deadline_main(void *arg)
             char missing[512] = "";
             size_t len = 0;
             int nmiss = 0;
-            for (int k = 0; k < w->nmembers; k++) {
+            /* Without member 0's site this rank cannot know who else is
+             * running: name only the publisher. */
+            for (int k = 0; k < (w->joined[0] ? w->nmembers : 1); k++) {
                 if (w->joined[k]) continue;
                 const char *name = fs_roster_name(w->roster, w->members[k]);
                 if (len + strlen(name) + 8 < sizeof missing)
@@ -82,14 +85,19 @@ static void *deadline_main(void *arg)
                                             nmiss ? ", " : "", name);
                 nmiss++;
             }
+            const char *why = "";
+            if (!w->joined[0] && w->found)
+                why = " (its port was found under that name but the connection did not "
+                      "complete: a publication left by an earlier attempt that ended before "
+                      "all sites joined? use a new --site-rendezvous name or restart "
+                      "ompi-server)";
+            else if (!w->joined[0])
+                why = " (it publishes the port: is that site running, and does every site's "
+                      "mpirun use the same --ompi-server?)";
             fprintf(stderr, "fedsilo %s: error: rank %d (%s): site%s %s did not join within "
                     "%ld s via rendezvous '%s'%s; ending this site (--site-timeout %ld)\n",
                     w->cmd, w->rank, w->self, nmiss > 1 ? "s" : "", missing, w->timeout,
-                    w->service,
-                    !w->joined[0] ? " (its first member publishes the port: is that site "
-                                    "running, and does every mpirun use the same --ompi-server?)"
-                                  : "",
-                    w->timeout);
+                    w->service, why, w->timeout);
             fflush(stderr);
             _exit(FS_EXIT_FAIL);
         }
@@ -152,6 +160,38 @@ static int site_mpi_fail(const char *cmd, int rank, const char *self, int mrc, c
     MPI_Error_string(mrc, msg, &len);
     return fs_cli_fail(cmd, "rank %d (%s): %s failed while joining the federation: %s", rank,
                        self, what, msg);
+}
+
+/*
+ * Not collective (world rank 0 of the publishing site): open a port and
+ * publish it as `service`.  Open MPI 4.1 overwrites a published name
+ * silently and keeps it after its publisher ends, so a name that is
+ * already published is refused instead of hijacking another federation's
+ * rendezvous.  Returns 0 or FS_EXIT_FAIL (printed).
+ */
+static int publish_port(const char *cmd, int rank, const char *self, const char *service,
+                        char port[MPI_MAX_PORT_NAME])
+{
+    char old[MPI_MAX_PORT_NAME];
+    int mrc = MPI_Open_port(MPI_INFO_NULL, port);
+    if (mrc != MPI_SUCCESS) return site_mpi_fail(cmd, rank, self, mrc, "MPI_Open_port");
+    if (MPI_Lookup_name(service, MPI_INFO_NULL, old) == MPI_SUCCESS) {
+        MPI_Close_port(port);
+        return fs_cli_fail(cmd, "rank %d (%s): the rendezvous name '%s' is already published on "
+                           "the ompi-server (by another federation, or by an earlier attempt "
+                           "that ended before all sites joined): use a new --site-rendezvous "
+                           "name on every site, or restart ompi-server", rank, self, service);
+    }
+    if ((mrc = MPI_Publish_name(service, MPI_INFO_NULL, port)) != MPI_SUCCESS) {
+        char msg[MPI_MAX_ERROR_STRING] = "";
+        int len = 0;
+        MPI_Error_string(mrc, msg, &len);
+        MPI_Close_port(port);
+        return fs_cli_fail(cmd, "rank %d (%s): cannot publish the rendezvous '%s' (%s): start "
+                           "every site's mpirun with --ompi-server URI|file:FILE of one running "
+                           "ompi-server", rank, self, service, msg);
+    }
+    return 0;
 }
 
 /*
@@ -273,6 +313,9 @@ int fs_cli_site_join(fs_cli_mpi *m, const fs_cli_site *s, const char *roster_pat
                 struct timespec ts = { 0, 200000000L };
                 nanosleep(&ts, NULL);
             }
+            pthread_mutex_lock(&w.mu);
+            w.found = 1;
+            pthread_mutex_unlock(&w.mu);
         }
         if ((mrc = MPI_Comm_connect(port, MPI_INFO_NULL, 0, cur, &inter)) != MPI_SUCCESS) {
             status = site_mpi_fail(cmd, m->rank, self, mrc, "MPI_Comm_connect");
@@ -281,23 +324,18 @@ int fs_cli_site_join(fs_cli_mpi *m, const fs_cli_site *s, const char *roster_pat
         MPI_Comm_set_errhandler(inter, MPI_ERRORS_RETURN);
         if ((mrc = merge_into(&cur, &inter, 1)) != MPI_SUCCESS) goto mpi_fail;
         if ((n = record_joined(&w, cur, key, &mrc)) < 0) goto joined_fail;
-    } else if (m->rank == 0) {
-        if ((mrc = MPI_Open_port(MPI_INFO_NULL, port)) != MPI_SUCCESS) {
-            status = site_mpi_fail(cmd, m->rank, self, mrc, "MPI_Open_port");
+    } else {
+        /* World rank 0 publishes; the site's other ranks learn the outcome
+         * before they enter MPI_Comm_accept with it. */
+        int st = m->rank == 0 ? publish_port(cmd, m->rank, self, s->rendezvous, port) : 0;
+        published = m->rank == 0 && st == 0;
+        if ((mrc = MPI_Bcast(&st, 1, MPI_INT, 0, cur)) != MPI_SUCCESS) goto mpi_fail;
+        if (st != 0) {
+            status = m->rank == 0 ? st : fs_cli_fail(cmd, "rank %d (%s): rank 0 of this site "
+                                                     "could not publish the rendezvous '%s'",
+                                                     m->rank, self, s->rendezvous);
             goto done;
         }
-        if ((mrc = MPI_Publish_name(s->rendezvous, MPI_INFO_NULL, port)) != MPI_SUCCESS) {
-            char msg[MPI_MAX_ERROR_STRING] = "";
-            int len = 0;
-            MPI_Error_string(mrc, msg, &len);
-            status = fs_cli_fail(cmd, "rank %d (%s): cannot publish the rendezvous '%s' (%s): "
-                                 "start every site's mpirun with --ompi-server URI|file:FILE of "
-                                 "one running ompi-server, and use a service name that no other "
-                                 "federation on that server holds", m->rank, self,
-                                 s->rendezvous, msg);
-            MPI_Abort(MPI_COMM_WORLD, status);
-        }
-        published = 1;
     }
     /* Accept the remaining sites, one at a time, in arrival order. */
     while (n < nmembers) {
