@@ -88,9 +88,9 @@ static void *deadline_main(void *arg)
             const char *why = "";
             if (!w->joined[0] && w->found)
                 why = " (its port was found under that name but the connection did not "
-                      "complete: a publication left by an earlier attempt that ended before "
-                      "all sites joined? use a new --site-rendezvous name or restart "
-                      "ompi-server)";
+                      "complete: its host unreachable on Open MPI's TCP ports (firewall?), or "
+                      "a publication left by an earlier attempt that ended before all sites "
+                      "joined (then use a new --site-rendezvous name or restart ompi-server))";
             else if (!w->joined[0])
                 why = " (it publishes the port: is that site running, and does every site's "
                       "mpirun use the same --ompi-server?)";

@@ -13,6 +13,11 @@
 #   4. a site claiming another institution's name (site-2's key presented as
 #      site-0) and a site with a forged roster copy (its own key as site-0's)
 #      are refused on every site (identity/roster check of the key setup).
+# Every host has a firewall (iptables INPUT) that accepts TCP only on the
+# ports docs/hpc.md tells an HPC center to open, pinned with Open MPI's MCA
+# parameters: 20000 (ompi-server), 20010-20099 (oob: mpirun and its
+# processes), 20100-20199 (btl tcp); every other TCP connection is reset and
+# counted, and the test asserts the count stays 0 and the open ports were used.
 # Every site runs in its own directory with --identity keys/site-%d.key and
 # --roster keys/roster.ini (relative: each site's own files, the same
 # option strings).  Namespaces, the ompi-server and stray jobs are removed in
@@ -26,7 +31,7 @@ need() {
   echo "skip: $*"; exit 77
 }
 [ "$(id -u)" = 0 ] || need "needs root (network namespaces)"
-for b in ip unshare h5dump ompi-server; do
+for b in ip iptables unshare h5dump ompi-server; do
   command -v "$b" >/dev/null || need "$b missing (scripts/install-deps.sh netns)"
 done
 need_fmnist
@@ -39,7 +44,9 @@ NET=$FS_NETNS_SUBNET
 TAG=ms$$            # unique in every site's command line: stray jobs are ours
 cleanup() {
   st=$?
-  [ -n "${SRV:-}" ] && kill "$SRV" 2>/dev/null
+  # the agent's chain (ip netns exec, unshare, sh) may fork: find the server
+  # by its unique report file, the site jobs by their unique service tag
+  for pid in $(pgrep -f -- "--report-uri $WORK/uri" 2>/dev/null); do kill "$pid" 2>/dev/null; done
   for pid in $(pgrep -f -- "--site-rendezvous $TAG" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
   [ -n "${SRV:-}" ] && wait "$SRV" 2>/dev/null
   timeout 30 bash "$INFRA/netns-cluster.sh" down
@@ -51,10 +58,22 @@ trap 'exit 99' INT TERM HUP
 
 t0=$(date +%s)
 timeout 30 bash "$INFRA/netns-cluster.sh" up 3 >/dev/null || hard "netns-cluster up failed"
+for h in 1 2 3; do
+  ip netns exec "$P$h" sh -e -c 'iptables -w -A INPUT -i lo -j ACCEPT
+    iptables -w -A INPUT -m state --state ESTABLISHED,RELATED -j ACCEPT
+    iptables -w -A INPUT -p tcp --dport 20000:20199 -j ACCEPT
+    iptables -w -A INPUT -p tcp -j REJECT --reject-with tcp-reset' || hard "iptables in $P$h failed"
+done
+# fw_count HOST TARGET: packets that hit the INPUT rule with that target (ACCEPT: the port rule)
+fw_count() {
+  ip netns exec "$P$1" iptables -w -L INPUT -v -x -n |
+    awk -v t="$2" '$3 == t && (t != "ACCEPT" || /dpts:/) { s += $1 } END { print s + 0 }'
+}
 
 # The rendezvous server, in host 1, reachable at $NET.1.
 "$INFRA/mpi-rsh-netns" "${P}1" ompi-server --no-daemonize --report-uri "$WORK/uri" \
-    --mca oob_tcp_if_include "$NET.0/24" </dev/null >"$WORK/ompi-server.log" 2>&1 &
+    --mca oob_tcp_if_include "$NET.0/24" --mca oob_tcp_static_ipv4_ports 20000 \
+    </dev/null >"$WORK/ompi-server.log" 2>&1 &
 SRV=$!
 for _ in $(seq 1 100); do [ -s "$WORK/uri" ] && break; sleep 0.1; done
 [ -s "$WORK/uri" ] || { cat "$WORK/ompi-server.log"; hard "ompi-server did not start"; }
@@ -76,7 +95,8 @@ cmp -s "$WORK/k/roster.ini" "$WORK/s0-forged/keys/roster.ini" && hard "forged ro
 
 args=(train --data "$WORK/d/shards/site-%d.h5" --test "$WORK/d/test.h5" --model mlp:16
       --roster keys/roster.ini --identity keys/site-%d.key --seed 3)
-SITE_FLAGS="--mca btl tcp,self --mca btl_tcp_if_include $NET.0/24 --mca oob_tcp_if_include $NET.0/24"
+SITE_FLAGS="--mca btl tcp,self --mca btl_tcp_if_include $NET.0/24 --mca oob_tcp_if_include $NET.0/24
+  --mca oob_tcp_dynamic_ipv4_ports 20010-20099 --mca btl_tcp_port_min_v4 20100 --mca btl_tcp_port_range_v4 100"
 # site HOST DIR NAME SERVICE TMO ARGS...: one site's own mpirun -np 1 in namespace host HOST,
 # started in DIR.  The agent joins the words with spaces: no argument may hold spaces.
 site() {
@@ -173,4 +193,12 @@ for case in claim forged; do
   done
   note "$case: refused on all three sites: $want"
 done
+pgrep -f -- "--site-rendezvous $TAG" >/dev/null && fail "a site job outlived its run"
+fw=""
+for h in 1 2 3; do
+  acc=$(fw_count $h ACCEPT); rej=$(fw_count $h REJECT); fw+=" host $h: $acc open-port / $rej other;"
+  [ "$acc" -gt 0 ] || fail "host $h: no packet reached the pinned ports ($fw)"
+  [ "$rej" = 0 ] || fail "host $h: $rej TCP packets to ports outside 20000-20199 ($fw)"
+done
+note "firewall (new TCP connections by port):$fw"
 note "PASS in $(( $(date +%s) - t0 )) s"
