@@ -76,8 +76,10 @@ void fs_cli_getopt_reset(void);
 // ---------------------------------------------------------------- MPI lifecycle (cli_mpi.c)
 
 /*
- * One MPI process lifetime of an MPI subcommand: MPI_Init (threaded for
- * train, whose watchdog and progress threads never call MPI), the
+ * One MPI process lifetime of an MPI subcommand: MPI_Init (threads = 1:
+ * MPI_THREAD_FUNNELED for train, whose watchdog and progress threads never
+ * call MPI; threads = 2: MPI_THREAD_MULTIPLE, for --site-rendezvous, whose
+ * deadline thread may unpublish the rendezvous name), the
  * rank-prefixed log handler ("fedsilo[rank R]: level: ..." on stderr,
  * messages below `level` dropped), a private duplicate of MPI_COMM_WORLD
  * with MPI_ERRORS_RETURN for the command's own collectives, and at the end

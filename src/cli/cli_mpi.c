@@ -36,7 +36,8 @@ int fs_cli_mpi_start(fs_cli_mpi *m, const char *cmd, int *argc, char ***argv, in
     m->rank = 0;
     m->size = 1;
     m->comm = MPI_COMM_NULL;
-    rc = threads ? MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided)
+    rc = threads ? MPI_Init_thread(argc, argv, threads > 1 ? MPI_THREAD_MULTIPLE
+                                                           : MPI_THREAD_FUNNELED, &provided)
                  : MPI_Init(argc, argv);
     if (rc != MPI_SUCCESS) return fs_cli_fail(cmd, "MPI_Init failed");
     MPI_Comm_rank(MPI_COMM_WORLD, &m->rank);
@@ -77,7 +78,7 @@ int fs_cli_mpi_begin(fs_cli_mpi *m, const char *cmd, fs_command command, int *ar
         else status = fs_cli_usage_error(cmd, "%s", fs_errmsg());
     }
     if (status < 0) {
-        status = fs_cli_mpi_start(m, cmd, argc, argv, threads, level);
+        status = fs_cli_mpi_start(m, cmd, argc, argv, site.rendezvous ? 2 : threads, level);
         if (status == 0 && site.rendezvous) {
             m->site_lead = m->rank == 0;   /* world rank, before the join renumbers */
             status = fs_cli_site_join(m, &site, m->o.fed.roster, m->o.fed.exclude);

@@ -25,9 +25,11 @@
  * fails there.
  *
  * Deadline.  MPI_Comm_accept/connect block without a timeout, so a helper
- * thread (which never calls MPI) ends the process with status 1 and a
- * message naming the members that have not joined once --site-timeout
- * seconds have passed; the main thread only updates the shared state.
+ * thread ends the process with status 1 and a message naming the members
+ * that have not joined once --site-timeout seconds have passed; the main
+ * thread only updates the shared state.  The one MPI call the helper makes
+ * (MPI is initialized with MPI_THREAD_MULTIPLE for --site-rendezvous) is
+ * the publisher's MPI_Unpublish_name before it gives up.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -50,6 +52,12 @@ typedef struct {
     char *joined;            /* joined[k]: member k is in the group     */
     int done;                /* the rendezvous finished (ok or not)     */
     int found;               /* this site looked the port up            */
+    int published;           /* this rank published `port` (world rank 0 of
+                                the publishing site)                      */
+    int unpublish_in_thread; /* MPI_THREAD_MULTIPLE: the deadline thread may
+                                unpublish while the main thread blocks     */
+    volatile int unpublished;
+    char port[MPI_MAX_PORT_NAME];
     int rank;                /* this process's world rank               */
     const char *self;        /* this rank's institution name            */
     long timeout;
@@ -61,6 +69,15 @@ static double since(const struct timespec *t0)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)(t.tv_sec - t0->tv_sec) + 1e-9 * (double)(t.tv_nsec - t0->tv_nsec);
+}
+
+/* Remove the stale publication of a publisher that gives up (see below). */
+static void *unpublish_main(void *arg)
+{
+    site_wait *w = arg;
+    MPI_Unpublish_name(w->service, MPI_INFO_NULL, w->port);
+    w->unpublished = 1;
+    return NULL;
 }
 
 static void *deadline_main(void *arg)
@@ -99,6 +116,18 @@ static void *deadline_main(void *arg)
                     w->cmd, w->rank, w->self, nmiss > 1 ? "s" : "", missing, w->timeout,
                     w->service, why, w->timeout);
             fflush(stderr);
+            /* Open MPI's name server keeps a name after its publisher
+             * ends, and the next attempt's sites would find the dead
+             * port: unpublish it (another thread, at most 2 s, since the
+             * main thread holds MPI inside MPI_Comm_accept). */
+            pthread_t un;
+            if (w->published && w->unpublish_in_thread &&
+                pthread_create(&un, NULL, unpublish_main, w) == 0) {
+                for (int t = 0; t < 20 && !w->unpublished; t++) {
+                    struct timespec ts2 = { 0, 100000000L };
+                    nanosleep(&ts2, NULL);
+                }
+            }
             _exit(FS_EXIT_FAIL);
         }
         pthread_mutex_unlock(&w->mu);
@@ -329,6 +358,17 @@ int fs_cli_site_join(fs_cli_mpi *m, const fs_cli_site *s, const char *roster_pat
          * before they enter MPI_Comm_accept with it. */
         int st = m->rank == 0 ? publish_port(cmd, m->rank, self, s->rendezvous, port) : 0;
         published = m->rank == 0 && st == 0;
+        int level = MPI_THREAD_SINGLE;
+        MPI_Query_thread(&level);
+        pthread_mutex_lock(&w.mu);
+        memcpy(w.port, port, sizeof w.port);
+        w.unpublish_in_thread = level >= MPI_THREAD_MULTIPLE;
+        w.published = published;
+        pthread_mutex_unlock(&w.mu);
+        if (published)
+            fs_log(FS_LOG_INFO, "%s: rendezvous '%s' published; waiting for %d more "
+                   "institution%s (--site-timeout %ld)", self, s->rendezvous, nmembers - n,
+                   nmembers - n == 1 ? "" : "s", s->timeout);
         if ((mrc = MPI_Bcast(&st, 1, MPI_INT, 0, cur)) != MPI_SUCCESS) goto mpi_fail;
         if (st != 0) {
             status = m->rank == 0 ? st : fs_cli_fail(cmd, "rank %d (%s): rank 0 of this site "
@@ -348,6 +388,9 @@ int fs_cli_site_join(fs_cli_mpi *m, const fs_cli_site *s, const char *roster_pat
         if ((n = record_joined(&w, cur, key, &mrc)) < 0) goto joined_fail;
     }
     if (published) {
+        pthread_mutex_lock(&w.mu);
+        w.published = 0;
+        pthread_mutex_unlock(&w.mu);
         MPI_Unpublish_name(s->rendezvous, MPI_INFO_NULL, port);
         MPI_Close_port(port);
         published = 0;
