@@ -268,6 +268,29 @@ static int merge_into(MPI_Comm *cur, MPI_Comm *inter, int high)
     return MPI_SUCCESS;
 }
 
+/*
+ * Collective over *cur and the site behind *inter: after an MPI_Comm_connect
+ * (high = 1) or MPI_Comm_accept (high = 0) that returned mrc, merge the two
+ * groups into *cur and record who is in.  Returns the number of members
+ * joined, or -1 after printing (MPI failure, or a name claimed twice).
+ */
+static int absorb(site_wait *w, int mrc, const char *what, MPI_Comm *cur, MPI_Comm *inter,
+                  int high, int key)
+{
+    if (mrc != MPI_SUCCESS) {
+        site_mpi_fail(w->cmd, w->rank, w->self, mrc, what);
+        return -1;
+    }
+    MPI_Comm_set_errhandler(*inter, MPI_ERRORS_RETURN);
+    if ((mrc = merge_into(cur, inter, high)) != MPI_SUCCESS) {
+        site_mpi_fail(w->cmd, w->rank, w->self, mrc, "MPI_Intercomm_merge");
+        return -1;
+    }
+    int n = record_joined(w, *cur, key, &mrc);
+    if (n < 0 && mrc != MPI_SUCCESS) site_mpi_fail(w->cmd, w->rank, w->self, mrc, "MPI_Allgather");
+    return n;
+}
+
 int fs_cli_site_join(fs_cli_mpi *m, const fs_cli_site *s, const char *roster_path,
                      const char *exclude)
 {
@@ -346,13 +369,8 @@ int fs_cli_site_join(fs_cli_mpi *m, const fs_cli_site *s, const char *roster_pat
             w.found = 1;
             pthread_mutex_unlock(&w.mu);
         }
-        if ((mrc = MPI_Comm_connect(port, MPI_INFO_NULL, 0, cur, &inter)) != MPI_SUCCESS) {
-            status = site_mpi_fail(cmd, m->rank, self, mrc, "MPI_Comm_connect");
-            goto done;
-        }
-        MPI_Comm_set_errhandler(inter, MPI_ERRORS_RETURN);
-        if ((mrc = merge_into(&cur, &inter, 1)) != MPI_SUCCESS) goto mpi_fail;
-        if ((n = record_joined(&w, cur, key, &mrc)) < 0) goto joined_fail;
+        mrc = MPI_Comm_connect(port, MPI_INFO_NULL, 0, cur, &inter);
+        if ((n = absorb(&w, mrc, "MPI_Comm_connect", &cur, &inter, 1, key)) < 0) goto done;
     } else {
         /* World rank 0 publishes; the site's other ranks learn the outcome
          * before they enter MPI_Comm_accept with it. */
@@ -379,13 +397,8 @@ int fs_cli_site_join(fs_cli_mpi *m, const fs_cli_site *s, const char *roster_pat
     }
     /* Accept the remaining sites, one at a time, in arrival order. */
     while (n < nmembers) {
-        if ((mrc = MPI_Comm_accept(port, MPI_INFO_NULL, 0, cur, &inter)) != MPI_SUCCESS) {
-            status = site_mpi_fail(cmd, m->rank, self, mrc, "MPI_Comm_accept");
-            goto done;
-        }
-        MPI_Comm_set_errhandler(inter, MPI_ERRORS_RETURN);
-        if ((mrc = merge_into(&cur, &inter, 0)) != MPI_SUCCESS) goto mpi_fail;
-        if ((n = record_joined(&w, cur, key, &mrc)) < 0) goto joined_fail;
+        mrc = MPI_Comm_accept(port, MPI_INFO_NULL, 0, cur, &inter);
+        if ((n = absorb(&w, mrc, "MPI_Comm_accept", &cur, &inter, 0, key)) < 0) goto done;
     }
     if (published) {
         pthread_mutex_lock(&w.mu);
