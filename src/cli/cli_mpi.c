@@ -58,9 +58,6 @@ int fs_cli_mpi_begin(fs_cli_mpi *m, const char *cmd, fs_command command, int *ar
 {
     memset(m, 0, sizeof *m);
     m->comm = MPI_COMM_NULL;
-    fs_cli_site site;
-    int status = fs_cli_site_take(cmd, argc, *argv, &site);
-    if (status >= 0) return status;
     if (fs_config_create_for(command, &m->cfg) != FS_OK) return fs_cli_fail(cmd, "%s", fs_errmsg());
     for (int i = 1; i < *argc; i++)
         if (!strcmp((*argv)[i], "--help") || !strcmp((*argv)[i], "-h")) {
@@ -69,6 +66,12 @@ int fs_cli_mpi_begin(fs_cli_mpi *m, const char *cmd, fs_command command, int *ar
             fs_config_destroy(&m->cfg);
             return FS_EXIT_OK;
         }
+    fs_cli_site site;
+    int status = fs_cli_site_take(cmd, argc, *argv, &site);
+    if (status >= 0) {
+        fs_config_destroy(&m->cfg);
+        return status;
+    }
     status = fs_cli_parse_config(cmd, *argc, *argv, m->cfg, quiet_ok ? &m->quiet : NULL, usage);
     if (status < 0 && fs_config_options(m->cfg, &m->o) != FS_OK) {
         /* train refuses combinations inside the run (agreed, and recorded
