@@ -49,3 +49,16 @@ mpirun --map-by ppr:1:node -x OPENBLAS_NUM_THREADS=16 \
 # command with --resume auto continues bit-identically.
 kill -USR1 "$MPIRUN_PID"    # the pid of the mpirun above
 mpirun -np "$NP" "$FEDSILO" train --config jobs/configs/fmnist-mlp.ini --out runs/laptop --resume auto
+
+# --- 6. one job per site: each institution launches its own mpirun -------------
+# (docs/hpc.md, "One job per site").  Once, on a host every site reaches:
+ompi-server --no-daemonize --report-uri /shared/fed/ompi-server.uri \
+  --mca oob_tcp_static_ipv4_ports 20000 &
+# Every site, from its own directory (keys/roster.ini, keys/site-%d.key and the
+# shards resolve to that site's own files; every other option is the same
+# string everywhere), with its own roster name; a new service name per attempt:
+mpirun --ompi-server file:/shared/fed/ompi-server.uri -np 1 \
+  --mca oob_tcp_dynamic_ipv4_ports 20010-20099 \
+  --mca btl_tcp_port_min_v4 20100 --mca btl_tcp_port_range_v4 100 \
+  "$FEDSILO" train --config jobs/configs/fmnist-mlp.ini --out runs/sites \
+  --site-rendezvous "consortium-$(date +%Y%m%d)-1" --site hospital-a

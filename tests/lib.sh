@@ -98,3 +98,14 @@ make_fmnist() {
 h5attr() {
   h5dump -a "/$2" "$1" 2>/dev/null | sed -n 's/^ *(0): *//p' | tr -d '"' | head -1
 }
+
+# same_model A.h5 B.h5 WHAT: fail unless the two checkpoints hold the same
+# model_hash and the same parameter bytes; prints the hash.
+same_model() {
+  ha=$(h5attr "$1" model_hash); hb=$(h5attr "$2" model_hash)
+  [ -n "$ha" ] && [ "$ha" = "$hb" ] || fail "$3: model_hash $ha vs $hb"
+  h5dump -d /params "$1" | grep -v '^HDF5' > "$WORK/same_model.a"
+  h5dump -d /params "$2" | grep -v '^HDF5' > "$WORK/same_model.b"
+  cmp -s "$WORK/same_model.a" "$WORK/same_model.b" || fail "$3: parameter bytes differ"
+  echo "$ha"
+}

@@ -45,10 +45,10 @@ dist_check_SCRIPTS += tests/cli/secure.sh tests/cli/spy.sh tests/cli/signal.sh t
                       tests/cli/manpage.sh tests/cli/standardize.sh tests/cli/dp.sh \
                       tests/cli/ddp.sh tests/cli/resume_keys.sh tests/cli/impute.sh tests/cli/dp_release.sh \
                       tests/cli/resume_pipeline.sh tests/cli/elastic_dp.sh tests/cli/spy_wrappers.sh \
-                      tests/cli/spy_controls.sh tests/cli/spy_e1.sh
+                      tests/cli/spy_controls.sh tests/cli/spy_e1.sh tests/cli/site_join.sh
 TESTS += tests/cli/secure.sh tests/cli/spy.sh tests/cli/spy_controls.sh tests/cli/spy_e1.sh tests/cli/spy_wrappers.sh tests/cli/resume_keys.sh tests/cli/signal.sh tests/cli/watchdog.sh tests/cli/manpage.sh tests/cli/dp.sh tests/cli/ddp.sh \
          tests/cli/standardize.sh tests/cli/impute.sh tests/cli/dp_release.sh tests/cli/resume_pipeline.sh \
-         tests/cli/elastic_dp.sh
+         tests/cli/elastic_dp.sh tests/cli/site_join.sh
 # Acceptance on R's credit and Pima tables: federated pipeline vs scikit-learn.
 EXTRA_DIST += tests/cli/tabular_accept.py
 dist_check_SCRIPTS += tests/cli/tabular_accept.sh

@@ -2,7 +2,9 @@
  * fs_fed.h - the federation core: what every cross-institution program of
  * fedsilo does before, around and after its secure sums, in one object.
  *
- * One MPI job is one federation; rank i is institution i of the roster, or
+ * One communicator is one federation (the ranks of one MPI job, or the
+ * separately launched jobs that the CLI joins with --site-rendezvous into
+ * one communicator in the same rank order); rank i is institution i of the roster, or
  * with --exclude the i-th of the roster's remaining institutions (the
  * member map, fs_fed_member).  Every program
  * (train, stats, ridge, vfl-train, psi, and later ones) opens one fs_fed

@@ -76,8 +76,10 @@ void fs_cli_getopt_reset(void);
 // ---------------------------------------------------------------- MPI lifecycle (cli_mpi.c)
 
 /*
- * One MPI process lifetime of an MPI subcommand: MPI_Init (threaded for
- * train, whose watchdog and progress threads never call MPI), the
+ * One MPI process lifetime of an MPI subcommand: MPI_Init (threads = 1:
+ * MPI_THREAD_FUNNELED for train, whose watchdog and progress threads never
+ * call MPI; threads = 2: MPI_THREAD_MULTIPLE, for --site-rendezvous, whose
+ * deadline thread may unpublish the rendezvous name), the
  * rank-prefixed log handler ("fedsilo[rank R]: level: ..." on stderr,
  * messages below `level` dropped), a private duplicate of MPI_COMM_WORLD
  * with MPI_ERRORS_RETURN for the command's own collectives, and at the end
@@ -92,6 +94,8 @@ typedef struct {
     fs_config *cfg;    /* the command's configuration (fs_cli_mpi_begin)    */
     fs_opts o;         /* its typed options, for the command's own lines    */
     int quiet;         /* --quiet                                           */
+    int site_lead;     /* world rank 0 of one site's job (--site-rendezvous):
+                          prints the agreed error for its site, as rank 0 does */
 } fs_cli_mpi;
 
 /* Returns 0, or an exit status (already printed) if MPI could not start. */
@@ -112,6 +116,44 @@ int fs_cli_mpi_start(fs_cli_mpi *m, const char *cmd, int *argc, char ***argv, in
 int fs_cli_mpi_begin(fs_cli_mpi *m, const char *cmd, fs_command command, int *argc, char ***argv,
                      int quiet_ok, void (*usage)(FILE *out, const fs_config *cfg), int threads,
                      fs_log_level level);
+
+/*
+ * One job per site (cli_site.c, docs/hpc.md "One job per site"): the options
+ * --site-rendezvous SERVICE, --site NAME[,NAME...] and --site-timeout SECONDS
+ * that every MPI command (train, stats, ridge, vfl-train, psi) takes before
+ * its own options are parsed.  rendezvous is NULL when not given.
+ */
+typedef struct {
+    const char *rendezvous;   /* service name on the ompi-server            */
+    const char *names;        /* this job's roster names, one per rank      */
+    long timeout;             /* seconds until a missing site ends the wait */
+} fs_cli_site;
+
+/*
+ * fs_cli_site_take - remove the --site-* options from argv (in place) into
+ * *s.  Returns -1 to go on, or FS_EXIT_USAGE (printed) for a missing or
+ * invalid value, or --site-rendezvous without --site (or the reverse).
+ */
+int fs_cli_site_take(const char *cmd, int *argc, char **argv, fs_cli_site *s);
+
+/* The --help lines of the --site-* options. */
+void fs_cli_site_help(FILE *out);
+
+/*
+ * fs_cli_site_join - collective over every rank of every site of the
+ * federation: join the other sites' jobs (MPI_Open_port/Publish_name on the
+ * site of the roster's first member, MPI_Lookup_name/Comm_connect on the
+ * others, MPI_Comm_accept/Intercomm_merge one site at a time), then
+ * replace m->comm by the MPI_Comm_split of all of them with key = member
+ * index (roster order without `exclude`, a comma-separated list of names),
+ * and set m->rank/m->size to it: the same rank order as one job of all
+ * members.  A site missing after s->timeout seconds ends every waiting
+ * process with status 1 and a message naming it (a thread: MPI has no
+ * timeout here).  Returns 0, or the exit status after printing (2: bad
+ * --site for this roster; 1: MPI failure or two sites claiming one name).
+ */
+int fs_cli_site_join(fs_cli_mpi *m, const fs_cli_site *s, const char *roster_path,
+                     const char *exclude);
 
 /* Report rc as above, free m->cfg, finalize (or abort), return the exit status. */
 int fs_cli_mpi_finish(fs_cli_mpi *m, fs_err rc);

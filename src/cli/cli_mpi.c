@@ -4,6 +4,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <mpi.h>
 #include <fedsilo.h>
 #include "cli.h"
@@ -35,7 +36,8 @@ int fs_cli_mpi_start(fs_cli_mpi *m, const char *cmd, int *argc, char ***argv, in
     m->rank = 0;
     m->size = 1;
     m->comm = MPI_COMM_NULL;
-    rc = threads ? MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided)
+    rc = threads ? MPI_Init_thread(argc, argv, threads > 1 ? MPI_THREAD_MULTIPLE
+                                                           : MPI_THREAD_FUNNELED, &provided)
                  : MPI_Init(argc, argv);
     if (rc != MPI_SUCCESS) return fs_cli_fail(cmd, "MPI_Init failed");
     MPI_Comm_rank(MPI_COMM_WORLD, &m->rank);
@@ -57,7 +59,20 @@ int fs_cli_mpi_begin(fs_cli_mpi *m, const char *cmd, fs_command command, int *ar
     memset(m, 0, sizeof *m);
     m->comm = MPI_COMM_NULL;
     if (fs_config_create_for(command, &m->cfg) != FS_OK) return fs_cli_fail(cmd, "%s", fs_errmsg());
-    int status = fs_cli_parse_config(cmd, *argc, *argv, m->cfg, quiet_ok ? &m->quiet : NULL, usage);
+    for (int i = 1; i < *argc; i++)
+        if (!strcmp((*argv)[i], "--help") || !strcmp((*argv)[i], "-h")) {
+            usage(stdout, m->cfg);
+            fs_cli_site_help(stdout);
+            fs_config_destroy(&m->cfg);
+            return FS_EXIT_OK;
+        }
+    fs_cli_site site;
+    int status = fs_cli_site_take(cmd, argc, *argv, &site);
+    if (status >= 0) {
+        fs_config_destroy(&m->cfg);
+        return status;
+    }
+    status = fs_cli_parse_config(cmd, *argc, *argv, m->cfg, quiet_ok ? &m->quiet : NULL, usage);
     if (status < 0 && fs_config_options(m->cfg, &m->o) != FS_OK) {
         /* train refuses combinations inside the run (agreed, and recorded
          * with the run's other start-up errors); the other commands before
@@ -66,7 +81,22 @@ int fs_cli_mpi_begin(fs_cli_mpi *m, const char *cmd, fs_command command, int *ar
         else status = fs_cli_usage_error(cmd, "%s", fs_errmsg());
     }
     if (status < 0) {
-        status = fs_cli_mpi_start(m, cmd, argc, argv, threads, level);
+        status = fs_cli_mpi_start(m, cmd, argc, argv, site.rendezvous ? 2 : threads, level);
+        if (status == 0 && site.rendezvous) {
+            m->site_lead = m->rank == 0;   /* world rank, before the join renumbers */
+            status = fs_cli_site_join(m, &site, m->o.fed.roster, m->o.fed.exclude);
+            log_rank = m->rank;
+            if (status == FS_EXIT_USAGE) {   /* refused before connecting to any site */
+                MPI_Comm_free(&m->comm);
+                MPI_Finalize();
+            } else if (status != 0) {
+                /* Other sites may be connected and failing too: do not
+                 * wait for them in MPI_Finalize. */
+                fflush(stdout);
+                fflush(stderr);
+                _exit(status);
+            }
+        }
         if (status == 0) return -1;   /* MPI is up: go on */
     }
     fs_config_destroy(&m->cfg);
@@ -76,9 +106,10 @@ int fs_cli_mpi_begin(fs_cli_mpi *m, const char *cmd, fs_command command, int *ar
 int fs_cli_mpi_finish(fs_cli_mpi *m, fs_err rc)
 {
     const int status = fs_cli_exit_status(rc);
+    const int lead = m->rank == 0 || m->site_lead;
     if (rc == FS_ERR_INTERRUPTED) {
-        if (m->rank == 0) fprintf(stderr, "fedsilo %s: %s\n", m->cmd, fs_errmsg());
-    } else if (rc != FS_OK && (m->rank == 0 || rc == FS_ERR_MPI)) {
+        if (lead) fprintf(stderr, "fedsilo %s: %s\n", m->cmd, fs_errmsg());
+    } else if (rc != FS_OK && (lead || rc == FS_ERR_MPI)) {
         fs_cli_fail(m->cmd, "%s", fs_errmsg());
     }
     fflush(stdout);

@@ -6,10 +6,11 @@
 # live in tests/infra (see docs/hpc.md).
 dist_check_SCRIPTS += tests/hpc/slurm_jobs.sh tests/hpc/slurm_walltime.sh \
                       tests/hpc/netns_train.sh tests/hpc/kill_rank.sh \
-                      tests/hpc/elastic_resume.sh tests/hpc/slurm_elastic.sh
+                      tests/hpc/elastic_resume.sh tests/hpc/slurm_elastic.sh \
+                      tests/hpc/multisite.sh
 TESTS += tests/hpc/slurm_jobs.sh tests/hpc/slurm_walltime.sh \
          tests/hpc/netns_train.sh tests/hpc/kill_rank.sh tests/hpc/elastic_resume.sh \
-         tests/hpc/slurm_elastic.sh
+         tests/hpc/slurm_elastic.sh tests/hpc/multisite.sh
 EXTRA_DIST += tests/hpc/kill_lib.sh tests/hpc/membership_lib.sh tests/infra/slurm-up.sh tests/infra/slurm-down.sh \
               tests/infra/netns-cluster.sh tests/infra/mpi-rsh-netns \
               jobs/README.md jobs/federation-single-node.sbatch \
