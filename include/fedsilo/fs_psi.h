@@ -55,6 +55,10 @@
 extern "C" {
 #endif
 
+/* The run control of fs_fed.h (progress and stop state of a run; C11
+ * allows the repeated typedef). */
+typedef struct fs_run_ctl fs_run_ctl;
+
 /* Bytes of one group element on the wire (ristretto255). */
 #define FS_PSI_ELEMBYTES 32
 
@@ -126,9 +130,11 @@ typedef struct {
  * of the --data dataset; %d = rank), fs_psi_intersect on the core's
  * private communicator, and this rank's output (durable): 'row,id' lines,
  * or the dataset of the common rows in the common order.  Collective on
- * comm.  returns the same code on every rank.
+ * comm.  returns the same code on every rank.  ctl (or NULL) receives the
+ * run's progress (the open, the intersection) for a watchdog thread.
  */
-FS_EXPORT fs_err fs_psi_run(MPI_Comm comm, const fs_config *cfg, fs_psi_run_report *out)
+FS_EXPORT fs_err fs_psi_run(MPI_Comm comm, const fs_config *cfg, fs_run_ctl *ctl,
+                            fs_psi_run_report *out)
     FS_WARN_UNUSED;
 
 #ifdef __cplusplus

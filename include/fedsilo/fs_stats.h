@@ -47,6 +47,10 @@
 extern "C" {
 #endif
 
+/* The run control of fs_fed.h (progress and stop state of a run; C11
+ * allows the repeated typedef). */
+typedef struct fs_run_ctl fs_run_ctl;
+
 /* fs_stats_opts_default - no histogram, no covariance, default limits. */
 FS_EXPORT void fs_stats_opts_default(fs_stats_opts *o);
 
@@ -177,9 +181,12 @@ FS_EXPORT fs_err fs_ridge_write_checkpoint(const fs_ridge_result *r, int nsilos,
  * fills with fs_prep_fit (exact secure sums), applies them, and the
  * statistics describe the imputed columns.  Collective on comm.  *out
  * (identical on every rank) is owned by the caller (fs_stats_free).
- * Returns the same code on every rank.
+ * Returns the same code on every rank.  ctl (or NULL) receives the run's
+ * progress (the open, the key setup, every secure sum) for a watchdog
+ * thread (fs_run_ctl_progress); it must outlive the call.
  */
-FS_EXPORT fs_err fs_stats_run(MPI_Comm comm, const fs_config *cfg, fs_stats_result **out)
+FS_EXPORT fs_err fs_stats_run(MPI_Comm comm, const fs_config *cfg, fs_run_ctl *ctl,
+                              fs_stats_result **out)
     FS_WARN_UNUSED;
 
 /*
@@ -190,10 +197,11 @@ FS_EXPORT fs_err fs_stats_run(MPI_Comm comm, const fs_config *cfg, fs_stats_resu
  * fills in /pipeline), evaluate it on --test (if given) into *test (count
  * 0 otherwise), and write OUT/ridge.json; the outcome is agreed.
  * Collective on comm.  *out owned by the caller (fs_ridge_free); *test is
- * filled on rank 0 only.
+ * filled on rank 0 only.  ctl (or NULL): progress for a watchdog, as for
+ * fs_stats_run.
  */
-FS_EXPORT fs_err fs_ridge_run(MPI_Comm comm, const fs_config *cfg, fs_ridge_result **out,
-                              fs_eval_report *test) FS_WARN_UNUSED;
+FS_EXPORT fs_err fs_ridge_run(MPI_Comm comm, const fs_config *cfg, fs_run_ctl *ctl,
+                              fs_ridge_result **out, fs_eval_report *test) FS_WARN_UNUSED;
 
 #ifdef __cplusplus
 }

@@ -40,6 +40,10 @@
 extern "C" {
 #endif
 
+/* The run control of fs_fed.h (progress and stop state of a run; C11
+ * allows the repeated typedef). */
+typedef struct fs_run_ctl fs_run_ctl;
+
 /* fs_vfl_opts (fs_opts.h): the options; identical on every rank except the paths. */
 
 /*
@@ -149,9 +153,11 @@ typedef struct {
  * parts (--data / --test patterns), fs_vfl_train on the core's private
  * communicator, and with --out the weights DIR/vfl-weights-<rank>.txt
  * (durable).  Collective on comm.  on_start and on_epoch may be NULL.
- * returns the same code on every rank.
+ * returns the same code on every rank.  ctl (or NULL) receives the run's
+ * progress (the open, every epoch) for a watchdog thread.
  */
-FS_EXPORT fs_err fs_vfl_run(MPI_Comm comm, const fs_config *cfg, fs_vfl_start_fn on_start,
+FS_EXPORT fs_err fs_vfl_run(MPI_Comm comm, const fs_config *cfg, fs_run_ctl *ctl,
+                            fs_vfl_start_fn on_start,
                             fs_vfl_epoch_fn on_epoch, void *user, fs_vfl_run_report *out)
     FS_WARN_UNUSED;
 

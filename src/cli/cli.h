@@ -98,6 +98,24 @@ typedef struct {
                           prints the agreed error for its site, as rank 0 does */
 } fs_cli_mpi;
 
+/*
+ * fs_cli_watchdog_start - start the --timeout watchdog thread of this
+ * process's run (once; timeout <= 0: none): a rank whose run (ctl, which
+ * must live until the process ends) records no progress for `timeout`
+ * seconds prints "fedsilo CMD: error: rank R: no progress for T s in PHASE"
+ * and exits with status 1.  The thread never calls MPI (MPI_THREAD_FUNNELED
+ * suffices).  Rank-local, not collective.
+ */
+void fs_cli_watchdog_start(const fs_cli_mpi *m, fs_run_ctl *ctl, long timeout);
+
+/*
+ * fs_cli_watch - a run control for a command's library run (*ctl, kept
+ * until the process ends: the watchdog reads it) and its --timeout
+ * watchdog (m->o.fed.timeout).  Collective on m->comm (the allocation's
+ * outcome is agreed); returns the same code on every rank.
+ */
+fs_err fs_cli_watch(fs_cli_mpi *m, fs_run_ctl **ctl);
+
 /* Returns 0, or an exit status (already printed) if MPI could not start. */
 int fs_cli_mpi_start(fs_cli_mpi *m, const char *cmd, int *argc, char ***argv, int threads,
                      fs_log_level level);

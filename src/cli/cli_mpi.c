@@ -2,6 +2,7 @@
  * cli_mpi.c - the one MPI process lifetime of the fedsilo MPI subcommands
  * (see fs_cli_mpi in cli.h).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -121,4 +122,55 @@ int fs_cli_mpi_finish(fs_cli_mpi *m, fs_err rc)
     MPI_Finalize();
     fs_config_destroy(&m->cfg);
     return status;
+}
+
+/* The watchdog's state: one run per process, so one watchdog. */
+static const char *wd_cmd;
+static int wd_rank;
+static fs_run_ctl *wd_ctl;
+static long wd_timeout;
+
+/*
+ * The watchdog thread: if the run makes no progress for wd_timeout seconds
+ * (a peer died without the launcher noticing, a node, network or another
+ * site's job was lost), print what this rank was waiting for and end the
+ * process with status 1; mpirun/srun --kill-on-bad-exit then stop this
+ * job's other ranks.  _exit because the main thread is blocked inside MPI.
+ * It never calls MPI.
+ */
+static void *watchdog_main(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        sleep(1);
+        const char *phase = "";
+        int round = 0;
+        double idle = fs_run_ctl_progress(wd_ctl, &phase, &round);
+        if (idle >= (double)wd_timeout) {
+            fprintf(stderr, "fedsilo %s: error: rank %d: no progress for %.0f s in %s (round %d): "
+                    "another rank or its node stopped answering; ending this rank (--timeout %ld)\n",
+                    wd_cmd, wd_rank, idle, phase, round, wd_timeout);
+            fflush(stderr);
+            _exit(FS_EXIT_FAIL);
+        }
+    }
+    return NULL;
+}
+
+void fs_cli_watchdog_start(const fs_cli_mpi *m, fs_run_ctl *ctl, long timeout)
+{
+    if (timeout <= 0 || wd_ctl) return;
+    wd_cmd = m->cmd;
+    wd_rank = m->rank;
+    wd_timeout = timeout;
+    wd_ctl = ctl;
+    pthread_t t;
+    if (pthread_create(&t, NULL, watchdog_main, NULL) == 0) pthread_detach(t);
+}
+
+fs_err fs_cli_watch(fs_cli_mpi *m, fs_run_ctl **ctl)
+{
+    fs_err rc = fs_agree(m->comm, fs_run_ctl_create(ctl), NULL);
+    if (rc == FS_OK) fs_cli_watchdog_start(m, *ctl, m->o.fed.timeout);
+    return rc;
 }

@@ -129,10 +129,12 @@ int fs_cmd_stats(int argc, char **argv)
 {
     fs_cli_mpi mpi;
     fs_stats_result *res = NULL;
-    int status = fs_cli_mpi_begin(&mpi, "stats", FS_CMD_STATS, &argc, &argv, 1, stats_usage, 0,
+    fs_run_ctl *ctl = NULL;
+    int status = fs_cli_mpi_begin(&mpi, "stats", FS_CMD_STATS, &argc, &argv, 1, stats_usage, 1,
                                   FS_LOG_WARN);
     if (status >= 0) return status;
-    fs_err rc = fs_stats_run(mpi.comm, mpi.cfg, &res);
+    fs_err rc = fs_cli_watch(&mpi, &ctl);
+    if (rc == FS_OK) rc = fs_stats_run(mpi.comm, mpi.cfg, ctl, &res);
     if (rc == FS_OK && mpi.rank == 0 && !mpi.quiet)
         print_stats(res, mpi.o.fed.aggregation == FS_AGG_PLAIN ? "plain" : "secure");
     fs_stats_free(&res);
@@ -162,11 +164,13 @@ int fs_cmd_ridge(int argc, char **argv)
     fs_cli_mpi mpi;
     fs_ridge_result *r = NULL;
     fs_eval_report rep;
-    int status = fs_cli_mpi_begin(&mpi, "ridge", FS_CMD_RIDGE, &argc, &argv, 1, ridge_usage, 0,
+    fs_run_ctl *ctl = NULL;
+    int status = fs_cli_mpi_begin(&mpi, "ridge", FS_CMD_RIDGE, &argc, &argv, 1, ridge_usage, 1,
                                   FS_LOG_WARN);
     if (status >= 0) return status;
     const fs_opts o = mpi.o;
-    fs_err rc = fs_ridge_run(mpi.comm, mpi.cfg, &r, &rep);
+    fs_err rc = fs_cli_watch(&mpi, &ctl);
+    if (rc == FS_OK) rc = fs_ridge_run(mpi.comm, mpi.cfg, ctl, &r, &rep);
     if (rc == FS_OK && mpi.rank == 0 && !mpi.quiet) {
         const char *agg = o.fed.aggregation == FS_AGG_PLAIN ? "plain" : "secure";
         printf("fedsilo ridge: %d institutions, %.0f rows, %zu features, lambda %g%s, aggregation "

@@ -60,34 +60,6 @@ static void train_usage(FILE *out, const fs_config *cfg)
 typedef struct { int quiet; } progress_ctx;
 
 /*
- * Watchdog thread: if the federation makes no progress for `timeout`
- * seconds (a peer died without the launcher noticing, a node or network
- * was lost), print what this rank was waiting for and end the process with
- * status 1; mpirun/srun --kill-on-bad-exit then stop the remaining ranks.
- * _exit is used because the main thread is blocked inside MPI.
- */
-static long watchdog_timeout;
-
-static void *watchdog_main(void *arg)
-{
-    (void)arg;
-    for (;;) {
-        sleep(1);
-        const char *phase = "";
-        int round = 0;
-        double idle = fs_run_ctl_progress(run_ctl, &phase, &round);
-        if (idle >= (double)watchdog_timeout) {
-            fprintf(stderr, "fedsilo train: error: rank %d: no progress for %.0f s in %s (round %d): "
-                    "another rank or its node stopped answering; ending this rank (--timeout %ld)\n",
-                    cli_rank, idle, phase, round, watchdog_timeout);
-            fflush(stderr);
-            _exit(FS_EXIT_FAIL);
-        }
-    }
-    return NULL;
-}
-
-/*
  * Local-training bar of rank 0 (issue: long local phases show progress).
  * A thread polls fs_run_ctl_local_progress every 100 ms; while this rank is in
  * local training it keeps a transient cli_progress on stdout (a bar on a
@@ -213,10 +185,7 @@ int fs_cmd_train(int argc, char **argv)
                o->fed.aggregation == FS_AGG_PLAIN ? "plain" : "secure", o->fed.data);
         fflush(stdout);
     }
-    watchdog_timeout = o->fed.timeout;
-    pthread_t wd;
-    if (watchdog_timeout > 0 && pthread_create(&wd, NULL, watchdog_main, NULL) == 0)
-        pthread_detach(wd);
+    fs_cli_watchdog_start(&mpi, run_ctl, o->fed.timeout);
     progress_ctx pc = { mpi.quiet };
     bar_rounds = o->fl.rounds;
     pthread_t bt;

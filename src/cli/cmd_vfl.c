@@ -73,12 +73,15 @@ int fs_cmd_vfl_train(int argc, char **argv)
 {
     fs_cli_mpi mpi;
     fs_vfl_run_report rep;
+    fs_run_ctl *ctl = NULL;
     int status = fs_cli_mpi_begin(&mpi, "vfl-train", FS_CMD_VFL_TRAIN, &argc, &argv, 1, train_usage,
-                                  0, FS_LOG_WARN);
+                                  1, FS_LOG_WARN);
     if (status >= 0) return status;
     vfl_logistic = mpi.o.vfl.model == FS_VFL_LOGISTIC;
     cli_rank = mpi.rank;
-    fs_err rc = fs_vfl_run(mpi.comm, mpi.cfg, print_start, print_epoch, &mpi.quiet, &rep);
+    fs_err rc = fs_cli_watch(&mpi, &ctl);
+    if (rc == FS_OK)
+        rc = fs_vfl_run(mpi.comm, mpi.cfg, ctl, print_start, print_epoch, &mpi.quiet, &rep);
     if (rc == FS_OK && cli_rank == 0) {
         printf("paillier: %llu encryptions, %llu decryptions, %llu scalar multiplications; "
                "max per-rank Paillier time %.2f s of %.2f s (keys and upload %.2f s)\n",
@@ -123,10 +126,12 @@ int fs_cmd_psi(int argc, char **argv)
 {
     fs_cli_mpi mpi;
     fs_psi_run_report rep;
-    int status = fs_cli_mpi_begin(&mpi, "psi", FS_CMD_PSI, &argc, &argv, 0, psi_usage, 0,
+    fs_run_ctl *ctl = NULL;
+    int status = fs_cli_mpi_begin(&mpi, "psi", FS_CMD_PSI, &argc, &argv, 0, psi_usage, 1,
                                   FS_LOG_WARN);
     if (status >= 0) return status;
-    fs_err rc = fs_psi_run(mpi.comm, mpi.cfg, &rep);
+    fs_err rc = fs_cli_watch(&mpi, &ctl);
+    if (rc == FS_OK) rc = fs_psi_run(mpi.comm, mpi.cfg, ctl, &rep);
     if (rc == FS_OK && mpi.rank == 0) {
         if (rep.dataset)
             printf("psi: %d ranks, intersection %zu rows, %.3f s; wrote %s (rank 0; one "

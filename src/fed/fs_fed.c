@@ -5,7 +5,9 @@
  */
 #define _GNU_SOURCE
 #include <stdio.h>
+#include <stdlib.h>
 #include <limits.h>
+#include <signal.h>
 #include <string.h>
 #include "fed/fs_fed_impl.h"
 #include "crypto/fs_crypto_impl.h"
@@ -325,8 +327,26 @@ static void note_verdict(fs_fed *fed, uint32_t kind, uint64_t round, uint32_t vi
     if (agreed) fs_error_mark_agreed();
 }
 
+/*
+ * Called at the start of every agreement and cross-rank sum of the core:
+ * each is progress for the watchdog of a program that marks few phases of
+ * its own (stats, ridge, psi), so the progress clock restarts (the phase
+ * stays).  Test hook (tests/cli/watchdog.sh): FEDSILO_TEST_STOP_RANK=K makes
+ * rank K stop itself with SIGSTOP at its first agreement or sum after the
+ * open, as a lost node looks to its peers (the process neither answers nor
+ * exits).
+ */
+static void collective_begin(fs_fed *fed)
+{
+    if (fed->ctl && fed->ctl->progress_ns >= 0)
+        fed->ctl->progress_ns = (long long)(fs_now() * 1e9);
+    const char *v = getenv("FEDSILO_TEST_STOP_RANK");
+    if (v && *v && atoi(v) == fed->rank) raise(SIGSTOP);
+}
+
 fs_err fs_fed_agree(fs_fed *fed, fs_err local)
 {
+    collective_begin(fed);
     fs_err rc = fs_agree(fed->comm, local, NULL);
     note_verdict(fed, VERDICT_AGREE, 0, 0, 0, rc);
     return rc;
@@ -336,6 +356,7 @@ fs_err fs_fed_sum_f32(fs_fed *fed, uint64_t round, uint32_t vid, const float *in
                       size_t n, size_t *nclipped)
 {
     if (!fed->agg) return fs_error_set(FS_ERR_ARG, "fs_fed_sum_f32 before fs_fed_connect");
+    collective_begin(fed);
     fs_err rc = fs_ledger_check_sum(fed->ledger, vid, NULL);  /* same on every rank */
     if (rc != FS_OK) return rc;
     rc = fs_agg_sum_f32(fed->agg, round, vid, in, out, n, nclipped);
@@ -347,6 +368,7 @@ fs_err fs_fed_sum_f64(fs_fed *fed, uint64_t round, uint32_t vid, const double *i
                       size_t n)
 {
     if (!fed->agg) return fs_error_set(FS_ERR_ARG, "fs_fed_sum_f64 before fs_fed_connect");
+    collective_begin(fed);
     fs_err rc = fs_ledger_check_sum(fed->ledger, vid, NULL);  /* same on every rank */
     if (rc != FS_OK) return rc;
     rc = fs_agg_sum_f64(fed->agg, round, vid, in, out, n);
@@ -358,6 +380,7 @@ fs_err fs_fed_sum_words(fs_fed *fed, uint64_t round, uint32_t vid, uint64_t *wor
                         fs_err local)
 {
     if (!fed->agg) return fs_error_set(FS_ERR_ARG, "fs_fed_sum_words before fs_fed_connect");
+    collective_begin(fed);
     fs_err rc = fs_ledger_check_sum(fed->ledger, vid, NULL);  /* same on every rank */
     if (rc != FS_OK) return rc;
     fs_secagg *sa = fs_agg_secagg(fed->agg);

@@ -140,7 +140,8 @@ const fs_opt_def fs_opt_table[] = {
     { FEDSUM, "round", "aggregation", NULL, FS_OPT_CHOICE, "secure", NOLIM, "secure|plain",
       FS_FIELD_ENUM, F(fed.aggregation), NOSET,
       "secure sum (default) or MPI_Allreduce (comparison only)" },
-    { TRAIN, "round", "timeout", NULL, FS_OPT_INT, "900", 0, 1e9, NULL, FS_FIELD_LONG,
+    { TRAIN | FEDSUM | VFL | PSI, "round", "timeout", NULL, FS_OPT_INT, "900", 0, 1e9, NULL,
+      FS_FIELD_LONG,
       F(fed.timeout), NOSET,
       "watchdog: a rank that sees no progress for this many seconds (e.g. a peer or node "
       "died) exits non-zero so the job ends (0: off); must exceed the longest local phase" },

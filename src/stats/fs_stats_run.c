@@ -21,14 +21,15 @@
  * training part (configuration and schema agreed; missing cells are read
  * only when --impute yes will fill them), and the sum session.
  */
-static fs_err open_run(MPI_Comm comm, const fs_config *cfg, fs_opts *o, fs_fed **fed)
+static fs_err open_run(MPI_Comm comm, const fs_config *cfg, fs_run_ctl *ctl, fs_opts *o,
+                       fs_fed **fed)
 {
     fs_err rc = FS_OK;
     const fs_err optrc = fs_config_options(cfg, o);
     const unsigned read = FS_FED_READ_TRAIN |
                           (optrc == FS_OK && o->fl.impute ? FS_FED_READ_ALLOW_MISSING : 0);
     fs_fed_open_opts fo = { cfg, &o->fed, read, FS_PREFLIGHT_CONFIG | FS_PREFLIGHT_SCHEMA,
-                            0, NULL, optrc };
+                            0, ctl, optrc };
     FS_TRY(fs_fed_open(comm, &fo, fed));
     FS_TRY(fs_fed_connect(*fed));
 done:
@@ -180,7 +181,7 @@ done:
     return rc;
 }
 
-fs_err fs_stats_run(MPI_Comm comm, const fs_config *cfg, fs_stats_result **out)
+fs_err fs_stats_run(MPI_Comm comm, const fs_config *cfg, fs_run_ctl *ctl, fs_stats_result **out)
 {
     fs_err rc = FS_OK;
     fs_opts o;
@@ -190,7 +191,7 @@ fs_err fs_stats_run(MPI_Comm comm, const fs_config *cfg, fs_stats_result **out)
     double *missing = NULL, *cats = NULL, *fill = NULL;
     uint64_t step = 1;
     *out = NULL;
-    FS_TRY(open_run(comm, cfg, &o, &fed));
+    FS_TRY(open_run(comm, cfg, ctl, &o, &fed));
     FS_TRY(fs_fed_agree(fed, fs_ledger_note_release(fs_fed_ledger(fed),
                         "counts, sums, squared deviations and histograms (sums)",
                         o.stats.dp_epsilon > 0 ? "Gaussian (record level)" : "public")));
@@ -287,7 +288,7 @@ done:
     return rc;
 }
 
-fs_err fs_ridge_run(MPI_Comm comm, const fs_config *cfg, fs_ridge_result **out,
+fs_err fs_ridge_run(MPI_Comm comm, const fs_config *cfg, fs_run_ctl *ctl, fs_ridge_result **out,
                     fs_eval_report *test)
 {
     fs_err rc = FS_OK;
@@ -298,7 +299,7 @@ fs_err fs_ridge_run(MPI_Comm comm, const fs_config *cfg, fs_ridge_result **out,
     uint64_t step = 1;
     *out = NULL;
     memset(test, 0, sizeof *test);
-    FS_TRY(open_run(comm, cfg, &o, &fed));
+    FS_TRY(open_run(comm, cfg, ctl, &o, &fed));
     FS_TRY(fs_fed_agree(fed, fs_ledger_note_release(fs_fed_ledger(fed),
                         "n, X1^T X1, X1^T y, y^T y (one sum)", "public")));
     FS_TRY(impute_rows(fed, &o, &prep));

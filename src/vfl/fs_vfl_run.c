@@ -17,9 +17,11 @@
 
 /* Collective: the federation without a shard read (the program reads its
  * own files), the options and the configuration agreed first. */
-static fs_err open_run(MPI_Comm comm, const fs_config *cfg, fs_opts *o, fs_fed **fed)
+static fs_err open_run(MPI_Comm comm, const fs_config *cfg, fs_run_ctl *ctl, fs_opts *o,
+                       fs_fed **fed)
 {
-    fs_fed_open_opts fo = { cfg, &o->fed, 0, FS_PREFLIGHT_CONFIG, 0, NULL, fs_config_options(cfg, o) };
+    fs_fed_open_opts fo = { cfg, &o->fed, 0, FS_PREFLIGHT_CONFIG, 0, ctl,
+                            fs_config_options(cfg, o) };
     return fs_fed_open(comm, &fo, fed);
 }
 
@@ -90,7 +92,22 @@ static fs_err write_weights(FILE *f, void *user)
     return FS_OK;
 }
 
-fs_err fs_vfl_run(MPI_Comm comm, const fs_config *cfg, fs_vfl_start_fn on_start,
+/* The epoch callback of fs_vfl_run: every finished epoch is progress for the
+ * watchdog (fs_fed_mark), then the caller's callback, if any. */
+typedef struct {
+    fs_fed *fed;
+    fs_vfl_epoch_fn fn;
+    void *user;
+} epoch_mark;
+
+static void mark_epoch(int epoch, double train_loss, double test_metric, void *user)
+{
+    epoch_mark *m = user;
+    fs_fed_mark(m->fed, "vertical training (Paillier)", epoch);
+    if (m->fn) m->fn(epoch, train_loss, test_metric, m->user);
+}
+
+fs_err fs_vfl_run(MPI_Comm comm, const fs_config *cfg, fs_run_ctl *ctl, fs_vfl_start_fn on_start,
                   fs_vfl_epoch_fn on_epoch, void *user, fs_vfl_run_report *out)
 {
     fs_err rc = FS_OK, local = FS_OK;
@@ -101,7 +118,7 @@ fs_err fs_vfl_run(MPI_Comm comm, const fs_config *cfg, fs_vfl_start_fn on_start,
     char idpath[4096] = "";
     int from_roster = 0;
     memset(out, 0, sizeof *out);
-    FS_TRY(open_run(comm, cfg, &o, &fed));
+    FS_TRY(open_run(comm, cfg, ctl, &o, &fed));
     const int rank = fs_fed_rank(fed);
     fs_vfl_opts *vo = &o.vfl;
     vo->roster_path = o.fed.roster;
@@ -126,7 +143,10 @@ fs_err fs_vfl_run(MPI_Comm comm, const fs_config *cfg, fs_vfl_start_fn on_start,
     }
     fs_vfl_part ptr = { tr->X, ytr, tr->n, tr->d }, pte = { NULL, NULL, 0, 0 };
     if (te) { pte.X = te->X; pte.y = yte; pte.n = te->n; pte.d = te->d; }
-    FS_TRY(fs_vfl_train(fs_fed_comm(fed), vo, &ptr, te ? &pte : NULL, w, &out->rep, on_epoch, user));
+    epoch_mark em = { fed, on_epoch, user };
+    fs_fed_mark(fed, "vertical training (Paillier)", 0);
+    FS_TRY(fs_vfl_train(fs_fed_comm(fed), vo, &ptr, te ? &pte : NULL, w, &out->rep, mark_epoch,
+                        &em));
     if (o.fed.out[0]) {
         char path[4200];
         weights_job j = { rank, tr->d, is_label, w };
@@ -193,7 +213,7 @@ done:
     return rc;
 }
 
-fs_err fs_psi_run(MPI_Comm comm, const fs_config *cfg, fs_psi_run_report *out)
+fs_err fs_psi_run(MPI_Comm comm, const fs_config *cfg, fs_run_ctl *ctl, fs_psi_run_report *out)
 {
     fs_err rc = FS_OK, local = FS_OK;
     fs_opts o;
@@ -202,7 +222,7 @@ fs_err fs_psi_run(MPI_Comm comm, const fs_config *cfg, fs_psi_run_report *out)
     fs_dataset *ds = NULL;             /* --data: the dataset; ids are ds->ids */
     size_t n = 0, *idx = NULL, m = 0;
     memset(out, 0, sizeof *out);
-    FS_TRY(open_run(comm, cfg, &o, &fed));
+    FS_TRY(open_run(comm, cfg, ctl, &o, &fed));
     const int rank = fs_fed_rank(fed), size = fs_fed_size(fed);
     const int by_ids = o.psi.ids[0] != '\0';
     char path[4096], idpath[4096] = "";
@@ -228,6 +248,7 @@ fs_err fs_psi_run(MPI_Comm comm, const fs_config *cfg, fs_psi_run_report *out)
     FS_TRY(fs_fed_agree(fed, local));
     const char *const *keys = (const char *const *)(ds ? ds->ids : ids);
     const double t0 = fs_now();
+    fs_fed_mark(fed, "private set intersection", 0);
     FS_TRY(fs_psi_intersect(fs_fed_comm(fed), &o.psi, keys, n, &idx, &m, NULL));
     out->seconds = fs_now() - t0;
     out->n = n;
