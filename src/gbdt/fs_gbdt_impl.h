@@ -178,10 +178,11 @@ FS_INTERN fs_err fs_gbdt_grid_codes(const fs_gbdt_grid *g, const fs_gbdt_model *
                                     uint16_t **out);
 
 /*
- * fs_gbdt_add_metric_sums - add the metric sums (fs_metrics.h, K classes)
- * of model m's class probabilities on every row of ds (NULL or empty: no
+ * fs_gbdt_add_metric_sums - add the metric sums (fs_metrics.h, K classes;
+ * regression for a reg:squarederror model, K = 0) of model m's class
+ * probabilities or predictions on every row of ds (NULL or empty: no
  * change) to vec; the loss is the log loss with probabilities clipped at
- * 1e-16.  Not collective (fs_gbdt_ckpt.c).
+ * 1e-16, or the squared error.  Not collective (fs_gbdt_ckpt.c).
  */
 FS_INTERN fs_err fs_gbdt_add_metric_sums(const fs_gbdt_model *m, const fs_dataset *ds, int K,
                                          double *vec);
