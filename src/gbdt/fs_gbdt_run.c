@@ -3,6 +3,9 @@
  * sequence over the federation core.  Rank k holds n_k training rows.
  *
  *   open      configuration, shard (missing cells as NaN), pre-flight items
+ *   options   objective from --objective and the shards' task; for
+ *             reg:squarederror the public label range (--label-range or
+ *             the schema's) and base score LO + base_score (HI - LO)
  *   engine    fs_gbdt_create on this rank's rows (or continuing the model
  *             of OUT/checkpoint.h5)                           rank-local, agreed
  *   connect   the sum session, 64-bit ring                    collective

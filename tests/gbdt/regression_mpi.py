@@ -28,6 +28,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gbdt_data as gd  # noqa: E402
+from train_mpi import read_h5, xgb_predict  # noqa: E402
 
 NAMES = ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]
 SCHEMA = """[schema]
@@ -38,12 +39,6 @@ kind = label
 type = numeric
 range = 0:400
 """
-
-
-def read_h5(path):
-    import h5py
-    with h5py.File(path, "r") as h:
-        return h["X"][:], h["y"][:]
 
 
 def diabetes():
@@ -96,11 +91,8 @@ def cmd_rmse(out, preds, trees, depth, eta, bins, base):
 
 
 def cmd_xgbload(out, preds, model):
-    import xgboost as xgb
     p = predictions(preds)
-    Xt, _ = read_h5(os.path.join(out, "test.h5"))
-    bst = xgb.Booster(model_file=model)
-    px = bst.predict(xgb.DMatrix(Xt, missing=np.nan, feature_names=bst.feature_names))
+    px = xgb_predict(out, model)
     rel = float(np.max(np.abs(px - p) / np.maximum(1.0, np.abs(p))))
     print("exported model in xgboost: max |p - p_fedsilo| / max(1, |p|) = %.3g over %d rows"
           % (rel, len(p)))
