@@ -59,23 +59,45 @@ done:
     return rc;
 }
 
-/* fs_gbdt_add_metric_sums for reg:squarederror: loss = squared error. */
+/*
+ * fs_gbdt_add_metric_sums for reg:squarederror, in the units of the public
+ * label range: predictions and targets as (v - LO) / (HI - LO), so every
+ * sum is O(rows) whatever the targets' scale (the statistics codec of the
+ * secure sum refuses values beyond 2^31); fs_gbdt_metric_report scales
+ * back.  Loss = squared error.
+ */
 static fs_err add_regression_sums(const fs_gbdt_model *m, const fs_dataset *ds, double *vec)
 {
     fs_err rc = FS_OK;
-    float *pred = NULL;
+    float *pred = NULL, *y = NULL;
     const size_t n = ds->n;
+    const double lo = m->opts.label_lo, w = m->opts.label_hi - m->opts.label_lo;
     double sse = 0;
     FS_TRY(fs_alloc(&pred, n, sizeof *pred, "predictions"));
+    FS_TRY(fs_alloc(&y, n, sizeof *y, "scaled targets"));
     FS_TRY(fs_gbdt_model_predict(m, ds->X, n, ds->d, 0, pred));
     for (size_t i = 0; i < n; i++) {
-        const double e = (double)pred[i] - (double)ds->y_reg[i];
+        pred[i] = (float)(((double)pred[i] - lo) / w);
+        y[i] = (float)(((double)ds->y_reg[i] - lo) / w);
+        const double e = (double)pred[i] - (double)y[i];
         sse += e * e;
     }
-    FS_TRY(fs_metrics_add_scores(vec, FS_TASK_REGRESSION, 0, n, pred, 1, NULL, ds->y_reg, sse));
+    FS_TRY(fs_metrics_add_scores(vec, FS_TASK_REGRESSION, 0, n, pred, 1, NULL, y, sse));
 done:
+    free(y);
     free(pred);
     return rc;
+}
+
+void fs_gbdt_metric_report(const fs_gbdt_model *m, const double *vec, fs_task task, int K,
+                           fs_eval_report *out)
+{
+    fs_metrics_report(vec, task, K, out);
+    if (task != FS_TASK_REGRESSION) return;
+    const double w = m->opts.label_hi - m->opts.label_lo;   /* R^2 is scale-free */
+    out->rmse *= w;
+    out->mae *= w;
+    out->loss *= w * w;
 }
 
 fs_err fs_gbdt_add_metric_sums(const fs_gbdt_model *m, const fs_dataset *ds, int K, double *vec)
@@ -120,7 +142,7 @@ fs_err fs_gbdt_checkpoint_evaluate(const fs_checkpoint *ck, const fs_gbdt_model 
                 ck->task == FS_TASK_REGRESSION ? "regression" : "classification");
     FS_TRY(fs_zalloc(&vec, fs_metrics_len(ck->task, K), sizeof *vec, "evaluation sums"));
     FS_TRY(fs_gbdt_add_metric_sums(m, ds, K, vec));
-    fs_metrics_report(vec, ck->task, K, report);
+    fs_gbdt_metric_report(m, vec, ck->task, K, report);
 done:
     free(vec);
     fs_dataset_destroy(&ds);

@@ -328,8 +328,8 @@ static fs_err evaluate(gb_run *st, int round, fs_gbdt_round_info *info)
     if (local != FS_OK) fs_error_prefix(local, "evaluation: ");
     FS_TRY(fs_fed_agree(st->fed, local));
     FS_TRY(fs_fed_sum_f64(st->fed, (uint64_t)round, FS_GBDT_FED_VID_METRICS, vec, vec, 2 * len));
-    fs_metrics_report(vec, st->task, st->K, &info->val);
-    fs_metrics_report(vec + len, st->task, st->K, &info->test);
+    fs_gbdt_metric_report(m, vec, st->task, st->K, &info->val);
+    fs_gbdt_metric_report(m, vec + len, st->task, st->K, &info->test);
     info->evaluated = 1;
 done:
     free(vec);

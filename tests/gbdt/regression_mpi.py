@@ -6,7 +6,8 @@
       training rows sorted by target and cut into 4 equal runs
       DIR/site-0.csv .. DIR/site-3.csv (target skew: site 0 holds the lowest
       targets, site 3 the highest), and the consortium schema DIR/schema.ini
-      (label column `target`, type numeric, public range 0:400).
+      (label column `target`, type numeric, public range 0:400); the same
+      rows with the targets times 1000 in DIR/big/ (no schema).
   regression_mpi.py rmse DIR PREDS.csv TREES DEPTH ETA BINS BASE
       test RMSE of fedsilo's predictions (column `prediction` of `fedsilo
       predict`) against xgboost.train(tree_method='hist',
@@ -66,6 +67,10 @@ def cmd_data(out):
         write_csv(os.path.join(out, "site-%d.csv" % k), X[rows], y[rows])
     with open(os.path.join(out, "schema.ini"), "w") as f:
         f.write(SCHEMA)
+    os.makedirs(os.path.join(out, "big"), exist_ok=True)   # the targets in thousandths
+    write_csv(os.path.join(out, "big", "test.csv"), X[te], 1000 * y[te])
+    for k, rows in enumerate(np.array_split(tr, 4)):
+        write_csv(os.path.join(out, "big", "site-%d.csv" % k), X[rows], 1000 * y[rows])
 
 
 def predictions(path):

@@ -15,6 +15,8 @@
 #     trees/depth/eta/bins on the pooled rows; eval prints RMSE and R^2;
 #   - fedsilo export --format xgboost: xgboost.Booster loads the file and
 #     predicts as fedsilo predict did (relative difference <= 1e-5);
+#   - targets 1000 times larger (--label-range 0:400000): the run works (the
+#     metric sums are in units of the range) and gives the same test R^2;
 #   - a target outside the public range: every rank exits non-zero with one
 #     message naming the rank, its shard and the public range, no value;
 #   - hostile: no public range at all, a malformed range, a regression
@@ -87,6 +89,24 @@ $PY "$H" xgbload "$D" "$WORK/preds.csv" "$WORK/m.json" || fail "exported model p
   || fail "eval on the regression checkpoint failed"
 grep -q 'model gbdt) on .*: rows 110 .* rmse [0-9.]* .* r2 0\.' "$WORK/eval.txt" \
   || fail "eval output: $(cat "$WORK/eval.txt")"
+
+# targets 1000 times larger (sums of squares beyond 2^31 per institution):
+# the metric sums are taken in units of the label range, so the run works
+# and its test R^2 is the unscaled run's (up to float32 rounding of the trees)
+for i in 0 1 2 3; do
+  "$FEDSILO" import csv --input "$D/big/site-$i.csv" --label target --task regression \
+      --out "$D/big/site-$i.h5" >/dev/null || hard "import of big site $i failed"
+done
+"$FEDSILO" import csv --input "$D/big/test.csv" --label target --task regression \
+    --out "$D/big/test.h5" >/dev/null || hard "import of the big test rows failed"
+# shellcheck disable=SC2086
+run_mpi 4 120 "$FEDSILO" train $common --data "$D/big/site-%d.h5" --test "$D/big/test.h5" \
+    --label-range 0:400000 --quiet --out "$WORK/big" > "$WORK/big.txt" 2>&1 \
+  || { cat "$WORK/big.txt"; fail "run with targets in thousandths failed"; }
+r2() { sed -n 's/.*"test_r2": \([-0-9.e]*\).*/\1/p' "$1/metrics.jsonl" | tail -1; }
+note "test R^2: $(r2 "$WORK/sec") (targets), $(r2 "$WORK/big") (targets x 1000)"
+awk -v a="$(r2 "$WORK/sec")" -v b="$(r2 "$WORK/big")" 'BEGIN { exit !(b != "" && a - b < 1e-3 && b - a < 1e-3) }' \
+  || fail "test R^2 of the scaled targets differs"
 
 # a target outside the public range: sites 2 and 3 hold targets above 200
 # shellcheck disable=SC2086
