@@ -43,3 +43,11 @@ bench-psi: bench/psi_bench$(EXEEXT)
 .PHONY: bench-gbdt-mpi
 bench-gbdt-mpi: fedsilo$(EXEEXT)
 	OPENBLAS_NUM_THREADS=1 /usr/bin/python3 $(srcdir)/bench/gbdt_mpi.py --fedsilo ./fedsilo$(EXEEXT)
+
+# Fashion-MNIST softmax trees through mpirun -np 4 fedsilo train --model gbdt
+# at full size against xgboost hist (minutes): `make bench-gbdt-fmnist`
+# (BENCH_FMNIST_ARGS="NTRAIN NTEST ROUNDS DEPTH BINS ETA").
+EXTRA_DIST += bench/gbdt_fmnist_mpi.sh
+.PHONY: bench-gbdt-fmnist
+bench-gbdt-fmnist: fedsilo$(EXEEXT)
+	$(srcdir)/bench/gbdt_fmnist_mpi.sh ./fedsilo$(EXEEXT) $(BENCH_FMNIST_ARGS)

@@ -117,11 +117,13 @@ TESTS += tests/data/schema_import.sh
 # (same predictions) and test quality against xgboost on real tables; both
 # drive bench/gbdt_bench.
 dist_check_SCRIPTS += tests/gbdt/export.sh tests/gbdt/quality.sh tests/gbdt/train_mpi.sh \
-                     tests/gbdt/credit_mpi.sh tests/gbdt/edge_mpi.sh
+                     tests/gbdt/credit_mpi.sh tests/gbdt/edge_mpi.sh tests/gbdt/regression_mpi.sh \
+                     tests/gbdt/fmnist_mpi.sh
 TESTS += tests/gbdt/export.sh tests/gbdt/quality.sh tests/gbdt/train_mpi.sh \
-         tests/gbdt/credit_mpi.sh tests/gbdt/edge_mpi.sh
+         tests/gbdt/credit_mpi.sh tests/gbdt/edge_mpi.sh tests/gbdt/regression_mpi.sh \
+         tests/gbdt/fmnist_mpi.sh
 EXTRA_DIST += tests/gbdt/gbdt_data.py tests/gbdt/export.py tests/gbdt/quality.py \
-              tests/gbdt/train_mpi.py
+              tests/gbdt/train_mpi.py tests/gbdt/regression_mpi.py
 # The authenticated round end against an active transport (the review's E7):
 # a PMPI shim that alters one rank's model sum and forges the round-end
 # exchange (LD_PRELOAD into every rank through tests/hostile/rankwrap.sh).

@@ -49,7 +49,7 @@ typedef struct {
     int round;                /* completed rounds (1-based)                       */
     int rounds;               /* --trees                                          */
     int num_trees;            /* trees in the model (multi:*: K per round)        */
-    const char *metric_name;  /* "logloss" or "mlogloss" (static)                 */
+    const char *metric_name;  /* "logloss", "mlogloss" or "rmse" (static)         */
     double train_metric;      /* pooled training loss (metric_name)               */
     double val_metric;        /* pooled validation loss, NaN without validation rows */
     int evaluated;            /* val and test below were computed this round      */

@@ -115,7 +115,8 @@ typedef struct {
  * The seed of the sampling streams is fed.seed. */
 typedef struct {
     const char *objective;       /* --objective: auto | binary:logistic |
-                                    multi:softprob | multi:softmax            */
+                                    multi:softprob | multi:softmax |
+                                    reg:squarederror                           */
     int trees;                   /* --trees: boosting rounds (multi: K trees each) */
     int max_depth;               /* --max-depth                                */
     double eta;                  /* --eta                                      */
@@ -127,6 +128,8 @@ typedef struct {
     double colsample;            /* --colsample (per tree)                     */
     double base_score;           /* --base-score                               */
     int early_stopping_rounds;   /* --early-stopping-rounds: 0 = off           */
+    const char *label_range;     /* --label-range LO:HI (reg:squarederror); ""
+                                    = the schema's range of the label column   */
 } fs_gbdt_cli_opts;
 
 /* Differential privacy (train; dp epsilon / calibrate; stats releases). */

@@ -148,6 +148,12 @@ static void print_gbdt_round(const fs_gbdt_round_info *in, void *user)
     const char *pre[2] = { "val", "test" };
     for (int k = 0; k < 2 && in->evaluated; k++) {
         if (!(r[k]->count > 0)) continue;
+        if (r[k]->is_regression) {
+            len += snprintf(line + len, sizeof line - len, "  %s_rmse %.4f", pre[k], r[k]->rmse);
+            if (r[k]->r2 == r[k]->r2)
+                len += snprintf(line + len, sizeof line - len, "  %s_r2 %.4f", pre[k], r[k]->r2);
+            continue;
+        }
         len += snprintf(line + len, sizeof line - len, "  %s_acc %.4f", pre[k], r[k]->accuracy);
         if (r[k]->auc == r[k]->auc)
             len += snprintf(line + len, sizeof line - len, "  %s_auc %.4f", pre[k], r[k]->auc);

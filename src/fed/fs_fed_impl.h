@@ -91,6 +91,13 @@ FS_INTERN extern const fs_opt_def fs_opt_table[];
 FS_INTERN extern const int fs_opt_count;
 
 /*
+ * fs_opts_label_range - parse --label-range "LO:HI" (finite, LO < HI,
+ * HI - LO < 1e15).  Not collective.  Returns FS_OK, or FS_ERR_ARG naming the
+ * option (*lo and *hi NaN).
+ */
+FS_INTERN fs_err fs_opts_label_range(const char *text, double *lo, double *hi) FS_WARN_UNUSED;
+
+/*
  * fs_opts_check - the one place that refuses invalid combinations of a
  * command's options (each value was range-checked when set).  Not
  * collective.  returns FS_OK or FS_ERR_ARG with a message naming the flags.

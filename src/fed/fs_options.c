@@ -19,6 +19,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "fed/fs_fed_impl.h"
 #include "fedsilo/fs_file.h"
@@ -147,8 +148,10 @@ const fs_opt_def fs_opt_table[] = {
       "died) exits non-zero so the job ends (0: off); must exceed the longest local phase" },
     /* [gbdt] gradient-boosted trees (--model gbdt; docs/gbdt.md) */
     { TRAIN, "gbdt", "objective", NULL, FS_OPT_CHOICE, "auto", NOLIM,
-      "auto|binary:logistic|multi:softprob|multi:softmax", FS_FIELD_STR, F(gbdt.objective), NOSET,
-      "gbdt: loss; auto = binary:logistic for 2 classes, multi:softprob for more" },
+      "auto|binary:logistic|multi:softprob|multi:softmax|reg:squarederror", FS_FIELD_STR,
+      F(gbdt.objective), NOSET,
+      "gbdt: loss; auto = binary:logistic for 2 classes, multi:softprob for more, "
+      "reg:squarederror for a regression target" },
     { TRAIN, "gbdt", "trees", NULL, FS_OPT_INT, "10", 1, 100000, NULL, FS_FIELD_INT,
       F(gbdt.trees), NOSET, "gbdt: boosting rounds (multi:*: one tree per class each)" },
     { TRAIN, "gbdt", "max_depth", NULL, FS_OPT_INT, "6", 1, 16, NULL,
@@ -170,10 +173,17 @@ const fs_opt_def fs_opt_table[] = {
       F(gbdt.colsample), NOSET, "gbdt: feature sampling rate per tree, (0, 1]" },
     { TRAIN, "gbdt", "base_score", NULL, FS_OPT_REAL, "0.5", 1e-9, 0.999999999, NULL,
       FS_FIELD_DOUBLE, F(gbdt.base_score), NOSET,
-      "gbdt: initial prediction (binary:logistic: a probability)" },
+      "gbdt: initial prediction (binary:logistic: a probability; reg:squarederror: LO + "
+      "base_score (HI - LO) of --label-range, the midpoint by default)" },
     { TRAIN, "gbdt", "early_stopping_rounds", NULL, FS_OPT_INT, "0", 0, 100000, NULL,
       FS_FIELD_INT, F(gbdt.early_stopping_rounds), NOSET,
       "gbdt: stop after this many rounds without a lower validation loss (0: off)" },
+    /* [gbdt] regression (--objective reg:squarederror; docs/gbdt.md) */
+    { TRAIN, "gbdt", "label_range", NULL, FS_OPT_STR, "", NOLIM, NULL, FS_FIELD_STR,
+      F(gbdt.label_range), NOSET,
+      "gbdt regression: LO:HI, the public range of the target (agreed by the consortium, "
+      "like the schema; it bounds the gradients; a target outside it is an error); empty: "
+      "the schema's declared range of the label column" },
     /* [dp] differential privacy */
     { TRAIN, "dp", "dp_sgd", NULL, FS_OPT_CHOICE, "no", NOLIM, "no|yes", FS_FIELD_BOOL,
       F(dp.dp_sgd), NOSET,
@@ -395,6 +405,38 @@ static fs_err check_train(const fs_opts *o)
     return FS_OK;
 }
 
+fs_err fs_opts_label_range(const char *text, double *lo, double *hi)
+{
+    char *end = NULL;
+    const char *colon = text ? strchr(text, ':') : NULL;
+    *lo = *hi = NAN;
+    if (!colon)
+        return fs_error_set(FS_ERR_ARG, "--label-range must be LO:HI (two numbers), got '%s'",
+                            text ? text : "");
+    const double a = strtod(text, &end);
+    if (end != colon || end == text)
+        return fs_error_set(FS_ERR_ARG, "--label-range: LO of '%s' is not a number", text);
+    const double b = strtod(colon + 1, &end);
+    if (*end || end == colon + 1)
+        return fs_error_set(FS_ERR_ARG, "--label-range: HI of '%s' is not a number", text);
+    if (!isfinite(a) || !isfinite(b) || !(a < b) || !(b - a < 1e15))
+        return fs_error_set(FS_ERR_ARG, "--label-range '%s' needs finite LO < HI with HI - LO "
+                            "below 1e15", text);
+    *lo = a;
+    *hi = b;
+    return FS_OK;
+}
+
+/* The regression options of --model gbdt. */
+static fs_err check_gbdt_regression(const fs_opts *o)
+{
+    double lo, hi;
+    if (!o->gbdt.label_range[0]) return FS_OK;
+    if (strcmp(o->fl.model, "gbdt") != 0)
+        return fs_error_set(FS_ERR_ARG, "--label-range is an option of --model gbdt");
+    return fs_opts_label_range(o->gbdt.label_range, &lo, &hi);
+}
+
 static fs_err check_fed_paths(const fs_opts *o)
 {
     fs_err rc = fs_path_check_pattern(o->fed.data, "--data");
@@ -407,7 +449,8 @@ fs_err fs_opts_check(const fs_opts *o, const fs_config *cfg)
     fs_err rc = FS_OK;
     switch (o->cmd) {
     case FS_CMD_TRAIN:
-        return check_train(o);
+        rc = check_train(o);
+        return rc == FS_OK ? check_gbdt_regression(o) : rc;
     case FS_CMD_STATS:
         if (o->stats.have_range && !o->stats.bins && !(o->dp.epsilon > 0))
             return fs_error_set(FS_ERR_ARG, "--range is the histogram range: give --bins too");

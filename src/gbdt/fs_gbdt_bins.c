@@ -27,12 +27,12 @@
  * when a feature has at most max_bins non-empty fine bins, every non-empty
  * fine bin is a bin of its own (0/1 columns, small integers and pixel
  * intensities k/255 get exact bins, like XGBoost's distinct-value cuts);
- * otherwise an edge is placed at the lower boundary of the first non-empty
- * fine bin whose preceding pooled mass reaches i * C / max_bins, for
- * i = 1 .. max_bins - 1.  Edge 0 is the lower boundary of the first
- * non-empty fine bin and edge B_f the upper boundary of the last one.  NaN
- * never counts; the pooled missing count of a feature is the summed row
- * count minus its fine counts.
+ * otherwise the edges are XGBoost 1.7's cuts of the same counts (prune_cuts
+ * below: its WQSummary::SetPrune to max_bins + 1 entries, then AddCutPoint),
+ * with the non-empty fine bins as the summary entries.  Edge 0 is the lower
+ * boundary of the first non-empty fine bin and edge B_f the upper boundary
+ * of the last one.  NaN never counts; the pooled missing count of a feature
+ * is the summed row count minus its fine counts.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -131,19 +131,58 @@ done:
     return rc;
 }
 
+/*
+ * The summary entries (of m > B non-empty fine bins, counts c[e[i]])
+ * that XGBoost 1.7 keeps as cuts, into sel[1 .. return): its
+ * WQSummary::SetPrune(src, B + 1) on exact ranks (entry i covers ranks
+ * [rmin_i, rmax_i) with rmin_i the count before it), then AddCutPoint,
+ * which keeps entries 1 .. min(size, B) - 1.  SetPrune spreads the B - 1
+ * targets t_k = rmax_0 + k (rmin_{m-1} - rmax_0) / B over the mass between
+ * the first and the last entry (so a heavy minimum such as the zeros of an
+ * image does not use up bins) and takes the entry whose rank interval is
+ * nearest; the comparisons are done exactly, scaled by 2 B.  sel has room
+ * for B + 1 entries; returns the number of interior cuts (<= B - 1).
+ */
+static uint32_t prune_cuts(const uint64_t *c, const uint32_t *e, const uint64_t *rmin,
+                           uint32_t m, uint32_t B, uint32_t *sel)
+{
+    typedef unsigned __int128 u128;
+    const u128 begin = rmin[0] + c[e[0]], range = rmin[m - 1] - (rmin[0] + c[e[0]]);
+    uint32_t size = 1, i = 1, last = 0;
+    sel[0] = 0;
+    if (m <= B + 1) {   /* SetPrune copies a summary that fits */
+        for (uint32_t q = 1; q < m; q++) sel[q] = q;
+        return (m < B ? m : B) - 1;
+    }
+    for (uint32_t k = 1; k < B; k++) {
+        const u128 dx2 = 2 * ((u128)k * range + begin * B);   /* 2 B t_k */
+        while (i < m - 1 && dx2 >= (u128)B * (2 * rmin[i + 1] + c[e[i + 1]])) i++;
+        if (i == m - 1) break;
+        const uint32_t pick = dx2 < (u128)B * (rmin[i] + c[e[i]] + rmin[i + 1]) ? i : i + 1;
+        if (pick != last) sel[size++] = last = pick;
+    }
+    if (last != m - 1) sel[size++] = m - 1;
+    return (size < B ? size : B) - 1;
+}
+
 fs_err fs_gbdt_edges_build(const fs_gbdt_grid *g, const uint64_t *fine, int max_bins,
                            fs_gbdt_model *m)
 {
     fs_err rc = FS_OK;
     size_t d = g->d, cap = 0;
     float *edges = NULL;
-    uint32_t *ptr = NULL;
+    uint32_t *ptr = NULL, *ent = NULL, *sel = NULL, maxnf = 1;
+    uint64_t *rmin = NULL;
     uint8_t *miss = NULL;
     for (size_t f = 0; f < d; f++) {
         uint32_t nf = g->off[f + 1] - g->off[f];
         cap += (nf < (uint32_t)max_bins ? nf : (uint32_t)max_bins) + 1;
+        if (nf > maxnf) maxnf = nf;
     }
     FS_TRY(fs_alloc(&edges, cap, sizeof *edges, "gbdt bin edges"));
+    FS_TRY(fs_alloc(&ent, maxnf, sizeof *ent, "gbdt summary entries"));
+    FS_TRY(fs_alloc(&rmin, maxnf, sizeof *rmin, "gbdt summary ranks"));
+    FS_TRY(fs_alloc(&sel, (size_t)max_bins + 1, sizeof *sel, "gbdt selected entries"));
     FS_TRY(fs_alloc(&ptr, d + 1, sizeof *ptr, "gbdt bin offsets"));
     FS_TRY(fs_alloc(&miss, d, sizeof *miss, "gbdt missing flags"));
     uint32_t ne = 0;
@@ -165,24 +204,23 @@ fs_err fs_gbdt_edges_build(const fs_gbdt_grid *g, const uint64_t *fine, int max_
         miss[f] = total < m->total_rows;
         if (!nonempty) continue;
         edges[ne++] = fs_gbdt_key_value(fine_lo_key(g, f, first));
-        /* Interior edges; i counts the quantiles i * total / max_bins passed. */
-        unsigned __int128 cum = 0;
-        uint64_t i = 1;
-        int exact = nonempty <= (uint32_t)max_bins;
-        for (uint32_t j = first; j <= last; j++) {
-            if (!c[j]) continue;
-            if (j != first) {
-                if (exact) {
-                    edges[ne++] = fs_gbdt_key_value(fine_lo_key(g, f, j));
-                } else if (i < (uint64_t)max_bins &&
-                           cum * (unsigned)max_bins >= (unsigned __int128)i * total) {
-                    edges[ne++] = fs_gbdt_key_value(fine_lo_key(g, f, j));
-                    while (i < (uint64_t)max_bins &&
-                           cum * (unsigned)max_bins >= (unsigned __int128)i * total)
-                        i++;
-                }
+        /* Interior edges: the lower boundaries of the non-empty fine bins
+         * after the first (all of them, or XGBoost's pruned cuts). */
+        uint32_t me = 0;
+        uint64_t cum = 0;
+        for (uint32_t j = first; j <= last; j++)
+            if (c[j]) {
+                ent[me] = j;
+                rmin[me++] = cum;
+                cum += c[j];
             }
-            cum += c[j];
+        if (nonempty <= (uint32_t)max_bins) {
+            for (uint32_t q = 1; q < me; q++)
+                edges[ne++] = fs_gbdt_key_value(fine_lo_key(g, f, ent[q]));
+        } else {
+            const uint32_t ncut = prune_cuts(c, ent, rmin, me, (uint32_t)max_bins, sel);
+            for (uint32_t q = 1; q <= ncut; q++)
+                edges[ne++] = fs_gbdt_key_value(fine_lo_key(g, f, ent[sel[q]]));
         }
         /* upper boundary of the last fine bin: the next bin's lower key */
         uint32_t hi = fine_lo_key(g, f, last) + (1u << (23 - g->mbits[f]));
@@ -199,6 +237,9 @@ fs_err fs_gbdt_edges_build(const fs_gbdt_grid *g, const uint64_t *fine, int max_
     ptr = NULL;
     miss = NULL;
 done:
+    free(sel);
+    free(rmin);
+    free(ent);
     free(edges);
     free(ptr);
     free(miss);

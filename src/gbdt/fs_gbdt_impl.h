@@ -14,6 +14,7 @@
 #include "fs_impl.h"
 #include "fedsilo/fs_data.h"
 #include "fedsilo/fs_gbdt.h"
+#include "fedsilo/fs_metrics.h"
 
 /*
  * One tree node, in XGBoost's vocabulary (its JSON arrays are these fields).
@@ -178,12 +179,20 @@ FS_INTERN fs_err fs_gbdt_grid_codes(const fs_gbdt_grid *g, const fs_gbdt_model *
                                     uint16_t **out);
 
 /*
- * fs_gbdt_add_metric_sums - add the metric sums (fs_metrics.h, K classes)
- * of model m's class probabilities on every row of ds (NULL or empty: no
+ * fs_gbdt_add_metric_sums - add the metric sums (fs_metrics.h, K classes;
+ * regression for a reg:squarederror model, K = 0) of model m's class
+ * probabilities or predictions on every row of ds (NULL or empty: no
  * change) to vec; the loss is the log loss with probabilities clipped at
- * 1e-16.  Not collective (fs_gbdt_ckpt.c).
+ * 1e-16, or the squared error.  Regression sums are in the units of the
+ * model's public label range ((v - LO) / (HI - LO)), so that they stay
+ * within the statistics codec of the secure sum: read them with
+ * fs_gbdt_metric_report.  Not collective (fs_gbdt_ckpt.c).
  */
 FS_INTERN fs_err fs_gbdt_add_metric_sums(const fs_gbdt_model *m, const fs_dataset *ds, int K,
                                          double *vec);
+/* fs_gbdt_metric_report - fs_metrics_report of (summed) metric sums of m,
+ * regression metrics scaled back to the targets' units. */
+FS_INTERN void fs_gbdt_metric_report(const fs_gbdt_model *m, const double *vec, fs_task task,
+                                     int K, fs_eval_report *out);
 
 #endif /* FEDSILO_FS_GBDT_IMPL_H */

@@ -3,6 +3,9 @@
  * sequence over the federation core.  Rank k holds n_k training rows.
  *
  *   open      configuration, shard (missing cells as NaN), pre-flight items
+ *   options   objective from --objective and the shards' task; for
+ *             reg:squarederror the public label range (--label-range or
+ *             the schema's) and base score LO + base_score (HI - LO)
  *   engine    fs_gbdt_create on this rank's rows (or continuing the model
  *             of OUT/checkpoint.h5)                           rank-local, agreed
  *   connect   the sum session, 64-bit ring                    collective
@@ -28,6 +31,7 @@
 #include "fed/fs_fed_impl.h"
 #include "fedsilo/fs_file.h"
 #include "fedsilo/fs_gbdt_fed.h"
+#include "fedsilo/fs_schema.h"
 #include "gbdt/fs_gbdt_impl.h"
 
 /* Everything one rank holds during a run; freed by run_free. */
@@ -38,7 +42,8 @@ typedef struct {
     int rank, size;
     fs_dataset *train, *val;  /* this rank's parts (borrowed from fed)      */
     fs_dataset *test;         /* this rank's slice of --test, or NULL       */
-    int K;                    /* classes                                    */
+    fs_task task;             /* of the shards (regression: reg:squarederror) */
+    int K;                    /* classes; 0 for regression                  */
     fs_gbdt_opts go;
     fs_gbdt *g;
     char ckpt_path[4300];
@@ -52,6 +57,67 @@ static void run_free(gb_run *st)
     fs_fed_close(&st->fed);
 }
 
+/*
+ * Rank-local: the public label range of a regression run: --label-range,
+ * else the range = LO:HI of the label column in the shards' schema (agreed
+ * by the SCHEMA pre-flight item), so it is the same on every rank.
+ */
+static fs_err label_range(const gb_run *st, double *lo, double *hi)
+{
+    fs_err rc = FS_OK;
+    fs_schema *sc = NULL;
+    const char *text = st->train->schema;
+    if (st->o.gbdt.label_range[0]) return fs_opts_label_range(st->o.gbdt.label_range, lo, hi);
+    if (text) FS_TRY(fs_schema_parse(text, strlen(text), "the shards' schema", &sc));
+    const long lc = sc ? fs_schema_label_column(sc) : -1;
+    const fs_schema_column *col = lc >= 0 ? fs_schema_column_at(sc, (size_t)lc) : NULL;
+    if (!col || !col->has_lo || !col->has_hi)
+        FS_FAIL(FS_ERR_ARG, "--objective reg:squarederror needs a public range of the target "
+                "(it bounds the gradients): give --label-range LO:HI, or import the shards with "
+                "a schema whose label column declares range = LO:HI");
+    *lo = col->lo;
+    *hi = col->hi;
+    if (!(*lo < *hi) || !(*hi - *lo < 1e15))
+        FS_FAIL(FS_ERR_ARG, "the schema's label range [%g, %g] needs LO < HI and HI - LO below "
+                "1e15 for --objective reg:squarederror", *lo, *hi);
+done:
+    fs_schema_destroy(&sc);
+    return rc;
+}
+
+/*
+ * Rank-local: the objective from --objective and the shards' task, and for
+ * reg:squarederror the label range and the initial prediction LO +
+ * base_score (HI - LO): a public constant, so no statistic of the targets
+ * (such as their mean) is released for it.
+ */
+static fs_err engine_objective(gb_run *st)
+{
+    fs_err rc = FS_OK;
+    const fs_gbdt_cli_opts *c = &st->o.gbdt;
+    fs_gbdt_opts *g = &st->go;
+    const int reg = st->task == FS_TASK_REGRESSION;
+    if (!strcmp(c->objective, "auto"))
+        g->objective = reg ? FS_GBDT_REG_SQUAREDERROR : st->K > 2 ? FS_GBDT_MULTI_SOFTPROB
+                                                                  : FS_GBDT_BINARY_LOGISTIC;
+    else
+        FS_TRY(fs_gbdt_objective_parse(c->objective, &g->objective));
+    if (reg != (g->objective == FS_GBDT_REG_SQUAREDERROR))
+        FS_FAIL(FS_ERR_ARG, "--objective %s needs %s target; the shards hold a %s target",
+                c->objective, reg ? "a class" : "a regression", reg ? "regression" : "class");
+    if (g->objective == FS_GBDT_BINARY_LOGISTIC && st->K != 2)
+        FS_FAIL(FS_ERR_ARG, "--objective binary:logistic needs 2 classes; the shards have %d "
+                "(use multi:softprob)", st->K);
+    g->num_class = st->K;
+    g->base_score = c->base_score;
+    if (reg) {
+        FS_TRY(label_range(st, &g->label_lo, &g->label_hi));
+        g->base_score = g->label_lo + c->base_score * (g->label_hi - g->label_lo);
+    }
+done:
+    return rc;
+}
+
 /* Rank-local: the engine options from [gbdt] (identical on every rank:
  * the configuration hash was agreed). */
 static fs_err engine_opts(gb_run *st)
@@ -59,20 +125,10 @@ static fs_err engine_opts(gb_run *st)
     fs_err rc = FS_OK;
     const fs_gbdt_cli_opts *c = &st->o.gbdt;
     fs_gbdt_opts *g = &st->go;
-    if (st->train->task != FS_TASK_CLASSIFICATION)
-        FS_FAIL(FS_ERR_ARG, "--model gbdt: %s holds a regression target; the CLI trains "
-                "classification trees only (reg:squarederror needs a public label range, which "
-                "it does not take yet)", fs_fed_shard_path(st->fed));
-    st->K = st->train->num_classes;
+    st->task = st->train->task;
+    st->K = st->task == FS_TASK_REGRESSION ? 0 : st->train->num_classes;
     fs_gbdt_opts_default(g);
-    if (!strcmp(c->objective, "auto"))
-        g->objective = st->K > 2 ? FS_GBDT_MULTI_SOFTPROB : FS_GBDT_BINARY_LOGISTIC;
-    else
-        FS_TRY(fs_gbdt_objective_parse(c->objective, &g->objective));
-    if (g->objective == FS_GBDT_BINARY_LOGISTIC && st->K != 2)
-        FS_FAIL(FS_ERR_ARG, "--objective binary:logistic needs 2 classes; the shards have %d "
-                "(use multi:softprob)", st->K);
-    g->num_class = st->K;
+    FS_TRY(engine_objective(st));
     g->rounds = c->trees;
     g->max_depth = c->max_depth;
     g->eta = c->eta;
@@ -83,7 +139,6 @@ static fs_err engine_opts(gb_run *st)
     g->colsample_bytree = c->colsample;
     g->max_bins = c->max_bins;
     if (g->fine_bins < g->max_bins) g->fine_bins = g->max_bins;
-    g->base_score = c->base_score;
     g->early_stopping_rounds = c->early_stopping_rounds;
     g->seed = st->o.fed.seed;
     FS_TRY(fs_gbdt_opts_check(g));
@@ -175,8 +230,9 @@ static fs_err create_engine(gb_run *st, const fs_gbdt_model *start, int start_ro
 {
     fs_err rc = FS_OK;
     const fs_dataset *t = st->train, *v = st->val;
-    fs_gbdt_data tr = { t->n, t->d, t->X, t->y_class, NULL };
-    fs_gbdt_data va = { v ? v->n : 0, t->d, v ? v->X : NULL, v ? v->y_class : NULL, NULL };
+    fs_gbdt_data tr = { t->n, t->d, t->X, t->y_class, t->y_reg };
+    fs_gbdt_data va = { v ? v->n : 0, t->d, v ? v->X : NULL, v ? v->y_class : NULL,
+                        v ? v->y_reg : NULL };
     rc = fs_gbdt_create(&st->go, &tr, v ? &va : NULL, (uint32_t)st->rank, start, &st->g);
     if (rc == FS_OK && start) {
         fs_gbdt_status gs;
@@ -264,7 +320,7 @@ static fs_err evaluate(gb_run *st, int round, fs_gbdt_round_info *info)
 {
     fs_err rc = FS_OK;
     double *vec = NULL;   /* (2 len): validation sums, then test sums */
-    const size_t len = fs_metrics_len(FS_TASK_CLASSIFICATION, st->K);
+    const size_t len = fs_metrics_len(st->task, st->K);
     const fs_gbdt_model *m = fs_gbdt_get_model(st->g);
     fs_err local = fs_zalloc(&vec, 2 * len, sizeof *vec, "evaluation sums");
     if (local == FS_OK) local = fs_gbdt_add_metric_sums(m, st->val, st->K, vec);
@@ -272,8 +328,8 @@ static fs_err evaluate(gb_run *st, int round, fs_gbdt_round_info *info)
     if (local != FS_OK) fs_error_prefix(local, "evaluation: ");
     FS_TRY(fs_fed_agree(st->fed, local));
     FS_TRY(fs_fed_sum_f64(st->fed, (uint64_t)round, FS_GBDT_FED_VID_METRICS, vec, vec, 2 * len));
-    fs_metrics_report(vec, FS_TASK_CLASSIFICATION, st->K, &info->val);
-    fs_metrics_report(vec + len, FS_TASK_CLASSIFICATION, st->K, &info->test);
+    fs_gbdt_metric_report(m, vec, st->task, st->K, &info->val);
+    fs_gbdt_metric_report(m, vec + len, st->task, st->K, &info->test);
     info->evaluated = 1;
 done:
     free(vec);
@@ -298,6 +354,12 @@ static fs_err metrics_line(const gb_run *st, const fs_gbdt_round_info *in, char 
     for (int p = 0; p < 2 && in->evaluated; p++) {
         if (!(r[p]->count > 0)) continue;
         if (p == 1) bad |= fs_json_put_num(o, pre[p], "loss", r[p]->loss);
+        if (r[p]->is_regression) {
+            bad |= fs_json_put_num(o, pre[p], "rmse", r[p]->rmse);
+            bad |= fs_json_put_num(o, pre[p], "mae", r[p]->mae);
+            if (isfinite(r[p]->r2)) bad |= fs_json_put_num(o, pre[p], "r2", r[p]->r2);
+            continue;
+        }
         bad |= fs_json_put_num(o, pre[p], "accuracy", r[p]->accuracy);
         if (isfinite(r[p]->auc)) bad |= fs_json_put_num(o, pre[p], "auc", r[p]->auc);
         if (isfinite(r[p]->macro_f1)) bad |= fs_json_put_num(o, pre[p], "macro_f1", r[p]->macro_f1);
@@ -333,7 +395,7 @@ static fs_err save_checkpoint(gb_run *st, int round)
         ck.round = round;
         snprintf(ck.model, sizeof ck.model, "gbdt");
         ck.d = st->train->d;
-        ck.task = FS_TASK_CLASSIFICATION;
+        ck.task = st->task;
         ck.num_classes = st->K;
         ck.config_hash = fs_fed_config_hash(st->fed);
         ck.model_hash = fs_gbdt_model_hash(m);

@@ -13,7 +13,10 @@ on real tables:
                  equal xgboost's up to float32 rounding (relative 1e-5) for
                  every objective, with lambda, gamma and min_child_weight:
                  the split search, the learned default directions, gains
-                 and leaf values are XGBoost's
+                 and leaf values are XGBoost's; and with max_bins 6 below
+                 the 10 values of the integer features (half of them set to
+                 0, a heavy minimum as the background pixels of an image),
+                 the pruned cuts are XGBoost's too
 
 fedsilo trains with the rows dealt to --parties institutions with label
 skew (each engine sums the others' word vectors, as the secure sum would;
@@ -69,14 +72,19 @@ def compare(name, bench, work, splits, params, parties, metric, target):
 def exact(bench, work, parties):
     """The `exact` set: predictions equal xgboost's (see the docstring)."""
     X, yb, ym, yr = gd.small_values(5000)
+    Xz = X.copy()   # integer features: half of the cells 0 (a heavy minimum)
+    Xz[:, :4][np.random.default_rng(5).random((len(X), 4)) < 0.5] = 0
     cases = [("binary:logistic", yb, {}, ()),
              ("binary:logistic", yb, {"lambda": 3, "gamma": 0.5, "min_child_weight": 5}, ()),
              ("multi:softprob", ym, {"num_class": 4}, ()),
-             ("reg:squarederror", yr, {"base_score": 50}, ("--label-range", "0:100"))]
+             ("reg:squarederror", yr, {"base_score": 50}, ("--label-range", "0:100")),
+             ("binary:logistic", yb, {"max_bins": 6}, ()),
+             ("multi:softprob", ym, {"num_class": 4, "max_bins": 5}, ())]
     ok = True
     for obj, y, extra_params, flags in cases:
         p = {"objective": obj, "trees": 20, "max_depth": 4, "eta": 0.3, "max_bins": 256}
         p.update(extra_params)
+        X = Xz if p["max_bins"] < 10 else X
         train, test = os.path.join(work, "exact-train.f32"), os.path.join(work, "exact-test.f32")
         gd.write_table(train, X[:4000], y[:4000])
         gd.write_table(test, X[4000:], y[4000:])

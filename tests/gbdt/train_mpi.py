@@ -88,13 +88,18 @@ def cmd_auc(out, preds, col, trees, depth, eta, bins):
     sys.exit(0 if abs(a - b) <= 0.005 else 1)
 
 
-def cmd_xgbload(out, preds, col, model):
+def xgb_predict(out, model):
+    """xgboost.Booster's predictions of DIR/test.h5 from the exported MODEL.json."""
     import xgboost as xgb
-    with open(preds, newline="") as f:
-        p = np.array([float(r[col]) for r in csv.DictReader(f)])
     Xt, _ = read_h5(os.path.join(out, "test.h5"))
     bst = xgb.Booster(model_file=model)   # names: the export's (the schema's), if any
-    px = bst.predict(xgb.DMatrix(Xt, missing=np.nan, feature_names=bst.feature_names))
+    return bst.predict(xgb.DMatrix(Xt, missing=np.nan, feature_names=bst.feature_names))
+
+
+def cmd_xgbload(out, preds, col, model):
+    with open(preds, newline="") as f:
+        p = np.array([float(r[col]) for r in csv.DictReader(f)])
+    px = xgb_predict(out, model)
     diff = float(np.max(np.abs(px - p)))
     print("exported model in xgboost: max |p - p_fedsilo| = %.3g over %d rows" % (diff, len(p)))
     sys.exit(0 if diff <= 1e-5 else 1)
