@@ -73,8 +73,7 @@ fs_err fs_gbdt_start_tree(fs_gbdt *g)
     uint32_t d = (uint32_t)g->d, k = d;
     for (uint32_t f = 0; f < d; f++) g->feats[f] = f;
     if (g->o.colsample_bytree < 1.0) {
-        k = (uint32_t)(g->o.colsample_bytree * d);
-        if (k < 1) k = 1;
+        k = fs_gbdt_sampled_features(&g->o, d);
         fs_rng rng;
         fs_rng_seed(&rng, fs_rng_key(g->o.seed, TAG_COLSAMPLE, (uint64_t)tree, 0));
         for (uint32_t i = 0; i < k; i++) {
@@ -344,12 +343,21 @@ static fs_err split_level(fs_gbdt *g)
                       .sib = (int32_t)g->nnext + 1 };
         *b = (lnode){ .node = rid, .begin = ln->begin + nl, .end = ln->end, .c = ln->c - s.lc,
                       .g = rg, .h = rh, .widx = -1, .slot = -1, .sib = (int32_t)g->nnext };
-        /* a node of fewer than 2 rows (summed) cannot split */
-        a->open = a->c >= 2;
-        b->open = b->c >= 2;
+        /* a node of fewer than 2 rows (summed) cannot split; under DP the
+         * counts are not summed, and a node whose H is below 2
+         * min_child_weight cannot split either (both children need it) */
+        if (g->noisy) {
+            const double h2 = 2.0 * g->o.min_child_weight;
+            a->open = (double)a->h * g->ginv >= h2 && a->h > 0;
+            b->open = (double)b->h * g->ginv >= h2 && b->h > 0;
+        } else {
+            a->open = a->c >= 2;
+            b->open = b->c >= 2;
+        }
         if (a->open || b->open) {
-            /* build the child with the smaller summed count; derive the other */
-            (a->c <= b->c ? a : b)->build = 1;
+            /* build the child with the smaller summed count (under DP: the
+             * smaller H); derive the other */
+            (g->noisy ? a->h <= b->h : a->c <= b->c) ? (a->build = 1) : (b->build = 1);
             if (g->verify) a->build = b->build = 1;
             ln->retain = 1;
             a->pslot = b->pslot = (int32_t)i; /* level index for now, slot below */
@@ -462,7 +470,7 @@ fs_err fs_gbdt_apply_level(fs_gbdt *g)
             root->sum_hessian = (float)((double)ln->h * g->ginv);
             root->cond = root->base_weight = calc_weight(g, ln->g, ln->h) * (float)g->o.eta;
         }
-        FS_TRY(check_hist(g, ln, h));
+        if (!g->noisy) FS_TRY(check_hist(g, ln, h));  /* noisy sums are not consistent */
     }
     if (g->verify) FS_TRY(verify_pairs(g));
     for (size_t i = 0; i < g->ncur; i++) {
