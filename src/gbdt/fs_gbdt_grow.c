@@ -197,14 +197,24 @@ typedef struct {
     uint8_t default_left;
     uint64_t lc;          /* left child's summed totals */
     int64_t lg, lh;
+    int64_t rg, rh;       /* right child's                */
 } split_t;
 
+/*
+ * Under DP (g->noisy) the node's totals and its feature slots carry
+ * independent noise, so "the rest" of a split is not taken as the node
+ * total minus the left part (which would add the noise of every slot and
+ * of the total into the right child, and make splits on noise): each
+ * feature's own slots (bins and missing slot) are the node, G_f, H_f their
+ * sums, the right child G_f minus the left, and the backward scan runs
+ * only for a feature the schema says may be missing.
+ */
 static void best_split(const fs_gbdt *g, const lnode *ln, const uint64_t *hist, split_t *best)
 {
     const double mcw = g->o.min_child_weight;
-    const int64_t G = ln->g, H = ln->h;
+    int64_t G = ln->g, H = ln->h;
     const uint64_t C = ln->c;
-    const float root = (float)calc_gain(g, G, H);
+    float root = (float)calc_gain(g, G, H);
     memset(best, 0, sizeof *best);
     best->feature = -1;
     for (uint32_t j = 0; j < g->nfeat; j++) {
@@ -212,6 +222,14 @@ static void best_split(const fs_gbdt *g, const lnode *ln, const uint64_t *hist, 
         const uint64_t *s = hist + 3 * (size_t)g->foff[j];
         uint64_t ec = 0;
         int64_t eg = 0, eh = 0;
+        if (g->noisy) {
+            G = H = 0;
+            for (uint32_t b = 0; b < g->nslots[f]; b++) {
+                G += (int64_t)s[3 * b + 1];
+                H += (int64_t)s[3 * b + 2];
+            }
+            root = (float)calc_gain(g, G, H);
+        }
         /* forward: bins < b + 1 left, the rest and missing right */
         for (uint32_t b = 0; b < B; b++) {
             ec += s[3 * b];
@@ -222,9 +240,10 @@ static void best_split(const fs_gbdt *g, const lnode *ln, const uint64_t *hist, 
             if ((double)eh * g->ginv < mcw || (double)(H - eh) * g->ginv < mcw) continue;
             float loss = ((float)calc_gain(g, eg, eh) + (float)calc_gain(g, G - eg, H - eh)) - root;
             if (loss > best->loss)
-                *best = (split_t){ loss, (int32_t)f, (int32_t)b + 1, 0, ec, eg, eh };
+                *best = (split_t){ loss, (int32_t)f, (int32_t)b + 1, 0, ec, eg, eh, G - eg,
+                                   H - eh };
         }
-        if (eg == G && eh == H) continue;
+        if (g->noisy ? !g->m->has_missing[f] : (eg == G && eh == H)) continue;
         /* backward (missing values present): bins >= b right, the rest and
          * missing left */
         ec = 0;
@@ -238,14 +257,15 @@ static void best_split(const fs_gbdt *g, const lnode *ln, const uint64_t *hist, 
             if ((double)eh * g->ginv < mcw || (double)(H - eh) * g->ginv < mcw) continue;
             float loss = ((float)calc_gain(g, G - eg, H - eh) + (float)calc_gain(g, eg, eh)) - root;
             if (loss > best->loss)
-                *best = (split_t){ loss, (int32_t)f, (int32_t)b, 1, C - ec, G - eg, H - eh };
+                *best = (split_t){ loss, (int32_t)f, (int32_t)b, 1, C - ec, G - eg, H - eh, eg,
+                                   eh };
         }
     }
 }
 
-static int split_valid(const fs_gbdt *g, const lnode *ln, const split_t *s)
+static int split_valid(const fs_gbdt *g, const split_t *s)
 {
-    return s->feature >= 0 && s->loss > RT_EPS && s->lh != 0 && ln->h - s->lh != 0 &&
+    return s->feature >= 0 && s->loss > RT_EPS && s->lh != 0 && s->rh != 0 &&
            s->loss >= (float)g->o.gamma;
 }
 
@@ -312,10 +332,10 @@ static fs_err split_level(fs_gbdt *g)
         if (!ln->open) continue;
         split_t s;
         best_split(g, ln, node_hist(g, ln), &s);
-        if (!split_valid(g, ln, &s)) continue;
+        if (!split_valid(g, &s)) continue;
         /* children, as leaves until they split */
         int32_t lid, rid;
-        int64_t rg = ln->g - s.lg, rh = ln->h - s.lh;
+        int64_t rg = s.rg, rh = s.rh;   /* ln->g - s.lg, ln->h - s.lh without noise */
         fs_gbdt_node lc = { .left = -1, .right = -1, .parent = ln->node,
                             .sum_hessian = (float)((double)s.lh * g->ginv) };
         fs_gbdt_node rcn = lc;
