@@ -481,10 +481,26 @@ static fs_err set_scales(fs_gbdt *g)
     return rc;
 }
 
-static fs_err apply_counts(fs_gbdt *g, uint64_t n, uint64_t nv)
+/* The summed row counts n, nv with gradient scale 2^f: the loss sums' scale
+ * follows from max(n, nv). */
+static fs_err store_counts(fs_gbdt *g, uint64_t n, uint64_t nv, int f)
 {
     fs_err rc = FS_OK;
     fs_gbdt_model *m = g->m;
+    int fe = headroom_bits(n > nv ? n : nv, 1.0, 0);
+    if (fe < 0) FS_FAIL(FS_ERR_ARG, "gbdt: too many rows for the loss sums");
+    m->total_rows = n;
+    m->total_val_rows = nv;
+    m->frac_bits = f;
+    m->eval_frac_bits = fe;
+    FS_TRY(set_scales(g));
+done:
+    return rc;
+}
+
+static fs_err apply_counts(fs_gbdt *g, uint64_t n, uint64_t nv)
+{
+    fs_err rc = FS_OK;
     if (n == 0) FS_FAIL(FS_ERR_DATA, "gbdt: no institution has training rows");
     if (g->o.early_stopping_rounds > 0 && nv == 0)
         FS_FAIL(FS_ERR_ARG, "gbdt: early stopping needs validation rows, and no institution has "
@@ -497,13 +513,7 @@ static fs_err apply_counts(fs_gbdt *g, uint64_t n, uint64_t nv)
                 "must stay below 2^62 (fewer rows, a narrower label range, or a smaller "
                 "frac_bits)", (unsigned long long)n, bound,
                 g->o.frac_bits ? g->o.frac_bits : FS_GBDT_MIN_FRAC_BITS);
-    int fe = headroom_bits(n > nv ? n : nv, 1.0, 0);
-    if (fe < 0) FS_FAIL(FS_ERR_ARG, "gbdt: too many rows for the loss sums");
-    m->total_rows = n;
-    m->total_val_rows = nv;
-    m->frac_bits = f;
-    m->eval_frac_bits = fe;
-    FS_TRY(set_scales(g));
+    FS_TRY(store_counts(g, n, nv, f));
 done:
     return rc;
 }
@@ -925,12 +935,7 @@ fs_err fs_gbdt_set_counts(fs_gbdt *g, uint64_t n, uint64_t nv)
     FS_CHECK_ARG(headroom_bits(n, bound, m->frac_bits) == m->frac_bits,
                  "gbdt: no fixed-point headroom: %llu rows x gradient bound %g x 2^%d must stay "
                  "below 2^62", (unsigned long long)n, bound, m->frac_bits);
-    int fe = headroom_bits(n > nv ? n : nv, 1.0, 0);
-    FS_CHECK_ARG(fe >= 0, "gbdt: too many rows for the loss sums");
-    m->total_rows = n;
-    m->total_val_rows = nv;
-    m->eval_frac_bits = fe;
-    FS_TRY(set_scales(g));
+    FS_TRY(store_counts(g, n, nv, m->frac_bits));
 done:
     return rc;
 }
