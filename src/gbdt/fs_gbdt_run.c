@@ -366,6 +366,21 @@ static fs_err dp_check_opts(const gb_run *st)
     return FS_OK;
 }
 
+/* Rank-local: a checkpoint resumes under the DP settings it was trained
+ * with: its bins (public ranges, or quantiles of the data) and whether its
+ * row counts were released (--dp-public-metrics yes: the model holds them). */
+static fs_err dp_check_resume(const gb_run *st, const fs_gbdt_model *from)
+{
+    const int dp = model_has_public_bins(from);
+    if (dp != st->dp)
+        return fs_error_set(FS_ERR_ARG, "%s was trained %s --ddp yes; resume it %s --ddp yes",
+                            st->ckpt_path, dp ? "with" : "without", dp ? "with" : "without");
+    if (dp && (from->total_rows != 0) != (st->o.dp.public_metrics != 0))
+        return fs_error_set(FS_ERR_ARG, "%s was trained with --dp-public-metrics %s; resume it "
+                            "with the same", st->ckpt_path, from->total_rows ? "yes" : "no");
+    return FS_OK;
+}
+
 /* Testing hook (FEDSILO_GBDT_DP_DUMP=DIR): the words of level 0 of every
  * tree, as little-endian uint64, to DIR/<what>-<rank>-<tree>.u64: "exact"
  * is this institution's own vector before its noise, "sum" the noisy sum
@@ -460,8 +475,8 @@ static fs_err register_sums(gb_run *st)
         for (int lev = 0; lev < st->go.max_depth; lev++) {
             char name[200];
             snprintf(name, sizeof name, "gbdt: tree level %d of every tree, each built node's "
-                     "row count and gradient and hessian sums, in total and per public bin of "
-                     "every sampled feature (noisy sums)", lev);
+                     "gradient and hessian sums, in total and per public bin of every sampled "
+                     "feature (noisy sums; row counts zeroed)", lev);
             FS_TRY(fs_ledger_register(l, FS_GBDT_VID_LEVEL + (uint32_t)lev, name, FS_RELEASE_DP,
                                       mech));
         }
@@ -564,9 +579,7 @@ static fs_err setup(gb_run *st, MPI_Comm comm, fs_run_ctl *ctl, int *start)
     st->release_public = !st->dp || st->o.dp.public_metrics;
     if (local == FS_OK && st->dp) local = dp_check_opts(st);
     if (local == FS_OK) local = read_start(st, &from, start);
-    if (local == FS_OK && from && model_has_public_bins(from) != st->dp)
-        local = fs_error_set(FS_ERR_ARG, "%s was trained %s --ddp yes; resume it %s", st->ckpt_path,
-                             st->dp ? "without" : "with", st->dp ? "without" : "with --ddp yes");
+    if (local == FS_OK && from) local = dp_check_resume(st, from);
     if (local == FS_OK) local = create_engine(st, from, *start);
     if (local == FS_OK && st->dp) local = dp_setup(st, from ? from->frac_bits : 0);
     if (local == FS_OK && st->dp && from) fs_gbdt_set_noisy(st->g);
@@ -639,10 +652,7 @@ static fs_err metrics_line(const gb_run *st, const fs_gbdt_round_info *in, char 
     bad |= fs_json_put_num(o, "", "seconds", in->seconds);
     if (in->total_rows) bad |= fs_json_put_num(o, "", "samples", (double)in->total_rows);
     if (st->dp) {
-        double eps = NAN;
-        int erc = fs_ledger_epsilon(fs_fed_ledger(st->fed), FS_LEDGER_DDP, st->o.dp.delta, &eps);
-        if (erc != FS_OK) FS_FAIL(erc, "the epsilon of round %d", in->round);
-        bad |= fs_json_put_num(o, "", "ddp_epsilon", eps);
+        bad |= fs_json_put_num(o, "", "ddp_epsilon", in->ddp_epsilon);
         bad |= fs_json_put_num(o, "", "ddp_delta", st->o.dp.delta);
         bad |= fs_json_put_num(o, "", "ddp_noise_multiplier", st->z_eff);
         if (st->o.dp.dp_seed != 0)
@@ -718,6 +728,10 @@ static fs_err round_end(gb_run *st, int round, double t0, double t_start,
     info->val_metric = gs.val_metric;
     info->total_rows = gs.total_rows;
     info->stopped_early = gs.stopped_early;
+    info->ddp_epsilon = NAN;
+    if (st->dp)
+        FS_TRY(fs_ledger_epsilon(fs_fed_ledger(st->fed), FS_LEDGER_DDP, st->o.dp.delta,
+                                 &info->ddp_epsilon));   /* same on every rank */
     const int last = gs.stopped_early || round >= st->go.rounds;
     fs_fed_mark(st->fed, "evaluation", round);
     if (round % st->o.fl.eval_every == 0 || last) FS_TRY(evaluate(st, round, info));
