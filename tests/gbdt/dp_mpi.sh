@@ -9,10 +9,12 @@
 #   2. ddp_epsilon of every metrics line equals the RDP epsilon of rounds x max_depth
 #      Gaussian mechanisms computed independently in python; no exact row count or loss
 #      is released without --dp-public-metrics;
-#   3. refusals: a numeric column without a public range (named), --aggregation plain;
+#   3. refusals: a numeric column without a public range (named), --aggregation plain, a
+#      --dp-epsilon below the epsilon of one round;
 #   4. resume continues the budget: 3 rounds, then --resume auto --trees 8 with a
 #      --dp-epsilon between the epsilon of 5 and 6 rounds stops after round 5 (the
-#      journal holds 5 charges per institution).
+#      journal holds 5 charges per institution); that checkpoint does not resume without
+#      --ddp yes.
 . "${FS_SRCDIR:-.}/tests/lib.sh"
 PY=/usr/bin/python3
 $PY -c 'import numpy' 2>/dev/null || {
@@ -60,6 +62,11 @@ if run_mpi 3 60 "$FEDSILO" train $common --trees 2 --data "$D/sh/site-%d.h5" \
   fail "DP with plain aggregation was accepted"; fi
 grep -q -- "--ddp yes needs --aggregation secure" "$WORK/pl.err" \
   || fail "no clear refusal of plain aggregation: $(cat "$WORK/pl.err")"
+# shellcheck disable=SC2086
+if run_mpi 3 60 "$FEDSILO" train $common --trees 2 --data "$D/sh/site-%d.h5" --dp-epsilon 0.5 \
+     --out "$WORK/b0" 2> "$WORK/b0.err"; then fail "a budget below one round was accepted"; fi
+grep -q -- "--dp-epsilon 0.5 is smaller than the epsilon of one boosting round" "$WORK/b0.err" \
+  || fail "no clear refusal of a budget below one round: $(cat "$WORK/b0.err")"
 
 # 4
 e5=$($PY "$H" epsof 5 2 3 1e-5) && e6=$($PY "$H" epsof 6 2 3 1e-5) || hard "epsof failed"
@@ -79,4 +86,10 @@ for k in 0 1 2; do
     || fail "ledger of institution $k: $(cat "$WORK/r/privacy-ledger-rank$k.txt")"
 done
 $PY "$H" eps "$WORK/r" 2 3 1e-5 || fail "epsilon of the resumed run"
+# a DP checkpoint does not continue without DP (its further sums would be exact)
+if run_mpi 3 60 "$FEDSILO" train --model gbdt --max-depth 3 --max-bins 16 --insecure-no-auth yes \
+     --quiet --trees 8 --resume auto --data "$D/sh/site-%d.h5" --out "$WORK/r" 2> "$WORK/r3.err"
+then fail "a DP checkpoint was resumed without --ddp"; fi
+grep -q "was trained with --ddp yes; resume it with --ddp yes" "$WORK/r3.err" \
+  || fail "no clear refusal of a resume without DP: $(cat "$WORK/r3.err")"
 note PASS
