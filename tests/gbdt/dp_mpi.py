@@ -3,9 +3,9 @@
 
   gen DIR            synthetic table (seeded numpy): train.csv, test.csv, schema.ini (every
                      numeric column with a public range), norange.ini (column x2 without one)
-  noise DIR N T Z F  the noise of level 0 of trees 0..T-1: the sum dumped by rank 0 minus the
+  noise DIR N T Z F H  the noise of level 0 of trees 0..T-1: the sum dumped by rank 0 minus the
                      exact vectors of the N ranks (FEDSILO_GBDT_DP_DUMP); its variance against
-                     the calibration N v, v = (Z S)^2 / H, H = N - 1, S^2 = (1 + F)(2^40 + 2^36)
+                     the calibration N v, v = (Z S)^2 / H, S^2 = (1 + F)(2^40 + 2^36)
                      (20 fractional bits, |g| <= 1, h <= 1/4); the old all-N calibration
                      (total variance (Z S)^2) must be rejected by the same check
   eps RUN Z STEPS D  every metrics line's ddp_epsilon equals the RDP epsilon of round r x STEPS
@@ -63,8 +63,7 @@ def gen(d):
             fh.write("\n[column cat]\nkind = categorical\ncategories = a, b, c\nimpute = none\n")
 
 
-def noise(d, nranks, trees, z, nfeat):
-    h = nranks - 1
+def noise(d, nranks, trees, z, nfeat, h):
     s2 = (1 + nfeat) * (2.0 ** 40 + 2.0 ** 36)
     v = z * z * s2 / h
     parts = []
@@ -114,7 +113,7 @@ def main():
     if cmd == "gen":
         gen(a[0])
     elif cmd == "noise":
-        noise(a[0], int(a[1]), int(a[2]), float(a[3]), int(a[4]))
+        noise(a[0], int(a[1]), int(a[2]), float(a[3]), int(a[4]), int(a[5]))
     elif cmd == "eps":
         eps(a[0], float(a[1]), int(a[2]), float(a[3]))
     elif cmd == "epsof":

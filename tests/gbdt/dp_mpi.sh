@@ -4,8 +4,9 @@
 # schema that gives every numeric column a public range (tests/gbdt/dp_mpi.py gen):
 #   1. the noise is there and calibrated: the level-0 sum of every tree minus the sum of
 #      the institutions' exact vectors (FEDSILO_GBDT_DP_DUMP, with --dp-seed) has variance
-#      N (z S)^2 / H, H = N - 1, S^2 = (1 + F)(2^40 + 2^36); the old all-N calibration
-#      (total variance (z S)^2) is rejected by the same check; the count words are zeroed;
+#      N (z S)^2 / H, S^2 = (1 + F)(2^40 + 2^36), for H = N - 1 (default) and H = 1
+#      (--ddp-min-honest); the old all-N calibration (total variance (z S)^2) is rejected
+#      by the same check; the count words are zeroed;
 #   2. ddp_epsilon of every metrics line equals the RDP epsilon of rounds x max_depth
 #      Gaussian mechanisms computed independently in python; no exact row count or loss
 #      is released without --dp-public-metrics;
@@ -44,7 +45,14 @@ mkdir -p "$WORK/dump"
 FEDSILO_GBDT_DP_DUMP="$WORK/dump" run_mpi 3 120 "$FEDSILO" train $common --trees 12 \
     --test "$D/test.h5" --data "$D/sh/site-%d.h5" --out "$WORK/a" 2> "$WORK/a.err" \
   || fail "DP GBDT run failed: $(cat "$WORK/a.err")"
-$PY "$H" noise "$WORK/dump" 3 12 2 7 || fail "noise check failed"
+$PY "$H" noise "$WORK/dump" 3 12 2 7 2 || fail "noise check failed"
+# --ddp-min-honest 1: every share alone carries the target noise (total variance N (z S)^2)
+mkdir -p "$WORK/dump1"
+# shellcheck disable=SC2086
+FEDSILO_GBDT_DP_DUMP="$WORK/dump1" run_mpi 3 120 "$FEDSILO" train $common --trees 12 \
+    --ddp-min-honest 1 --data "$D/sh/site-%d.h5" --out "$WORK/a1" 2> "$WORK/a1.err" \
+  || fail "DP GBDT run with --ddp-min-honest 1 failed: $(cat "$WORK/a1.err")"
+$PY "$H" noise "$WORK/dump1" 3 12 2 7 1 || fail "noise check (H = 1) failed"
 $PY "$H" eps "$WORK/a" 2 3 1e-5 || fail "epsilon check failed"
 grep -q '"test_auc"' "$WORK/a/metrics.jsonl" || fail "no test metrics (post-processing)"
 grep -q 'gbdt distributed DP: noise multiplier 2 (exact) from the shares of any 2 of the 3' \
