@@ -256,11 +256,11 @@ static fs_err dp_public_bins(gb_run *st)
     const char *path = fs_fed_shard_path(st->fed);
     if (!t->schema)
         FS_FAIL(FS_ERR_ARG, "--ddp yes with --model gbdt takes the bin edges from public ranges, "
-                "and %s was not imported with a schema (fedsilo import csv --schema, with "
-                "range = LO:HI for every numeric column)", path);
+                "and this shard was not imported with a schema (fedsilo import csv --schema, "
+                "with range = LO:HI for every numeric column)");
     FS_TRY(fs_schema_parse(t->schema, strlen(t->schema), path, &sc));
     if (fs_schema_num_features(sc) != d)
-        FS_FAIL(FS_ERR_DATA, "%s: its schema has %zu features, the shard %zu", path,
+        FS_FAIL(FS_ERR_DATA, "its schema has %zu features, the shard %zu",
                 fs_schema_num_features(sc), d);
     FS_TRY(fs_alloc(&lo, d, sizeof *lo, "public bins"));
     FS_TRY(fs_alloc(&hi, d, sizeof *hi, "public bins"));
