@@ -10,7 +10,8 @@
  * trick equals direct building, the learned default direction of missing
  * values, constant features, depth beyond the data, the headroom refusal,
  * leaf weights and gains against hand computation, bad input, corrupted
- * sums and files, resume, and known answers of python3-xgboost 1.7.4.
+ * sums and files, resume, known answers of python3-xgboost 1.7.4, and the
+ * L2 sensitivity bound of the DP level sums (public bins, one row at most S).
  */
 #include <check.h>
 #include <math.h>
