@@ -359,6 +359,12 @@ static fs_err dp_check_opts(const gb_run *st)
         return fs_error_set(FS_ERR_ARG, "--ddp-clip and --ddp-max-wrap do not apply to --model "
                             "gbdt: a row's contribution is bounded by the gradient and hessian "
                             "bounds of the objective, and the fixed point leaves the wrap no room");
+    if (st->go.subsample < 1.0)
+        return fs_error_set(FS_ERR_ARG, "--subsample with --ddp yes: the row sample is drawn in "
+                            "row order from one stream per institution, so one row more or less "
+                            "changes which of the other rows are sampled, and the sensitivity "
+                            "bound of the level sums would not hold; leave --subsample 1 "
+                            "(--colsample is fine)");
     if (st->go.early_stopping_rounds > 0 && !st->o.dp.public_metrics)
         return fs_error_set(FS_ERR_ARG, "--early-stopping-rounds with --ddp yes stops on exact "
                             "validation losses, which DP does not cover: add --dp-public-metrics "

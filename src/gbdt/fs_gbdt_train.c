@@ -856,9 +856,12 @@ uint32_t fs_gbdt_sampled_features(const fs_gbdt_opts *o, size_t d)
  *     S^2 = (1 + F) (Gq^2 + Hq^2) >= ||delta||^2,
  *
  * with equality for a row with |g| = gb and h = hb (reachable with the
- * squared error; the logistic losses never reach both bounds at once).  Rows not sampled for
- * the tree (subsample < 1) change nothing; this bound does not use that
- * (no amplification by subsampling is claimed).  K-class objectives grow K
+ * squared error; the logistic losses never reach both bounds at once).  The
+ * bound needs the other rows' contributions not to depend on the row: true
+ * of their gradients (functions of the public model and their own labels)
+ * and of their nodes (public splits), not of row sampling (subsample < 1:
+ * one stream drawn in row order, so a row more or less shifts the others'
+ * draws), which the DP driver refuses.  K-class objectives grow K
  * trees per round from the same row: K vectors per level, each with this
  * sensitivity, composed by the accountant.
  */
