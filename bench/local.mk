@@ -13,7 +13,7 @@ bench: bench-train
 bench-train: bench/train_throughput$(EXEEXT)
 	OPENBLAS_NUM_THREADS=1 PYTHON_TORCH='$(PYTHON_TORCH)' FS_SRCDIR='$(abs_top_srcdir)' \
 	  ./bench/train_throughput$(EXEEXT)
-EXTRA_DIST += bench/fmnist8.sh bench/optimizers.sh bench/dp_accuracy.sh bench/secsum_netns.sh
+EXTRA_DIST += bench/fmnist8.sh bench/optimizers.sh bench/dp_accuracy.sh bench/secsum_netns.sh bench/gbdt_dp.sh
 
 # Benchmark (never part of make check): ./bench/paillier_bench [BITS [N]].
 noinst_PROGRAMS += bench/paillier_bench

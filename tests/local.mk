@@ -124,6 +124,10 @@ TESTS += tests/gbdt/export.sh tests/gbdt/quality.sh tests/gbdt/train_mpi.sh \
          tests/gbdt/fmnist_mpi.sh
 EXTRA_DIST += tests/gbdt/gbdt_data.py tests/gbdt/export.py tests/gbdt/quality.py \
               tests/gbdt/train_mpi.py tests/gbdt/regression_mpi.py
+# differential privacy of the level sums (--ddp yes with --model gbdt)
+dist_check_SCRIPTS += tests/gbdt/dp_mpi.sh
+TESTS += tests/gbdt/dp_mpi.sh
+EXTRA_DIST += tests/gbdt/dp_mpi.py
 # The authenticated round end against an active transport (the review's E7):
 # a PMPI shim that alters one rank's model sum and forges the round-end
 # exchange (LD_PRELOAD into every rank through tests/hostile/rankwrap.sh).

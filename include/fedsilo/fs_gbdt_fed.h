@@ -50,13 +50,17 @@ typedef struct {
     int rounds;               /* --trees                                          */
     int num_trees;            /* trees in the model (multi:*: K per round)        */
     const char *metric_name;  /* "logloss", "mlogloss" or "rmse" (static)         */
-    double train_metric;      /* pooled training loss (metric_name)               */
-    double val_metric;        /* pooled validation loss, NaN without validation rows */
+    double train_metric;      /* pooled training loss (metric_name); NaN under
+                                 --ddp yes without --dp-public-metrics yes          */
+    double val_metric;        /* pooled validation loss, NaN without validation rows
+                                 (or not released under --ddp yes)                */
     int evaluated;            /* val and test below were computed this round      */
     fs_eval_report val;       /* the validation parts (count 0: none)             */
     fs_eval_report test;      /* the test file (count 0: no --test)               */
     uint64_t model_hash;      /* fs_gbdt_model_hash after the round               */
-    uint64_t total_rows;      /* pooled training rows                             */
+    uint64_t total_rows;      /* pooled training rows (0: not released under DP)  */
+    double ddp_epsilon;       /* --ddp yes: epsilon spent so far at --dp-delta
+                                 (the privacy ledger); NaN without DP              */
     int stopped_early;        /* early stopping ended training this round         */
     double seconds;           /* wall time of the round                           */
     double elapsed;           /* wall time since the start of the run             */

@@ -139,8 +139,11 @@ static void print_gbdt_round(const fs_gbdt_round_info *in, void *user)
     progress_ctx *p = user;
     if (cli_rank != 0 || p->quiet) return;
     char line[512];
-    int len = snprintf(line, sizeof line, "round %d/%d  trees %d  train_%s %.4f", in->round,
-                       in->rounds, in->num_trees, in->metric_name, in->train_metric);
+    int len = snprintf(line, sizeof line, "round %d/%d  trees %d", in->round, in->rounds,
+                       in->num_trees);
+    if (in->train_metric == in->train_metric)
+        len += snprintf(line + len, sizeof line - len, "  train_%s %.4f", in->metric_name,
+                        in->train_metric);
     if (in->val_metric == in->val_metric)
         len += snprintf(line + len, sizeof line - len, "  val_%s %.4f", in->metric_name,
                         in->val_metric);
@@ -158,6 +161,8 @@ static void print_gbdt_round(const fs_gbdt_round_info *in, void *user)
         if (r[k]->auc == r[k]->auc)
             len += snprintf(line + len, sizeof line - len, "  %s_auc %.4f", pre[k], r[k]->auc);
     }
+    if (in->ddp_epsilon == in->ddp_epsilon)
+        len += snprintf(line + len, sizeof line - len, "  eps %.3g", in->ddp_epsilon);
     double eta = in->round > 0 ? in->elapsed / in->round * (in->rounds - in->round) : 0;
     snprintf(line + len, sizeof line - len, "  %.2fs  ETA %.0fs%s%s", in->seconds,
              in->stopped_early ? 0 : eta, in->checkpointed ? "  [ckpt]" : "",

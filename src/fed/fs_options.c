@@ -210,7 +210,8 @@ const fs_opt_def fs_opt_table[] = {
       "yes: distributed DP at the aggregation: each institution clips its update to --ddp-clip, "
       "and adds discrete Gaussian noise in the ring so that the shares of any --ddp-min-honest "
       "institutions carry noise --ddp-noise times the sensitivity (institution-level DP; needs "
-      "--aggregation secure)" },
+      "--aggregation secure). With --model gbdt: record-level DP of every tree-level histogram "
+      "sum (bins from the schema's public ranges; docs/gbdt.md)" },
     { TRAIN, "dp", "ddp_clip", NULL, FS_OPT_REAL, "1.0", 1e-12, 1e9, NULL, FS_FIELD_DOUBLE,
       F(dp.ddp_clip), NOSET, "distributed DP: L2 clipping norm c of each institution's weighted update" },
     { TRAIN, "dp", "ddp_noise", NULL, FS_OPT_REAL, "1.0", 1e-6, 1e6, NULL, FS_FIELD_DOUBLE,
@@ -372,12 +373,11 @@ static fs_err check_train(const fs_opts *o)
                                         "--roster whose institutions have data = paths)");
     fs_err rc = fs_path_check_pattern(f->data, "--data");
     if (rc != FS_OK) return rc;
-    if (!strcmp(o->fl.model, "gbdt") && (o->dp.ddp || o->dp.dp_sgd || o->fl.impute ||
-                                         o->fl.standardize))
-        return fs_error_set(FS_ERR_ARG, "--model gbdt takes neither --ddp, --dp-sgd (its "
-                            "histograms are summed exactly, without noise) nor --impute or "
-                            "--standardize (trees split missing values natively and do not "
-                            "depend on the scale of a feature)");
+    if (!strcmp(o->fl.model, "gbdt") && (o->dp.dp_sgd || o->fl.impute || o->fl.standardize))
+        return fs_error_set(FS_ERR_ARG, "--model gbdt takes neither --dp-sgd (its DP is --ddp "
+                            "yes: noise on the histogram sums) nor --impute or --standardize "
+                            "(trees split missing values natively and do not depend on the "
+                            "scale of a feature)");
     if (o->dp.ddp && f->aggregation != FS_AGG_SECURE)
         return fs_error_set(FS_ERR_ARG, "--ddp yes needs --aggregation secure: with a plain sum "
                             "each institution's small noise share would not protect its update");

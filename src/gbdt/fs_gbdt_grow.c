@@ -73,8 +73,7 @@ fs_err fs_gbdt_start_tree(fs_gbdt *g)
     uint32_t d = (uint32_t)g->d, k = d;
     for (uint32_t f = 0; f < d; f++) g->feats[f] = f;
     if (g->o.colsample_bytree < 1.0) {
-        k = (uint32_t)(g->o.colsample_bytree * d);
-        if (k < 1) k = 1;
+        k = fs_gbdt_sampled_features(&g->o, d);
         fs_rng rng;
         fs_rng_seed(&rng, fs_rng_key(g->o.seed, TAG_COLSAMPLE, (uint64_t)tree, 0));
         for (uint32_t i = 0; i < k; i++) {
@@ -198,14 +197,24 @@ typedef struct {
     uint8_t default_left;
     uint64_t lc;          /* left child's summed totals */
     int64_t lg, lh;
+    int64_t rg, rh;       /* right child's                */
 } split_t;
 
+/*
+ * Under DP (g->noisy) the node's totals and its feature slots carry
+ * independent noise, so "the rest" of a split is not taken as the node
+ * total minus the left part (which would add the noise of every slot and
+ * of the total into the right child, and make splits on noise): each
+ * feature's own slots (bins and missing slot) are the node, G_f, H_f their
+ * sums, the right child G_f minus the left, and the backward scan runs
+ * only for a feature the schema says may be missing.
+ */
 static void best_split(const fs_gbdt *g, const lnode *ln, const uint64_t *hist, split_t *best)
 {
     const double mcw = g->o.min_child_weight;
-    const int64_t G = ln->g, H = ln->h;
+    int64_t G = ln->g, H = ln->h;
     const uint64_t C = ln->c;
-    const float root = (float)calc_gain(g, G, H);
+    float root = (float)calc_gain(g, G, H);
     memset(best, 0, sizeof *best);
     best->feature = -1;
     for (uint32_t j = 0; j < g->nfeat; j++) {
@@ -213,6 +222,14 @@ static void best_split(const fs_gbdt *g, const lnode *ln, const uint64_t *hist, 
         const uint64_t *s = hist + 3 * (size_t)g->foff[j];
         uint64_t ec = 0;
         int64_t eg = 0, eh = 0;
+        if (g->noisy) {
+            G = H = 0;
+            for (uint32_t b = 0; b < g->nslots[f]; b++) {
+                G += (int64_t)s[3 * b + 1];
+                H += (int64_t)s[3 * b + 2];
+            }
+            root = (float)calc_gain(g, G, H);
+        }
         /* forward: bins < b + 1 left, the rest and missing right */
         for (uint32_t b = 0; b < B; b++) {
             ec += s[3 * b];
@@ -223,9 +240,10 @@ static void best_split(const fs_gbdt *g, const lnode *ln, const uint64_t *hist, 
             if ((double)eh * g->ginv < mcw || (double)(H - eh) * g->ginv < mcw) continue;
             float loss = ((float)calc_gain(g, eg, eh) + (float)calc_gain(g, G - eg, H - eh)) - root;
             if (loss > best->loss)
-                *best = (split_t){ loss, (int32_t)f, (int32_t)b + 1, 0, ec, eg, eh };
+                *best = (split_t){ loss, (int32_t)f, (int32_t)b + 1, 0, ec, eg, eh, G - eg,
+                                   H - eh };
         }
-        if (eg == G && eh == H) continue;
+        if (g->noisy ? !g->m->has_missing[f] : (eg == G && eh == H)) continue;
         /* backward (missing values present): bins >= b right, the rest and
          * missing left */
         ec = 0;
@@ -239,14 +257,15 @@ static void best_split(const fs_gbdt *g, const lnode *ln, const uint64_t *hist, 
             if ((double)eh * g->ginv < mcw || (double)(H - eh) * g->ginv < mcw) continue;
             float loss = ((float)calc_gain(g, G - eg, H - eh) + (float)calc_gain(g, eg, eh)) - root;
             if (loss > best->loss)
-                *best = (split_t){ loss, (int32_t)f, (int32_t)b, 1, C - ec, G - eg, H - eh };
+                *best = (split_t){ loss, (int32_t)f, (int32_t)b, 1, C - ec, G - eg, H - eh, eg,
+                                   eh };
         }
     }
 }
 
-static int split_valid(const fs_gbdt *g, const lnode *ln, const split_t *s)
+static int split_valid(const fs_gbdt *g, const split_t *s)
 {
-    return s->feature >= 0 && s->loss > RT_EPS && s->lh != 0 && ln->h - s->lh != 0 &&
+    return s->feature >= 0 && s->loss > RT_EPS && s->lh != 0 && s->rh != 0 &&
            s->loss >= (float)g->o.gamma;
 }
 
@@ -313,10 +332,10 @@ static fs_err split_level(fs_gbdt *g)
         if (!ln->open) continue;
         split_t s;
         best_split(g, ln, node_hist(g, ln), &s);
-        if (!split_valid(g, ln, &s)) continue;
+        if (!split_valid(g, &s)) continue;
         /* children, as leaves until they split */
         int32_t lid, rid;
-        int64_t rg = ln->g - s.lg, rh = ln->h - s.lh;
+        int64_t rg = s.rg, rh = s.rh;   /* ln->g - s.lg, ln->h - s.lh without noise */
         fs_gbdt_node lc = { .left = -1, .right = -1, .parent = ln->node,
                             .sum_hessian = (float)((double)s.lh * g->ginv) };
         fs_gbdt_node rcn = lc;
@@ -344,12 +363,21 @@ static fs_err split_level(fs_gbdt *g)
                       .sib = (int32_t)g->nnext + 1 };
         *b = (lnode){ .node = rid, .begin = ln->begin + nl, .end = ln->end, .c = ln->c - s.lc,
                       .g = rg, .h = rh, .widx = -1, .slot = -1, .sib = (int32_t)g->nnext };
-        /* a node of fewer than 2 rows (summed) cannot split */
-        a->open = a->c >= 2;
-        b->open = b->c >= 2;
+        /* a node of fewer than 2 rows (summed) cannot split; under DP the
+         * counts are not summed, and a node whose H is below 2
+         * min_child_weight cannot split either (both children need it) */
+        if (g->noisy) {
+            const double h2 = 2.0 * g->o.min_child_weight;
+            a->open = (double)a->h * g->ginv >= h2 && a->h > 0;
+            b->open = (double)b->h * g->ginv >= h2 && b->h > 0;
+        } else {
+            a->open = a->c >= 2;
+            b->open = b->c >= 2;
+        }
         if (a->open || b->open) {
-            /* build the child with the smaller summed count; derive the other */
-            (a->c <= b->c ? a : b)->build = 1;
+            /* build the child with the smaller summed count (under DP: the
+             * smaller H); derive the other */
+            (g->noisy ? a->h <= b->h : a->c <= b->c) ? (a->build = 1) : (b->build = 1);
             if (g->verify) a->build = b->build = 1;
             ln->retain = 1;
             a->pslot = b->pslot = (int32_t)i; /* level index for now, slot below */
@@ -462,7 +490,7 @@ fs_err fs_gbdt_apply_level(fs_gbdt *g)
             root->sum_hessian = (float)((double)ln->h * g->ginv);
             root->cond = root->base_weight = calc_weight(g, ln->g, ln->h) * (float)g->o.eta;
         }
-        FS_TRY(check_hist(g, ln, h));
+        if (!g->noisy) FS_TRY(check_hist(g, ln, h));  /* noisy sums are not consistent */
     }
     if (g->verify) FS_TRY(verify_pairs(g));
     for (size_t i = 0; i < g->ncur; i++) {

@@ -133,6 +133,63 @@ FS_INTERN fs_err fs_gbdt_model_read_h5(hid_t loc, const char *path, const char *
  * word for word (FS_ERR_DATA otherwise).  Same trees, more work. */
 FS_INTERN void fs_gbdt_set_verify(fs_gbdt *g, int on);
 
+// --- Differential privacy of the level sums (fs_gbdt_train.c; used by fs_gbdt_run.c)
+
+/*
+ * fs_gbdt_set_noisy - the level sums will carry DP noise: the engine no
+ * longer expects them to be consistent (a built node's totals equal to its
+ * parent's prediction, every feature's slots adding up to the row count),
+ * zeroes the row-count words of its level vectors (they are not released)
+ * and decides on hessian sums instead: a node is open when its H >= 2
+ * min_child_weight (a split needs both children at min_child_weight) and
+ * the child with the smaller H is built.  Call before the first step.  The
+ * noisy sums are still identical on every institution, so the trees are.
+ */
+FS_INTERN void fs_gbdt_set_noisy(fs_gbdt *g);
+
+/*
+ * fs_gbdt_set_public_bins - a fresh engine (before its first step) takes its
+ * bin edges from public information instead of the two bin-edge sums:
+ * feature f gets nbins[f] >= 1 equal-width bins over [lo[f], hi[f]] (interior
+ * edges lo + (hi - lo) b / nbins[f], b = 1 .. nbins[f] - 1, as float32; the
+ * outer edges are -Inf and +Inf, so a value outside the range falls in the
+ * first or last bin), has_missing[f] the public "may be missing" flag, and
+ * the fixed-point scale 2^frac_bits (chosen by the caller from public
+ * parameters; no summed row count).  The first step is then the first tree
+ * level (no COARSE or FINE step), the summed row counts are unknown (0:
+ * the loss metrics are NaN unless fs_gbdt_set_counts gives them) and the
+ * engine is noisy (fs_gbdt_set_noisy).  Returns FS_OK, FS_ERR_ARG (not a
+ * fresh engine; lo >= hi; a range too narrow for its float32 edges, naming
+ * the feature index), FS_ERR_DATA (a training value missing where
+ * has_missing is 0), FS_ERR_NOMEM.
+ */
+FS_INTERN fs_err fs_gbdt_set_public_bins(fs_gbdt *g, const double *lo, const double *hi,
+                                         const uint32_t *nbins, const uint8_t *has_missing,
+                                         int frac_bits);
+
+/*
+ * fs_gbdt_set_counts - the summed training and validation row counts, when
+ * the driver releases them (under DP only with --dp-public-metrics yes), so
+ * that the loss sums can be scaled and reported.  Returns FS_OK or FS_ERR_ARG
+ * (no headroom for n rows at the engine's scale).
+ */
+FS_INTERN fs_err fs_gbdt_set_counts(fs_gbdt *g, uint64_t n, uint64_t nv);
+
+/*
+ * fs_gbdt_level_sensitivity - the L2 sensitivity, in ring units, of the
+ * current LEVEL step's word vector to adding or removing one training row:
+ * sqrt((1 + F) (Gq^2 + Hq^2)) (the count words are zeroed under DP), F the
+ * sampled features of the tree, Gq =
+ * round(gbound 2^f), Hq = round(hbound 2^f) (derivation at the definition).
+ * fs_gbdt_level_sensitivity_for gives the same for F features and f bits
+ * before the engine has a tree (the caller's calibration).
+ */
+FS_INTERN double fs_gbdt_level_sensitivity(const fs_gbdt *g);
+FS_INTERN double fs_gbdt_level_sensitivity_for(const fs_gbdt_opts *o, uint32_t nfeat,
+                                               int frac_bits);
+/* Features sampled per tree for d features: floor(colsample d), at least 1. */
+FS_INTERN uint32_t fs_gbdt_sampled_features(const fs_gbdt_opts *o, size_t d);
+
 // --- Bin edges from summed histograms (fs_gbdt_bins.c)
 
 /* Fine grid of the bin passes: a float's binade is key >> 23 (sign and

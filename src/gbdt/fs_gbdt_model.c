@@ -623,8 +623,12 @@ fs_err fs_gbdt_model_read_h5(hid_t loc, const char *path, const char *group, fs_
         FS_TRY(fs_h5_read_int_attr(g, path, mk[i], 1, mv[i], &found));
     FS_TRY(read_f64_attr(g, path, group, "best_score", &m->best_score));
     FS_TRY(fs_h5_read_u64_attr(g, path, "model_hash", &stored_hash));
+    /* eval_frac_bits 0 with total_rows 0: a DP model whose row counts were
+     * never released (fs_gbdt_set_public_bins) */
+    const int no_counts = m->total_rows == 0 && m->eval_frac_bits == 0;
     if (m->frac_bits < FS_GBDT_MIN_FRAC_BITS || m->frac_bits > FS_GBDT_MAX_FRAC_BITS ||
-        m->eval_frac_bits < FS_GBDT_MIN_FRAC_BITS || m->eval_frac_bits > FS_GBDT_MAX_FRAC_BITS ||
+        (!no_counts && (m->eval_frac_bits < FS_GBDT_MIN_FRAC_BITS ||
+                        m->eval_frac_bits > FS_GBDT_MAX_FRAC_BITS)) ||
         m->stopped < 0 || m->stopped > 1 || m->rounds_done < 0)
         FS_FAIL(FS_ERR_DATA, "%s: /%s: training state attributes out of range", path, group);
 

@@ -42,6 +42,7 @@ struct fs_gbdt {
     int broken;           /* an apply failed: the engine refuses further steps   */
     int verify;           /* build both children and check parent - built ==
                              sibling word for word (fs_gbdt_set_verify)          */
+    int noisy;            /* the level sums carry DP noise (fs_gbdt_set_noisy)    */
 
     /* Step machine. */
     fs_gbdt_step_kind kind;
@@ -65,6 +66,7 @@ struct fs_gbdt {
     /* Fixed point. */
     double gscale, ginv;  /* 2^f and 2^-f                                        */
     double gbound;        /* public bound of |g| (clip)                          */
+    double hbound;        /* public bound of h (clip): 1/4, 1/2 or 1             */
     double escale, einv;  /* loss sums: 2^fe, 2^-fe                              */
     double lmax;          /* public bound of a row's loss                         */
     uint64_t *gh;         /* (K, n, 2) gq, hq as two's complement words          */

@@ -262,7 +262,7 @@ static void compute_gradients(fs_gbdt *g)
             if (fabs(gr) > g->gbound) g->clipped++;
             uint64_t *p = g->gh + ((size_t)k * n + r) * 2;
             p[0] = encode(gr, g->gbound, g->gscale);
-            p[1] = encode(hs, 1.0, g->gscale); /* every hessian is in (0, 1] */
+            p[1] = encode(hs, g->hbound, g->gscale); /* in (0, hbound] */
         }
     }
 }
@@ -453,11 +453,25 @@ static int headroom_bits(uint64_t count, double bound, int want)
     return -1;
 }
 
+/* Public bounds of |g| and of h (the clips of compute_gradients): |p - y|
+ * <= 1; p (1 - p) <= 1/4; 2 p (1 - p) <= 1/2; the squared error's h is 1. */
+static double grad_bound(const fs_gbdt_opts *o)
+{
+    return o->objective == FS_GBDT_REG_SQUAREDERROR ? o->label_hi - o->label_lo : 1.0;
+}
+
+static double hess_bound(const fs_gbdt_opts *o)
+{
+    if (o->objective == FS_GBDT_BINARY_LOGISTIC) return 0.25;
+    return is_multi(o) ? 0.5 : 1.0;
+}
+
 static fs_err set_scales(fs_gbdt *g)
 {
     fs_err rc = FS_OK;
     fs_gbdt_model *m = g->m;
-    g->gbound = g->o.objective == FS_GBDT_REG_SQUAREDERROR ? g->o.label_hi - g->o.label_lo : 1.0;
+    g->gbound = grad_bound(&g->o);
+    g->hbound = hess_bound(&g->o);
     g->gscale = ldexp(1.0, m->frac_bits);
     g->ginv = ldexp(1.0, -m->frac_bits);
     g->lmax = g->o.objective == FS_GBDT_REG_SQUAREDERROR ? 4.0 * g->gbound * g->gbound
@@ -467,10 +481,26 @@ static fs_err set_scales(fs_gbdt *g)
     return rc;
 }
 
-static fs_err apply_counts(fs_gbdt *g, uint64_t n, uint64_t nv)
+/* The summed row counts n, nv with gradient scale 2^f: the loss sums' scale
+ * follows from max(n, nv). */
+static fs_err store_counts(fs_gbdt *g, uint64_t n, uint64_t nv, int f)
 {
     fs_err rc = FS_OK;
     fs_gbdt_model *m = g->m;
+    int fe = headroom_bits(n > nv ? n : nv, 1.0, 0);
+    if (fe < 0) FS_FAIL(FS_ERR_ARG, "gbdt: too many rows for the loss sums");
+    m->total_rows = n;
+    m->total_val_rows = nv;
+    m->frac_bits = f;
+    m->eval_frac_bits = fe;
+    FS_TRY(set_scales(g));
+done:
+    return rc;
+}
+
+static fs_err apply_counts(fs_gbdt *g, uint64_t n, uint64_t nv)
+{
+    fs_err rc = FS_OK;
     if (n == 0) FS_FAIL(FS_ERR_DATA, "gbdt: no institution has training rows");
     if (g->o.early_stopping_rounds > 0 && nv == 0)
         FS_FAIL(FS_ERR_ARG, "gbdt: early stopping needs validation rows, and no institution has "
@@ -483,13 +513,7 @@ static fs_err apply_counts(fs_gbdt *g, uint64_t n, uint64_t nv)
                 "must stay below 2^62 (fewer rows, a narrower label range, or a smaller "
                 "frac_bits)", (unsigned long long)n, bound,
                 g->o.frac_bits ? g->o.frac_bits : FS_GBDT_MIN_FRAC_BITS);
-    int fe = headroom_bits(n > nv ? n : nv, 1.0, 0);
-    if (fe < 0) FS_FAIL(FS_ERR_ARG, "gbdt: too many rows for the loss sums");
-    m->total_rows = n;
-    m->total_val_rows = nv;
-    m->frac_bits = f;
-    m->eval_frac_bits = fe;
-    FS_TRY(set_scales(g));
+    FS_TRY(store_counts(g, n, nv, f));
 done:
     return rc;
 }
@@ -621,6 +645,9 @@ fs_err fs_gbdt_step_local(fs_gbdt *g, fs_gbdt_step *st)
         for (size_t i = 0; i < g->ncur; i++)
             if (g->cur[i].build)
                 fs_gbdt_build_hist(g, g->cur + i, g->words + (size_t)g->cur[i].widx * g->node_words);
+        /* under DP the row counts are not released: only (gq, hq) carry a
+         * row (fs_gbdt_level_sensitivity_for) */
+        for (size_t i = 0; g->noisy && i < g->nwords; i += 3) g->words[i] = 0;
         g->words[g->nwords] = 0;
         st->round_id = (uint64_t)(g->round * g->K + g->cls);
         st->vector_id = FS_GBDT_VID_LEVEL + (uint32_t)g->level;
@@ -660,7 +687,10 @@ static fs_err apply_eval(fs_gbdt *g)
 {
     fs_gbdt_model *m = g->m;
     int rmse = g->o.objective == FS_GBDT_REG_SQUAREDERROR;
-    double tr = decode(g->words[0], g->einv) * g->lmax / (double)m->total_rows;
+    /* total_rows 0: a DP run whose row counts are not released; its loss
+     * sums were not summed either (the metrics stay NaN) */
+    double tr = m->total_rows ? decode(g->words[0], g->einv) * g->lmax / (double)m->total_rows
+                              : NAN;
     g->train_metric = rmse ? sqrt(tr) : tr;
     if (m->total_val_rows) {
         double va = decode(g->words[1], g->einv) * g->lmax / (double)m->total_val_rows;
@@ -730,7 +760,8 @@ fs_err fs_gbdt_step_apply(fs_gbdt *g)
         FS_TRY(start_round(g));
         break;
     case FS_GBDT_STEP_RESUME:
-        if (g->words[0] != g->m->total_rows || g->words[1] != g->m->total_val_rows)
+        if ((g->m->total_rows || !g->noisy) &&
+            (g->words[0] != g->m->total_rows || g->words[1] != g->m->total_val_rows))
             FS_FAIL(FS_ERR_DATA, "gbdt: the institutions now hold a different number of rows "
                     "than when the model was saved; cannot continue it");
         if (g->m->stopped || g->m->rounds_done >= g->o.rounds) {
@@ -794,3 +825,120 @@ void fs_gbdt_get_status(const fs_gbdt *g, fs_gbdt_status *st)
 }
 
 const fs_gbdt_model *fs_gbdt_get_model(const fs_gbdt *g) { return g->m; }
+
+// --- Differential privacy of the level sums
+
+void fs_gbdt_set_noisy(fs_gbdt *g) { g->noisy = 1; }
+
+uint32_t fs_gbdt_sampled_features(const fs_gbdt_opts *o, size_t d)
+{
+    if (!(o->colsample_bytree < 1.0)) return (uint32_t)d;
+    uint32_t k = (uint32_t)(o->colsample_bytree * (double)d);
+    return k < 1 ? 1 : k;
+}
+
+/*
+ * Sensitivity of one level vector to one training row (add/remove).  In a
+ * tree, the rows of the sample are partitioned among the nodes of every
+ * level, so a row lies in exactly one node of the level; the vector holds
+ * the histograms of the built nodes only (a derived sibling is computed
+ * after the sum, from released vectors), so the row appears in at most one
+ * node's histogram, and in it in the totals slot and in exactly one slot of
+ * each of the F sampled features (its bin, or the missing slot).  Each of
+ * those 1 + F slots receives (1, gq, hq); under DP the count words are
+ * zeroed before the noise (fs_gbdt_set_noisy: the engine then decides on
+ * hessian sums only), so only (gq, hq) remain, with gq = round(clip(g, +-gb) 2^f)
+ * and hq = round(clip(h, 0, hb) 2^f): rounding to nearest a value of
+ * magnitude at most gb 2^f gives an integer of magnitude at most
+ * round(gb 2^f) = Gq, likewise Hq, so no rounding term is needed.  The row
+ * changes the vector by (gq, hq) in 1 + F slots and by nothing elsewhere:
+ *
+ *     S^2 = (1 + F) (Gq^2 + Hq^2) >= ||delta||^2,
+ *
+ * with equality for a row with |g| = gb and h = hb (reachable with the
+ * squared error; the logistic losses never reach both bounds at once).  The
+ * bound needs the other rows' contributions not to depend on the row: true
+ * of their gradients (functions of the public model and their own labels)
+ * and of their nodes (public splits), not of row sampling (subsample < 1:
+ * one stream drawn in row order, so a row more or less shifts the others'
+ * draws), which the DP driver refuses.  K-class objectives grow K
+ * trees per round from the same row: K vectors per level, each with this
+ * sensitivity, composed by the accountant.
+ */
+double fs_gbdt_level_sensitivity_for(const fs_gbdt_opts *o, uint32_t nfeat, int frac_bits)
+{
+    double gq = (double)llround(ldexp(grad_bound(o), frac_bits));
+    double hq = (double)llround(ldexp(hess_bound(o), frac_bits));
+    return sqrt((1.0 + (double)nfeat) * (gq * gq + hq * hq));
+}
+
+double fs_gbdt_level_sensitivity(const fs_gbdt *g)
+{
+    return fs_gbdt_level_sensitivity_for(&g->o, g->nfeat, g->m->frac_bits);
+}
+
+fs_err fs_gbdt_set_public_bins(fs_gbdt *g, const double *lo, const double *hi,
+                               const uint32_t *nbins, const uint8_t *has_missing, int frac_bits)
+{
+    fs_err rc = FS_OK;
+    fs_gbdt_model *m = g->m;
+    size_t d = g->d, ne = 0;
+    FS_CHECK_ARG(g->kind == FS_GBDT_STEP_COARSE && !g->prepared && !g->broken,
+                 "gbdt: public bins are set on a fresh engine, before its first step");
+    FS_CHECK_ARG(frac_bits >= FS_GBDT_MIN_FRAC_BITS && frac_bits <= FS_GBDT_MAX_FRAC_BITS,
+                 "gbdt: %d fractional bits is outside %d..%d", frac_bits, FS_GBDT_MIN_FRAC_BITS,
+                 FS_GBDT_MAX_FRAC_BITS);
+    for (size_t f = 0; f < d; f++) {
+        FS_CHECK_ARG(nbins[f] >= 1 && nbins[f] <= FS_GBDT_MAX_BINS && isfinite(lo[f]) &&
+                     isfinite(hi[f]) && lo[f] < hi[f],
+                     "gbdt: feature %zu needs a finite public range lo < hi and 1..%d bins", f,
+                     FS_GBDT_MAX_BINS);
+        ne += (size_t)nbins[f] + 1;
+    }
+    float *edges = realloc(m->edges, (ne ? ne : 1) * sizeof *edges);
+    if (!edges) FS_FAIL(FS_ERR_NOMEM, "gbdt: out of memory for the bin edges");
+    m->edges = edges;
+    uint32_t k = 0;
+    for (size_t f = 0; f < d; f++) {
+        const uint32_t B = nbins[f];
+        m->bin_ptr[f] = k;
+        edges[k] = -INFINITY;
+        for (uint32_t b = 1; b < B; b++) {
+            edges[k + b] = (float)(lo[f] + (hi[f] - lo[f]) * (double)b / (double)B);
+            if (!(fs_gbdt_key(edges[k + b - 1]) < fs_gbdt_key(edges[k + b])))
+                FS_FAIL(FS_ERR_ARG, "gbdt: the public range of feature %zu is too narrow for "
+                        "%u distinct float32 bin edges", f, B);
+        }
+        edges[k + B] = INFINITY;
+        m->has_missing[f] = has_missing[f] ? 1 : 0;
+        k += B + 1;
+    }
+    m->bin_ptr[d] = k;
+    m->total_rows = 0;
+    m->total_val_rows = 0;
+    m->frac_bits = frac_bits;
+    m->eval_frac_bits = 0;
+    FS_TRY(set_scales(g));
+    FS_TRY(prepare_codes(g, NULL));
+    g->noisy = 1;
+    g->kind = FS_GBDT_STEP_LEVEL;
+    g->round = 0;
+    FS_TRY(start_round(g));
+done:
+    if (rc != FS_OK) g->broken = 1;
+    return rc;
+}
+
+fs_err fs_gbdt_set_counts(fs_gbdt *g, uint64_t n, uint64_t nv)
+{
+    fs_err rc = FS_OK;
+    fs_gbdt_model *m = g->m;
+    const double bound = fmax(g->gbound, 1.0);
+    FS_CHECK_ARG(n > 0, "gbdt: no institution has training rows");
+    FS_CHECK_ARG(headroom_bits(n, bound, m->frac_bits) == m->frac_bits,
+                 "gbdt: no fixed-point headroom: %llu rows x gradient bound %g x 2^%d must stay "
+                 "below 2^62", (unsigned long long)n, bound, m->frac_bits);
+    FS_TRY(store_counts(g, n, nv, m->frac_bits));
+done:
+    return rc;
+}

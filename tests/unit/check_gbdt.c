@@ -10,7 +10,8 @@
  * trick equals direct building, the learned default direction of missing
  * values, constant features, depth beyond the data, the headroom refusal,
  * leaf weights and gains against hand computation, bad input, corrupted
- * sums and files, resume, and known answers of python3-xgboost 1.7.4.
+ * sums and files, resume, known answers of python3-xgboost 1.7.4, and the
+ * L2 sensitivity bound of the DP level sums (public bins, one row at most S).
  */
 #include <check.h>
 #include <math.h>
@@ -897,6 +898,115 @@ START_TEST(known_answer_breast_cancer)
 }
 END_TEST
 
+/*
+ * DP level sums (fs_gbdt_set_public_bins, fs_gbdt_level_sensitivity): the
+ * first level vector of data D and of D without its last row differ by at
+ * most S in L2, and a worst-case row (squared error with |g| at the clip
+ * and h = 1, the hessian bound) hits S exactly; logistic and softmax rows
+ * stay below it.  Also: the count words are zeroed, public bins have outer
+ * edges -+Inf (a value outside the range lands in the first or last bin)
+ * and one-hot features get their 2 bins.
+ */
+static fs_gbdt *public_engine(const fs_gbdt_opts *o, const table *t, size_t n)
+{
+    fs_gbdt *g = NULL;
+    fs_gbdt_data dt = as_data(t, o);
+    dt.n = n;
+    double lo[7], hi[7];
+    uint32_t nb[7];
+    uint8_t miss[7];
+    for (int j = 0; j < 7; j++) {
+        lo[j] = j == 2 ? 0 : -3;
+        hi[j] = j == 2 ? 1 : 3;
+        nb[j] = j == 2 ? 2 : 8;
+        miss[j] = 1;
+    }
+    fs_err rc = fs_gbdt_create(o, &dt, NULL, 0, NULL, &g);
+    ck_assert_msg(rc == FS_OK, "%s", fs_errmsg());
+    ck_assert_int_eq(fs_gbdt_set_public_bins(g, lo, hi, nb, miss, 20), FS_OK);
+    return g;
+}
+
+/* ||W(D) - W(D minus the last row)||^2 of the first level, and S^2. */
+static void level0_delta(const fs_gbdt_opts *o, const table *t, long double *d2, long double *s2)
+{
+    fs_gbdt *a = public_engine(o, t, t->n), *b = public_engine(o, t, t->n - 1);
+    fs_gbdt_step sa, sb;
+    ck_assert_int_eq(fs_gbdt_step_local(a, &sa), FS_OK);
+    ck_assert_int_eq(fs_gbdt_step_local(b, &sb), FS_OK);
+    ck_assert_int_eq(sa.kind, FS_GBDT_STEP_LEVEL);
+    ck_assert_uint_eq(sa.n, sb.n);
+    *d2 = 0;
+    for (size_t i = 0; i < sa.n; i++) {
+        if (i % 3 == 0) ck_assert_uint_eq(sa.words[i], 0);   /* counts not released */
+        long double x = (long double)(int64_t)(sa.words[i] - sb.words[i]);
+        *d2 += x * x;
+    }
+    long double s = fs_gbdt_level_sensitivity(a);
+    *s2 = s * s;
+    ck_assert(fabsl(s - (long double)fs_gbdt_level_sensitivity_for(o, fs_gbdt_sampled_features(
+                                          o, t->d), 20)) == 0);
+    fs_gbdt_destroy(&a);
+    fs_gbdt_destroy(&b);
+}
+
+START_TEST(dp_sensitivity_bound)
+{
+    table t;
+    make_table(&t, 40, 3, 11);
+    for (size_t i = 0; i < t.n; i++) t.X[i * 7 + 2] = (float)(i % 2);   /* one-hot-like */
+    fs_gbdt_opts o;
+    long double d2, s2;
+    /* squared error, label range [0, 1], base score 5: g = 5 - y clipped to
+     * 1, h = 1: the last row moves 1 + F slots by (2^20, 2^20) */
+    opts_for(&o, FS_GBDT_REG_SQUAREDERROR);
+    o.label_lo = 0;
+    o.label_hi = 1;
+    o.base_score = 5;
+    for (size_t i = 0; i < t.n; i++) t.yr[i] = (float)(i % 2);
+    for (int cs = 0; cs < 2; cs++) {
+        o.colsample_bytree = cs ? 0.5 : 1.0;
+        level0_delta(&o, &t, &d2, &s2);
+        ck_assert_msg(fabsl(d2 - s2) <= 1e-12L * s2, "worst-case row: %Lg != S^2 %Lg", d2, s2);
+        const long double want = (1.0L + fs_gbdt_sampled_features(&o, 7)) * 2.0L * 0x1p40L;
+        ck_assert(fabsl(s2 - want) <= 1e-12L * want);
+    }
+    /* logistic and softmax rows at many margins: never above S */
+    static const fs_gbdt_objective objs[2] = { FS_GBDT_BINARY_LOGISTIC, FS_GBDT_MULTI_SOFTPROB };
+    for (int k = 0; k < 2; k++)
+        for (int r = 0; r < 8; r++) {
+            opts_for(&o, objs[k]);
+            o.base_score = r < 4 ? 1e-9 + r * 0.3 : 0.999999 - (r - 4) * 0.2;
+            if (k == 0) {
+                for (size_t i = 0; i < t.n; i++) t.yc[i] = (int32_t)((i + (size_t)r) % 2);
+            } else {
+                for (size_t i = 0; i < t.n; i++) t.yc[i] = (int32_t)((i + (size_t)r) % 3);
+            }
+            level0_delta(&o, &t, &d2, &s2);
+            ck_assert_msg(d2 > 0 && d2 <= s2, "objective %d base %g: %Lg > S^2 %Lg", k,
+                          o.base_score, d2, s2);
+        }
+    /* public edges: outer -Inf/+Inf, feature 2's single interior edge 0.5 */
+    opts_for(&o, FS_GBDT_BINARY_LOGISTIC);
+    for (size_t i = 0; i < t.n; i++) t.yc[i] = (int32_t)(i % 2);
+    fs_gbdt *g = public_engine(&o, &t, t.n);
+    const fs_gbdt_model *m = fs_gbdt_get_model(g);
+    ck_assert(isinf(m->edges[m->bin_ptr[0]]) && m->edges[m->bin_ptr[0]] < 0);
+    ck_assert(isinf(m->edges[m->bin_ptr[1] - 1]) && m->edges[m->bin_ptr[1] - 1] > 0);
+    ck_assert_uint_eq(fs_gbdt_nbins(m, 2), 2);
+    ck_assert_float_eq(m->edges[m->bin_ptr[2] + 1], 0.5f);
+    ck_assert_float_eq(m->edges[m->bin_ptr[0] + 4], 0.0f);
+    ck_assert_int_eq(fs_gbdt_train_local(g, NULL, NULL), FS_OK);   /* grows without checks */
+    fs_gbdt_status st;
+    fs_gbdt_get_status(g, &st);
+    ck_assert_int_eq(st.rounds_done, o.rounds);
+    ck_assert(isnan(st.train_metric));   /* no released row count: no loss metric */
+    ck_assert_int_eq(fs_gbdt_set_public_bins(g, NULL, NULL, NULL, NULL, 20), FS_ERR_ARG);
+    fs_gbdt_destroy(&g);
+    table_free(&t);
+}
+END_TEST
+
 int main(void)
 {
     if (!mkdtemp(tmpdir)) {
@@ -920,6 +1030,7 @@ int main(void)
     tcase_add_loop_test(tc, resume_bit_identical, 0, 3);
     tcase_add_test(tc, sampling_streams);
     tcase_add_test(tc, early_stopping);
+    tcase_add_test(tc, dp_sensitivity_bound);
     if (access(bc_csv(), R_OK) == 0) {
         tcase_add_test(tc, known_answer_breast_cancer);
     } else if (getenv("CI") && strcmp(getenv("CI"), "true") == 0) {
