@@ -30,10 +30,6 @@
 . "${FS_SRCDIR:-.}/tests/lib.sh"
 . "$FS_SRCDIR/tests/keys.sh"
 
-need() {
-  [ "${CI:-}" = true ] && hard "$*"
-  echo "skip: $*"; exit 77
-}
 [ "$(id -u)" = 0 ] || need "needs root (network namespaces)"
 for b in ip iptables unshare h5dump ompi-server; do
   command -v "$b" >/dev/null || need "$b missing (scripts/install-deps.sh netns)"
