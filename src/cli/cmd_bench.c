@@ -60,6 +60,9 @@ static void bench_usage(FILE *out)
         "                     buffers instead of in place) or KIBxb (one blocking\n"
         "                     MPI_Allreduce per chunk), e.g. 256x2,64x4s,16384xb\n"
         "  --all              print every plain candidate, and CPU time per rank\n"
+        "  --plain SET        all (default) or blocking: only the blocking plain candidates\n"
+        "                     and the secure sum's own schedule (nonblocking pipelines cost\n"
+        "                     seconds each over TCP)\n"
         "  --roster FILE      authenticate with a roster (default: unauthenticated bench session)\n"
         "  --identity PATTERN private key path, %%d = rank (with --roster)\n"
         "  --setup-only       only measure the key setup (e.g. with 64 ranks)\n"
@@ -165,11 +168,12 @@ static int have_candidate(const candidate *c, int nc, int kind, size_t chunk, in
 #define MAX_SCHEDULES 16
 
 /* The candidates for a vector of `bytes` bytes of words; the secure sum's
- * schedule `plan` is always among the plain ones; then the secure sum
- * (automatic schedule) and one secure sum per schedule in sched.  Returns
- * the count. */
+ * schedule `plan` is always among the plain ones; blocking_only leaves out
+ * the other nonblocking pipelines (over TCP each costs seconds); then the
+ * secure sum (automatic schedule) and one secure sum per schedule in
+ * sched.  Returns the count. */
 static int make_candidates(candidate *c, size_t bytes, const fs_secagg_pipeline *plan,
-                           const fs_secagg_pipeline *sched, int nsched)
+                           const fs_secagg_pipeline *sched, int nsched, int blocking_only)
 {
     static const size_t chunks[] = { 64 << 10, 256 << 10, 1 << 20, 4 << 20 };
     static const size_t bchunks[] = { 4 << 20, 16 << 20 };
@@ -177,11 +181,11 @@ static int make_candidates(candidate *c, size_t bytes, const fs_secagg_pipeline 
     int nc = 0;
     c[nc++] = (candidate){ NAIVE, 0, 0, 0, 0, NULL, NULL, "float MPI_Allreduce" };
     c[nc++] = (candidate){ BLOCKING, 0, 0, bytes, 0, NULL, NULL, "one MPI_Allreduce of the words" };
-    for (size_t i = 0; i < sizeof chunks / sizeof chunks[0]; i++)
+    for (size_t i = 0; i < sizeof chunks / sizeof chunks[0] && !blocking_only; i++)
         for (size_t j = 0; j < sizeof depths / sizeof depths[0]; j++)
             if (chunks[i] < bytes)
                 c[nc++] = (candidate){ CHUNKED, depths[j], 0, chunks[i], 0, NULL, NULL, "" };
-    for (size_t i = 1; i < 3; i++)
+    for (size_t i = 1; i < 3 && !blocking_only; i++)
         for (int d = 2; d <= 4; d += 2)
             if (chunks[i] < bytes)
                 c[nc++] = (candidate){ CHUNKED, d, 1, chunks[i], 0, NULL, NULL, "" };
@@ -333,7 +337,7 @@ static fs_err secure_breakdown(fs_secagg *sa, bench_bufs *b, uint64_t *round, in
 
 /* One size: all candidates interleaved, then the breakdown.  Prints on
  * rank 0.  Returns FS_OK or the first error. */
-static fs_err bench_size(fs_secagg *sa, size_t n, int ring, int reps, int all,
+static fs_err bench_size(fs_secagg *sa, size_t n, int ring, int reps, int all, int blocking_only,
                          const fs_secagg_pipeline *sched, int nsched, uint64_t *round, int rank,
                          int size, double cpr)
 {
@@ -345,7 +349,7 @@ static fs_err bench_size(fs_secagg *sa, size_t n, int ring, int reps, int all,
                      NULL, NULL, NULL, NULL, NULL };
     fs_secagg_pipeline plan;
     fs_secagg_pipeline_plan(sa, n, &plan);
-    int nc = make_candidates(c, b.words * b.wb, &plan, sched, nsched);
+    int nc = make_candidates(c, b.words * b.wb, &plan, sched, nsched, blocking_only);
     int ok = (b.x = malloc(n * sizeof *b.x)) && (b.y = malloc(n * sizeof *b.y)) &&
              (b.w = calloc(b.words, b.wb)) && (b.s = calloc(b.words, b.wb)) &&
              (b.req = malloc(MAX_DEPTH * sizeof *b.req));
@@ -469,14 +473,15 @@ int fs_cmd_bench(int argc, char **argv)
     char sizes_arg[512] = "100000,1000000,10000000";
     const char *roster = NULL, *identity = NULL;
     long ring = 32, reps = 7, degree = 0;
-    int setup_only = 0, all = 0, nsched = 0;
+    int setup_only = 0, all = 0, nsched = 0, blocking_only = 0;
     fs_secagg_pipeline sched[MAX_SCHEDULES];
     static const struct option lo[] = {
         { "sizes", required_argument, 0, 's' }, { "ring-bits", required_argument, 0, 'b' },
         { "reps", required_argument, 0, 'r' }, { "mask-degree", required_argument, 0, 'k' },
         { "roster", required_argument, 0, 'R' }, { "identity", required_argument, 0, 'I' },
         { "setup-only", no_argument, 0, 'S' }, { "help", no_argument, 0, 'h' },
-        { "pipeline", required_argument, 0, 'P' }, { "all", no_argument, 0, 'A' }, { 0, 0, 0, 0 } };
+        { "pipeline", required_argument, 0, 'P' }, { "all", no_argument, 0, 'A' },
+        { "plain", required_argument, 0, 'L' }, { 0, 0, 0, 0 } };
     argc--; argv++;
     optind = 1;
     opterr = 0;
@@ -500,6 +505,12 @@ int fs_cmd_bench(int argc, char **argv)
         case 'I': identity = optarg; break;
         case 'S': setup_only = 1; break;
         case 'A': all = 1; break;
+        case 'L':
+            if (strcmp(optarg, "all") && strcmp(optarg, "blocking"))
+                return fs_cli_usage_error("bench", "--plain must be 'all' or 'blocking', got '%s'",
+                                          optarg);
+            blocking_only = !strcmp(optarg, "blocking");
+            break;
         case 'P':
             for (const char *p = optarg; *p;) {
                 char *end = NULL;
@@ -560,7 +571,8 @@ int fs_cmd_bench(int argc, char **argv)
          tok = strtok(NULL, ",")) {
         size_t n = (size_t)strtod(tok, NULL);
         if (n == 0) continue;
-        if (bench_size(sa, n, (int)ring, (int)reps, all, sched, nsched, &round, rank, size, cpr) != FS_OK) {
+        if (bench_size(sa, n, (int)ring, (int)reps, all, blocking_only, sched, nsched, &round, rank,
+                       size, cpr) != FS_OK) {
             if (rank == 0) fs_cli_fail("bench", "%s", fs_errmsg());
             status = 1;
             break;
