@@ -131,8 +131,11 @@ FS_EXPORT fs_err fs_secagg_sum_f64(fs_secagg *sa, uint64_t round, uint32_t vecto
  * The caller must keep the sum within its own headroom.  `local` is the
  * caller's status of preparing words (encoding, noise): it is agreed
  * across ranks before any data moves, so a rank-local failure stops every
- * rank.  Returns the same code on every rank: FS_OK, the agreed local
- * error, FS_ERR_AUTH (canary), FS_ERR_ARG, FS_ERR_MPI.
+ * rank.  Two collectives: that agreement and one blocking reduction of
+ * the n + 1 words; a canary that is not 0 (the same on every rank in an
+ * honest run) is agreed before FS_ERR_AUTH is returned.  Returns the same
+ * code on every rank: FS_OK, the agreed local error, FS_ERR_AUTH (canary),
+ * FS_ERR_ARG, FS_ERR_MPI.
  */
 FS_EXPORT fs_err fs_secagg_sum_words(fs_secagg *sa, uint64_t round, uint32_t vector_id,
                                      void *words, size_t n, fs_err local) FS_WARN_UNUSED;
@@ -183,9 +186,12 @@ FS_EXPORT fs_err fs_secagg_set_pipeline(fs_secagg *sa,
  */
 FS_EXPORT void fs_secagg_pipeline_plan(const fs_secagg *sa, size_t n, fs_secagg_pipeline *out);
 
-/* Where the time of one fs_secagg_sum_f32 call went on this rank (wall
- * seconds, monotonic clock).  The parts do not overlap; total_s minus
- * their sum is the agreement collectives, buffer set-up and callbacks. */
+/* Where the time of one fs_secagg_sum_f32 or fs_secagg_sum_words call
+ * went on this rank (wall seconds, monotonic clock).  The parts do not
+ * overlap; total_s minus their sum is the agreement collectives, buffer
+ * set-up and callbacks.  For fs_secagg_sum_words: encode_s is 0 (the
+ * caller encodes), keystream_s is the masking, reduce_s the agreement on
+ * the caller's status plus the one blocking reduction, decode_s 0. */
 typedef struct {
     double encode_s;        /* fixed-point encoding (masker)                 */
     double keystream_s;     /* AES-CTR keystream added into the words        */
@@ -208,13 +214,13 @@ typedef struct {
 FS_EXPORT int fs_secagg_single_node(const fs_secagg *sa);
 
 /* fs_secagg_profile_enable - time the parts of every later
- * fs_secagg_sum_f32 call on this rank (on != 0) or not (default; then only
- * total_s and the schedule are recorded).  Costs a few clock reads per
- * 16 KiB block.  Not collective. */
+ * fs_secagg_sum_f32 and fs_secagg_sum_words call on this rank (on != 0)
+ * or not (default; then only total_s and the schedule are recorded).
+ * Costs a few clock reads per 16 KiB block.  Not collective. */
 FS_EXPORT void fs_secagg_profile_enable(fs_secagg *sa, int on);
 
-/* fs_secagg_last_profile - the profile of the last fs_secagg_sum_f32 call
- * on this rank.  Not collective. */
+/* fs_secagg_last_profile - the profile of the last fs_secagg_sum_f32 or
+ * fs_secagg_sum_words call on this rank.  Not collective. */
 FS_EXPORT void fs_secagg_last_profile(const fs_secagg *sa, fs_secagg_profile *out);
 /*
  * fs_secagg_pair_key - a 32-byte key shared by this rank and `peer` only,
