@@ -507,9 +507,11 @@ static fs_err verdict(fs_secagg *sa, fs_err local, uint64_t failed, uint64_t can
  * plain way for such sizes there.  Beyond PIPE_SMALL_N ranks each
  * reduction has more rounds (about log2 N steps, each waiting for a
  * partner), so fewer, larger chunks with more in flight pay: 1 MiB chunks,
- * 4 in flight, blocking up to 4 MiB (measured at N = 16 and 64).  The
- * schedule is a function of the word count, ring, N and the session's
- * pipeline setting only, so every rank posts the same reductions.  The canary and the flag word are the last two
+ * 4 in flight, blocking up to 4 MiB (measured at N = 16 and 64).  Ranks
+ * on several nodes use blocking reductions instead (PIPE_NET_* below).
+ * The schedule is a function of the word count, ring, N, the agreed node
+ * layout and the session's pipeline setting only, so every rank posts the
+ * same reductions.  The canary and the flag word are the last two
  * words; they are checked after everything arrived (verdict above), and on
  * failure the decoded output is wiped (nothing wrong is returned).  The
  * masked words live in a ring of depth + 1 chunk slots
@@ -525,9 +527,11 @@ static fs_err verdict(fs_secagg *sa, fs_err local, uint64_t failed, uint64_t can
  /* Ranks on more than one node (TCP between hosts): one blocking
  * MPI_Allreduce up to PIPE_NET_BLOCKING_MAX bytes of words, else one
  * blocking MPI_Allreduce per chunk of PIPE_NET_CHUNK_BYTES.  Over TCP
- * libnbc's chunked MPI_Iallreduce pipeline was ~9x slower than one blocking
- * MPI_Allreduce of the words at d = 10^7 (N = 4 on 3 namespace hosts,
- * docs/testing.md), while the masking is a few percent of the reduction. */
+ * libnbc's chunked MPI_Iallreduce pipeline (256 KiB, 2 in flight) took
+ * 7-10x the time of one blocking MPI_Allreduce of the words at d = 10^7
+ * (N = 4 and 6 on 3 namespace hosts, with and without 5 ms delay;
+ * docs/testing.md), while the masking is a few percent of the reduction;
+ * 16 MiB blocking chunks were as fast as the whole vector, 4 MiB slower. */
 #define PIPE_NET_BLOCKING_MAX ((size_t)64 << 20)
 #define PIPE_NET_CHUNK_BYTES ((size_t)16 << 20)
 #define PIPE_TEST_EVERY 4             /* masking blocks between MPI_Test calls */

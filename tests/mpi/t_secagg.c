@@ -20,7 +20,9 @@
  * on every rank.  Pair keys (fs_secagg_pair_key): both ranks of every pair
  * derive the same key for a label, even when the mask graph is sparse and
  * the pair are not neighbours; other labels, other pairs and other sessions
- * give other keys; bad peers and labels are refused.  Under mpirun on one
+ * give other keys; bad peers and labels are refused.  fs_secagg_sum_words
+ * equals the plain integer sum word for word, and masks that do not cancel
+ * (one rank on another round) give FS_ERR_AUTH on every rank.  Under mpirun on one
  * host the session sees one node (fs_secagg_single_node) and plans the
  * nonblocking pipeline unless blocking is forced.  Verdict through
  * mtest.h: every rank exits with the same status.
@@ -156,6 +158,38 @@ int main(int argc, char **argv)
         fs_err rc = fs_secagg_set_pipeline(sa, &odd);
         MT_CHECK(rc == FS_ERR_ARG && strstr(fs_errmsg(), "differs"),
                "rank %d: mismatched pipeline settings gave %d (%s)", rank, (int)rc, fs_errmsg());
+        fs_secagg_destroy(&sa);
+    }
+    /* fs_secagg_sum_words (64-bit ring): the sum equals the plain integer
+     * sum word for word; a rank masking with another round makes the masks
+     * not cancel, and every rank returns FS_ERR_AUTH (the canary branch,
+     * agreed); the session stays usable. */
+    {
+        fs_secagg_opts o = { { 64, 0, 1.0, FS_FIXED_ROUND_NEAREST }, 0, NULL, NULL, 1, 7 };
+        o.vec.frac_bits = fs_fixed_suggest(64, size, 1.0);
+        fs_secagg *sa = NULL;
+        if (fs_secagg_create(MPI_COMM_WORLD, &o, &sa) != FS_OK) mtest_hard("%s", fs_errmsg());
+        enum { NW = 5000 };
+        uint64_t *w = malloc((NW + 1) * sizeof *w), *ref = malloc(NW * sizeof *ref);
+        if (!w || !ref) mtest_hard("out of memory");
+        for (int pass = 0; pass < 3; pass++) {
+            for (size_t i = 0; i < NW; i++)
+                w[i] = ref[i] = 0x9e3779b97f4a7c15ull * (i + 1) ^ ((uint64_t)rank << 40);
+            w[NW] = 0;
+            MPI_Allreduce(MPI_IN_PLACE, ref, NW, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
+            // pass 1: rank 0 masks with another (fresh) round than the others
+            const uint64_t r = pass == 0 ? 100 : pass == 2 ? 200 : rank == 0 ? 151 : 101;
+            fs_err rc = fs_secagg_sum_words(sa, r, 9, w, NW, FS_OK);
+            if (pass == 1 && size > 1)
+                MT_CHECK(rc == FS_ERR_AUTH && strstr(fs_errmsg(), "did not cancel"),
+                         "rank %d: mismatched word-sum rounds gave %d (%s)", rank, (int)rc,
+                         fs_errmsg());
+            else
+                MT_CHECK(rc == FS_OK && memcmp(w, ref, NW * sizeof *w) == 0,
+                         "rank %d pass %d: secure word sum != plain integer sum (%s)", rank,
+                         pass, fs_errmsg());
+        }
+        free(w); free(ref);
         fs_secagg_destroy(&sa);
     }
     /* Pair keys with a full mesh and with a sparse graph (degree 2: most
