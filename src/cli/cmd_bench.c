@@ -57,7 +57,7 @@ static void bench_usage(FILE *out)
         "  --mask-degree K    0 full mesh (default) or k-regular mask graph\n"
         "  --pipeline LIST    also time the secure sum with these schedules, KIBxDEPTH[s]\n"
         "                     (chunks of KIB KiB, DEPTH in flight, s: sums into separate\n"
-        "                     buffers instead of in place) or KIBxb (one blocking\n"
+        "                     buffers instead of in place) or KIBxb[s] (one blocking\n"
         "                     MPI_Allreduce per chunk), e.g. 256x2,64x4s,16384xb\n"
         "  --all              print every plain candidate, and CPU time per rank\n"
         "  --plain SET        all (default) or blocking: only the blocking plain candidates\n"
@@ -211,8 +211,8 @@ static int make_candidates(candidate *c, size_t bytes, const fs_secagg_pipeline 
         c[nc] = (candidate){ SECURE, q->depth, q->separate > 0, q->chunk_bytes, q->blocking > 0,
                              NULL, NULL, "" };
         if (q->blocking > 0)
-            snprintf(c[nc].name, sizeof c[nc].name, "secure sum, %zu KiB blocking chunks",
-                     q->chunk_bytes >> 10);
+            snprintf(c[nc].name, sizeof c[nc].name, "secure sum, %zu KiB blocking chunks%s",
+                     q->chunk_bytes >> 10, q->separate > 0 ? ", separate sums" : "");
         else
             snprintf(c[nc].name, sizeof c[nc].name, "secure sum, %zu KiB chunks, %d in flight%s",
                      q->chunk_bytes >> 10, q->depth, q->separate > 0 ? ", separate sums" : "");
