@@ -97,7 +97,9 @@ FS_EXPORT void fs_secagg_destroy(fs_secagg **sa);
  * with the masking (chunks k..k+depth-1 are reduced while chunk k+depth is
  * being masked and chunk k-1 decoded; fs_secagg_pipeline_plan), or, for a
  * vector of at most 1 MiB of words (4 MiB beyond 8 ranks), with one
- * blocking MPI_Allreduce after masking, then checked.  (round, vector_id)
+ * blocking MPI_Allreduce after masking; when the ranks span several nodes,
+ * with blocking MPI_Allreduce calls (fs_secagg_pipeline.blocking); then
+ * checked.  (round, vector_id)
  * must be fresh for this session (enforced).  in and out may alias.  Returns the
  * same code on every rank: FS_OK, FS_ERR_AUTH if the canary shows the masks
  * did not cancel (out is then all zeros), FS_ERR_ARG (nonce reuse; the
@@ -129,8 +131,11 @@ FS_EXPORT fs_err fs_secagg_sum_f64(fs_secagg *sa, uint64_t round, uint32_t vecto
  * The caller must keep the sum within its own headroom.  `local` is the
  * caller's status of preparing words (encoding, noise): it is agreed
  * across ranks before any data moves, so a rank-local failure stops every
- * rank.  Returns the same code on every rank: FS_OK, the agreed local
- * error, FS_ERR_AUTH (canary), FS_ERR_ARG, FS_ERR_MPI.
+ * rank.  Two collectives: that agreement and one blocking reduction of
+ * the n + 1 words; a canary that is not 0 (the same on every rank in an
+ * honest run) is agreed before FS_ERR_AUTH is returned.  Returns the same
+ * code on every rank: FS_OK, the agreed local error, FS_ERR_AUTH (canary),
+ * FS_ERR_ARG, FS_ERR_MPI.
  */
 FS_EXPORT fs_err fs_secagg_sum_words(fs_secagg *sa, uint64_t round, uint32_t vector_id,
                                      void *words, size_t n, fs_err local) FS_WARN_UNUSED;
@@ -149,14 +154,23 @@ typedef struct {
                                libnbc then runs reduce-scatter + allgather
                                instead of a binomial tree); -1: in place;
                                0 = automatic: separate for N = 2 and 5..8  */
+    int blocking;           /* 1: reduce each chunk with one blocking
+                               MPI_Allreduce as soon as it is masked (depth
+                               is then 1: masking the next chunk waits for
+                               it); -1: nonblocking MPI_Iallreduce pipeline;
+                               0 = automatic: blocking when the ranks are
+                               on more than one node and chunk_bytes and
+                               depth are both automatic (one reduction up
+                               to 64 MiB of words, else 16 MiB chunks),
+                               nonblocking otherwise                        */
 } fs_secagg_pipeline;
 
 /*
  * fs_secagg_set_pipeline - set the schedule (NULL: automatic).  For
  * benchmarks and tuning; the result does not depend on it (sums are
  * exact).  Collective: every rank must pass the same values (checked;
- * FS_ERR_ARG otherwise, and for chunk_bytes in 1..63 or above 1 GiB, or
- * depth < 0), FS_ERR_MPI.
+ * FS_ERR_ARG otherwise, and for chunk_bytes in 1..63 or above 1 GiB,
+ * depth < 0, separate or blocking outside -1..1), FS_ERR_MPI.
  */
 FS_EXPORT fs_err fs_secagg_set_pipeline(fs_secagg *sa,
                                         const fs_secagg_pipeline *p) FS_WARN_UNUSED;
@@ -165,15 +179,19 @@ FS_EXPORT fs_err fs_secagg_set_pipeline(fs_secagg *sa,
  * fs_secagg_pipeline_plan - the schedule fs_secagg_sum_f32 uses for n
  * values: chunk_bytes per reduction (the whole reduced vector of n + 2
  * words, values, canary and flag word, when it is one blocking reduction;
- * then depth = 0), depth, and separate = 1 (separate receive slots) or 0
- * (in place).  Not
- * collective; the same on every rank.
+ * then depth = 0 and blocking = 1), depth, separate = 1 (separate receive
+ * slots) or 0 (in place), and blocking = 1 (one blocking MPI_Allreduce per
+ * chunk) or 0 (nonblocking pipeline).  Not collective; the same on every
+ * rank (the transport is agreed at fs_secagg_create).
  */
 FS_EXPORT void fs_secagg_pipeline_plan(const fs_secagg *sa, size_t n, fs_secagg_pipeline *out);
 
-/* Where the time of one fs_secagg_sum_f32 call went on this rank (wall
- * seconds, monotonic clock).  The parts do not overlap; total_s minus
- * their sum is the agreement collectives, buffer set-up and callbacks. */
+/* Where the time of one fs_secagg_sum_f32 or fs_secagg_sum_words call
+ * went on this rank (wall seconds, monotonic clock).  The parts do not
+ * overlap; total_s minus their sum is the agreement collectives, buffer
+ * set-up and callbacks.  For fs_secagg_sum_words: encode_s is 0 (the
+ * caller encodes), keystream_s is the masking, reduce_s the agreement on
+ * the caller's status plus the one blocking reduction, decode_s 0. */
 typedef struct {
     double encode_s;        /* fixed-point encoding (masker)                 */
     double keystream_s;     /* AES-CTR keystream added into the words        */
@@ -184,18 +202,25 @@ typedef struct {
     size_t chunk_bytes;     /* the schedule used (fs_secagg_pipeline_plan)   */
     int depth;
     int separate;
+    int blocking;
     size_t nchunks;
     int valid;              /* 1 if profiling was on for that call           */
 } fs_secagg_profile;
 
+/* fs_secagg_single_node - 1 if every rank of the session shares one node
+ * (MPI_COMM_TYPE_SHARED at fs_secagg_create, agreed), 0 if the ranks span
+ * several nodes (then the automatic schedule is the blocking one: chunked
+ * nonblocking reductions are many times slower over TCP).  Not collective. */
+FS_EXPORT int fs_secagg_single_node(const fs_secagg *sa);
+
 /* fs_secagg_profile_enable - time the parts of every later
- * fs_secagg_sum_f32 call on this rank (on != 0) or not (default; then only
- * total_s and the schedule are recorded).  Costs a few clock reads per
- * 16 KiB block.  Not collective. */
+ * fs_secagg_sum_f32 and fs_secagg_sum_words call on this rank (on != 0)
+ * or not (default; then only total_s and the schedule are recorded).
+ * Costs a few clock reads per 16 KiB block.  Not collective. */
 FS_EXPORT void fs_secagg_profile_enable(fs_secagg *sa, int on);
 
-/* fs_secagg_last_profile - the profile of the last fs_secagg_sum_f32 call
- * on this rank.  Not collective. */
+/* fs_secagg_last_profile - the profile of the last fs_secagg_sum_f32 or
+ * fs_secagg_sum_words call on this rank.  Not collective. */
 FS_EXPORT void fs_secagg_last_profile(const fs_secagg *sa, fs_secagg_profile *out);
 /*
  * fs_secagg_pair_key - a 32-byte key shared by this rank and `peer` only,

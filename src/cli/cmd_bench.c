@@ -5,7 +5,9 @@
  * For each size, every repetition runs, in turn (interleaved, so all see
  * the same machine state): (a) the naive baseline, one MPI_Allreduce of
  * the float32 vector; (b) the plain integer candidates on the same number
- * of uint32/uint64 words: one blocking MPI_Allreduce, and chunked
+ * of uint32/uint64 words: one blocking MPI_Allreduce, one blocking
+ * MPI_Allreduce per 4 or 16 MiB chunk (and per chunk of the secure sum's
+ * own schedule when that is blocking), and chunked
  * pipelines of in-place MPI_Iallreduce with several chunk sizes and
  * numbers in flight (always including the secure sum's own schedule) and
  * four with a separate send buffer (another algorithm inside Open MPI);
@@ -55,8 +57,12 @@ static void bench_usage(FILE *out)
         "  --mask-degree K    0 full mesh (default) or k-regular mask graph\n"
         "  --pipeline LIST    also time the secure sum with these schedules, KIBxDEPTH[s]\n"
         "                     (chunks of KIB KiB, DEPTH in flight, s: sums into separate\n"
-        "                     buffers instead of in place), e.g. 256x2,64x4s\n"
+        "                     buffers instead of in place) or KIBxb[s] (one blocking\n"
+        "                     MPI_Allreduce per chunk), e.g. 256x2,64x4s,16384xb\n"
         "  --all              print every plain candidate, and CPU time per rank\n"
+        "  --plain SET        all (default) or blocking: only the blocking plain candidates\n"
+        "                     and the secure sum's own schedule (nonblocking pipelines cost\n"
+        "                     seconds each over TCP)\n"
         "  --roster FILE      authenticate with a roster (default: unauthenticated bench session)\n"
         "  --identity PATTERN private key path, %%d = rank (with --roster)\n"
         "  --setup-only       only measure the key setup (e.g. with 64 ranks)\n"
@@ -103,11 +109,14 @@ static double median(double *v, int n)
 /* One way of summing the vector.  kind: NAIVE (float MPI_Allreduce),
  * BLOCKING (one MPI_Allreduce of the words), CHUNKED (in-place
  * MPI_Iallreduce of chunk-byte pieces, at most depth in flight; sendbuf:
- * from a separate send buffer instead), SECURE (fs_secagg_sum_f32). */
-enum { NAIVE, BLOCKING, CHUNKED, SECURE };
+ * from a separate send buffer instead), BLOCKCHUNK (one in-place blocking
+ * MPI_Allreduce per chunk-byte piece), SECURE (fs_secagg_sum_f32; depth 0
+ * with blocking: that many blocking chunks, see fs_secagg_pipeline). */
+enum { NAIVE, BLOCKING, CHUNKED, BLOCKCHUNK, SECURE };
 typedef struct {
     int kind, depth, sendbuf;
     size_t chunk;          /* bytes */
+    int blocking;          /* SECURE: fs_secagg_pipeline.blocking */
     double *wall, *cpu;    /* (reps) max over ranks, mean over ranks */
     char name[96];
 } candidate;
@@ -134,6 +143,18 @@ static int chunked_allreduce(const void *send, void *buf, size_t words, size_t w
     return mrc;
 }
 
+/* Plain blocking chunks: one in-place MPI_Allreduce per chunk.  Returns
+ * an MPI error code. */
+static int blocking_chunks(void *buf, size_t words, size_t wb, MPI_Datatype t, size_t chunk_bytes)
+{
+    const size_t cw = chunk_bytes / wb;
+    int mrc = MPI_SUCCESS;
+    for (size_t off = 0; off < words && mrc == MPI_SUCCESS; off += cw)
+        mrc = MPI_Allreduce(MPI_IN_PLACE, (unsigned char *)buf + off * wb,
+                            (int)(words - off < cw ? words - off : cw), t, MPI_SUM, bench_comm);
+    return mrc;
+}
+
 static int have_candidate(const candidate *c, int nc, int kind, size_t chunk, int depth, int sb)
 {
     for (int i = 0; i < nc; i++)
@@ -147,40 +168,54 @@ static int have_candidate(const candidate *c, int nc, int kind, size_t chunk, in
 #define MAX_SCHEDULES 16
 
 /* The candidates for a vector of `bytes` bytes of words; the secure sum's
- * schedule `plan` is always among the plain ones; then the secure sum
- * (automatic schedule) and one secure sum per schedule in sched.  Returns
- * the count. */
+ * schedule `plan` is always among the plain ones; blocking_only leaves out
+ * the other nonblocking pipelines (over TCP each costs seconds); then the
+ * secure sum (automatic schedule) and one secure sum per schedule in
+ * sched.  Returns the count. */
 static int make_candidates(candidate *c, size_t bytes, const fs_secagg_pipeline *plan,
-                           const fs_secagg_pipeline *sched, int nsched)
+                           const fs_secagg_pipeline *sched, int nsched, int blocking_only)
 {
     static const size_t chunks[] = { 64 << 10, 256 << 10, 1 << 20, 4 << 20 };
+    static const size_t bchunks[] = { 4 << 20, 16 << 20 };
     static const int depths[] = { 1, 2, 4 };
     int nc = 0;
-    c[nc++] = (candidate){ NAIVE, 0, 0, 0, NULL, NULL, "float MPI_Allreduce" };
-    c[nc++] = (candidate){ BLOCKING, 0, 0, bytes, NULL, NULL, "one MPI_Allreduce of the words" };
-    for (size_t i = 0; i < sizeof chunks / sizeof chunks[0]; i++)
+    c[nc++] = (candidate){ NAIVE, 0, 0, 0, 0, NULL, NULL, "float MPI_Allreduce" };
+    c[nc++] = (candidate){ BLOCKING, 0, 0, bytes, 0, NULL, NULL, "one MPI_Allreduce of the words" };
+    for (size_t i = 0; i < sizeof chunks / sizeof chunks[0] && !blocking_only; i++)
         for (size_t j = 0; j < sizeof depths / sizeof depths[0]; j++)
             if (chunks[i] < bytes)
-                c[nc++] = (candidate){ CHUNKED, depths[j], 0, chunks[i], NULL, NULL, "" };
-    for (size_t i = 1; i < 3; i++)
+                c[nc++] = (candidate){ CHUNKED, depths[j], 0, chunks[i], 0, NULL, NULL, "" };
+    for (size_t i = 1; i < 3 && !blocking_only; i++)
         for (int d = 2; d <= 4; d += 2)
             if (chunks[i] < bytes)
-                c[nc++] = (candidate){ CHUNKED, d, 1, chunks[i], NULL, NULL, "" };
-    if (plan->depth > 0 &&
+                c[nc++] = (candidate){ CHUNKED, d, 1, chunks[i], 0, NULL, NULL, "" };
+    for (size_t i = 0; i < sizeof bchunks / sizeof bchunks[0]; i++)
+        if (bchunks[i] < bytes)
+            c[nc++] = (candidate){ BLOCKCHUNK, 1, 0, bchunks[i], 1, NULL, NULL, "" };
+    if (plan->depth > 0 && !plan->blocking &&
         !have_candidate(c, nc, CHUNKED, plan->chunk_bytes, plan->depth, plan->separate))
-        c[nc++] = (candidate){ CHUNKED, plan->depth, plan->separate, plan->chunk_bytes, NULL,
+        c[nc++] = (candidate){ CHUNKED, plan->depth, plan->separate, plan->chunk_bytes, 0, NULL,
                                NULL, "" };
+    if (plan->depth > 0 && plan->blocking &&
+        !have_candidate(c, nc, BLOCKCHUNK, plan->chunk_bytes, 1, 0))
+        c[nc++] = (candidate){ BLOCKCHUNK, 1, 0, plan->chunk_bytes, 1, NULL, NULL, "" };
     for (int i = 0; i < nc; i++)
         if (c[i].kind == CHUNKED)
             snprintf(c[i].name, sizeof c[i].name, "%zu KiB chunks, %d in flight%s",
                      c[i].chunk >> 10, c[i].depth, c[i].sendbuf ? ", send buffer" : "");
-    c[nc++] = (candidate){ SECURE, 0, 0, 0, NULL, NULL, "secure sum" };
+        else if (c[i].kind == BLOCKCHUNK)
+            snprintf(c[i].name, sizeof c[i].name, "%zu KiB blocking chunks", c[i].chunk >> 10);
+    c[nc++] = (candidate){ SECURE, 0, 0, 0, 0, NULL, NULL, "secure sum" };
     for (int i = 0; i < nsched && nc < MAX_CANDIDATES; i++) {
-        c[nc] = (candidate){ SECURE, sched[i].depth, sched[i].separate, sched[i].chunk_bytes,
+        const fs_secagg_pipeline *q = &sched[i];
+        c[nc] = (candidate){ SECURE, q->depth, q->separate > 0, q->chunk_bytes, q->blocking > 0,
                              NULL, NULL, "" };
-        snprintf(c[nc].name, sizeof c[nc].name, "secure sum, %zu KiB chunks, %d in flight%s",
-                 sched[i].chunk_bytes >> 10, sched[i].depth,
-                 sched[i].separate ? ", separate sums" : "");
+        if (q->blocking > 0)
+            snprintf(c[nc].name, sizeof c[nc].name, "secure sum, %zu KiB blocking chunks%s",
+                     q->chunk_bytes >> 10, q->separate > 0 ? ", separate sums" : "");
+        else
+            snprintf(c[nc].name, sizeof c[nc].name, "secure sum, %zu KiB chunks, %d in flight%s",
+                     q->chunk_bytes >> 10, q->depth, q->separate > 0 ? ", separate sums" : "");
         nc++;
     }
     return nc;
@@ -204,7 +239,7 @@ static fs_err run_one(fs_secagg *sa, const candidate *c, bench_bufs *b, uint64_t
     fs_err rc = FS_OK;
     int mrc = MPI_SUCCESS;
     // a secure candidate: its explicit schedule, or (chunk 0) the automatic one
-    const fs_secagg_pipeline pl = { c->chunk, c->depth, c->sendbuf ? 1 : -1 };
+    const fs_secagg_pipeline pl = { c->chunk, c->depth, c->sendbuf ? 1 : -1, c->blocking ? 1 : -1 };
     if (c->kind == SECURE && (rc = fs_secagg_set_pipeline(sa, c->chunk ? &pl : NULL)) != FS_OK)
         return rc;
     MPI_Barrier(bench_comm);
@@ -219,6 +254,9 @@ static fs_err run_one(fs_secagg *sa, const candidate *c, bench_bufs *b, uint64_t
     case CHUNKED:
         mrc = chunked_allreduce(c->sendbuf ? b->s : NULL, b->w, b->words, b->wb, b->type,
                                 c->chunk, c->depth, b->req);
+        break;
+    case BLOCKCHUNK:
+        mrc = blocking_chunks(b->w, b->words, b->wb, b->type, c->chunk);
         break;
     default:
         rc = fs_secagg_sum_f32(sa, (*round)++, 7, b->x, b->y, b->n, NULL);
@@ -275,7 +313,10 @@ static fs_err secure_breakdown(fs_secagg *sa, bench_bufs *b, uint64_t *round, in
         // keystream per rank: one stream of n + 1 words per neighbour
         const double ks = (double)fs_secagg_degree(sa) * (double)(b->n + 1) * (double)b->wb;
         char sched[96];
-        if (pr.depth)
+        if (pr.depth && pr.blocking)
+            snprintf(sched, sizeof sched, "%zu blocking MPI_Allreduce calls of %zu KiB",
+                     pr.nchunks, pr.chunk_bytes >> 10);
+        else if (pr.depth)
             snprintf(sched, sizeof sched, "%zu chunks of %zu KiB, %d in flight%s", pr.nchunks,
                      pr.chunk_bytes >> 10, pr.depth, pr.separate ? ", separate sums" : "");
         else
@@ -296,7 +337,7 @@ static fs_err secure_breakdown(fs_secagg *sa, bench_bufs *b, uint64_t *round, in
 
 /* One size: all candidates interleaved, then the breakdown.  Prints on
  * rank 0.  Returns FS_OK or the first error. */
-static fs_err bench_size(fs_secagg *sa, size_t n, int ring, int reps, int all,
+static fs_err bench_size(fs_secagg *sa, size_t n, int ring, int reps, int all, int blocking_only,
                          const fs_secagg_pipeline *sched, int nsched, uint64_t *round, int rank,
                          int size, double cpr)
 {
@@ -308,7 +349,7 @@ static fs_err bench_size(fs_secagg *sa, size_t n, int ring, int reps, int all,
                      NULL, NULL, NULL, NULL, NULL };
     fs_secagg_pipeline plan;
     fs_secagg_pipeline_plan(sa, n, &plan);
-    int nc = make_candidates(c, b.words * b.wb, &plan, sched, nsched);
+    int nc = make_candidates(c, b.words * b.wb, &plan, sched, nsched, blocking_only);
     int ok = (b.x = malloc(n * sizeof *b.x)) && (b.y = malloc(n * sizeof *b.y)) &&
              (b.w = calloc(b.words, b.wb)) && (b.s = calloc(b.words, b.wb)) &&
              (b.req = malloc(MAX_DEPTH * sizeof *b.req));
@@ -350,15 +391,14 @@ static fs_err bench_size(fs_secagg *sa, size_t n, int ring, int reps, int all,
         med[i] = median(c[i].wall, reps);   // sorts: wall[0] is the minimum
         mn[i] = c[i].wall[0];
         cmed[i] = median(c[i].cpu, reps);
-        if ((c[i].kind == BLOCKING || c[i].kind == CHUNKED) && (best < 0 || med[i] < med[best]))
-            best = i;
-        if ((c[i].kind == BLOCKING || c[i].kind == CHUNKED) && (bestmin < 0 || mn[i] < mn[bestmin]))
-            bestmin = i;
+        const int plain = c[i].kind == BLOCKING || c[i].kind == CHUNKED || c[i].kind == BLOCKCHUNK;
+        if (plain && (best < 0 || med[i] < med[best])) best = i;
+        if (plain && (bestmin < 0 || mn[i] < mn[bestmin])) bestmin = i;
     }
     int naive = 0, sec = 0, same = 1;   // same: the plain twin of the secure schedule
     while (c[sec].kind != SECURE) sec++;
     for (int i = 1; i < sec; i++)
-        if (c[i].kind == CHUNKED && c[i].sendbuf == plan.separate &&
+        if (c[i].kind == (plan.blocking ? BLOCKCHUNK : CHUNKED) && c[i].sendbuf == plan.separate &&
             c[i].chunk == plan.chunk_bytes && c[i].depth == plan.depth)
             same = i;
     if (rank == 0) {
@@ -433,14 +473,15 @@ int fs_cmd_bench(int argc, char **argv)
     char sizes_arg[512] = "100000,1000000,10000000";
     const char *roster = NULL, *identity = NULL;
     long ring = 32, reps = 7, degree = 0;
-    int setup_only = 0, all = 0, nsched = 0;
+    int setup_only = 0, all = 0, nsched = 0, blocking_only = 0;
     fs_secagg_pipeline sched[MAX_SCHEDULES];
     static const struct option lo[] = {
         { "sizes", required_argument, 0, 's' }, { "ring-bits", required_argument, 0, 'b' },
         { "reps", required_argument, 0, 'r' }, { "mask-degree", required_argument, 0, 'k' },
         { "roster", required_argument, 0, 'R' }, { "identity", required_argument, 0, 'I' },
         { "setup-only", no_argument, 0, 'S' }, { "help", no_argument, 0, 'h' },
-        { "pipeline", required_argument, 0, 'P' }, { "all", no_argument, 0, 'A' }, { 0, 0, 0, 0 } };
+        { "pipeline", required_argument, 0, 'P' }, { "all", no_argument, 0, 'A' },
+        { "plain", required_argument, 0, 'L' }, { 0, 0, 0, 0 } };
     argc--; argv++;
     optind = 1;
     opterr = 0;
@@ -464,18 +505,26 @@ int fs_cmd_bench(int argc, char **argv)
         case 'I': identity = optarg; break;
         case 'S': setup_only = 1; break;
         case 'A': all = 1; break;
+        case 'L':
+            if (strcmp(optarg, "all") && strcmp(optarg, "blocking"))
+                return fs_cli_usage_error("bench", "--plain must be 'all' or 'blocking', got '%s'",
+                                          optarg);
+            blocking_only = !strcmp(optarg, "blocking");
+            break;
         case 'P':
             for (const char *p = optarg; *p;) {
                 char *end = NULL;
                 unsigned long kib = strtoul(p, &end, 10), d = 0;
-                int sep = 0;
-                if (end && *end == 'x') d = strtoul(end + 1, &end, 10);
+                int sep = -1, blk = -1;
+                if (end && end[0] == 'x' && end[1] == 'b') { d = 1; blk = 1; end += 2; }
+                else if (end && *end == 'x') d = strtoul(end + 1, &end, 10);
                 if (end && *end == 's') { sep = 1; end++; }
                 if (!kib || kib > (1ul << 20) || d < 1 || d > MAX_DEPTH || (*end && *end != ',') ||
                     nsched == MAX_SCHEDULES)
                     return fs_cli_usage_error("bench", "--pipeline wants up to %d schedules "
-                                              "KIBxDEPTH[s], e.g. 256x2,64x4s", MAX_SCHEDULES);
-                sched[nsched++] = (fs_secagg_pipeline){ (size_t)kib << 10, (int)d, sep };
+                                              "KIBxDEPTH[s] or KIBxb[s], e.g. 256x2,64x4s,16384xb",
+                                              MAX_SCHEDULES);
+                sched[nsched++] = (fs_secagg_pipeline){ (size_t)kib << 10, (int)d, sep, blk };
                 p = *end ? end + 1 : end;
             }
             break;
@@ -522,7 +571,8 @@ int fs_cmd_bench(int argc, char **argv)
          tok = strtok(NULL, ",")) {
         size_t n = (size_t)strtod(tok, NULL);
         if (n == 0) continue;
-        if (bench_size(sa, n, (int)ring, (int)reps, all, sched, nsched, &round, rank, size, cpr) != FS_OK) {
+        if (bench_size(sa, n, (int)ring, (int)reps, all, blocking_only, sched, nsched, &round, rank,
+                       size, cpr) != FS_OK) {
             if (rank == 0) fs_cli_fail("bench", "%s", fs_errmsg());
             status = 1;
             break;

@@ -61,6 +61,7 @@ struct fs_secagg {
     fs_masker *mvec, *mmet;   /* maskers: float vectors / statistics (secret)  */
     fs_maskgraph *graph;
     int degree, authenticated;
+    int single_node;          /* every rank on one node (agreed at create)     */
     uint8_t sid[32];          /* session id (public)                           */
     uint8_t *pair_prk;        /* (size x 32) secret: HKDF(Z_ij, sid, "fedsilo pair")
                                  for every peer j (zeros at j = rank); wiped  */
@@ -210,6 +211,30 @@ void fs_secagg_opts_default(fs_secagg_opts *o, int nranks)
     o->rounding_seed = 1;
 }
 
+/*
+ * Collective: sa->single_node = 1 if all ranks share one node.  The
+ * shared-memory split gives every rank the communicator of the ranks on its
+ * node, so "mine has all N" holds on every rank or on none; the minimum
+ * over ranks makes the flag identical everywhere regardless, so the
+ * schedules that depend on it (fs_secagg_pipeline_plan) match.
+ */
+static fs_err detect_single_node(fs_secagg *sa)
+{
+    fs_err rc = FS_OK;
+    MPI_Comm node = MPI_COMM_NULL;
+    int local = 0, all = 0;
+    int mrc = MPI_Comm_split_type(sa->comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+    if (mrc == MPI_SUCCESS) mrc = MPI_Comm_size(node, &local);
+    if (node != MPI_COMM_NULL) MPI_Comm_free(&node);
+    int one = mrc == MPI_SUCCESS && local == sa->size;
+    int mrc2 = MPI_Allreduce(&one, &all, 1, MPI_INT, MPI_MIN, sa->comm);
+    if (mrc2 != MPI_SUCCESS)
+        FS_FAIL(fs_from_mpi(mrc2, "MPI_Allreduce (node layout)"), "%s", fs_errmsg());
+    sa->single_node = all;
+done:
+    return rc;
+}
+
 fs_err fs_secagg_create(MPI_Comm comm, const fs_secagg_opts *o, fs_secagg **out)
 {
     fs_err rc = FS_OK, local = FS_OK;
@@ -235,6 +260,7 @@ fs_err fs_secagg_create(MPI_Comm comm, const fs_secagg_opts *o, fs_secagg **out)
     MPI_Comm_rank(sa->comm, &sa->rank);
     MPI_Comm_size(sa->comm, &sa->size);
     const int N = sa->size, me = sa->rank;
+    FS_TRY(detect_single_node(sa));
     sa->vec = o->vec;
     sa->met.ring_bits = 64;
     sa->met.clip = METRIC_CLIP;
@@ -481,9 +507,11 @@ static fs_err verdict(fs_secagg *sa, fs_err local, uint64_t failed, uint64_t can
  * plain way for such sizes there.  Beyond PIPE_SMALL_N ranks each
  * reduction has more rounds (about log2 N steps, each waiting for a
  * partner), so fewer, larger chunks with more in flight pay: 1 MiB chunks,
- * 4 in flight, blocking up to 4 MiB (measured at N = 16 and 64).  The
- * schedule is a function of the word count, ring, N and the session's
- * pipeline setting only, so every rank posts the same reductions.  The canary and the flag word are the last two
+ * 4 in flight, blocking up to 4 MiB (measured at N = 16 and 64).  Ranks
+ * on several nodes use blocking reductions instead (PIPE_NET_* below).
+ * The schedule is a function of the word count, ring, N, the agreed node
+ * layout and the session's pipeline setting only, so every rank posts the
+ * same reductions.  The canary and the flag word are the last two
  * words; they are checked after everything arrived (verdict above), and on
  * failure the decoded output is wiped (nothing wrong is returned).  The
  * masked words live in a ring of depth + 1 chunk slots
@@ -496,28 +524,40 @@ static fs_err verdict(fs_secagg *sa, fs_err local, uint64_t failed, uint64_t can
 #define PIPE_CHUNK_BYTES_LARGE ((size_t)1 << 20) /* beyond: 1 MiB chunks,    */
 #define PIPE_DEPTH_LARGE 4                       /*   4 in flight,           */
 #define PIPE_BLOCKING_MAX_LARGE ((size_t)4 << 20) /*  blocking up to 4 MiB   */
+ /* Ranks on more than one node (TCP between hosts): one blocking
+ * MPI_Allreduce up to PIPE_NET_BLOCKING_MAX bytes of words, else one
+ * blocking MPI_Allreduce per chunk of PIPE_NET_CHUNK_BYTES.  Over TCP
+ * libnbc's chunked MPI_Iallreduce pipeline (256 KiB, 2 in flight) took
+ * 7-10x the time of one blocking MPI_Allreduce of the words at d = 10^7
+ * (N = 4 and 6 on 3 namespace hosts, with and without 5 ms delay;
+ * docs/testing.md), while the masking is a few percent of the reduction;
+ * 16 MiB blocking chunks were as fast as the whole vector, 4 MiB slower. */
+#define PIPE_NET_BLOCKING_MAX ((size_t)64 << 20)
+#define PIPE_NET_CHUNK_BYTES ((size_t)16 << 20)
 #define PIPE_TEST_EVERY 4             /* masking blocks between MPI_Test calls */
 #define PIPE_STREAM_MIN ((size_t)16 << 20)  /* decode larger outputs past the caches */
 
 fs_err fs_secagg_set_pipeline(fs_secagg *sa, const fs_secagg_pipeline *p)
 {
     fs_err rc = FS_OK;
-    const fs_secagg_pipeline none = { 0, 0, 0 }, *q = p ? p : &none;
+    const fs_secagg_pipeline none = { 0, 0, 0, 0 }, *q = p ? p : &none;
     // collective: the schedule must be the same on every rank
-    unsigned long long mine[3] = { q->chunk_bytes, (unsigned long long)(q->depth < 0 ? 0 : q->depth),
-                                   (unsigned long long)(q->separate + 1) };
-    unsigned long long lo[3], hi[3];
-    int mrc = MPI_Allreduce(mine, lo, 3, MPI_UNSIGNED_LONG_LONG, MPI_MIN, sa->comm);
+    unsigned long long mine[4] = { q->chunk_bytes, (unsigned long long)(q->depth < 0 ? 0 : q->depth),
+                                   (unsigned long long)(q->separate + 1),
+                                   (unsigned long long)(q->blocking + 1) };
+    unsigned long long lo[4], hi[4];
+    int mrc = MPI_Allreduce(mine, lo, 4, MPI_UNSIGNED_LONG_LONG, MPI_MIN, sa->comm);
     if (mrc == MPI_SUCCESS)
-        mrc = MPI_Allreduce(mine, hi, 3, MPI_UNSIGNED_LONG_LONG, MPI_MAX, sa->comm);
+        mrc = MPI_Allreduce(mine, hi, 4, MPI_UNSIGNED_LONG_LONG, MPI_MAX, sa->comm);
     if (mrc != MPI_SUCCESS) FS_FAIL(fs_from_mpi(mrc, "MPI_Allreduce (pipeline setting)"), "%s", fs_errmsg());
     if (memcmp(lo, hi, sizeof lo) != 0)
         FS_FAIL(FS_ERR_ARG, "secure-sum pipeline setting differs between ranks");
     if (q->depth < 0 || (q->chunk_bytes != 0 && q->chunk_bytes < 64) ||
-        q->chunk_bytes > ((size_t)1 << 30) || q->separate < -1 || q->separate > 1)
+        q->chunk_bytes > ((size_t)1 << 30) || q->separate < -1 || q->separate > 1 ||
+        q->blocking < -1 || q->blocking > 1)
         FS_FAIL(FS_ERR_ARG, "secure-sum pipeline: chunk of %zu bytes (0 = automatic, else "
-                "64 B .. 1 GiB), depth %d (>= 0) or separate %d (-1, 0, 1) out of range",
-                q->chunk_bytes, q->depth, q->separate);
+                "64 B .. 1 GiB), depth %d (>= 0), separate %d or blocking %d (-1, 0, 1) out "
+                "of range", q->chunk_bytes, q->depth, q->separate, q->blocking);
     sa->pipe = *q;
 done:
     return rc;
@@ -528,8 +568,14 @@ void fs_secagg_pipeline_plan(const fs_secagg *sa, size_t n, fs_secagg_pipeline *
     // the reduced words: n values, the canary and the flag word
     const size_t wb = fs_fixed_word_bytes(sa->vec.ring_bits), bytes = (n + 2) * wb;
     const int small = sa->size <= PIPE_SMALL_N;
+    // blocking reductions: asked for, or automatic with the ranks on several nodes
+    const int automatic = sa->pipe.chunk_bytes == 0 && sa->pipe.depth == 0;
+    const int blocking = sa->pipe.blocking ? sa->pipe.blocking > 0
+                                           : automatic && !sa->single_node;
     size_t c = sa->pipe.chunk_bytes;
-    if (c == 0)
+    if (c == 0 && blocking)
+        c = bytes <= PIPE_NET_BLOCKING_MAX ? bytes : PIPE_NET_CHUNK_BYTES;
+    else if (c == 0)
         c = bytes <= (small ? PIPE_BLOCKING_MAX : PIPE_BLOCKING_MAX_LARGE) ? bytes
             : small ? PIPE_CHUNK_BYTES : PIPE_CHUNK_BYTES_LARGE;
     // A pipelined chunk is whole masking blocks (the ring of
@@ -538,8 +584,9 @@ void fs_secagg_pipeline_plan(const fs_secagg *sa, size_t n, fs_secagg_pipeline *
     c = c < bytes ? (c + blk - 1) / blk * blk : bytes;
     if (c > bytes) c = bytes;
     out->chunk_bytes = c;
-    out->depth = c >= bytes ? 0 : sa->pipe.depth > 0 ? sa->pipe.depth
+    out->depth = c >= bytes ? 0 : blocking ? 1 : sa->pipe.depth > 0 ? sa->pipe.depth
                                 : small ? PIPE_DEPTH : PIPE_DEPTH_LARGE;
+    out->blocking = out->depth == 0 || blocking;
     /* Automatic: separate receive slots for N = 2 and 5..8.  Open MPI
      * 4.1's libnbc reduces an in-place chunk over a binomial tree, copying
      * it first when ceil(log2 N) is odd (N = 2, 5..8, ...); with a send
@@ -550,7 +597,7 @@ void fs_secagg_pipeline_plan(const fs_secagg *sa, size_t n, fs_secagg_pipeline *
      * (docs/testing.md, "Benchmarks"). */
     const int sep = sa->pipe.separate ? sa->pipe.separate > 0
                                       : small && sa->size != 3 && sa->size != 4;
-    out->separate = out->depth > 0 && sep;
+    out->separate = out->depth > 0 && (blocking ? sa->pipe.separate > 0 : sep);
 }
 
 typedef struct {
@@ -559,6 +606,7 @@ typedef struct {
     size_t wb, chunk_words, n, words; /* n values, the canary, the flag word */
     size_t nchunks;                   /* chunk k = words [k c, (k+1) c)      */
     size_t depth;                     /* reductions in flight at most        */
+    int blocking;                     /* each chunk one blocking MPI_Allreduce */
     size_t nslots;                    /* ring: chunk k in slot k mod nslots;
                                          0 = one contiguous buffer           */
     size_t masked;                    /* leading words that are final        */
@@ -659,6 +707,15 @@ static void pipe_advance(pipe_state *ps, int mode)
             const size_t k = ps->posted;
             unsigned char *w = chunk_at(ps, k);
             pipe_seal(ps, k, w);
+            if (ps->blocking) {
+                // collective: same chunk sequence on every rank; summed now
+                int mrc = MPI_Allreduce(ps->sums ? w : MPI_IN_PLACE, sum_at(ps, k),
+                                        (int)chunk_len(ps, k), ps->type, MPI_SUM, ps->sa->comm);
+                if (mrc != MPI_SUCCESS) { pipe_fail(ps, mrc, "MPI_Allreduce"); break; }
+                ps->posted++;
+                pipe_decode(ps, ps->ndone++);
+                continue;
+            }
             // collective (nonblocking): same chunk sequence on every rank
             int mrc = MPI_Iallreduce(ps->sums ? w : MPI_IN_PLACE, sum_at(ps, k),
                                      (int)chunk_len(ps, k), ps->type, MPI_SUM, ps->sa->comm,
@@ -721,6 +778,7 @@ fs_err fs_secagg_sum_f32(fs_secagg *sa, uint64_t round, uint32_t vid, const floa
     ps.words = words;
     ps.nchunks = (words + ps.chunk_words - 1) / ps.chunk_words;
     ps.depth = depth > 0 ? (size_t)depth : 1;
+    ps.blocking = plan.blocking;
     ps.nslots = depth > 0 ? ps.depth + 1 : 0;  // depth in flight + the one being masked
     ps.zero_from = ps.nchunks;
     ps.out = out;
@@ -791,6 +849,7 @@ done:
         pr->chunk_bytes = chunk_bytes;
         pr->depth = depth;
         pr->separate = plan.separate;
+        pr->blocking = plan.blocking;
         pr->nchunks = ps.nchunks;
         pr->valid = sa->profile_on;
     }
@@ -834,13 +893,29 @@ fs_err fs_secagg_sum_words(fs_secagg *sa, uint64_t round, uint32_t vid, void *wo
 {
     fs_err rc = FS_OK;
     const int b = sa->vec.ring_bits;
+    const double t_start = fs_now();
+    fs_masker_timing mt = { 0, 0 };
+    double t_reduce = 0;
+    fs_masker_set_timing(sa->mvec, sa->profile_on ? &mt : NULL);
     if (local == FS_OK) local = fs_masker_mask(sa->mvec, round, vid, words, n);
+    fs_masker_set_timing(sa->mvec, NULL);
+    const double t0 = fs_now();
     FS_TRY(fs_agree(sa->comm, local, NULL));
     FS_TRY(fs_mpi_allreduce_chunked(words, n + 1, (size_t)b / 8,
                                     b == 32 ? MPI_UINT32_T : MPI_UINT64_T, sa->comm));
+    t_reduce = fs_now() - t0;
+    /* Every rank holds the same sum, so in an honest run all take the same
+     * branch: success without another collective, or the agreed canary
+     * failure (as in verdict above). */
     const int ok = b == 32 ? ((uint32_t *)words)[n] == 0 : ((uint64_t *)words)[n] == 0;
-    FS_TRY(agree_canary(sa, FS_OK, ok, round, vid));
+    if (!ok) FS_TRY(agree_canary(sa, FS_OK, ok, round, vid));
 done:
+    {
+        const fs_secagg_profile pr = { mt.encode_s, mt.keystream_s, t_reduce, 0,
+                                       fs_now() - t_start, (n + 1) * (size_t)b / 8, 0, 0, 1, 1,
+                                       sa->profile_on };
+        sa->last_profile = pr;
+    }
     return rc;
 }
 
@@ -862,6 +937,7 @@ double fs_secagg_setup_seconds(const fs_secagg *sa) { return sa->setup_seconds; 
 double fs_secagg_setup_cpu_seconds(const fs_secagg *sa) { return sa->setup_cpu; }
 int fs_secagg_authenticated(const fs_secagg *sa) { return sa->authenticated; }
 int fs_secagg_degree(const fs_secagg *sa) { return sa->degree; }
+int fs_secagg_single_node(const fs_secagg *sa) { return sa->single_node; }
 const uint8_t *fs_secagg_session_id(const fs_secagg *sa) { return sa->sid; }
 const fs_fixed_params *fs_secagg_vec_params(const fs_secagg *sa) { return &sa->vec; }
 

@@ -8,7 +8,9 @@
  * 16 KiB chunks one at a time, in place; 20 KiB rounded up to 32 KiB
  * chunks, three in flight, each summed into a separate receive slot; the
  * automatic schedule beyond 8 ranks, 1 MiB chunks, four in flight, in
- * place, over 4 and 16 chunks), the
+ * place, over 4 and 16 chunks; one blocking MPI_Allreduce per chunk, 20
+ * KiB rounded up to 32 KiB in place, and 16 KiB into a separate receive
+ * slot, the schedule for ranks on several nodes), the
  * secure sum is bit for bit the decoded plain integer sum
  * of the same fixed-point encodings (fs_fixed_encode_f32 + MPI_Allreduce
  * on the words), in place (in == out) and out of place.  Failure paths: a
@@ -18,7 +20,11 @@
  * on every rank.  Pair keys (fs_secagg_pair_key): both ranks of every pair
  * derive the same key for a label, even when the mask graph is sparse and
  * the pair are not neighbours; other labels, other pairs and other sessions
- * give other keys; bad peers and labels are refused.  Verdict through
+ * give other keys; bad peers and labels are refused.  fs_secagg_sum_words
+ * equals the plain integer sum word for word, and masks that do not cancel
+ * (one rank on another round) give FS_ERR_AUTH on every rank.  Under mpirun on one
+ * host the session sees one node (fs_secagg_single_node) and plans the
+ * nonblocking pipeline unless blocking is forced.  Verdict through
  * mtest.h: every rank exits with the same status.
  */
 #include <stdio.h>
@@ -91,20 +97,34 @@ int main(int argc, char **argv)
     fs_log_set_handler(NULL, NULL, FS_LOG_ERROR);    /* no unauthenticated warning */
     const size_t sizes[] = { 0, 1, 2047, 2048, 2049, 4095, 4096, 4097, 32767, 32768, 32769,
                              65535, 65536, 65537, 1000003, 4194400 };
-    const fs_secagg_pipeline sched[] = { { 0, 0, 0 }, { 16384, 1, -1 }, { 20480, 3, 1 },
-                                         { 1 << 20, 4, -1 } };
+    const fs_secagg_pipeline sched[] = { { 0, 0, 0, 0 }, { 16384, 1, -1, -1 }, { 20480, 3, 1, -1 },
+                                         { 1 << 20, 4, -1, -1 }, { 20480, 0, -1, 1 },
+                                         { 16384, 0, 1, 1 } };
+    const int nsched = (int)(sizeof sched / sizeof *sched);
     uint64_t round = 1;
-    for (int cfg = 0; cfg < 8; cfg++) {
+    for (int cfg = 0; cfg < 2 * nsched; cfg++) {
         const int ring = cfg % 2 ? 64 : 32, si = cfg / 2;
         fs_secagg_opts o = { { ring, 0, 1.0, FS_FIXED_ROUND_NEAREST }, 0, NULL, NULL, 1, 7 };
         o.vec.frac_bits = fs_fixed_suggest(ring, size, 1.0);
         fs_secagg *sa = NULL;
         if (fs_secagg_create(MPI_COMM_WORLD, &o, &sa) != FS_OK) mtest_hard("%s", fs_errmsg());
         if (fs_secagg_set_pipeline(sa, &sched[si]) != FS_OK) mtest_hard("set_pipeline: %s", fs_errmsg());
+        /* mpirun on one host: one node, so the automatic schedule is the
+         * nonblocking pipeline; a forced blocking one is planned as such */
+        MT_CHECK(fs_secagg_single_node(sa) == 1, "rank %d: ranks of one host not seen as one node",
+                 rank);
+        fs_secagg_pipeline plan;
+        fs_secagg_pipeline_plan(sa, 600000, &plan);
+        MT_CHECK(plan.depth > 0 && plan.blocking == (sched[si].blocking > 0) &&
+                 (plan.blocking ? plan.depth == 1 && plan.separate == (sched[si].separate > 0)
+                                : 1),
+                 "rank %d sched %d: plan depth %d blocking %d separate %d", rank, si, plan.depth,
+                 plan.blocking, plan.separate);
+        const int small_chunks = si == 1 || si == 2 || si >= 4;
         const size_t wb = (size_t)ring / 8;
         for (size_t t = 0; t < sizeof sizes / sizeof *sizes; t++) {
             size_t n = sizes[t];
-            if (n > 2000000 && (ring == 64 || (si > 0 && si < 3))) continue;   // streaming cases
+            if (n > 2000000 && (ring == 64 || small_chunks)) continue;   // streaming cases
             if (si > 0 && n > 100000 && n < 2000000 && ring == 64) continue;
             float *x = malloc((n + 1) * sizeof *x), *y = malloc((n + 1) * sizeof *y);
             float *ref = malloc((n + 1) * sizeof *ref);
@@ -134,10 +154,42 @@ int main(int argc, char **argv)
         failure_path(sa, 1000, &round, rank, size, ring);
         failure_path(sa, 600000, &round, rank, size, ring);
         /* a schedule that differs between ranks is refused everywhere */
-        const fs_secagg_pipeline odd = { rank == 0 ? 65536u : 131072u, 2, 0 };
+        const fs_secagg_pipeline odd = { rank == 0 ? 65536u : 131072u, 2, 0, 0 };
         fs_err rc = fs_secagg_set_pipeline(sa, &odd);
         MT_CHECK(rc == FS_ERR_ARG && strstr(fs_errmsg(), "differs"),
                "rank %d: mismatched pipeline settings gave %d (%s)", rank, (int)rc, fs_errmsg());
+        fs_secagg_destroy(&sa);
+    }
+    /* fs_secagg_sum_words (64-bit ring): the sum equals the plain integer
+     * sum word for word; a rank masking with another round makes the masks
+     * not cancel, and every rank returns FS_ERR_AUTH (the canary branch,
+     * agreed); the session stays usable. */
+    {
+        fs_secagg_opts o = { { 64, 0, 1.0, FS_FIXED_ROUND_NEAREST }, 0, NULL, NULL, 1, 7 };
+        o.vec.frac_bits = fs_fixed_suggest(64, size, 1.0);
+        fs_secagg *sa = NULL;
+        if (fs_secagg_create(MPI_COMM_WORLD, &o, &sa) != FS_OK) mtest_hard("%s", fs_errmsg());
+        enum { NW = 5000 };
+        uint64_t *w = malloc((NW + 1) * sizeof *w), *ref = malloc(NW * sizeof *ref);
+        if (!w || !ref) mtest_hard("out of memory");
+        for (int pass = 0; pass < 3; pass++) {
+            for (size_t i = 0; i < NW; i++)
+                w[i] = ref[i] = 0x9e3779b97f4a7c15ull * (i + 1) ^ ((uint64_t)rank << 40);
+            w[NW] = 0;
+            MPI_Allreduce(MPI_IN_PLACE, ref, NW, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
+            // pass 1: rank 0 masks with another (fresh) round than the others
+            const uint64_t r = pass == 0 ? 100 : pass == 2 ? 200 : rank == 0 ? 151 : 101;
+            fs_err rc = fs_secagg_sum_words(sa, r, 9, w, NW, FS_OK);
+            if (pass == 1 && size > 1)
+                MT_CHECK(rc == FS_ERR_AUTH && strstr(fs_errmsg(), "did not cancel"),
+                         "rank %d: mismatched word-sum rounds gave %d (%s)", rank, (int)rc,
+                         fs_errmsg());
+            else
+                MT_CHECK(rc == FS_OK && memcmp(w, ref, NW * sizeof *w) == 0,
+                         "rank %d pass %d: secure word sum != plain integer sum (%s)", rank,
+                         pass, fs_errmsg());
+        }
+        free(w); free(ref);
         fs_secagg_destroy(&sa);
     }
     /* Pair keys with a full mesh and with a sparse graph (degree 2: most
