@@ -16,7 +16,13 @@ command -v nm >/dev/null 2>&1 || hard "nm missing (binutils)"
 nodata="MPI_Abort MPI_Comm_dup MPI_Comm_free MPI_Comm_rank MPI_Comm_set_errhandler MPI_Comm_size
 MPI_Comm_split MPI_Comm_split_type MPI_Error_class MPI_Error_string MPI_Finalize MPI_Finalized
 MPI_Get_count MPI_Init MPI_Init_thread MPI_Initialized MPI_Wtime MPI_Wtick MPI_Type_size
-MPI_Type_get_extent"
+MPI_Type_get_extent MPI_Query_thread"
+# The one-job-per-site join (src/cli/cli_site.c, --site-rendezvous) runs
+# before any caller data exists: port and service names, and the
+# construction of the federation's communicator.  The member indices it
+# allgathers go through the wrapped MPI_Allgather.
+nodata="$nodata MPI_Open_port MPI_Close_port MPI_Publish_name MPI_Unpublish_name MPI_Lookup_name
+MPI_Comm_accept MPI_Comm_connect MPI_Intercomm_merge"
 wrapped=$(nm -D --defined-only "$SPY" | awk '$3 ~ /^MPI_/ {print $3}' | sort -u)
 for w in MPI_Send MPI_Recv MPI_Sendrecv MPI_Allreduce MPI_Iallreduce MPI_Reduce MPI_Allgather \
          MPI_Bcast MPI_Barrier MPI_Ibarrier MPI_Wait MPI_Test MPI_Waitall MPI_Testall; do
