@@ -61,6 +61,21 @@ def gen(d):
                 if c != drop:
                     fh.write("range = %s\nout_of_range = clip\n" % ranges[c])
             fh.write("\n[column cat]\nkind = categorical\ncategories = a, b, c\nimpute = none\n")
+    # The regression table: the same features, a numeric target with the public
+    # range -10:10 (the bound of the gradient m - y under DP).
+    t = np.clip(2.0 * f + rng.normal(0, 0.5, n), -10, 10)
+    for name, idx in (("train_reg.csv", range(0, 700)), ("test_reg.csv", range(700, n))):
+        with open(d + "/" + name, "w") as fh:
+            fh.write("x0,x1,x2,x3,cat,t\n")
+            for i in idx:
+                v3 = "" if np.isnan(x3m[i]) else "%.6g" % x3m[i]
+                fh.write("%.6g,%.6g,%.6g,%s,%s,%.6g\n" % (x0[i], x1[i], x2[i], v3, cat[i], t[i]))
+    with open(d + "/schema.ini") as fh:
+        sch = fh.read()
+    sch = sch.replace("[column y]\nkind = label\nclasses = no, yes\n",
+                      "[column t]\nkind = label\ntype = numeric\nrange = -10:10\n")
+    with open(d + "/schema_reg.ini", "w") as fh:
+        fh.write(sch)
 
 
 def noise(d, nranks, trees, z, nfeat, h):

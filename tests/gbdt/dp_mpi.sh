@@ -15,7 +15,9 @@
 #   4. resume continues the budget: 3 rounds, then --resume auto --trees 8 with a
 #      --dp-epsilon between the epsilon of 5 and 6 rounds stops after round 5 (the
 #      journal holds 5 charges per institution); that checkpoint does not resume without
-#      --ddp yes.
+#      --ddp yes;
+#   5. DP regression (reg:squarederror, the schema's public label range): epsilon on every
+#      line as in 2, RMSE test metrics.
 . "${FS_SRCDIR:-.}/tests/lib.sh"
 PY=/usr/bin/python3
 $PY -c 'import numpy' 2>/dev/null || {
@@ -94,6 +96,22 @@ for k in 0 1 2; do
     || fail "ledger of institution $k: $(cat "$WORK/r/privacy-ledger-rank$k.txt")"
 done
 $PY "$H" eps "$WORK/r" 2 3 1e-5 || fail "epsilon of the resumed run"
+# 5: DP regression: the public label range bounds g = m - y; the run completes with the
+# accountant's epsilon on every line and RMSE test metrics (post-processing)
+for p in train test; do
+  "$FEDSILO" import csv --input "$D/${p}_reg.csv" --schema "$D/schema_reg.ini" \
+      --out "$D/${p}_reg.h5" > /dev/null || hard "import of ${p}_reg failed"
+done
+"$FEDSILO" split --input "$D/train_reg.h5" --silos 3 --method iid --seed 2 --outdir "$D/rg" \
+  > /dev/null || hard "split of the regression table failed"
+# shellcheck disable=SC2086
+run_mpi 3 120 "$FEDSILO" train $common --objective reg:squarederror --trees 4 --lambda 20 \
+    --test "$D/test_reg.h5" --data "$D/rg/site-%d.h5" --out "$WORK/reg" 2> "$WORK/reg.err" \
+  || fail "DP GBDT regression failed: $(cat "$WORK/reg.err")"
+$PY "$H" eps "$WORK/reg" 2 3 1e-5 || fail "epsilon check (regression) failed"
+grep -q '"test_rmse"' "$WORK/reg/metrics.jsonl" || fail "no test RMSE under DP regression"
+grep -q 'gbdt distributed DP: noise multiplier' "$WORK/reg.err" \
+  || fail "no DP calibration line for regression: $(cat "$WORK/reg.err")"
 # a DP checkpoint does not continue without DP (its further sums would be exact)
 if run_mpi 3 60 "$FEDSILO" train --model gbdt --max-depth 3 --max-bins 16 --insecure-no-auth yes \
      --quiet --trees 8 --resume auto --data "$D/sh/site-%d.h5" --out "$WORK/r" 2> "$WORK/r3.err"
