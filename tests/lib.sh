@@ -47,8 +47,7 @@ need() {
 # need_fmnist: skip outside CI when Debian's dataset-fashion-mnist is absent.
 need_fmnist() {
   if [ ! -r "$FMNIST/train-images-idx3-ubyte.gz" ]; then
-    [ "${CI:-}" = true ] && hard "dataset-fashion-mnist missing in CI (scripts/install-deps.sh data)"
-    echo "skip: $FMNIST not found (apt-get install dataset-fashion-mnist)"; exit 77
+    need "$FMNIST not found (scripts/install-deps.sh data: dataset-fashion-mnist)"
   fi
 }
 
@@ -60,8 +59,7 @@ need_sklearn() {
   SK=/usr/lib/python3/dist-packages/sklearn/datasets/data
   if [ ! -r "$SK/breast_cancer.csv" ] || ! $PY -c 'import importlib.util as u, sys
 sys.exit(not all(u.find_spec(m) for m in ("sklearn", "h5py", "numpy")))' 2>/dev/null; then
-    [ "${CI:-}" = true ] && hard "python3-sklearn/python3-h5py missing in CI (scripts/install-deps.sh)"
-    echo "skip: python3 with sklearn, h5py and numpy, or $SK/breast_cancer.csv, not found"; exit 77
+    need "python3 with sklearn, h5py and numpy, or $SK/breast_cancer.csv, not found (scripts/install-deps.sh)"
   fi
 }
 
@@ -69,9 +67,7 @@ sys.exit(not all(u.find_spec(m) for m in ("sklearn", "h5py", "numpy")))' 2>/dev/
 # outside CI when it cannot.
 need_xgboost() {
   need_sklearn
-  $PY -c 'import xgboost' 2>/dev/null || {
-    [ "${CI:-}" = true ] && hard "python3-xgboost missing in CI"
-    echo "skip: /usr/bin/python3 cannot import xgboost"; exit 77; }
+  $PY -c 'import xgboost' 2>/dev/null || need "/usr/bin/python3 cannot import xgboost (python3-xgboost)"
 }
 
 # need_rdata: Rscript with R's modeldata and mlbench dataset packages, and
@@ -81,8 +77,7 @@ need_rdata() {
   if ! command -v Rscript >/dev/null 2>&1 ||
      ! Rscript -e 'library(modeldata); library(mlbench)' >/dev/null 2>&1 ||
      ! $PY -c 'import h5py, numpy' 2>/dev/null; then
-    [ "${CI:-}" = true ] && hard "Rscript, r-cran-modeldata, r-cran-mlbench or python3-h5py missing in CI (scripts/install-deps.sh data)"
-    echo "skip: Rscript with modeldata and mlbench, or python3 with h5py and numpy, not found"; exit 77
+    need "Rscript with modeldata and mlbench, or python3 with h5py and numpy, not found (scripts/install-deps.sh data)"
   fi
 }
 

@@ -9,9 +9,7 @@
 # measured by `quality.py --sets fmnist`, too slow for the suite.
 . "${FS_SRCDIR:-.}/tests/lib.sh"
 need_sklearn
-$PY -c 'import xgboost' 2>/dev/null || {
-  [ "${CI:-}" = true ] && hard "python3-xgboost missing in CI"
-  echo "skip: /usr/bin/python3 cannot import xgboost"; exit 77; }
+$PY -c 'import xgboost' 2>/dev/null || need "/usr/bin/python3 cannot import xgboost (python3-xgboost)"
 sets=exact,breast-cancer
 if Rscript -e 'suppressMessages(library(modeldata))' >/dev/null 2>&1; then
   sets=$sets,credit

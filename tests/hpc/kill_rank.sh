@@ -17,7 +17,7 @@
 . "${FS_SRCDIR:-.}/tests/lib.sh"
 . "$FS_SRCDIR/tests/keys.sh"
 . "$FS_SRCDIR/tests/hpc/kill_lib.sh"
-command -v h5dump >/dev/null || { [ "${CI:-}" = true ] && hard "h5dump missing"; echo "skip: no h5dump"; exit 77; }
+command -v h5dump >/dev/null || need "h5dump missing (hdf5-tools)"
 need_fmnist
 
 NP=4 ROUNDS=12 ITERS=${FS_KILL_ITERS:-3} BOUND=${KILL_BOUND:-30}
