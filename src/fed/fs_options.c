@@ -141,11 +141,19 @@ const fs_opt_def fs_opt_table[] = {
     { FEDSUM, "round", "aggregation", NULL, FS_OPT_CHOICE, "secure", NOLIM, "secure|plain",
       FS_FIELD_ENUM, F(fed.aggregation), NOSET,
       "secure sum (default) or MPI_Allreduce (comparison only)" },
-    { TRAIN | FEDSUM | VFL | PSI, "round", "timeout", NULL, FS_OPT_INT, "900", 0, 1e9, NULL,
+    { TRAIN | FEDSUM | PSI, "round", "timeout", NULL, FS_OPT_INT, "900", 0, 1e9, NULL,
       FS_FIELD_LONG,
       F(fed.timeout), NOSET,
       "watchdog: a rank that sees no progress for this many seconds (e.g. a peer or node "
       "died) exits non-zero so the job ends (0: off); must exceed the longest local phase" },
+    /* vfl-train marks progress once per epoch only, and the Paillier upload
+     * before the first epoch takes hours on millions of rows: off unless set */
+    { VFL, "round", "timeout", NULL, FS_OPT_INT, "0", 0, 1e9, NULL, FS_FIELD_LONG,
+      F(fed.timeout), NOSET,
+      "watchdog: a rank that sees no progress for this many seconds (e.g. a peer, node or "
+      "site died) exits non-zero so the job ends (default 0: off); progress is marked when "
+      "training starts and after every epoch, so it must exceed the Paillier upload plus one "
+      "epoch" },
     /* [gbdt] gradient-boosted trees (--model gbdt; docs/gbdt.md) */
     { TRAIN, "gbdt", "objective", NULL, FS_OPT_CHOICE, "auto", NOLIM,
       "auto|binary:logistic|multi:softprob|multi:softmax|reg:squarederror", FS_FIELD_STR,
