@@ -168,7 +168,8 @@ const fs_opt_def fs_opt_table[] = {
       F(gbdt.eta), NOSET, "gbdt: learning rate in (0, 1]" },
     { TRAIN, "gbdt", "max_bins", NULL, FS_OPT_INT, "256", 2, 65535, NULL,
       FS_FIELD_INT, F(gbdt.max_bins), NOSET,
-      "gbdt: histogram bins per feature (quantile edges of the pooled data)" },
+      "gbdt: histogram bins per feature (quantile edges of the pooled data; with --ddp yes "
+      "equal-width over the schema's public ranges)" },
     { TRAIN, "gbdt", "lambda", NULL, FS_OPT_REAL, "1", 0, 1e9, NULL, FS_FIELD_DOUBLE,
       F(gbdt.lambda), NOSET, "gbdt: L2 regularization of leaf weights" },
     { TRAIN, "gbdt", "gamma", NULL, FS_OPT_REAL, "0", 0, 1e9, NULL, FS_FIELD_DOUBLE,
